@@ -1,0 +1,34 @@
+# Banso — two commands: `make run` and `make test`. Everything else is set up on the way.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export FLASK_APP := banso:create_app
+
+.PHONY: run test test-e2e setup clean
+
+run: setup
+	$(BIN)/python -m banso.devserver
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed banso/static/vendor/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Third-party assets are installed from npm and copied here, never committed.
+banso/static/vendor/.installed: node_modules/.installed
+	mkdir -p banso/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js banso/static/vendor/htmx.min.js
+	cp node_modules/@digital-go-jp/design-tokens/dist/tokens.css banso/static/vendor/tokens.css
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules banso/static/vendor

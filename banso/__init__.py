@@ -1,0 +1,140 @@
+"""Banso — the secretariat's intranet for the 地方創生伴走支援制度."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from banso import config as banso_config
+from banso.extensions import csrf, db, htmx, login_manager, migrate
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(banso_config.load(app.instance_path, config))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "この画面を見るにはサインインしてください。"
+    login_manager.login_message_category = "info"
+
+    from banso import models  # noqa: F401  (register tables)
+    from banso.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    _register_blueprints(app)
+    _register_templates(app)
+    _register_errors(app)
+    _register_security_headers(app)
+
+    from banso.cli import banso_cli
+    app.cli.add_command(banso_cli)
+
+    if app.config["BANSO_ENV"] == "production":
+        app.debug = False
+    logging.getLogger("banso").setLevel(logging.INFO)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from banso.blueprints.admin import bp as admin_bp
+    from banso.blueprints.auth import bp as auth_bp
+    from banso.blueprints.dashboard import bp as dashboard_bp
+    from banso.blueprints.dev import bp as dev_bp
+    from banso.blueprints.health import bp as health_bp
+
+    for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp):
+        app.register_blueprint(blueprint)
+    if app.config["BANSO_ENV"] != "production":
+        app.register_blueprint(dev_bp)
+
+
+def _register_templates(app: Flask) -> None:
+    from banso.formatting import FILTERS
+    from banso.permissions import nav_for
+
+    app.jinja_env.filters.update(FILTERS)
+
+    @app.context_processor
+    def inject_navigation():
+        from flask_login import current_user
+
+        return {"nav_items": nav_for(current_user), "banso_env": app.config["BANSO_ENV"]}
+
+
+def _register_errors(app: Flask) -> None:
+    messages = {
+        400: ("リクエストを処理できませんでした", "入力内容をご確認のうえ、もう一度お試しください。"),
+        403: ("この画面を表示する権限がありません", "必要な場合は事務局管理者にご相談ください。"),
+        404: ("ページが見つかりません", "URLをご確認ください。移動または削除された可能性があります。"),
+        405: ("この操作はできません", "画面を再読み込みしてから操作してください。"),
+        413: ("ファイルが大きすぎます", "ファイルの大きさをご確認ください。"),
+        422: ("入力内容に誤りがあります", "入力内容をご確認ください。"),
+        429: ("操作が集中しています", "しばらく時間をおいてから、もう一度お試しください。"),
+        500: ("システムエラーが発生しました", "ご不便をおかけしています。時間をおいて再度お試しください。解決しない場合は事務局管理者にご連絡ください。"),
+        503: ("ただいま一時的に利用できません", "データベース等に接続できません。しばらく時間をおいて再度お試しください。"),
+    }
+
+    def render_error(code: int, detail: str | None = None):
+        title, text = messages.get(code, messages[500])
+        if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":
+            return jsonify(error=title), code
+        template = "errors/_message.html" if getattr(request, "htmx", False) else "errors/error.html"
+        return render_template(template, code=code, title=title, text=detail or text), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, "画面の有効期限が切れました。再読み込みしてから、もう一度操作してください。")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return render_error(exc.code or 500)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        db.session.rollback()
+        app.logger.error("データベースに接続できません: %s", exc)
+        return render_error(503)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        db.session.rollback()
+        app.logger.exception("処理中に予期しないエラーが発生しました")
+        return render_error(500)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["BANSO_ENV"] == "production":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,228 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from banso.blueprints.admin import bp
+from banso.blueprints.admin.forms import (AuditFilterForm, PhaseEventForm, PhaseForm, UserCreateForm,
+                                          UserEditForm, as_jst, fill_phase_form, phase_data)
+from banso.blueprints.forms import add_violation
+from banso.extensions import db
+from banso.formatting import jst_datetime
+from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.models import AuditEntry, Notification, Phase, PhaseEvent, Role, User
+from banso.models.user import ROLE_LABELS
+from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.services import RuleViolation, audit, notifications, phases, users
+
+ADMIN = (Role.ADMIN,)
+
+
+# --- users -----------------------------------------------------------------
+
+USER_SORTS = {"name": User.name, "email": User.email, "role": User.role, "last_login": User.last_login_at}
+
+
+@bp.get("/users", endpoint="users")
+@roles_required(*ADMIN)
+def users_index():
+    stmt = users.list_query(q=request.args.get("q"), role=request.args.get("role"), active=request.args.get("active"))
+    stmt, sort = sort_by(stmt, USER_SORTS, "name")
+    if request.args.get("format") in ("csv", "xlsx"):
+        return export(db.session.scalars(stmt), [
+            ("氏名", lambda u: u.name), ("メールアドレス", lambda u: u.email), ("役割", lambda u: u.role_label),
+            ("状態", lambda u: "有効" if u.active else "無効"), ("最終サインイン", lambda u: jst_datetime(u.last_login_at)),
+        ], "利用者一覧")
+    return page_or_fragment("admin/users.html", "admin/_users_table.html", page=paginate(stmt), sort=sort,
+                            roles=ROLE_LABELS, form=UserCreateForm())
+
+
+
+@bp.post("/users")
+@roles_required(*ADMIN)
+def users_create():
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = users.create_user(email=form.email.data, name=form.name.data, role=form.role.data,
+                                     password=form.password.data, actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"利用者「{user.name}」を登録しました。", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form), 422
+
+
+@bp.get("/users/new")
+@roles_required(*ADMIN)
+def users_new():
+    return render_template("admin/user_new.html", form=UserCreateForm())
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(*ADMIN)
+def users_edit(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = UserEditForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            users.update_user(user, name=form.name.data, role=form.role.data, active=form.active.data, actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"利用者「{user.name}」を更新しました。", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_edit.html", form=form, user=user), 422 if form.errors else 200
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@roles_required(*ADMIN)
+def users_reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    password = users.reset_password(user, actor=current_user)
+    db.session.commit()
+    flash(f"「{user.name}」さんの仮パスワード: {password}（この画面でのみ表示します。本人に安全な方法で伝えてください）", "warning")
+    return redirect(url_for("admin.users_edit", user_id=user.id))
+
+
+# --- phases ----------------------------------------------------------------
+
+@bp.get("/phases", endpoint="phases")
+@roles_required(*ADMIN)
+def phases_index():
+    return render_template("admin/phases.html", phases=phases.all_phases())
+
+
+
+@bp.route("/phases/new", methods=["GET", "POST"])
+@roles_required(*ADMIN)
+def phases_create():
+    form = PhaseForm()
+    if form.validate_on_submit():
+        try:
+            phase = phases.create_phase(phase_data(form), actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"{phase.name}を登録しました。", "success")
+            return redirect(url_for("admin.phases_edit", phase_id=phase.id))
+    return render_template("admin/phase_form.html", form=form, phase=None), 422 if form.errors else 200
+
+
+@bp.route("/phases/<int:phase_id>", methods=["GET", "POST"])
+@roles_required(*ADMIN)
+def phases_edit(phase_id: int):
+    phase = db.get_or_404(Phase, phase_id)
+    form = PhaseForm()
+    if request.method == "GET":
+        fill_phase_form(form, phase)
+    elif form.validate_on_submit():
+        try:
+            phases.update_phase(phase, phase_data(form), actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"{phase.name}を更新しました。", "success")
+            return redirect(url_for("admin.phases_edit", phase_id=phase.id))
+    return render_template("admin/phase_form.html", form=form, phase=phase, event_form=PhaseEventForm(),
+                           milestones=phases.timeline(phase)), 422 if form.errors else 200
+
+
+@bp.post("/phases/<int:phase_id>/events")
+@roles_required(*ADMIN)
+def phases_add_event(phase_id: int):
+    phase = db.get_or_404(Phase, phase_id)
+    form = PhaseEventForm()
+    if form.validate_on_submit():
+        try:
+            phases.add_event(phase, form.label.data, as_jst(form.at.data), actor=current_user)
+        except RuleViolation as violation:
+            flash(violation.message, "error")
+        else:
+            db.session.commit()
+            flash("日程を追加しました。", "success")
+    else:
+        flash("行事名と日時を入力してください。", "error")
+    return redirect(url_for("admin.phases_edit", phase_id=phase.id))
+
+
+@bp.post("/phases/<int:phase_id>/events/<int:event_id>/delete")
+@roles_required(*ADMIN)
+def phases_remove_event(phase_id: int, event_id: int):
+    event = db.get_or_404(PhaseEvent, event_id)
+    if event.phase_id != phase_id:
+        abort(404)
+    phases.remove_event(event, actor=current_user)
+    db.session.commit()
+    flash("日程を削除しました。", "success")
+    return redirect(url_for("admin.phases_edit", phase_id=phase_id))
+
+
+# --- audit -----------------------------------------------------------------
+
+@bp.get("/audit", endpoint="audit")
+@roles_required(*ADMIN)
+def audit_index():
+    form = AuditFilterForm(request.args)
+    form.actor.choices = [("", "すべて")] + [(str(u.id), u.name) for u in users.all_users()]
+    form.object_type.choices = [("", "すべて")] + [(t, t) for t in audit.object_types()]
+    valid = form.validate()
+    stmt = audit.list_query(
+        actor_id=int(form.actor.data) if (form.actor.data or "").isdigit() else None,
+        object_type=form.object_type.data or None,
+        date_from=form.date_from.data if valid else None,
+        date_to=form.date_to.data if valid else None,
+        q=form.q.data,
+    ).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if request.args.get("format") in ("csv", "xlsx"):
+        return export(db.session.scalars(stmt), [
+            ("日時", lambda e: jst_datetime(e.at)), ("利用者", lambda e: e.actor.name if e.actor else "システム"),
+            ("操作", lambda e: e.action), ("対象", lambda e: e.object_type), ("対象ID", lambda e: e.object_id),
+            ("内容", lambda e: e.summary), ("変更前", lambda e: _json(e.before)), ("変更後", lambda e: _json(e.after)),
+        ], "監査ログ")
+    return page_or_fragment("admin/audit.html", "admin/_audit_table.html", page=paginate(stmt), form=form)
+
+
+
+def _json(value) -> str:
+    import json
+
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# --- notifications ---------------------------------------------------------
+
+NOTIFICATION_SORTS = {"created": Notification.created_at, "status": Notification.status, "sent": Notification.sent_at}
+
+
+@bp.get("/notifications", endpoint="notifications")
+@roles_required(*SECRETARIAT_ROLES)
+def notifications_index():
+    stmt = notifications.list_query(status=request.args.get("status"), q=request.args.get("q"))
+    stmt, sort = sort_by(stmt, NOTIFICATION_SORTS, "-created")
+    if request.args.get("format") in ("csv", "xlsx"):
+        return export(db.session.scalars(stmt), [
+            ("作成日時", lambda n: jst_datetime(n.created_at)), ("宛先", lambda n: n.recipient_email),
+            ("件名", lambda n: n.subject), ("状態", lambda n: n.status_label), ("試行回数", lambda n: n.attempts),
+            ("送信日時", lambda n: jst_datetime(n.sent_at)), ("エラー", lambda n: n.last_error),
+        ], "通知一覧")
+    return page_or_fragment("admin/notifications.html", "admin/_notifications_table.html",
+                            page=paginate(stmt), sort=sort)
+
+
+
+@bp.post("/notifications/<int:notification_id>/resend")
+@roles_required(*SECRETARIAT_ROLES)
+def notifications_resend(notification_id: int):
+    notification = db.get_or_404(Notification, notification_id)
+    try:
+        notifications.resend(notification, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"「{notification.subject}」を再送キューに入れました。", "success")
+    return redirect(url_for("admin.notifications", status=request.args.get("status", "")))

@@ -1,0 +1,14 @@
+"""Shared form plumbing: turning a RuleViolation into a form error."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+
+from banso.services import RuleViolation
+
+
+def add_violation(form: FlaskForm, violation: RuleViolation) -> None:
+    field = getattr(form, violation.field, None) if violation.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [violation.message]
+    else:
+        form.form_errors.append(violation.message)

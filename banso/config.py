@@ -1,0 +1,94 @@
+"""Settings from the environment, with embedded defaults for a laptop.
+
+Nothing configured → SQLite and a bundled Redis in ``instance/``, mail kept in the
+in-app mailbox, a secret key generated once. ``BANSO_ENV=production`` refuses to
+start without a real secret key, database and Redis.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run Banso safely."""
+
+
+def _secret_key(instance: Path) -> str:
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(instance_path: str, overrides: dict | None = None) -> dict:
+    env = os.environ
+    overrides = overrides or {}
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    production = overrides.get("BANSO_ENV", env.get("BANSO_ENV", "development")) == "production"
+
+    def setting(name, default=None):
+        return overrides.get(name, env.get(name, default))
+
+    if production:
+        missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not setting(n)]
+        if missing:
+            raise ConfigError(
+                "BANSO_ENV=production では次の設定が必須です: " + ", ".join(missing)
+            )
+        if len(setting("SECRET_KEY")) < 32:
+            raise ConfigError("SECRET_KEY は32文字以上の推測困難な値にしてください。")
+
+    redis_url = setting("REDIS_URL")
+    config = {
+        "BANSO_ENV": "production" if production else "development",
+        "SECRET_KEY": setting("SECRET_KEY") or _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": _database_url(setting("DATABASE_URL"))
+        or f"sqlite:///{instance / 'banso.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url or f"unix://{instance / 'redis.sock'}",
+        "EMBEDDED_REDIS": not redis_url,
+        "MAIL_SERVER": setting("MAIL_SERVER"),
+        "MAIL_PORT": int(setting("MAIL_PORT", 25)),
+        "MAIL_USERNAME": setting("MAIL_USERNAME"),
+        "MAIL_PASSWORD": setting("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": setting("MAIL_USE_TLS", "false").lower() in ("1", "true", "yes"),
+        "MAIL_DEFAULT_SENDER": setting("MAIL_DEFAULT_SENDER", "banso-noreply@banso.example"),
+        "MAIL_TIMEOUT": 10,
+        # Delivery tries and the waits (seconds) between them.
+        "NOTIFY_MAX_ATTEMPTS": 4,
+        "NOTIFY_RETRY_INTERVALS": [30, 120, 600],
+        # A pending notification older than this is re-enqueued by the sweep.
+        "NOTIFY_SWEEP_AFTER": 60,
+        "NOTIFY_SWEEP_EVERY": 30,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "PER_PAGE": 25,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "LOAD_DEMO_DATA": not production,
+    }
+    config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL",)})
+    if "DATABASE_URL" in overrides:
+        config["SQLALCHEMY_DATABASE_URI"] = _database_url(overrides["DATABASE_URL"])
+    if production:
+        config["LOAD_DEMO_DATA"] = False
+    return config
+
+
+def _database_url(url: str | None) -> str | None:
+    """Accept plain postgres:// URLs and use the psycopg 3 driver for them."""
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

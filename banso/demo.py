@@ -1,0 +1,68 @@
+"""Demo data for `make run`: fictional people, the real programme schedule (seed 002).
+
+Each area adds its own part to ``load``; it runs once, on an empty database, never in production.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from banso.clock import jst
+from banso.extensions import db
+from banso.models import Role, User
+from banso.services import phases, users
+
+DEMO_PASSWORD = "banso-demo"
+DEMO_USERS = [
+    ("admin@banso.example", "羽白 真理子", Role.ADMIN),
+    ("staff@banso.example", "坂本 翔太", Role.SECRETARIAT),
+    ("finance@banso.example", "松岡 由紀", Role.FINANCE),
+    ("officer@banso.example", "石田 健一", Role.OFFICER),
+    ("staff2@banso.example", "東 美咲", Role.SECRETARIAT),
+    ("staff3@banso.example", "橋本 大輔", Role.SECRETARIAT),
+    ("finance2@banso.example", "岡田 直子", Role.FINANCE),
+]
+
+
+def is_loaded() -> bool:
+    return db.session.scalar(select(func.count()).select_from(User)) > 0
+
+
+def load() -> None:
+    for email, name, role in DEMO_USERS:
+        users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
+    _phases()
+
+
+def _phases() -> None:
+    phases.create_phase(
+        {
+            "number": 1, "name": "第1期", "fiscal_year": 2025,
+            "population_reference_date": date(2024, 1, 1),
+            "survey_opens_at": jst(2024, 12, 2, 10), "answer_deadline_at": jst(2024, 12, 25, 17),
+            "recruitment_opens_at": jst(2025, 1, 14, 10), "recruitment_closes_at": jst(2025, 2, 14, 17),
+            "matching_deadline_at": jst(2025, 3, 14, 17), "publication_at": jst(2025, 3, 25, 10),
+            "support_start": date(2025, 4, 15), "support_end": date(2026, 3, 31),
+            "travel_budget_cap_yen": 60_000_000,
+        },
+        events=[("自治体向け説明会", jst(2024, 12, 5, 14))],
+        actor=None,
+    )
+    # 第2期: the schedule of seed 002 §3 (令和7年12月).
+    phases.create_phase(
+        {
+            "number": 2, "name": "第2期", "fiscal_year": 2026,
+            "population_reference_date": date(2025, 1, 1),
+            "survey_opens_at": jst(2025, 12, 1, 10), "answer_deadline_at": jst(2025, 12, 24, 17),
+            "recruitment_opens_at": jst(2026, 1, 13, 10), "recruitment_closes_at": jst(2026, 2, 13, 17),
+            "matching_deadline_at": jst(2026, 3, 13, 17), "publication_at": jst(2026, 3, 24, 10),
+            "support_start": date(2026, 4, 1), "support_end": date(2027, 3, 31),
+            "travel_budget_cap_yen": 97_000_000,
+        },
+        events=[
+            ("自治体（都道府県・市町村）向け説明会①", jst(2025, 12, 3, 14)),
+            ("自治体（都道府県・市町村）向け説明会②", jst(2025, 12, 8, 14)),
+        ],
+        actor=None,
+    )

@@ -1,0 +1,53 @@
+"""How Banso shows dates, times and money: JST, 和暦 beside 西暦, integer yen."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from japanera import EraDate
+
+from banso.clock import JST
+
+WEEKDAYS = "月火水木金土日"
+
+
+def wareki(value: date | datetime | None) -> str:
+    """令和8年3月31日 (元年 for an era's first year)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(JST).date()
+    era = EraDate.from_date(value).era
+    year = value.year - era.since.year + 1
+    return f"{era.kanji}{'元' if year == 1 else year}年{value.month}月{value.day}日"
+
+
+def seireki(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(JST).date()
+    return f"{value.year}年{value.month}月{value.day}日({WEEKDAYS[value.weekday()]})"
+
+
+def jst_datetime(value: datetime | None) -> str:
+    """2025-12-24 17:00 (JST), as staff read timestamps in lists."""
+    if value is None:
+        return ""
+    return value.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def jst_time(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(JST).strftime("%H:%M")
+
+
+def yen(value: int | None) -> str:
+    return "" if value is None else f"{value:,}円"
+
+
+FILTERS = {
+    "wareki": wareki,
+    "seireki": seireki,
+    "jst": jst_datetime,
+    "jst_time": jst_time,
+    "yen": yen,
+}

@@ -1,0 +1,105 @@
+"""One way to list things: search, sort, paginate, answer the page or its fragment, export."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from flask import current_app, make_response, render_template, request
+from openpyxl import Workbook
+from sqlalchemy import Select, func, select
+
+from banso.extensions import db
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def int_arg(name: str, default: int = 1) -> int:
+    try:
+        return max(1, int(request.args.get(name, default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def sort_by(stmt: Select, columns: dict[str, Any], default: str) -> tuple[Select, str]:
+    """Order by ``?sort=name`` or ``?sort=-name`` among the allowed columns."""
+    sort = request.args.get("sort", default)
+    key = sort.lstrip("-")
+    if key not in columns:
+        sort, key = default, default.lstrip("-")
+    column = columns[key]
+    return stmt.order_by(column.desc() if sort.startswith("-") else column.asc()), sort
+
+
+def paginate(stmt: Select) -> Page:
+    per_page = current_app.config["PER_PAGE"]
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(int_arg("page"), pages)
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, per_page, total)
+
+
+def page_or_fragment(template: str, fragment: str, **context):
+    """The full page for a normal request, the list fragment for htmx."""
+    name = fragment if request.htmx and not request.htmx.boosted else template
+    response = make_response(render_template(name, **context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+Column = tuple[str, Callable[[Any], Any]]
+
+
+def export(rows: Iterable[Any], columns: list[Column], filename: str):
+    """Every row of a filtered list, as CSV (UTF-8 with BOM, opens in Excel) or Excel (?format=xlsx)."""
+    header = [label for label, _ in columns]
+    values = ([_cell(get(row)) for _, get in columns] for row in rows)
+    if request.args.get("format") == "xlsx":
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(filename)
+        sheet.append(header)
+        for line in values:
+            sheet.append(line)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        body, mimetype, ext = buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(values)
+        body, mimetype, ext = "\ufeff" + text.getvalue(), "text/csv; charset=utf-8", "csv"
+    response = make_response(body)
+    response.mimetype = mimetype
+    from urllib.parse import quote
+
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}.{ext}"
+    return response
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value  # a cell typed by a user must never run as a formula
+    return value

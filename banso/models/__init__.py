@@ -1,0 +1,16 @@
+"""Banso's tables, one module per area. Import them all here so Alembic sees them."""
+from banso.models.audit import AuditEntry
+from banso.models.notification import MailboxMessage, Notification, NotificationStatus
+from banso.models.phase import Phase, PhaseEvent
+from banso.models.user import Role, User
+
+__all__ = [
+    "AuditEntry",
+    "MailboxMessage",
+    "Notification",
+    "NotificationStatus",
+    "Phase",
+    "PhaseEvent",
+    "Role",
+    "User",
+]

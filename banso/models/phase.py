@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from banso.extensions import db
+
+
+class Phase(db.Model):
+    """One programme year (期). Everything else belongs to a phase."""
+
+    __tablename__ = "phases"
+    __table_args__ = (
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("travel_budget_cap_yen >= 0", name="budget_cap_not_negative"),
+        CheckConstraint("survey_opens_at < answer_deadline_at", name="survey_before_deadline"),
+        CheckConstraint("support_start <= support_end", name="support_period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(20), unique=True)
+    fiscal_year: Mapped[int] = mapped_column(unique=True)
+    population_reference_date: Mapped[date]
+    # The schedule (seed 002 §3). Times are aware; deadlines are compared in JST.
+    survey_opens_at: Mapped[datetime]
+    answer_deadline_at: Mapped[datetime]
+    recruitment_opens_at: Mapped[datetime | None]
+    recruitment_closes_at: Mapped[datetime | None]
+    matching_deadline_at: Mapped[datetime | None]
+    publication_at: Mapped[datetime | None]
+    support_start: Mapped[date]
+    support_end: Mapped[date]
+    travel_budget_cap_yen: Mapped[int] = mapped_column(default=0)
+
+    events: Mapped[list[PhaseEvent]] = relationship(
+        back_populates="phase", cascade="all, delete-orphan", order_by="PhaseEvent.at"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Phase {self.name}>"
+
+
+class PhaseEvent(db.Model):
+    """Further dated entries of a phase's schedule, such as the briefings (説明会)."""
+
+    __tablename__ = "phase_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+
+    phase: Mapped[Phase] = relationship(back_populates="events")

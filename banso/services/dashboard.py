@@ -1,0 +1,25 @@
+"""What the signed-in home page shows: the current phase's timeline and what needs attention."""
+from __future__ import annotations
+
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from banso.extensions import db
+from banso.models import Notification, NotificationStatus, Role
+from banso.services import phases
+
+
+def overview() -> dict:
+    phase = phases.current_phase()
+    milestones = phases.timeline(phase) if phase else []
+    data = {
+        "phase": phase,
+        "milestones": milestones,
+        "next_milestone": next((m for m in milestones if m.is_next), None),
+        "failed_notifications": 0,
+    }
+    if current_user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        data["failed_notifications"] = db.session.scalar(
+            select(func.count()).where(Notification.status == NotificationStatus.FAILED)
+        )
+    return data

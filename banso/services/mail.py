@@ -1,0 +1,54 @@
+"""Mail transports: SMTP when MAIL_SERVER is set, the in-app mailbox otherwise (development)."""
+from __future__ import annotations
+
+import smtplib
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from flask import current_app
+
+from banso.extensions import db
+from banso.models import MailboxMessage, Notification
+
+
+def build_message(notification: Notification) -> EmailMessage:
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = notification.subject
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    if notification.recipient_name:
+        user, _, domain = notification.recipient_email.partition("@")
+        message["To"] = Address(notification.recipient_name, user, domain)
+    else:
+        message["To"] = notification.recipient_email
+    message["Message-ID"] = notification.message_id
+    message["Date"] = formatdate(localtime=False)
+    message["X-Banso-Notification"] = str(notification.id)
+    # Plain text only: nothing anyone typed can become markup in a mail client.
+    message.set_content(notification.body, charset="utf-8")
+    return message
+
+
+def send(notification: Notification) -> None:
+    """Deliver one notification; raises on failure so the caller can retry."""
+    config = current_app.config
+    message = build_message(notification)
+    if not config.get("MAIL_SERVER"):
+        db.session.add(
+            MailboxMessage(
+                notification_id=notification.id,
+                message_id=notification.message_id,
+                sender=message["From"],
+                recipient=notification.recipient_email,
+                subject=notification.subject,
+                body=notification.body,
+            )
+        )
+        return
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(message)

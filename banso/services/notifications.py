@@ -1,0 +1,186 @@
+"""The notification outbox.
+
+A service that wants to tell someone something calls ``notify`` inside its own
+transaction. After the commit the new rows are enqueued on RQ; if Redis is down
+the commit still stands and the sweep enqueues them later. Delivery claims a row
+with a conditional UPDATE, so however often a row is enqueued it is sent once.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import redis
+from flask import current_app
+from rq import Retry
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from banso import queue
+from banso.clock import now
+from banso.extensions import db
+from banso.models import Notification, NotificationStatus, User
+from banso.services import RuleViolation, audit
+
+log = logging.getLogger(__name__)
+_OUTBOX = "banso_outbox"
+STUCK_AFTER = timedelta(minutes=10)
+DELIVER = "worker.jobs.deliver_notification"
+
+
+def notify(
+    *,
+    key: str,
+    recipient_email: str,
+    kind: str,
+    subject: str,
+    body: str,
+    recipient_name: str = "",
+    recipient_user: User | None = None,
+    obj=None,
+    hold_until=None,
+) -> Notification:
+    """Write a notification in the caller's transaction. ``key`` makes it idempotent."""
+    existing = db.session.scalar(select(Notification).where(Notification.idempotency_key == key))
+    if existing is not None:
+        return existing
+    notification = Notification(
+        idempotency_key=key,
+        recipient_email=recipient_email,
+        recipient_name=recipient_name,
+        recipient_user_id=recipient_user.id if recipient_user is not None else None,
+        kind=kind,
+        subject=subject,
+        body=body,
+        object_type=type(obj).__name__ if obj is not None else None,
+        object_id=getattr(obj, "id", None),
+        hold_until=hold_until,
+    )
+    db.session.add(notification)
+    db.session.flush()
+    _remember(notification)
+    return notification
+
+
+def _remember(notification: Notification) -> None:
+    db.session.info.setdefault(_OUTBOX, set()).add(notification.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session: Session) -> None:
+    ids = session.info.pop(_OUTBOX, None)
+    if ids:
+        enqueue(sorted(ids))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_OUTBOX, None)
+
+
+def enqueue(ids: list[int]) -> int:
+    """Put deliveries on the queue. A Redis outage is logged, never raised: the sweep catches up."""
+    config = current_app.config
+    retry = Retry(max=config["NOTIFY_MAX_ATTEMPTS"] - 1, interval=config["NOTIFY_RETRY_INTERVALS"])
+    try:
+        notifications = queue.queue("notifications")
+        for notification_id in ids:
+            notifications.enqueue(DELIVER, notification_id, retry=retry)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("通知 %s をキューに入れられませんでした（後で再送します）: %s", ids, exc)
+        return 0
+    return len(ids)
+
+
+def claim(notification_id: int) -> Notification | None:
+    """Mark a due, pending notification as being sent; None when it is not ours to send."""
+    at = now()
+    result = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == NotificationStatus.PENDING,
+            or_(Notification.hold_until.is_(None), Notification.hold_until <= at),
+        )
+        .values(status=NotificationStatus.SENDING, claimed_at=at, attempts=Notification.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    notification = db.session.get(Notification, notification_id)
+    db.session.refresh(notification)
+    return notification
+
+
+def mark_sent(notification: Notification) -> None:
+    notification.status = NotificationStatus.SENT
+    notification.sent_at = now()
+    notification.last_error = None
+    notification.next_attempt_at = None
+
+
+def mark_failed_attempt(notification: Notification, error: str) -> bool:
+    """Record a failed try. Returns True when another try will come, False when it has failed for good."""
+    config = current_app.config
+    notification.last_error = error[:2000]
+    notification.claimed_at = None
+    if notification.attempts >= config["NOTIFY_MAX_ATTEMPTS"]:
+        notification.status = NotificationStatus.FAILED
+        notification.next_attempt_at = None
+        return False
+    intervals = config["NOTIFY_RETRY_INTERVALS"] or [0]
+    wait = intervals[min(notification.attempts - 1, len(intervals) - 1)]
+    notification.status = NotificationStatus.PENDING
+    notification.next_attempt_at = now() + timedelta(seconds=wait)
+    return True
+
+
+def due_for_sweep(limit: int = 500) -> list[int]:
+    """Pending notifications that should have gone by now; stuck claims are released first."""
+    at = now()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.status == NotificationStatus.SENDING, Notification.claimed_at <= at - STUCK_AFTER)
+        .values(status=NotificationStatus.PENDING, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    grace = timedelta(seconds=current_app.config["NOTIFY_SWEEP_AFTER"])
+    return list(
+        db.session.scalars(
+            select(Notification.id)
+            .where(
+                Notification.status == NotificationStatus.PENDING,
+                Notification.created_at <= at - grace,
+                or_(Notification.hold_until.is_(None), Notification.hold_until <= at),
+                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= at),
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
+def resend(notification: Notification, *, actor: User) -> Notification:
+    """再送: put a failed notification back in the outbox."""
+    if notification.status != NotificationStatus.FAILED:
+        raise RuleViolation("NOTIFY", "再送できるのは送信失敗の通知だけです。")
+    before = {"status": notification.status, "attempts": notification.attempts}
+    notification.status = NotificationStatus.PENDING
+    notification.attempts = 0
+    notification.next_attempt_at = None
+    audit.record("resend", notification, actor=actor, summary=f"通知「{notification.subject}」を再送",
+                 before=before, after={"status": notification.status, "attempts": 0})
+    db.session.flush()
+    _remember(notification)
+    return notification
+
+
+def list_query(*, status: str | None = None, q: str | None = None):
+    stmt = select(Notification)
+    if status in {s.value for s in NotificationStatus}:
+        stmt = stmt.where(Notification.status == status)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(Notification.subject.ilike(like) | Notification.recipient_email.ilike(like))
+    return stmt

@@ -1,0 +1,137 @@
+"""Phases (期) and their schedules."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+
+from banso.clock import JST, now
+from banso.extensions import db
+from banso.models import Phase, PhaseEvent, User
+from banso.services import RuleViolation, audit
+
+FIELDS = [
+    "number", "name", "fiscal_year", "population_reference_date", "survey_opens_at",
+    "answer_deadline_at", "recruitment_opens_at", "recruitment_closes_at",
+    "matching_deadline_at", "publication_at", "support_start", "support_end",
+    "travel_budget_cap_yen",
+]
+
+MILESTONE_LABELS = {
+    "survey_opens_at": "市町村活用希望調査の開始",
+    "answer_deadline_at": "活用希望調査の回答締切",
+    "recruitment_opens_at": "国の職員等の公募開始",
+    "recruitment_closes_at": "国の職員等の公募締切",
+    "matching_deadline_at": "マッチング期限",
+    "publication_at": "マッチング結果の公表",
+    "support_start": "伴走支援の開始",
+    "support_end": "伴走支援の終了",
+}
+
+
+@dataclass(frozen=True)
+class Milestone:
+    label: str
+    at: datetime
+    has_time: bool
+    is_past: bool
+    is_next: bool = False
+
+
+def all_phases() -> list[Phase]:
+    return list(db.session.scalars(select(Phase).order_by(Phase.number.desc())))
+
+
+def current_phase() -> Phase | None:
+    """The newest phase whose survey has opened; before any has, the earliest one."""
+    at = now()
+    phase = db.session.scalar(
+        select(Phase).where(Phase.survey_opens_at <= at).order_by(Phase.number.desc()).limit(1)
+    )
+    return phase or db.session.scalar(select(Phase).order_by(Phase.number).limit(1))
+
+
+def timeline(phase: Phase) -> list[Milestone]:
+    """The phase's schedule in order, marking what has passed and what is due next."""
+    at = now()
+    items: list[tuple[str, datetime, bool]] = []
+    for field, label in MILESTONE_LABELS.items():
+        value = getattr(phase, field)
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            items.append((label, value, True))
+        else:
+            items.append((label, datetime.combine(value, time(0), JST), False))
+    items += [(e.label, e.at, True) for e in phase.events]
+    items.sort(key=lambda item: item[1])
+    milestones, next_found = [], False
+    for label, moment, has_time in items:
+        past = moment <= at
+        is_next = not past and not next_found
+        next_found = next_found or is_next
+        milestones.append(Milestone(label, moment, has_time, past, is_next))
+    return milestones
+
+
+def _validate(data: dict) -> None:
+    if data["answer_deadline_at"] <= data["survey_opens_at"]:
+        raise RuleViolation("PHASE", "回答締切は調査開始より後の日時にしてください。", "answer_deadline_at")
+    if data["support_end"] < data["support_start"]:
+        raise RuleViolation("PHASE", "支援終了日は支援開始日以降にしてください。", "support_end")
+    opens, closes = data.get("recruitment_opens_at"), data.get("recruitment_closes_at")
+    if opens and closes and closes <= opens:
+        raise RuleViolation("PHASE", "公募締切は公募開始より後にしてください。", "recruitment_closes_at")
+    if data["travel_budget_cap_yen"] < 0:
+        raise RuleViolation("PHASE", "旅費予算の上限は0円以上にしてください。", "travel_budget_cap_yen")
+
+
+def _check_unique(data: dict, phase: Phase | None) -> None:
+    for field, label in (("number", "期番号"), ("name", "名称"), ("fiscal_year", "年度")):
+        clash = db.session.scalar(select(Phase).where(getattr(Phase, field) == data[field]))
+        if clash is not None and clash is not phase:
+            raise RuleViolation("PHASE", f"同じ{label}の期が既にあります。", field)
+
+
+def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: User | None) -> Phase:
+    _validate(data)
+    _check_unique(data, None)
+    phase = Phase(**{k: data.get(k) for k in FIELDS})
+    phase.events = [PhaseEvent(label=label, at=at) for label, at in events]
+    db.session.add(phase)
+    audit.record("create", phase, actor=actor, summary=f"{phase.name}を作成", after=audit.snapshot(phase, FIELDS))
+    return phase
+
+
+def update_phase(phase: Phase, data: dict, *, actor: User) -> Phase:
+    _validate(data)
+    _check_unique(data, phase)
+    before = audit.snapshot(phase, FIELDS)
+    for field in FIELDS:
+        setattr(phase, field, data.get(field))
+    after = audit.snapshot(phase, FIELDS)
+    if before != after:
+        audit.record("update", phase, actor=actor, summary=f"{phase.name}を更新", before=before, after=after)
+    return phase
+
+
+def add_event(phase: Phase, label: str, at: datetime, *, actor: User) -> PhaseEvent:
+    if not label.strip():
+        raise RuleViolation("PHASE", "行事名を入力してください。", "label")
+    event = PhaseEvent(phase=phase, label=label.strip(), at=at)
+    db.session.add(event)
+    audit.record("add_event", phase, actor=actor, summary=f"{phase.name}に「{event.label}」を追加",
+                 after={"label": event.label, "at": at.isoformat()})
+    return event
+
+
+def remove_event(event: PhaseEvent, *, actor: User) -> None:
+    phase = event.phase
+    audit.record("remove_event", phase, actor=actor, summary=f"{phase.name}から「{event.label}」を削除",
+                 before={"label": event.label, "at": event.at.isoformat()})
+    db.session.delete(event)
+
+
+def jst_deadline(day: date, hour: int = 17) -> datetime:
+    return datetime.combine(day, time(hour), JST)

@@ -1,0 +1,131 @@
+"""Users, sign-in and the lockout after repeated failures."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask import current_app
+from sqlalchemy import func, select
+
+from banso.clock import JST, now
+from banso.extensions import db
+from banso.models import Role, User
+from banso.services import RuleViolation, audit
+
+_hasher = PasswordHasher()  # argon2id: memory-hard
+_FIELDS = ["email", "name", "role", "active"]
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _verify(user: User | None, password: str) -> bool:
+    if user is None:
+        # Spend the same time as a real check so timing does not reveal accounts.
+        _hasher.hash(password)
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user, or raise RuleViolation('AUTH', …) with a message for the form.
+
+    Failures are counted and committed by the caller even though sign-in fails.
+    """
+    user = find_by_email(email)
+    at = now()
+    if user is not None and user.is_locked(at):
+        until = user.locked_until.astimezone(JST).strftime("%H:%M")
+        raise RuleViolation(
+            "AUTH-LOCK",
+            f"サインインの失敗が続いたため、このアカウントは{until}までロックされています。"
+            "時間をおいて再度お試しいただくか、事務局管理者にご連絡ください。",
+        )
+    if not _verify(user, password) or not user.active:
+        if user is not None and user.active:
+            user.failed_logins += 1
+            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+                user.locked_until = at + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+                user.failed_logins = 0
+                audit.record("lock", user, actor=None, summary="サインイン失敗の繰り返しによりロック")
+        raise RuleViolation("AUTH", "メールアドレスまたはパスワードが正しくありません。")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = at
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolation(
+            "AUTH-PASSWORD", f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", "password"
+        )
+
+
+def create_user(*, email: str, name: str, role: str, password: str, actor: User | None) -> User:
+    email = email.strip().lower()
+    if find_by_email(email) is not None:
+        raise RuleViolation("USER-EMAIL", "このメールアドレスは既に登録されています。", "email")
+    Role(role)
+    _check_password(password)
+    user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
+    db.session.add(user)
+    audit.record("create", user, actor=actor, summary=f"利用者 {email} を作成", after=audit.snapshot(user, _FIELDS))
+    return user
+
+
+def update_user(user: User, *, name: str, role: str, active: bool, actor: User) -> User:
+    Role(role)
+    if user.id == actor.id and (role != user.role or not active):
+        raise RuleViolation("USER-SELF", "ご自身の役割の変更や無効化はできません。別の管理者に依頼してください。")
+    before = audit.snapshot(user, _FIELDS)
+    user.name, user.role, user.active = name.strip(), role, active
+    after = audit.snapshot(user, _FIELDS)
+    if before != after:
+        audit.record("update", user, actor=actor, summary=f"利用者 {user.email} を更新", before=before, after=after)
+    return user
+
+
+def reset_password(user: User, *, actor: User) -> str:
+    """Give the user a new one-time password, shown once to the admin; unlocks the account."""
+    password = secrets.token_urlsafe(9)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record("reset_password", user, actor=actor, summary=f"利用者 {user.email} のパスワードを再設定")
+    return password
+
+
+def change_password(user: User, *, current: str, new: str) -> None:
+    if not _verify(user, current):
+        raise RuleViolation("AUTH", "現在のパスワードが正しくありません。", "current")
+    _check_password(new)
+    user.password_hash = hash_password(new)
+    audit.record("change_password", user, actor=user, summary="パスワードを変更")
+
+
+def list_query(*, q: str | None = None, role: str | None = None, active: str | None = None):
+    stmt = select(User)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(User.name.ilike(like) | User.email.ilike(like))
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(User.role == role)
+    if active in ("1", "0"):
+        stmt = stmt.where(User.active.is_(active == "1"))
+    return stmt
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.name)))

@@ -1,0 +1,1 @@
+"""Banso's RQ worker: ``python -m worker``."""

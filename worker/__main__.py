@@ -1,0 +1,45 @@
+"""Run one RQ worker with RQ's scheduler (delayed retries, held notifications) and
+the outbox sweep on a timer. Start several for more throughput."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from rq import Queue, SimpleWorker
+
+from banso import create_app, queue
+from worker import jobs
+
+log = logging.getLogger("worker")
+
+
+def _sweep_forever(app, stop: threading.Event) -> None:
+    every = app.config["NOTIFY_SWEEP_EVERY"]
+    while not stop.wait(every):
+        with app.app_context():
+            try:
+                count = jobs.sweep_outbox()
+                if count:
+                    log.info("送信待ちの通知 %d 件を再投入しました", count)
+            except Exception:  # the sweep must outlive a database or Redis hiccup
+                log.exception("通知の再投入に失敗しました")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    app = create_app()
+    stop = threading.Event()
+    with app.app_context():
+        connection = queue.connection()
+        threading.Thread(target=_sweep_forever, args=(app, stop), daemon=True).start()
+        queues = [Queue(name, connection=connection) for name in queue.QUEUES]
+        # SimpleWorker runs jobs in this process: no fork, so database connections are never shared.
+        worker = SimpleWorker(queues, connection=connection)
+        try:
+            worker.work(with_scheduler=True)
+        finally:
+            stop.set()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Job functions. Each takes plain ids, loads, calls services, commits.
+They run inside the worker's app context (created once at start)."""
+from __future__ import annotations
+
+import logging
+
+from banso.extensions import db
+from banso.services import mail, notifications
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryFailed(Exception):
+    """Raised so RQ retries the delivery with backoff."""
+
+
+def deliver_notification(notification_id: int) -> str:
+    try:
+        notification = notifications.claim(notification_id)
+        db.session.commit()
+        if notification is None:
+            return "skipped"
+        try:
+            mail.send(notification)
+        except Exception as exc:  # any transport failure is recorded, then retried
+            db.session.rollback()
+            notification = db.session.get(notification.__class__, notification_id)
+            will_retry = notifications.mark_failed_attempt(notification, f"{type(exc).__name__}: {exc}")
+            db.session.commit()
+            if will_retry:
+                raise DeliveryFailed(str(exc)) from exc
+            log.error("通知 %s の送信に失敗しました: %s", notification_id, exc)
+            return "failed"
+        notifications.mark_sent(notification)
+        db.session.commit()
+        return "sent"
+    finally:
+        db.session.remove()
+
+
+def sweep_outbox() -> int:
+    """Re-enqueue what should have been delivered by now (a Redis outage, a killed worker)."""
+    try:
+        ids = notifications.due_for_sweep()
+        db.session.commit()
+        return notifications.enqueue(ids) if ids else 0
+    finally:
+        db.session.remove()
