@@ -58,6 +58,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_USE_TLS": setting("MAIL_USE_TLS", "false").lower() in ("1", "true", "yes"),
         "MAIL_DEFAULT_SENDER": setting("MAIL_DEFAULT_SENDER", "banso-noreply@banso.example"),
         "MAIL_TIMEOUT": 10,
+        # How Banso is reached by its users; used in the links of notifications.
+        "BASE_URL": setting("BANSO_BASE_URL", f"http://127.0.0.1:{setting('BANSO_PORT', '5000')}"),
         # Delivery tries and the waits (seconds) between them.
         "NOTIFY_MAX_ATTEMPTS": 4,
         "NOTIFY_RETRY_INTERVALS": [30, 120, 600],

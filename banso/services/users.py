@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.models import Role, User
-from banso.services import RuleViolation, audit
+from banso.services import RuleViolation, audit, notifications
 
 _hasher = PasswordHasher()  # argon2id: memory-hard
 _FIELDS = ["email", "name", "role", "active"]
@@ -82,6 +82,20 @@ def create_user(*, email: str, name: str, role: str, password: str, actor: User 
     user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
     db.session.add(user)
     audit.record("create", user, actor=actor, summary=f"利用者 {email} を作成", after=audit.snapshot(user, _FIELDS))
+    if actor is not None:
+        notifications.notify(
+            key=f"user-created-{user.id}",
+            recipient_email=user.email, recipient_name=user.name, recipient_user=user, obj=user,
+            kind="user_created",
+            subject="【地方創生伴走支援】事務局システムの利用者登録のお知らせ",
+            body=(
+                f"{user.name} 様\n\n"
+                f"地方創生伴走支援 事務局システム（Banso）の利用者として登録しました（役割: {user.role_label}）。\n"
+                f"サインイン: {current_app.config['BASE_URL']}/login\n"
+                "初期パスワードは事務局管理者から別途お伝えします。サインイン後に変更してください。\n\n"
+                "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
+            ),
+        )
     return user
 
 
@@ -104,6 +118,18 @@ def reset_password(user: User, *, actor: User) -> str:
     user.failed_logins = 0
     user.locked_until = None
     audit.record("reset_password", user, actor=actor, summary=f"利用者 {user.email} のパスワードを再設定")
+    notifications.notify(
+        key=f"password-reset-{user.id}-{now().timestamp()}",
+        recipient_email=user.email, recipient_name=user.name, recipient_user=user, obj=user,
+        kind="password_reset",
+        subject="【地方創生伴走支援】パスワード再設定のお知らせ",
+        body=(
+            f"{user.name} 様\n\n"
+            "事務局管理者があなたのパスワードを再設定しました。仮パスワードは管理者から別途お伝えします。\n"
+            "お心当たりがない場合は、至急事務局までご連絡ください。\n\n"
+            "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
+        ),
+    )
     return password
 
 

@@ -1,11 +1,12 @@
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField,
                      PasswordField, SelectField, StringField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from banso.models.user import ROLE_LABELS
 
-ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
+ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
 REQUIRED = "入力してください。"
 
 

@@ -1,5 +1,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from banso.blueprints.admin import bp
 from banso.blueprints.admin.forms import (AuditFilterForm, PhaseEventForm, PhaseForm, UserCreateForm,
@@ -167,8 +168,8 @@ def phases_remove_event(phase_id: int, event_id: int):
 @roles_required(*ADMIN)
 def audit_index():
     form = AuditFilterForm(request.args)
-    form.actor.choices = [("", "すべて")] + [(str(u.id), u.name) for u in users.all_users()]
-    form.object_type.choices = [("", "すべて")] + [(t, t) for t in audit.object_types()]
+    form.actor.choices = [SelectChoice("", "すべて")] + [SelectChoice(str(u.id), u.name) for u in users.all_users()]
+    form.object_type.choices = [SelectChoice("", "すべて")] + [SelectChoice(t) for t in audit.object_types()]
     valid = form.validate()
     stmt = audit.list_query(
         actor_id=int(form.actor.data) if (form.actor.data or "").isdigit() else None,

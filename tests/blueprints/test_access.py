@@ -1,0 +1,100 @@
+"""Every route × every role (and anonymous): allowed, or refused with the 403 page and no data.
+
+Each area adds its routes to ROUTES. A route missing from the table fails the last test.
+"""
+import pytest
+
+from banso.extensions import db
+from banso.models import Role
+from tests.conftest import login
+from tests.factories import make_phase, make_user
+
+ADMIN, STAFF, FINANCE, OFFICER = "admin", "secretariat", "finance", "officer"
+EVERYONE = {ADMIN, STAFF, FINANCE, OFFICER}
+SECRETARIAT = {ADMIN, STAFF}
+PUBLIC = "public"
+
+# (method, path, who may use it). {id} is filled in from the fixture data.
+ROUTES = [
+    ("GET", "/", EVERYONE),
+    ("GET", "/account/password", EVERYONE),
+    ("GET", "/admin/users", {ADMIN}),
+    ("GET", "/admin/users/new", {ADMIN}),
+    ("GET", "/admin/users/{user_id}", {ADMIN}),
+    ("POST", "/admin/users/{user_id}/reset-password", {ADMIN}),
+    ("GET", "/admin/phases", {ADMIN}),
+    ("GET", "/admin/phases/new", {ADMIN}),
+    ("GET", "/admin/phases/{phase_id}", {ADMIN}),
+    ("POST", "/admin/phases/{phase_id}/events", {ADMIN}),
+    ("POST", "/admin/phases/{phase_id}/events/{event_id}/delete", {ADMIN}),
+    ("GET", "/admin/audit", {ADMIN}),
+    ("GET", "/admin/notifications", SECRETARIAT),
+    ("POST", "/admin/notifications/{notification_id}/resend", SECRETARIAT),
+    ("GET", "/dev/mailbox", SECRETARIAT),
+    ("GET", "/healthz", PUBLIC),
+    ("GET", "/login", PUBLIC),
+]
+# Routes that answer differently by design and are covered by their own tests.
+NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)"}
+
+
+@pytest.fixture
+def ids(app):
+    from banso.models import PhaseEvent
+    from banso.services import notifications
+
+    with app.app_context():
+        target = make_user(Role.OFFICER, email="target@banso.example")
+        phase = make_phase()
+        event = PhaseEvent(phase=phase, label="説明会", at=phase.survey_opens_at)
+        db.session.add(event)
+        note = notifications.notify(key="x", recipient_email="a@example.jp", kind="t", subject="s", body="b")
+        db.session.flush()
+        result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id}
+        for role in (ADMIN, STAFF, FINANCE, OFFICER):
+            make_user(role, email=f"{role}@banso.example", name=f"{role}さん")
+        db.session.commit()
+        return result
+
+
+@pytest.mark.parametrize("method,path,allowed", ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+@pytest.mark.parametrize("role", [None, ADMIN, STAFF, FINANCE, OFFICER])
+def test_route_by_role(app, client, ids, role, method, path, allowed):
+    url = path.format(**ids)
+    if role:
+        login(client, f"{role}@banso.example")
+    response = client.open(url, method=method)
+    if allowed == PUBLIC or (role and role in allowed):
+        assert response.status_code in (200, 302), (role, url, response.status_code)
+        if response.status_code == 302:
+            assert "/login" not in response.location
+    elif role is None:
+        assert response.status_code == 302 and "/login" in response.location
+    else:
+        assert response.status_code == 403
+        body = response.get_data(as_text=True)
+        assert "この画面を表示する権限がありません" in body
+        assert "target@banso.example" not in body
+
+
+def test_every_route_is_in_the_table(app):
+    covered = {p.split("{")[0] for _, p, _ in ROUTES}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        text = str(rule)
+        if text in NOT_IN_TABLE or any(text.startswith(n) for n in NOT_IN_TABLE if n.endswith("/")):
+            continue
+        prefix = text.split("<")[0]
+        if prefix not in covered:
+            missing.append(text)
+    assert missing == [], f"routes without an access rule in the table: {missing}"
+
+
+def test_menus_follow_the_role(app, client, ids):
+    login(client, "officer@banso.example")
+    body = client.get("/").get_data(as_text=True)
+    assert "利用者管理" not in body and "監査ログ" not in body
+    client.post("/logout")
+    login(client, "admin@banso.example")
+    body = client.get("/").get_data(as_text=True)
+    assert "利用者管理" in body and "監査ログ" in body and "期・日程" in body

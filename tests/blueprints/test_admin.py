@@ -1,0 +1,116 @@
+import csv
+import io
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from banso.extensions import db
+from banso.models import AuditEntry, Phase, Role, User
+from tests.conftest import login
+from tests.factories import make_phase, make_user
+
+
+def _admin(app, client):
+    with app.app_context():
+        email = make_user(Role.ADMIN, name="管理 太郎").email
+        db.session.commit()
+    login(client, email)
+
+
+def test_admin_creates_a_user_and_bad_input_is_422_with_the_reason(app, client):
+    _admin(app, client)
+    bad = client.post("/admin/users", data={"email": "not-an-address", "name": "", "role": "officer", "password": "x"})
+    assert bad.status_code == 422
+    body = bad.get_data(as_text=True)
+    assert "メールアドレスの形式が正しくありません" in body and "入力してください" in body
+    short = client.post("/admin/users", data={"email": "n@banso.example", "name": "新人", "role": "officer", "password": "short"})
+    assert short.status_code == 422 and "10文字以上" in short.get_data(as_text=True)
+    ok = client.post("/admin/users", data={"email": "n@banso.example", "name": "新人", "role": "officer", "password": "long-enough-pw"})
+    assert ok.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "n@banso.example")).role == "officer"
+
+
+def test_deactivated_user_is_signed_out_and_cannot_sign_in(app, client):
+    _admin(app, client)
+    with app.app_context():
+        user = make_user(Role.OFFICER)
+        user_id, email = user.id, user.email
+        db.session.commit()
+    other = app.test_client()
+    login(other, email)
+    assert other.get("/").status_code == 200
+    client.post(f"/admin/users/{user_id}", data={"name": "x", "role": "officer"})  # active unchecked
+    assert other.get("/").status_code == 302
+    assert other.post("/login", data={"email": email, "password": "correct-horse-battery"}).status_code == 401
+
+
+def test_user_list_searches_filters_sorts_and_exports(app, client):
+    _admin(app, client)
+    with app.app_context():
+        make_user(Role.FINANCE, name="会計 一郎", email="kaikei@banso.example")
+        make_user(Role.OFFICER, name="支援 二郎", email="shien@banso.example")
+        db.session.commit()
+    page = client.get("/admin/users?role=finance").get_data(as_text=True)
+    assert "会計 一郎" in page and "支援 二郎" not in page
+    fragment = client.get("/admin/users?q=支援", headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert "<html" not in text and 'id="users-table"' in text and "支援 二郎" in text
+    assert "HX-Request" in fragment.headers["Vary"]
+    exported = client.get("/admin/users?format=csv&sort=-email")
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["氏名", "メールアドレス", "役割"]
+    emails = [r[1] for r in rows[1:]]
+    assert emails == sorted(emails, reverse=True) and len(emails) == 3
+    workbook = load_workbook(io.BytesIO(client.get("/admin/users?format=xlsx&role=officer").data))
+    sheet = workbook.active
+    assert [c.value for c in sheet[2]][:3] == ["支援 二郎", "shien@banso.example", "地方創生支援官"]
+
+
+def test_phase_editing_reads_times_as_japan_time_and_is_audited(app, client):
+    _admin(app, client)
+    with app.app_context():
+        phase_id = make_phase().id
+        db.session.commit()
+    form = {
+        "number": 2, "name": "第2期", "fiscal_year": 2026, "population_reference_date": "2025-01-01",
+        "survey_opens_at": "2025-12-01T10:00", "answer_deadline_at": "2025-12-24T17:00",
+        "support_start": "2026-04-01", "support_end": "2027-03-31", "travel_budget_cap_yen": 98000000,
+    }
+    assert client.post(f"/admin/phases/{phase_id}", data=form).status_code == 302
+    with app.app_context():
+        phase = db.session.get(Phase, phase_id)
+        assert phase.answer_deadline_at.isoformat() == "2025-12-24T08:00:00+00:00"
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "Phase", AuditEntry.action == "update"))
+        assert entry.before["travel_budget_cap_yen"] == 97000000 and entry.after["travel_budget_cap_yen"] == 98000000
+    bad = client.post(f"/admin/phases/{phase_id}", data=dict(form, answer_deadline_at="2025-11-01T17:00"))
+    assert bad.status_code == 422 and "回答締切は調査開始より後" in bad.get_data(as_text=True)
+
+
+def test_audit_trail_filters_by_user_type_and_date_and_exports_csv(app, client, clock):
+    _admin(app, client)
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.role == "admin"))
+        from banso.services import users
+
+        users.create_user(email="a1@banso.example", name="甲", role="officer", password="long-enough-pw", actor=admin)
+        db.session.commit()
+    page = client.get("/admin/audit?object_type=User").get_data(as_text=True)
+    assert "利用者 a1@banso.example を作成" in page
+    none = client.get("/admin/audit?date_from=2030-01-01").get_data(as_text=True)
+    assert "該当する記録はありません" in none
+    exported = client.get("/admin/audit?format=csv&object_type=User").get_data(as_text=True)
+    assert "利用者 a1@banso.example を作成" in exported and "管理 太郎" in exported
+
+
+def test_dashboard_shows_the_timeline_in_wareki_and_seireki(app, client, clock):
+    from banso.clock import jst
+
+    clock.set(jst(2025, 12, 10, 9))
+    _admin(app, client)
+    with app.app_context():
+        make_phase()
+        db.session.commit()
+    body = client.get("/").get_data(as_text=True)
+    assert "第2期" in body
+    assert "次の予定: <strong>活用希望調査の回答締切</strong> — 令和7年12月24日 17:00（2025年12月24日(水)）" in body

@@ -1,0 +1,110 @@
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from banso.extensions import db
+from banso.models import AuditEntry, Notification, Role
+from banso.services import RuleViolation, users
+from tests.factories import PASSWORD, make_user
+
+
+def test_passwords_are_hashed_with_argon2id(ctx):
+    hashed = users.hash_password("banso-demo-password")
+    assert hashed.startswith("$argon2id$")
+    assert "banso-demo-password" not in hashed
+
+
+def test_authenticate_accepts_the_right_password_case_insensitively(ctx, clock):
+    user = make_user(email="Kato@banso.example")
+    assert users.authenticate("kato@BANSO.example", PASSWORD) is user
+    assert user.last_login_at == clock.at
+
+
+def test_authenticate_refuses_a_wrong_password_and_an_unknown_account_alike(ctx):
+    make_user(email="a@banso.example")
+    with pytest.raises(RuleViolation) as wrong:
+        users.authenticate("a@banso.example", "not-the-password")
+    with pytest.raises(RuleViolation) as unknown:
+        users.authenticate("nobody@banso.example", "not-the-password")
+    assert wrong.value.message == unknown.value.message
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(ctx, clock):
+    user = make_user()
+    for _ in range(5):
+        with pytest.raises(RuleViolation):
+            users.authenticate(user.email, "wrong-password")
+    assert user.locked_until == clock.at + timedelta(minutes=15)
+    with pytest.raises(RuleViolation) as locked:
+        users.authenticate(user.email, PASSWORD)  # even the right password
+    assert locked.value.rule_id == "AUTH-LOCK"
+    assert "ロック" in locked.value.message
+    clock.advance(minutes=15, seconds=1)
+    assert users.authenticate(user.email, PASSWORD) is user
+    assert user.failed_logins == 0
+
+
+def test_a_success_resets_the_failure_count(ctx, clock):
+    user = make_user()
+    for _ in range(4):
+        with pytest.raises(RuleViolation):
+            users.authenticate(user.email, "wrong-password")
+    users.authenticate(user.email, PASSWORD)
+    with pytest.raises(RuleViolation) as failure:
+        users.authenticate(user.email, "wrong-password")
+    assert failure.value.rule_id == "AUTH"
+    assert user.locked_until is None
+
+
+def test_an_inactive_user_cannot_sign_in(ctx):
+    user = make_user(active=False)
+    with pytest.raises(RuleViolation):
+        users.authenticate(user.email, PASSWORD)
+
+
+def test_create_user_audits_and_notifies_the_new_user(ctx):
+    admin = make_user(Role.ADMIN)
+    user = users.create_user(email=" New@Banso.example ", name="新人", role="finance",
+                             password="long-enough-pw", actor=admin)
+    assert user.email == "new@banso.example"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_id == user.id, AuditEntry.object_type == "User"))
+    assert entry.actor_id == admin.id and entry.after["role"] == "finance"
+    notice = db.session.scalar(select(Notification).where(Notification.recipient_user_id == user.id))
+    assert notice.kind == "user_created" and "会計担当" in notice.body
+
+
+def test_create_user_refuses_a_duplicate_email_and_a_short_password(ctx):
+    make_user(email="dup@banso.example")
+    with pytest.raises(RuleViolation) as dup:
+        users.create_user(email="DUP@banso.example", name="x", role="officer", password="long-enough-pw", actor=None)
+    assert dup.value.field == "email"
+    with pytest.raises(RuleViolation) as short:
+        users.create_user(email="ok@banso.example", name="x", role="officer", password="short", actor=None)
+    assert short.value.field == "password"
+
+
+def test_an_admin_cannot_demote_or_deactivate_themselves(ctx):
+    admin = make_user(Role.ADMIN)
+    with pytest.raises(RuleViolation):
+        users.update_user(admin, name=admin.name, role="secretariat", active=True, actor=admin)
+    with pytest.raises(RuleViolation):
+        users.update_user(admin, name=admin.name, role="admin", active=False, actor=admin)
+
+
+def test_update_user_records_before_and_after(ctx):
+    admin, user = make_user(Role.ADMIN), make_user(Role.OFFICER)
+    users.update_user(user, name=user.name, role="secretariat", active=False, actor=admin)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "update"))
+    assert entry.before["role"] == "officer" and entry.after["role"] == "secretariat"
+    assert entry.before["active"] is True and entry.after["active"] is False
+
+
+def test_reset_password_unlocks_and_gives_a_working_one_time_password(ctx, clock):
+    admin, user = make_user(Role.ADMIN), make_user()
+    for _ in range(5):
+        with pytest.raises(RuleViolation):
+            users.authenticate(user.email, "wrong-password")
+    password = users.reset_password(user, actor=admin)
+    assert users.authenticate(user.email, password) is user
+    assert db.session.scalar(select(Notification).where(Notification.kind == "password_reset")) is not None

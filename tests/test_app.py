@@ -1,0 +1,81 @@
+"""The app factory, its embedded defaults and its refusals in production."""
+import pytest
+
+from banso import create_app
+from banso.config import ConfigError
+
+
+def test_defaults_are_embedded(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER", "SECRET_KEY", "BANSO_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/banso.sqlite3")
+    assert app.config["REDIS_URL"].startswith("unix://") and app.config["EMBEDDED_REDIS"]
+    assert app.config["MAIL_SERVER"] is None  # mail goes to the development mailbox
+    assert len(app.config["SECRET_KEY"]) >= 32
+    assert create_app().config["SECRET_KEY"] == app.config["SECRET_KEY"]  # generated once, kept
+    assert "dev" in app.blueprints
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
+def test_production_refuses_to_start_without_real_settings(missing):
+    config = {"BANSO_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/banso",
+              "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    config[missing] = None
+    with pytest.raises(ConfigError) as refused:
+        create_app(config)
+    assert missing in str(refused.value)
+
+
+def test_production_refuses_a_weak_secret_key():
+    with pytest.raises(ConfigError):
+        create_app({"BANSO_ENV": "production", "SECRET_KEY": "short", "DATABASE_URL": "postgresql://db/banso",
+                    "REDIS_URL": "redis://127.0.0.1:6379/0"})
+
+
+def test_production_has_no_demo_data_no_dev_pages_and_secure_cookies():
+    app = create_app({"BANSO_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgres://db/banso",
+                      "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/banso"
+    assert app.config["LOAD_DEMO_DATA"] is False
+    assert "dev" not in app.blueprints
+    assert app.config["SESSION_COOKIE_SECURE"] and not app.debug
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    body = response.get_data(as_text=True)
+    assert "<script>" not in body and "http://" not in body.replace('http://127.0.0.1', '') and "https://" not in body
+
+
+def test_healthz_reports_database_and_redis(client, app):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"database": "ok", "redis": "ok", "status": "ok"}
+    app.config.update(REDIS_URL="redis://127.0.0.1:1/0", EMBEDDED_REDIS=False)
+    app.extensions.pop("banso_redis", None)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"].startswith("error") and response.get_json()["database"] == "ok"
+
+
+def test_errors_are_japanese_pages(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and "ページが見つかりません" in response.get_data(as_text=True)
+
+
+def test_an_unexpected_error_is_a_japanese_500_without_a_stack_trace(database_url, redis_url):
+    from tests.conftest import make_app
+
+    app = make_app(database_url, redis_url, TESTING=False)
+
+    @app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError("internal detail")
+
+    response = app.test_client().get("/boom-for-test")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "システムエラーが発生しました" in body and "internal detail" not in body and "Traceback" not in body
