@@ -1,0 +1,62 @@
+"""Each demo role signs in, sees its home page and its menus, and signs out."""
+import pytest
+
+from banso import demo
+from banso.extensions import db
+
+pytestmark = pytest.mark.e2e
+
+MENUS = {
+    "admin@banso.example": (["ホーム", "利用者管理", "期・日程", "監査ログ", "通知の送信状況"], []),
+    "staff@banso.example": (["ホーム", "通知の送信状況"], ["利用者管理", "監査ログ"]),
+    "finance@banso.example": (["ホーム"], ["利用者管理", "通知の送信状況"]),
+    "officer@banso.example": (["ホーム"], ["利用者管理", "通知の送信状況", "監査ログ"]),
+}
+
+
+@pytest.fixture
+def demo_data(app):
+    with app.app_context():
+        demo.load()
+        db.session.commit()
+
+
+@pytest.mark.parametrize("email", list(MENUS))
+def test_each_demo_role_signs_in_sees_its_menus_and_signs_out(live_server, page, demo_data, email):
+    page.goto(f"{live_server}/")
+    assert page.url.startswith(f"{live_server}/login")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="サインイン").click()
+    page.wait_for_url(f"{live_server}/")
+    assert page.get_by_role("heading", name="ホーム").is_visible()
+    assert page.locator("#phase-timeline").get_by_text("第2期").first.is_visible()
+    nav = page.get_by_role("navigation", name="メインメニュー")
+    shown, hidden = MENUS[email]
+    for label in shown:
+        assert nav.get_by_role("link", name=label).count() == 1, label
+    for label in hidden:
+        assert nav.get_by_role("link", name=label).count() == 0, label
+    page.get_by_role("button", name="サインアウト").click()
+    page.wait_for_url(f"{live_server}/login")
+    assert page.get_by_text("サインアウトしました。").is_visible()
+
+
+def test_admin_filters_users_with_htmx_and_confirms_a_password_reset(live_server, page, demo_data):
+    page.goto(f"{live_server}/login")
+    page.get_by_label("メールアドレス").fill("admin@banso.example")
+    page.get_by_label("パスワード").fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="サインイン").click()
+    page.get_by_role("link", name="利用者管理").click()
+    page.get_by_label("役割").select_option("finance")
+    page.wait_for_url("**/admin/users?**role=finance**")
+    rows = page.locator("#users-table tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 2 and "松岡 由紀" in rows.all_inner_texts()[0] + rows.all_inner_texts()[1]
+    page.get_by_role("link", name="松岡 由紀").click()
+    page.once("dialog", lambda dialog: dialog.dismiss())  # cancelling the confirmation changes nothing
+    page.get_by_role("button", name="仮パスワードを発行").click()
+    assert page.get_by_text("仮パスワード:").count() == 0
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="仮パスワードを発行").click()
+    page.get_by_text("仮パスワード:").wait_for()
