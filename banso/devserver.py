@@ -14,7 +14,12 @@ from flask_migrate import upgrade
 from banso import create_app, queue
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)  # stop the children on a plain `kill` too
     app = create_app()
     port = int(os.environ.get("BANSO_PORT", "5000"))
     if app.config["EMBEDDED_REDIS"]:
