@@ -61,12 +61,14 @@ def _migrations_dir() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.admin import bp as admin_bp
+    from banso.blueprints.applications import bp as applications_bp
+    from banso.blueprints.municipalities import bp as municipalities_bp
     from banso.blueprints.auth import bp as auth_bp
     from banso.blueprints.dashboard import bp as dashboard_bp
     from banso.blueprints.dev import bp as dev_bp
     from banso.blueprints.health import bp as health_bp
 
-    for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp):
+    for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp):
         app.register_blueprint(blueprint)
     if app.config["BANSO_ENV"] != "production":
         app.register_blueprint(dev_bp)

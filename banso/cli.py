@@ -48,3 +48,55 @@ def sweep_outbox() -> None:
     from worker import jobs
 
     click.echo(f"{jobs.sweep_outbox()} 件を再投入しました。")
+
+
+@banso_cli.command("import-municipalities")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+def import_municipalities(path: str | None) -> None:
+    """Load the municipality master (default: the bundled copy of shared/data/municipalities.csv)."""
+    from pathlib import Path
+
+    from banso.services import municipalities
+
+    try:
+        count = municipalities.import_master(Path(path) if path else municipalities.MASTER_FILE)
+    except RuleViolation as violation:
+        raise click.ClickException(violation.message) from violation
+    db.session.commit()
+    click.echo(f"市区町村マスタを{count}件読み込みました。")
+
+
+@banso_cli.command("import-applications")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--phase", "phase_number", type=int, help="期番号（省略時は現在の期）")
+@click.option("--received-at", help="受付日時の列が空の行に使う日時（日本時間、例: 2025-12-24 16:30）")
+def import_applications(path: str, phase_number: int | None, received_at: str | None) -> None:
+    """Import answers from a spreadsheet; any row error → nothing is stored, exit status 1."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from banso.clock import JST, now
+    from banso.services import application_import, phases
+
+    phase = phases.selected_phase(str(phase_number) if phase_number else None)
+    if phase is None:
+        raise click.ClickException("期が登録されていません。")
+    received = datetime.strptime(received_at, "%Y-%m-%d %H:%M").replace(tzinfo=JST) if received_at else now()
+    file = Path(path)
+    try:
+        batch = application_import.create_batch(phase, file.name, file.read_bytes(), actor=None)
+        application_import.validate_batch(batch, received_default=received)
+        if batch.blocking_rows:
+            for row in batch.blocking_rows:
+                for column, message in row["errors"].items():
+                    click.echo(f"{row['row']}行目「{column}」: {message}", err=True)
+            raise click.ClickException(f"誤りのある行が{len(batch.blocking_rows)}行あるため、何も取り込んでいません。")
+        count = application_import.commit_batch(batch, actor=None)
+    except RuleViolation as violation:
+        db.session.rollback()
+        raise click.ClickException(violation.message) from violation
+    except click.ClickException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(f"{phase.name}の回答を{count}件取り込みました。")

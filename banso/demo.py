@@ -30,9 +30,14 @@ def is_loaded() -> bool:
 
 
 def load() -> None:
-    for email, name, role in DEMO_USERS:
-        users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
+    from banso import demo_applications
+    from banso.services import municipalities
+
+    created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
+               for email, name, role in DEMO_USERS]
     _phases()
+    municipalities.import_master()
+    demo_applications.load(actor=created[1], admin=created[0])
 
 
 def _phases() -> None:

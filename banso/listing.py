@@ -50,12 +50,14 @@ def sort_by(stmt: Select, columns: dict[str, Any], default: str) -> tuple[Select
     return stmt.order_by(column.desc() if sort.startswith("-") else column.asc()), sort
 
 
-def paginate(stmt: Select) -> Page:
+def paginate(stmt: Select, *, rows: bool = False) -> Page:
+    """One page of ``stmt``: entities, or whole result rows with ``rows=True``."""
     per_page = current_app.config["PER_PAGE"]
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     pages = max(1, -(-total // per_page))
     page = min(int_arg("page"), pages)
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    window = stmt.limit(per_page).offset((page - 1) * per_page)
+    items = list(db.session.execute(window)) if rows else list(db.session.scalars(window))
     return Page(items, page, per_page, total)
 
 

@@ -41,6 +41,9 @@ class NavItem:
 # Menus in the order they are shown. Each area adds its entries here.
 NAV: list[NavItem] = [
     NavItem("dashboard.index", "ホーム", ALL_ROLES),
+    NavItem("applications.index", "活用希望調査", SECRETARIAT_ROLES),
+    NavItem("applications.continuation", "継続意向調査", SECRETARIAT_ROLES),
+    NavItem("municipalities.index", "市区町村", SECRETARIAT_ROLES),
     NavItem("admin.notifications", "通知の送信状況", SECRETARIAT_ROLES),
     NavItem("admin.users", "利用者管理", (Role.ADMIN,)),
     NavItem("admin.phases", "期・日程", (Role.ADMIN,)),

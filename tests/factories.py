@@ -42,3 +42,48 @@ def make_phase(**overrides) -> Phase:
     db.session.add(phase)
     db.session.flush()
     return phase
+
+
+def valid_code(first_five: str) -> str:
+    from banso.reference import check_digit
+
+    return first_five + str(check_digit(first_five))
+
+
+def make_municipality(**overrides):
+    from banso.models import Municipality
+    from banso.reference import BLOCK_OF
+
+    n = next(_seq)
+    values = {"code": valid_code(f"{90000 + n:05d}"), "prefecture": "岩手県", "name": f"テスト町{n}",
+              "name_kana": f"てすとちょう{n}", "default_population": 20_000, "default_population_date": date(2025, 1, 1)}
+    values.update(overrides)
+    values.setdefault("region_block", BLOCK_OF[values["prefecture"]])
+    municipality = Municipality(**values)
+    db.session.add(municipality)
+    db.session.flush()
+    return municipality
+
+
+def answer(**overrides) -> dict:
+    """A complete, valid answer (回答フォーム記載事項) as the services take it."""
+    values = {
+        "contact_department": "企画政策課", "contact_person": "佐藤 翔", "contact_email": "sato@example.lg.jp",
+        "contact_phone": "0192-27-3111", "priority_fields": [4, 14, 8], "issue_structure": "compound",
+        "local_situation": "人口減少と大規模林野火災からの復興が課題である。", "seconded_national_staff": False,
+        "requested_national_staff": False, "requested_private_expert": False,
+        "received_at": jst(2025, 12, 20, 10), "channel": "form",
+    }
+    values.update(overrides)
+    return values
+
+
+def make_application(phase=None, municipality=None, actor=None, **overrides):
+    from banso.services import applications
+
+    if phase is None:  # the 第2期 of the test, made once
+        from sqlalchemy import select
+
+        phase = db.session.scalar(select(Phase).where(Phase.number == 2)) or make_phase()
+    municipality = municipality or make_municipality()
+    return applications.submit_application(phase, municipality, answer(**overrides), actor=actor)

@@ -46,3 +46,24 @@ def sweep_outbox() -> int:
         return notifications.enqueue(ids) if ids else 0
     finally:
         db.session.remove()
+
+
+def validate_import(batch_id: int) -> str:
+    """Check an uploaded spreadsheet row by row, committing progress for the progress bar."""
+    from banso.models import ImportBatch
+    from banso.services import RuleViolation, application_import
+
+    try:
+        batch = db.session.get(ImportBatch, batch_id)
+        if batch is None or batch.status != "validating":
+            return "skipped"
+        try:
+            application_import.validate_batch(batch, on_progress=lambda _: db.session.commit())
+        except RuleViolation as violation:
+            db.session.rollback()
+            batch = db.session.get(ImportBatch, batch_id)
+            batch.status, batch.error = "failed", violation.message
+        db.session.commit()
+        return batch.status
+    finally:
+        db.session.remove()

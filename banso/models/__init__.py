@@ -1,10 +1,19 @@
 """Banso's tables, one module per area. Import them all here so Alembic sees them."""
+from banso.models.application import (Application, ApplicationStatus, ContinuationResponse,
+                                     ImportBatch)
 from banso.models.audit import AuditEntry
+from banso.models.municipality import Municipality, OfficialPopulation
 from banso.models.notification import MailboxMessage, Notification, NotificationStatus
 from banso.models.phase import Phase, PhaseEvent
 from banso.models.user import Role, User
 
 __all__ = [
+    "Application",
+    "ApplicationStatus",
+    "ContinuationResponse",
+    "ImportBatch",
+    "Municipality",
+    "OfficialPopulation",
     "AuditEntry",
     "MailboxMessage",
     "Notification",

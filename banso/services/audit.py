@@ -72,3 +72,14 @@ def object_types() -> list[str]:
     from sqlalchemy import select
 
     return list(db.session.scalars(select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)))
+
+
+def history_of(obj) -> list[AuditEntry]:
+    """The audit entries of one object, oldest first (for its history panel)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    return list(db.session.scalars(
+        select(AuditEntry).options(joinedload(AuditEntry.actor))
+        .where(AuditEntry.object_type == type(obj).__name__, AuditEntry.object_id == obj.id)
+        .order_by(AuditEntry.at, AuditEntry.id)))

@@ -135,3 +135,12 @@ def remove_event(event: PhaseEvent, *, actor: User) -> None:
 
 def jst_deadline(day: date, hour: int = 17) -> datetime:
     return datetime.combine(day, time(hour), JST)
+
+
+def selected_phase(number: str | None) -> Phase | None:
+    """The phase a page was asked for (?phase=2), else the current one."""
+    if number and str(number).isdigit():
+        phase = db.session.scalar(select(Phase).where(Phase.number == int(number)))
+        if phase is not None:
+            return phase
+    return current_phase()

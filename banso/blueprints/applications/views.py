@@ -1,0 +1,264 @@
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from banso import queue
+from banso.blueprints.applications import bp
+from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ImportForm, LateAcceptanceForm,
+                                                 StatusForm)
+from banso.blueprints.forms import add_violation
+from banso.clock import JST, now
+from banso.extensions import db
+from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.models import Application, ApplicationStatus, ImportBatch, Municipality, Role
+from banso.models.application import APPLICATION_STATUS_LABELS
+from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
+from banso.services import RuleViolation, application_import, applications, audit, municipalities, phases
+
+STAFF = SECRETARIAT_ROLES
+FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late")
+
+
+def _phase():
+    phase = phases.selected_phase(request.args.get("phase"))
+    if phase is None:
+        abort(404)
+    return phase
+
+
+def _get(application_id: int) -> Application:
+    return db.get_or_404(Application, application_id)
+
+
+@bp.get("/", endpoint="index")
+@roles_required(*STAFF)
+def index():
+    phase = _phase()
+    stmt, population = applications.list_query(phase, **{k: request.args.get(k) for k in FILTERS})
+    sorts = {"code": Municipality.code, "received": Application.received_at, "population": population, "status": Application.status}
+    stmt, sort = sort_by(stmt, sorts, "code")
+    if request.args.get("format") in ("csv", "xlsx"):
+        rows = (application_import.export_row(a) + [a.status_label, "継続" if a.is_continuing else "新規"]
+                for a, _ in db.session.execute(stmt))
+        headers = [h for h, _ in application_import.COLUMNS] + ["状況", "区分"]
+        return export(rows, [(h, (lambda i: lambda r: r[i])(i)) for i, h in enumerate(headers)], f"{phase.name}_活用希望調査回答")
+    return page_or_fragment("applications/index.html", "applications/_table.html", page=paginate(stmt, rows=True),
+                            sort=sort, phase=phase, counts=applications.counts(stmt, population), all_phases=phases.all_phases(),
+                            prefectures=PREFECTURES, blocks=REGION_BLOCKS, bands=POPULATION_BANDS, fields=FIELDS,
+                            field_label=field_label, statuses=APPLICATION_STATUS_LABELS)
+
+
+def _form_page(form, phase, application=None, status=200):
+    return render_template("applications/form.html", form=form, phase=phase, application=application,
+                           municipality_choices=municipalities.choices(),
+                           warnings=applications.ministry_mentions(form.local_situation.data or "")), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def create():
+    phase = _phase()
+    form = ApplicationForm()
+    if request.method == "GET":
+        form.received_at.data = now().astimezone(JST).replace(tzinfo=None, microsecond=0)
+    elif form.validate_on_submit():
+        municipality = municipalities.find_by_input(form.municipality.data)
+        try:
+            if municipality is None:
+                raise RuleViolation("APP-1", "該当する市区町村が見つかりません。候補から選んでください。", "municipality")
+            application = applications.submit_application(phase, municipality, form.data_for_service(), actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"{municipality.full_name}の回答を{'期限後（保留）として' if application.is_late else ''}登録しました。", "warning" if application.is_late else "success")
+            return redirect(url_for("applications.detail", application_id=application.id))
+    return _form_page(form, phase, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/<int:application_id>")
+@roles_required(*STAFF)
+def detail(application_id: int):
+    application = _get(application_id)
+    return render_template("applications/detail.html", a=application, checks=applications.assess(application),
+                           history=audit.history_of(application), status_form=StatusForm(), late_form=LateAcceptanceForm(),
+                           transitions=applications.TRANSITIONS, field_label=field_label)
+
+
+@bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit(application_id: int):
+    application = _get(application_id)
+    form = ApplicationForm()
+    if request.method == "GET":
+        form.fill(application)
+    elif form.validate_on_submit():
+        try:
+            applications.update_application(application, form.data_for_service(), actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash("回答を修正しました。", "success")
+            return redirect(url_for("applications.detail", application_id=application.id))
+    form.municipality.render_kw = {"readonly": True}  # the municipality of an answer does not change
+    return _form_page(form, application.phase, application, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.post("/<int:application_id>/status")
+@roles_required(*STAFF)
+def change_status(application_id: int):
+    application = _get(application_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        applications.change_status(application, form.action.data, reason=form.reason.data, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"状況を「{application.status_label}」にしました。", "success")
+    return redirect(url_for("applications.detail", application_id=application.id))
+
+
+@bp.post("/<int:application_id>/accept-late")
+@roles_required(Role.ADMIN)
+def accept_late(application_id: int):
+    application = _get(application_id)
+    form = LateAcceptanceForm()
+    try:
+        if not form.validate_on_submit():
+            raise RuleViolation("APP-6", "期限後に受け付ける理由を入力してください。")
+        applications.accept_late(application, reason=form.reason.data, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash("期限後の回答を、理由を記録して受け付けました。", "success")
+    return redirect(url_for("applications.detail", application_id=application.id))
+
+
+# --- spreadsheet import ----------------------------------------------------------
+
+@bp.route("/imports/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def import_new():
+    phase = _phase()
+    form = ImportForm()
+    if request.method == "GET":
+        form.received_at.data = now().astimezone(JST).replace(tzinfo=None, second=0, microsecond=0)
+    elif form.validate_on_submit():
+        upload = form.file.data
+        try:
+            batch = application_import.create_batch(phase, upload.filename or "", upload.read(), actor=current_user)
+            received = form.received_at.data.replace(tzinfo=JST)
+            if batch.total_rows <= application_import.INLINE_ROWS:
+                application_import.validate_batch(batch, received_default=received)
+            else:
+                batch.created_at = received
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            if batch.status == "validating":
+                queue.queue("imports").enqueue("worker.jobs.validate_import", batch.id, job_timeout=600)
+            return redirect(url_for("applications.import_detail", batch_id=batch.id))
+    return render_template("applications/import_new.html", form=form, phase=phase,
+                           columns=application_import.COLUMNS), 422 if form.errors or form.form_errors else 200
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    batch = db.get_or_404(ImportBatch, batch_id)
+    if batch.kind != application_import.KIND:
+        abort(404)
+    return batch
+
+
+@bp.get("/imports/<int:batch_id>")
+@roles_required(*STAFF)
+def import_detail(batch_id: int):
+    return render_template("applications/import_detail.html", batch=_batch(batch_id))
+
+
+@bp.get("/imports/<int:batch_id>/progress")
+@roles_required(*STAFF)
+def import_progress(batch_id: int):
+    """The self-polling progress partial; answers 286 (htmx: stop polling) once checking is done."""
+    batch = _batch(batch_id)
+    response = make_response(render_template("applications/_import_status.html", batch=batch))
+    if batch.status != "validating":
+        response.status_code = 286
+    return response
+
+
+@bp.post("/imports/<int:batch_id>/exclude")
+@roles_required(*STAFF)
+def import_exclude(batch_id: int):
+    batch = _batch(batch_id)
+    rows = [int(r) for r in request.form.getlist("exclude") if r.isdigit()]
+    try:
+        application_import.set_excluded(batch, rows, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{len(batch.excluded_rows)}行を取り込まない行にしました。", "info")
+    return redirect(url_for("applications.import_detail", batch_id=batch.id))
+
+
+@bp.post("/imports/<int:batch_id>/commit")
+@roles_required(*STAFF)
+def import_commit(batch_id: int):
+    batch = _batch(batch_id)
+    try:
+        count = application_import.commit_batch(batch, actor=current_user)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+        return redirect(url_for("applications.import_detail", batch_id=batch_id))
+    db.session.commit()
+    flash(f"{count}件の回答を取り込みました。", "success")
+    return redirect(url_for("applications.index", phase=batch.phase.number))
+
+
+# --- continuation survey (APP-4) ----------------------------------------------------
+
+@bp.get("/continuation")
+@roles_required(*STAFF)
+def continuation():
+    phase = _phase()
+    rows = applications.continuation_rows(phase, unanswered_only=request.args.get("unanswered") == "1")
+    return render_template("applications/continuation.html", phase=phase, rows=rows, form=ContinuationForm(),
+                           previous=applications.previous_phase(phase), all_phases=phases.all_phases())
+
+
+@bp.post("/continuation/<int:application_id>")
+@roles_required(*STAFF)
+def continuation_answer(application_id: int):
+    previous_application = _get(application_id)
+    phase = _phase()
+    form = ContinuationForm()
+    try:
+        if not form.validate_on_submit():
+            raise RuleViolation("APP-4", "継続の意向を選んでください。")
+        applications.record_continuation(phase, previous_application, wishes_to_continue=form.wishes_to_continue.data == "yes",
+                                         issue_changes=form.issue_changes.data, actor=current_user)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{previous_application.municipality.full_name}の継続意向を記録しました。", "success")
+    return redirect(url_for("applications.continuation", phase=phase.number))
+
+
+@bp.post("/continuation/remind")
+@roles_required(*STAFF)
+def continuation_remind():
+    phase = _phase()
+    count = applications.remind_unanswered(phase, actor=current_user)
+    db.session.commit()
+    flash(f"未回答の{count}団体に督促を送りました（同じ団体へは1日1回まで）。", "success")
+    return redirect(url_for("applications.continuation", phase=phase.number))

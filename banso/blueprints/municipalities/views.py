@@ -1,0 +1,69 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from banso.blueprints.municipalities import bp
+from banso.extensions import db
+from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.models import Application, Municipality, Role
+from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, population_band
+from banso.services import RuleViolation, municipalities, phases
+
+
+class PopulationUploadForm(FlaskForm):
+    file = FileField("公式人口ファイル（Excel または CSV：団体コード・人口）", validators=[FileRequired("ファイルを選んでください。")])
+
+
+@bp.get("/", endpoint="index")
+@roles_required(*SECRETARIAT_ROLES)
+def index():
+    phase = phases.selected_phase(request.args.get("phase"))
+    stmt, population = municipalities.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),
+                                                 block=request.args.get("block"), band=request.args.get("band"))
+    stmt, sort = sort_by(stmt, {"code": Municipality.code, "kana": Municipality.name_kana, "population": population}, "code")
+    if request.args.get("format") in ("csv", "xlsx"):
+        return export(db.session.execute(stmt), [
+            ("団体コード", lambda r: r[0].code), ("都道府県", lambda r: r[0].prefecture), ("地域ブロック", lambda r: r[0].region_block),
+            ("市区町村名", lambda r: r[0].name), ("よみがな", lambda r: r[0].name_kana), ("人口", lambda r: r[1]),
+            ("人口規模", lambda r: population_band(r[1])),
+        ], "市区町村一覧")
+    return page_or_fragment("municipalities/index.html", "municipalities/_table.html", page=paginate(stmt, rows=True),
+                            sort=sort, phase=phase, prefectures=PREFECTURES, blocks=REGION_BLOCKS, bands=POPULATION_BANDS)
+
+
+@bp.get("/<int:municipality_id>")
+@roles_required(*SECRETARIAT_ROLES)
+def detail(municipality_id: int):
+    municipality = db.get_or_404(Municipality, municipality_id)
+    history = list(db.session.scalars(select(Application).options(joinedload(Application.phase))
+                                      .where(Application.municipality_id == municipality.id)))
+    history.sort(key=lambda a: a.phase.number, reverse=True)
+    figures = [(p, municipalities.population_for(municipality, p)) for p in phases.all_phases()]
+    return render_template("municipalities/detail.html", m=municipality, applications=history, figures=figures,
+                           verdict=municipalities.population_verdict)
+
+
+@bp.route("/population", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def population():
+    phase = phases.selected_phase(request.values.get("phase"))
+    if phase is None:
+        abort(404)
+    form = PopulationUploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            count = municipalities.import_official_population(phase, upload.filename or "", upload.read(), actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            form.file.errors = list(form.file.errors) + violation.message.split("\n")
+        else:
+            db.session.commit()
+            flash(f"{phase.name}（基準日 {phase.population_reference_date:%Y年%-m月%-d日}）の公式人口を{count}件取り込みました。APP-1 はこの人口で判定します。", "success")
+            return redirect(url_for("municipalities.population", phase=phase.number))
+    return render_template("municipalities/population.html", form=form, phase=phase, all_phases=phases.all_phases(),
+                           loaded=municipalities.official_counts()), 422 if form.errors else 200

@@ -1,0 +1,90 @@
+"""Fixed reference lists of the programme (seed 002): the 26 issue fields, prefectures and
+their region blocks (seed 000 ⑤), population bands (seed 000 ⑥), and the ministry names a
+municipality may not ask for (APP-9)."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# 課題分野 (APP-7): number → name, in the guidelines' order.
+FIELDS: dict[int, str] = {
+    1: "地方創生全般", 2: "人口減少", 3: "観光", 4: "産業振興", 5: "農林水産業",
+    6: "まちづくり（関連インフラ整備含む）", 7: "地域交通", 8: "環境", 9: "デジタル・未来技術",
+    10: "移住・定住", 11: "広報・シティプロモーション", 12: "教育・文化", 13: "若者・女性活躍",
+    14: "子育て支援", 15: "復興", 16: "防災", 17: "医療・福祉・健康", 18: "中心市街地活性化",
+    19: "官民連携", 20: "人材確保", 21: "公共施設利活用", 22: "生活環境（食品アクセス・買い物困難者支援）",
+    23: "関係人口の創出", 24: "国際関係（姉妹都市、海外販路開拓等）", 25: "多文化共生", 26: "その他",
+}
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳㉑㉒㉓㉔㉕㉖"
+
+
+def field_label(number: int | None) -> str:
+    return "" if number is None else f"{CIRCLED[number - 1]}{FIELDS[number]}"
+
+
+REGION_BLOCKS: dict[str, list[str]] = {
+    "北海道": ["北海道"],
+    "東北": ["青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県"],
+    "関東": ["茨城県", "栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県"],
+    "中部": ["新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県"],
+    "近畿": ["三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県"],
+    "中国": ["鳥取県", "島根県", "岡山県", "広島県", "山口県"],
+    "四国": ["徳島県", "香川県", "愛媛県", "高知県"],
+    "九州・沖縄": ["福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県"],
+}
+PREFECTURES: list[str] = [p for block in REGION_BLOCKS.values() for p in block]  # JIS order
+BLOCK_OF: dict[str, str] = {p: block for block, prefs in REGION_BLOCKS.items() for p in prefs}
+
+# 人口規模 (seed 000 ⑥). Upper bounds exclusive.
+POPULATION_LIMIT = 100_000
+POPULATION_BANDS: dict[str, tuple[int, int | None]] = {
+    "1万人未満": (0, 10_000),
+    "1～3万人": (10_000, 30_000),
+    "3～5万人": (30_000, 50_000),
+    "5～10万人": (50_000, 100_000),
+    "10万人以上": (100_000, None),
+}
+
+
+def population_band(population: int | None) -> str | None:
+    if population is None:
+        return None
+    for label, (low, high) in POPULATION_BANDS.items():
+        if population >= low and (high is None or population < high):
+            return label
+    return None
+
+
+# Ministries and agencies named in a municipality's free text trigger an APP-9 warning.
+MINISTRY_NAMES = [
+    "内閣官房", "内閣府", "デジタル庁", "復興庁", "総務省", "法務省", "外務省", "財務省", "文部科学省",
+    "厚生労働省", "農林水産省", "経済産業省", "国土交通省", "環境省", "防衛省", "警察庁", "金融庁",
+    "消費者庁", "こども家庭庁", "公正取引委員会", "個人情報保護委員会", "出入国在留管理庁", "公安調査庁",
+    "国税庁", "スポーツ庁", "文化庁", "林野庁", "水産庁", "資源エネルギー庁", "特許庁", "中小企業庁",
+    "観光庁", "気象庁", "海上保安庁", "原子力規制委員会", "防衛装備庁", "国土地理院",
+    "文科省", "厚労省", "農水省", "経産省", "国交省",
+]
+
+
+def check_digit(first_five: str) -> int:
+    """全国地方公共団体コード: weights 6,5,4,3,2; (11 − sum mod 11) mod 10."""
+    total = sum(int(d) * w for d, w in zip(first_five, (6, 5, 4, 3, 2)))
+    return (11 - total % 11) % 10
+
+
+def valid_code(code: str) -> bool:
+    return bool(re.fullmatch(r"[0-9]{6}", code)) and check_digit(code[:5]) == int(code[5])
+
+
+_VARIANTS = str.maketrans({"ヶ": "ケ", "ヵ": "カ", "檮": "梼", "﨑": "崎", "髙": "高", "邉": "辺", "邊": "辺"})
+
+
+def normalize_name(text: str) -> str:
+    """Fold the spellings real input uses for one name: full/half width, ケ/ヶ, 檮/梼, spaces."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = text.translate(_VARIANTS)
+    return re.sub(r"\s+", "", text)
+
+
+def has_fullwidth_digit(text: str) -> bool:
+    return any("０" <= ch <= "９" for ch in text or "")

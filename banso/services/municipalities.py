@@ -1,0 +1,188 @@
+"""The municipality master (all 市区町村) and the population that decides APP-1."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+
+from banso.extensions import db
+from banso.models import Municipality, OfficialPopulation, Phase, User
+from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, normalize_name, valid_code
+from banso.services import RuleViolation, audit, spreadsheets
+
+MASTER_FILE = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
+MASTER_DATE = date(2025, 1, 1)
+# Within this share of the limit, a figure without foreign residents may be over it in the official total.
+CHECK_MARGIN = 0.05
+
+
+def import_master(path: Path = MASTER_FILE) -> int:
+    """Load or refresh the master file. Every row is checked before anything is written."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    errors = []
+    for number, row in enumerate(rows, start=2):
+        if not valid_code(row.get("code", "")):
+            errors.append(f"{number}行目: 団体コード「{row.get('code')}」の検査数字が正しくありません。")
+        if row.get("prefecture") not in BLOCK_OF:
+            errors.append(f"{number}行目: 都道府県「{row.get('prefecture')}」が不明です。")
+        if not (row.get("population_japanese_2025_01_01") or "").isdigit():
+            errors.append(f"{number}行目: 人口が数字ではありません。")
+    if errors:
+        raise RuleViolation("MASTER", "\n".join(errors[:50]))
+    existing = {m.code: m for m in db.session.scalars(select(Municipality))}
+    for row in rows:
+        municipality = existing.get(row["code"]) or Municipality(code=row["code"])
+        municipality.prefecture = row["prefecture"]
+        municipality.region_block = BLOCK_OF[row["prefecture"]]
+        municipality.name = row["name"]
+        municipality.name_kana = row.get("name_kana", "")
+        municipality.default_population = int(row["population_japanese_2025_01_01"])
+        municipality.default_population_date = MASTER_DATE
+        db.session.add(municipality)
+    db.session.flush()
+    return len(rows)
+
+
+class Lookup:
+    """Find municipalities by code or by prefecture + name, tolerating spelling variants."""
+
+    def __init__(self):
+        municipalities = list(db.session.scalars(select(Municipality)))
+        self.by_code = {m.code: m for m in municipalities}
+        self.by_name = {(m.prefecture, normalize_name(m.name)): m for m in municipalities}
+
+    def find(self, code: str, prefecture: str, name: str) -> Municipality | None:
+        if code:
+            return self.by_code.get(code)
+        return self.by_name.get((normalize_name(prefecture), normalize_name(name)))
+
+
+def population_column(phase: Phase | None):
+    """SQL for the population that decides APP-1 in ``phase``: official figure, else the master's."""
+    official = aliased(OfficialPopulation)
+    if phase is None:
+        return Municipality.default_population, None
+    join = (official, and_(official.municipality_id == Municipality.id,
+                           official.reference_date == phase.population_reference_date))
+    return func.coalesce(official.population, Municipality.default_population), join
+
+
+@dataclass(frozen=True)
+class PopulationFigure:
+    population: int
+    reference_date: date
+    official: bool
+
+    @property
+    def source(self) -> str:
+        if self.official:
+            return f"公式人口（{self.reference_date:%Y年%-m月%-d日}現在の住民基本台帳人口・総計）"
+        return f"マスタの人口（{self.reference_date:%Y年%-m月%-d日}現在・日本人住民のみ）"
+
+
+def population_for(municipality: Municipality, phase: Phase) -> PopulationFigure:
+    official = db.session.scalar(
+        select(OfficialPopulation).where(OfficialPopulation.municipality_id == municipality.id,
+                                         OfficialPopulation.reference_date == phase.population_reference_date)
+    )
+    if official is not None:
+        return PopulationFigure(official.population, official.reference_date, True)
+    return PopulationFigure(municipality.default_population, municipality.default_population_date, False)
+
+
+def population_verdict(figure: PopulationFigure) -> tuple[str, str]:
+    """APP-1 for one figure: ('ok' | 'ng' | 'check', reason)."""
+    shown = f"{figure.population:,}人（{figure.source}）"
+    if figure.population >= POPULATION_LIMIT:
+        if figure.official:
+            return "ng", f"人口 {shown} が10万人以上のため対象外です。"
+        return "check", f"人口 {shown} が10万人以上です。公式人口で確認してください。"
+    if not figure.official and figure.population >= POPULATION_LIMIT * (1 - CHECK_MARGIN):
+        return "check", f"人口 {shown} は上限の5%以内です。外国人住民を含む公式人口で確認が必要です（確認要）。"
+    return "ok", f"人口 {shown} は10万人未満です。"
+
+
+OFFICIAL_HEADERS = {"code": ("団体コード", "code", "コード"), "population": ("人口", "population", "総計")}
+
+
+def import_official_population(phase: Phase, filename: str, content: bytes, *, actor: User) -> int:
+    """An official population file (code + population) for the phase's reference date: all rows or none."""
+    header, rows = spreadsheets.read_table(filename, content)
+    columns = {}
+    for key, names in OFFICIAL_HEADERS.items():
+        found = [i for i, h in enumerate(header) if h in names]
+        if not found:
+            raise RuleViolation("IMPORT", f"見出し「{names[0]}」の列がありません（必要な列: 団体コード、人口）。", "file")
+        columns[key] = found[0]
+    lookup = Lookup()
+    errors, figures = [], {}
+    for number, row in enumerate(rows, start=2):
+        code, population = row[columns["code"]], row[columns["population"]].replace(",", "")
+        if not valid_code(code):
+            errors.append(f"{number}行目「団体コード」: 「{code}」は6桁の正しい団体コードではありません（検査数字を含みます）。")
+        elif code not in lookup.by_code:
+            errors.append(f"{number}行目「団体コード」: 「{code}」の市区町村がマスタにありません。")
+        if not population.isascii() or not population.isdigit():
+            errors.append(f"{number}行目「人口」: 「{row[columns['population']]}」は半角数字の人口ではありません。")
+        if not errors or not errors[-1].startswith(f"{number}行目"):
+            figures[lookup.by_code[code].id] = int(population)
+    if errors:
+        raise RuleViolation("IMPORT", "\n".join(errors[:100]) + ("\n…ほか" if len(errors) > 100 else ""), "file")
+    existing = {o.municipality_id: o for o in db.session.scalars(
+        select(OfficialPopulation).where(OfficialPopulation.reference_date == phase.population_reference_date))}
+    for municipality_id, population in figures.items():
+        record = existing.get(municipality_id) or OfficialPopulation(
+            municipality_id=municipality_id, reference_date=phase.population_reference_date)
+        record.population = population
+        db.session.add(record)
+    audit.record("import_population", phase, actor=actor,
+                 summary=f"{phase.name}の公式人口（基準日 {phase.population_reference_date}）を{len(figures)}件取り込み",
+                 after={"filename": filename, "rows": len(figures)})
+    return len(figures)
+
+
+def official_counts() -> list[tuple[date, int]]:
+    return list(db.session.execute(
+        select(OfficialPopulation.reference_date, func.count()).group_by(OfficialPopulation.reference_date)
+        .order_by(OfficialPopulation.reference_date)))
+
+
+def list_query(phase: Phase | None, *, q=None, prefecture=None, block=None, band=None):
+    population, join = population_column(phase)
+    stmt = select(Municipality, population.label("population"))
+    if join is not None:
+        stmt = stmt.outerjoin(*join)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(Municipality.name.like(like) | Municipality.name_kana.like(like) | Municipality.code.like(like))
+    if prefecture:
+        stmt = stmt.where(Municipality.prefecture == prefecture)
+    if block:
+        stmt = stmt.where(Municipality.region_block == block)
+    if band in POPULATION_BANDS:
+        low, high = POPULATION_BANDS[band]
+        stmt = stmt.where(population >= low)
+        if high is not None:
+            stmt = stmt.where(population < high)
+    return stmt, population
+
+
+def find_by_input(text: str) -> Municipality | None:
+    """What a person typed or picked: '012025 北海道函館市', '012025' or '北海道函館市'."""
+    text = normalize_name(text)
+    code = text[:6]
+    if code.isdigit():
+        return db.session.scalar(select(Municipality).where(Municipality.code == code))
+    for m in db.session.scalars(select(Municipality).where(Municipality.name.like(f"%{text[-4:]}%"))):
+        if normalize_name(m.full_name) == text or normalize_name(m.name) == text:
+            return m
+    return None
+
+
+def choices() -> list[tuple[str, str]]:
+    return list(db.session.execute(select(Municipality.code, Municipality.prefecture + Municipality.name).order_by(Municipality.code)))
