@@ -7,7 +7,7 @@ import pytest
 from banso.extensions import db
 from banso.models import Role
 from tests.conftest import login
-from tests.factories import make_phase, make_user
+from tests.factories import make_application, make_municipality, make_phase, make_user
 
 ADMIN, STAFF, FINANCE, OFFICER = "admin", "secretariat", "finance", "officer"
 EVERYONE = {ADMIN, STAFF, FINANCE, OFFICER}
@@ -31,6 +31,23 @@ ROUTES = [
     ("GET", "/admin/notifications", SECRETARIAT),
     ("POST", "/admin/notifications/{notification_id}/resend", SECRETARIAT),
     ("GET", "/dev/mailbox", SECRETARIAT),
+    ("GET", "/applications/", SECRETARIAT),
+    ("GET", "/applications/new", SECRETARIAT),
+    ("GET", "/applications/{application_id}", SECRETARIAT),
+    ("GET", "/applications/{application_id}/edit", SECRETARIAT),
+    ("POST", "/applications/{application_id}/status", SECRETARIAT),
+    ("POST", "/applications/{application_id}/accept-late", {ADMIN}),
+    ("GET", "/applications/imports/new", SECRETARIAT),
+    ("GET", "/applications/imports/{batch_id}", SECRETARIAT),
+    ("GET", "/applications/imports/{batch_id}/progress", SECRETARIAT),
+    ("POST", "/applications/imports/{batch_id}/exclude", SECRETARIAT),
+    ("POST", "/applications/imports/{batch_id}/commit", SECRETARIAT),
+    ("GET", "/applications/continuation", SECRETARIAT),
+    ("POST", "/applications/continuation/{application_id}", SECRETARIAT),
+    ("POST", "/applications/continuation/remind", SECRETARIAT),
+    ("GET", "/municipalities/", SECRETARIAT),
+    ("GET", "/municipalities/{municipality_id}", SECRETARIAT),
+    ("GET", "/municipalities/population", {ADMIN}),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]
@@ -49,8 +66,13 @@ def ids(app):
         event = PhaseEvent(phase=phase, label="説明会", at=phase.survey_opens_at)
         db.session.add(event)
         note = notifications.notify(key="x", recipient_email="a@example.jp", kind="t", subject="s", body="b")
+        application = make_application(phase, make_municipality(name="守秘町"), contact_email="secret@example.lg.jp")
+        from banso.services import application_import
+
+        batch = application_import.create_batch(phase, "a.csv", "担当部署,担当者氏名,メールアドレス,電話番号,優先分野1,課題の性質（独立・複合）,地域の状況・課題,団体コード\n".encode(), actor=None)
         db.session.flush()
-        result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id}
+        result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
+                  "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id}
         for role in (ADMIN, STAFF, FINANCE, OFFICER):
             make_user(role, email=f"{role}@banso.example", name=f"{role}さん")
         db.session.commit()
@@ -74,7 +96,7 @@ def test_route_by_role(app, client, ids, role, method, path, allowed):
         assert response.status_code == 403
         body = response.get_data(as_text=True)
         assert "この画面を表示する権限がありません" in body
-        assert "target@banso.example" not in body
+        assert "target@banso.example" not in body and "secret@example.lg.jp" not in body
 
 
 def test_every_route_is_in_the_table(app):

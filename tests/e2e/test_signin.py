@@ -8,10 +8,18 @@ pytestmark = pytest.mark.e2e
 
 MENUS = {
     "admin@banso.example": (["ホーム", "利用者管理", "期・日程", "監査ログ", "通知の送信状況"], []),
-    "staff@banso.example": (["ホーム", "通知の送信状況"], ["利用者管理", "監査ログ"]),
-    "finance@banso.example": (["ホーム"], ["利用者管理", "通知の送信状況"]),
-    "officer@banso.example": (["ホーム"], ["利用者管理", "通知の送信状況", "監査ログ"]),
+    "staff@banso.example": (["ホーム", "通知の送信状況", "活用希望調査", "継続意向調査", "市区町村"], ["利用者管理", "監査ログ"]),
+    "finance@banso.example": (["ホーム"], ["利用者管理", "通知の送信状況", "活用希望調査", "市区町村"]),
+    "officer@banso.example": (["ホーム"], ["利用者管理", "通知の送信状況", "監査ログ", "活用希望調査"]),
 }
+
+
+def sign_in(page, live_server, email, password):
+    page.goto(f"{live_server}/login")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="サインイン").click()
+    page.wait_for_url(f"{live_server}/")
 
 
 @pytest.fixture
@@ -43,10 +51,7 @@ def test_each_demo_role_signs_in_sees_its_menus_and_signs_out(live_server, page,
 
 
 def test_admin_filters_users_with_htmx_and_confirms_a_password_reset(live_server, page, demo_data):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("メールアドレス").fill("admin@banso.example")
-    page.get_by_label("パスワード").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="サインイン").click()
+    sign_in(page, live_server, "admin@banso.example", demo.DEMO_PASSWORD)
     page.get_by_role("link", name="利用者管理").click()
     page.get_by_label("役割").select_option("finance")
     page.wait_for_url("**/admin/users?**role=finance**")

@@ -110,9 +110,9 @@ def edit(application_id: int):
 def change_status(application_id: int):
     application = _get(application_id)
     form = StatusForm()
-    if not form.validate_on_submit():
-        abort(400)
     try:
+        if not form.validate_on_submit():
+            raise RuleViolation("APP", "操作を選んでください。")
         applications.change_status(application, form.action.data, reason=form.reason.data, actor=current_user)
     except RuleViolation as violation:
         flash(violation.message, "error")

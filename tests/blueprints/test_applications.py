@@ -1,0 +1,145 @@
+import io
+
+from sqlalchemy import select
+
+from banso.extensions import db
+from banso.models import Application, Role
+from tests.conftest import login
+from tests.factories import make_application, make_municipality, make_phase, make_user
+
+
+def _staff(app, client, role=Role.SECRETARIAT):
+    with app.app_context():
+        email = make_user(role).email
+        db.session.commit()
+    login(client, email)
+
+
+FORM = {
+    "contact_department": "企画政策課", "contact_person": "佐藤 翔", "contact_email": "sato@example.lg.jp",
+    "contact_phone": "0192-27-3111", "priority_field_1": "4", "priority_field_2": "14", "priority_field_3": "",
+    "issue_structure": "compound", "local_situation": "港湾を活かした産業振興が課題。", "received_at": "2025-12-20T10:00:00",
+    "channel": "form",
+}
+
+
+def test_staff_registers_an_answer_from_the_form(app, client):
+    with app.app_context():
+        make_phase()
+        m = make_municipality(name="大船渡市", code="032034")
+        db.session.commit()
+    _staff(app, client)
+    response = client.post("/applications/new?phase=2", data=dict(FORM, municipality="032034 岩手県大船渡市"))
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert "大船渡市" in page and "APP-1" in page and "適合" in page and "④産業振興" in page
+
+
+def test_a_bad_answer_is_422_with_the_reasons_and_keeps_what_was_typed(app, client):
+    with app.app_context():
+        make_phase()
+        make_municipality(code="032034")
+        db.session.commit()
+    _staff(app, client)
+    response = client.post("/applications/new?phase=2", data=dict(FORM, municipality="032034", contact_department="", priority_field_1=""))
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "APP-8" in body or "APP-7" in body
+    assert "港湾を活かした産業振興が課題。" in body
+    with app.app_context():
+        assert db.session.scalar(select(Application)) is None
+
+
+def test_an_unknown_municipality_is_a_clear_error(app, client):
+    with app.app_context():
+        make_phase()
+        db.session.commit()
+    _staff(app, client)
+    response = client.post("/applications/new?phase=2", data=dict(FORM, municipality="どこにもない村"))
+    assert response.status_code == 422 and "該当する市区町村が見つかりません" in response.get_data(as_text=True)
+
+
+def test_list_filters_counts_fragment_and_export(app, client):
+    with app.app_context():
+        phase = make_phase()
+        make_application(phase, make_municipality(prefecture="岩手県", default_population=8_000), priority_fields=[3])
+        make_application(phase, make_municipality(prefecture="高知県", default_population=45_000), priority_fields=[5])
+        db.session.commit()
+    _staff(app, client)
+    page = client.get("/applications/?phase=2&block=東北").get_data(as_text=True)
+    assert "岩手県" in page and "高知県 " not in page
+    fragment = client.get("/applications/?phase=2&band=3～5万人", headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert "<html" not in text and "高知県" in text and "岩手県 テスト" not in text
+    assert client.get("/applications/?phase=2&field=5").get_data(as_text=True).count('id="application-') == 1
+    exported = client.get("/applications/?phase=2&format=xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(exported.data)).active
+    assert sheet.cell(1, 1).value == "団体コード" and sheet.max_row == 3
+
+
+def test_staff_cannot_accept_a_late_answer_but_an_admin_can(app, client):
+    from banso.clock import jst
+
+    with app.app_context():
+        a_id = make_application(received_at=jst(2025, 12, 24, 17, 0, 1)).id
+        db.session.commit()
+    _staff(app, client)
+    assert client.post(f"/applications/{a_id}/accept-late", data={"reason": "x"}).status_code == 403
+    client.post("/logout")
+    _staff(app, client, Role.ADMIN)
+    response = client.post(f"/applications/{a_id}/accept-late", data={"reason": "締切前に電話連絡あり"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Application, a_id).status == "received"
+
+
+def test_status_change_refused_by_a_rule_shows_the_reason(app, client):
+    with app.app_context():
+        a_id = make_application(seconded_national_staff=True).id
+        db.session.commit()
+    _staff(app, client)
+    client.post(f"/applications/{a_id}/status", data={"action": "confirm"})
+    response = client.post(f"/applications/{a_id}/status", data={"action": "eligible"}, follow_redirects=True)
+    assert "APP-2" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Application, a_id).status == "confirmed"
+
+
+def test_admin_uploads_the_official_population(app, client):
+    with app.app_context():
+        make_phase()
+        m = make_municipality(default_population=98_000)
+        code = m.code
+        db.session.commit()
+    _staff(app, client, Role.ADMIN)
+    bad = client.post("/municipalities/population?phase=2", data={"file": (io.BytesIO(b"code,population\n123,abc\n"), "p.csv")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "2行目" in bad.get_data(as_text=True)
+    ok = client.post("/municipalities/population?phase=2", data={"file": (io.BytesIO(f"団体コード,人口\n{code},99000\n".encode()), "p.csv")},
+                     content_type="multipart/form-data")
+    assert ok.status_code == 302
+    assert "1団体" in client.get("/municipalities/population?phase=2").get_data(as_text=True)
+
+
+def test_the_import_preview_shows_each_error_by_row_and_column(app, client):
+    with app.app_context():
+        make_phase()
+        good = make_municipality()
+        db.session.commit()
+        from tests.services.test_application_import import _csv, _row
+
+        content = _csv([_row(good), _row(None, 都道府県="岩手県", 市町村名="存在しない町")])
+    _staff(app, client)
+    response = client.post("/applications/imports/new?phase=2", data={"file": (io.BytesIO(content), "kaitou.csv"),
+                                                                      "received_at": "2025-12-22T09:00"}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    preview = client.get(response.location)
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "市町村名: 「岩手県存在しない町」に該当する市区町村がマスタにありません。" in body
+    assert "誤りのある行が1行あります" in body
+    assert client.post(response.location + "/commit").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Application)) is None  # nothing half-imported

@@ -1,0 +1,212 @@
+"""APP-6: answers that arrive by e-mail as a spreadsheet. Every row is checked; nothing is
+half-imported."""
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from banso.clock import jst
+from banso.extensions import db
+from banso.models import Application, ImportBatch
+from banso.services import RuleViolation, application_import
+from tests.conftest import run_worker
+from tests.factories import make_application, make_municipality, make_phase, make_user
+
+HEADER = [h for h, _ in application_import.COLUMNS]
+
+
+def _row(m=None, **values):
+    row = {
+        "団体コード": m.code if m else "", "都道府県": m.prefecture if m else "", "市町村名": m.name if m else "",
+        "担当部署": "企画政策課", "担当者氏名": "佐藤 翔", "メールアドレス": "sato@example.lg.jp", "電話番号": "0192-27-3111",
+        "優先分野1": "4", "優先分野2": "⑭子育て支援", "優先分野3": "環境", "課題の性質（独立・複合）": "複合",
+        "地域の状況・課題": "人口減少と林野火災からの復興が課題。", "国家公務員の出向等の予定（有・無）": "無",
+        "地方創生人材支援制度での国家公務員派遣希望（有・無）": "無", "地方創生人材支援制度での民間専門人材派遣希望（有・無）": "無",
+        "受付日時": "2025-12-20 10:00",
+    }
+    row.update(values)
+    return row
+
+
+def _xlsx(rows, extra_headers=()) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    header = HEADER + list(extra_headers)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row.get(h, "") for h in header])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _csv(rows, encoding="utf-8-sig") -> bytes:
+    import csv
+
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(HEADER)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in HEADER])
+    return text.getvalue().encode(encoding)
+
+
+def _import(phase, filename, content):
+    batch = application_import.create_batch(phase, filename, content, actor=None)
+    return application_import.validate_batch(batch, received_default=jst(2025, 12, 22, 9))
+
+
+def _count():
+    return db.session.scalar(select(func.count()).select_from(Application))
+
+
+def test_app_6_a_messy_spreadsheet_imports_nothing_and_reports_each_error(ctx):
+    phase = make_phase()
+    ok, answered, dup = make_municipality(), make_municipality(), make_municipality()
+    make_application(phase, answered)
+    before = _count()
+    rows = [
+        _row(ok),                                                       # 2: clean
+        _row(None, 団体コード="999999"),                                  # 3: unknown / bad check digit
+        _row(None, 団体コード="032035"),                                  # 4: check digit wrong (大船渡市 is 032034)
+        _row(None, 都道府県="岩手県", 市町村名="存在しない町"),              # 5: unknown by name
+        _row(dup, 優先分野4="観光"),                                       # 6: a 4th field
+        _row(make_municipality(), 担当部署="", 担当者氏名=""),              # 7: missing contact
+        _row(make_municipality(), 電話番号="０１９２-２７-３１１１"),       # 8: full-width digits
+        _row(answered),                                                  # 9: already answered
+        _row(dup),                                                        # 10: same municipality twice in the file
+    ]
+    batch = _import(phase, "回答.xlsx", _xlsx(rows, extra_headers=["優先分野4"]))
+    errors = {r["row"]: r["errors"] for r in batch.rows}
+    assert errors[2] == {}
+    assert "正しい団体コードではありません" in errors[3]["団体コード"]
+    assert "正しい団体コードではありません" in errors[4]["団体コード"]
+    assert "マスタにありません" in errors[5]["市町村名"]
+    assert "3つまで" in errors[6]["優先分野4"]
+    assert "APP-8" in errors[7]["担当部署"]
+    assert "全角数字" in errors[8]["電話番号"]
+    assert "既に受け付けています" in errors[9]["市町村名"]
+    assert "6行目と重複" in errors[10]["市町村名"]
+    with pytest.raises(RuleViolation) as refused:
+        application_import.commit_batch(batch, actor=None)
+    assert "3、4、5、6、7、8、9、10行目" in refused.value.message
+    assert _count() == before  # nothing imported
+
+
+def test_app_6_excluding_the_bad_rows_explicitly_imports_the_rest(ctx):
+    staff = make_user()
+    phase = make_phase()
+    good = [make_municipality() for _ in range(3)]
+    rows = [_row(good[0]), _row(None, 団体コード="999999"), _row(good[1]), _row(good[2])]
+    batch = _import(phase, "回答.xlsx", _xlsx(rows))
+    application_import.set_excluded(batch, [3], actor=staff)
+    assert application_import.commit_batch(batch, actor=staff) == 3
+    assert batch.status == "imported" and _count() == 3
+    stored = db.session.scalar(select(Application).where(Application.municipality_id == good[0].id))
+    assert stored.channel == "email" and stored.priority_fields == [4, 14, 8] and stored.issue_structure == "compound"
+    assert stored.received_at == jst(2025, 12, 20, 10)
+    with pytest.raises(RuleViolation):
+        application_import.commit_batch(batch, actor=staff)  # importing twice changes nothing
+    assert _count() == 3
+
+
+def test_app_6_a_clean_shift_jis_csv_matched_by_name_imports_all(ctx):
+    phase = make_phase()
+    ryugasaki = make_municipality(prefecture="茨城県", name="龍ケ崎市", code="082082")
+    yusuhara = make_municipality(prefecture="高知県", name="梼原町", code="394050")
+    plain = make_municipality()
+    rows = [
+        _row(None, 都道府県="茨城県", 市町村名="龍ヶ崎市"),            # ケ/ヶ
+        _row(None, 都道府県="高知県", 市町村名="檮原町", 受付日時=""),  # 檮/梼, time from the e-mail
+        _row(None, 都道府県=plain.prefecture, 市町村名=plain.name.replace("テスト", "ﾃｽﾄ")),  # half-width kana
+    ]
+    batch = _import(phase, "kaitou.csv", _csv(rows, encoding="cp932"))
+    assert [r["errors"] for r in batch.rows] == [{}, {}, {}]
+    assert application_import.commit_batch(batch, actor=None) == 3
+    ids = set(db.session.scalars(select(Application.municipality_id)))
+    assert ids == {ryugasaki.id, yusuhara.id, plain.id}
+    late_default = db.session.scalar(select(Application).where(Application.municipality_id == yusuhara.id))
+    assert late_default.received_at == jst(2025, 12, 22, 9)
+
+
+def test_app_6_a_late_row_is_imported_as_late(ctx):
+    phase = make_phase()
+    m = make_municipality()
+    batch = _import(phase, "late.csv", _csv([_row(m, 受付日時="2025-12-24 17:00:01")]))
+    application_import.commit_batch(batch, actor=None)
+    assert db.session.scalar(select(Application)).status == "late"
+
+
+@pytest.mark.parametrize("filename,content,message", [
+    ("answers.pdf", b"%PDF-1.7", "Excel（.xlsx）またはCSV"),
+    ("answers.xlsx", b"not a zip at all", "Excelファイルとして読み取れません"),
+    ("answers.csv", "市町村名,担当部署\n大船渡市,企画\n".encode(), "見出し行に必要な列がありません"),
+    ("answers.csv", b"", "ファイルが空です"),
+])
+def test_app_6_an_unreadable_file_is_refused_at_once_and_stores_nothing(ctx, filename, content, message):
+    phase = make_phase()
+    with pytest.raises(RuleViolation) as refused:
+        application_import.create_batch(phase, filename, content, actor=None)
+    assert message in refused.value.message
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_app_6_a_large_file_is_checked_on_the_worker_with_progress(app, client):
+    from tests.conftest import login
+
+    with app.app_context():
+        phase = make_phase()
+        municipalities = [make_municipality() for _ in range(application_import.INLINE_ROWS + 5)]
+        content = _xlsx([_row(m) for m in municipalities])
+        staff = make_user().email
+        db.session.commit()
+    login(client, staff)
+    response = client.post("/applications/imports/new?phase=2", data={
+        "file": (io.BytesIO(content), "large.xlsx"), "received_at": "2025-12-22T09:00"}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    batch_path = response.location
+    progress = client.get(batch_path + "/progress", headers={"HX-Request": "true"})
+    assert progress.status_code == 200 and "<progress" in progress.get_data(as_text=True)
+    run_worker(app)
+    done = client.get(batch_path + "/progress", headers={"HX-Request": "true"})
+    assert done.status_code == 286  # htmx stops polling
+    assert "確認が終わりました" in done.get_data(as_text=True)
+    commit = client.post(batch_path + "/commit")
+    assert commit.status_code == 302
+    with app.app_context():
+        assert _count() == application_import.INLINE_ROWS + 5
+
+
+def test_app_6_the_cli_import_exits_non_zero_with_the_row_errors(app, tmp_path):
+    with app.app_context():
+        make_phase()
+        good = make_municipality()
+        db.session.commit()
+        bad_file = tmp_path / "bad.csv"
+        bad_file.write_bytes(_csv([_row(good), _row(None, 団体コード="999999")]))
+        good_file = tmp_path / "good.csv"
+        good_file.write_bytes(_csv([_row(good)]))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["banso", "import-applications", str(bad_file), "--phase", "2"])
+    assert result.exit_code == 1
+    assert "3行目「団体コード」" in result.output and "何も取り込んでいません" in result.output
+    with app.app_context():
+        assert _count() == 0
+    result = runner.invoke(args=["banso", "import-applications", str(good_file), "--phase", "2"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert _count() == 1
+
+
+def test_the_export_round_trips_through_the_import(ctx):
+    from banso.models import Phase
+
+    phase = make_phase()
+    source = make_application(phase, make_municipality(), priority_fields=[3, 7])
+    exported = dict(zip(HEADER, [str(v) for v in application_import.export_row(source)]))
+    other = make_phase(number=3, name="第3期", fiscal_year=2027, survey_opens_at=jst(2026, 12, 1), answer_deadline_at=jst(2026, 12, 24, 17))
+    exported["受付日時"] = "2026-12-10 10:00:00"
+    batch = _import(other, "again.csv", _csv([exported]))
+    assert batch.rows[0]["errors"] == {}
+    assert batch.rows[0]["data"]["priority_fields"] == [3, 7]
