@@ -82,7 +82,7 @@ def detail(application_id: int):
     application = _get(application_id)
     return render_template("applications/detail.html", a=application, checks=applications.assess(application),
                            history=audit.history_of(application), status_form=StatusForm(), late_form=LateAcceptanceForm(),
-                           transitions=applications.TRANSITIONS, field_label=field_label)
+                           actions=applications.available_actions(application), field_label=field_label)
 
 
 @bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
