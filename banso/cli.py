@@ -76,7 +76,7 @@ def import_applications(path: str, phase_number: int | None, received_at: str | 
     from pathlib import Path
 
     from banso.clock import JST, now
-    from banso.services import application_import, phases
+    from banso.services import application_import, imports, phases
 
     phase = phases.selected_phase(str(phase_number) if phase_number else None)
     if phase is None:
@@ -84,14 +84,14 @@ def import_applications(path: str, phase_number: int | None, received_at: str | 
     received = datetime.strptime(received_at, "%Y-%m-%d %H:%M").replace(tzinfo=JST) if received_at else now()
     file = Path(path)
     try:
-        batch = application_import.create_batch(phase, file.name, file.read_bytes(), actor=None)
-        application_import.validate_batch(batch, received_default=received)
+        batch = imports.start(application_import.KIND, phase, file.name, file.read_bytes(), actor=None, inline=True,
+                              options={"received_at": received.isoformat()})
         if batch.blocking_rows:
             for row in batch.blocking_rows:
                 for column, message in row["errors"].items():
                     click.echo(f"{row['row']}行目「{column}」: {message}", err=True)
             raise click.ClickException(f"誤りのある行が{len(batch.blocking_rows)}行あるため、何も取り込んでいません。")
-        count = application_import.commit_batch(batch, actor=None)
+        count = imports.commit(batch, actor=None)
     except RuleViolation as violation:
         db.session.rollback()
         raise click.ClickException(violation.message) from violation

@@ -51,14 +51,14 @@ def sweep_outbox() -> int:
 def validate_import(batch_id: int) -> str:
     """Check an uploaded spreadsheet row by row, committing progress for the progress bar."""
     from banso.models import ImportBatch
-    from banso.services import RuleViolation, application_import
+    from banso.services import RuleViolation, imports
 
     try:
         batch = db.session.get(ImportBatch, batch_id)
         if batch is None or batch.status != "validating":
             return "skipped"
         try:
-            application_import.validate_batch(batch, on_progress=lambda _: db.session.commit())
+            imports.validate(batch, on_progress=lambda _: db.session.commit())
         except RuleViolation as violation:
             db.session.rollback()
             batch = db.session.get(ImportBatch, batch_id)

@@ -152,6 +152,7 @@ class ImportBatch(db.Model):
     processed_rows: Mapped[int] = mapped_column(default=0)
     rows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     excluded_rows: Mapped[list[int]] = mapped_column(JSON, default=list)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # importer settings (e.g. default 受付日時)
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now)

@@ -109,6 +109,7 @@ def upgrade():
     sa.Column('processed_rows', sa.Integer(), nullable=False),
     sa.Column('rows', sa.JSON(), nullable=True),
     sa.Column('excluded_rows', sa.JSON(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

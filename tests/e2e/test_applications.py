@@ -34,7 +34,7 @@ def test_staff_imports_a_spreadsheet_excluding_a_bad_row(app, live_server, page,
     page.get_by_role("button", name="除外を反映").click()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="2件を取り込む").click()
-    page.get_by_text("2件の回答を取り込みました。").wait_for()
+    page.get_by_text("2件の活用希望調査の回答を取り込みました。").wait_for()
 
     page.get_by_label("地域ブロック").select_option("四国")
     page.wait_for_url("**block=%E5%9B%9B%E5%9B%BD**")

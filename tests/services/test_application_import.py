@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from banso.clock import jst
 from banso.extensions import db
 from banso.models import Application, ImportBatch
-from banso.services import RuleViolation, application_import
+from banso.services import RuleViolation, application_import, imports
 from tests.conftest import run_worker
 from tests.factories import make_application, make_municipality, make_phase, make_user
 
@@ -53,8 +53,8 @@ def _csv(rows, encoding="utf-8-sig") -> bytes:
 
 
 def _import(phase, filename, content):
-    batch = application_import.create_batch(phase, filename, content, actor=None)
-    return application_import.validate_batch(batch, received_default=jst(2025, 12, 22, 9))
+    return imports.start(application_import.KIND, phase, filename, content, actor=None,
+                         options={"received_at": jst(2025, 12, 22, 9).isoformat()})
 
 
 def _count():
@@ -89,7 +89,7 @@ def test_app_6_a_messy_spreadsheet_imports_nothing_and_reports_each_error(ctx):
     assert "既に受け付けています" in errors[9]["市町村名"]
     assert "6行目と重複" in errors[10]["市町村名"]
     with pytest.raises(RuleViolation) as refused:
-        application_import.commit_batch(batch, actor=None)
+        imports.commit(batch, actor=None)
     assert "3、4、5、6、7、8、9、10行目" in refused.value.message
     assert _count() == before  # nothing imported
 
@@ -100,14 +100,14 @@ def test_app_6_excluding_the_bad_rows_explicitly_imports_the_rest(ctx):
     good = [make_municipality() for _ in range(3)]
     rows = [_row(good[0]), _row(None, 団体コード="999999"), _row(good[1]), _row(good[2])]
     batch = _import(phase, "回答.xlsx", _xlsx(rows))
-    application_import.set_excluded(batch, [3], actor=staff)
-    assert application_import.commit_batch(batch, actor=staff) == 3
+    imports.set_excluded(batch, [3], actor=staff)
+    assert imports.commit(batch, actor=staff) == 3
     assert batch.status == "imported" and _count() == 3
     stored = db.session.scalar(select(Application).where(Application.municipality_id == good[0].id))
     assert stored.channel == "email" and stored.priority_fields == [4, 14, 8] and stored.issue_structure == "compound"
     assert stored.received_at == jst(2025, 12, 20, 10)
     with pytest.raises(RuleViolation):
-        application_import.commit_batch(batch, actor=staff)  # importing twice changes nothing
+        imports.commit(batch, actor=staff)  # importing twice changes nothing
     assert _count() == 3
 
 
@@ -123,7 +123,7 @@ def test_app_6_a_clean_shift_jis_csv_matched_by_name_imports_all(ctx):
     ]
     batch = _import(phase, "kaitou.csv", _csv(rows, encoding="cp932"))
     assert [r["errors"] for r in batch.rows] == [{}, {}, {}]
-    assert application_import.commit_batch(batch, actor=None) == 3
+    assert imports.commit(batch, actor=None) == 3
     ids = set(db.session.scalars(select(Application.municipality_id)))
     assert ids == {ryugasaki.id, yusuhara.id, plain.id}
     late_default = db.session.scalar(select(Application).where(Application.municipality_id == yusuhara.id))
@@ -134,7 +134,7 @@ def test_app_6_a_late_row_is_imported_as_late(ctx):
     phase = make_phase()
     m = make_municipality()
     batch = _import(phase, "late.csv", _csv([_row(m, 受付日時="2025-12-24 17:00:01")]))
-    application_import.commit_batch(batch, actor=None)
+    imports.commit(batch, actor=None)
     assert db.session.scalar(select(Application)).status == "late"
 
 
@@ -147,7 +147,7 @@ def test_app_6_a_late_row_is_imported_as_late(ctx):
 def test_app_6_an_unreadable_file_is_refused_at_once_and_stores_nothing(ctx, filename, content, message):
     phase = make_phase()
     with pytest.raises(RuleViolation) as refused:
-        application_import.create_batch(phase, filename, content, actor=None)
+        imports.start(application_import.KIND, phase, filename, content, actor=None)
     assert message in refused.value.message
     assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
 
@@ -157,7 +157,7 @@ def test_app_6_a_large_file_is_checked_on_the_worker_with_progress(app, client):
 
     with app.app_context():
         phase = make_phase()
-        municipalities = [make_municipality() for _ in range(application_import.INLINE_ROWS + 5)]
+        municipalities = [make_municipality() for _ in range(imports.INLINE_ROWS + 5)]
         content = _xlsx([_row(m) for m in municipalities])
         staff = make_user().email
         db.session.commit()
@@ -175,7 +175,7 @@ def test_app_6_a_large_file_is_checked_on_the_worker_with_progress(app, client):
     commit = client.post(batch_path + "/commit")
     assert commit.status_code == 302
     with app.app_context():
-        assert _count() == application_import.INLINE_ROWS + 5
+        assert _count() == imports.INLINE_ROWS + 5
 
 
 def test_app_6_the_cli_import_exits_non_zero_with_the_row_errors(app, tmp_path):
@@ -210,3 +210,4 @@ def test_the_export_round_trips_through_the_import(ctx):
     batch = _import(other, "again.csv", _csv([exported]))
     assert batch.rows[0]["errors"] == {}
     assert batch.rows[0]["data"]["priority_fields"] == [3, 7]
+    assert batch.rows[0]["label"] == source.municipality.full_name

@@ -1,7 +1,6 @@
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from banso import queue
 from banso.blueprints.applications import bp
 from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ImportForm, LateAcceptanceForm,
                                                  StatusForm)
@@ -9,11 +8,11 @@ from banso.blueprints.forms import add_violation
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import Application, ApplicationStatus, ImportBatch, Municipality, Role
+from banso.models import Application, Municipality, Role
 from banso.models.application import APPLICATION_STATUS_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
-from banso.services import RuleViolation, application_import, applications, audit, municipalities, phases
+from banso.services import RuleViolation, application_import, applications, audit, imports, municipalities, phases
 
 STAFF = SECRETARIAT_ROLES
 FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late")
@@ -151,76 +150,18 @@ def import_new():
     elif form.validate_on_submit():
         upload = form.file.data
         try:
-            batch = application_import.create_batch(phase, upload.filename or "", upload.read(), actor=current_user)
-            received = form.received_at.data.replace(tzinfo=JST)
-            if batch.total_rows <= application_import.INLINE_ROWS:
-                application_import.validate_batch(batch, received_default=received)
-            else:
-                batch.created_at = received
+            batch = imports.start(application_import.KIND, phase, upload.filename or "", upload.read(), actor=current_user,
+                                  options={"received_at": form.received_at.data.replace(tzinfo=JST).isoformat()})
         except RuleViolation as violation:
             db.session.rollback()
             add_violation(form, violation)
         else:
             db.session.commit()
             if batch.status == "validating":
-                queue.queue("imports").enqueue("worker.jobs.validate_import", batch.id, job_timeout=600)
-            return redirect(url_for("applications.import_detail", batch_id=batch.id))
+                imports.enqueue_validation(batch)
+            return redirect(url_for("imports.detail", batch_id=batch.id))
     return render_template("applications/import_new.html", form=form, phase=phase,
                            columns=application_import.COLUMNS), 422 if form.errors or form.form_errors else 200
-
-
-def _batch(batch_id: int) -> ImportBatch:
-    batch = db.get_or_404(ImportBatch, batch_id)
-    if batch.kind != application_import.KIND:
-        abort(404)
-    return batch
-
-
-@bp.get("/imports/<int:batch_id>")
-@roles_required(*STAFF)
-def import_detail(batch_id: int):
-    return render_template("applications/import_detail.html", batch=_batch(batch_id))
-
-
-@bp.get("/imports/<int:batch_id>/progress")
-@roles_required(*STAFF)
-def import_progress(batch_id: int):
-    """The self-polling progress partial; answers 286 (htmx: stop polling) once checking is done."""
-    batch = _batch(batch_id)
-    response = make_response(render_template("applications/_import_status.html", batch=batch))
-    if batch.status != "validating":
-        response.status_code = 286
-    return response
-
-
-@bp.post("/imports/<int:batch_id>/exclude")
-@roles_required(*STAFF)
-def import_exclude(batch_id: int):
-    batch = _batch(batch_id)
-    rows = [int(r) for r in request.form.getlist("exclude") if r.isdigit()]
-    try:
-        application_import.set_excluded(batch, rows, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{len(batch.excluded_rows)}行を取り込まない行にしました。", "info")
-    return redirect(url_for("applications.import_detail", batch_id=batch.id))
-
-
-@bp.post("/imports/<int:batch_id>/commit")
-@roles_required(*STAFF)
-def import_commit(batch_id: int):
-    batch = _batch(batch_id)
-    try:
-        count = application_import.commit_batch(batch, actor=current_user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-        return redirect(url_for("applications.import_detail", batch_id=batch_id))
-    db.session.commit()
-    flash(f"{count}件の回答を取り込みました。", "success")
-    return redirect(url_for("applications.index", phase=batch.phase.number))
 
 
 # --- continuation survey (APP-4) ----------------------------------------------------
