@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from banso import models  # noqa: F401  (register tables)
-    from banso.services import application_import  # noqa: F401  (register the importers)
+    from banso.services import application_import, officer_import  # noqa: F401  (register the importers)
     from banso.models import User
 
     @login_manager.user_loader
@@ -64,13 +64,16 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.admin import bp as admin_bp
     from banso.blueprints.applications import bp as applications_bp
     from banso.blueprints.imports import bp as imports_bp
+    from banso.blueprints.officers import appointments_bp
+    from banso.blueprints.officers import bp as officers_bp
     from banso.blueprints.municipalities import bp as municipalities_bp
     from banso.blueprints.auth import bp as auth_bp
     from banso.blueprints.dashboard import bp as dashboard_bp
     from banso.blueprints.dev import bp as dev_bp
     from banso.blueprints.health import bp as health_bp
 
-    for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp, imports_bp):
+    for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp, imports_bp,
+                      officers_bp, appointments_bp):
         app.register_blueprint(blueprint)
     if app.config["BANSO_ENV"] != "production":
         app.register_blueprint(dev_bp)

@@ -30,7 +30,7 @@ def is_loaded() -> bool:
 
 
 def load() -> None:
-    from banso import demo_applications
+    from banso import demo_applications, demo_officers
     from banso.services import municipalities
 
     created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
@@ -38,6 +38,7 @@ def load() -> None:
     _phases()
     municipalities.import_master()
     demo_applications.load(actor=created[1], admin=created[0])
+    demo_officers.load(staff=created[1], officer_user=created[3])
 
 
 def _phases() -> None:

@@ -88,3 +88,40 @@ def normalize_name(text: str) -> str:
 
 def has_fullwidth_digit(text: str) -> bool:
     return any("０" <= ch <= "９" for ch in text or "")
+
+
+# 府省庁等 and their 外局 (OFF-1: officers come from the headquarters, 外局 included), in
+# the order the government lists them. (name, parent or None).
+MINISTRIES: list[tuple[str, str | None]] = [
+    ("内閣官房", None), ("内閣法制局", None), ("人事院", None), ("内閣府", None), ("宮内庁", "内閣府"),
+    ("公正取引委員会", "内閣府"), ("国家公安委員会", "内閣府"), ("警察庁", "内閣府"), ("個人情報保護委員会", "内閣府"),
+    ("カジノ管理委員会", "内閣府"), ("金融庁", "内閣府"), ("消費者庁", "内閣府"), ("こども家庭庁", "内閣府"),
+    ("デジタル庁", None), ("復興庁", None), ("総務省", None), ("公害等調整委員会", "総務省"), ("消防庁", "総務省"),
+    ("法務省", None), ("出入国在留管理庁", "法務省"), ("公安調査庁", "法務省"), ("外務省", None), ("財務省", None),
+    ("国税庁", "財務省"), ("文部科学省", None), ("スポーツ庁", "文部科学省"), ("文化庁", "文部科学省"),
+    ("厚生労働省", None), ("中央労働委員会", "厚生労働省"), ("農林水産省", None), ("林野庁", "農林水産省"),
+    ("水産庁", "農林水産省"), ("経済産業省", None), ("資源エネルギー庁", "経済産業省"), ("特許庁", "経済産業省"),
+    ("中小企業庁", "経済産業省"), ("国土交通省", None), ("観光庁", "国土交通省"), ("気象庁", "国土交通省"),
+    ("運輸安全委員会", "国土交通省"), ("海上保安庁", "国土交通省"), ("環境省", None), ("原子力規制委員会", "環境省"),
+    ("防衛省", None), ("防衛装備庁", "防衛省"), ("会計検査院", None),
+]
+MINISTRY_ALIASES = {"国交省": "国土交通省", "経産省": "経済産業省", "文科省": "文部科学省", "厚労省": "厚生労働省",
+                    "農水省": "農林水産省", "総務": "総務省", "財務": "財務省", "内閣官房（地域未来戦略本部事務局）": "内閣官房"}
+
+# OFF-1: 指定職 down to 係長級 (行政職俸給表（一）3級相当). 係員 is listed so it can be refused with a reason.
+GRADE_BANDS = ["指定職", "課長級", "室長級", "課長補佐級", "係長級"]
+INELIGIBLE_GRADES = ["係員"]
+JOB_TYPES = ["事務官", "技官"]
+SEXES = ["男性", "女性", "回答しない"]
+# OFF-2: where the officer works now.
+WORKPLACES = ["本省", "外局", "地方支分部局", "地方公共団体（出向中）"]
+ELIGIBLE_WORKPLACES = ["本省", "外局"]
+OFFICER_TYPES = {"officer": "地方創生支援官", "secondee": "地方創生支援オフィサー"}
+APPOINTMENT_POSTS = ["内閣官房地域未来戦略本部事務局", "内閣府地方創生推進室"]
+AGE_BANDS = [("20代", 20, 30), ("30代", 30, 40), ("40代", 40, 50), ("50代以上", 50, 200)]
+
+
+def to_hiragana(text: str) -> str:
+    """Readings arrive in katakana or hiragana, full or half width: keep them in hiragana."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text).strip()

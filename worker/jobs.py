@@ -67,3 +67,33 @@ def validate_import(batch_id: int) -> str:
         return batch.status
     finally:
         db.session.remove()
+
+
+def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int | None) -> int:
+    """Bulk 併任発令 with progress in the job's meta; repeating it issues nothing twice."""
+    from datetime import date
+
+    from rq import get_current_job
+
+    from banso.models import Phase, User
+    from banso.services import officers
+
+    job = get_current_job()
+
+    def progress(done: int, total: int) -> None:
+        if job is not None and (done % 10 == 0 or done == total):
+            job.meta.update(done=done, total=total)
+            job.save_meta()
+
+    try:
+        phase = db.session.get(Phase, phase_id)
+        actor = db.session.get(User, actor_id) if actor_id else None
+        issued = officers.issue_orders(phase, order_date=date.fromisoformat(order_date), post=post, actor=actor,
+                                       on_progress=progress)
+        db.session.commit()
+        if job is not None:
+            job.meta.update(issued=issued)
+            job.save_meta()
+        return issued
+    finally:
+        db.session.remove()

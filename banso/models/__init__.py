@@ -4,10 +4,19 @@ from banso.models.application import (Application, ApplicationStatus, Continuati
 from banso.models.audit import AuditEntry
 from banso.models.municipality import Municipality, OfficialPopulation
 from banso.models.notification import MailboxMessage, Notification, NotificationStatus
+from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
+                                 OfficerCandidacy, ProfileChangeRequest)
 from banso.models.phase import Phase, PhaseEvent
 from banso.models.user import Role, User
 
 __all__ = [
+    "AppointmentState",
+    "CandidacyStatus",
+    "ConcurrentAppointment",
+    "Ministry",
+    "Officer",
+    "OfficerCandidacy",
+    "ProfileChangeRequest",
     "Application",
     "ApplicationStatus",
     "ContinuationResponse",

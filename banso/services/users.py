@@ -111,9 +111,13 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
     return user
 
 
+def generate_password() -> str:
+    return secrets.token_urlsafe(9)
+
+
 def reset_password(user: User, *, actor: User) -> str:
     """Give the user a new one-time password, shown once to the admin; unlocks the account."""
-    password = secrets.token_urlsafe(9)
+    password = generate_password()
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None

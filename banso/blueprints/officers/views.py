@@ -1,0 +1,350 @@
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from banso import queue
+from banso.blueprints.forms import add_violation
+from banso.blueprints.officers import appointments_bp, bp
+from banso.blueprints.officers.forms import (ChangeRequestForm, DecisionForm, EndAppointmentForm, ImportForm,
+                                             IssueOrdersForm, OfficerForm, ProfileForm, ministry_choices)
+from banso.clock import today_jst
+from banso.extensions import db
+from banso.formatting import wareki
+from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.models import (CandidacyStatus, ConcurrentAppointment, Officer, OfficerCandidacy, ProfileChangeRequest,
+                          Role)
+from banso.models.officer import CANDIDACY_LABELS
+from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, field_label
+from banso.services import RuleViolation, imports, officer_import, officers, phases
+
+STAFF = SECRETARIAT_ROLES
+LIST_ROLES = (*SECRETARIAT_ROLES, Role.FINANCE)  # finance sees names and ministries only (for travel)
+
+
+def _phase(arg="phase"):
+    value = request.values.get(arg)
+    if value == "all":
+        return None
+    return phases.selected_phase(value)
+
+
+def _officer_form(form):
+    form.ministry_id.choices = ministry_choices(officers.all_ministries())
+    return form
+
+
+@bp.get("/", endpoint="index")
+@roles_required(*LIST_ROLES)
+def index():
+    phase = _phase()
+    args = {k: request.args.get(k) for k in ("q", "ministry_id", "grade", "officer_type", "field", "status")}
+    stmt = officers.list_query(phase, **args)
+    stmt, sort = sort_by(stmt, {"kana": Officer.name_kana, "ministry": Officer.ministry_id, "grade": Officer.grade_band}, "kana")
+    limited = current_user.has_role(Role.FINANCE)
+    if request.args.get("format") in ("csv", "xlsx"):
+        columns = [("氏名", lambda o: o.name), ("府省庁", lambda o: o.ministry.name)]
+        if not limited:
+            columns += [("ふりがな", lambda o: o.name_kana), ("局・部", lambda o: o.bureau), ("課・室", lambda o: o.division),
+                        ("役職", lambda o: o.post_title), ("職階", lambda o: o.grade_band), ("事務官・技官", lambda o: o.job_type),
+                        ("性別", lambda o: o.sex), ("勤務先区分", lambda o: o.workplace_type), ("区分", lambda o: o.type_label),
+                        ("メールアドレス", lambda o: o.email), ("電話番号", lambda o: o.phone),
+                        ("専門分野", lambda o: "、".join(field_label(f) for f in o.expertise_fields or []))]
+        return export(db.session.scalars(stmt), columns, "支援官一覧")
+    page = paginate(stmt)
+    candidacies = officers.candidacies_by_officer(phase, [o.id for o in page.items]) if phase else {}
+    return page_or_fragment("officers/index.html", "officers/_table.html", page=page, sort=sort, phase=phase,
+                            candidacies=candidacies, limited=limited, ministries=officers.all_ministries(),
+                            grades=GRADE_BANDS + INELIGIBLE_GRADES, fields=FIELDS, field_label=field_label,
+                            statuses=CANDIDACY_LABELS, all_phases=phases.all_phases())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def create():
+    form = _officer_form(OfficerForm())
+    if form.validate_on_submit():
+        try:
+            officer = officers.create_officer(form.record_data(), actor=current_user)
+            phase = phases.current_phase()
+            if phase is not None and request.form.get("apply") == "1":
+                officers.apply_to_phase(officer, phase, actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"{officer.name}さんを登録しました。", "success")
+            return redirect(url_for("officers.detail", officer_id=officer.id))
+    return render_template("officers/form.html", form=form, officer=None), 422 if form.errors or form.form_errors else 200
+
+
+@bp.get("/<int:officer_id>")
+@roles_required(*STAFF, Role.OFFICER)
+def detail(officer_id: int):
+    officer = db.get_or_404(Officer, officer_id)
+    if current_user.has_role(Role.OFFICER):
+        if officer.user_id != current_user.id:
+            abort(403)  # officers see only their own record (teammates' cards come with the team)
+        return redirect(url_for("officers.me"))
+    return render_template("officers/detail.html", o=officer, eligibility=officers.eligibility(officer),
+                           effort_warning=officers.effort_warning(officer), field_label=field_label, wareki=wareki,
+                           end_form=EndAppointmentForm(), today=today_jst())
+
+
+@bp.route("/<int:officer_id>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit(officer_id: int):
+    officer = db.get_or_404(Officer, officer_id)
+    form = _officer_form(OfficerForm(obj=officer) if request.method == "GET" else OfficerForm())
+    if request.method == "GET":
+        form.ministry_id.data = str(officer.ministry_id)
+    elif form.validate_on_submit():
+        try:
+            officers.update_officer(officer, form.record_data(), actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash("記録を更新しました。", "success")
+            return redirect(url_for("officers.detail", officer_id=officer.id))
+    return render_template("officers/form.html", form=form, officer=officer), 422 if form.errors or form.form_errors else 200
+
+
+@bp.post("/<int:officer_id>/candidacies/<int:candidacy_id>")
+@roles_required(*STAFF)
+def candidacy_status(officer_id: int, candidacy_id: int):
+    candidacy = db.get_or_404(OfficerCandidacy, candidacy_id)
+    if candidacy.officer_id != officer_id:
+        abort(404)
+    try:
+        officers.set_candidacy_status(candidacy, request.form.get("status", ""), actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{candidacy.phase.name}の状況を「{candidacy.status_label}」にしました。", "success")
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/") else
+                    url_for("officers.detail", officer_id=officer_id))
+
+
+@bp.post("/<int:officer_id>/apply")
+@roles_required(*STAFF)
+def apply(officer_id: int):
+    officer = db.get_or_404(Officer, officer_id)
+    phase = phases.selected_phase(request.form.get("phase"))
+    try:
+        officers.apply_to_phase(officer, phase, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{phase.name}の応募者として登録しました。", "success")
+    return redirect(url_for("officers.detail", officer_id=officer.id))
+
+
+@bp.post("/<int:officer_id>/login")
+@roles_required(*STAFF)
+def create_login(officer_id: int):
+    officer = db.get_or_404(Officer, officer_id)
+    try:
+        password = officers.create_login(officer, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"サインイン用アカウントを作成しました。仮パスワード: {password}（この画面でのみ表示します）", "warning")
+    return redirect(url_for("officers.detail", officer_id=officer.id))
+
+
+@bp.route("/imports/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def import_new():
+    phase = phases.selected_phase(request.args.get("phase"))
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            batch = imports.start(officer_import.KIND, phase, upload.filename or "", upload.read(), actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            if batch.status == "validating":
+                imports.enqueue_validation(batch)
+            return redirect(url_for("imports.detail", batch_id=batch.id))
+    return render_template("officers/import_new.html", form=form, phase=phase, columns=officer_import.COLUMNS), \
+        422 if form.errors or form.form_errors else 200
+
+
+# --- self-service (OFF-4, OFF-5) -----------------------------------------------------
+
+def _own_officer() -> Officer:
+    officer = db.session.scalar(select(Officer).where(Officer.user_id == current_user.id))
+    if officer is None:
+        abort(404)
+    return officer
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@roles_required(Role.OFFICER)
+def me():
+    officer = _own_officer()
+    form = ProfileForm(obj=officer) if request.method == "GET" else ProfileForm()
+    change_form = ChangeRequestForm(obj=officer)
+    change_form.ministry_id.choices = ministry_choices(officers.all_ministries(), "変更なし")
+    change_form.ministry_id.data = ""
+    if form.validate_on_submit():
+        try:
+            officers.update_own_profile(officer, form.self_data(), actor=current_user)
+        except RuleViolation as violation:
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash("プロフィールを更新しました。", "success")
+            return redirect(url_for("officers.me"))
+    requests = list(db.session.scalars(select(ProfileChangeRequest).where(ProfileChangeRequest.officer_id == officer.id)
+                                       .order_by(ProfileChangeRequest.created_at.desc())))
+    return render_template("officers/me.html", o=officer, form=form, change_form=change_form, requests=requests,
+                           effort_warning=officers.effort_warning(officer), field_label=field_label), \
+        422 if form.errors or form.form_errors else 200
+
+
+@bp.post("/me/changes")
+@roles_required(Role.OFFICER)
+def request_change():
+    officer = _own_officer()
+    form = ChangeRequestForm()
+    form.ministry_id.choices = ministry_choices(officers.all_ministries(), "変更なし")
+    try:
+        if not form.validate_on_submit():
+            raise RuleViolation("OFF-5", "入力内容をご確認ください。")
+        officers.request_change(officer, form.changes(), reason=form.reason.data, effective_on=form.effective_on.data,
+                                actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash("変更を申請しました。事務局が確認して反映します。", "success")
+    return redirect(url_for("officers.me"))
+
+
+@bp.get("/changes")
+@roles_required(*STAFF)
+def changes():
+    status = request.args.get("status", "pending")
+    stmt = select(ProfileChangeRequest).order_by(ProfileChangeRequest.created_at.desc())
+    if status in ("pending", "approved", "rejected"):
+        stmt = stmt.where(ProfileChangeRequest.status == status)
+    return page_or_fragment("officers/changes.html", "officers/_changes_table.html", page=paginate(stmt), status=status,
+                            form=DecisionForm(), ministries={m.id: m.name for m in officers.all_ministries()})
+
+
+@bp.post("/changes/<int:request_id>")
+@roles_required(*STAFF)
+def decide_change(request_id: int):
+    change = db.get_or_404(ProfileChangeRequest, request_id)
+    form = DecisionForm()
+    try:
+        decision = officers.decide_change(change, approve=request.form.get("decision") == "approve", note=form.note.data,
+                                          actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{change.officer.name}さんの申請を{change.status_label}しました。", "success")
+        if decision.needs_replacement:
+            flash(f"{change.officer.name}さんは対象外となりましたが、チームに配属されています。チームのメンバー交代の手続を行ってください（TEAM-4）。", "warning")
+    return redirect(url_for("officers.changes"))
+
+
+@bp.get("/breakdown")
+@roles_required(*STAFF)
+def breakdown():
+    phase = phases.selected_phase(request.args.get("phase"))
+    data = officers.breakdown(phase)
+    if request.args.get("format") in ("csv", "xlsx"):
+        rows = [(category, label, applicants, selected) for category, items in data.items() for label, applicants, selected in items]
+        return export(rows, [("区分", lambda r: r[0]), ("項目", lambda r: r[1]), ("応募者", lambda r: r[2]), ("選定", lambda r: r[3])],
+                      f"{phase.name}_支援官の内訳")
+    return render_template("officers/breakdown.html", phase=phase, data=data, all_phases=phases.all_phases())
+
+
+# --- concurrent appointments (OFF-3) --------------------------------------------------
+
+@appointments_bp.get("/", endpoint="index")
+@roles_required(*STAFF)
+def appointments_index():
+    phase = phases.selected_phase(request.args.get("phase"))
+    stmt = officers.appointment_query(phase, state=request.args.get("state"), q=request.args.get("q"),
+                                      ministry_id=request.args.get("ministry_id"))
+    stmt, sort = sort_by(stmt, {"number": ConcurrentAppointment.order_number, "kana": Officer.name_kana}, "number")
+    if request.args.get("format") in ("csv", "xlsx"):
+        return export(db.session.scalars(stmt), [
+            ("辞令番号", lambda a: a.order_number), ("氏名", lambda a: a.officer.name), ("府省庁", lambda a: a.officer.ministry.name),
+            ("所属・役職", lambda a: f"{a.officer.bureau}{a.officer.division} {a.officer.post_title}"), ("併任先", lambda a: a.post),
+            ("発令日", lambda a: a.order_date), ("併任期間（自）", lambda a: a.effective_from), ("併任期間（至）", lambda a: a.effective_to),
+            ("状態", lambda a: a.state_label), ("解除日", lambda a: a.ended_on), ("解除理由", lambda a: a.end_reason),
+        ], f"{phase.name}_併任発令一覧")
+    template = "appointments/print.html" if request.args.get("print") == "1" else "appointments/index.html"
+    if template.endswith("print.html"):
+        return render_template(template, phase=phase, appointments=list(db.session.scalars(stmt)))
+    return page_or_fragment(template, "appointments/_table.html", page=paginate(stmt), sort=sort, phase=phase,
+                            form=IssueOrdersForm(), ministries=officers.all_ministries(), all_phases=phases.all_phases(),
+                            pending=officers.pending_orders(phase))
+
+
+@appointments_bp.post("/issue")
+@roles_required(*STAFF)
+def issue():
+    phase = phases.selected_phase(request.args.get("phase"))
+    form = IssueOrdersForm()
+    if not form.validate_on_submit():
+        flash("発令日と併任先を入力してください。", "error")
+        return redirect(url_for("appointments.index", phase=phase.number))
+    try:
+        job = queue.queue("default").enqueue("worker.jobs.issue_appointments", phase.id, form.order_date.data.isoformat(),
+                                             form.post.data, current_user.id, job_timeout=600)
+    except Exception:  # Redis unavailable: tell the user, change nothing
+        flash("処理を開始できませんでした（ジョブ基盤に接続できません）。しばらくしてから再度お試しください。", "error")
+        return redirect(url_for("appointments.index", phase=phase.number))
+    return redirect(url_for("appointments.task", job_id=job.id, phase=phase.number))
+
+
+@appointments_bp.get("/tasks/<job_id>")
+@roles_required(*STAFF)
+def task(job_id: str):
+    """A self-polling progress partial for the bulk issue; 286 when finished."""
+    from rq.job import Job, NoSuchJobError
+
+    try:
+        job = Job.fetch(job_id, connection=queue.connection())
+    except NoSuchJobError:
+        abort(404)
+    status = job.get_status()
+    done = status in ("finished", "failed", "stopped", "canceled")
+    context = {"job": job, "status": status, "done": done, "meta": job.get_meta(), "phase_number": request.args.get("phase")}
+    if request.htmx:
+        response = make_response(render_template("appointments/_task.html", **context))
+        if done:
+            response.status_code = 286
+        return response
+    return render_template("appointments/task.html", **context)
+
+
+@appointments_bp.post("/<int:appointment_id>/end")
+@roles_required(*STAFF)
+def end(appointment_id: int):
+    appointment = db.get_or_404(ConcurrentAppointment, appointment_id)
+    form = EndAppointmentForm()
+    try:
+        if not form.validate_on_submit():
+            raise RuleViolation("OFF-3", "解除日を入力してください。")
+        officers.end_appointment(appointment, on=form.on.data, reason=form.reason.data, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash("併任を解除しました。", "success")
+    return redirect(url_for("officers.detail", officer_id=appointment.officer_id))

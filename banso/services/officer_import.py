@@ -1,0 +1,143 @@
+"""Ministries send their applicants as a spreadsheet; each row becomes an officer (or joins the
+existing record of the same person) with a candidacy in the phase. OFF-1/OFF-2 failures are kept
+and marked 対象外 with the reason, never dropped."""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask import url_for
+from sqlalchemy import func, select
+
+from banso.extensions import db
+from banso.models import ImportBatch, Officer, OfficerCandidacy, User
+from banso.reference import FIELDS, OFFICER_TYPES, has_fullwidth_digit, normalize_name, to_hiragana
+from banso.services import imports, officers
+
+KIND = "officers"
+COLUMNS: list[tuple[str, str]] = [
+    ("氏名", "name"), ("ふりがな", "name_kana"), ("府省庁", "ministry"), ("局・部", "bureau"), ("課・室", "division"),
+    ("役職", "post_title"), ("職階", "grade_band"), ("事務官・技官", "job_type"), ("性別", "sex"), ("生年月日", "birth_date"),
+    ("勤務先区分", "workplace_type"), ("メールアドレス", "email"), ("電話番号", "phone"), ("専門分野", "expertise_fields"),
+    ("出身地", "home_town"), ("ゆかりのある地域", "region_ties"), ("区分", "officer_type"),
+]
+HEADER_OF = {key: header for header, key in COLUMNS}
+_FIELD_BY_NAME = {normalize_name(name): number for number, name in FIELDS.items()}
+_TYPE_BY_LABEL = {label: key for key, label in OFFICER_TYPES.items()} | {"支援官": "officer", "オフィサー": "secondee", "": "officer"}
+
+
+@dataclass
+class _Context:
+    phase: object
+    ministries: list
+    seen: dict[str, int] = field(default_factory=dict)
+    row: int = 1
+
+
+class OfficerImporter:
+    kind = KIND
+    title = "支援官の応募者"
+    columns = COLUMNS
+    required = {"氏名", "ふりがな", "府省庁", "職階", "事務官・技官", "性別", "生年月日", "勤務先区分", "メールアドレス"}
+
+    def check_headers(self, found: set[str]) -> list[str]:
+        return []
+
+    def context(self, batch: ImportBatch) -> _Context:
+        return _Context(batch.phase, officers.all_ministries())
+
+    def check_row(self, values: dict[str, str], ctx: _Context) -> imports.Row:
+        ctx.row += 1
+        errors: dict[str, str] = {}
+        warnings: list[str] = []
+        ministry = officers.find_ministry(values.get("府省庁", ""), ctx.ministries)
+        if values.get("府省庁") and ministry is None:
+            errors["府省庁"] = f"「{values['府省庁']}」は府省庁等の一覧にありません。正式名称で記入してください。"
+        birth, problem = _parse_date(values.get("生年月日", ""))
+        if problem:
+            errors["生年月日"] = problem
+        fields, problem = _parse_fields(values.get("専門分野", ""))
+        if problem:
+            errors["専門分野"] = problem
+        phone = values.get("電話番号", "")
+        if has_fullwidth_digit(phone):
+            errors["電話番号"] = "全角数字が含まれています。半角数字で入力してください。"
+        officer_type = _TYPE_BY_LABEL.get(values.get("区分", ""))
+        if officer_type is None:
+            errors["区分"] = "区分は「地方創生支援官」か「地方創生支援オフィサー」です。"
+        data = {
+            "name": values.get("氏名", ""), "name_kana": to_hiragana(values.get("ふりがな", "")),
+            "ministry_id": ministry.id if ministry else None, "bureau": values.get("局・部", ""),
+            "division": values.get("課・室", ""), "post_title": values.get("役職", ""),
+            "grade_band": unicodedata.normalize("NFKC", values.get("職階", "")), "job_type": values.get("事務官・技官", ""),
+            "sex": values.get("性別", ""), "birth_date": birth, "workplace_type": values.get("勤務先区分", ""),
+            "email": unicodedata.normalize("NFKC", values.get("メールアドレス", "")).strip().lower(), "phone": phone,
+            "expertise_fields": fields, "home_town": values.get("出身地", ""), "region_ties": values.get("ゆかりのある地域", ""),
+            "officer_type": officer_type or "officer",
+        }
+        column_of = {"ministry_id": "府省庁", "name_kana": "ふりがな", "email": "メールアドレス", "birth_date": "生年月日",
+                     "grade_band": "職階", "job_type": "事務官・技官", "sex": "性別", "workplace_type": "勤務先区分",
+                     "name": "氏名", "officer_type": "区分", "expertise_fields": "専門分野"}
+        for name, message in officers.field_errors(data).items():
+            errors.setdefault(column_of.get(name, name), message)
+        existing_id = None
+        if not errors:
+            keys = [data["email"], f"{data['name']}|{data['ministry_id']}|{birth}"]
+            first = next((ctx.seen[k] for k in keys if k in ctx.seen), None)
+            if first:
+                errors["メールアドレス"] = f"このファイルの{first}行目と同じ方です。"
+            for k in keys:
+                ctx.seen.setdefault(k, ctx.row)
+            existing = officers.find_duplicate(data)
+            if existing is not None:
+                already = db.session.scalar(select(func.count()).where(OfficerCandidacy.officer_id == existing.id,
+                                                                       OfficerCandidacy.phase_id == ctx.phase.id))
+                if already:
+                    errors["メールアドレス"] = f"{existing.name}さんは{ctx.phase.name}の応募者として既に登録されています。"
+                else:
+                    existing_id = existing.id
+                    warnings.append(f"登録済みの{existing.name}さん（{existing.email}）と同じ方です。既存の記録に{ctx.phase.name}の応募を追加します（統合）。")
+            eligible, reason = officers.eligibility(data)
+            if not eligible:
+                warnings.append(f"{reason} 対象外として登録します。")
+        label = f"{data['name']}（{ministry.name if ministry else values.get('府省庁', '')}）"
+        return imports.Row(label=label, summary=f"{data['grade_band']} ／ {data['workplace_type']} ／ {data['email']}",
+                           errors=errors, warnings=warnings,
+                           data=dict(data, birth_date=birth.isoformat() if birth else None, existing_officer_id=existing_id))
+
+    def store(self, batch: ImportBatch, row: dict, actor: User | None) -> None:
+        data = dict(row["data"], birth_date=date.fromisoformat(row["data"]["birth_date"]))
+        existing_id = data.pop("existing_officer_id")
+        officer = db.session.get(Officer, existing_id) if existing_id else officers.create_officer(data, actor=actor)
+        officers.apply_to_phase(officer, batch.phase, actor=actor)
+
+    def done_url(self, batch: ImportBatch) -> str:
+        return url_for("officers.index", phase=batch.phase.number)
+
+
+imports.register(OfficerImporter())
+
+
+def _parse_date(text: str) -> tuple[date | None, str | None]:
+    text = (text or "").strip()
+    if not text:
+        return None, "生年月日を入力してください。"
+    if has_fullwidth_digit(text):
+        return None, "全角数字が含まれています。半角数字で入力してください。"
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(text, fmt).date(), None
+        except ValueError:
+            continue
+    return None, f"「{text}」は日付として読み取れません（例: 1985-04-01）。"
+
+
+def _parse_fields(text: str) -> tuple[list[int], str | None]:
+    fields = []
+    for part in [p.strip() for p in unicodedata.normalize("NFKC", text or "").replace("、", ",").replace("/", ",").split(",") if p.strip()]:
+        number = int(part) if part.isdigit() else _FIELD_BY_NAME.get(normalize_name(part))
+        if number not in FIELDS:
+            return [], f"「{part}」は26の課題分野のいずれでもありません。"
+        fields.append(number)
+    return fields, None
