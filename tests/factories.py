@@ -87,3 +87,45 @@ def make_application(phase=None, municipality=None, actor=None, **overrides):
         phase = db.session.scalar(select(Phase).where(Phase.number == 2)) or make_phase()
     municipality = municipality or make_municipality()
     return applications.submit_application(phase, municipality, answer(**overrides), actor=actor)
+
+
+def make_officer(phase=None, *, status=None, user=None, **overrides):
+    """An officer (ministries loaded once), optionally with a candidacy in ``phase``."""
+    from banso.models import Ministry, Officer, OfficerCandidacy
+    from banso.services import officers
+
+    if db.session.scalar(select_count(Ministry)) == 0:
+        officers.ensure_ministries()
+    n = next(_seq)
+    ministry_name = overrides.pop("ministry", "国土交通省")
+    ministry = db.session.scalar(select_ministry(ministry_name))
+    values = {
+        "name": f"試験 太郎{n}", "name_kana": "しけん たろう", "ministry_id": ministry.id, "bureau": "総合政策局",
+        "division": "政策課", "post_title": "課長補佐", "grade_band": "課長補佐級", "job_type": "事務官", "sex": "男性",
+        "birth_date": date(1985, 4, 1), "workplace_type": "本省", "officer_type": "officer", "email": f"officer{n}@example.go.jp",
+        "phone": "03-5253-8111", "expertise_fields": [4], "user": user,
+    }
+    values.update(overrides)
+    officer = Officer(**values)
+    db.session.add(officer)
+    db.session.flush()
+    if phase is not None:
+        eligible, reason = officers.eligibility(officer)
+        db.session.add(OfficerCandidacy(officer=officer, phase=phase, status=status or "applied", eligible=eligible,
+                                        ineligibility_reason=reason))
+        db.session.flush()
+    return officer
+
+
+def select_count(model):
+    from sqlalchemy import func, select
+
+    return select(func.count()).select_from(model)
+
+
+def select_ministry(name):
+    from sqlalchemy import select
+
+    from banso.models import Ministry
+
+    return select(Ministry).where(Ministry.name == name)

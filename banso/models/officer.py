@@ -171,9 +171,9 @@ class ConcurrentAppointment(db.Model):
         return AppointmentState(self.state).label
 
     def covers(self, start: date, end: date) -> bool:
-        """OFF-3: an issued order in force over the whole of start..end."""
+        """OFF-3: an issued order in force over the whole of start..end (an ended one, up to its end)."""
         last = self.ended_on or self.effective_to
-        return self.state == AppointmentState.ISSUED and self.effective_from <= start and end <= last
+        return self.state != AppointmentState.PLANNED and self.effective_from <= start and end <= last
 
 
 class ProfileChangeRequest(db.Model):

@@ -316,6 +316,8 @@ def request_change(officer: Officer, changes: dict, *, reason: str, effective_on
         raise RuleViolation("OFF-5", "変更する項目を入力してください（現在と同じ値は申請できません）。")
     if not (reason or "").strip():
         raise RuleViolation("OFF-5", "変更の理由（人事異動など）を入力してください。", "reason")
+    merged = {**{k: getattr(officer, k) for k in RECORD_FIELDS}, **changes}
+    _raise({k: v for k, v in field_errors(merged).items() if k in changes})
     request = ProfileChangeRequest(officer=officer, changes=changes, reason=reason.strip(), effective_on=effective_on)
     db.session.add(request)
     audit.record("request_change", request, actor=actor, summary=f"{officer.name}さんが公式の記録の変更を申請", after=changes)

@@ -2,12 +2,16 @@
 
 Each area adds its routes to ROUTES. A route missing from the table fails the last test.
 """
+from datetime import date
+
 import pytest
 
+from banso import queue
 from banso.extensions import db
-from banso.models import Role
+from banso.models import PhaseEvent, ProfileChangeRequest, Role
+from banso.services import application_import, imports, notifications, officers
 from tests.conftest import login
-from tests.factories import make_application, make_municipality, make_phase, make_user
+from tests.factories import make_application, make_municipality, make_officer, make_phase, make_user
 
 ADMIN, STAFF, FINANCE, OFFICER = "admin", "secretariat", "finance", "officer"
 EVERYONE = {ADMIN, STAFF, FINANCE, OFFICER}
@@ -48,6 +52,23 @@ ROUTES = [
     ("GET", "/municipalities/", SECRETARIAT),
     ("GET", "/municipalities/{municipality_id}", SECRETARIAT),
     ("GET", "/municipalities/population", {ADMIN}),
+    ("GET", "/officers/", {ADMIN, STAFF, FINANCE}),
+    ("GET", "/officers/new", SECRETARIAT),
+    ("GET", "/officers/{officer_id}", SECRETARIAT),
+    ("GET", "/officers/{officer_id}/edit", SECRETARIAT),
+    ("POST", "/officers/{officer_id}/candidacies/{candidacy_id}", SECRETARIAT),
+    ("POST", "/officers/{officer_id}/apply", SECRETARIAT),
+    ("POST", "/officers/{officer_id}/login", SECRETARIAT),
+    ("GET", "/officers/imports/new", SECRETARIAT),
+    ("GET", "/officers/me", {OFFICER}),
+    ("POST", "/officers/me/changes", {OFFICER}),
+    ("GET", "/officers/changes", SECRETARIAT),
+    ("POST", "/officers/changes/{change_id}", SECRETARIAT),
+    ("GET", "/officers/breakdown", SECRETARIAT),
+    ("GET", "/appointments/", SECRETARIAT),
+    ("POST", "/appointments/issue", SECRETARIAT),
+    ("GET", "/appointments/tasks/{job_id}", SECRETARIAT),
+    ("POST", "/appointments/{appointment_id}/end", SECRETARIAT),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]
@@ -57,24 +78,28 @@ NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)"}
 
 @pytest.fixture
 def ids(app):
-    from banso.models import PhaseEvent
-    from banso.services import notifications
-
+    """One of everything the routes need, plus a signed-in user per role (the officer has a record)."""
     with app.app_context():
+        users = {role: make_user(role, email=f"{role}@banso.example", name=f"{role}さん") for role in (ADMIN, STAFF, FINANCE, OFFICER)}
         target = make_user(Role.OFFICER, email="target@banso.example")
         phase = make_phase()
         event = PhaseEvent(phase=phase, label="説明会", at=phase.survey_opens_at)
         db.session.add(event)
         note = notifications.notify(key="x", recipient_email="a@example.jp", kind="t", subject="s", body="b")
         application = make_application(phase, make_municipality(name="守秘町"), contact_email="secret@example.lg.jp")
-        from banso.services import application_import, imports
-
-        batch = imports.start(application_import.KIND, phase, "a.csv", "担当部署,担当者氏名,メールアドレス,電話番号,優先分野1,課題の性質（独立・複合）,地域の状況・課題,団体コード\n".encode(), actor=None)
+        batch = imports.start(application_import.KIND, phase, "a.csv", "担当部署,担当者氏名,メールアドレス,電話番号,優先分野1,"
+                              "課題の性質（独立・複合）,地域の状況・課題,団体コード\n".encode(), actor=None)
+        make_officer(phase, status="selected", user=users[OFFICER], email="own@example.go.jp")
+        other = make_officer(phase, status="selected", email="other-officer@example.go.jp")
+        officers.issue_orders(phase, order_date=date(2026, 4, 1), actor=None)
+        change = ProfileChangeRequest(officer=other, changes={"post_title": "課長"}, reason="異動")
+        db.session.add(change)
         db.session.flush()
+        job = queue.queue("default").enqueue("worker.jobs.sweep_outbox")
         result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
-                  "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id}
-        for role in (ADMIN, STAFF, FINANCE, OFFICER):
-            make_user(role, email=f"{role}@banso.example", name=f"{role}さん")
+                  "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
+                  "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
+                  "appointment_id": other.appointments[0].id}
         db.session.commit()
         return result
 
@@ -97,6 +122,7 @@ def test_route_by_role(app, client, ids, role, method, path, allowed):
         body = response.get_data(as_text=True)
         assert "この画面を表示する権限がありません" in body
         assert "target@banso.example" not in body and "secret@example.lg.jp" not in body
+        assert "other-officer@example.go.jp" not in body
 
 
 def test_every_route_is_in_the_table(app):

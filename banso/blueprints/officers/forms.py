@@ -12,6 +12,11 @@ def _choices(values, blank=None):
     return ([SelectChoice("", blank)] if blank else []) + [SelectChoice(v) for v in values]
 
 
+def _select(label, choices=None, **kw):
+    """Values are checked by the officers service, with its Japanese messages (not WTForms' English ones)."""
+    return SelectField(label, choices=choices, validate_choice=False, **kw)
+
+
 FIELD_CHOICES = [SelectChoice(str(n), field_label(n)) for n in FIELDS]
 
 
@@ -20,7 +25,8 @@ class SelfFields:
 
     email = EmailField("メールアドレス", validators=[Length(max=254)])
     phone = StringField("電話番号", validators=[Length(max=30)])
-    expertise_fields = SelectMultipleField("専門分野（26分野から）", choices=FIELD_CHOICES, coerce=int, validators=[Optional()])
+    expertise_fields = SelectMultipleField("専門分野（26分野から）", choices=FIELD_CHOICES, coerce=int, validate_choice=False,
+                                           validators=[Optional()])
     home_town = StringField("出身地", validators=[Length(max=100)])
     region_ties = TextAreaField("ゆかりのある地域", validators=[Length(max=2000)])
     preferences = TextAreaField("希望（支援したい分野・地域など）", validators=[Length(max=2000)])
@@ -39,21 +45,21 @@ class ProfileForm(SelfFields, FlaskForm):
 
 
 class OfficialFields:
-    ministry_id = SelectField("府省庁", coerce=str)
+    ministry_id = _select("府省庁", coerce=str)
     bureau = StringField("局・部", validators=[Length(max=100)])
     division = StringField("課・室", validators=[Length(max=100)])
     post_title = StringField("役職", validators=[Length(max=100)])
-    grade_band = SelectField("職階", choices=_choices(GRADE_BANDS + INELIGIBLE_GRADES, "選択してください"))
-    workplace_type = SelectField("勤務先区分", choices=_choices(WORKPLACES, "選択してください"))
+    grade_band = _select("職階", _choices(GRADE_BANDS + INELIGIBLE_GRADES, "選択してください"))
+    workplace_type = _select("勤務先区分", _choices(WORKPLACES, "選択してください"))
 
 
 class OfficerForm(SelfFields, OfficialFields, FlaskForm):
     name = StringField("氏名", validators=[Length(max=100)])
     name_kana = StringField("ふりがな", validators=[Length(max=100)])
-    job_type = SelectField("事務官・技官", choices=_choices(JOB_TYPES, "選択してください"))
-    sex = SelectField("性別", choices=_choices(SEXES, "選択してください"))
+    job_type = _select("事務官・技官", _choices(JOB_TYPES, "選択してください"))
+    sex = _select("性別", _choices(SEXES, "選択してください"))
     birth_date = DateField("生年月日", validators=[Optional()])
-    officer_type = SelectField("区分", choices=[SelectChoice(k, v) for k, v in OFFICER_TYPES.items()])
+    officer_type = _select("区分", [SelectChoice(k, v) for k, v in OFFICER_TYPES.items()])
     notes = TextAreaField("事務局メモ（本人には表示しません）", validators=[Length(max=2000)])
 
     def record_data(self) -> dict:
@@ -85,7 +91,7 @@ class ImportForm(FlaskForm):
 
 class IssueOrdersForm(FlaskForm):
     order_date = DateField("発令日", validators=[InputRequired("発令日を入力してください。")])
-    post = SelectField("併任先", choices=_choices(APPOINTMENT_POSTS))
+    post = _select("併任先", _choices(APPOINTMENT_POSTS))
 
 
 class EndAppointmentForm(FlaskForm):

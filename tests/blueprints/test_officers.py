@@ -1,0 +1,101 @@
+from sqlalchemy import select
+
+from banso.extensions import db
+from banso.models import Officer, ProfileChangeRequest, Role
+from tests.conftest import login
+from tests.factories import make_officer, make_phase, make_user
+
+
+def _officer_signed_in(app, client):
+    with app.app_context():
+        user = make_user(Role.OFFICER)
+        officer = make_officer(make_phase(), status="selected", user=user)
+        other = make_officer(email="other@example.go.jp", name="他人 次郎")
+        ids = (officer.id, other.id, user.email)
+        db.session.commit()
+    login(client, ids[2])
+    return ids
+
+
+def test_off_5_an_officer_cannot_change_official_fields_over_http(app, client):
+    officer_id, _, _ = _officer_signed_in(app, client)
+    response = client.post("/officers/me", data={"introduction": "よろしくお願いします。", "post_title": "局長",
+                                                  "grade_band": "指定職", "ministry_id": "1", "email": "mine@example.go.jp"})
+    assert response.status_code == 302
+    with app.app_context():
+        officer = db.session.get(Officer, officer_id)
+        assert officer.introduction == "よろしくお願いします。" and officer.email == "mine@example.go.jp"
+        assert officer.post_title == "課長補佐" and officer.grade_band == "課長補佐級"
+    assert client.get(f"/officers/{officer_id}/edit").status_code == 403
+
+
+def test_off_5_an_officer_cannot_see_another_officer(app, client):
+    officer_id, other_id, _ = _officer_signed_in(app, client)
+    assert client.get(f"/officers/{other_id}").status_code == 403
+    assert client.get(f"/officers/{officer_id}").status_code == 302  # their own: to マイプロフィール
+    assert client.get("/officers/").status_code == 403
+    page = client.get("/officers/me").get_data(as_text=True)
+    assert "other@example.go.jp" not in page and "他人 次郎" not in page
+
+
+def test_off_5_change_request_over_http_then_approved_by_staff(app, client):
+    officer_id, _, _ = _officer_signed_in(app, client)
+    response = client.post("/officers/me/changes", data={"post_title": "企画官", "reason": "人事異動", "effective_on": "2026-10-01"})
+    assert response.status_code == 302
+    with app.app_context():
+        request_id = db.session.scalar(select(ProfileChangeRequest.id))
+        staff = make_user(Role.SECRETARIAT).email
+        db.session.commit()
+    client.post("/logout")
+    login(client, staff)
+    assert "企画官" in client.get("/officers/changes").get_data(as_text=True)
+    client.post(f"/officers/changes/{request_id}", data={"decision": "approve", "note": ""})
+    with app.app_context():
+        assert db.session.get(Officer, officer_id).post_title == "企画官"
+
+
+def test_off_4_the_profile_shows_the_share_warning(app, client):
+    _officer_signed_in(app, client)
+    client.post("/officers/me", data={"effort_percent": "35"})
+    assert "OFF-4" in client.get("/officers/me").get_data(as_text=True)
+
+
+def test_finance_sees_names_and_ministries_only(app, client):
+    with app.app_context():
+        make_officer(make_phase(), status="selected", name="会計 確認", email="hidden@example.go.jp", phone="03-9999-0000")
+        finance = make_user(Role.FINANCE).email
+        db.session.commit()
+    login(client, finance)
+    body = client.get("/officers/").get_data(as_text=True)
+    assert "会計 確認" in body and "国土交通省" in body
+    assert "hidden@example.go.jp" not in body and "課長補佐" not in body
+    exported = client.get("/officers/?format=csv").get_data(as_text=True)
+    assert exported.splitlines()[0].lstrip("\ufeff") == "氏名,府省庁" and "hidden@example.go.jp" not in exported
+
+
+def test_staff_register_an_officer_and_a_bad_form_is_422(app, client):
+    with app.app_context():
+        make_phase()
+        ministry_id = str(make_officer().ministry_id)  # also loads the ministries
+        staff = make_user().email
+        db.session.commit()
+    login(client, staff)
+    bad = client.post("/officers/new", data={"name": "新規 一人", "name_kana": "しんき ひとり"})
+    assert bad.status_code == 422 and "府省庁を選んでください" in bad.get_data(as_text=True)
+    ok = client.post("/officers/new", data={"name": "新規 一人", "name_kana": "シンキ ヒトリ", "ministry_id": ministry_id,
+                                             "grade_band": "係長級", "job_type": "事務官", "sex": "女性", "birth_date": "1992-02-02",
+                                             "workplace_type": "本省", "officer_type": "officer", "email": "new@example.go.jp", "apply": "1"})
+    assert ok.status_code == 302
+    detail = client.get(ok.location).get_data(as_text=True)
+    assert "新規 一人" in detail and "応募" in detail
+
+
+def test_breakdown_page_draws_charts_with_numbers(app, client):
+    with app.app_context():
+        phase = make_phase()
+        make_officer(phase, status="selected", sex="女性")
+        staff = make_user().email
+        db.session.commit()
+    login(client, staff)
+    body = client.get("/officers/breakdown?phase=2").get_data(as_text=True)
+    assert "<svg" in body and "① 性別" in body and "女性" in body

@@ -1,0 +1,39 @@
+"""An officer keeps their profile and files a change after a transfer; staff approve it."""
+import pytest
+
+from banso.extensions import db
+from banso.models import Role
+from tests.e2e.test_signin import sign_in
+from tests.factories import PASSWORD, make_officer, make_phase, make_user
+
+pytestmark = pytest.mark.e2e
+
+
+def test_officer_edits_introduction_files_a_change_and_staff_approve(app, live_server, page):
+    with app.app_context():
+        user = make_user(Role.OFFICER, email="officer@banso.example", name="石田 健一")
+        make_officer(make_phase(), status="selected", user=user, name="石田 健一", post_title="課長補佐")
+        make_user(Role.SECRETARIAT, email="staff@banso.example", name="坂本 翔太")
+        db.session.commit()
+
+    sign_in(page, live_server, "officer@banso.example", PASSWORD)
+    page.get_by_role("link", name="マイプロフィール").click()
+    page.get_by_label("自己紹介").fill("港湾行政の経験を地域の産業振興に活かしたいと考えています。")
+    page.get_by_role("button", name="保存する").click()
+    page.get_by_text("プロフィールを更新しました。").wait_for()
+    assert page.get_by_label("自己紹介").input_value().startswith("港湾行政")
+    page.get_by_label("役職").fill("企画官")
+    page.get_by_label("変更の理由（人事異動など）").fill("令和8年10月1日付の人事異動のため")
+    page.get_by_role("button", name="変更を申請する").click()
+    page.get_by_text("変更を申請しました。").wait_for()
+    page.get_by_role("button", name="サインアウト").click()
+
+    sign_in(page, live_server, "staff@banso.example", PASSWORD)
+    page.get_by_role("link", name="変更申請").click()
+    card = page.locator("article", has_text="石田 健一")
+    assert "企画官" in card.inner_text()
+    card.get_by_role("button", name="承認して反映").click()
+    page.get_by_text("石田 健一さんの申請を承認しました。").wait_for()
+    page.get_by_role("link", name="支援官").first.click()
+    page.get_by_role("link", name="石田 健一").click()
+    assert page.get_by_text("企画官").first.is_visible()
