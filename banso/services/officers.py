@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Text, cast, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now
 from banso.extensions import db
@@ -215,13 +215,15 @@ def issue_orders(phase: Phase, *, order_date: date, post: str = APPOINTMENT_POST
     """Issue 併任発令 for every selected officer of the phase. Safe to repeat: no officer gets a second order."""
     if post not in APPOINTMENT_POSTS:
         raise RuleViolation("OFF-3", "併任先を選んでください。")
+    # Two bulk runs at once take turns on the phase row; the unique (officer, phase) is the last defence.
+    db.session.execute(select(Phase.id).where(Phase.id == phase.id).with_for_update())
     candidacies = list(db.session.scalars(
-        select(OfficerCandidacy).options(joinedload(OfficerCandidacy.officer))
+        select(OfficerCandidacy).options(selectinload(OfficerCandidacy.officer))
         .where(OfficerCandidacy.phase_id == phase.id,
                OfficerCandidacy.status.in_([CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED]))
-        .order_by(OfficerCandidacy.id).with_for_update()))
+        .order_by(OfficerCandidacy.id)))
     existing = {a.officer_id: a for a in db.session.scalars(
-        select(ConcurrentAppointment).where(ConcurrentAppointment.phase_id == phase.id).with_for_update())}
+        select(ConcurrentAppointment).where(ConcurrentAppointment.phase_id == phase.id))}
     sequence = db.session.scalar(select(func.count()).where(ConcurrentAppointment.phase_id == phase.id,
                                                             ConcurrentAppointment.order_number.is_not(None)))
     issued = 0
