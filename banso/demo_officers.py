@@ -72,14 +72,14 @@ def load(staff: User, officer_user: User) -> None:
     me.update(name="石田 健一", name_kana="いしだ けんいち", email="officer@banso.example", sex="男性",
               ministry_id=ministries["国土交通省"].id, introduction="港湾・物流行政を担当しています。地域の産業振興に関心があります。")
     people.append(officers.create_officer(me, actor=staff))
-    for n in range(1, 356):
+    for n in range(1, 378):  # 200 in 第1期, 178 more who applied only in 第2期 (the last 5 ineligible)
         workplace = "本省"
         grade = None
-        if n in (351, 352):
+        if n in (373, 374):
             workplace = "地方支分部局"
-        elif n in (353,):
+        elif n == 375:
             workplace = "地方公共団体（出向中）"
-        elif n in (354, 355):
+        elif n in (376, 377):
             grade = "係員"
         people.append(officers.create_officer(_person(rng, ministries, n, grade=grade, workplace=workplace), actor=staff))
     people[0].user = officer_user
@@ -91,9 +91,7 @@ def load(staff: User, officer_user: User) -> None:
     officers.issue_orders(phase1, order_date=date(2025, 4, 1), actor=staff)
 
     # 第2期: 308 applicants (130 from 第1期 and 178 new, 5 of them ineligible), 278 selected.
-    applicants = people[:130] + people[200:356 - 5] + people[351:356]
-    applicants = applicants[:303] + people[351:356]
-    applicants = list(dict.fromkeys(applicants))[:308]
+    applicants = people[:130] + people[200:378]
     secondees = 0
     selected = 0
     for officer in applicants:
