@@ -66,6 +66,8 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.imports import bp as imports_bp
     from banso.blueprints.officers import appointments_bp
     from banso.blueprints.officers import bp as officers_bp
+    from banso.blueprints.teams import bp as teams_bp
+    from banso.blueprints.teams import matching_bp
     from banso.blueprints.municipalities import bp as municipalities_bp
     from banso.blueprints.auth import bp as auth_bp
     from banso.blueprints.dashboard import bp as dashboard_bp
@@ -73,7 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.health import bp as health_bp
 
     for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp, imports_bp,
-                      officers_bp, appointments_bp):
+                      officers_bp, appointments_bp, teams_bp, matching_bp):
         app.register_blueprint(blueprint)
     if app.config["BANSO_ENV"] != "production":
         app.register_blueprint(dev_bp)
@@ -89,7 +91,10 @@ def _register_templates(app: Flask) -> None:
     def inject_navigation():
         from flask_login import current_user
 
-        return {"nav_items": nav_for(current_user), "banso_env": app.config["BANSO_ENV"]}
+        from banso.services.phases import before_publication
+
+        return {"nav_items": nav_for(current_user), "banso_env": app.config["BANSO_ENV"],
+                "before_publication": before_publication}
 
 
 def _register_errors(app: Flask) -> None:

@@ -30,15 +30,19 @@ def is_loaded() -> bool:
 
 
 def load() -> None:
-    from banso import demo_applications, demo_officers
+    from banso import demo_applications, demo_officers, demo_teams
     from banso.services import municipalities
 
     created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
                for email, name, role in DEMO_USERS]
     _phases()
     municipalities.import_master()
-    demo_applications.load(actor=created[1], admin=created[0])
-    demo_officers.load(staff=created[1], officer_user=created[3])
+    admin, staff, officer_user = created[0], created[1], created[3]
+    demo_applications.load_first_phase(actor=staff)
+    demo_officers.load(staff=staff, officer_user=officer_user)
+    demo_teams.load(staff=staff)
+    demo_applications.load_second_phase(actor=staff, admin=admin)
+    demo_teams.load_second_phase(staff=staff)
 
 
 def _phases() -> None:

@@ -69,7 +69,7 @@ def _walk(application: Application, actions: list[tuple[str, str]], actor: User)
         applications.change_status(application, action, reason=reason, actor=actor)
 
 
-def load(actor: User, admin: User) -> None:
+def _pools():
     rng = random.Random(2026)
     phase1 = db.session.scalar(select(Phase).where(Phase.number == 1))
     phase2 = db.session.scalar(select(Phase).where(Phase.number == 2))
@@ -80,14 +80,22 @@ def load(actor: User, admin: User) -> None:
     featured = [by_name["岩手県大船渡市"], by_name["長野県岡谷市"]]
     rng.shuffle(candidates)
     pool = [m for m in candidates if m not in featured]
-    first = featured + pool[:58]
-    second = pool[58:58 + 115]
+    return rng, phase1, phase2, featured + pool[:58], pool[58:58 + 115]
 
-    # 第1期: 60 supported municipalities.
-    for i, m in enumerate(first):
+
+def load_first_phase(actor: User) -> None:
+    """第1期: 60 municipalities found eligible (the teams area matches them)."""
+    rng, phase1, _, first, _ = _pools()
+    for m in first:
         received = phase1.survey_opens_at + timedelta(days=rng.randint(1, 22), hours=rng.randint(0, 6))
         a = applications.submit_application(phase1, m, _answer(rng, m, received), actor=actor)
-        _walk(a, [("confirm", ""), ("eligible", ""), ("matched", "")], actor)
+        _walk(a, [("confirm", ""), ("eligible", "")], actor)
+
+
+def load_second_phase(actor: User, admin: User) -> None:
+    """第2期: 115 applicants and the continuation survey; 97 end up eligible for teams."""
+    rng, phase1, phase2, _, second = _pools()
+    rng = random.Random(2027)
 
     # 第2期: 115 applicants; 50 supported, the rest not matched, a few ineligible, withdrawn or late.
     for i, m in enumerate(second):
@@ -99,7 +107,7 @@ def load(actor: User, admin: User) -> None:
             answer["seconded_national_staff"] = True
         a = applications.submit_application(phase2, m, answer, actor=actor)
         if i < 50:
-            _walk(a, [("confirm", ""), ("eligible", ""), ("matched", "")], actor)
+            _walk(a, [("confirm", ""), ("eligible", "")], actor)
         elif i < 100:
             _walk(a, [("confirm", ""), ("eligible", ""), ("unmatched", "")], actor)
         elif i < 102:
@@ -117,4 +125,4 @@ def load(actor: User, admin: User) -> None:
         changes = "企業誘致に加え、被災木の活用と子育て環境の充実を新たな課題とする。" if a.municipality.name == "大船渡市" else ""
         applications.record_continuation(phase2, a, wishes_to_continue=wishes, issue_changes=changes, actor=actor)
     for a in db.session.scalars(select(Application).where(Application.phase_id == phase2.id, Application.is_continuing.is_(True))):
-        _walk(a, [("confirm", ""), ("eligible", ""), ("matched", "")], actor)
+        _walk(a, [("confirm", ""), ("eligible", "")], actor)

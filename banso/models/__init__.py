@@ -7,9 +7,18 @@ from banso.models.notification import MailboxMessage, Notification, Notification
 from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                                  OfficerCandidacy, ProfileChangeRequest)
 from banso.models.phase import Phase, PhaseEvent
+from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamExtension, TeamMembership,
+                               TeamStatus)
 from banso.models.user import Role, User
 
 __all__ = [
+    "Activity",
+    "HalfYearReport",
+    "MemberReplacement",
+    "Team",
+    "TeamExtension",
+    "TeamMembership",
+    "TeamStatus",
     "AppointmentState",
     "CandidacyStatus",
     "ConcurrentAppointment",

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from banso.extensions import db
 from banso.models import Notification, NotificationStatus, Role
-from banso.services import phases
+from banso.services import phases, teams
 
 
 def overview() -> dict:
@@ -22,4 +22,9 @@ def overview() -> dict:
         data["failed_notifications"] = db.session.scalar(
             select(func.count()).where(Notification.status == NotificationStatus.FAILED)
         )
+        if phase is not None:
+            data["flagged_teams"] = teams.flagged_teams(phase)
+            data["missing_reports"] = len(teams.missing_reports(phase))
+    if current_user.has_role(Role.OFFICER):
+        data["own_team"] = teams.team_of_user(current_user, phase)
     return data

@@ -231,7 +231,7 @@ def issue_orders(phase: Phase, *, order_date: date, post: str = APPOINTMENT_POST
         appointment = existing.get(candidacy.officer_id)
         if appointment is None:
             appointment = ConcurrentAppointment(officer=candidacy.officer, phase=phase, post=post, state=AppointmentState.PLANNED,
-                                                effective_from=phase.support_start, effective_to=phase.support_end)
+                                                effective_from=max(phase.support_start, order_date), effective_to=phase.support_end)
             db.session.add(appointment)
         if appointment.state == AppointmentState.PLANNED:
             sequence += 1

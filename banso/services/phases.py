@@ -144,3 +144,8 @@ def selected_phase(number: str | None) -> Phase | None:
         if phase is not None:
             return phase
     return current_phase()
+
+
+def before_publication(phase: Phase) -> bool:
+    """PUB-2: matching results are confidential until the phase's publication time."""
+    return phase.publication_at is None or now() < phase.publication_at

@@ -3,10 +3,12 @@
 (function () {
   "use strict";
 
-  // <form data-confirm="…">: ask before submitting. Capture phase, so it runs before htmx's handler.
+  // <form data-confirm="…"> or a submit <button data-confirm="…">: ask before submitting.
+  // Capture phase, so it runs before htmx's handler.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var message = form.getAttribute && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var message = (button && button.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
     if (message && !window.confirm(message)) {
       event.preventDefault();
       event.stopImmediatePropagation();
@@ -43,3 +45,12 @@
     showError("応答がありませんでした。もう一度お試しください。");
   });
 })();
+
+// <input data-select-all="name">: tick or untick every checkbox of that name.
+document.addEventListener("change", function (event) {
+  var name = event.target.getAttribute && event.target.getAttribute("data-select-all");
+  if (!name) { return; }
+  document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (box) {
+    box.checked = event.target.checked;
+  });
+});

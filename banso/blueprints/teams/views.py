@@ -1,0 +1,235 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from banso.blueprints.forms import add_violation
+from banso.blueprints.teams import bp, matching_bp
+from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
+from banso.clock import today_jst
+from banso.extensions import db
+from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.models import Activity, Application, HalfYearReport, MemberReplacement, Municipality, Officer, Role, Team, TeamExtension
+from banso.models.team import ACTIVITY_KINDS
+from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
+from banso.reference import FIELDS, PREFECTURES, field_label
+from banso.services import RuleViolation, applications, matching, municipalities, officers, phases, teams
+
+STAFF = SECRETARIAT_ROLES
+
+
+def _team(team_id: int) -> Team:
+    """Load a team the user may see: officers only their own, finance not the detail."""
+    team = db.get_or_404(Team, team_id)
+    if current_user.has_role(Role.OFFICER):
+        if not any(m.officer.user_id == current_user.id for m in team.memberships):
+            abort(403)
+    elif not current_user.has_role(*STAFF):
+        abort(403)
+    return team
+
+
+def _members(team):
+    return ", ".join(f"{m.officer.name}（{teams.home_ministry(m.officer).name}）" for m in team.current_members)
+
+
+@bp.get("/", endpoint="index")
+@roles_required(*ALL_ROLES)
+def index():
+    phase = phases.selected_phase(request.args.get("phase"))
+    if phase is None:
+        abort(404)
+    stmt = teams.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),
+                            theme=request.args.get("theme"), ministry_id=request.args.get("ministry_id"),
+                            status=request.args.get("status"),
+                            officer_user=current_user if current_user.has_role(Role.OFFICER) else None)
+    stmt, sort = sort_by(stmt, {"code": Municipality.code, "start": Team.start_date, "status": Team.status}, "code")
+    limited = current_user.has_role(Role.FINANCE, Role.OFFICER)
+    if request.args.get("format") in ("csv", "xlsx"):
+        columns = [("チーム", lambda t: t.name), ("都道府県", lambda t: t.municipality.prefecture), ("メンバー", _members)]
+        if not limited:
+            columns += [("支援テーマ", lambda t: "×".join(FIELDS[f] for f in t.themes)), ("開始", lambda t: t.start_date),
+                        ("終了", lambda t: t.end_date), ("状況", lambda t: t.status_label)]
+        return export(db.session.scalars(stmt), columns, f"{phase.name}_伴走支援チーム")
+    return page_or_fragment("teams/index.html", "teams/_table.html", page=paginate(stmt), sort=sort, phase=phase,
+                            limited=limited, prefectures=PREFECTURES, fields=FIELDS, field_label=field_label,
+                            ministries=[m for m in officers.all_ministries() if m.parent_id is None],
+                            all_phases=phases.all_phases(), home_ministry=teams.home_ministry)
+
+
+@bp.get("/<int:team_id>")
+@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+def detail(team_id: int):
+    team = _team(team_id)
+    activities = list(db.session.scalars(select(Activity).where(Activity.team_id == team.id).order_by(Activity.started_on.desc())))
+    reports = {r.period: r for r in db.session.scalars(select(HalfYearReport).where(HalfYearReport.team_id == team.id))}
+    history = {
+        "replacements": list(db.session.scalars(select(MemberReplacement).where(MemberReplacement.team_id == team.id))),
+        "extensions": list(db.session.scalars(select(TeamExtension).where(TeamExtension.team_id == team.id))),
+    }
+    form = ActivityForm()
+    form.started_on.data = today_jst()
+    return render_template("teams/detail.html", team=team, activities=activities, summary=teams.summarize(team, activities[::-1]),
+                           reports=reports, due={p: teams.report_due(team, p) for p in (1, 2)}, history=history,
+                           activity_form=form, report_form=ReportForm(), extension_form=ExtensionForm(),
+                           can_record=teams.can_record(team, current_user), field_label=field_label,
+                           home_ministry=teams.home_ministry, kinds=ACTIVITY_KINDS,
+                           warnings=[w for a in activities for w in teams.scope_warnings(f"{a.summary}{a.follow_ups}")][:3])
+
+
+@bp.get("/<int:team_id>/summary")
+@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+def summary(team_id: int):
+    """One A4 page in the shape of seed 001's case page."""
+    team = _team(team_id)
+    figure = municipalities.population_for(team.municipality, team.phase)
+    latest = db.session.scalar(select(HalfYearReport).where(HalfYearReport.team_id == team.id)
+                               .order_by(HalfYearReport.period.desc()).limit(1))
+    return render_template("teams/summary.html", team=team, summary=teams.summarize(team), population=figure, report=latest,
+                           field_label=field_label, home_ministry=teams.home_ministry, fields=FIELDS)
+
+
+@bp.post("/<int:team_id>/activities")
+@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+def record_activity(team_id: int):
+    team = _team(team_id)
+    form = ActivityForm()
+    try:
+        if not form.validate_on_submit():
+            raise RuleViolation("TEAM-5", "；".join(e for errors in form.errors.values() for e in errors))
+        activity = teams.record_activity(team, form.data, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{activity.kind_label}（{activity.started_on:%-m月%-d日}）を記録しました。", "success")
+        for warning in teams.scope_warnings(f"{activity.summary}{activity.follow_ups}"):
+            flash(warning, "warning")
+    return redirect(url_for("teams.detail", team_id=team.id) + "#activities")
+
+
+@bp.post("/<int:team_id>/reports/<int:period>")
+@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+def file_report(team_id: int, period: int):
+    team = _team(team_id)
+    form = ReportForm()
+    try:
+        teams.file_report(team, period, form.data, actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{'上期' if period == 1 else '下期'}の活動報告を提出しました。", "success")
+    return redirect(url_for("teams.detail", team_id=team.id) + "#reports")
+
+
+@bp.route("/<int:team_id>/replace", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def replace(team_id: int):
+    team = _team(team_id)
+    form = ReplacementForm()
+    form.leaving.choices = [SelectChoice(str(m.officer.id), f"{m.officer.name}（{teams.home_ministry(m.officer).name}）")
+                            for m in team.current_members]
+    leaving = db.session.get(Officer, int(form.leaving.data)) if (form.leaving.data or "").isdigit() else team.current_members[0].officer
+    candidates = teams.replacement_candidates(team, leaving)
+    form.joining.choices = [SelectChoice(str(o.id), f"{o.name}（{teams.home_ministry(o).name}）") for o, _, _ in candidates]
+    if request.method == "POST" and form.validate_on_submit() and request.form.get("confirm") == "1":
+        joining = db.session.get(Officer, int(form.joining.data)) if (form.joining.data or "").isdigit() else None
+        try:
+            if joining is None:
+                raise RuleViolation("TEAM-4", "着任する支援官を選んでください。", "joining")
+            teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
+                                 note=form.note.data, actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"{leaving.name}さんから{joining.name}さんへの交代を記録し、市町村とチームに通知しました。", "success")
+            return redirect(url_for("teams.detail", team_id=team.id))
+    return render_template("teams/replace.html", team=team, form=form, candidates=candidates, leaving=leaving), \
+        422 if form.errors or form.form_errors else 200
+
+
+@bp.post("/<int:team_id>/extend")
+@roles_required(*STAFF)
+def extend(team_id: int):
+    team = _team(team_id)
+    form = ExtensionForm()
+    try:
+        if not form.validate_on_submit():
+            raise RuleViolation("TEAM-3", "延長後の終了日を入力してください。")
+        teams.extend_team(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash("支援期間の延長を記録しました。", "success")
+    return redirect(url_for("teams.detail", team_id=team.id))
+
+
+@bp.get("/reports")
+@roles_required(*STAFF)
+def reports():
+    phase = phases.selected_phase(request.args.get("phase"))
+    return render_template("teams/reports.html", phase=phase, missing=teams.missing_reports(phase),
+                           upcoming=teams.missing_reports(phase, within=14), all_phases=phases.all_phases())
+
+
+@bp.post("/reports/remind")
+@roles_required(*STAFF)
+def remind_reports():
+    phase = phases.selected_phase(request.args.get("phase"))
+    count = teams.remind_reports(phase, actor=current_user)
+    db.session.commit()
+    flash(f"活動報告の督促を{count}件送りました（同じ報告について同じ方へは1回まで）。", "success")
+    return redirect(url_for("teams.reports", phase=phase.number))
+
+
+# --- matching (PUB-1) ---------------------------------------------------------------------
+
+@matching_bp.get("/", endpoint="index")
+@roles_required(*STAFF)
+def matching_index():
+    phase = phases.selected_phase(request.args.get("phase"))
+    plan = matching.propose_plan(phase)
+    return render_template("matching/index.html", phase=phase, plan=plan, field_label=field_label,
+                           home_ministry=teams.home_ministry, all_phases=phases.all_phases(),
+                           unmatched=teams.unmatched_applications(phase))
+
+
+@matching_bp.post("/accept")
+@roles_required(*STAFF)
+def accept():
+    phase = phases.selected_phase(request.args.get("phase"))
+    choices = []
+    for value in request.form.getlist("proposal"):
+        application_id, _, officer_ids = value.partition(":")
+        if application_id.isdigit():
+            choices.append((int(application_id), [int(i) for i in officer_ids.split(",") if i.isdigit()]))
+    try:
+        if not choices:
+            raise RuleViolation("TEAM-2", "採用する提案を選んでください。")
+        formed = matching.accept(phase, choices, actor=current_user)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{len(formed)}チームを編成しました。", "success")
+    return redirect(url_for("matching.index", phase=phase.number))
+
+
+@matching_bp.post("/unmatched/<int:application_id>")
+@roles_required(*STAFF)
+def mark_unmatched(application_id: int):
+    application = db.get_or_404(Application, application_id)
+    try:
+        applications.change_status(application, "unmatched", reason=request.form.get("reason", ""), actor=current_user)
+    except RuleViolation as violation:
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{application.municipality.full_name}をマッチング不成立としました（PUB-1）。", "success")
+    return redirect(url_for("matching.index", phase=application.phase.number))

@@ -1,0 +1,410 @@
+"""伴走支援チーム: formation (TEAM-1, TEAM-2, OFF-3), the support period (TEAM-3), member
+replacement (TEAM-4), the activity record (TEAM-5), half-year reports (TEAM-6), scope (TEAM-7)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from banso.clock import now, today_jst
+from banso.extensions import db
+from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, ConcurrentAppointment,
+                          HalfYearReport, MemberReplacement, Ministry, Municipality, Officer, OfficerCandidacy, Phase,
+                          Role, Team, TeamExtension, TeamMembership, TeamStatus, User)
+from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
+from banso.reference import FIELDS, field_label
+from banso.services import RuleViolation, applications, audit, notifications, officers
+
+SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
+MEETING_GAP = timedelta(weeks=3)      # TEAM-5: about weekly; three weeks without one stands out
+VISIT_GAP = timedelta(days=92)        # TEAM-5: about quarterly
+OUT_OF_SCOPE = ["申請書の作成", "申請書類の作成", "申請書を作成", "申請書類を作成", "代筆", "議会答弁の作成", "予算書の作成"]
+
+
+def home_ministry(officer: Officer) -> Ministry:
+    """A 外局 counts with its ministry: 観光庁 and 国土交通省 are one ministry for 省庁混成."""
+    return officer.ministry.parent or officer.ministry
+
+
+def _check_mix(members: list[Officer]) -> None:
+    """TEAM-1: 2–3 officers from different ministries."""
+    if not 2 <= len(members) <= 3:
+        raise RuleViolation("TEAM-1", f"チームは2〜3名で編成します（{len(members)}名になります）。")
+    ministries = [home_ministry(o).name for o in members]
+    clash = sorted({m for m in ministries if ministries.count(m) > 1})
+    if clash:
+        raise RuleViolation("TEAM-1", f"同じ府省庁（{'、'.join(clash)}）の支援官が複数います。チームは省庁混成で編成します。")
+
+
+def _active_team_of(officer: Officer, phase: Phase) -> Team | None:
+    return db.session.scalar(select(Team).join(TeamMembership).where(
+        TeamMembership.officer_id == officer.id, TeamMembership.phase_id == phase.id, TeamMembership.left_on.is_(None)))
+
+
+def _check_available(officer: Officer, phase: Phase, start: date, end: date) -> None:
+    candidacy = db.session.scalar(select(OfficerCandidacy).where(OfficerCandidacy.officer_id == officer.id,
+                                                                 OfficerCandidacy.phase_id == phase.id))
+    if candidacy is None or candidacy.status not in (CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED):
+        raise RuleViolation("TEAM-1", f"{officer.name}さんは{phase.name}の選定された支援官ではありません。")
+    team = _active_team_of(officer, phase)
+    if team is not None:
+        raise RuleViolation("TEAM-2", f"{officer.name}さんは既に{team.name}のメンバーです（1人1チーム）。")
+    if not officers.has_covering_appointment(officer, start, end):
+        raise RuleViolation("OFF-3", f"{officer.name}さんには{start:%Y年%-m月%-d日}から{end:%Y年%-m月%-d日}までの期間をカバーする併任発令がありません。")
+
+
+def _set_candidacy(officer: Officer, phase: Phase, status: str) -> None:
+    db.session.execute(update(OfficerCandidacy).where(OfficerCandidacy.officer_id == officer.id,
+                                                      OfficerCandidacy.phase_id == phase.id).values(status=status)
+                       .execution_options(synchronize_session=False))
+
+
+def default_period(phase: Phase) -> tuple[date, date]:
+    """TEAM-3: one year in principle, from the phase's support start."""
+    start = phase.support_start
+    return start, min(phase.support_end, start.replace(year=start.year + 1) - timedelta(days=1))
+
+
+def form_team(application: Application, officer_list: list[Officer], *, themes: list[int] | None = None,
+              actor: User | None, start: date | None = None, predecessor: Team | None = None) -> Team:
+    """One team for one eligible application (TEAM-2), 2–3 mixed-ministry officers (TEAM-1), each
+    holding a 併任発令 that covers the term (OFF-3). The application becomes マッチング済."""
+    phase, m = application.phase, application.municipality
+    if application.status != ApplicationStatus.ELIGIBLE:
+        raise RuleViolation("TEAM-2", f"{m.full_name}の回答は「{application.status_label}」です。対象と判定された回答にだけチームを編成できます。")
+    if db.session.scalar(select(Team.id).where(Team.phase_id == phase.id, Team.municipality_id == m.id)):
+        raise RuleViolation("TEAM-2", f"{m.full_name}には{phase.name}のチームが既にあります（1市町村1チーム）。")
+    _check_mix(officer_list)
+    period_start, period_end = default_period(phase)
+    start = start or period_start
+    for officer in officer_list:
+        _check_available(officer, phase, start, period_end)
+    themes = [t for t in (themes or application.priority_fields) if t in FIELDS][:3]
+    if predecessor is None:  # a continuing municipality keeps its history
+        predecessor = db.session.scalar(select(Team).join(Phase, Phase.id == Team.phase_id)
+                                        .where(Team.municipality_id == m.id, Phase.number == phase.number - 1))
+    team = Team(phase=phase, municipality=m, application=application, predecessor=predecessor, themes=themes,
+                start_date=start, end_date=period_end,
+                status=TeamStatus.ACTIVE if today_jst() >= start else TeamStatus.FORMING)
+    db.session.add(team)
+    for officer in officer_list:
+        db.session.add(TeamMembership(team=team, officer=officer, phase_id=phase.id, joined_on=start))
+        _set_candidacy(officer, phase, CandidacyStatus.ASSIGNED)
+    db.session.flush()
+    applications.change_status(application, "matched", actor=actor)
+    audit.record("form", team, actor=actor, summary=f"{team.name}を編成（{'・'.join(o.name for o in officer_list)}）",
+                 after={"officers": [o.id for o in officer_list], "themes": themes})
+    return team
+
+
+def close_finished(phase: Phase, *, actor: User | None) -> int:
+    """Teams past their end date are 終了 (run daily by the worker's sweep, and on demand)."""
+    today = today_jst()
+    finished = list(db.session.scalars(select(Team).where(Team.phase_id == phase.id, Team.end_date < today,
+                                                          Team.status != TeamStatus.ENDED)))
+    for team in finished:
+        team.status = TeamStatus.ENDED
+        audit.record("close", team, actor=actor, summary=f"{team.name}の支援期間が終了")
+    return len(finished)
+
+
+def extend_team(team: Team, *, new_end: date, reason: str, actor: User) -> TeamExtension:
+    """TEAM-3: an extension is a recorded decision with a reason and a new end date."""
+    if not (reason or "").strip():
+        raise RuleViolation("TEAM-3", "延長の理由を入力してください。", "reason")
+    if new_end <= team.end_date:
+        raise RuleViolation("TEAM-3", "延長後の終了日は現在の終了日より後にしてください。", "new_end")
+    for membership in team.current_members:
+        if not officers.has_covering_appointment(membership.officer, team.end_date, team.end_date):
+            raise RuleViolation("OFF-3", f"{membership.officer.name}さんの併任発令が現在の終了日をカバーしていません。")
+    extension = TeamExtension(team_id=team.id, previous_end=team.end_date, new_end=new_end, reason=reason.strip(),
+                              decided_by_id=actor.id)
+    db.session.add(extension)
+    for membership in team.current_members:
+        for appointment in membership.officer.appointments:
+            if appointment.phase_id == team.phase_id and appointment.effective_to < new_end:
+                appointment.effective_to = new_end  # the order is extended with the team (OFF-3)
+    team.end_date, team.status = new_end, TeamStatus.EXTENDED
+    audit.record("extend", team, actor=actor, summary=f"{team.name}の支援期間を{new_end.isoformat()}まで延長（{extension.reason}）",
+                 before={"end_date": extension.previous_end.isoformat()}, after={"end_date": new_end.isoformat()})
+    return extension
+
+
+def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective: date, reason: str, note: str = "",
+                   actor: User | None) -> MemberReplacement:
+    """TEAM-4 in one transaction: history kept, TEAM-1 and OFF-3 still true, the municipality and team told."""
+    db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())  # one replacement at a time
+    if reason not in REPLACEMENT_REASONS:
+        raise RuleViolation("TEAM-4", "交代の理由を選んでください。", "reason")
+    if not team.start_date < effective <= team.end_date:
+        raise RuleViolation("TEAM-4", "交代日は支援期間内（開始日の翌日以降）の日付にしてください。", "effective")
+    current = [m.officer for m in team.current_members]
+    if leaving not in current:
+        raise RuleViolation("TEAM-4", f"{leaving.name}さんは{team.name}の現在のメンバーではありません。", "leaving")
+    if joining in current:
+        raise RuleViolation("TEAM-4", f"{joining.name}さんは既にこのチームのメンバーです。", "joining")
+    _check_mix([o for o in current if o is not leaving] + [joining])
+    _check_available(joining, team.phase, effective, team.end_date)
+    # The leaving membership closes only if still open: a concurrent replacement of the same member loses here.
+    closed = db.session.execute(
+        update(TeamMembership).where(TeamMembership.team_id == team.id, TeamMembership.officer_id == leaving.id,
+                                     TeamMembership.left_on.is_(None))
+        .values(left_on=effective - timedelta(days=1), leave_reason=reason).execution_options(synchronize_session=False))
+    if closed.rowcount != 1:
+        raise RuleViolation("TEAM-4", f"{leaving.name}さんの交代は既に処理されています。画面を再読み込みしてください。")
+    db.session.add(TeamMembership(team=team, officer=joining, phase_id=team.phase_id, joined_on=effective))
+    _set_candidacy(joining, team.phase, CandidacyStatus.ASSIGNED)
+    _set_candidacy(leaving, team.phase, CandidacyStatus.ENDED)
+    for appointment in leaving.appointments:  # OFF-3: no other team in the phase (one team at a time)
+        if appointment.phase_id == team.phase_id and appointment.state == "issued":
+            officers.end_appointment(appointment, on=effective - timedelta(days=1),
+                                     reason=f"{team.name}のメンバー交代（{reason}）", actor=actor)
+    replacement = MemberReplacement(team_id=team.id, leaving_officer=leaving, joining_officer=joining,
+                                    effective_on=effective, reason=reason, note=(note or "").strip(),
+                                    created_by_id=actor.id if actor else None)
+    db.session.add(replacement)
+    db.session.flush()
+    db.session.expire(team, ["memberships"])
+    audit.record("replace_member", team, actor=actor,
+                 summary=f"{team.name}: {leaving.name}さん → {joining.name}さん（{effective.isoformat()}付、{reason}）",
+                 before={"officer": leaving.id}, after={"officer": joining.id})
+    _notify_replacement(team, replacement)
+    return replacement
+
+
+def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
+    m, application = team.municipality, team.application
+    members = "\n".join(f"・{ms.officer.name}（{home_ministry(ms.officer).name}）" for ms in team.current_members)
+    body = (f"{team.name}のメンバーを{replacement.effective_on:%Y年%-m月%-d日}付で交代します（{replacement.reason}）。\n"
+            f"退任: {replacement.leaving_officer.name}\n着任: {replacement.joining_officer.name}\n\n交代後のメンバー:\n{members}\n\n" + SIGNATURE)
+    recipients = [(o.officer.email, o.officer.name, o.officer.user) for o in team.current_members]
+    recipients.append((replacement.leaving_officer.email, replacement.leaving_officer.name, replacement.leaving_officer.user))
+    if application is not None:
+        recipients.append((application.contact_email, f"{m.full_name} {application.contact_person}", None))
+    for email, name, user in recipients:
+        notifications.notify(key=f"replacement-{replacement.id}-{email}", kind="member_replacement", obj=replacement,
+                             recipient_email=email, recipient_name=name, recipient_user=user,
+                             subject=f"【地方創生伴走支援】{team.name}のメンバー交代のお知らせ", body=f"{name} 様\n\n" + body)
+
+
+def replacement_candidates(team: Team, leaving: Officer, limit: int = 10) -> list[tuple[Officer, int, list[str]]]:
+    """Selected officers free in the phase who keep the team mixed, best fit for its themes first."""
+    keep = [m.officer for m in team.current_members if m.officer is not leaving]
+    taken = {home_ministry(o).name for o in keep}
+    busy = select(TeamMembership.officer_id).where(TeamMembership.phase_id == team.phase_id, TeamMembership.left_on.is_(None))
+    free = db.session.scalars(
+        select(Officer).join(OfficerCandidacy, OfficerCandidacy.officer_id == Officer.id)
+        .options(joinedload(Officer.ministry).joinedload(Ministry.parent), selectinload(Officer.appointments))
+        .where(OfficerCandidacy.phase_id == team.phase_id, OfficerCandidacy.status == CandidacyStatus.SELECTED,
+               Officer.id.not_in(busy)))
+    scored = []
+    for officer in free:
+        if home_ministry(officer).name in taken:
+            continue
+        matched = [field_label(f) for f in team.themes if f in (officer.expertise_fields or [])]
+        ties = team.municipality.prefecture in f"{officer.home_town}{officer.region_ties}"
+        scored.append((officer, len(matched) * 3 + (2 if ties else 0), matched + (["地域のゆかり"] if ties else [])))
+    scored.sort(key=lambda item: (-item[1], item[0].name_kana))
+    return scored[:limit]
+
+
+# --- activity (TEAM-5, TEAM-7) ------------------------------------------------------------
+
+def can_record(team: Team, user: User) -> bool:
+    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        return True
+    return user.has_role(Role.OFFICER) and any(m.officer.user_id == user.id for m in team.current_members)
+
+
+def scope_warnings(text: str) -> list[str]:
+    """TEAM-7: work the municipality's own staff should do is out of scope."""
+    found = [word for word in OUT_OF_SCOPE if word in (text or "")]
+    if found:
+        return [f"TEAM-7: 「{'」「'.join(found)}」は本来市町村の職員が行う業務で、伴走支援業務の対象外です。助言の範囲にとどめてください。"]
+    return []
+
+
+def record_activity(team: Team, data: dict, *, actor: User) -> Activity:
+    if not can_record(team, actor):
+        raise RuleViolation("TEAM-5", "活動を記録できるのは、このチームの支援官と事務局だけです。")
+    if data.get("kind") not in ACTIVITY_KINDS:
+        raise RuleViolation("TEAM-5", "活動の種類を選んでください。", "kind")
+    started, ended = data.get("started_on"), data.get("ended_on") or data.get("started_on")
+    if not isinstance(started, date):
+        raise RuleViolation("TEAM-5", "日付を入力してください。", "started_on")
+    if ended < started:
+        raise RuleViolation("TEAM-5", "終了日は開始日以降にしてください。", "ended_on")
+    if started < team.start_date or ended > team.end_date:
+        raise RuleViolation("TEAM-5", "活動日は支援期間内の日付にしてください。", "started_on")
+    if started > today_jst():
+        raise RuleViolation("TEAM-5", "これから行う活動は記録できません（実施後に記録してください）。", "started_on")
+    if not (data.get("summary") or "").strip():
+        raise RuleViolation("TEAM-5", "概要を入力してください。", "summary")
+    activity = Activity(team=team, kind=data["kind"], started_on=started, ended_on=ended,
+                        participants=(data.get("participants") or "").strip(), place=(data.get("place") or "").strip(),
+                        company_count=int(data.get("company_count") or 0), summary=data["summary"].strip(),
+                        follow_ups=(data.get("follow_ups") or "").strip(), recorded_by_id=actor.id)
+    db.session.add(activity)
+    audit.record("record_activity", team, actor=actor, summary=f"{team.name}: {activity.kind_label}（{started.isoformat()}）を記録")
+    return activity
+
+
+@dataclass
+class ActivitySummary:
+    counts: dict[str, int]
+    dates: dict[str, list[date]]
+    companies: int
+    last_meeting: date | None
+    last_visit: date | None
+    flags: list[str]
+
+
+def summarize(team: Team, activities: list[Activity] | None = None, today: date | None = None) -> ActivitySummary:
+    """Counts and dates like seed 001 (現地訪問 5回, 企業訪問 8社, オンライン会議 16回), and the TEAM-5 flags."""
+    if activities is None:
+        activities = list(db.session.scalars(select(Activity).where(Activity.team_id == team.id).order_by(Activity.started_on)))
+    counts = {kind: 0 for kind in ACTIVITY_KINDS}
+    dates: dict[str, list[date]] = {kind: [] for kind in ACTIVITY_KINDS}
+    for a in activities:
+        counts[a.kind] += 1
+        dates[a.kind].append(a.started_on)
+    meetings, visits = dates["online_meeting"], dates["site_visit"]
+    summary = ActivitySummary(counts, dates, sum(a.company_count for a in activities if a.kind == "company_visit"),
+                              max(meetings) if meetings else None, max(visits) if visits else None, [])
+    summary.flags = activity_flags(team, summary.last_meeting, summary.last_visit, today)
+    return summary
+
+
+def activity_flags(team: Team, last_meeting: date | None, last_visit: date | None, today: date | None = None) -> list[str]:
+    today = today or today_jst()
+    if team.status not in (TeamStatus.ACTIVE, TeamStatus.EXTENDED) or today < team.start_date:
+        return []
+    flags = []
+    if today - (last_meeting or team.start_date) > MEETING_GAP:
+        flags.append(f"TEAM-5: オンライン会議が3週間以上ありません（最終 {last_meeting.isoformat() if last_meeting else 'なし'}）。")
+    if today - (last_visit or team.start_date) > VISIT_GAP:
+        flags.append(f"TEAM-5: 現地訪問が四半期以上ありません（最終 {last_visit.isoformat() if last_visit else 'なし'}）。")
+    return flags
+
+
+def flagged_teams(phase: Phase) -> list[tuple[Team, list[str]]]:
+    """Every team's TEAM-5 flags in one aggregate query (the secretariat dashboard)."""
+    last = (select(Activity.team_id,
+                   func.max(Activity.started_on).filter(Activity.kind == "online_meeting").label("meeting"),
+                   func.max(Activity.started_on).filter(Activity.kind == "site_visit").label("visit"))
+            .group_by(Activity.team_id).subquery())
+    rows = db.session.execute(
+        select(Team, last.c.meeting, last.c.visit).outerjoin(last, last.c.team_id == Team.id)
+        .options(joinedload(Team.municipality)).where(Team.phase_id == phase.id).order_by(Team.id))
+    result = []
+    for team, meeting, visit in rows:
+        flags = activity_flags(team, meeting, visit)
+        if flags:
+            result.append((team, flags))
+    return result
+
+
+# --- half-year reports (TEAM-6) ----------------------------------------------------------------
+
+def report_due(team: Team, period: int) -> date:
+    """First half: six months after the start; second half: the end of the support period."""
+    if period == 1:
+        start = team.start_date
+        month = start.month + 6
+        year = start.year + (month - 1) // 12
+        return date(year, (month - 1) % 12 + 1, 1) - timedelta(days=1)
+    return team.end_date
+
+
+def file_report(team: Team, period: int, data: dict, *, actor: User) -> HalfYearReport:
+    if not can_record(team, actor):
+        raise RuleViolation("TEAM-6", "報告を提出できるのは、このチームの支援官と事務局だけです。")
+    if period not in (1, 2):
+        raise RuleViolation("TEAM-6", "報告の期間を選んでください。")
+    for key, label in (("issues", "市町村の課題"), ("support_given", "支援の内容"), ("results", "成果"), ("outlook", "今後の展望")):
+        if not (data.get(key) or "").strip():
+            raise RuleViolation("TEAM-6", f"「{label}」を記載してください。", key)
+    report = db.session.scalar(select(HalfYearReport).where(HalfYearReport.team_id == team.id, HalfYearReport.period == period))
+    if report is None:
+        report = HalfYearReport(team=team, period=period)
+        db.session.add(report)
+    for key in ("issues", "support_given", "results", "outlook"):
+        setattr(report, key, data[key].strip())
+    report.submitted_by_id, report.submitted_at = actor.id, now()
+    audit.record("file_report", team, actor=actor, summary=f"{team.name}の{'上期' if period == 1 else '下期'}報告を提出")
+    return report
+
+
+def missing_reports(phase: Phase, today: date | None = None, *, within: int = 0) -> list[tuple[Team, int, date]]:
+    """Reports not yet filed whose due date has come (or comes within ``within`` days)."""
+    today = today or today_jst()
+    filed = {(r.team_id, r.period) for r in db.session.scalars(
+        select(HalfYearReport).join(Team).where(Team.phase_id == phase.id))}
+    result = []
+    for team in db.session.scalars(select(Team).options(joinedload(Team.municipality)).where(Team.phase_id == phase.id)):
+        for period in (1, 2):
+            due = report_due(team, period)
+            if (team.id, period) not in filed and due <= today + timedelta(days=within):
+                result.append((team, period, due))
+    return result
+
+
+def remind_reports(phase: Phase, *, days_before: int = 14, actor: User | None) -> int:
+    """Before each due date, remind the members of teams that have not filed (once per team and period)."""
+    sent = 0
+    for team, period, due in missing_reports(phase, within=days_before):
+        for membership in team.current_members:
+            o = membership.officer
+            notifications.notify(
+                key=f"report-reminder-{team.id}-{period}-{o.id}", kind="report_reminder", obj=team,
+                recipient_email=o.email, recipient_name=o.name, recipient_user=o.user,
+                subject=f"【地方創生伴走支援】{team.name}の{'上期' if period == 1 else '下期'}活動報告のお願い（{due:%-m月%-d日}締切）",
+                body=(f"{o.name} 様\n\n{team.name}の{'上期' if period == 1 else '下期'}の活動報告（市町村の課題、支援の内容、成果、今後の展望）を"
+                      f"{due:%Y年%-m月%-d日}までに事務局システムからご提出ください。\n\n" + SIGNATURE))
+            sent += 1
+    if sent:
+        audit.record("remind_reports", phase, actor=actor, summary=f"{phase.name}の活動報告の督促を{sent}件送信")
+    return sent
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id=None, status=None, officer_user=None):
+    stmt = (select(Team).join(Team.municipality)
+            .options(joinedload(Team.municipality),
+                     selectinload(Team.memberships).joinedload(TeamMembership.officer).joinedload(Officer.ministry).joinedload(Ministry.parent))
+            .where(Team.phase_id == phase.id))
+    if officer_user is not None:
+        stmt = stmt.where(Team.id.in_(select(TeamMembership.team_id).join(Officer).where(Officer.user_id == officer_user.id)))
+    if q:
+        like = f"%{q.strip()}%"
+        members = select(TeamMembership.team_id).join(Officer).where(or_(Officer.name.like(like), Officer.name_kana.like(like)))
+        stmt = stmt.where(or_(Municipality.name.like(like), Municipality.name_kana.like(like), Team.id.in_(members)))
+    if prefecture:
+        stmt = stmt.where(Municipality.prefecture == prefecture)
+    if theme and str(theme).isdigit():
+        stmt = stmt.where(officers._json_list_contains(Team.themes, int(theme)))
+    if ministry_id and str(ministry_id).isdigit():
+        in_ministry = (select(TeamMembership.team_id).join(Officer).join(Ministry, Ministry.id == Officer.ministry_id)
+                       .where(TeamMembership.left_on.is_(None), or_(Ministry.id == int(ministry_id), Ministry.parent_id == int(ministry_id))))
+        stmt = stmt.where(Team.id.in_(in_ministry))
+    if status in {s.value for s in TeamStatus}:
+        stmt = stmt.where(Team.status == status)
+    return stmt
+
+
+def team_of_user(user: User, phase: Phase | None = None) -> Team | None:
+    stmt = select(Team).join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None))
+    if phase is not None:
+        stmt = stmt.where(Team.phase_id == phase.id)
+    return db.session.scalar(stmt.order_by(Team.start_date.desc()).limit(1))
+
+
+def unmatched_applications(phase: Phase) -> list[Application]:
+    """PUB-1: eligible answers without a team — a match is not guaranteed."""
+    return list(db.session.scalars(
+        select(Application).options(joinedload(Application.municipality))
+        .where(Application.phase_id == phase.id, Application.status == ApplicationStatus.ELIGIBLE)
+        .order_by(Application.id)))
