@@ -129,3 +129,37 @@ def select_ministry(name):
     from banso.models import Ministry
 
     return select(Ministry).where(Ministry.name == name)
+
+
+MINISTRY_CYCLE = ["国土交通省", "経済産業省", "農林水産省", "総務省", "厚生労働省", "文部科学省", "財務省", "環境省", "防衛省", "法務省"]
+
+
+def make_ready_officer(phase, ministry, **overrides):
+    """A selected officer holding a 併任発令 for the phase (OFF-3), ready for a team."""
+    from banso.models import ConcurrentAppointment
+
+    officer = make_officer(phase, status="selected", ministry=ministry, **overrides)
+    n = next(_seq)
+    db.session.add(ConcurrentAppointment(officer=officer, phase=phase, post="内閣府地方創生推進室", order_number=f"試-{n}",
+                                         order_date=phase.support_start, effective_from=phase.support_start,
+                                         effective_to=phase.support_end, state="issued"))
+    db.session.flush()
+    db.session.expire(officer, ["appointments"])
+    return officer
+
+
+def make_eligible_application(phase=None, **overrides):
+    from banso.services import applications
+
+    application = make_application(phase, **overrides)
+    applications.change_status(application, "confirm", actor=None)
+    applications.change_status(application, "eligible", actor=None)
+    return application
+
+
+def make_team(phase=None, members=3, **overrides):
+    from banso.services import teams
+
+    application = make_eligible_application(phase, **overrides)
+    officers = [make_ready_officer(application.phase, MINISTRY_CYCLE[i]) for i in range(members)]
+    return teams.form_team(application, officers, actor=None)

@@ -259,7 +259,7 @@ def available_actions(application: Application) -> list[str]:
     return [action for action, (sources, _, _) in TRANSITIONS.items() if application.status in sources]
 
 
-def change_status(application: Application, action: str, *, reason: str = "", actor: User) -> Application:
+def change_status(application: Application, action: str, *, reason: str = "", actor: User | None) -> Application:
     if action not in TRANSITIONS:
         raise RuleViolation("APP", "この操作はできません。")
     sources, target, done = TRANSITIONS[action]

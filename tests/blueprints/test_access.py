@@ -11,7 +11,7 @@ from banso.extensions import db
 from banso.models import PhaseEvent, ProfileChangeRequest, Role
 from banso.services import application_import, imports, notifications, officers
 from tests.conftest import login
-from tests.factories import make_application, make_municipality, make_officer, make_phase, make_user
+from tests.factories import make_application, make_municipality, make_officer, make_phase, make_team, make_user
 
 ADMIN, STAFF, FINANCE, OFFICER = "admin", "secretariat", "finance", "officer"
 EVERYONE = {ADMIN, STAFF, FINANCE, OFFICER}
@@ -69,6 +69,18 @@ ROUTES = [
     ("POST", "/appointments/issue", SECRETARIAT),
     ("GET", "/appointments/tasks/{job_id}", SECRETARIAT),
     ("POST", "/appointments/{appointment_id}/end", SECRETARIAT),
+    ("GET", "/teams/", EVERYONE),
+    ("GET", "/teams/{team_id}", SECRETARIAT),  # officers: their own team only (this one is not theirs)
+    ("GET", "/teams/{team_id}/summary", SECRETARIAT),
+    ("POST", "/teams/{team_id}/activities", SECRETARIAT),
+    ("POST", "/teams/{team_id}/reports/1", SECRETARIAT),
+    ("GET", "/teams/{team_id}/replace", SECRETARIAT),
+    ("POST", "/teams/{team_id}/extend", SECRETARIAT),
+    ("GET", "/teams/reports", SECRETARIAT),
+    ("POST", "/teams/reports/remind", SECRETARIAT),
+    ("GET", "/matching/", SECRETARIAT),
+    ("POST", "/matching/accept", SECRETARIAT),
+    ("POST", "/matching/unmatched/{application_id}", SECRETARIAT),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]
@@ -96,10 +108,11 @@ def ids(app):
         db.session.add(change)
         db.session.flush()
         job = queue.queue("default").enqueue("worker.jobs.sweep_outbox")
+        team = make_team(phase, contact_email="team-secret@example.lg.jp")
         result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
                   "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
                   "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
-                  "appointment_id": other.appointments[0].id}
+                  "appointment_id": other.appointments[0].id, "team_id": team.id}
         db.session.commit()
         return result
 
@@ -122,7 +135,7 @@ def test_route_by_role(app, client, ids, role, method, path, allowed):
         body = response.get_data(as_text=True)
         assert "この画面を表示する権限がありません" in body
         assert "target@banso.example" not in body and "secret@example.lg.jp" not in body
-        assert "other-officer@example.go.jp" not in body
+        assert "other-officer@example.go.jp" not in body and "team-secret@example.lg.jp" not in body
 
 
 def test_every_route_is_in_the_table(app):

@@ -1,0 +1,41 @@
+"""Staff replace a member mid-term: the notification reaches the SMTP sink, the history shows both."""
+from datetime import date
+
+import pytest
+
+from banso.extensions import db
+from tests.conftest import run_worker
+from tests.e2e.test_signin import sign_in
+from tests.factories import PASSWORD, make_ready_officer, make_team, make_user
+
+pytestmark = pytest.mark.e2e
+
+
+def test_staff_replace_a_member_and_everyone_is_told(app, live_server, page, smtp):
+    with app.app_context():
+        team = make_team(contact_email="kikaku@example.lg.jp")
+        leaving = team.current_members[0].officer
+        joining = make_ready_officer(team.phase, "防衛省", name="新任 一郎", expertise_fields=[4])
+        make_user(email="staff@banso.example", name="坂本 翔太")
+        team_id, leaving_name = team.id, leaving.name
+        db.session.commit()
+
+    sign_in(page, live_server, "staff@banso.example", PASSWORD)
+    page.goto(f"{live_server}/teams/{team_id}")
+    page.get_by_role("link", name="メンバー交代").click()
+    page.get_by_label("交代するメンバー").select_option(label=f"{leaving_name}（国土交通省）")
+    assert "新任 一郎" in page.locator("table").inner_text()
+    page.get_by_label("着任する支援官").select_option(label="新任 一郎（防衛省）")
+    page.get_by_label("理由").select_option("人事異動")
+    page.get_by_label("交代日").fill("2026-10-01")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="交代を確定する").click()
+    page.get_by_text("市町村とチームに通知しました").wait_for()
+    history = page.locator("#member-history").inner_text()
+    assert leaving_name in history and "新任 一郎" in history and "人事異動" in history
+
+    run_worker(app)
+    notices = [m for m in smtp.messages if "メンバー交代" in m["Subject"]]
+    to = [m["To"].addresses[0].addr_spec for m in notices]
+    assert "kikaku@example.lg.jp" in to and len(to) == len(set(to)) == 5  # municipality, two staying, joining, leaving: once each
+    assert "新任 一郎" in notices[0].get_content()
