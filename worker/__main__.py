@@ -21,8 +21,10 @@ def _sweep_forever(app, stop: threading.Event) -> None:
                 count = jobs.sweep_outbox()
                 if count:
                     log.info("送信待ちの通知 %d 件を再投入しました", count)
+                if jobs.close_finished_teams():
+                    log.info("支援期間が終了したチームを終了にしました")
             except Exception:  # the sweep must outlive a database or Redis hiccup
-                log.exception("通知の再投入に失敗しました")
+                log.exception("定期処理に失敗しました")
 
 
 def main() -> None:

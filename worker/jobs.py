@@ -97,3 +97,15 @@ def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int 
         return issued
     finally:
         db.session.remove()
+
+
+def close_finished_teams() -> int:
+    """Mark teams whose support period has passed as 終了 (run on the worker's timer)."""
+    from banso.services import phases, teams
+
+    try:
+        closed = sum(teams.close_finished(phase, actor=None) for phase in phases.all_phases())
+        db.session.commit()
+        return closed
+    finally:
+        db.session.remove()

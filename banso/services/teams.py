@@ -100,7 +100,7 @@ def form_team(application: Application, officer_list: list[Officer], *, themes: 
 
 
 def close_finished(phase: Phase, *, actor: User | None) -> int:
-    """Teams past their end date are 終了 (run daily by the worker's sweep, and on demand)."""
+    """Teams past their end date are 終了 (the worker runs this on its timer)."""
     today = today_jst()
     finished = list(db.session.scalars(select(Team).where(Team.phase_id == phase.id, Team.end_date < today,
                                                           Team.status != TeamStatus.ENDED)))

@@ -290,3 +290,16 @@ def test_pub_1_a_match_is_not_guaranteed_and_the_reason_is_given(ctx):
 
     applications.change_status(application, "unmatched", reason="支援官との組み合わせが整わなかったため", actor=make_user())
     assert application.status == "unmatched"
+
+
+def test_team_3_teams_past_their_end_date_are_closed_by_the_worker_job(app, clock):
+    from worker import jobs
+
+    with app.app_context():
+        team_id = make_team().id
+        db.session.commit()
+    clock.set(jst(2027, 4, 1, 9))
+    with app.app_context():
+        assert jobs.close_finished_teams() == 1
+        assert db.session.get(Team, team_id).status == "ended"
+        assert jobs.close_finished_teams() == 0
