@@ -100,3 +100,14 @@ def import_applications(path: str, phase_number: int | None, received_at: str | 
         raise
     db.session.commit()
     click.echo(f"{phase.name}の回答を{count}件取り込みました。")
+
+
+@banso_cli.command("init-reference")
+def init_reference() -> None:
+    """Load the managed lists every installation needs: ministries and the municipality master."""
+    from banso.services import municipalities, officers
+
+    ministries = officers.ensure_ministries()
+    count = municipalities.import_master()
+    db.session.commit()
+    click.echo(f"府省庁等 {ministries}件、市区町村 {count}件を読み込みました。")

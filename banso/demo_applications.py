@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from banso.clock import jst
 from banso.extensions import db
 from banso.models import Application, Municipality, Phase, User
 from banso.reference import FIELDS

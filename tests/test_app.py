@@ -79,3 +79,9 @@ def test_an_unexpected_error_is_a_japanese_500_without_a_stack_trace(database_ur
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert "システムエラーが発生しました" in body and "internal detail" not in body and "Traceback" not in body
+
+
+def test_init_reference_loads_the_managed_lists(app):
+    result = app.test_cli_runner().invoke(args=["banso", "init-reference"])
+    assert result.exit_code == 0, result.output
+    assert "市区町村 1741件" in result.output and "府省庁等" in result.output

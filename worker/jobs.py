@@ -100,11 +100,15 @@ def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int 
 
 
 def close_finished_teams() -> int:
-    """Mark teams whose support period has passed as 終了 (run on the worker's timer)."""
+    """On the worker's timer: close teams whose support period has passed (TEAM-3), and remind
+    teams whose half-year report falls due within two weeks (TEAM-6; each reminder goes once)."""
     from banso.services import phases, teams
 
     try:
         closed = sum(teams.close_finished(phase, actor=None) for phase in phases.all_phases())
+        current = phases.current_phase()
+        if current is not None:
+            teams.remind_reports(current, actor=None)
         db.session.commit()
         return closed
     finally:

@@ -77,6 +77,11 @@ def _pool(phase: Phase) -> list[_Candidate]:
             for o in officers if any(a.covers(start, end) for a in o.appointments)]
 
 
+def available_officers(phase: Phase) -> list[Officer]:
+    """Officers free to join a team now, for editing a proposal by hand."""
+    return sorted((c.officer for c in _pool(phase)), key=lambda o: (teams.home_ministry(o).sort_order, o.name_kana))
+
+
 def propose_plan(phase: Phase) -> Plan:
     applications = list(db.session.scalars(
         select(Application).options(joinedload(Application.municipality))

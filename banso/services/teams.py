@@ -10,8 +10,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now, today_jst
 from banso.extensions import db
-from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, ConcurrentAppointment,
-                          HalfYearReport, MemberReplacement, Ministry, Municipality, Officer, OfficerCandidacy, Phase,
+from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, HalfYearReport, MemberReplacement,
+                          Ministry, Municipality, Notification, Officer, OfficerCandidacy, Phase,
                           Role, Team, TeamExtension, TeamMembership, TeamStatus, User)
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
 from banso.reference import FIELDS, field_label
@@ -352,13 +352,18 @@ def missing_reports(phase: Phase, today: date | None = None, *, within: int = 0)
 
 
 def remind_reports(phase: Phase, *, days_before: int = 14, actor: User | None) -> int:
-    """Before each due date, remind the members of teams that have not filed (once per team and period)."""
+    """Before each due date, remind the members of teams that have not filed; each reminder goes once.
+    Returns how many new reminders were written."""
     sent = 0
+    already = set(db.session.scalars(select(Notification.idempotency_key).where(Notification.kind == "report_reminder")))
     for team, period, due in missing_reports(phase, within=days_before):
         for membership in team.current_members:
             o = membership.officer
+            key = f"report-reminder-{team.id}-{period}-{o.id}"
+            if key in already:
+                continue
             notifications.notify(
-                key=f"report-reminder-{team.id}-{period}-{o.id}", kind="report_reminder", obj=team,
+                key=key, kind="report_reminder", obj=team,
                 recipient_email=o.email, recipient_name=o.name, recipient_user=o.user,
                 subject=f"【地方創生伴走支援】{team.name}の{'上期' if period == 1 else '下期'}活動報告のお願い（{due:%-m月%-d日}締切）",
                 body=(f"{o.name} 様\n\n{team.name}の{'上期' if period == 1 else '下期'}の活動報告（市町村の課題、支援の内容、成果、今後の展望）を"

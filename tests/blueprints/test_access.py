@@ -81,6 +81,7 @@ ROUTES = [
     ("GET", "/matching/", SECRETARIAT),
     ("POST", "/matching/accept", SECRETARIAT),
     ("POST", "/matching/unmatched/{application_id}", SECRETARIAT),
+    ("GET", "/matching/edit/{application_id}", SECRETARIAT),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]

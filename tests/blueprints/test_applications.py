@@ -26,7 +26,7 @@ FORM = {
 def test_staff_registers_an_answer_from_the_form(app, client):
     with app.app_context():
         make_phase()
-        m = make_municipality(name="大船渡市", code="032034")
+        make_municipality(name="大船渡市", code="032034")
         db.session.commit()
     _staff(app, client)
     response = client.post("/applications/new?phase=2", data=dict(FORM, municipality="032034 岩手県大船渡市"))

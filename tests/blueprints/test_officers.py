@@ -99,3 +99,18 @@ def test_breakdown_page_draws_charts_with_numbers(app, client):
     login(client, staff)
     body = client.get("/officers/breakdown?phase=2").get_data(as_text=True)
     assert "<svg" in body and "① 性別" in body and "女性" in body
+
+
+def test_the_profile_shows_the_team_and_teammates_cards(app, client):
+    from tests.factories import make_team
+
+    with app.app_context():
+        team = make_team()
+        user = make_user(Role.OFFICER)
+        team.current_members[0].officer.user = user
+        mate = team.current_members[1].officer
+        mate_email, email = mate.email, user.email
+        db.session.commit()
+    login(client, email)
+    page = client.get("/officers/me").get_data(as_text=True)
+    assert "所属チーム" in page and mate_email in page

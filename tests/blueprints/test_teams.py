@@ -1,4 +1,3 @@
-from datetime import date
 
 from sqlalchemy import select
 
@@ -71,3 +70,25 @@ def test_a_refused_replacement_is_422_and_changes_nothing(app, client):
     assert "TEAM-1" in response.get_data(as_text=True) or "省庁混成" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(TeamMembership).where(TeamMembership.left_on.is_not(None))).all() == []
+
+
+def test_staff_edit_a_proposal_by_hand_and_the_mix_rule_still_applies(app, client):
+    from banso.models import Team
+    from tests.factories import make_eligible_application
+
+    with app.app_context():
+        application = make_eligible_application()
+        a, b, c = (make_ready_officer(application.phase, m) for m in ("総務省", "財務省", "観光庁"))
+        same = make_ready_officer(application.phase, "国土交通省")
+        ids = (application.id, a.id, b.id, c.id, same.id)
+        staff = make_user().email
+        db.session.commit()
+    login(client, staff)
+    page = client.get(f"/matching/edit/{ids[0]}?officers={ids[1]},{ids[2]}").get_data(as_text=True)
+    assert f'<option value="{ids[1]}" selected>' in page
+    refused = client.post("/matching/accept?phase=2", data={"application_id": ids[0], "member": [ids[3], ids[4]]}, follow_redirects=True)
+    assert "省庁混成" in refused.get_data(as_text=True)  # 観光庁 and 国土交通省 are one ministry
+    client.post("/matching/accept?phase=2", data={"application_id": ids[0], "member": [ids[1], ids[2], ids[3]]})
+    with app.app_context():
+        team = db.session.scalar(select(Team))
+        assert {m.officer_id for m in team.current_members} == {ids[1], ids[2], ids[3]}

@@ -13,7 +13,7 @@ def test_staff_imports_a_spreadsheet_excluding_a_bad_row(app, live_server, page,
     with app.app_context():
         make_phase()
         iwate = make_municipality(prefecture="岩手県", name="大船渡市", code="032034", default_population=31_294)
-        kochi = make_municipality(prefecture="高知県", name="梼原町", code="394050", default_population=3_200)
+        make_municipality(prefecture="高知県", name="梼原町", code="394050", default_population=3_200)
         make_user(email="staff@banso.example", name="坂本 翔太")
         rows = [_row(iwate), _row(None, 団体コード="999999"), _row(None, 都道府県="高知県", 市町村名="檮原町", 優先分野1="⑤農林水産業")]
         db.session.commit()

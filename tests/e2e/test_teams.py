@@ -1,5 +1,4 @@
 """Staff replace a member mid-term: the notification reaches the SMTP sink, the history shows both."""
-from datetime import date
 
 import pytest
 
@@ -15,7 +14,7 @@ def test_staff_replace_a_member_and_everyone_is_told(app, live_server, page, smt
     with app.app_context():
         team = make_team(contact_email="kikaku@example.lg.jp")
         leaving = team.current_members[0].officer
-        joining = make_ready_officer(team.phase, "防衛省", name="新任 一郎", expertise_fields=[4])
+        make_ready_officer(team.phase, "防衛省", name="新任 一郎", expertise_fields=[4])
         make_user(email="staff@banso.example", name="坂本 翔太")
         team_id, leaving_name = team.id, leaving.name
         db.session.commit()

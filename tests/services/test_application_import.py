@@ -156,7 +156,7 @@ def test_app_6_a_large_file_is_checked_on_the_worker_with_progress(app, client):
     from tests.conftest import login
 
     with app.app_context():
-        phase = make_phase()
+        make_phase()
         municipalities = [make_municipality() for _ in range(imports.INLINE_ROWS + 5)]
         content = _xlsx([_row(m) for m in municipalities])
         staff = make_user().email
@@ -200,7 +200,6 @@ def test_app_6_the_cli_import_exits_non_zero_with_the_row_errors(app, tmp_path):
 
 
 def test_the_export_round_trips_through_the_import(ctx):
-    from banso.models import Phase
 
     phase = make_phase()
     source = make_application(phase, make_municipality(), priority_fields=[3, 7])

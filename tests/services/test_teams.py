@@ -1,14 +1,14 @@
 """Teams: every TEAM rule by ID, OFF-3 at formation and replacement, PUB-1 in matching."""
 import threading
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from banso.clock import jst
 from banso.extensions import db
-from banso.models import (Activity, Application, ConcurrentAppointment, HalfYearReport, Notification, Officer,
-                          OfficerCandidacy, Role, Team, TeamMembership)
+from banso.models import (ConcurrentAppointment, Notification, Officer,
+                          Role, Team, TeamMembership)
 from banso.services import RuleViolation, matching, teams
 from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_officer, make_phase, make_ready_officer,
                              make_team, make_user)
@@ -235,7 +235,7 @@ def test_team_6_reports_are_due_each_half_year_and_reminders_go_once(ctx, clock)
     teams.file_report(filed, 1, {"issues": "課題", "support_given": "支援", "results": "成果", "outlook": "展望"}, actor=staff)
     assert teams.missing_reports(team.phase) == []  # not due yet
     assert teams.remind_reports(team.phase, actor=staff) == 3  # the three members of the team that has not filed
-    assert teams.remind_reports(team.phase, actor=staff) == 3  # idempotent keys: no new notification rows
+    assert teams.remind_reports(team.phase, actor=staff) == 0  # each reminder goes once
     assert db.session.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "report_reminder")) == 3
     clock.set(jst(2026, 10, 1, 10))
     assert [(t.id, p) for t, p, _ in teams.missing_reports(team.phase)] == [(team.id, 1)]
@@ -256,7 +256,8 @@ def test_pub_1_the_assistant_plans_valid_teams_at_phase_2_scale_and_reports_qual
 
     rng = random.Random(7)
     phase = make_phase()
-    applications = [make_eligible_application(phase, priority_fields=rng.sample(range(1, 26), 2)) for _ in range(115)]
+    for _ in range(115):
+        make_eligible_application(phase, priority_fields=rng.sample(range(1, 26), 2))
     for i in range(278):
         make_ready_officer(phase, MINISTRY_CYCLE[i % len(MINISTRY_CYCLE)], expertise_fields=rng.sample(range(1, 26), 2),
                            home_town="岩手県" if i % 5 == 0 else "東京都")

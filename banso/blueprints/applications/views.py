@@ -5,6 +5,7 @@ from banso.blueprints.applications import bp
 from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ImportForm, LateAcceptanceForm,
                                                  StatusForm)
 from banso.blueprints.forms import add_violation
+from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
@@ -12,7 +13,7 @@ from banso.models import Application, Municipality, Role
 from banso.models.application import APPLICATION_STATUS_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
-from banso.services import RuleViolation, application_import, applications, audit, imports, municipalities, phases
+from banso.services import RuleViolation, application_import, applications, audit, municipalities, phases
 
 STAFF = SECRETARIAT_ROLES
 FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late")
@@ -148,18 +149,10 @@ def import_new():
     if request.method == "GET":
         form.received_at.data = now().astimezone(JST).replace(tzinfo=None, second=0, microsecond=0)
     elif form.validate_on_submit():
-        upload = form.file.data
-        try:
-            batch = imports.start(application_import.KIND, phase, upload.filename or "", upload.read(), actor=current_user,
-                                  options={"received_at": form.received_at.data.replace(tzinfo=JST).isoformat()})
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            if batch.status == "validating":
-                imports.enqueue_validation(batch)
-            return redirect(url_for("imports.detail", batch_id=batch.id))
+        response = start_upload(application_import.KIND, phase, form,
+                                options={"received_at": form.received_at.data.replace(tzinfo=JST).isoformat()})
+        if response is not None:
+            return response
     return render_template("applications/import_new.html", form=form, phase=phase,
                            columns=application_import.COLUMNS), 422 if form.errors or form.form_errors else 200
 

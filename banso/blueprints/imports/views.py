@@ -2,11 +2,28 @@
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from banso.blueprints.forms import add_violation
 from banso.blueprints.imports import bp
 from banso.extensions import db
 from banso.models import ImportBatch
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.services import RuleViolation, imports
+
+
+def start_upload(kind: str, phase, form, *, options: dict | None = None):
+    """Shared by every area's upload page: read and check the file, then show its preview.
+    Returns the redirect to the preview, or None with the file-level error put on ``form``."""
+    upload = form.file.data
+    try:
+        batch = imports.start(kind, phase, upload.filename or "", upload.read(), options=options, actor=current_user)
+    except RuleViolation as violation:
+        db.session.rollback()
+        add_violation(form, violation)
+        return None
+    db.session.commit()
+    if batch.status == "validating":
+        imports.enqueue_validation(batch)
+    return redirect(url_for("imports.detail", batch_id=batch.id))
 
 
 def _batch(batch_id: int) -> ImportBatch:

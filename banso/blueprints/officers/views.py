@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from banso import queue
 from banso.blueprints.forms import add_violation
+from banso.blueprints.imports.views import start_upload
 from banso.blueprints.officers import appointments_bp, bp
 from banso.blueprints.officers.forms import (ChangeRequestForm, DecisionForm, EndAppointmentForm, ImportForm,
                                              IssueOrdersForm, OfficerForm, ProfileForm, ministry_choices)
@@ -11,12 +12,12 @@ from banso.clock import today_jst
 from banso.extensions import db
 from banso.formatting import wareki
 from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import (CandidacyStatus, ConcurrentAppointment, Officer, OfficerCandidacy, ProfileChangeRequest,
+from banso.models import (ConcurrentAppointment, Officer, OfficerCandidacy, ProfileChangeRequest,
                           Role)
 from banso.models.officer import CANDIDACY_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, field_label
-from banso.services import RuleViolation, imports, officer_import, officers, phases
+from banso.services import RuleViolation, officer_import, officers, phases
 
 STAFF = SECRETARIAT_ROLES
 LIST_ROLES = (*SECRETARIAT_ROLES, Role.FINANCE)  # finance sees names and ministries only (for travel)
@@ -163,17 +164,9 @@ def import_new():
     phase = phases.selected_phase(request.args.get("phase"))
     form = ImportForm()
     if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            batch = imports.start(officer_import.KIND, phase, upload.filename or "", upload.read(), actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            if batch.status == "validating":
-                imports.enqueue_validation(batch)
-            return redirect(url_for("imports.detail", batch_id=batch.id))
+        response = start_upload(officer_import.KIND, phase, form)
+        if response is not None:
+            return response
     return render_template("officers/import_new.html", form=form, phase=phase, columns=officer_import.COLUMNS), \
         422 if form.errors or form.form_errors else 200
 
@@ -206,7 +199,10 @@ def me():
             return redirect(url_for("officers.me"))
     requests = list(db.session.scalars(select(ProfileChangeRequest).where(ProfileChangeRequest.officer_id == officer.id)
                                        .order_by(ProfileChangeRequest.created_at.desc())))
+    from banso.services import teams
+
     return render_template("officers/me.html", o=officer, form=form, change_form=change_form, requests=requests,
+                           team=teams.team_of_user(current_user),
                            effort_warning=officers.effort_warning(officer), field_label=field_label), \
         422 if form.errors or form.form_errors else 200
 
@@ -255,7 +251,11 @@ def decide_change(request_id: int):
         db.session.commit()
         flash(f"{change.officer.name}さんの申請を{change.status_label}しました。", "success")
         if decision.needs_replacement:
-            flash(f"{change.officer.name}さんは対象外となりましたが、チームに配属されています。チームのメンバー交代の手続を行ってください（TEAM-4）。", "warning")
+            from banso.services import teams
+
+            team = teams.team_of_user(change.officer.user) if change.officer.user else None
+            where = f"（{url_for('teams.replace', team_id=team.id)}）" if team else ""
+            flash(f"{change.officer.name}さんは対象外となりましたが、チームに配属されています。メンバー交代の手続を行ってください（TEAM-4）{where}。", "warning")
     return redirect(url_for("officers.changes"))
 
 

@@ -183,7 +183,7 @@ def remind_reports():
     phase = phases.selected_phase(request.args.get("phase"))
     count = teams.remind_reports(phase, actor=current_user)
     db.session.commit()
-    flash(f"活動報告の督促を{count}件送りました（同じ報告について同じ方へは1回まで）。", "success")
+    flash(f"活動報告の督促を新たに{count}件送りました（同じ報告について同じ方へは1回まで）。", "success")
     return redirect(url_for("teams.reports", phase=phase.number))
 
 
@@ -204,6 +204,8 @@ def matching_index():
 def accept():
     phase = phases.selected_phase(request.args.get("phase"))
     choices = []
+    if (request.form.get("application_id") or "").isdigit():  # one proposal edited by hand
+        choices.append((int(request.form["application_id"]), [int(i) for i in request.form.getlist("member") if i.isdigit()]))
     for value in request.form.getlist("proposal"):
         application_id, _, officer_ids = value.partition(":")
         if application_id.isdigit():
@@ -219,6 +221,17 @@ def accept():
         db.session.commit()
         flash(f"{len(formed)}チームを編成しました。", "success")
     return redirect(url_for("matching.index", phase=phase.number))
+
+
+@matching_bp.get("/edit/<int:application_id>")
+@roles_required(*STAFF)
+def edit_proposal(application_id: int):
+    """Change the proposed members before adopting: any free, appointed officer of the phase."""
+    application = db.get_or_404(Application, application_id)
+    proposed = [int(i) for i in request.args.get("officers", "").split(",") if i.isdigit()]
+    return render_template("matching/edit.html", application=application, phase=application.phase, proposed=proposed,
+                           available=matching.available_officers(application.phase), home_ministry=teams.home_ministry,
+                           field_label=field_label)
 
 
 @matching_bp.post("/unmatched/<int:application_id>")
