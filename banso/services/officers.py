@@ -187,10 +187,19 @@ def apply_to_phase(officer: Officer, phase: Phase, *, actor: User | None) -> Off
     return candidacy
 
 
+CANDIDACY_MOVES = {CandidacyStatus.SELECTED: {CandidacyStatus.APPLIED, CandidacyStatus.NOT_SELECTED},
+                   CandidacyStatus.NOT_SELECTED: {CandidacyStatus.APPLIED, CandidacyStatus.SELECTED},
+                   CandidacyStatus.ENDED: {CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED}}
+
+
+def candidacy_actions(candidacy: OfficerCandidacy) -> list[str]:
+    """The statuses this candidacy may move to now (only eligible applicants can be selected)."""
+    return [str(target) for target, sources in CANDIDACY_MOVES.items()
+            if candidacy.status in sources and (candidacy.eligible or target != CandidacyStatus.SELECTED)]
+
+
 def set_candidacy_status(candidacy: OfficerCandidacy, status: str, *, actor: User) -> OfficerCandidacy:
-    allowed = {CandidacyStatus.SELECTED: {CandidacyStatus.APPLIED, CandidacyStatus.NOT_SELECTED},
-               CandidacyStatus.NOT_SELECTED: {CandidacyStatus.APPLIED, CandidacyStatus.SELECTED},
-               CandidacyStatus.ENDED: {CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED}}
+    allowed = CANDIDACY_MOVES
     if status not in allowed or candidacy.status not in allowed[status]:
         raise RuleViolation("OFF", f"「{candidacy.status_label}」からはこの操作はできません。")
     if status == CandidacyStatus.SELECTED and not candidacy.eligible:

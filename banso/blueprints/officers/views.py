@@ -90,7 +90,7 @@ def detail(officer_id: int):
         return redirect(url_for("officers.me"))
     return render_template("officers/detail.html", o=officer, eligibility=officers.eligibility(officer),
                            effort_warning=officers.effort_warning(officer), field_label=field_label, wareki=wareki,
-                           end_form=EndAppointmentForm(), today=today_jst())
+                           end_form=EndAppointmentForm(), today=today_jst(), candidacy_actions=officers.candidacy_actions)
 
 
 @bp.route("/<int:officer_id>/edit", methods=["GET", "POST"])
