@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 
 from flask import current_app, make_response, render_template, request
 from openpyxl import Workbook
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, cast, func, or_, select
 
 from banso.extensions import db
 
@@ -59,6 +59,12 @@ def paginate(stmt: Select, *, rows: bool = False) -> Page:
     window = stmt.limit(per_page).offset((page - 1) * per_page)
     items = list(db.session.execute(window)) if rows else list(db.session.scalars(window))
     return Page(items, page, per_page, total)
+
+
+def json_list_contains(column, number: int):
+    """Filter on a JSON list of small integers (stored as text "[4, 14]" on SQLite and PostgreSQL)."""
+    text = cast(column, Text)
+    return or_(text.like(f"[{number}]"), text.like(f"[{number},%"), text.like(f"% {number},%"), text.like(f"% {number}]"))
 
 
 def page_or_fragment(template: str, fragment: str, **context):

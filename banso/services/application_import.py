@@ -49,6 +49,7 @@ class _Context:
     answered: set[int]
     seen: dict[int, int]
     received_default: datetime
+    supported_before: set[int]
     row: int = 1
 
 
@@ -67,7 +68,8 @@ class ApplicationImporter:
         received = batch.options.get("received_at")
         answered = set(db.session.scalars(select(Application.municipality_id).where(Application.phase_id == batch.phase_id)))
         return _Context(batch.phase, municipalities.Lookup(), answered, {},
-                        datetime.fromisoformat(received) if received else batch.created_at)
+                        datetime.fromisoformat(received) if received else batch.created_at,
+                        applications.previously_supported_set(batch.phase))
 
     def check_row(self, values: dict[str, str], ctx: _Context) -> imports.Row:
         ctx.row += 1
@@ -106,7 +108,7 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
             errors["市町村名"] = f"APP-5: {municipality.full_name}の回答は{phase.name}で既に受け付けています。"
         elif municipality.id in ctx.seen:
             errors["市町村名"] = f"APP-5: {municipality.full_name}はこのファイルの{ctx.seen[municipality.id]}行目と重複しています。"
-        elif applications.previously_supported(municipality.id, phase):
+        elif municipality.id in ctx.supported_before:
             errors["市町村名"] = f"APP-4: {municipality.full_name}は前期の支援先です。継続意向調査で回答を受け付けます。"
         else:
             ctx.seen[municipality.id] = number

@@ -73,15 +73,21 @@ def ministry_mentions(application_or_text) -> list[str]:
     return [name for name in MINISTRY_NAMES if name in (text or "")]
 
 
+def _previously_supported_ids(phase: Phase):
+    """APP-4: the municipalities supported (matched) in the phase before ``phase``."""
+    return select(Application.municipality_id).where(
+        Application.status == S.MATCHED,
+        Application.phase_id == select(Phase.id).where(Phase.number == phase.number - 1).scalar_subquery())
+
+
 def previously_supported(municipality_id: int, phase: Phase) -> bool:
-    """APP-4: supported (matched) in the phase before ``phase``."""
-    return bool(db.session.scalar(
-        select(exists().where(
-            Application.municipality_id == municipality_id,
-            Application.status == S.MATCHED,
-            Application.phase_id == select(Phase.id).where(Phase.number == phase.number - 1).scalar_subquery(),
-        ))
-    ))
+    return bool(db.session.scalar(select(exists(
+        _previously_supported_ids(phase).where(Application.municipality_id == municipality_id).subquery()))))
+
+
+def previously_supported_set(phase: Phase) -> set[int]:
+    """The same, for checking a whole spreadsheet with one query."""
+    return set(db.session.scalars(_previously_supported_ids(phase)))
 
 
 def _raise_first(errors: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import ImportBatch, Officer, OfficerCandidacy, User
@@ -31,6 +31,8 @@ _TYPE_BY_LABEL = {label: key for key, label in OFFICER_TYPES.items()} | {"支援
 class _Context:
     phase: object
     ministries: list
+    known: officers.KnownPeople
+    applied: set[int]
     seen: dict[str, int] = field(default_factory=dict)
     row: int = 1
 
@@ -45,7 +47,8 @@ class OfficerImporter:
         return []
 
     def context(self, batch: ImportBatch) -> _Context:
-        return _Context(batch.phase, officers.all_ministries())
+        applied = set(db.session.scalars(select(OfficerCandidacy.officer_id).where(OfficerCandidacy.phase_id == batch.phase_id)))
+        return _Context(batch.phase, officers.all_ministries(), officers.KnownPeople(), applied)
 
     def check_row(self, values: dict[str, str], ctx: _Context) -> imports.Row:
         ctx.row += 1
@@ -89,11 +92,9 @@ class OfficerImporter:
                 errors["メールアドレス"] = f"このファイルの{first}行目と同じ方です。"
             for k in keys:
                 ctx.seen.setdefault(k, ctx.row)
-            existing = officers.find_duplicate(data)
+            existing = ctx.known.find(data)
             if existing is not None:
-                already = db.session.scalar(select(func.count()).where(OfficerCandidacy.officer_id == existing.id,
-                                                                       OfficerCandidacy.phase_id == ctx.phase.id))
-                if already:
+                if existing.id in ctx.applied:
                     errors["メールアドレス"] = f"{existing.name}さんは{ctx.phase.name}の応募者として既に登録されています。"
                 else:
                     existing_id = existing.id

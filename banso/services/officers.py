@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now
 from banso.extensions import db
+from banso.listing import json_list_contains
 from banso.models import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                           OfficerCandidacy, Phase, ProfileChangeRequest, Role, User)
 from banso.reference import (AGE_BANDS, APPOINTMENT_POSTS, ELIGIBLE_WORKPLACES, FIELDS, GRADE_BANDS,
@@ -116,6 +117,20 @@ def find_duplicate(data: dict, *, exclude: Officer | None = None) -> Officer | N
     if exclude is not None:
         stmt = stmt.where(Officer.id != exclude.id)
     return db.session.scalar(stmt.limit(1))
+
+
+class KnownPeople:
+    """Every recorded officer by e-mail and by name + ministry + date of birth (the rule of
+    ``find_duplicate``), loaded once for checking a whole spreadsheet."""
+
+    def __init__(self):
+        officers = list(db.session.scalars(select(Officer)))
+        self.by_email = {o.email.lower(): o for o in officers}
+        self.by_person = {(o.name, o.ministry_id, o.birth_date): o for o in officers}
+
+    def find(self, data: dict) -> Officer | None:
+        return (self.by_email.get((data.get("email") or "").strip().lower())
+                or self.by_person.get(((data.get("name") or "").strip(), data.get("ministry_id"), data.get("birth_date"))))
 
 
 def _raise(errors: dict[str, str]) -> None:
@@ -406,14 +421,8 @@ def list_query(phase: Phase | None, *, q=None, ministry_id=None, grade=None, off
     if officer_type in ("officer", "secondee"):
         stmt = stmt.where(Officer.officer_type == officer_type)
     if field and str(field).isdigit():
-        stmt = stmt.where(_json_list_contains(Officer.expertise_fields, int(field)))
+        stmt = stmt.where(json_list_contains(Officer.expertise_fields, int(field)))
     return stmt
-
-
-def _json_list_contains(column, number: int):
-    """A JSON list of small integers, stored as text "[4, 14]" on both databases."""
-    text = cast(column, Text)
-    return or_(text.like(f"[{number}]"), text.like(f"[{number},%"), text.like(f"% {number},%"), text.like(f"% {number}]"))
 
 
 def candidacies_by_officer(phase: Phase, officer_ids: list[int]) -> dict[int, OfficerCandidacy]:

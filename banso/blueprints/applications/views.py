@@ -63,16 +63,18 @@ def create():
         form.received_at.data = now().astimezone(JST).replace(tzinfo=None, microsecond=0)
     elif form.validate_on_submit():
         municipality = municipalities.find_by_input(form.municipality.data)
-        try:
-            if municipality is None:
-                raise RuleViolation("APP-1", "該当する市区町村が見つかりません。候補から選んでください。", "municipality")
-            application = applications.submit_application(phase, municipality, form.data_for_service(), actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
+        if municipality is None:
+            form.municipality.errors = ["該当する市区町村が見つかりません。候補から選んでください。"]
         else:
-            db.session.commit()
-            flash(f"{municipality.full_name}の回答を{'期限後（保留）として' if application.is_late else ''}登録しました。", "warning" if application.is_late else "success")
-            return redirect(url_for("applications.detail", application_id=application.id))
+            try:
+                application = applications.submit_application(phase, municipality, form.data_for_service(), actor=current_user)
+            except RuleViolation as violation:
+                add_violation(form, violation)
+            else:
+                db.session.commit()
+                flash(f"{municipality.full_name}の回答を{'期限後（保留）として' if application.is_late else ''}登録しました。",
+                      "warning" if application.is_late else "success")
+                return redirect(url_for("applications.detail", application_id=application.id))
     return _form_page(form, phase, status=422 if form.errors or form.form_errors else 200)
 
 
