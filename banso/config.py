@@ -75,7 +75,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_I18N_ENABLED": False,  # the forms' Meta picks WTForms' Japanese messages (no Babel needed)
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # Travel receipts: kept outside the web root, served only to those allowed.
+        "RECEIPT_DIR": setting("RECEIPT_DIR", str(instance / "receipts")),
+        "RECEIPT_MAX_BYTES": 5 * 1024 * 1024,
         "LOAD_DEMO_DATA": not production,
     }
     config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL",)})

@@ -30,7 +30,7 @@ def is_loaded() -> bool:
 
 
 def load() -> None:
-    from banso import demo_applications, demo_officers, demo_teams
+    from banso import demo_applications, demo_officers, demo_teams, demo_travel
     from banso.services import municipalities
 
     created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
@@ -43,6 +43,7 @@ def load() -> None:
     demo_teams.load(staff=staff)
     demo_applications.load_second_phase(actor=staff, admin=admin)
     demo_teams.load_second_phase(staff=staff)
+    demo_travel.load(staff=staff, finance=created[2], officer_user=officer_user)
 
 
 def _phases() -> None:

@@ -80,27 +80,33 @@ Column = tuple[str, Callable[[Any], Any]]
 
 def export(rows: Iterable[Any], columns: list[Column], filename: str):
     """Every row of a filtered list, as CSV (UTF-8 with BOM, opens in Excel) or Excel (?format=xlsx)."""
-    header = [label for label, _ in columns]
-    values = ([_cell(get(row)) for _, get in columns] for row in rows)
     if request.args.get("format") == "xlsx":
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(filename)
-        sheet.append(header)
-        for line in values:
-            sheet.append(line)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        body, mimetype, ext = buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
-    else:
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(values)
-        body, mimetype, ext = "\ufeff" + text.getvalue(), "text/csv; charset=utf-8", "csv"
-    response = make_response(body)
-    response.mimetype = mimetype
+        return export_workbook([(filename, columns, rows)], filename)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow([label for label, _ in columns])
+    writer.writerows([_cell(get(row)) for _, get in columns] for row in rows)
+    return _download("\ufeff" + text.getvalue(), "text/csv; charset=utf-8", filename, "csv")
+
+
+def export_workbook(sheets: list[tuple[str, list[Column], Iterable[Any]]], filename: str):
+    """One Excel workbook of several sheets (name, columns, rows), e.g. for the accounting books."""
+    workbook = Workbook(write_only=True)
+    for name, columns, rows in sheets:
+        sheet = workbook.create_sheet(name[:31])
+        sheet.append([label for label, _ in columns])
+        for row in rows:
+            sheet.append([_cell(get(row)) for _, get in columns])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return _download(buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename, "xlsx")
+
+
+def _download(body, mimetype: str, filename: str, ext: str):
     from urllib.parse import quote
 
+    response = make_response(body)
+    response.mimetype = mimetype
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}.{ext}"
     return response
 

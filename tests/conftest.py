@@ -62,8 +62,8 @@ def make_app(database_url: str, redis_url: str, **overrides):
 
 
 @pytest.fixture(scope="session")
-def app(database_url, redis_url):
-    app = make_app(database_url, redis_url)
+def app(database_url, redis_url, tmp_root):
+    app = make_app(database_url, redis_url, RECEIPT_DIR=str(tmp_root / "receipts"))
     with app.app_context():
         upgrade()
     return app

@@ -163,3 +163,34 @@ def make_team(phase=None, members=3, **overrides):
     application = make_eligible_application(phase, **overrides)
     officers = [make_ready_officer(application.phase, MINISTRY_CYCLE[i]) for i in range(members)]
     return teams.form_team(application, officers, actor=None)
+
+
+def make_rates(year: int, cap: int = 10_000, allowance: int = 2_400, **by_prefecture: int) -> None:
+    """A fiscal year's rate table: ``cap`` in every prefecture for both bands (指定職 +50%), or as given."""
+    from banso.models.travel import RATE_BANDS
+    from banso.reference import PREFECTURES
+    from banso.services import travel
+
+    lodging = {(band, p): str(by_prefecture.get(p, cap) * (3 if band == "指定職" else 2) // 2) for band in RATE_BANDS for p in PREFECTURES}
+    travel.save_rates(year, lodging, {0: str(allowance), 1: str(allowance * 3 // 4), 2: str(allowance // 2)}, actor=None)
+
+
+def trip_data(team, **overrides) -> dict:
+    """A valid one-night site visit of the whole team, as the trip form gives it."""
+    from datetime import date
+
+    values = {"travellers": [str(m.officer.id) for m in team.current_members], "purpose": "site_visit",
+              "destination_prefecture": team.municipality.prefecture, "destination": team.municipality.name,
+              "depart_on": date(2026, 6, 10), "return_on": date(2026, 6, 11), "itinerary": "東京→盛岡→町役場",
+              "rail_yen": 30_000, "ship_yen": 0, "air_yen": 0, "other_transport_yen": 0, "package_yen": 0,
+              "room_rate_yen": 9_000, "meals": 0}
+    values.update(overrides)
+    return values
+
+
+def make_trip(team=None, *, actor=None, **overrides):
+    from banso.services import travel
+
+    team = team or make_team()
+    actor = actor or make_user("secretariat")
+    return travel.file_request(team, trip_data(team, **overrides), actor=actor)

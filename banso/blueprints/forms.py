@@ -1,9 +1,17 @@
-"""Shared form plumbing: turning a RuleViolation into a form error."""
+"""Shared form plumbing: the base form (WTForms' own messages in Japanese) and turning a
+RuleViolation into a form error."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 
 from banso.services import RuleViolation
+
+
+class BansoForm(FlaskForm):
+    """Every form of Banso: WTForms' built-in messages (e.g. 無効な整数です。) in Japanese."""
+
+    class Meta:
+        locales = ("ja",)
 
 
 def add_violation(form: FlaskForm, violation: RuleViolation) -> None:

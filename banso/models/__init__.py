@@ -9,9 +9,22 @@ from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentA
 from banso.models.phase import Phase, PhaseEvent
 from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamExtension, TeamMembership,
                                TeamStatus)
+from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate, Receipt, TeamTravelPlan, TravelClaim,
+                                 TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
 from banso.models.user import Role, User
 
 __all__ = [
+    "BudgetRevision",
+    "LodgingRate",
+    "NightAllowanceRate",
+    "Receipt",
+    "TeamTravelPlan",
+    "TravelClaim",
+    "TravelClaimLine",
+    "TripEstimateLine",
+    "TripRequest",
+    "TripStatus",
+    "TripTraveller",
     "Activity",
     "HalfYearReport",
     "MemberReplacement",

@@ -15,6 +15,7 @@ class Phase(db.Model):
     __table_args__ = (
         CheckConstraint("number >= 1", name="number_positive"),
         CheckConstraint("travel_budget_cap_yen >= 0", name="budget_cap_not_negative"),
+        CheckConstraint("travel_standard_visit_yen >= 0", name="standard_visit_not_negative"),
         CheckConstraint("survey_opens_at < answer_deadline_at", name="survey_before_deadline"),
         CheckConstraint("support_start <= support_end", name="support_period_ordered"),
     )
@@ -34,6 +35,8 @@ class Phase(db.Model):
     support_start: Mapped[date]
     support_end: Mapped[date]
     travel_budget_cap_yen: Mapped[int] = mapped_column(default=0)
+    # TRV-2: what one planned site visit of a team costs, for the budget's forecast (finance sets it).
+    travel_standard_visit_yen: Mapped[int] = mapped_column(default=150_000, server_default="150000")
 
     events: Mapped[list[PhaseEvent]] = relationship(
         back_populates="phase", cascade="all, delete-orphan", order_by="PhaseEvent.at"

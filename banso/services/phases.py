@@ -107,6 +107,10 @@ def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: 
 def update_phase(phase: Phase, data: dict, *, actor: User) -> Phase:
     _validate(data)
     _check_unique(data, phase)
+    if data.get("travel_budget_cap_yen") != phase.travel_budget_cap_yen:
+        # TRV-2: every revision of the cap is kept with its reason; it has its own page.
+        raise RuleViolation("TRV-2", "旅費予算の上限は「旅費予算」の画面で、理由を添えて改定してください（改定の履歴を残すため）。",
+                            "travel_budget_cap_yen")
     before = audit.snapshot(phase, FIELDS)
     for field in FIELDS:
         setattr(phase, field, data.get(field))

@@ -75,14 +75,16 @@ def test_phase_editing_reads_times_as_japan_time_and_is_audited(app, client):
     form = {
         "number": 2, "name": "第2期", "fiscal_year": 2026, "population_reference_date": "2025-01-01",
         "survey_opens_at": "2025-12-01T10:00", "answer_deadline_at": "2025-12-24T17:00",
-        "support_start": "2026-04-01", "support_end": "2027-03-31", "travel_budget_cap_yen": 98000000,
+        "support_start": "2026-04-01", "support_end": "2027-03-30", "travel_budget_cap_yen": 97000000,
     }
     assert client.post(f"/admin/phases/{phase_id}", data=form).status_code == 302
     with app.app_context():
         phase = db.session.get(Phase, phase_id)
         assert phase.answer_deadline_at.isoformat() == "2025-12-24T08:00:00+00:00"
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "Phase", AuditEntry.action == "update"))
-        assert entry.before["travel_budget_cap_yen"] == 97000000 and entry.after["travel_budget_cap_yen"] == 98000000
+        assert entry.before["support_end"] == "2027-03-31" and entry.after["support_end"] == "2027-03-30"
+    cap = client.post(f"/admin/phases/{phase_id}", data=dict(form, travel_budget_cap_yen=98000000))
+    assert cap.status_code == 422 and "理由を添えて改定" in cap.get_data(as_text=True)  # TRV-2: only with a reason
     bad = client.post(f"/admin/phases/{phase_id}", data=dict(form, answer_deadline_at="2025-11-01T17:00"))
     assert bad.status_code == 422 and "回答締切は調査開始より後" in bad.get_data(as_text=True)
 

@@ -1,4 +1,4 @@
-from flask_wtf import FlaskForm
+from banso.blueprints.forms import BansoForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField,
                      PasswordField, SelectField, StringField)
 from wtforms.fields.choices import SelectChoice
@@ -10,14 +10,14 @@ ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in ROLE_LABELS.i
 REQUIRED = "入力してください。"
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(BansoForm):
     email = EmailField("メールアドレス", validators=[DataRequired(REQUIRED), Email("メールアドレスの形式が正しくありません。"), Length(max=254)])
     name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=100)])
     role = SelectField("役割", choices=ROLE_CHOICES)
     password = PasswordField("初期パスワード（10文字以上）", validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(BansoForm):
     name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=100)])
     role = SelectField("役割", choices=ROLE_CHOICES)
     active = BooleanField("有効")
@@ -28,7 +28,7 @@ def _jst_datetime(label, required=True):
     return DateTimeLocalField(label, format="%Y-%m-%dT%H:%M", validators=validators)
 
 
-class PhaseForm(FlaskForm):
+class PhaseForm(BansoForm):
     """Times are entered in Japan time."""
 
     number = IntegerField("期番号", validators=[InputRequired(REQUIRED), NumberRange(min=1, max=99, message="1〜99で入力してください。")])
@@ -46,12 +46,12 @@ class PhaseForm(FlaskForm):
     travel_budget_cap_yen = IntegerField("旅費予算の上限（円）", validators=[InputRequired(REQUIRED), NumberRange(min=0, max=10**12, message="0円以上で入力してください。")])
 
 
-class PhaseEventForm(FlaskForm):
+class PhaseEventForm(BansoForm):
     label = StringField("行事名（例：自治体向け説明会）", validators=[DataRequired(REQUIRED), Length(max=100)])
     at = _jst_datetime("日時")
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(BansoForm):
     class Meta:
         csrf = False
 

@@ -117,6 +117,7 @@ def phases_create():
 def phases_edit(phase_id: int):
     phase = db.get_or_404(Phase, phase_id)
     form = PhaseForm()
+    form.travel_budget_cap_yen.render_kw = {"readonly": True}  # revised on the budget page, with a reason
     if request.method == "GET":
         fill_phase_form(form, phase)
     elif form.validate_on_submit():

@@ -1,4 +1,4 @@
-from flask_wtf import FlaskForm
+from banso.blueprints.forms import BansoForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateTimeLocalField, EmailField, RadioField, SelectField, StringField,
                      TextAreaField)
@@ -12,7 +12,7 @@ FIELD_CHOICES = [SelectChoice("", "選択しない")] + [SelectChoice(str(n), fi
 REQUIRED = "入力してください。"
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(BansoForm):
     municipality = StringField("市町村（団体コードまたは名称から選択）", validators=[DataRequired("市町村を選んでください。"), Length(max=80)],
                                render_kw={"list": "municipality-choices", "autocomplete": "off"})
     contact_department = StringField("担当部署", validators=[Length(max=100)])
@@ -56,22 +56,22 @@ class ApplicationForm(FlaskForm):
         self.municipality.data = f"{m.code} {m.full_name}"
 
 
-class StatusForm(FlaskForm):
+class StatusForm(BansoForm):
     action = SelectField("操作", choices=[SelectChoice(a) for a in ("confirm", "eligible", "ineligible", "matched", "unmatched", "withdraw")])
     reason = TextAreaField("理由", validators=[Length(max=1000)])
 
 
-class LateAcceptanceForm(FlaskForm):
+class LateAcceptanceForm(BansoForm):
     reason = TextAreaField("期限後に受け付ける理由", validators=[DataRequired("理由を入力してください。"), Length(max=1000)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(BansoForm):
     file = FileField("回答フォーム記載事項リスト（Excel または CSV）", validators=[FileRequired("ファイルを選んでください。")])
     received_at = DateTimeLocalField("メールの受信日時（受付日時の列が空の行に使います）", format="%Y-%m-%dT%H:%M",
                                      validators=[InputRequired("受信日時を入力してください。")])
 
 
-class ContinuationForm(FlaskForm):
+class ContinuationForm(BansoForm):
     wishes_to_continue = RadioField("継続の意向", choices=[SelectChoice("yes", "継続を希望する"), SelectChoice("no", "継続を希望しない")],
                                     validators=[InputRequired("継続の意向を選んでください。")])
     issue_changes = TextAreaField("課題の変更点", validators=[Length(max=4000)])

@@ -1,6 +1,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from banso.blueprints.forms import BansoForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -14,7 +14,7 @@ from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, popula
 from banso.services import RuleViolation, municipalities, phases
 
 
-class PopulationUploadForm(FlaskForm):
+class PopulationUploadForm(BansoForm):
     file = FileField("公式人口ファイル（Excel または CSV：団体コード・人口）", validators=[FileRequired("ファイルを選んでください。")])
 
 

@@ -1,4 +1,4 @@
-from flask_wtf import FlaskForm
+from banso.blueprints.forms import BansoForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -40,7 +40,7 @@ class SelfFields:
                              "availability", "effort_percent")}
 
 
-class ProfileForm(SelfFields, FlaskForm):
+class ProfileForm(SelfFields, BansoForm):
     pass
 
 
@@ -53,7 +53,7 @@ class OfficialFields:
     workplace_type = _select("勤務先区分", _choices(WORKPLACES, "選択してください"))
 
 
-class OfficerForm(SelfFields, OfficialFields, FlaskForm):
+class OfficerForm(SelfFields, OfficialFields, BansoForm):
     name = StringField("氏名", validators=[Length(max=100)])
     name_kana = StringField("ふりがな", validators=[Length(max=100)])
     job_type = _select("事務官・技官", _choices(JOB_TYPES, "選択してください"))
@@ -71,7 +71,7 @@ class OfficerForm(SelfFields, OfficialFields, FlaskForm):
         return data
 
 
-class ChangeRequestForm(OfficialFields, FlaskForm):
+class ChangeRequestForm(OfficialFields, BansoForm):
     reason = TextAreaField("変更の理由（人事異動など）", validators=[Length(max=1000)])
     effective_on = DateField("発令日・異動日", validators=[Optional()])
 
@@ -81,20 +81,20 @@ class ChangeRequestForm(OfficialFields, FlaskForm):
         return data
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(BansoForm):
     note = TextAreaField("事務局からの連絡事項（却下の場合は理由）", validators=[Length(max=1000)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(BansoForm):
     file = FileField("応募者一覧（Excel または CSV）", validators=[FileRequired("ファイルを選んでください。")])
 
 
-class IssueOrdersForm(FlaskForm):
+class IssueOrdersForm(BansoForm):
     order_date = DateField("発令日", validators=[InputRequired("発令日を入力してください。")])
     post = _select("併任先", _choices(APPOINTMENT_POSTS))
 
 
-class EndAppointmentForm(FlaskForm):
+class EndAppointmentForm(BansoForm):
     on = DateField("解除日", validators=[InputRequired("解除日を入力してください。")])
     reason = TextAreaField("解除の理由", validators=[Length(max=500)])
 

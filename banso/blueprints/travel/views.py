@@ -1,0 +1,410 @@
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from banso.blueprints.forms import add_violation
+from banso.blueprints.travel import bp
+from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
+                                           TripForm)
+from banso.extensions import db
+from banso.listing import export, export_workbook, page_or_fragment, paginate, sort_by
+from banso.models import Municipality, Receipt, Role, Team, TripRequest
+from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPORT, TripStatus
+from banso.permissions import ALL_ROLES, roles_required
+from banso.reference import PREFECTURES
+from banso.services import RuleViolation, phases, travel
+
+STAFF = (Role.ADMIN, Role.SECRETARIAT)
+FILERS = (Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+READERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
+
+
+def _trip(trip_id: int) -> TripRequest:
+    """Load a trip the user may see: officers only their own."""
+    trip = db.get_or_404(TripRequest, trip_id)
+    if not travel.can_view(trip, current_user):
+        abort(403)
+    return trip
+
+
+def _phase():
+    phase = phases.selected_phase(request.args.get("phase"))
+    if phase is None:
+        abort(404)
+    return phase
+
+
+def _travellers(trip: TripRequest) -> str:
+    return "、".join(t.officer.name for t in trip.travellers)
+
+
+EXPORT_COLUMNS = [
+    ("申請番号", lambda t: t.number), ("チーム", lambda t: t.team.name), ("用務", lambda t: t.purpose_label),
+    ("用務先都道府県", lambda t: t.destination_prefecture), ("用務先", lambda t: t.destination),
+    ("出発日", lambda t: t.depart_on), ("帰着日", lambda t: t.return_on), ("出張者", _travellers),
+    ("見積額（円）", lambda t: t.estimated_yen), ("精算認定額（円）", lambda t: t.claim.approved_yen if t.status == "settled" else None),
+    ("費用負担", lambda t: t.bearer_label), ("計画超過", lambda t: "超過" if t.over_plan else ""), ("状況", lambda t: t.status_label),
+]
+
+
+@bp.get("/", endpoint="index")
+@roles_required(*ALL_ROLES)
+def index():
+    phase = _phase()
+    args = request.args
+    stmt = travel.list_query(phase, user=current_user, q=args.get("q"), team_id=args.get("team_id"),
+                             officer_id=args.get("officer_id"), prefecture=args.get("prefecture"), month=args.get("month"),
+                             bearer=args.get("bearer"), status=args.get("status"), stage=args.get("stage"),
+                             over_plan=args.get("over_plan"))
+    stmt, sort = sort_by(stmt, {"depart": TripRequest.depart_on, "id": TripRequest.id, "team": Municipality.code,
+                                "amount": TripRequest.estimated_yen, "status": TripRequest.status}, "-depart")
+    if args.get("format") in ("csv", "xlsx"):
+        return export(db.session.scalars(stmt).unique(), EXPORT_COLUMNS, f"{phase.name}_出張申請")
+    return page_or_fragment("travel/index.html", "travel/_table.html", page=paginate(stmt), sort=sort, phase=phase,
+                            counts=travel.stage_counts(phase, current_user), stages=travel.STAGES,
+                            teams=travel.teams_for(current_user, phase), prefectures=PREFECTURES, bearers=BEARERS,
+                            statuses=TripStatus, all_phases=phases.all_phases(),
+                            figures=travel.budget(phase) if current_user.has_role(*READERS) else None)
+
+
+def _trip_form(team: Team | None, trip: TripRequest | None = None) -> TripForm:
+    form = TripForm(data=travel.request_form_data(trip) if trip is not None and request.method == "GET" else None)
+    if team is not None:
+        depart, back = form.depart_on.data, form.return_on.data
+        members = travel.members_on(team, depart, back) if depart and back and depart <= back else \
+            [m.officer for m in team.current_members]
+        form.travellers.choices = [SelectChoice(str(o.id), f"{o.name}（{o.ministry.name}）") for o in members]
+        if request.method == "GET" and trip is None:
+            form.destination_prefecture.data = team.municipality.prefecture
+            form.destination.data = team.municipality.name
+            own = [str(m.officer.id) for m in team.current_members if m.officer.user_id == current_user.id]
+            form.travellers.data = own or []
+    return form
+
+
+def _trip_data(form: TripForm) -> dict:
+    return {name: getattr(form, name).data for name in
+            ["travellers", "purpose", "destination_prefecture", "destination", "depart_on", "return_on", "itinerary",
+             *[f"{n}_yen" for n in [*TRANSPORT, "package"]], "room_rate_yen", "meals"]}
+
+
+def _estimate(team: Team, form: TripForm, trip: TripRequest | None = None):
+    """The live estimate and budget fit, or the reason it cannot be computed yet."""
+    if form.errors or form.depart_on.data is None or form.return_on.data is None:
+        return None, None
+    try:
+        return travel.fit(team, _trip_data(form), trip=trip), None
+    except RuleViolation as violation:
+        return None, violation.message
+
+
+def _team_for_new() -> Team | None:
+    teams = travel.teams_for(current_user, _phase())
+    chosen = request.args.get("team_id") or request.form.get("team_id")
+    if str(chosen or "").isdigit():
+        return next((t for t in teams if t.id == int(chosen)), None) or abort(403)
+    return teams[0] if len(teams) == 1 else None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*FILERS)
+def create():
+    team = _team_for_new()
+    form = _trip_form(team)
+    if team is not None and request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
+        try:
+            trip = travel.file_request(team, _trip_data(form), actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"出張申請 {trip.number}（見積 {trip.estimated_yen:,}円）を提出しました。会計担当の審査をお待ちください。", "success")
+            return redirect(url_for("travel.detail", trip_id=trip.id))
+    fit, problem = _estimate(team, form) if team is not None and request.method == "POST" else (None, None)
+    return render_template("travel/form.html", form=form, team=team, trip=None, fit=fit, problem=problem,
+                           teams=travel.teams_for(current_user, _phase()), phase=_phase()), \
+        422 if form.errors or form.form_errors else 200
+
+
+@bp.post("/estimate")
+@roles_required(*FILERS)
+def estimate():
+    """The estimate and whether it fits, recomputed while the form is filled in (htmx)."""
+    trip = _trip(int(request.args["trip_id"])) if str(request.args.get("trip_id", "")).isdigit() else None
+    team = trip.team if trip is not None else _team_for_new()
+    if team is None:
+        abort(404)
+    form = _trip_form(team, trip)
+    form.validate()
+    fit, problem = _estimate(team, form, trip)
+    return render_template("travel/_estimate.html", fit=fit, problem=problem, team=team, trip=trip,
+                           errors=[e for errors in form.errors.values() for e in errors])
+
+
+@bp.get("/<int:trip_id>")
+@roles_required(*ALL_ROLES)
+def detail(trip_id: int):
+    trip = _trip(trip_id)
+    return render_template("travel/detail.html", trip=trip, plan=travel.plan_for(trip.team),
+                           figures=travel.budget(trip.phase) if current_user.has_role(*READERS) else None,
+                           duplicates=travel.duplicate_claims(trip) if trip.claim else [],
+                           can_edit=travel.can_edit(trip, current_user), review_form=ReviewForm(),
+                           bearer_form=BearerForm(cost_bearer=trip.cost_bearer, bearer_reason=trip.bearer_reason),
+                           receipt_form=ReceiptForm(), limits=_limits(trip), meals=MEALS)
+
+
+def _limits(trip: TripRequest) -> dict:
+    try:
+        return travel._claim_limits(trip)
+    except RuleViolation:
+        return {}
+
+
+@bp.route("/<int:trip_id>/edit", methods=["GET", "POST"])
+@roles_required(*FILERS)
+def edit(trip_id: int):
+    trip = _trip(trip_id)
+    if not travel.can_edit(trip, current_user):
+        abort(403)
+    form = _trip_form(trip.team, trip)
+    if request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
+        try:
+            travel.update_request(trip, _trip_data(form), actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"出張申請 {trip.number} を修正し、再提出しました。", "success")
+            return redirect(url_for("travel.detail", trip_id=trip.id))
+    fit, problem = _estimate(trip.team, form, trip)
+    return render_template("travel/form.html", form=form, team=trip.team, trip=trip, fit=fit, problem=problem,
+                           teams=[trip.team], phase=trip.phase), 422 if form.errors or form.form_errors else 200
+
+
+def _after(trip: TripRequest, action, success: str, anchor: str = ""):
+    """Run one service call on a trip: commit and say so, or roll back and show why."""
+    try:
+        action()
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(url_for("travel.detail", trip_id=trip.id) + anchor)
+
+
+@bp.post("/<int:trip_id>/review")
+@roles_required(Role.FINANCE)
+def review(trip_id: int):
+    trip = _trip(trip_id)
+    decision = request.form.get("decision", "")
+    form = ReviewForm()
+    label = travel.REVIEW_DECISIONS.get(decision, "審査")
+    return _after(trip, lambda: travel.review_request(trip, decision, form.comment.data, actor=current_user),
+                  f"出張申請 {trip.number} を{label}しました。申請者に通知します。")
+
+
+@bp.post("/<int:trip_id>/bearer")
+@roles_required(*STAFF)
+def bearer(trip_id: int):
+    trip = _trip(trip_id)
+    form = BearerForm()
+    return _after(trip, lambda: travel.decide_bearer(trip, form.cost_bearer.data, form.bearer_reason.data, actor=current_user),
+                  "費用負担者を記録しました。")
+
+
+@bp.post("/<int:trip_id>/cancel")
+@roles_required(*FILERS)
+def cancel(trip_id: int):
+    trip = _trip(trip_id)
+    return _after(trip, lambda: travel.cancel_request(trip, actor=current_user), f"出張申請 {trip.number} を取り消しました。")
+
+
+def _uploads() -> list[tuple[str, bytes]]:
+    return [(f.filename or "", f.read()) for f in request.files.getlist("receipts") if f and (f.filename or "")]
+
+
+@bp.route("/<int:trip_id>/claim", methods=["GET", "POST"])
+@roles_required(*FILERS)
+def claim(trip_id: int):
+    trip = _trip(trip_id)
+    if not travel.can_edit(trip, current_user):
+        abort(403)
+    errors = []
+    if request.method == "POST":
+        lines = [travel.ClaimInput(t.officer_id, category, _int(request.form.get(f"claimed-{t.officer_id}-{category}")),
+                                   request.form.get(f"exception-{t.officer_id}", ""))
+                 for t in trip.travellers for category in CATEGORIES]
+        try:
+            travel.file_claim(trip, lines, _uploads(), actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            errors.append(violation.message)
+        else:
+            db.session.commit()
+            flash(f"出張 {trip.number} の精算を申請しました。会計担当の審査をお待ちください。", "success")
+            return redirect(url_for("travel.detail", trip_id=trip.id))
+    current = {(line.officer_id, line.category): line.claimed_yen for line in trip.claim.lines} if trip.claim else \
+        {(line.officer_id, line.category): line.amount_yen for line in trip.estimate_lines}
+    reasons = {line.officer_id: line.exception_reason for line in trip.claim.lines if line.exception_reason} if trip.claim else {}
+    return render_template("travel/claim.html", trip=trip, categories=CATEGORIES, current=current, reasons=reasons,
+                           limits=_limits(trip), errors=errors, receipt_form=ReceiptForm()), 422 if errors else 200
+
+
+def _int(text) -> int | None:
+    raw = (text or "0").strip().replace(",", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.post("/<int:trip_id>/claim/review")
+@roles_required(Role.FINANCE)
+def review_claim(trip_id: int):
+    trip = _trip(trip_id)
+    decision = request.form.get("decision", "")
+    approvals = {line.id: (_int(request.form.get(f"approved-{line.id}", str(line.claimed_yen))), request.form.get(f"reason-{line.id}", ""))
+                 for line in (trip.claim.lines if trip.claim else [])}
+    label = travel.CLAIM_DECISIONS.get(decision, "審査")
+    return _after(trip, lambda: travel.review_claim(trip, decision, approvals, request.form.get("comment", ""), actor=current_user),
+                  f"出張 {trip.number} の精算を{label}しました。申請者に通知します。", "#claim")
+
+
+@bp.post("/<int:trip_id>/receipts")
+@roles_required(*FILERS)
+def add_receipts(trip_id: int):
+    trip = _trip(trip_id)
+    uploads = _uploads()
+    return _after(trip, lambda: travel.add_receipts(trip, uploads, actor=current_user), f"領収書を{len(uploads)}件追加しました。", "#claim")
+
+
+@bp.get("/receipts/<int:receipt_id>")
+@roles_required(*ALL_ROLES)
+def receipt(receipt_id: int):
+    found = travel.visible_receipt(receipt_id, current_user)
+    if found is None:
+        abort(404 if db.session.get(Receipt, receipt_id) is None else 403)
+    path = travel.receipt_path(found.sha256)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=found.content_type, download_name=found.filename, as_attachment=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- budget -------------------------------------------------------------------------------
+
+@bp.get("/budget")
+@roles_required(*READERS)
+def budget():
+    phase = _phase()
+    figures = travel.budget(phase)
+    if request.args.get("format") == "xlsx":
+        return _budget_workbook(phase, figures)
+    return render_template("travel/budget.html", phase=phase, figures=figures, months=travel.by_month(phase),
+                           teams=travel.by_team(phase), prefectures=travel.by_prefecture(phase),
+                           plans=travel.team_plans(phase), revisions=travel.revisions(phase), cap_form=CapForm(),
+                           standard_form=StandardCostForm(standard_visit_cost_yen=phase.travel_standard_visit_yen),
+                           all_phases=phases.all_phases(), warn_at=travel.WARN_AT, danger_at=travel.DANGER_AT)
+
+
+def _budget_workbook(phase, figures):
+    summary = [("予算上限", figures.cap), ("執行予定（承認済・未精算）", figures.committed), ("支出済（精算済）", figures.spent),
+               ("残額", figures.available), ("計画中の現地訪問（見込み）", figures.forecast), ("市町村負担（参考）", figures.municipality_borne)]
+    pair = [("区分", lambda r: r[0]), ("支出済（円）", lambda r: r[1]), ("執行予定（円）", lambda r: r[2])]
+    return export_workbook([
+        ("集計", [("項目", lambda r: r[0]), ("金額（円）", lambda r: r[1])], summary),
+        ("月別", [*pair, ("累計（円）", lambda r: r[3])], travel.by_month(phase)),
+        ("チーム別", pair, travel.by_team(phase)),
+        ("都道府県別", pair, travel.by_prefecture(phase)),
+        ("精算明細", [("申請番号", lambda r: r[0].number), ("チーム", lambda r: r[0].team.name), ("出発日", lambda r: r[0].depart_on),
+                  ("帰着日", lambda r: r[0].return_on), ("出張者", lambda r: r[1].officer.name), ("費目", lambda r: r[1].category_label),
+                  ("見積（円）", lambda r: r[1].estimate_yen), ("請求（円）", lambda r: r[1].claimed_yen),
+                  ("認定（円）", lambda r: r[1].approved_yen), ("費用負担", lambda r: r[0].bearer_label), ("状況", lambda r: r[0].status_label),
+                  ("減額理由", lambda r: r[1].reduction_reason), ("例外事由", lambda r: r[1].exception_reason)],
+         travel.ledger(phase)),
+        ("上限改定履歴", [("改定日時", lambda r: r.revised_at.isoformat()), ("改定前（円）", lambda r: r.previous_cap_yen),
+                    ("改定後（円）", lambda r: r.new_cap_yen), ("理由", lambda r: r.reason),
+                    ("改定者", lambda r: r.revised_by.name if r.revised_by else "")], travel.revisions(phase)),
+    ], f"{phase.name}_旅費予算")
+
+
+def _budget_action(phase, action, success: str):
+    try:
+        action()
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(url_for("travel.budget", phase=phase.number))
+
+
+@bp.post("/budget/cap")
+@roles_required(Role.ADMIN)
+def revise_cap():
+    phase = _phase()
+    form = CapForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("travel.budget", phase=phase.number))
+    return _budget_action(phase, lambda: travel.revise_cap(phase, form.new_cap.data, form.reason.data, actor=current_user),
+                          f"予算上限を{form.new_cap.data:,}円に改定しました。")
+
+
+@bp.post("/budget/standard")
+@roles_required(Role.FINANCE)
+def standard_cost():
+    phase = _phase()
+    form = StandardCostForm()
+    value = form.standard_visit_cost_yen.data if form.validate_on_submit() else None
+    return _budget_action(phase, lambda: travel.set_standard_visit_cost(phase, value, actor=current_user),
+                          "現地訪問1回あたりの標準費用を更新しました。")
+
+
+@bp.post("/budget/plans/<int:team_id>")
+@roles_required(Role.FINANCE)
+def plan(team_id: int):
+    team = db.get_or_404(Team, team_id)
+    form = PlanForm()
+    valid = form.validate_on_submit()
+    return _budget_action(team.phase, lambda: travel.set_plan(team, form.planned_site_visits.data if valid else None,
+                                                              form.standard_visit_cost_yen.data if valid else None,
+                                                              form.note.data, actor=current_user),
+                          f"{team.name}の現地訪問計画を更新しました。")
+
+
+# --- rates --------------------------------------------------------------------------------
+
+@bp.route("/rates", methods=["GET", "POST"])
+@roles_required(*READERS)
+def rates():
+    years = travel.fiscal_years()
+    year = int(request.values["year"]) if str(request.values.get("year", "")).isdigit() else (years[0] if years else phases.current_phase().fiscal_year)
+    errors = []
+    if request.method == "POST":
+        if not current_user.has_role(Role.FINANCE):
+            abort(403)
+        lodging = {(band, p): request.form.get(f"lodging-{band}-{p}", "") for band in RATE_BANDS for p in PREFECTURES}
+        allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
+        try:
+            changed = travel.save_rates(year, lodging, allowances, actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            errors.append(violation.message)
+        else:
+            db.session.commit()
+            flash(f"{year}年度の旅費単価を保存しました（変更 {changed}件）。", "success")
+            return redirect(url_for("travel.rates", year=year))
+    lodging, allowances = travel.rate_table(year)
+    if not lodging and request.args.get("copy_from", "").isdigit():  # start a new year from an earlier one
+        lodging, allowances = travel.rate_table(int(request.args["copy_from"]))
+    if errors:  # show what was typed, with the reason
+        lodging = {(band, p): request.form.get(f"lodging-{band}-{p}", "") for band in RATE_BANDS for p in PREFECTURES}
+        allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
+    return render_template("travel/rates.html", year=year, years=years, lodging=lodging, allowances=allowances,
+                           bands=RATE_BANDS, prefectures=PREFECTURES, meals=MEALS, errors=errors,
+                           editable=current_user.has_role(Role.FINANCE)), 422 if errors else 200
+
