@@ -55,7 +55,7 @@ def make_municipality(**overrides):
     from banso.reference import BLOCK_OF
 
     n = next(_seq)
-    values = {"code": valid_code(f"{90000 + n:05d}"), "prefecture": "岩手県", "name": f"テスト町{n}",
+    values = {"code": valid_code(f"{90000 + n % 9000:05d}"), "prefecture": "岩手県", "name": f"テスト町{n}",
               "name_kana": f"てすとちょう{n}", "default_population": 20_000, "default_population_date": date(2025, 1, 1)}
     values.update(overrides)
     values.setdefault("region_block", BLOCK_OF[values["prefecture"]])

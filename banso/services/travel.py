@@ -639,7 +639,7 @@ class ClaimInput:
     exception_reason: str = ""
 
 
-def _claim_limits(trip: TripRequest) -> dict[tuple[int, str], int]:
+def claim_limits(trip: TripRequest) -> dict[tuple[int, str], int]:
     """Per traveller: the lodging cap over the trip's nights, and the full nightly allowance."""
     limits = {}
     for t in trip.travellers:
@@ -659,7 +659,7 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     if trip.depart_on > today_jst():
         raise RuleViolation("TRV-1", "精算は出張の開始後に申請してください。")
     travellers = {t.officer_id for t in trip.travellers}
-    limits = _claim_limits(trip)
+    limits = claim_limits(trip)
     estimate = {(line.officer_id, line.category): line.amount_yen for line in trip.estimate_lines}
     names = {t.officer_id: t.officer.name for t in trip.travellers}
     clean: list[TravelClaimLine] = []

@@ -156,7 +156,7 @@ def detail(trip_id: int):
 
 def _limits(trip: TripRequest) -> dict:
     try:
-        return travel._claim_limits(trip)
+        return travel.claim_limits(trip)
     except RuleViolation:
         return {}
 
@@ -266,9 +266,9 @@ def review_claim(trip_id: int):
     decision = request.form.get("decision", "")
     approvals = {line.id: (_int(request.form.get(f"approved-{line.id}", str(line.claimed_yen))), request.form.get(f"reason-{line.id}", ""))
                  for line in (trip.claim.lines if trip.claim else [])}
-    label = travel.CLAIM_DECISIONS.get(decision, "審査")
+    done = {"settle": "完了しました", "return": "差し戻しました"}.get(decision, "審査しました")
     return _after(trip, lambda: travel.review_claim(trip, decision, approvals, request.form.get("comment", ""), actor=current_user),
-                  f"出張 {trip.number} の精算を{label}しました。申請者に通知します。", "#claim")
+                  f"出張 {trip.number} の精算を{done}。申請者に通知します。", "#claim")
 
 
 @bp.post("/<int:trip_id>/receipts")

@@ -1,0 +1,149 @@
+"""旅費 over HTTP: who sees which trip, claim and receipt; the form's errors; the live estimate;
+the budget's export."""
+import io
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from banso.extensions import db
+from banso.models import Role, Team, TripRequest
+from banso.services import travel
+from tests.conftest import login
+from tests.factories import make_rates, make_team, make_trip, make_user
+
+PDF = b"%PDF-1.4\nsecret receipt of the claimant\n%%EOF\n"
+
+
+@pytest.fixture
+def world(app, clock):
+    """Two teams; an officer on each with a sign-in; one claimed trip with a receipt on the first."""
+    with app.app_context():
+        make_rates(2026)
+        own_team, other_team = make_team(), make_team()
+        owner, other = make_user(Role.OFFICER, email="owner@banso.example"), make_user(Role.OFFICER, email="other@banso.example")
+        own_team.current_members[0].officer.user = owner
+        other_team.current_members[0].officer.user = other
+        make_user(Role.FINANCE, email="finance@banso.example")
+        staff = make_user(Role.SECRETARIAT, email="staff@banso.example")
+        trip = make_trip(own_team, actor=staff, itinerary="極秘の行程")
+        travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
+        lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
+        claim = travel.file_claim(trip, lines, [("receipt.pdf", PDF)], actor=owner)
+        ids = {"trip": trip.id, "receipt": claim.receipts[0].id, "own_team": own_team.id, "other_team": other_team.id}
+        db.session.commit()
+        return ids
+
+
+def test_an_officer_sees_only_their_own_trips_claims_and_receipts(client, world):
+    login(client, "other@banso.example")
+    assert client.get(f"/travel/{world['trip']}").status_code == 403
+    assert client.get(f"/travel/receipts/{world['receipt']}").status_code == 403
+    assert client.get(f"/travel/{world['trip']}/claim").status_code == 403
+    listing = client.get("/travel/").get_data(as_text=True)
+    assert "極秘の行程" not in listing and f"出-{world['trip']:05d}" not in listing
+    export = client.get("/travel/?format=csv").get_data(as_text=True)
+    assert f"出-{world['trip']:05d}" not in export
+    client.post("/logout")
+
+    login(client, "owner@banso.example")
+    assert client.get(f"/travel/{world['trip']}").status_code == 200
+    assert f"出-{world['trip']:05d}" in client.get("/travel/").get_data(as_text=True)
+    receipt = client.get(f"/travel/receipts/{world['receipt']}")
+    assert receipt.status_code == 200 and receipt.mimetype == "application/pdf" and receipt.data == PDF
+    assert "no-store" in receipt.headers["Cache-Control"]
+
+
+def test_finance_sees_the_receipt_and_reviews_but_files_nothing(client, world):
+    login(client, "finance@banso.example")
+    assert client.get(f"/travel/receipts/{world['receipt']}").data == PDF
+    page = client.get(f"/travel/{world['trip']}").get_data(as_text=True)
+    assert "認定額で精算する" in page and "領収書" in page
+    assert client.get("/travel/new").status_code == 403
+
+
+def test_the_form_keeps_what_was_typed_and_shows_japanese_errors(client, world, app):
+    login(client, "owner@banso.example")
+    form = {"team_id": world["own_team"], "purpose": "site_visit", "destination_prefecture": "岩手県",
+            "depart_on": "2026-06-12", "return_on": "2026-06-10", "rail_yen": "abc", "room_rate_yen": "9000", "meals": "0"}
+    response = client.post("/travel/new", data=form)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "無効な整数です" in body
+    response = client.post("/travel/new", data=dict(form, rail_yen="30000"))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "帰着日は出発日以降にしてください" in body and 'value="30000"' in body
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRequest)) == 1  # only the fixture's
+
+
+def test_an_officer_files_for_their_team_and_the_estimate_answers_as_a_fragment(client, world, app):
+    login(client, "owner@banso.example")
+    with app.app_context():
+        officer_id = db.session.scalar(select(TripRequest).where(TripRequest.id == world["trip"])).travellers[0].officer_id
+    form = {"team_id": world["own_team"], "travellers": [str(officer_id)], "purpose": "site_visit",
+            "destination_prefecture": "岩手県", "destination": "テスト町", "depart_on": "2026-07-01", "return_on": "2026-07-02",
+            "rail_yen": "30000", "room_rate_yen": "12000", "meals": "0"}
+    fragment = client.post(f"/travel/estimate?team_id={world['own_team']}", data=form, headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in body
+    assert "42,400円" in body and "範囲内です" in body  # 30,000 + lodging capped at 10,000 + 2,400
+    assert client.post(f"/travel/estimate?team_id={world['other_team']}", data=form).status_code == 403
+    response = client.post("/travel/new", data=form)
+    assert response.status_code == 302
+    with app.app_context():
+        trip = db.session.scalar(select(TripRequest).order_by(TripRequest.id.desc()))
+        assert trip.estimated_yen == 42_400 and trip.cost_bearer == "national" and trip.filed_by.email == "owner@banso.example"
+
+
+def test_a_request_over_the_available_budget_is_shown_before_filing(client, world, app):
+    with app.app_context():
+        trip = db.session.get(TripRequest, world["trip"])
+        trip.phase.travel_budget_cap_yen = trip.estimated_yen + 1_000
+        officer_id = trip.travellers[0].officer_id
+        db.session.commit()
+    login(client, "owner@banso.example")
+    form = {"team_id": world["own_team"], "travellers": [str(officer_id)], "purpose": "site_visit",
+            "destination_prefecture": "岩手県", "depart_on": "2026-07-01", "return_on": "2026-07-02",
+            "rail_yen": "30000", "room_rate_yen": "9000", "meals": "0"}
+    body = client.post(f"/travel/estimate?team_id={world['own_team']}", data=form).get_data(as_text=True)
+    assert "このままでは承認できません" in body
+
+
+def test_budget_page_and_workbook_for_the_accounting_books(client, world):
+    login(client, "finance@banso.example")
+    page = client.get("/travel/budget").get_data(as_text=True)
+    assert "予算上限" in page and "97,000,000円" in page and "<svg" in page
+    workbook = load_workbook(io.BytesIO(client.get("/travel/budget?format=xlsx").data))
+    assert workbook.sheetnames == ["集計", "月別", "チーム別", "都道府県別", "精算明細", "上限改定履歴"]
+    summary = {row[0]: row[1] for row in workbook["集計"].iter_rows(min_row=2, values_only=True)}
+    assert summary["予算上限"] == 97_000_000 and summary["残額"] == 97_000_000 - summary["執行予定（承認済・未精算）"]
+    assert workbook["精算明細"].max_row == 1 + 9  # three travellers × rail, lodging, allowance
+
+
+def test_only_an_admin_revises_the_cap_and_only_finance_edits_rates(client, world, app):
+    login(client, "staff@banso.example")
+    assert client.post("/travel/budget/cap", data={"new_cap": "1", "reason": "x"}).status_code == 403
+    assert client.post("/travel/rates", data={"year": "2026"}).status_code == 403
+    client.post("/logout")
+    login(client, "finance@banso.example")
+    form = {"year": "2026", **{f"lodging-課長級以下-{p}": "10000" for p in ["北海道"]}, "allowance-0": "2500"}
+    response = client.post("/travel/rates", data=form)
+    assert response.status_code == 422 and "宿泊費基準額は1〜200,000円" in response.get_data(as_text=True)
+    with app.app_context():
+        assert travel.night_allowance(2026, 0) == 2_400  # nothing saved from a rejected table
+
+
+def test_finance_approves_over_http_and_the_list_filters(client, world, app):
+    with app.app_context():
+        team = db.session.get(Team, world["own_team"])
+        pending = make_trip(team, depart_on=date(2026, 8, 3), return_on=date(2026, 8, 4)).id
+        db.session.commit()
+    login(client, "finance@banso.example")
+    awaiting = client.get("/travel/?stage=awaiting", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in awaiting and f"出-{pending:05d}" in awaiting
+    assert client.post(f"/travel/{pending}/review", data={"decision": "approve"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(TripRequest, pending).status == "approved"
+    approved = client.get("/travel/?stage=approved&month=2026-08").get_data(as_text=True)
+    assert f"出-{pending:05d}" in approved and f"出-{world['trip']:05d}" not in approved
