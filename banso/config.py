@@ -80,6 +80,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Travel receipts: kept outside the web root, served only to those allowed.
         "RECEIPT_DIR": setting("RECEIPT_DIR", str(instance / "receipts")),
         "RECEIPT_MAX_BYTES": 5 * 1024 * 1024,
+        # Inquiries (INQ-1): the response target in business days, the public form's hourly limit per
+        # address (four times that per IP address), the largest .eml staff may import.
+        "INQUIRY_TARGET_DAYS": 3,
+        "INQUIRY_LIMIT_PER_HOUR": 5,
+        "EML_MAX_BYTES": 10 * 1024 * 1024,
         "LOAD_DEMO_DATA": not production,
     }
     config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL",)})

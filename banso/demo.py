@@ -30,7 +30,7 @@ def is_loaded() -> bool:
 
 
 def load() -> None:
-    from banso import demo_applications, demo_officers, demo_teams, demo_travel
+    from banso import demo_applications, demo_inquiries, demo_officers, demo_teams, demo_travel
     from banso.services import municipalities
 
     created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
@@ -44,6 +44,7 @@ def load() -> None:
     demo_applications.load_second_phase(actor=staff, admin=admin)
     demo_teams.load_second_phase(staff=staff)
     demo_travel.load(staff=staff, finance=created[2], officer_user=officer_user)
+    demo_inquiries.load(staff=[staff, created[4], created[5]], finance=created[2])
 
 
 def _phases() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from flask import current_app, make_response, render_template, request
 from openpyxl import Workbook
 from sqlalchemy import Select, Text, cast, func, or_, select
 
+from banso.clock import JST
 from banso.extensions import db
 
 
@@ -114,6 +116,8 @@ def _download(body, mimetype: str, filename: str, ext: str):
 def _cell(value):
     if value is None:
         return ""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(JST).replace(tzinfo=None)  # spreadsheets hold no zone: times are Japan time
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value  # a cell typed by a user must never run as a formula
     return value

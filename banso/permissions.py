@@ -52,6 +52,8 @@ NAV: list[NavItem] = [
     NavItem("officers.changes", "変更申請", SECRETARIAT_ROLES),
     NavItem("officers.me", "マイプロフィール", (Role.OFFICER,)),
     NavItem("travel.index", "旅費", ALL_ROLES),
+    NavItem("inquiries.index", "問い合わせ", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)),
+    NavItem("inquiries.mine", "問い合わせ", (Role.OFFICER,)),
     NavItem("travel.budget", "旅費予算", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)),
     NavItem("travel.rates", "旅費単価", (Role.FINANCE,)),
     NavItem("admin.notifications", "通知の送信状況", SECRETARIAT_ROLES),

@@ -2,6 +2,8 @@
 from banso.models.application import (Application, ApplicationStatus, ContinuationResponse,
                                      ImportBatch)
 from banso.models.audit import AuditEntry
+from banso.models.inquiry import (FaqEntry, Inquiry, InquiryMessage, InquiryStatus, ReceiptCounter,
+                                  ReplyTemplate)
 from banso.models.municipality import Municipality, OfficialPopulation
 from banso.models.notification import MailboxMessage, Notification, NotificationStatus
 from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
@@ -14,6 +16,12 @@ from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate
 from banso.models.user import Role, User
 
 __all__ = [
+    "FaqEntry",
+    "Inquiry",
+    "InquiryMessage",
+    "InquiryStatus",
+    "ReceiptCounter",
+    "ReplyTemplate",
     "BudgetRevision",
     "LodgingRate",
     "NightAllowanceRate",

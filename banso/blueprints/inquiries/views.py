@@ -1,0 +1,303 @@
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from banso.blueprints.forms import add_violation
+from banso.blueprints.inquiries import bp, public_bp
+from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
+from banso.extensions import db
+from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.models import Inquiry, Municipality, Officer, ReplyTemplate, Role, User
+from banso.models.inquiry import CATEGORIES, CHANNELS, ORG_TYPES, InquiryStatus
+from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.services import RuleViolation, inquiries, phases
+
+HANDLERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
+FIELDS = ["org_type", "prefecture", "municipality_code", "organisation", "name", "email", "phone", "category", "subject", "body"]
+
+
+def _municipality_choices(form: ContactForm) -> None:
+    prefecture = form.prefecture.data or request.args.get("prefecture")
+    if prefecture:
+        rows = db.session.scalars(select(Municipality).where(Municipality.prefecture == prefecture).order_by(Municipality.code))
+        form.municipality_code.choices = [("", "選択してください")] + [(m.code, m.name) for m in rows]
+
+
+# --- the public side ------------------------------------------------------------------------
+
+@public_bp.route("/contact", methods=["GET", "POST"])
+def contact():
+    """The one page the outside world reaches: FAQ first, then the form (INQ-1)."""
+    form = ContactForm()
+    if request.method == "GET" and current_user.is_authenticated and current_user.has_role(Role.OFFICER):
+        officer = db.session.scalar(select(Officer).where(Officer.user_id == current_user.id))
+        form.org_type.data, form.name.data, form.email.data = "officer", current_user.name, current_user.email
+        if officer is not None:
+            form.organisation.data, form.phone.data = f"{officer.ministry.name} {officer.bureau}".strip(), officer.phone
+    _municipality_choices(form)
+    if request.method == "POST" and form.validate_on_submit():
+        if form.website.data:  # the honeypot: answer as if accepted, keep nothing
+            return redirect(url_for("contact.done"))
+        data = {name: getattr(form, name).data for name in FIELDS}
+        actor = current_user if current_user.is_authenticated else None
+        try:
+            inquiries.check_rate(data.get("email") or "", request.remote_addr)
+            inquiry = inquiries.receive(data, channel="form", actor=actor)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            session["inquiry_receipt"] = (inquiry.receipt_number, inquiry.email)
+            return redirect(url_for("contact.done"))
+    status = 422 if form.errors or form.form_errors else 200
+    if any("受付を一時停止" in e for e in form.form_errors):
+        status = 429
+    return render_template("inquiries/contact.html", form=form, faq=inquiries.faq_by_category(), categories=CATEGORIES), status
+
+
+@public_bp.get("/contact/municipalities")
+def municipality_options():
+    """The municipality select for a prefecture (htmx swaps it in as the prefecture changes)."""
+    form = ContactForm(formdata=None)
+    form.prefecture.data = request.args.get("prefecture")
+    _municipality_choices(form)
+    return render_template("inquiries/_municipality_select.html", form=form)
+
+
+@public_bp.get("/contact/done")
+def done():
+    receipt = session.pop("inquiry_receipt", None)
+    return render_template("inquiries/contact_done.html", receipt=receipt)
+
+
+@public_bp.get("/faq")
+def faq():
+    return render_template("inquiries/faq.html", faq=inquiries.faq_by_category(), categories=CATEGORIES)
+
+
+# --- the inbox --------------------------------------------------------------------------------
+
+def _inquiry(inquiry_id: int) -> Inquiry:
+    inquiry = db.get_or_404(Inquiry, inquiry_id)
+    if not inquiries.can_view(inquiry, current_user):
+        abort(403)
+    return inquiry
+
+
+EXPORT_COLUMNS = [
+    ("受付番号", lambda i: i.receipt_number), ("受付日時", lambda i: i.received_at), ("経路", lambda i: i.channel_label),
+    ("所属の種類", lambda i: i.org_type_label), ("団体名", lambda i: i.organisation), ("氏名", lambda i: i.name),
+    ("メールアドレス", lambda i: i.email), ("分類", lambda i: i.category_label), ("件名", lambda i: i.subject),
+    ("状態", lambda i: i.status_label), ("担当", lambda i: i.assignee.name if i.assignee else ""),
+    ("回答期限", lambda i: i.due_at), ("初回回答", lambda i: i.first_response_at), ("期限超過", lambda i: "超過" if i.is_overdue else ""),
+]
+
+
+@bp.get("/", endpoint="index")
+@roles_required(*HANDLERS)
+def index():
+    args = request.args
+    stmt = inquiries.list_query(current_user, q=args.get("q"), status=args.get("status"), category=args.get("category"),
+                                org_type=args.get("org_type"), assignee=args.get("assignee"), overdue=args.get("overdue"),
+                                phase_id=args.get("phase_id"), channel=args.get("channel"))
+    stmt, sort = sort_by(stmt, {"received": Inquiry.received_at, "due": Inquiry.due_at, "last": Inquiry.last_message_at,
+                                "status": Inquiry.status}, "-received")
+    if args.get("format") in ("csv", "xlsx"):
+        return export(db.session.scalars(stmt), EXPORT_COLUMNS, "問い合わせ一覧")
+    return page_or_fragment("inquiries/index.html", "inquiries/_table.html", page=paginate(stmt), sort=sort,
+                            counts=inquiries.status_counts(current_user), statuses=InquiryStatus, categories=CATEGORIES,
+                            org_types=ORG_TYPES, channels=CHANNELS, handlers=inquiries.handlers(), all_phases=phases.all_phases())
+
+
+@bp.get("/counts")
+@roles_required(*HANDLERS)
+def counts():
+    return render_template("inquiries/_counts.html", counts=inquiries.status_counts(current_user), statuses=InquiryStatus)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*SECRETARIAT_ROLES)
+def create():
+    """Staff record a phone call or an e-mail in the same record (INQ-1)."""
+    form = LogForm()
+    if request.method == "GET":
+        form.channel.data = "phone"
+    _municipality_choices(form)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            inquiry = inquiries.receive({name: getattr(form, name).data for name in FIELDS}, channel=form.channel.data,
+                                        actor=current_user, acknowledge=bool(form.email.data))
+            inquiries.assign(inquiry, current_user, actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"{inquiry.receipt_number} として記録しました。", "success")
+            return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
+    return render_template("inquiries/new.html", form=form), 422 if form.errors or form.form_errors else 200
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*SECRETARIAT_ROLES)
+def import_eml():
+    form = EmlForm()
+    if request.method == "POST" and form.validate_on_submit():
+        upload = form.file.data
+        try:
+            if upload is None or not (upload.filename or "").lower().endswith(".eml"):
+                raise RuleViolation("INQ-1", ".eml 形式のファイルを選んでください。", "file")
+            result = inquiries.import_eml(upload.read(), actor=current_user)
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(f"メールを取り込みました: {result.reason}。", "success")
+            return redirect(url_for("inquiries.detail", inquiry_id=result.inquiry.id))
+    return render_template("inquiries/import.html", form=form), 422 if form.errors or form.form_errors else 200
+
+
+@bp.get("/<int:inquiry_id>")
+@roles_required(*HANDLERS)
+def detail(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    reply_form = MessageForm()
+    template_id = request.args.get("template_id")
+    template = db.session.get(ReplyTemplate, int(template_id)) if str(template_id or "").isdigit() else None
+    if template is not None:
+        reply_form.body.data = inquiries.fill_template(template, inquiry)
+    last_reply = next((m.body for m in reversed(inquiry.messages) if m.kind == "reply"), "")
+    return render_template("inquiries/detail.html", inquiry=inquiry, thread=inquiries.thread(inquiry), reply_form=reply_form,
+                           note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
+                           faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
+                           statuses=InquiryStatus, can_handle=inquiries.can_handle(inquiry, current_user),
+                           merged=db.session.scalars(select(Inquiry).where(Inquiry.merged_into_id == inquiry.id)).all(),
+                           followers=db.session.scalars(select(Inquiry).where(Inquiry.follows_id == inquiry.id)).all())
+
+
+def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):
+    try:
+        action()
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id) + anchor)
+
+
+@bp.post("/<int:inquiry_id>/reply")
+@roles_required(*HANDLERS)
+def reply(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    form = MessageForm()
+    close = request.form.get("close") == "1"
+    return _act(inquiry, lambda: inquiries.reply(inquiry, form.body.data, actor=current_user, close=close),
+                "回答を送信しました（メールは送信キューから配信されます）。", "#thread")
+
+
+@bp.post("/<int:inquiry_id>/note")
+@roles_required(*HANDLERS)
+def note(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    form = MessageForm(prefix="note")
+    return _act(inquiry, lambda: inquiries.add_note(inquiry, form.body.data, actor=current_user), "内部メモを記録しました。", "#thread")
+
+
+@bp.post("/<int:inquiry_id>/status")
+@roles_required(*HANDLERS)
+def status(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    value = request.form.get("status", "")
+    return _act(inquiry, lambda: inquiries.set_status(inquiry, value, actor=current_user), "状態を更新しました。")
+
+
+@bp.post("/<int:inquiry_id>/assign")
+@roles_required(*HANDLERS)
+def assign(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    chosen = request.form.get("assignee_id", "")
+    assignee = current_user if chosen == "me" else db.session.get(User, int(chosen)) if chosen.isdigit() else None
+    return _act(inquiry, lambda: inquiries.assign(inquiry, assignee, actor=current_user),
+                f"担当を{assignee.name if assignee else '未割当'}にしました。")
+
+
+@bp.post("/<int:inquiry_id>/merge")
+@roles_required(*SECRETARIAT_ROLES)
+def merge(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    number = (request.form.get("target") or "").strip()
+    target = db.session.scalar(select(Inquiry).where(Inquiry.receipt_number == number))
+    if target is None:
+        flash(f"受付番号「{number}」のお問い合わせが見つかりません（例: 問-2026-0001）。", "error")
+        return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
+    return _act(inquiry, lambda: inquiries.merge(inquiry, target, actor=current_user), f"{target.receipt_number} に統合しました。")
+
+
+@bp.post("/<int:inquiry_id>/link")
+@roles_required(*SECRETARIAT_ROLES)
+def link(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    code = request.form.get("municipality_code", "")
+    return _act(inquiry, lambda: inquiries.link_municipality(inquiry, code, actor=current_user), "市区町村を関連付けました。")
+
+
+@bp.post("/<int:inquiry_id>/faq")
+@roles_required(*SECRETARIAT_ROLES)
+def promote(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    form = FaqForm()
+    return _act(inquiry, lambda: inquiries.promote_to_faq(inquiry, form.question.data, form.answer.data, actor=current_user),
+                "FAQに掲載しました。問い合わせフォームの上に表示されます。")
+
+
+@bp.route("/templates", methods=["GET", "POST"])
+@roles_required(*SECRETARIAT_ROLES)
+def templates():
+    form = TemplateForm()
+    chosen = request.values.get("template_id", "")
+    template = db.session.get(ReplyTemplate, int(chosen)) if chosen.isdigit() else None
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            if request.form.get("delete") == "1" and template is not None:
+                inquiries.delete_template(template, actor=current_user)
+                message = "定型文を削除しました。"
+            else:
+                inquiries.save_template(form.title.data, form.body.data, actor=current_user, template=template)
+                message = "定型文を保存しました。"
+        except RuleViolation as violation:
+            db.session.rollback()
+            add_violation(form, violation)
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("inquiries.templates"))
+    elif template is not None:
+        form.title.data, form.body.data = template.title, template.body
+    return render_template("inquiries/templates.html", form=form, template=template,
+                           templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all()), \
+        422 if form.errors or form.form_errors else 200
+
+
+@bp.get("/reports")
+@roles_required(*HANDLERS)
+def reports():
+    return render_template("inquiries/reports.html", report=inquiries.report(current_user))
+
+
+@bp.get("/mine")
+@roles_required(Role.OFFICER)
+def mine():
+    stmt, sort = sort_by(inquiries.list_query(current_user), {"received": Inquiry.received_at}, "-received")
+    return render_template("inquiries/mine.html", page=paginate(stmt), sort=sort)
+
+
+@bp.get("/mine/<int:inquiry_id>")
+@roles_required(Role.OFFICER)
+def mine_detail(inquiry_id: int):
+    inquiry = _inquiry(inquiry_id)
+    return render_template("inquiries/mine_detail.html", inquiry=inquiry,
+                           thread=[m for m in inquiries.thread(inquiry) if m.kind != "note"])

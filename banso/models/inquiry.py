@@ -1,0 +1,176 @@
+"""問い合わせ (INQ-1): every inquiry, by any channel, with its thread, owner, due date and history."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from banso.clock import now
+from banso.extensions import db
+from banso.models.application import Application
+from banso.models.municipality import Municipality
+from banso.models.phase import Phase
+from banso.models.team import Team
+from banso.models.user import User
+
+CHANNELS = {"form": "フォーム", "email": "メール", "phone": "電話", "other": "その他"}
+ORG_TYPES = {"municipality": "市町村", "prefecture": "都道府県", "officer": "地方創生支援官", "other": "その他"}
+CATEGORIES = {"general": "制度全般", "application": "活用希望調査", "matching": "マッチング", "travel": "旅費",
+              "activity": "活動", "other": "その他"}
+MESSAGE_KINDS = {"incoming": "先方から", "reply": "回答", "note": "内部メモ"}
+
+
+class InquiryStatus(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"        # 回答待ち(先方): the response clock pauses
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {InquiryStatus.NEW: "新規", InquiryStatus.IN_PROGRESS: "対応中", InquiryStatus.WAITING: "回答待ち(先方)",
+                 InquiryStatus.ANSWERED: "回答済", InquiryStatus.CLOSED: "完了"}
+OPEN_STATUSES = (InquiryStatus.NEW, InquiryStatus.IN_PROGRESS)  # the ones whose due date runs
+
+
+def _known(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Inquiry(db.Model):
+    __tablename__ = "inquiries"
+    __table_args__ = (
+        CheckConstraint(_known("status", InquiryStatus), name="status_known"),
+        CheckConstraint(_known("channel", CHANNELS), name="channel_known"),
+        CheckConstraint(_known("org_type", ORG_TYPES), name="org_type_known"),
+        CheckConstraint(_known("category", CATEGORIES), name="category_known"),
+        CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"),
+        Index("ix_inquiries_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_number: Mapped[str] = mapped_column(String(20), unique=True)  # 問-2026-0001
+    phase_id: Mapped[int | None] = mapped_column(ForeignKey("phases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    org_type: Mapped[str] = mapped_column(String(20))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    prefecture: Mapped[str] = mapped_column(String(10), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), default="", index=True)
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=InquiryStatus.NEW)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # a signed-in officer
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    received_at: Mapped[datetime] = mapped_column(default=now)
+    due_at: Mapped[datetime]
+    waiting_since: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime] = mapped_column(default=now)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("inquiries.id"))
+    follows_id: Mapped[int | None] = mapped_column(ForeignKey("inquiries.id"))  # a new inquiry after a closed thread
+
+    phase: Mapped[Phase | None] = relationship()
+    municipality: Mapped[Municipality | None] = relationship()
+    application: Mapped[Application | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    merged_into: Mapped[Inquiry | None] = relationship(remote_side="Inquiry.id", foreign_keys=[merged_into_id])
+    follows: Mapped[Inquiry | None] = relationship(remote_side="Inquiry.id", foreign_keys=[follows_id])
+    messages: Mapped[list[InquiryMessage]] = relationship(back_populates="inquiry", order_by="InquiryMessage.at, InquiryMessage.id")
+
+    @property
+    def status_label(self) -> str:
+        return InquiryStatus(self.status).label
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORIES[self.category]
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNELS[self.channel]
+
+    @property
+    def org_type_label(self) -> str:
+        return ORG_TYPES[self.org_type]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in OPEN_STATUSES and self.due_at < now()
+
+
+class InquiryMessage(db.Model):
+    """One entry of a thread: the inquirer's message, our reply (sent through the outbox), or an internal note."""
+
+    __tablename__ = "inquiry_messages"
+    __table_args__ = (CheckConstraint(_known("kind", MESSAGE_KINDS), name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_email: Mapped[str] = mapped_column(String(254), default="")
+    email_message_id: Mapped[str | None] = mapped_column(String(250), unique=True)  # of an imported mail
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))  # of a reply
+    at: Mapped[datetime] = mapped_column(default=now)
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()
+    notification = relationship("Notification")
+
+    @property
+    def kind_label(self) -> str:
+        return MESSAGE_KINDS[self.kind]
+
+
+class ReplyTemplate(db.Model):
+    """定型文, with placeholders {氏名} and {受付番号}."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+
+class FaqEntry(db.Model):
+    """よくある質問, promoted from an answered inquiry and shown above the public form."""
+
+    __tablename__ = "faq_entries"
+    __table_args__ = (CheckConstraint(_known("category", CATEGORIES), name="category_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(20))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    source_inquiry_id: Mapped[int | None] = mapped_column(ForeignKey("inquiries.id"))
+    published: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORIES[self.category]
+
+
+class ReceiptCounter(db.Model):
+    """The last receipt number given in a year (問-2026-0001 …), incremented under the row's lock."""
+
+    __tablename__ = "receipt_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,529 @@
+"""問い合わせ (INQ-1): every inquiry — by the public form, e-mail or phone — is recorded with a
+receipt number, an owner, a due date in business days and its whole thread, and is answered
+from Banso through the outbox.
+
+Business days exclude weekends, national holidays (jpholiday) and the year-end closure
+12/29–1/3. The response clock pauses while the secretariat waits for the inquirer.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from email import message_from_bytes, policy
+from email.utils import parseaddr
+
+import jpholiday
+import redis
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from banso import queue
+from banso.clock import JST, now
+from banso.extensions import db
+from banso.models import Application, Municipality, Notification, Role, Team, User
+from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, Inquiry, InquiryMessage,
+                                  InquiryStatus, ReceiptCounter, ReplyTemplate)
+from banso.reference import PREFECTURES
+from banso.services import RuleViolation, audit, notifications, phases
+
+log = logging.getLogger(__name__)
+SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
+RECEIPT = re.compile(r"問-(\d{4})-(\d{4,})")
+REOPEN_WITHIN = timedelta(days=14)
+LIMITS = {"name": 100, "organisation": 200, "phone": 30, "subject": 200, "body": 10_000}
+
+
+# --- business days -------------------------------------------------------------------------
+
+def is_business_day(day: date) -> bool:
+    year_end = (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
+    return day.weekday() < 5 and not jpholiday.is_holiday(day) and not year_end
+
+
+def add_business_days(day: date, count: int) -> date:
+    while count > 0:
+        day += timedelta(days=1)
+        if is_business_day(day):
+            count -= 1
+    return day
+
+
+def due_date(received: datetime) -> datetime:
+    """17:00 JST on the N-th business day after receipt (N = INQUIRY_TARGET_DAYS)."""
+    day = add_business_days(received.astimezone(JST).date(), current_app.config["INQUIRY_TARGET_DAYS"])
+    return datetime.combine(day, time(17), JST)
+
+
+# --- receiving ------------------------------------------------------------------------------
+
+def _next_receipt_number(at: datetime) -> str:
+    """問-2026-0001: numbered per calendar year, under the counter row's lock."""
+    year = at.astimezone(JST).year
+    if db.session.get(ReceiptCounter, year) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ReceiptCounter(year=year, last=0))
+        except IntegrityError:
+            pass  # another request created it first
+    db.session.execute(update(ReceiptCounter).where(ReceiptCounter.year == year).values(last=ReceiptCounter.last + 1)
+                       .execution_options(synchronize_session=False))
+    last = db.session.scalar(select(ReceiptCounter.last).where(ReceiptCounter.year == year))
+    return f"問-{year}-{last:04d}"
+
+
+def check_fields(data: dict, *, require_email: bool) -> dict:
+    """Every field of an inquiry checked; one RuleViolation naming the field. Text stays text."""
+    clean = {k: (data.get(k) or "").strip() if isinstance(data.get(k, ""), str) else data.get(k) for k in data}
+    for name, limit in LIMITS.items():
+        if len(clean.get(name) or "") > limit:
+            raise RuleViolation("INQ-1", f"{'本文' if name == 'body' else '入力'}が長すぎます（{limit:,}文字まで）。", name)
+    if clean.get("org_type") not in ORG_TYPES:
+        raise RuleViolation("INQ-1", "所属の種類を選んでください。", "org_type")
+    if clean.get("category") not in CATEGORIES:
+        raise RuleViolation("INQ-1", "お問い合わせの分類を選んでください。", "category")
+    for name, label in (("name", "お名前"), ("subject", "件名"), ("body", "お問い合わせ内容")):
+        if not clean.get(name):
+            raise RuleViolation("INQ-1", f"{label}を入力してください。", name)
+    email = clean.get("email") or ""
+    if email or require_email:
+        try:
+            clean["email"] = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise RuleViolation("INQ-1", "メールアドレスの形式が正しくありません（例: tanaka@example.lg.jp）。", "email") from None
+    if clean.get("prefecture") and clean["prefecture"] not in PREFECTURES:
+        raise RuleViolation("INQ-1", f"都道府県「{clean['prefecture']}」は選択肢にありません。", "prefecture")
+    municipality = None
+    if clean.get("municipality_code"):
+        municipality = db.session.scalar(select(Municipality).where(Municipality.code == clean["municipality_code"]))
+        if municipality is None:
+            raise RuleViolation("INQ-1", "市区町村を一覧から選んでください。", "municipality_code")
+    if clean["org_type"] == "municipality" and municipality is None and not clean.get("organisation"):
+        raise RuleViolation("INQ-1", "市区町村を選ぶか、団体名を入力してください。", "municipality_code")
+    clean["municipality"] = municipality
+    return clean
+
+
+def check_rate(email: str, address: str | None) -> None:
+    """At most INQUIRY_LIMIT_PER_HOUR submissions an hour per e-mail address and per IP address.
+    A Redis outage lets the inquiry through: losing a citizen's question is worse than a little spam."""
+    limit = current_app.config["INQUIRY_LIMIT_PER_HOUR"]
+    try:
+        connection = queue.connection()
+        for key in [f"email:{email.lower()}", f"ip:{address}" if address else None]:
+            if key is None:
+                continue
+            name = "banso:contact:" + hashlib.sha256(key.encode()).hexdigest()
+            count = connection.incr(name)
+            if count == 1:
+                connection.expire(name, 3600)
+            if count > limit * (4 if key.startswith("ip:") else 1):
+                raise RuleViolation("INQ-1", "短時間に多くのお問い合わせをいただいたため、受付を一時停止しています。1時間ほどおいて再度お送りいただくか、お電話でご連絡ください。")
+    except (redis.RedisError, OSError) as exc:
+        log.warning("問い合わせの送信回数を確認できませんでした（受け付けます）: %s", exc)
+
+
+def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None = None, email_message_id: str | None = None,
+            follows: Inquiry | None = None, acknowledge: bool = True) -> Inquiry:
+    """Record a new inquiry and its first message; the inquirer gets the receipt number by e-mail."""
+    if channel not in CHANNELS:
+        raise RuleViolation("INQ-1", "受付の経路を選んでください。", "channel")
+    clean = check_fields(data, require_email=channel in ("form", "email"))
+    at = at or now()
+    municipality = clean["municipality"]
+    phase = phases.current_phase()
+    inquiry = Inquiry(receipt_number=_next_receipt_number(at), phase=phase, channel=channel, org_type=clean["org_type"],
+                      municipality=municipality, prefecture=clean.get("prefecture") or (municipality.prefecture if municipality else ""),
+                      organisation=clean.get("organisation") or (municipality.full_name if municipality else ""),
+                      name=clean["name"], email=clean.get("email") or "", phone=clean.get("phone") or "",
+                      category=clean["category"], subject=clean["subject"], received_at=at, due_at=due_date(at),
+                      last_message_at=at, follows=follows,
+                      submitted_by_id=actor.id if actor is not None and actor.has_role(Role.OFFICER) else None)
+    _link_related(inquiry)
+    db.session.add(inquiry)
+    db.session.add(InquiryMessage(inquiry=inquiry, kind="incoming", body=clean["body"], from_email=inquiry.email, at=at,
+                                  email_message_id=email_message_id))
+    db.session.flush()
+    audit.record("receive", inquiry, actor=actor, summary=f"{inquiry.receipt_number} を受付（{inquiry.channel_label}・{inquiry.category_label}）{inquiry.subject}")
+    if acknowledge and inquiry.email:
+        notifications.notify(key=f"inquiry-{inquiry.id}-receipt", kind="inquiry_receipt", obj=inquiry,
+                             recipient_email=inquiry.email, recipient_name=inquiry.name, recipient_user=inquiry.submitted_by,
+                             subject=f"【地方創生伴走支援】お問い合わせを受け付けました（{inquiry.receipt_number}）",
+                             body=(f"{inquiry.name} 様\n\nお問い合わせを受け付けました。受付番号は {inquiry.receipt_number} です。\n"
+                                   f"回答の目安は {inquiry.due_at.astimezone(JST):%Y年%-m月%-d日} です。このメールに返信いただくと、同じお問い合わせとして記録されます。\n\n"
+                                   f"件名: {inquiry.subject}\n\n{SIGNATURE}"))
+    return inquiry
+
+
+def _link_related(inquiry: Inquiry) -> None:
+    """The municipality's application and team of the phase, for the thread's links."""
+    if inquiry.municipality is None or inquiry.phase is None:
+        return
+    inquiry.application = db.session.scalar(select(Application).where(Application.municipality_id == inquiry.municipality.id,
+                                                                      Application.phase_id == inquiry.phase.id))
+    inquiry.team = db.session.scalar(select(Team).where(Team.municipality_id == inquiry.municipality.id,
+                                                        Team.phase_id == inquiry.phase.id))
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+@dataclass
+class Imported:
+    inquiry: Inquiry
+    created: bool
+    reason: str
+
+
+def _plain_body(message) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    text = part.get_content()
+    if part.get_content_type() == "text/html":
+        text = re.sub(r"<[^>]+>", " ", text)  # kept as text; never rendered as markup
+    return text.strip()
+
+
+def _thread_of(message) -> tuple[Inquiry | None, str]:
+    """By In-Reply-To / References (our notices carry <notification-N@banso.local>), else a receipt number in the subject."""
+    ids = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
+    for notification_id in re.findall(r"<notification-(\d+)@banso\.local>", ids):
+        notification = db.session.get(Notification, int(notification_id))
+        if notification is not None and notification.object_type == "Inquiry":
+            return db.session.get(Inquiry, notification.object_id), "返信先のメッセージID"
+    for message_id in re.findall(r"<[^>]+>", ids):
+        found = db.session.scalar(select(InquiryMessage).where(InquiryMessage.email_message_id == message_id))
+        if found is not None:
+            return found.inquiry, "返信先のメッセージID"
+    match = RECEIPT.search(str(message.get("Subject", "")))
+    if match:
+        found = db.session.scalar(select(Inquiry).where(Inquiry.receipt_number == match.group(0)))
+        if found is not None:
+            return found, f"件名の受付番号 {match.group(0)}"
+    return None, ""
+
+
+def import_eml(data: bytes, *, actor: User) -> Imported:
+    """A saved e-mail (.eml, any Japanese encoding): a reply joins its thread (or the thread it was
+    merged into); a reply to a thread closed over 14 days ago opens a new inquiry linked to it."""
+    if not data or len(data) > current_app.config["EML_MAX_BYTES"]:
+        raise RuleViolation("INQ-1", "メールファイルが空か、大きすぎます（10MBまで）。", "file")
+    try:
+        message = message_from_bytes(data, policy=policy.default)
+        sender_name, sender = parseaddr(str(message.get("From", "")))
+        subject = str(message.get("Subject", "")).strip()
+        body = _plain_body(message)
+        message_id = str(message.get("Message-ID", "")).strip() or None
+    except Exception as exc:  # a broken file must never reach the user as a 500
+        raise RuleViolation("INQ-1", f"メールファイルを読み取れませんでした（{type(exc).__name__}）。.eml 形式で保存したメールを選んでください。", "file") from None
+    if not sender or "@" not in sender or not body:
+        raise RuleViolation("INQ-1", "メールファイルを読み取れませんでした（差出人または本文がありません）。.eml 形式で保存したメールを選んでください。", "file")
+    if message_id and db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id)):
+        raise RuleViolation("INQ-1", "このメールは既に取り込まれています。", "file")
+    inquiry, reason = _thread_of(message)
+    while inquiry is not None and inquiry.merged_into is not None:
+        inquiry, reason = inquiry.merged_into, reason + "（統合先のスレッド）"
+    at = now()
+    if inquiry is not None and inquiry.status == InquiryStatus.CLOSED and inquiry.closed_at and at - inquiry.closed_at > REOPEN_WITHIN:
+        data = {"org_type": inquiry.org_type, "category": inquiry.category, "name": inquiry.name, "email": sender,
+                "organisation": inquiry.organisation, "prefecture": inquiry.prefecture,
+                "municipality_code": inquiry.municipality.code if inquiry.municipality else "",
+                "subject": subject or inquiry.subject, "body": body[:LIMITS["body"]]}
+        created = receive(data, channel="email", actor=actor, email_message_id=message_id, follows=inquiry)
+        return Imported(created, True, f"{inquiry.receipt_number} は完了から14日を過ぎているため、新しいお問い合わせとして受け付けました")
+    if inquiry is None:
+        data = {"org_type": "other", "category": "other", "name": sender_name or sender, "email": sender,
+                "subject": subject or "（件名なし）", "body": body[:LIMITS["body"]]}
+        created = receive(data, channel="email", actor=actor, email_message_id=message_id)
+        return Imported(created, True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました")
+    add_incoming(inquiry, body[:LIMITS["body"]], from_email=sender, email_message_id=message_id, actor=actor)
+    return Imported(inquiry, False, f"{reason}により {inquiry.receipt_number} のスレッドに追加しました")
+
+
+def add_incoming(inquiry: Inquiry, body: str, *, from_email: str = "", email_message_id: str | None = None,
+                 actor: User | None) -> InquiryMessage:
+    """A new message from the inquirer reopens the inquiry and restarts its clock."""
+    at = now()
+    message = InquiryMessage(inquiry=inquiry, kind="incoming", body=body.strip(), from_email=from_email, at=at,
+                             email_message_id=email_message_id)
+    db.session.add(message)
+    before = inquiry.status
+    if inquiry.status != InquiryStatus.NEW:
+        inquiry.status = InquiryStatus.IN_PROGRESS
+    if before in (InquiryStatus.ANSWERED, InquiryStatus.CLOSED, InquiryStatus.WAITING):
+        inquiry.due_at, inquiry.waiting_since, inquiry.closed_at = due_date(at), None, None
+    inquiry.last_message_at = at
+    audit.record("incoming", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に先方からのメッセージを追加（{InquiryStatus(before).label} → {inquiry.status_label}）",
+                 before={"status": before}, after={"status": inquiry.status})
+    return message
+
+
+# --- answering ------------------------------------------------------------------------------
+
+def _staff(actor: User, inquiry: Inquiry) -> None:
+    if not can_handle(inquiry, actor):
+        raise RuleViolation("INQ-1", "このお問い合わせに対応する権限がありません。")
+    if inquiry.merged_into_id is not None:
+        raise RuleViolation("INQ-1", f"このお問い合わせは {inquiry.merged_into.receipt_number} に統合されています。統合先で対応してください。")
+
+
+def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False) -> InquiryMessage:
+    """A reply is sent by e-mail through the outbox (shown as sent once delivered); the inquiry is 回答済."""
+    _staff(actor, inquiry)
+    body = (body or "").strip()
+    if not body:
+        raise RuleViolation("INQ-1", "回答の本文を入力してください。", "body")
+    if len(body) > LIMITS["body"]:
+        raise RuleViolation("INQ-1", f"回答が長すぎます（{LIMITS['body']:,}文字まで）。", "body")
+    if not inquiry.email:
+        raise RuleViolation("INQ-1", "メールアドレスが登録されていないため、メールで回答できません。電話等で回答し、内部メモに記録してください。", "body")
+    at = now()
+    message = InquiryMessage(inquiry=inquiry, kind="reply", body=body, author_id=actor.id, at=at)
+    db.session.add(message)
+    db.session.flush()
+    notification = notifications.notify(
+        key=f"inquiry-{inquiry.id}-reply-{message.id}", kind="inquiry_reply", obj=inquiry,
+        recipient_email=inquiry.email, recipient_name=inquiry.name, recipient_user=inquiry.submitted_by,
+        subject=f"【地方創生伴走支援】{inquiry.subject}（{inquiry.receipt_number}）",
+        body=f"{body}\n\n――――\n受付番号: {inquiry.receipt_number}\nこのメールに返信いただくと、同じお問い合わせとして記録されます。\n{SIGNATURE}")
+    message.notification_id = notification.id
+    before = inquiry.status
+    inquiry.status = InquiryStatus.CLOSED if close else InquiryStatus.ANSWERED
+    inquiry.first_response_at = inquiry.first_response_at or at
+    inquiry.closed_at = at if close else None
+    inquiry.waiting_since, inquiry.last_message_at = None, at
+    if inquiry.assignee_id is None:
+        inquiry.assignee_id = actor.id
+    audit.record("reply", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に回答（{InquiryStatus(before).label} → {inquiry.status_label}）",
+                 before={"status": before}, after={"status": inquiry.status})
+    return message
+
+
+def add_note(inquiry: Inquiry, body: str, *, actor: User) -> InquiryMessage:
+    """An internal note: never sent, never shown to the inquirer."""
+    _staff(actor, inquiry)
+    if not (body or "").strip():
+        raise RuleViolation("INQ-1", "メモの内容を入力してください。", "body")
+    note = InquiryMessage(inquiry=inquiry, kind="note", body=body.strip()[:LIMITS["body"]], author_id=actor.id)
+    db.session.add(note)
+    audit.record("note", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に内部メモを追加")
+    return note
+
+
+def set_status(inquiry: Inquiry, status: str, *, actor: User) -> Inquiry:
+    """Any status by hand; waiting for the inquirer pauses the clock, leaving it adds the pause to the due date."""
+    _staff(actor, inquiry)
+    if status not in {s.value for s in InquiryStatus}:
+        raise RuleViolation("INQ-1", "状態を選んでください。", "status")
+    before, at = inquiry.status, now()
+    if before == status:
+        return inquiry
+    if before == InquiryStatus.WAITING and inquiry.waiting_since is not None:
+        inquiry.due_at = inquiry.due_at + (at - inquiry.waiting_since)
+        inquiry.waiting_since = None
+    if status == InquiryStatus.WAITING:
+        inquiry.waiting_since = at
+    inquiry.closed_at = at if status == InquiryStatus.CLOSED else None
+    inquiry.status = status
+    audit.record("status", inquiry, actor=actor, summary=f"{inquiry.receipt_number}: {InquiryStatus(before).label} → {inquiry.status_label}",
+                 before={"status": before}, after={"status": status})
+    return inquiry
+
+
+def assign(inquiry: Inquiry, assignee: User | None, *, actor: User) -> Inquiry:
+    _staff(actor, inquiry)
+    if assignee is not None and not assignee.has_role(Role.ADMIN, Role.SECRETARIAT, Role.FINANCE):
+        raise RuleViolation("INQ-1", "担当者は事務局・会計担当の職員から選んでください。", "assignee")
+    before = inquiry.assignee.name if inquiry.assignee else None
+    inquiry.assignee_id = assignee.id if assignee else None
+    if inquiry.status == InquiryStatus.NEW and assignee is not None:
+        inquiry.status = InquiryStatus.IN_PROGRESS
+    audit.record("assign", inquiry, actor=actor, summary=f"{inquiry.receipt_number} の担当を{assignee.name if assignee else '未割当'}に",
+                 before={"assignee": before}, after={"assignee": assignee.name if assignee else None})
+    return inquiry
+
+
+def merge(inquiry: Inquiry, target: Inquiry, *, actor: User) -> Inquiry:
+    """A duplicate joins another thread: its messages show there, and replies to it arrive there."""
+    _staff(actor, inquiry)
+    if target.id == inquiry.id:
+        raise RuleViolation("INQ-1", "同じお問い合わせには統合できません。", "target")
+    while target.merged_into is not None:
+        target = target.merged_into
+    if target.id == inquiry.id:
+        raise RuleViolation("INQ-1", "統合先がこのお問い合わせに統合されています。", "target")
+    inquiry.merged_into_id, inquiry.status, inquiry.closed_at = target.id, InquiryStatus.CLOSED, now()
+    db.session.execute(update(Inquiry).where(Inquiry.merged_into_id == inquiry.id).values(merged_into_id=target.id)
+                       .execution_options(synchronize_session="fetch"))
+    audit.record("merge", inquiry, actor=actor, summary=f"{inquiry.receipt_number} を {target.receipt_number} に統合",
+                 after={"merged_into": target.receipt_number})
+    return target
+
+
+def link_municipality(inquiry: Inquiry, code: str, *, actor: User) -> Inquiry:
+    _staff(actor, inquiry)
+    municipality = db.session.scalar(select(Municipality).where(Municipality.code == (code or "").strip()))
+    if municipality is None:
+        raise RuleViolation("INQ-1", "市区町村を一覧から選んでください。", "municipality_code")
+    inquiry.municipality, inquiry.prefecture = municipality, municipality.prefecture
+    _link_related(inquiry)
+    audit.record("link", inquiry, actor=actor, summary=f"{inquiry.receipt_number} を{municipality.full_name}に関連付け")
+    return inquiry
+
+
+def thread(inquiry: Inquiry) -> list[InquiryMessage]:
+    """The conversation in order, with the messages of inquiries merged into this one."""
+    ids = [inquiry.id] + list(db.session.scalars(select(Inquiry.id).where(Inquiry.merged_into_id == inquiry.id)))
+    return list(db.session.scalars(select(InquiryMessage).options(joinedload(InquiryMessage.author),
+                                                                  joinedload(InquiryMessage.notification))
+                                   .where(InquiryMessage.inquiry_id.in_(ids)).order_by(InquiryMessage.at, InquiryMessage.id)))
+
+
+# --- templates and FAQ ----------------------------------------------------------------------
+
+def fill_template(template: ReplyTemplate, inquiry: Inquiry) -> str:
+    return template.body.replace("{氏名}", inquiry.name).replace("{受付番号}", inquiry.receipt_number)
+
+
+def save_template(title: str, body: str, *, actor: User, template: ReplyTemplate | None = None) -> ReplyTemplate:
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title or not body:
+        raise RuleViolation("INQ-1", "定型文の名前と本文を入力してください。", "title")
+    clash = db.session.scalar(select(ReplyTemplate).where(ReplyTemplate.title == title))
+    if clash is not None and clash is not template:
+        raise RuleViolation("INQ-1", f"「{title}」という定型文は既にあります。", "title")
+    template = template or ReplyTemplate()
+    template.title, template.body = title[:100], body[:LIMITS["body"]]
+    db.session.add(template)
+    audit.record("save_template", template, actor=actor, summary=f"定型文「{template.title}」を保存")
+    return template
+
+
+def delete_template(template: ReplyTemplate, *, actor: User) -> None:
+    audit.record("delete_template", template, actor=actor, summary=f"定型文「{template.title}」を削除", before={"body": template.body})
+    db.session.delete(template)
+
+
+def promote_to_faq(inquiry: Inquiry, question: str, answer: str, *, actor: User) -> FaqEntry:
+    _staff(actor, inquiry)
+    if inquiry.status not in (InquiryStatus.ANSWERED, InquiryStatus.CLOSED):
+        raise RuleViolation("INQ-1", "回答済または完了のお問い合わせだけをFAQにできます。")
+    question, answer = (question or "").strip(), (answer or "").strip()
+    if not question or not answer:
+        raise RuleViolation("INQ-1", "FAQの質問と回答を入力してください（個人名や団体名は含めないでください）。", "question")
+    entry = FaqEntry(category=inquiry.category, question=question[:2000], answer=answer[:LIMITS["body"]], source_inquiry_id=inquiry.id)
+    db.session.add(entry)
+    audit.record("promote_faq", inquiry, actor=actor, summary=f"{inquiry.receipt_number} をFAQに掲載")
+    return entry
+
+
+def faq_by_category() -> dict[str, list[FaqEntry]]:
+    entries = db.session.scalars(select(FaqEntry).where(FaqEntry.published.is_(True)).order_by(FaqEntry.category, FaqEntry.id))
+    grouped: dict[str, list[FaqEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.category, []).append(entry)
+    return {key: grouped[key] for key in CATEGORIES if key in grouped}
+
+
+# --- who sees what, and the lists ------------------------------------------------------------
+
+def visible_condition(user: User):
+    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        return True
+    if user.has_role(Role.FINANCE):
+        return Inquiry.category == "travel"
+    return Inquiry.submitted_by_id == user.id
+
+
+def can_view(inquiry: Inquiry, user: User) -> bool:
+    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        return True
+    if user.has_role(Role.FINANCE):
+        return inquiry.category == "travel"
+    return inquiry.submitted_by_id == user.id
+
+
+def can_handle(inquiry: Inquiry, user: User) -> bool:
+    """Staff answer everything; finance answers the travel questions."""
+    return user.has_role(Role.ADMIN, Role.SECRETARIAT) or (user.has_role(Role.FINANCE) and inquiry.category == "travel")
+
+
+def list_query(user: User, *, q=None, status=None, category=None, org_type=None, assignee=None, overdue=None, phase_id=None,
+               channel=None):
+    stmt = (select(Inquiry).options(joinedload(Inquiry.assignee), joinedload(Inquiry.municipality))
+            .where(visible_condition(user), Inquiry.merged_into_id.is_(None)))
+    if q:
+        like = f"%{q.strip()}%"
+        in_body = select(InquiryMessage.id).where(InquiryMessage.inquiry_id == Inquiry.id, InquiryMessage.kind != "note",
+                                                  InquiryMessage.body.like(like)).exists()
+        stmt = stmt.where(or_(Inquiry.subject.like(like), Inquiry.receipt_number.like(like), Inquiry.name.like(like),
+                              Inquiry.organisation.like(like), in_body))
+    if status in {s.value for s in InquiryStatus}:
+        stmt = stmt.where(Inquiry.status == status)
+    if category in CATEGORIES:
+        stmt = stmt.where(Inquiry.category == category)
+    if org_type in ORG_TYPES:
+        stmt = stmt.where(Inquiry.org_type == org_type)
+    if channel in CHANNELS:
+        stmt = stmt.where(Inquiry.channel == channel)
+    if assignee == "none":
+        stmt = stmt.where(Inquiry.assignee_id.is_(None))
+    elif str(assignee or "").isdigit():
+        stmt = stmt.where(Inquiry.assignee_id == int(assignee))
+    if overdue == "1":
+        stmt = stmt.where(Inquiry.status.in_(OPEN_STATUSES), Inquiry.due_at < now())
+    if str(phase_id or "").isdigit():
+        stmt = stmt.where(Inquiry.phase_id == int(phase_id))
+    return stmt
+
+
+def status_counts(user: User) -> dict[str, int]:
+    rows = db.session.execute(select(Inquiry.status, func.count()).where(visible_condition(user), Inquiry.merged_into_id.is_(None))
+                              .group_by(Inquiry.status)).all()
+    counts = {s.value: 0 for s in InquiryStatus} | dict(rows)
+    counts["overdue"] = db.session.scalar(select(func.count()).where(
+        visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.status.in_(OPEN_STATUSES), Inquiry.due_at < now()))
+    return counts
+
+
+def handlers() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.active.is_(True), User.role.in_((Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)))
+                                   .order_by(User.role, User.name)))
+
+
+@dataclass
+class Report:
+    weeks: list[tuple[str, int]]
+    categories: list[tuple[str, int]]
+    median_first_response_hours: float | None
+    overdue: int
+    total: int
+
+
+def report(user: User, weeks: int = 12) -> Report:
+    """Per week (last 12) and per category, the median time to a first response, the overdue count."""
+    today = now().astimezone(JST).date()
+    monday = today - timedelta(days=today.weekday())
+    start = datetime.combine(monday - timedelta(weeks=weeks - 1), time(0), JST)
+    rows = db.session.execute(select(Inquiry.received_at, Inquiry.first_response_at, Inquiry.category)
+                              .where(visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.received_at >= start)).all()
+    per_week = {monday - timedelta(weeks=i): 0 for i in range(weeks)}
+    per_category = {key: 0 for key in CATEGORIES}
+    hours = []
+    for received, responded, category in rows:
+        day = received.astimezone(JST).date()
+        per_week[day - timedelta(days=day.weekday())] = per_week.get(day - timedelta(days=day.weekday()), 0) + 1
+        per_category[category] += 1
+        if responded is not None:
+            hours.append((responded - received).total_seconds() / 3600)
+    counts = status_counts(user)
+    return Report(weeks=[(f"{w.month}/{w.day}週", per_week[w]) for w in sorted(per_week)],
+                  categories=[(CATEGORIES[k], v) for k, v in per_category.items()],
+                  median_first_response_hours=round(statistics.median(hours), 1) if hours else None,
+                  overdue=counts["overdue"], total=len(rows))
