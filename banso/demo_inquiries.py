@@ -69,7 +69,8 @@ def load(staff: list[User], finance: User) -> None:
             inquiries.assign(inquiry, handler, actor=handler)
         if age > timedelta(days=20) or n % 3 == 0:  # the last three weeks: some answered, some waiting, the rest open
             if n % 9 == 0:
-                inquiries.add_note(inquiry, "電話で補足を確認。関係課に照会中。", actor=handler)
+                note = inquiries.add_note(inquiry, "電話で補足を確認。関係課に照会中。", actor=handler)
+                note.at = at + timedelta(hours=1)
             message = inquiries.reply(inquiry, f"{name} 様\n\nお問い合わせの件、次のとおり回答いたします。\n（回答本文）", actor=handler,
                                       close=age > timedelta(days=30))
             answered = at + timedelta(hours=rng.choice([2, 5, 20, 26, 50, 75]))

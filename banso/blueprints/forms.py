@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 
+from banso.extensions import db
 from banso.services import RuleViolation
 
 
@@ -20,3 +21,18 @@ def add_violation(form: FlaskForm, violation: RuleViolation) -> None:
         field.errors = list(field.errors) + [violation.message]
     else:
         form.form_errors.append(violation.message)
+
+
+def run_and_flash(action, success: str) -> bool:
+    """Call one service: commit and say ``success``, or roll back and show the rule's message."""
+    from flask import flash
+
+    try:
+        action()
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "error")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True

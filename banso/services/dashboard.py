@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from banso.extensions import db
 from banso.models import Notification, NotificationStatus, Role
-from banso.services import phases, teams, travel
+from banso.services import inquiries, phases, teams, travel
 
 
 def overview() -> dict:
@@ -25,6 +25,8 @@ def overview() -> dict:
         if phase is not None:
             data["flagged_teams"] = teams.flagged_teams(phase)
             data["missing_reports"] = len(teams.missing_reports(phase))
+    if current_user.has_role(Role.ADMIN, Role.SECRETARIAT, Role.FINANCE):
+        data["inquiry_counts"] = inquiries.status_counts(current_user)  # INQ-1: nothing waits unseen
     if current_user.has_role(Role.FINANCE) and phase is not None:
         data["figures"] = travel.budget(phase)  # TRV-2: where the cap stands, and what awaits review
     if current_user.has_role(Role.OFFICER):

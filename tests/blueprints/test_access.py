@@ -9,7 +9,7 @@ import pytest
 from banso import queue
 from banso.extensions import db
 from banso.models import PhaseEvent, ProfileChangeRequest, Role
-from banso.services import application_import, imports, notifications, officers, travel
+from banso.services import application_import, imports, inquiries, notifications, officers, travel
 from tests.conftest import login
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_rates, make_team,
                              make_trip, make_user)
@@ -100,6 +100,26 @@ ROUTES = [
     ("POST", "/travel/budget/standard", {FINANCE}),
     ("POST", "/travel/budget/plans/{team_id}", {FINANCE}),
     ("GET", "/travel/rates", {ADMIN, STAFF, FINANCE}),
+    ("GET", "/contact", PUBLIC),
+    ("GET", "/contact/municipalities?prefecture=岩手県", PUBLIC),
+    ("GET", "/contact/done", PUBLIC),
+    ("GET", "/faq", PUBLIC),
+    ("GET", "/inquiries/", {ADMIN, STAFF, FINANCE}),  # finance: the travel ones only
+    ("GET", "/inquiries/counts", {ADMIN, STAFF, FINANCE}),
+    ("GET", "/inquiries/new", SECRETARIAT),
+    ("GET", "/inquiries/import", SECRETARIAT),
+    ("GET", "/inquiries/{inquiry_id}", SECRETARIAT),  # finance: travel inquiries only (this one is not)
+    ("POST", "/inquiries/{inquiry_id}/reply", SECRETARIAT),
+    ("POST", "/inquiries/{inquiry_id}/note", SECRETARIAT),
+    ("POST", "/inquiries/{inquiry_id}/status", SECRETARIAT),
+    ("POST", "/inquiries/{inquiry_id}/assign", SECRETARIAT),
+    ("POST", "/inquiries/{inquiry_id}/merge", SECRETARIAT),
+    ("POST", "/inquiries/{inquiry_id}/link", SECRETARIAT),
+    ("POST", "/inquiries/{inquiry_id}/faq", SECRETARIAT),
+    ("GET", "/inquiries/templates", SECRETARIAT),
+    ("GET", "/inquiries/reports", {ADMIN, STAFF, FINANCE}),
+    ("GET", "/inquiries/mine", {OFFICER}),
+    ("GET", "/inquiries/mine/{inquiry_id}", set()),  # officers: only what they sent signed in (this was not)
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]
@@ -133,11 +153,14 @@ def ids(app):
         travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
         lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
         claim = travel.file_claim(trip, lines, [("receipt.pdf", b"%PDF-1.4 secret receipt")], actor=users[STAFF])
+        inquiry = inquiries.receive({"org_type": "other", "category": "general", "name": "問合 太郎",
+                                     "email": "inquirer-secret@example.jp", "subject": "件名", "body": "本文"},
+                                    channel="form", actor=None)
         result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
                   "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
                   "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
                   "appointment_id": other.appointments[0].id, "team_id": team.id,
-                  "trip_id": trip.id, "receipt_id": claim.receipts[0].id}
+                  "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id}
         db.session.commit()
         return result
 
@@ -161,6 +184,7 @@ def test_route_by_role(app, client, ids, role, method, path, allowed):
         assert "この画面を表示する権限がありません" in body
         assert "target@banso.example" not in body and "secret@example.lg.jp" not in body
         assert "other-officer@example.go.jp" not in body and "team-secret@example.lg.jp" not in body
+        assert "inquirer-secret@example.jp" not in body
 
 
 def test_every_route_is_in_the_table(app):

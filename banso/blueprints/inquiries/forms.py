@@ -12,7 +12,7 @@ class ContactForm(BansoForm):
     org_type = SelectField("ご所属の種類", choices=[SelectChoice(k, v) for k, v in ORG_TYPES.items()], validate_choice=False)
     prefecture = SelectField("都道府県", choices=[SelectChoice("", "選択してください")] + [SelectChoice(p) for p in PREFECTURES],
                              validate_choice=False)
-    municipality_code = SelectField("市区町村", choices=[("", "（都道府県を選ぶと表示されます）")], validate_choice=False)
+    municipality_code = SelectField("市区町村", choices=[SelectChoice("", "（都道府県を選ぶと表示されます）")], validate_choice=False)
     organisation = StringField("団体名・部署名", validators=[Length(max=200, message="200文字までで入力してください。")])
     name = StringField("お名前", validators=[Length(max=100, message="100文字までで入力してください。")])
     email = EmailField("メールアドレス", validators=[Length(max=254, message="254文字までで入力してください。")])

@@ -1,8 +1,9 @@
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import add_violation
+from banso.blueprints.forms import add_violation, run_and_flash
 from banso.blueprints.inquiries import bp, public_bp
 from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
 from banso.extensions import db
@@ -20,7 +21,7 @@ def _municipality_choices(form: ContactForm) -> None:
     prefecture = form.prefecture.data or request.args.get("prefecture")
     if prefecture:
         rows = db.session.scalars(select(Municipality).where(Municipality.prefecture == prefecture).order_by(Municipality.code))
-        form.municipality_code.choices = [("", "選択してください")] + [(m.code, m.name) for m in rows]
+        form.municipality_code.choices = [SelectChoice("", "選択してください")] + [SelectChoice(m.code, m.name) for m in rows]
 
 
 # --- the public side ------------------------------------------------------------------------
@@ -178,14 +179,7 @@ def detail(inquiry_id: int):
 
 
 def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):
-    try:
-        action()
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    run_and_flash(action, success)
     return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id) + anchor)
 
 

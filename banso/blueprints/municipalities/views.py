@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from banso.blueprints.municipalities import bp
 from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import Application, Municipality, Role, Team
+from banso.models import Application, Inquiry, Municipality, Role, Team
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, population_band
 from banso.services import RuleViolation, municipalities, phases
@@ -45,8 +45,10 @@ def detail(municipality_id: int):
     figures = [(p, municipalities.population_for(municipality, p)) for p in phases.all_phases()]
     team_history = list(db.session.scalars(select(Team).options(joinedload(Team.phase)).where(Team.municipality_id == municipality.id)
                                            .order_by(Team.start_date.desc())))
+    related = list(db.session.scalars(select(Inquiry).where(Inquiry.municipality_id == municipality.id)
+                                      .order_by(Inquiry.received_at.desc()).limit(50)))
     return render_template("municipalities/detail.html", m=municipality, applications=history, figures=figures, teams=team_history,
-                           verdict=municipalities.population_verdict)
+                           inquiries=related, verdict=municipalities.population_verdict)
 
 
 @bp.route("/population", methods=["GET", "POST"])

@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import add_violation
+from banso.blueprints.forms import add_violation, run_and_flash
 from banso.blueprints.travel import bp
 from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
@@ -184,15 +184,7 @@ def edit(trip_id: int):
 
 
 def _after(trip: TripRequest, action, success: str, anchor: str = ""):
-    """Run one service call on a trip: commit and say so, or roll back and show why."""
-    try:
-        action()
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    run_and_flash(action, success)
     return redirect(url_for("travel.detail", trip_id=trip.id) + anchor)
 
 
@@ -331,14 +323,7 @@ def _budget_workbook(phase, figures):
 
 
 def _budget_action(phase, action, success: str):
-    try:
-        action()
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    run_and_flash(action, success)
     return redirect(url_for("travel.budget", phase=phase.number))
 
 

@@ -1,0 +1,66 @@
+"""A visitor asks through the public form, staff reply from the inbox, the visitor's e-mailed
+answer is imported as .eml and reopens the inquiry (INQ-1)."""
+from email.message import EmailMessage
+
+import pytest
+
+from banso.extensions import db
+from banso.models import Role
+from tests.conftest import run_worker
+from tests.e2e.test_signin import sign_in
+from tests.factories import PASSWORD, make_municipality, make_user
+
+pytestmark = pytest.mark.e2e
+
+
+def test_visitor_asks_staff_reply_and_the_emailed_answer_reopens_it(app, live_server, page, browser, smtp, tmp_path):
+    with app.app_context():
+        make_municipality(name="遠野市", prefecture="岩手県")
+        make_user(Role.SECRETARIAT, email="staff@banso.example", name="坂本 翔太")
+        db.session.commit()
+
+    visitor = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo").new_page()
+    visitor.goto(f"{live_server}/contact")
+    visitor.get_by_label("ご所属の種類").select_option(label="市町村")
+    visitor.get_by_label("都道府県").select_option("岩手県")
+    visitor.locator("#municipality_code option", has_text="遠野市").wait_for(state="attached")
+    visitor.locator("#municipality_code").select_option(label="遠野市")
+    visitor.get_by_label("お名前").fill("佐藤 由美")
+    visitor.get_by_label("メールアドレス").fill("sato@example.lg.jp")
+    visitor.get_by_label("お問い合わせの分類").select_option(label="活用希望調査")
+    visitor.get_by_label("件名").fill("課題分野の選び方")
+    visitor.get_by_label("お問い合わせ内容").fill("複数の分野にまたがる場合はどう書けばよいですか。")
+    visitor.get_by_role("button", name="送信する").click()
+    receipt = visitor.locator("#receipt-number").inner_text().replace("受付番号 ", "")
+    assert receipt.startswith("問-")
+    visitor.context.close()
+
+    sign_in(page, live_server, "staff@banso.example", PASSWORD)
+    page.get_by_role("link", name="問い合わせ").first.click()
+    page.get_by_role("link", name=receipt).click()
+    assert "遠野市" in page.locator("dl.facts").inner_text()
+    page.get_by_role("button", name="自分が担当する").click()
+    page.get_by_text("担当を坂本 翔太にしました").wait_for()
+    page.get_by_label("本文").fill("佐藤 様\n\n優先度の高い分野から3つまでお選びください。")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="回答を送信", exact=True).click()
+    page.get_by_text("回答を送信しました").wait_for()
+    assert page.locator("#inquiry-status").inner_text() == "回答済"
+
+    run_worker(app)
+    reply = next(m for m in smtp.messages if receipt in m["Subject"] and "受け付けました" not in m["Subject"])
+    answer = EmailMessage()
+    answer["From"] = "佐藤 由美 <sato@example.lg.jp>"
+    answer["Subject"] = "Re: " + str(reply["Subject"])
+    answer["Message-ID"] = "<answer-1@example.lg.jp>"
+    answer["In-Reply-To"] = reply["Message-ID"]
+    answer.set_content("ありがとうございます。もう一点、締切の時刻を教えてください。", charset="iso-2022-jp")
+    eml = tmp_path / "返信.eml"
+    eml.write_bytes(answer.as_bytes())
+
+    page.goto(f"{live_server}/inquiries/import")
+    page.get_by_label("保存したメール（.eml）").set_input_files(str(eml))
+    page.get_by_role("button", name="取り込む").click()
+    page.get_by_text(f"{receipt} のスレッドに追加しました").wait_for()
+    assert page.locator("#inquiry-status").inner_text() == "対応中"
+    assert "締切の時刻を教えてください" in page.locator("#thread").inner_text()

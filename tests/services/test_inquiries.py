@@ -1,0 +1,184 @@
+"""INQ-1: every inquiry, by any channel, is recorded with a receipt number, an owner, a due date in
+business days and its thread, and answered through the outbox exactly once."""
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import func, select
+
+from banso.clock import jst
+from banso.extensions import db
+from banso.models import Inquiry, Notification
+from banso.models.inquiry import InquiryStatus
+from banso.services import RuleViolation, inquiries
+from tests.conftest import run_worker
+from tests.factories import make_municipality, make_user
+
+
+def _form(**overrides):
+    values = {"org_type": "municipality", "category": "application", "name": "佐藤 由美", "email": "sato@example.lg.jp",
+              "organisation": "テスト町 企画課", "subject": "回答フォームの記入方法", "body": "課題分野の選び方を教えてください。"}
+    values.update(overrides)
+    return values
+
+
+def _eml(subject: str, body: str, *, sender="sato@example.lg.jp", in_reply_to: str | None = None, charset="iso-2022-jp",
+         message_id: str | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"佐藤 由美 <{sender}>"
+    message["To"] = "banso-noreply@banso.example"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or f"<{abs(hash((subject, body)))}@example.lg.jp>"
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    message.set_content(body, charset=charset)
+    return message.as_bytes()
+
+
+@pytest.fixture
+def staff(ctx, clock):
+    clock.set(jst(2026, 11, 24, 10))  # a Tuesday
+    return make_user("secretariat")
+
+
+def test_inq_1_every_inquiry_gets_a_receipt_number_a_due_date_and_an_acknowledgement(staff):
+    first = inquiries.receive(_form(), channel="form", actor=None)
+    second = inquiries.receive(_form(email="", phone="0192-27-3111"), channel="phone", actor=staff, acknowledge=False)
+    assert (first.receipt_number, second.receipt_number) == ("問-2026-0001", "問-2026-0002")
+    assert first.due_at == jst(2026, 11, 27, 17)  # three business days after Tuesday 11/24
+    assert first.status == InquiryStatus.NEW and first.messages[0].kind == "incoming"
+    receipts = list(db.session.scalars(select(Notification).where(Notification.kind == "inquiry_receipt")))
+    assert [n.recipient_email for n in receipts] == ["sato@example.lg.jp"] and "問-2026-0001" in receipts[0].subject
+
+
+@pytest.mark.parametrize("received,due", [
+    (jst(2026, 12, 25, 10), jst(2027, 1, 5, 17)),   # 年末年始 12/29–1/3 closed: 12/28, 1/4, 1/5
+    (jst(2027, 1, 8, 10), jst(2027, 1, 14, 17)),    # 成人の日 (Monday 1/11) skipped
+    (jst(2026, 9, 18, 10), jst(2026, 9, 28, 17)),   # 敬老の日, 国民の休日 and 秋分の日 (9/21–23) skipped
+])
+def test_inq_1_due_dates_count_business_days_only(app, ctx, received, due):
+    assert inquiries.due_date(received) == due
+
+
+def test_inq_1_bad_input_is_refused_with_a_clear_message(staff):
+    with pytest.raises(RuleViolation, match="メールアドレスの形式が正しくありません"):
+        inquiries.receive(_form(email="sato@@example"), channel="form", actor=None)
+    with pytest.raises(RuleViolation, match="10,000文字まで"):
+        inquiries.receive(_form(body="あ" * 10_001), channel="form", actor=None)
+    with pytest.raises(RuleViolation, match="件名を入力"):
+        inquiries.receive(_form(subject="  "), channel="form", actor=None)
+    assert db.session.scalar(select(func.count()).select_from(Inquiry)) == 0
+
+
+def test_inq_1_the_public_form_is_rate_limited_per_address(staff):
+    for _ in range(5):
+        inquiries.check_rate("sato@example.lg.jp", "192.0.2.1")
+    with pytest.raises(RuleViolation, match="受付を一時停止"):
+        inquiries.check_rate("SATO@example.lg.jp", "192.0.2.1")
+    inquiries.check_rate("other@example.lg.jp", "192.0.2.1")  # another address is not held back
+
+
+def test_inq_1_a_reply_reaches_the_smtp_sink_exactly_once(app, staff, smtp):
+    inquiry = inquiries.receive(_form(), channel="form", actor=None)
+    message = inquiries.reply(inquiry, "佐藤 様\n\n① を選んでください。<b>太字</b>", actor=staff)
+    assert inquiry.status == InquiryStatus.ANSWERED and inquiry.first_response_at is not None
+    db.session.commit()
+    run_worker(app)
+    run_worker(app)  # a second run (or a sweep) sends nothing again
+    replies = [m for m in smtp.messages if "回答フォームの記入方法" in m["Subject"] and "受け付けました" not in m["Subject"]]
+    assert len(replies) == 1 and replies[0]["Message-ID"] == f"<notification-{message.notification_id}@banso.local>"
+    assert "<b>太字</b>" in replies[0].get_content() and replies[0].get_content_type() == "text/plain"
+
+
+def test_inq_1_a_note_is_never_sent(app, staff, smtp):
+    inquiry = inquiries.receive(_form(email=""), channel="phone", actor=staff)
+    inquiries.add_note(inquiry, "関係課に照会中", actor=staff)
+    db.session.commit()
+    run_worker(app)
+    assert smtp.messages == [] and [m.kind for m in inquiry.messages] == ["incoming", "note"]
+
+
+def test_inq_1_an_eml_reply_joins_its_thread_and_reopens_it(staff):
+    inquiry = inquiries.receive(_form(), channel="form", actor=None)
+    message = inquiries.reply(inquiry, "回答します。", actor=staff)
+    data = _eml(f"Re: 【地方創生伴走支援】回答フォームの記入方法（{inquiry.receipt_number}）", "追加で質問があります。締切はいつですか。",
+                in_reply_to=f"<notification-{message.notification_id}@banso.local>")
+    assert b"ISO-2022-JP" in data.upper()
+    result = inquiries.import_eml(data, actor=staff)
+    assert result.inquiry is inquiry and not result.created and "メッセージID" in result.reason
+    assert inquiry.status == InquiryStatus.IN_PROGRESS and inquiry.messages[-1].body == "追加で質問があります。締切はいつですか。"
+    with pytest.raises(RuleViolation, match="既に取り込まれています"):
+        inquiries.import_eml(data, actor=staff)
+
+
+def test_inq_1_an_eml_finds_its_thread_by_the_receipt_number_and_follows_a_merge(staff):
+    original = inquiries.receive(_form(), channel="form", actor=None)
+    duplicate = inquiries.receive(_form(subject="同じ質問（再送）"), channel="form", actor=None)
+    inquiries.merge(duplicate, original, actor=staff)
+    result = inquiries.import_eml(_eml(f"Re: {duplicate.receipt_number} について", "補足です。"), actor=staff)
+    assert result.inquiry is original and "統合先" in result.reason
+    assert [m.body for m in inquiries.thread(original)][-1] == "補足です。"
+
+
+def test_inq_1_a_reply_to_a_thread_closed_over_14_days_ago_opens_a_linked_inquiry(staff, clock):
+    old = inquiries.receive(_form(), channel="form", actor=None)
+    inquiries.reply(old, "回答します。", actor=staff, close=True)
+    clock.advance(days=15)
+    result = inquiries.import_eml(_eml(f"Re: {old.receipt_number}", "別件ですが質問です。"), actor=staff)
+    assert result.created and result.inquiry.follows is old and result.inquiry.channel == "email"
+    assert old.status == InquiryStatus.CLOSED
+
+
+def test_inq_1_an_unknown_sender_becomes_a_new_inquiry_and_a_broken_file_is_refused(staff):
+    result = inquiries.import_eml(_eml("はじめて問い合わせます", "制度について教えてください。", charset="utf-8"), actor=staff)
+    assert result.created and result.inquiry.email == "sato@example.lg.jp"
+    for broken in (b"", b"\x00\x01garbage without headers", b"From: \r\nSubject: x\r\n\r\n"):
+        with pytest.raises(RuleViolation, match="メールファイル"):
+            inquiries.import_eml(broken, actor=staff)
+
+
+def test_inq_1_waiting_for_the_inquirer_pauses_the_clock(staff, clock):
+    inquiry = inquiries.receive(_form(), channel="form", actor=None)
+    due = inquiry.due_at
+    inquiries.set_status(inquiry, InquiryStatus.WAITING, actor=staff)
+    clock.advance(days=2)
+    assert not inquiry.is_overdue
+    inquiries.set_status(inquiry, InquiryStatus.IN_PROGRESS, actor=staff)
+    assert inquiry.due_at == due + timedelta(days=2)
+
+
+def test_inq_1_overdue_inquiries_are_counted(staff, clock):
+    inquiries.receive(_form(), channel="form", actor=None)
+    clock.set(jst(2026, 11, 30, 9))
+    assert inquiries.status_counts(staff)["overdue"] == 1
+
+
+def test_inq_1_finance_sees_travel_questions_and_officers_their_own(staff):
+    officer_user = make_user("officer")
+    travel = inquiries.receive(_form(category="travel", org_type="officer"), channel="form", actor=officer_user)
+    general = inquiries.receive(_form(), channel="form", actor=None)
+    finance = make_user("finance")
+    visible = lambda user: set(db.session.scalars(inquiries.list_query(user)))  # noqa: E731
+    assert visible(finance) == {travel} and visible(officer_user) == {travel} and visible(staff) == {travel, general}
+    with pytest.raises(RuleViolation, match="権限がありません"):
+        inquiries.reply(general, "回答", actor=finance)
+
+
+def test_inq_1_templates_fill_placeholders_and_faq_comes_from_answered_inquiries(staff):
+    inquiry = inquiries.receive(_form(municipality_code=make_municipality(name="遠野市").code), channel="form", actor=None)
+    template = inquiries.save_template("受付のお礼", "{氏名} 様 受付番号 {受付番号}", actor=staff)
+    assert inquiries.fill_template(template, inquiry) == f"佐藤 由美 様 受付番号 {inquiry.receipt_number}"
+    with pytest.raises(RuleViolation, match="回答済または完了"):
+        inquiries.promote_to_faq(inquiry, "Q", "A", actor=staff)
+    inquiries.reply(inquiry, "回答", actor=staff)
+    inquiries.promote_to_faq(inquiry, "記入方法は？", "様式の注記をご覧ください。", actor=staff)
+    assert [e.question for e in inquiries.faq_by_category()["application"]] == ["記入方法は？"]
+    assert inquiry.municipality.name == "遠野市"
+
+
+def test_receipt_numbers_restart_each_year(staff, clock):
+    clock.set(datetime(2026, 12, 31, 14, 59, tzinfo=timezone.utc))  # 23:59 JST on New Year's Eve
+    assert inquiries.receive(_form(), channel="form", actor=None).receipt_number == "問-2026-0001"
+    clock.set(datetime(2026, 12, 31, 15, 0, tzinfo=timezone.utc))  # 0:00 JST on 1 January
+    assert inquiries.receive(_form(), channel="form", actor=None).receipt_number == "問-2027-0001"
