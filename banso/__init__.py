@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.travel import bp as travel_bp
     from banso.blueprints.inquiries import bp as inquiries_bp
     from banso.blueprints.inquiries import public_bp as contact_bp
+    from banso.blueprints.stats import bp as stats_bp
     from banso.blueprints.municipalities import bp as municipalities_bp
     from banso.blueprints.auth import bp as auth_bp
     from banso.blueprints.dashboard import bp as dashboard_bp
@@ -78,7 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.health import bp as health_bp
 
     for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp, imports_bp,
-                      officers_bp, appointments_bp, teams_bp, matching_bp, travel_bp, inquiries_bp, contact_bp):
+                      officers_bp, appointments_bp, teams_bp, matching_bp, travel_bp, inquiries_bp, contact_bp, stats_bp):
         app.register_blueprint(blueprint)
     if app.config["BANSO_ENV"] != "production":
         app.register_blueprint(dev_bp)

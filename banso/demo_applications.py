@@ -69,6 +69,8 @@ def _walk(application: Application, actions: list[tuple[str, str]], actor: User)
 
 
 def _pools():
+    """The municipalities of both phases, chosen so that 第2期 reproduces seed 000: 47 continuing in
+    33 prefectures, 50 new in 30, together 97 in 38 (大船渡市 and 岡谷市 among the continuing)."""
     rng = random.Random(2026)
     phase1 = db.session.scalar(select(Phase).where(Phase.number == 1))
     phase2 = db.session.scalar(select(Phase).where(Phase.number == 2))
@@ -78,8 +80,31 @@ def _pools():
     by_name = {m.full_name: m for m in candidates}
     featured = [by_name["岩手県大船渡市"], by_name["長野県岡谷市"]]
     rng.shuffle(candidates)
-    pool = [m for m in candidates if m not in featured]
-    return rng, phase1, phase2, featured + pool[:58], pool[58:58 + 115]
+    taken = set(featured)
+    prefectures = sorted({m.prefecture for m in candidates})
+    rng.shuffle(prefectures)
+    others = [p for p in prefectures if p not in ("岩手県", "長野県")]
+    continuing_prefectures = ["岩手県", "長野県"] + others[:31]
+    new_prefectures = continuing_prefectures[:25] + others[31:36]
+
+    def pick(within: list[str], count: int, already: list[Municipality]) -> list[Municipality]:
+        """``count`` untaken municipalities covering every prefecture of ``within`` (one each first)."""
+        chosen = list(already)
+        covered = {m.prefecture for m in chosen}
+        for prefecture in [p for p in within if p not in covered] + within * 20:
+            if len(chosen) == count:
+                break
+            m = next((c for c in candidates if c.prefecture == prefecture and c not in taken), None)
+            if m is not None:
+                chosen.append(m)
+                taken.add(m)
+        return chosen
+
+    continuing = pick(continuing_prefectures, 47, featured)
+    stopped = pick(prefectures, 13, [])  # 第1期 municipalities that do not continue
+    new = pick(new_prefectures, 50, [])
+    rest = [m for m in candidates if m not in taken][:65]  # 第2期 applicants not supported
+    return rng, phase1, phase2, continuing + stopped, new + rest
 
 
 def load_first_phase(actor: User) -> None:

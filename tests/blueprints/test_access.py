@@ -120,6 +120,7 @@ ROUTES = [
     ("GET", "/inquiries/reports", {ADMIN, STAFF, FINANCE}),
     ("GET", "/inquiries/mine", {OFFICER}),
     ("GET", "/inquiries/mine/{inquiry_id}", set()),  # officers: only what they sent signed in (this was not)
+    ("GET", "/stats/", SECRETARIAT),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]

@@ -1,0 +1,20 @@
+"""The demo data `make run` loads is the programme at its real scale: seed 000's headline figures."""
+from banso import demo
+from banso.extensions import db
+from banso.models import Inquiry, Phase, TripRequest
+from banso.services import statistics, travel
+
+
+def test_demo_reproduces_seed_000_and_looks_lived_in(app):
+    with app.app_context():
+        demo.load()
+        db.session.commit()
+        second = db.session.scalar(db.select(Phase).where(Phase.number == 2))
+        figures = statistics.headline(second)
+        assert (figures.officer_applicants, figures.ministries, figures.officers, figures.secondees, figures.teams) == (308, 24, 278, 8, 97)
+        assert (figures.municipal_applicants, figures.supported, figures.supported_prefectures) == (115, 97, 38)
+        assert (figures.new, figures.new_prefectures, figures.continuing, figures.continuing_prefectures) == (50, 30, 47, 33)
+        budget = travel.budget(second)
+        assert budget.spent > 0 and budget.committed > 0 and budget.awaiting > 0 and budget.available > 0
+        assert db.session.scalar(db.select(db.func.count()).select_from(TripRequest)) > 500
+        assert db.session.scalar(db.select(db.func.count()).select_from(Inquiry)) >= 300
