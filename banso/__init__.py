@@ -72,6 +72,8 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.inquiries import bp as inquiries_bp
     from banso.blueprints.inquiries import public_bp as contact_bp
     from banso.blueprints.stats import bp as stats_bp
+    from banso.blueprints.publication import bp as publication_bp
+    from banso.blueprints.publication import public_bp
     from banso.blueprints.municipalities import bp as municipalities_bp
     from banso.blueprints.auth import bp as auth_bp
     from banso.blueprints.dashboard import bp as dashboard_bp
@@ -79,7 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.health import bp as health_bp
 
     for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp, imports_bp,
-                      officers_bp, appointments_bp, teams_bp, matching_bp, travel_bp, inquiries_bp, contact_bp, stats_bp):
+                      officers_bp, appointments_bp, teams_bp, matching_bp, travel_bp, inquiries_bp, contact_bp, stats_bp, publication_bp, public_bp):
         app.register_blueprint(blueprint)
     if app.config["BANSO_ENV"] != "production":
         app.register_blueprint(dev_bp)
@@ -96,9 +98,10 @@ def _register_templates(app: Flask) -> None:
         from flask_login import current_user
 
         from banso.services.phases import before_publication
+        from banso.services.publication import watermark
 
         return {"nav_items": nav_for(current_user), "banso_env": app.config["BANSO_ENV"],
-                "before_publication": before_publication}
+                "before_publication": before_publication, "watermark": watermark}
 
 
 def _register_errors(app: Flask) -> None:

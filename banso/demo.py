@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from banso.clock import jst
 from banso.extensions import db
-from banso.models import Role, User
+from banso.models import Phase, Role, User
 from banso.services import phases, users
 
 DEMO_PASSWORD = "banso-demo"
@@ -43,8 +43,26 @@ def load() -> None:
     demo_teams.load(staff=staff)
     demo_applications.load_second_phase(actor=staff, admin=admin)
     demo_teams.load_second_phase(staff=staff)
+    for number in (1, 2):
+        _publish(db.session.scalar(select(Phase).where(Phase.number == number)), staff=staff, admin=admin)
     demo_travel.load(staff=staff, finance=created[2], officer_user=officer_user)
     demo_inquiries.load(staff=[staff, created[4], created[5]], finance=created[2])
+
+
+def _publish(phase: Phase, *, staff: User, admin: User) -> None:
+    """Both demo phases were confirmed, noticed in advance and released on their planned dates (PUB-2, PUB-3)."""
+    from datetime import timedelta
+
+    from banso.models import Notification, NotificationStatus
+    from banso.services import publication
+
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    publication.release(phase, actor=admin)
+    notices = db.session.scalars(select(Notification).where(Notification.kind == "advance_notice",
+                                                            Notification.status == NotificationStatus.PENDING))
+    for notice in notices:  # delivered at the time, not now
+        notice.status, notice.sent_at = NotificationStatus.SENT, phase.publication_at - timedelta(days=7)
 
 
 def _phases() -> None:

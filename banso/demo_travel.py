@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from banso.clock import today_jst
 from banso.extensions import db
-from banso.models import Activity, Phase, Team, User
+from banso.models import Activity, Notification, NotificationStatus, Phase, Team, User
 from banso.models.travel import RATE_BANDS
 from banso.reference import BLOCK_OF, PREFECTURES
 from banso.services import travel
@@ -124,4 +124,8 @@ def load(staff: User, finance: User, officer_user: User) -> None:
     _trips_for(first, random.Random(251), staff, finance, officer_user, until=today)
     _trips_for(second, random.Random(262), staff, finance, officer_user, until=today)
     _upcoming(second, random.Random(263), staff, finance, today)
+    # The decisions of past trips reached their travellers at the time; the dev mailbox keeps only new mail.
+    for notice in db.session.scalars(select(Notification).where(Notification.kind == "travel_decision",
+                                                                Notification.status == NotificationStatus.PENDING)):
+        notice.status, notice.sent_at = NotificationStatus.SENT, notice.created_at
 

@@ -80,22 +80,27 @@ def page_or_fragment(template: str, fragment: str, **context):
 Column = tuple[str, Callable[[Any], Any]]
 
 
-def export(rows: Iterable[Any], columns: list[Column], filename: str):
-    """Every row of a filtered list, as CSV (UTF-8 with BOM, opens in Excel) or Excel (?format=xlsx)."""
+def export(rows: Iterable[Any], columns: list[Column], filename: str, *, watermark: str | None = None):
+    """Every row of a filtered list, as CSV (UTF-8 with BOM, opens in Excel) or Excel (?format=xlsx).
+    ``watermark`` (confidential results, PUB-2) is the first line, naming who exported them and when."""
     if request.args.get("format") == "xlsx":
-        return export_workbook([(filename, columns, rows)], filename)
+        return export_workbook([(filename, columns, rows)], filename, watermark=watermark)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
+    if watermark:
+        writer.writerow([watermark])
     writer.writerow([label for label, _ in columns])
     writer.writerows([_cell(get(row)) for _, get in columns] for row in rows)
     return _download("\ufeff" + text.getvalue(), "text/csv; charset=utf-8", filename, "csv")
 
 
-def export_workbook(sheets: list[tuple[str, list[Column], Iterable[Any]]], filename: str):
+def export_workbook(sheets: list[tuple[str, list[Column], Iterable[Any]]], filename: str, *, watermark: str | None = None):
     """One Excel workbook of several sheets (name, columns, rows), e.g. for the accounting books."""
     workbook = Workbook(write_only=True)
     for name, columns, rows in sheets:
         sheet = workbook.create_sheet(name[:31])
+        if watermark:
+            sheet.append([watermark])
         sheet.append([label for label, _ in columns])
         for row in rows:
             sheet.append([_cell(get(row)) for _, get in columns])

@@ -56,6 +56,7 @@ NAV: list[NavItem] = [
     NavItem("inquiries.mine", "問い合わせ", (Role.OFFICER,)),
     NavItem("travel.budget", "旅費予算", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)),
     NavItem("travel.rates", "旅費単価", (Role.FINANCE,)),
+    NavItem("publication.index", "公表", SECRETARIAT_ROLES),
     NavItem("stats.index", "実績", SECRETARIAT_ROLES),
     NavItem("admin.notifications", "通知の送信状況", SECRETARIAT_ROLES),
     NavItem("admin.users", "利用者管理", (Role.ADMIN,)),

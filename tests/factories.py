@@ -194,3 +194,16 @@ def make_trip(team=None, *, actor=None, **overrides):
     team = team or make_team()
     actor = actor or make_user("secretariat")
     return travel.file_request(team, trip_data(team, **overrides), actor=actor)
+
+
+def make_publication(phase, status: str = "released", **overrides):
+    """A phase's publication in a given state (released: the matching results are public)."""
+    from banso.clock import now
+    from banso.models import Publication
+
+    values = {"phase_id": phase.id, "status": status, "released_at": now() if status == "released" else None}
+    values.update(overrides)
+    publication = Publication(**values)
+    db.session.add(publication)
+    db.session.flush()
+    return publication

@@ -23,6 +23,8 @@ def _sweep_forever(app, stop: threading.Event) -> None:
                     log.info("送信待ちの通知 %d 件を再投入しました", count)
                 if jobs.close_finished_teams():
                     log.info("支援期間が終了したチームを終了にしました")
+                if jobs.release_due_publications():
+                    log.info("予定日時を過ぎたマッチング結果を公表しました")
             except Exception:  # the sweep must outlive a database or Redis hiccup
                 log.exception("定期処理に失敗しました")
 

@@ -113,3 +113,29 @@ def close_finished_teams() -> int:
         return closed
     finally:
         db.session.remove()
+
+
+def release_publication(phase_id: int) -> str:
+    """PUB-3 at the planned time (scheduled on RQ when the matching is confirmed)."""
+    from banso.models import Phase
+    from banso.services import publication
+
+    try:
+        phase = db.session.get(Phase, phase_id)
+        released = phase is not None and publication.release(phase, actor=None)
+        db.session.commit()
+        return "released" if released else "skipped"
+    finally:
+        db.session.remove()
+
+
+def release_due_publications() -> int:
+    """The timer's catch-up: a release missed while the worker was down happens as soon as it is back."""
+    from banso.services import publication
+
+    try:
+        count = publication.release_due()
+        db.session.commit()
+        return count
+    finally:
+        db.session.remove()

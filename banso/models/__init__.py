@@ -9,6 +9,7 @@ from banso.models.notification import MailboxMessage, Notification, Notification
 from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                                  OfficerCandidacy, ProfileChangeRequest)
 from banso.models.phase import Phase, PhaseEvent
+from banso.models.publication import PrefectureContact, Publication, PublicationStatus
 from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamExtension, TeamMembership,
                                TeamStatus)
 from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate, Receipt, TeamTravelPlan, TravelClaim,
@@ -16,6 +17,9 @@ from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate
 from banso.models.user import Role, User
 
 __all__ = [
+    "PrefectureContact",
+    "Publication",
+    "PublicationStatus",
     "FaqEntry",
     "Inquiry",
     "InquiryMessage",

@@ -46,6 +46,8 @@ class Notification(db.Model):
     object_type: Mapped[str | None] = mapped_column(String(50))
     object_id: Mapped[int | None]
     hold_until: Mapped[datetime | None]
+    # PUB-2: held until this phase's matching results are released (the release job lets it go).
+    release_phase_id: Mapped[int | None] = mapped_column(ForeignKey("phases.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

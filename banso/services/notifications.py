@@ -39,6 +39,7 @@ def notify(
     recipient_user: User | None = None,
     obj=None,
     hold_until=None,
+    release_phase_id: int | None = None,
 ) -> Notification:
     """Write a notification in the caller's transaction. ``key`` makes it idempotent."""
     existing = db.session.scalar(select(Notification).where(Notification.idempotency_key == key))
@@ -55,15 +56,17 @@ def notify(
         object_type=type(obj).__name__ if obj is not None else None,
         object_id=getattr(obj, "id", None),
         hold_until=hold_until,
+        release_phase_id=release_phase_id,
     )
     db.session.add(notification)
     db.session.flush()
-    _remember(notification)
+    remember(notification.id)
     return notification
 
 
-def _remember(notification: Notification) -> None:
-    db.session.info.setdefault(_OUTBOX, set()).add(notification.id)
+def remember(notification_id: int) -> None:
+    """Enqueue this notification after the current transaction commits."""
+    db.session.info.setdefault(_OUTBOX, set()).add(notification_id)
 
 
 @event.listens_for(Session, "after_commit")
@@ -172,7 +175,7 @@ def resend(notification: Notification, *, actor: User) -> Notification:
     audit.record("resend", notification, actor=actor, summary=f"通知「{notification.subject}」を再送",
                  before=before, after={"status": notification.status, "attempts": 0})
     db.session.flush()
-    _remember(notification)
+    remember(notification.id)
     return notification
 
 

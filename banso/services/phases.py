@@ -151,5 +151,7 @@ def selected_phase(number: str | None) -> Phase | None:
 
 
 def before_publication(phase: Phase) -> bool:
-    """PUB-2: matching results are confidential until the phase's publication time."""
-    return phase.publication_at is None or now() < phase.publication_at
+    """PUB-2: matching results are confidential until the secretariat releases them."""
+    from banso.services import publication
+
+    return publication.confidential(phase)

@@ -72,7 +72,10 @@ def form_team(application: Application, officer_list: list[Officer], *, themes: 
               actor: User | None, start: date | None = None, predecessor: Team | None = None) -> Team:
     """One team for one eligible application (TEAM-2), 2–3 mixed-ministry officers (TEAM-1), each
     holding a 併任発令 that covers the term (OFF-3). The application becomes マッチング済."""
+    from banso.services import publication
+
     phase, m = application.phase, application.municipality
+    publication.check_open(phase)  # PUB-1: a confirmed matching changes only with an admin's unlock
     if application.status != ApplicationStatus.ELIGIBLE:
         raise RuleViolation("TEAM-2", f"{m.full_name}の回答は「{application.status_label}」です。対象と判定された回答にだけチームを編成できます。")
     if db.session.scalar(select(Team.id).where(Team.phase_id == phase.id, Team.municipality_id == m.id)):
@@ -136,7 +139,10 @@ def extend_team(team: Team, *, new_end: date, reason: str, actor: User) -> TeamE
 def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective: date, reason: str, note: str = "",
                    actor: User | None) -> MemberReplacement:
     """TEAM-4 in one transaction: history kept, TEAM-1 and OFF-3 still true, the municipality and team told."""
+    from banso.services import publication
+
     db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())  # one replacement at a time
+    publication.check_open(team.phase)
     if reason not in REPLACEMENT_REASONS:
         raise RuleViolation("TEAM-4", "交代の理由を選んでください。", "reason")
     if not team.start_date < effective <= team.end_date:
@@ -176,6 +182,8 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
 
 
 def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
+    from banso.services import publication
+
     m, application = team.municipality, team.application
     members = "\n".join(f"・{ms.officer.name}（{home_ministry(ms.officer).name}）" for ms in team.current_members)
     body = (f"{team.name}のメンバーを{replacement.effective_on:%Y年%-m月%-d日}付で交代します（{replacement.reason}）。\n"
@@ -187,7 +195,8 @@ def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
     for email, name, user in recipients:
         notifications.notify(key=f"replacement-{replacement.id}-{email}", kind="member_replacement", obj=replacement,
                              recipient_email=email, recipient_name=name, recipient_user=user,
-                             subject=f"【地方創生伴走支援】{team.name}のメンバー交代のお知らせ", body=f"{name} 様\n\n" + body)
+                             subject=f"【地方創生伴走支援】{team.name}のメンバー交代のお知らせ", body=f"{name} 様\n\n" + body,
+                             **publication.hold(team.phase))  # PUB-2: before release it waits in the outbox
 
 
 def replacement_candidates(team: Team, leaving: Officer, limit: int = 10) -> list[tuple[Officer, int, list[str]]]:
@@ -402,7 +411,11 @@ def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id
 
 
 def team_of_user(user: User, phase: Phase | None = None) -> Team | None:
-    stmt = select(Team).join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None))
+    """An officer's current team, once they may see it (PUB-2: after their advance notice)."""
+    from banso.services import publication
+
+    stmt = select(Team).join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None),
+                                                                 publication.team_condition(user))
     if phase is not None:
         stmt = stmt.where(Team.phase_id == phase.id)
     return db.session.scalar(stmt.order_by(Team.start_date.desc()).limit(1))

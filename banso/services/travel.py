@@ -26,7 +26,7 @@ from banso.models import (BudgetRevision, LodgingRate, Municipality, NightAllowa
                           TripRequest, TripStatus, TripTraveller, User)
 from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PURPOSES, RATE_BANDS, TRANSPORT
 from banso.reference import PREFECTURES
-from banso.services import RuleViolation, audit, notifications
+from banso.services import RuleViolation, audit, notifications, publication
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 WARN_AT, DANGER_AT = 0.80, 0.95
@@ -831,7 +831,11 @@ def _own_condition(user: User):
 
 
 def can_view(trip: TripRequest, user: User) -> bool:
-    if user.has_role(Role.ADMIN, Role.SECRETARIAT, Role.FINANCE):
+    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        return True
+    if not publication.can_see_team(trip.team, user):  # PUB-2
+        return False
+    if user.has_role(Role.FINANCE):
         return True
     return user.has_role(Role.OFFICER) and (trip.filed_by_id == user.id or any(t.officer.user_id == user.id for t in trip.travellers))
 
@@ -858,6 +862,7 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
                      selectinload(TripRequest.travellers).joinedload(TripTraveller.officer),
                      joinedload(TripRequest.claim), joinedload(TripRequest.filed_by))
             .where(TripRequest.phase_id == phase.id))
+    stmt = stmt.where(publication.team_condition(user))  # PUB-2
     if user.has_role(Role.OFFICER):
         stmt = stmt.where(_own_condition(user))
     if q:
@@ -898,7 +903,7 @@ def stage_counts(phase: Phase, user: User) -> dict[str, int]:
 
 def teams_for(user: User, phase: Phase) -> list[Team]:
     """The teams a user may file a trip for: an officer's own (current) team, every team for staff."""
-    stmt = select(Team).options(joinedload(Team.municipality)).where(Team.phase_id == phase.id)
+    stmt = select(Team).options(joinedload(Team.municipality)).where(Team.phase_id == phase.id, publication.team_condition(user))
     if user.has_role(Role.OFFICER):
         stmt = stmt.join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None))
     return list(db.session.scalars(stmt.order_by(Team.id)).unique())

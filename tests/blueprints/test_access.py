@@ -11,7 +11,8 @@ from banso.extensions import db
 from banso.models import PhaseEvent, ProfileChangeRequest, Role
 from banso.services import application_import, imports, inquiries, notifications, officers, travel
 from tests.conftest import login
-from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_rates, make_team,
+from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
+                             make_team,
                              make_trip, make_user)
 
 ADMIN, STAFF, FINANCE, OFFICER = "admin", "secretariat", "finance", "officer"
@@ -149,6 +150,7 @@ def ids(app):
         db.session.flush()
         job = queue.queue("default").enqueue("worker.jobs.sweep_outbox")
         team = make_team(phase, contact_email="team-secret@example.lg.jp")
+        make_publication(phase)  # released: roles see what their role may (the hold has its own tests)
         make_rates(2026)
         trip = make_trip(team)
         travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))

@@ -102,10 +102,11 @@ def test_breakdown_page_draws_charts_with_numbers(app, client):
 
 
 def test_the_profile_shows_the_team_and_teammates_cards(app, client):
-    from tests.factories import make_team
+    from tests.factories import make_publication, make_team
 
     with app.app_context():
         team = make_team()
+        make_publication(team.phase)
         user = make_user(Role.OFFICER)
         team.current_members[0].officer.user = user
         mate = team.current_members[1].officer

@@ -9,7 +9,7 @@ from banso.extensions import db
 from banso.models import Role
 from banso.services import inquiries, travel
 from tests.conftest import login
-from tests.factories import make_rates, make_team, make_trip, make_user
+from tests.factories import make_phase, make_publication, make_rates, make_team, make_trip, make_user
 
 PAGES = ["/travel/", "/travel/?stage=settled", "/travel/budget", "/inquiries/", "/inquiries/counts", "/"]
 
@@ -59,6 +59,7 @@ def _statements(app, client) -> dict[str, int]:
 def test_travel_and_inquiry_pages_run_as_many_statements_for_many_rows_as_for_few(app, client, clock):
     with app.app_context():
         make_rates(2026)
+        make_publication(make_phase())  # released: finance sees every team's trips
         make_user(Role.FINANCE, email="finance@banso.example")
         db.session.commit()
     _add(app, teams=1, trips_per_team=2)

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from banso.extensions import db
 from banso.models import Activity, Role, TeamMembership
 from tests.conftest import login
-from tests.factories import make_ready_officer, make_team, make_user
+from tests.factories import make_publication, make_ready_officer, make_team, make_user
 
 
 def test_an_officer_sees_and_records_only_for_their_own_team(app, client, clock):
@@ -13,6 +13,7 @@ def test_an_officer_sees_and_records_only_for_their_own_team(app, client, clock)
     clock.set(jst(2026, 11, 23, 10))
     with app.app_context():
         mine, other = make_team(), make_team()
+        make_publication(mine.phase)
         user = make_user(Role.OFFICER)
         mine.current_members[0].officer.user = user
         ids, email = (mine.id, other.id), user.email
@@ -33,6 +34,7 @@ def test_an_officer_sees_and_records_only_for_their_own_team(app, client, clock)
 def test_finance_sees_team_names_and_members_only(app, client):
     with app.app_context():
         team = make_team()
+        make_publication(team.phase)
         member, team_id = team.current_members[0].officer.name, team.id
         finance = make_user(Role.FINANCE).email
         db.session.commit()

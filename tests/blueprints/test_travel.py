@@ -11,7 +11,7 @@ from banso.extensions import db
 from banso.models import Role, Team, TripRequest
 from banso.services import travel
 from tests.conftest import login
-from tests.factories import make_rates, make_team, make_trip, make_user
+from tests.factories import make_publication, make_rates, make_team, make_trip, make_user
 
 PDF = b"%PDF-1.4\nsecret receipt of the claimant\n%%EOF\n"
 
@@ -22,6 +22,7 @@ def world(app, clock):
     with app.app_context():
         make_rates(2026)
         own_team, other_team = make_team(), make_team()
+        make_publication(own_team.phase)  # released: officers and finance see the teams (PUB-2 has its own tests)
         owner, other = make_user(Role.OFFICER, email="owner@banso.example"), make_user(Role.OFFICER, email="other@banso.example")
         own_team.current_members[0].officer.user = owner
         other_team.current_members[0].officer.user = other

@@ -5,7 +5,7 @@ import pytest
 from banso.extensions import db
 from banso.models import Role
 from tests.e2e.test_signin import sign_in
-from tests.factories import PASSWORD, make_rates, make_team, make_user
+from tests.factories import PASSWORD, make_publication, make_rates, make_team, make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -19,6 +19,7 @@ def test_officer_files_finance_approves_officer_claims_finance_settles(app, live
     with app.app_context():
         make_rates(2026)
         team = make_team()
+        make_publication(team.phase)
         officer = team.current_members[0].officer
         officer.user = make_user(Role.OFFICER, email="ishida@banso.example", name=officer.name)
         make_user(Role.FINANCE, email="finance@banso.example", name="松岡 由紀")

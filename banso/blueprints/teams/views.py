@@ -13,7 +13,7 @@ from banso.models import Activity, Application, HalfYearReport, MemberReplacemen
 from banso.models.team import ACTIVITY_KINDS
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.reference import FIELDS, PREFECTURES, field_label
-from banso.services import RuleViolation, applications, matching, municipalities, officers, phases, teams
+from banso.services import RuleViolation, applications, matching, municipalities, officers, phases, publication, teams
 
 STAFF = SECRETARIAT_ROLES
 
@@ -26,6 +26,10 @@ def _team(team_id: int) -> Team:
             abort(403)
     elif not current_user.has_role(*STAFF):
         abort(403)
+    if not publication.can_see_team(team, current_user):  # PUB-2: an officer after their advance notice
+        abort(403)
+    publication.audit_view(team.phase, f"{team.name}（{request.path}）", actor=current_user)
+    db.session.commit()
     return team
 
 
@@ -43,6 +47,7 @@ def index():
                             theme=request.args.get("theme"), ministry_id=request.args.get("ministry_id"),
                             status=request.args.get("status"),
                             officer_user=current_user if current_user.has_role(Role.OFFICER) else None)
+    stmt = stmt.where(publication.team_condition(current_user))  # PUB-2: the hold, in one place
     stmt, sort = sort_by(stmt, {"code": Municipality.code, "start": Team.start_date, "status": Team.status}, "code")
     limited = current_user.has_role(Role.FINANCE, Role.OFFICER)
     if request.args.get("format") in ("csv", "xlsx"):
@@ -50,7 +55,10 @@ def index():
         if not limited:
             columns += [("支援テーマ", lambda t: "×".join(FIELDS[f] for f in t.themes)), ("開始", lambda t: t.start_date),
                         ("終了", lambda t: t.end_date), ("状況", lambda t: t.status_label)]
-        return export(db.session.scalars(stmt), columns, f"{phase.name}_伴走支援チーム")
+        publication.audit_view(phase, "チーム一覧の出力", actor=current_user)
+        db.session.commit()
+        return export(db.session.scalars(stmt), columns, f"{phase.name}_伴走支援チーム",
+                      watermark=publication.watermark(current_user) if publication.confidential(phase) else None)
     return page_or_fragment("teams/index.html", "teams/_table.html", page=paginate(stmt), sort=sort, phase=phase,
                             limited=limited, prefectures=PREFECTURES, fields=FIELDS, field_label=field_label,
                             ministries=[m for m in officers.all_ministries() if m.parent_id is None],
@@ -193,6 +201,8 @@ def remind_reports():
 @roles_required(*STAFF)
 def matching_index():
     phase = phases.selected_phase(request.args.get("phase"))
+    publication.audit_view(phase, "マッチング案", actor=current_user)
+    db.session.commit()
     plan = matching.propose_plan(phase)
     return render_template("matching/index.html", phase=phase, plan=plan, field_label=field_label,
                            home_ministry=teams.home_ministry, all_phases=phases.all_phases(),

@@ -1,0 +1,141 @@
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from banso.blueprints.forms import run_and_flash
+from banso.blueprints.publication import bp, public_bp
+from banso.extensions import db
+from banso.listing import export, export_workbook
+from banso.models import Application, Municipality, Phase, PrefectureContact, Role
+from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.reference import PREFECTURES, field_label
+from banso.services import audit, phases, publication, statistics
+
+
+def _phase():
+    phase = phases.selected_phase(request.values.get("phase"))
+    if phase is None:
+        abort(404)
+    return phase
+
+
+@bp.get("/", endpoint="index")
+@roles_required(*SECRETARIAT_ROLES)
+def index():
+    phase = _phase()
+    record = publication.publication_of(phase)
+    db.session.commit()
+    return render_template("publication/index.html", phase=phase, record=record, all_phases=phases.all_phases(),
+                           history=audit.history_of(record), figures=statistics.headline(phase))
+
+
+def _step(phase, action, success: str):
+    run_and_flash(action, success)
+    return redirect(url_for("publication.index", phase=phase.number))
+
+
+@bp.post("/confirm")
+@roles_required(*SECRETARIAT_ROLES)
+def confirm():
+    phase = _phase()
+    return _step(phase, lambda: publication.confirm(phase, actor=current_user), f"{phase.name}のマッチング結果を確定しました。")
+
+
+@bp.post("/unlock")
+@roles_required(Role.ADMIN)
+def unlock():
+    phase = _phase()
+    reason = request.form.get("reason", "")
+    return _step(phase, lambda: publication.unlock(phase, reason, actor=current_user), "確定済みマッチングの変更を許可しました。変更後、もう一度確定してください。")
+
+
+@bp.post("/notify")
+@roles_required(*SECRETARIAT_ROLES)
+def notify():
+    phase = _phase()
+    return _step(phase, lambda: publication.send_advance_notices(phase, actor=current_user),
+                 "事前通知を送信しました（送信済みの方へは再送しません）。送信状況は通知の画面で確認できます。")
+
+
+@bp.post("/early")
+@roles_required(Role.ADMIN)
+def request_early():
+    phase = _phase()
+    reason = request.form.get("reason", "")
+    return _step(phase, lambda: publication.request_early_release(phase, reason, actor=current_user),
+                 "前倒しの公表を申請しました。別の事務局管理者の確認で公表できます。")
+
+
+@bp.post("/release")
+@roles_required(Role.ADMIN)
+def release():
+    phase = _phase()
+    return _step(phase, lambda: publication.release(phase, actor=current_user), f"{phase.name}のマッチング結果を公表しました。")
+
+
+@bp.route("/prefectures", methods=["GET", "POST"])
+@roles_required(*SECRETARIAT_ROLES)
+def prefectures():
+    """PUB-4: each prefecture's packet, its contact, and sending it through the outbox."""
+    phase = _phase()
+    if request.method == "POST":
+        if request.form.get("action") == "send":
+            run_and_flash(lambda: publication.send_prefecture_packets(phase, actor=current_user), "都道府県へ共有の通知を送信しました（送信済みの都道府県へは再送しません）。")
+        else:
+            prefecture = request.form.get("prefecture", "")
+            run_and_flash(lambda: publication.set_prefecture_contact(prefecture, request.form.get("email", ""),
+                                                                     request.form.get("department", ""), actor=current_user),
+                          f"{prefecture}の共有先を保存しました。")
+        return redirect(url_for("publication.prefectures", phase=phase.number))
+    prefecture = request.args.get("prefecture")
+    if prefecture in PREFECTURES and request.args.get("format") == "xlsx":
+        return _packet(phase, prefecture)
+    counts = {}
+    for application in db.session.scalars(select(Application).join(Municipality).where(Application.phase_id == phase.id)):
+        counts.setdefault(application.municipality.prefecture, 0)
+        counts[application.municipality.prefecture] += 1
+    supported = {p: len(teams) for p, teams in publication.results(phase).items()}
+    contacts = {c.prefecture: c for c in db.session.scalars(select(PrefectureContact))}
+    return render_template("publication/prefectures.html", phase=phase, counts=counts, supported=supported, contacts=contacts,
+                           prefectures=PREFECTURES, may_share=publication.may_share(phase), all_phases=phases.all_phases())
+
+
+def _packet(phase: Phase, prefecture: str):
+    publication.audit_view(phase, f"{prefecture}への共有資料（Excel）", actor=current_user)
+    db.session.commit()
+    applications = list(db.session.scalars(select(Application).join(Municipality).where(
+        Application.phase_id == phase.id, Municipality.prefecture == prefecture).order_by(Municipality.code)))
+    teams = {t.municipality_id: t for t in publication.results(phase).get(prefecture, [])}
+    members = lambda t: "・".join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in t.current_members)  # noqa: E731
+    watermark = publication.watermark(current_user) if publication.confidential(phase) else None
+    return export_workbook([
+        ("回答", [("市町村", lambda a: a.municipality.name), ("区分", lambda a: "継続" if a.is_continuing else "新規"),
+                ("状況", lambda a: a.status_label), ("優先分野", lambda a: "、".join(field_label(f) for f in a.priority_fields)),
+                ("地域の状況", lambda a: a.local_situation), ("担当部署", lambda a: a.contact_department)], applications),
+        ("マッチング結果", [("市町村", lambda t: t.municipality.name), ("支援テーマ", lambda t: "×".join(field_label(f) for f in t.themes)),
+                       ("伴走支援チーム", members), ("支援期間", lambda t: f"{t.start_date}〜{t.end_date}")], list(teams.values())),
+    ], f"{phase.name}_{prefecture}_共有資料", watermark=watermark)
+
+
+# --- the public results page (PUB-3) ----------------------------------------------------------
+
+@public_bp.get("/<int:number>/results")
+def results(number: int):
+    """Public after release; before it a 404 for everyone outside the secretariat (who see a preview)."""
+    phase = db.session.scalar(select(Phase).where(Phase.number == number))
+    staff = current_user.is_authenticated and current_user.has_role(*SECRETARIAT_ROLES)
+    if phase is None or (publication.confidential(phase) and not staff):
+        abort(404)
+    if staff:
+        publication.audit_view(phase, "公表ページ（プレビュー）", actor=current_user)
+        db.session.commit()
+    grouped = publication.results(phase)
+    if request.args.get("format") in ("csv", "xlsx"):
+        rows = [team for teams in grouped.values() for team in teams]
+        columns = [("都道府県", lambda t: t.municipality.prefecture), ("市町村", lambda t: t.municipality.name),
+                   ("地方創生支援官（府省庁）", lambda t: "、".join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）"
+                                                     for m in t.current_members))]
+        return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官",
+                      watermark=publication.watermark(current_user) if publication.confidential(phase) else None)
+    return render_template("publication/results.html", phase=phase, grouped=grouped, figures=statistics.headline(phase),
+                           preview=publication.confidential(phase))

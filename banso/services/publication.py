@@ -1,0 +1,321 @@
+"""公表: the confidentiality hold on matching results and their release.
+
+PUB-1: a match is not guaranteed — unmatched applicants are told so. PUB-2: until release, which
+team supports which municipality is visible only to the secretariat, and to an officer for their
+own team once the advance notice has gone; every view of it is audited; notifications that would
+reveal it wait in the outbox. PUB-3: release publishes the supported municipalities and the
+officers' names. PUB-4: each prefecture receives its municipalities' answers and results.
+
+The hold lives here, in one place: other areas ask ``team_condition`` (for queries) and
+``can_see_team`` (for one team) rather than deciding page by page.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, false, or_, select, true, update
+
+from banso import queue
+from banso.clock import JST, now
+from banso.extensions import db
+from banso.models import (Application, ApplicationStatus, Notification, NotificationStatus, Officer, Phase,
+                          PrefectureContact, Publication, PublicationStatus, Role, Team, TeamMembership, User)
+from banso.services import RuleViolation, audit, notifications
+
+log = logging.getLogger(__name__)
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
+CONFIDENTIAL = "【取扱注意・公表前】"
+SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
+S = PublicationStatus
+
+
+def publication_of(phase: Phase) -> Publication:
+    found = db.session.scalar(select(Publication).where(Publication.phase_id == phase.id))
+    if found is None:
+        found = Publication(phase_id=phase.id, status=S.PREPARING)
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def is_released(phase: Phase) -> bool:
+    return db.session.scalar(select(Publication.status).where(Publication.phase_id == phase.id)) == S.RELEASED
+
+
+# --- the hold (PUB-2) -----------------------------------------------------------------------
+
+def _released_phases():
+    return select(Publication.phase_id).where(Publication.status == S.RELEASED)
+
+
+def _notified_phases():
+    return select(Publication.phase_id).where(Publication.status.in_((S.NOTIFIED, S.RELEASED)))
+
+
+def team_condition(user: User | None):
+    """The teams ``user`` may see matched to their municipalities: a condition for any Team query."""
+    if user is not None and user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        return true()
+    if user is None or not user.is_authenticated:
+        return Team.phase_id.in_(_released_phases())
+    if user.has_role(Role.OFFICER):
+        own = Team.id.in_(select(TeamMembership.team_id).join(Officer).where(Officer.user_id == user.id))
+        return or_(Team.phase_id.in_(_released_phases()), and_(own, Team.phase_id.in_(_notified_phases())))
+    return Team.phase_id.in_(_released_phases()) if user.has_role(Role.FINANCE) else false()
+
+
+def can_see_team(team: Team, user: User | None) -> bool:
+    return db.session.scalar(select(Team.id).where(Team.id == team.id, team_condition(user))) is not None
+
+
+def confidential(phase: Phase) -> bool:
+    """Pages showing this phase's matching carry the 公表前・取扱注意 banner and a watermark until release."""
+    return not is_released(phase)
+
+
+def watermark(user: User) -> str:
+    return f"公表前・取扱注意　表示者: {user.name}（{user.email}）　{now().astimezone(JST):%Y-%m-%d %H:%M}"
+
+
+def audit_view(phase: Phase, what: str, *, actor: User) -> None:
+    """Every view of results before release is recorded (who, when, what)."""
+    if confidential(phase):
+        audit.record("view_confidential", phase, actor=actor, summary=f"公表前のマッチング結果を閲覧: {what}")
+
+
+def hold(phase: Phase) -> dict:
+    """notify(**hold(phase)) keeps a notification revealing the matching in the outbox until release."""
+    return {} if is_released(phase) else {"hold_until": FAR_FUTURE, "release_phase_id": phase.id}
+
+
+# --- the lifecycle ------------------------------------------------------------------------
+
+def _staff(actor: User) -> None:
+    if not actor.has_role(Role.ADMIN, Role.SECRETARIAT):
+        raise RuleViolation("PUB-2", "公表の手続は事務局が行います。")
+
+
+def confirm(phase: Phase, *, actor: User) -> Publication:
+    """確定: the matching is frozen; changes to teams need an admin's unlock."""
+    _staff(actor)
+    publication = publication_of(phase)
+    if publication.status not in (S.PREPARING, S.CONFIRMED) and not publication.unlocked:
+        raise RuleViolation("PUB-2", f"「{publication.status_label}」の期は確定し直せません。")
+    if not db.session.scalar(select(Team.id).where(Team.phase_id == phase.id).limit(1)):
+        raise RuleViolation("PUB-1", "チームが1つも編成されていないため確定できません。")
+    if publication.status == S.PREPARING:
+        publication.status = S.CONFIRMED
+    publication.unlocked, publication.confirmed_at, publication.confirmed_by_id = False, now(), actor.id
+    audit.record("confirm", publication, actor=actor, summary=f"{phase.name}のマッチング結果を確定（以後の変更には管理者の解除が必要）")
+    schedule_release(phase)
+    return publication
+
+
+def unlock(phase: Phase, reason: str, *, actor: User) -> Publication:
+    """An admin reopens the frozen matching for a change, with a reason; confirming again freezes it."""
+    if not actor.has_role(Role.ADMIN):
+        raise RuleViolation("PUB-2", "確定したマッチングの変更を許可できるのは事務局管理者のみです。")
+    publication = publication_of(phase)
+    if publication.status not in (S.CONFIRMED, S.NOTIFIED):
+        raise RuleViolation("PUB-2", "確定済みのマッチングだけが解除の対象です。")
+    if not (reason or "").strip():
+        raise RuleViolation("PUB-2", "解除の理由を入力してください。", "reason")
+    publication.unlocked = True
+    audit.record("unlock", publication, actor=actor, summary=f"{phase.name}の確定済みマッチングの変更を許可（{reason.strip()}）")
+    return publication
+
+
+def check_open(phase: Phase) -> None:
+    """Teams and members change freely while preparing, after release (TEAM-4), or when unlocked."""
+    publication = db.session.scalar(select(Publication).where(Publication.phase_id == phase.id))
+    if publication is not None and publication.status in (S.CONFIRMED, S.NOTIFIED) and not publication.unlocked:
+        raise RuleViolation("PUB-1", f"{phase.name}のマッチングは確定済みです。変更するには事務局管理者が公表の画面で変更を許可してください。")
+
+
+def send_advance_notices(phase: Phase, *, actor: User) -> int:
+    """PUB-2: each matched municipality's contact and each officer hears the result, marked
+    confidential; PUB-1: unmatched applicants get their own notice. Nothing is sent twice."""
+    _staff(actor)
+    publication = publication_of(phase)
+    if publication.status not in (S.CONFIRMED, S.NOTIFIED):
+        raise RuleViolation("PUB-2", "事前通知は、マッチングを確定してから送ります。")
+    release_at = f"{phase.publication_at.astimezone(JST):%Y年%-m月%-d日 %H時%M分}" if phase.publication_at else "公表日"
+    caution = (f"本件は{release_at}の公表まで取扱注意です。公表前に外部へ公表・発信しないでください（PUB-2）。")
+    sent = 0
+    teams = db.session.scalars(select(Team).where(Team.phase_id == phase.id).order_by(Team.id))
+    for team in teams:
+        members = "\n".join(f"・{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members)
+        body = (f"{phase.name}の地方創生伴走支援のマッチング結果をお知らせします。\n\n支援先: {team.municipality.full_name}\n"
+                f"伴走支援チーム:\n{members}\n\n{caution}\n\n{SIGNATURE}")
+        recipients = [(m.officer.email, m.officer.name, m.officer.user) for m in team.current_members]
+        if team.application is not None and team.application.contact_email:
+            recipients.append((team.application.contact_email, f"{team.municipality.full_name} {team.application.contact_person}", None))
+        for email, name, user in recipients:
+            sent += _notice(f"advance-{phase.id}-team-{team.id}-{email}", team, email, name, user,
+                            f"{CONFIDENTIAL}{phase.name} 地方創生伴走支援のマッチング結果", f"{name} 様\n\n{body}")
+    unmatched = db.session.scalars(select(Application).where(Application.phase_id == phase.id,
+                                                             Application.status == ApplicationStatus.UNMATCHED))
+    for application in unmatched:
+        name = f"{application.municipality.full_name} {application.contact_person}"
+        sent += _notice(f"advance-{phase.id}-unmatched-{application.id}", application, application.contact_email, name, None,
+                        f"{CONFIDENTIAL}{phase.name} 地方創生伴走支援のマッチング結果",
+                        f"{name} 様\n\n{phase.name}の地方創生伴走支援について、このたびは伴走支援チームとのマッチングに至りませんでした。"
+                        f"本制度ではマッチングを保証していないことをご理解ください（PUB-1）。\n\n{caution}\n\n{SIGNATURE}")
+    if publication.status == S.CONFIRMED:
+        publication.status = S.NOTIFIED
+    publication.notified_at, publication.notified_by_id = publication.notified_at or now(), publication.notified_by_id or actor.id
+    audit.record("advance_notice", publication, actor=actor, summary=f"{phase.name}の事前通知を{sent}件送信（取扱注意）")
+    return sent
+
+
+def _notice(key: str, obj, email: str, name: str, user: User | None, subject: str, body: str) -> int:
+    if not email or db.session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
+        return 0
+    notifications.notify(key=key, kind="advance_notice", obj=obj, recipient_email=email, recipient_name=name,
+                         recipient_user=user, subject=subject, body=body)
+    return 1
+
+
+def request_early_release(phase: Phase, reason: str, *, actor: User) -> Publication:
+    """Releasing before the planned time needs a reason from one admin and the confirmation of another."""
+    if not actor.has_role(Role.ADMIN):
+        raise RuleViolation("PUB-3", "公表の前倒しを申請できるのは事務局管理者のみです。")
+    if not (reason or "").strip():
+        raise RuleViolation("PUB-3", "前倒しの理由を入力してください。", "reason")
+    publication = publication_of(phase)
+    publication.early_reason, publication.early_requested_by_id, publication.early_requested_at = reason.strip()[:1000], actor.id, now()
+    audit.record("request_early_release", publication, actor=actor, summary=f"{phase.name}の公表の前倒しを申請（{publication.early_reason}）")
+    return publication
+
+
+def release(phase: Phase, *, actor: User | None) -> bool:
+    """PUB-3: the results become public and held notifications go out. Releasing twice does nothing more.
+    ``actor`` None is the scheduled job (or the worker's catch-up) at or after the planned time."""
+    db.session.execute(update(Publication).where(Publication.phase_id == phase.id).values(phase_id=Publication.phase_id)
+                       .execution_options(synchronize_session=False))  # one release at a time
+    publication = publication_of(phase)
+    db.session.refresh(publication)
+    if publication.is_released:
+        return False
+    if publication.status != S.NOTIFIED:
+        raise RuleViolation("PUB-3", "公表は、確定と事前通知の後に行います。")
+    early = phase.publication_at is None or now() < phase.publication_at
+    if early:
+        if actor is None:
+            return False  # the job ran early (a changed schedule): the planned time decides
+        if not actor.has_role(Role.ADMIN):
+            raise RuleViolation("PUB-3", "公表を行えるのは事務局管理者のみです。")
+        if publication.early_requested_by_id is None:
+            raise RuleViolation("PUB-3", "予定日時より前に公表するには、前倒しの理由を申請してください。")
+        if publication.early_requested_by_id == actor.id:
+            raise RuleViolation("PUB-3", "前倒しの公表は、申請した方とは別の事務局管理者が確認して行います。")
+    elif actor is not None and not actor.has_role(Role.ADMIN):
+        raise RuleViolation("PUB-3", "公表を行えるのは事務局管理者のみです。")
+    at = now()
+    publication.status, publication.released_at, publication.released_by_id = S.RELEASED, at, actor.id if actor else None
+    held = list(db.session.scalars(select(Notification.id).where(Notification.release_phase_id == phase.id,
+                                                                 Notification.status == NotificationStatus.PENDING)))
+    db.session.execute(update(Notification).where(Notification.id.in_(held)).values(hold_until=at)
+                       .execution_options(synchronize_session=False))
+    for notification_id in held:
+        notifications.remember(notification_id)  # enqueued after the commit
+    audit.record("release", publication, actor=actor,
+                 summary=f"{phase.name}のマッチング結果を公表（{'前倒し: ' + publication.early_reason if early else '予定どおり'}、保留中の通知{len(held)}件を送信）")
+    return True
+
+
+def schedule_release(phase: Phase) -> None:
+    """Put the release on the worker's scheduler; the worker's timer catches up if it was down."""
+    if phase.publication_at is None:
+        return
+    try:
+        queue.queue("default").enqueue_at(phase.publication_at, "worker.jobs.release_publication", phase.id,
+                                          job_id=f"release-phase-{phase.id}-{int(phase.publication_at.timestamp())}")
+    except Exception as exc:  # Redis down: the timer's catch-up still releases on time
+        log.warning("公表の予約を登録できませんでした（定期処理で公表します）: %s", exc)
+
+
+def release_due() -> int:
+    """The worker's catch-up: release every notified phase whose planned time has passed."""
+    due = db.session.scalars(select(Phase).join(Publication, Publication.phase_id == Phase.id)
+                             .where(Publication.status == S.NOTIFIED, Phase.publication_at <= now()))
+    return sum(1 for phase in list(due) if release(phase, actor=None))
+
+
+# --- public results and prefecture packets (PUB-3, PUB-4) --------------------------------------
+
+def results(phase: Phase) -> dict[str, list[Team]]:
+    """Supported municipalities by prefecture (JIS order) with their teams' current members."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    from banso.models import Ministry, Municipality
+    from banso.reference import PREFECTURES
+
+    teams = db.session.scalars(
+        select(Team).join(Municipality, Municipality.id == Team.municipality_id)
+        .options(joinedload(Team.municipality), selectinload(Team.memberships).joinedload(TeamMembership.officer)
+                 .joinedload(Officer.ministry).joinedload(Ministry.parent))
+        .where(Team.phase_id == phase.id).order_by(Municipality.code)).unique()
+    grouped: dict[str, list[Team]] = {}
+    for team in teams:
+        grouped.setdefault(team.municipality.prefecture, []).append(team)
+    return {p: grouped[p] for p in PREFECTURES if p in grouped}
+
+
+def may_share(phase: Phase) -> bool:
+    """PUB-4: after release by default; before it only when the phase allows confidential sharing."""
+    publication = publication_of(phase)
+    return publication.is_released or publication.share_before_release
+
+
+def set_prefecture_contact(prefecture: str, email: str, department: str = "", *, actor: User) -> PrefectureContact:
+    from email_validator import EmailNotValidError, validate_email
+
+    from banso.reference import PREFECTURES
+
+    if prefecture not in PREFECTURES:
+        raise RuleViolation("PUB-4", f"都道府県「{prefecture}」は選択肢にありません。", "prefecture")
+    try:
+        email = validate_email((email or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise RuleViolation("PUB-4", "メールアドレスの形式が正しくありません。", "email") from None
+    contact = db.session.scalar(select(PrefectureContact).where(PrefectureContact.prefecture == prefecture)) \
+        or PrefectureContact(prefecture=prefecture)
+    contact.email, contact.department = email, (department or "").strip()[:200]
+    db.session.add(contact)
+    audit.record("prefecture_contact", contact, actor=actor, summary=f"{prefecture}の共有先を{email}に設定")
+    return contact
+
+
+def send_prefecture_packets(phase: Phase, *, actor: User) -> int:
+    """PUB-4: each prefecture with a contact gets its municipalities' answers and results, once per phase."""
+    _staff(actor)
+    if not may_share(phase):
+        raise RuleViolation("PUB-4", "公表前のため都道府県への共有はできません（この期は公表前の共有を許可していません）。")
+    contacts = {c.prefecture: c for c in db.session.scalars(select(PrefectureContact))}
+    applications_by_prefecture: dict[str, list[Application]] = {}
+    from banso.models import Municipality
+
+    for application in db.session.scalars(select(Application).join(Municipality).where(Application.phase_id == phase.id)
+                                          .order_by(Municipality.code)):
+        applications_by_prefecture.setdefault(application.municipality.prefecture, []).append(application)
+    teams = {team.municipality_id: team for teams in results(phase).values() for team in teams}
+    sent = 0
+    for prefecture, applications in applications_by_prefecture.items():
+        contact = contacts.get(prefecture)
+        if contact is None:
+            continue
+        lines = []
+        for a in applications:
+            team = teams.get(a.municipality_id)
+            members = "・".join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members) if team else ""
+            lines.append(f"■ {a.municipality.name}（{'継続' if a.is_continuing else '新規'}、{a.status_label}）\n"
+                         f"  優先分野: {'、'.join(str(f) for f in a.priority_fields)}\n  チーム: {members or '—'}")
+        prefix = "" if is_released(phase) else CONFIDENTIAL
+        sent += _notice(f"prefecture-{phase.id}-{prefecture}", contact, contact.email, f"{prefecture} {contact.department}".strip(), None,
+                        f"{prefix}{phase.name} 地方創生伴走支援 {prefecture}内市町村の回答とマッチング結果",
+                        f"{prefecture} {contact.department} ご担当者様\n\n{phase.name}の{prefecture}内市町村の回答とマッチング結果を共有します（PUB-4）。\n\n"
+                        + "\n".join(lines) + f"\n\n詳細はExcel版を事務局にご請求ください。\n\n{SIGNATURE}")
+    audit.record("share_prefectures", publication_of(phase), actor=actor, summary=f"{phase.name}の都道府県への共有を{sent}件送信")
+    return sent

@@ -1,0 +1,89 @@
+"""PUB-2 leak test: before release, no route of the application shows an embargoed pairing
+(the municipality next to its officers' names) to anyone outside the secretariat — not a page,
+a fragment, a search result or an export. After release, the public page shows it (PUB-3)."""
+import pytest
+from sqlalchemy import select
+
+from banso.extensions import db
+from banso.models import AuditEntry, Role
+from banso.services import publication
+from tests.conftest import login
+from tests.factories import make_municipality, make_officer, make_team, make_user
+
+SECRET_TOWN, SECRET_OFFICER = "秘匿町", "秘匿 一郎"
+
+
+@pytest.fixture
+def embargo(app):
+    with app.app_context():
+        team = make_team(municipality=make_municipality(name=SECRET_TOWN))
+        team.current_members[0].officer.name = SECRET_OFFICER
+        users = {role: make_user(role, email=f"{role}@banso.example") for role in ("admin", "secretariat", "finance", "officer")}
+        make_officer(team.phase, status="selected", user=users["officer"])  # an officer of no (or another) team
+        ids = {"team_id": team.id, "municipality_id": team.municipality_id, "application_id": team.application_id,
+               "officer_id": team.current_members[0].officer_id, "phase_id": team.phase_id, "number": team.phase.number,
+               "user_id": users["officer"].id}
+        db.session.commit()
+        return ids
+
+
+def _urls(app, ids) -> list[str]:
+    """Every GET route, its arguments filled from the embargoed team; lists also with phase and export."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        values = {name: ids.get(name, 999_999) for name in rule.arguments}
+        path = app.url_map.bind("localhost").build(rule.endpoint, values)
+        urls += [path, f"{path}?phase={ids['number']}", f"{path}?phase={ids['number']}&format=csv",
+                 f"{path}?phase={ids['number']}&q={SECRET_TOWN}"]
+    return urls
+
+
+def _pairings(client, urls) -> list[str]:
+    leaks = []
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code < 500, (url, response.status_code)  # never a 500, whatever the arguments
+        body = response.get_data(as_text=True) if response.mimetype.startswith("text") else ""
+        if SECRET_TOWN in body and SECRET_OFFICER in body:
+            leaks.append(url)
+    return leaks
+
+
+@pytest.mark.parametrize("role", [None, "finance", "officer"])
+def test_pub_2_no_route_reveals_an_embargoed_pairing(app, client, embargo, role):
+    if role:
+        login(client, f"{role}@banso.example")
+    assert _pairings(client, _urls(app, embargo)) == []
+
+
+def test_pub_2_the_secretariat_sees_it_with_the_banner_and_each_view_is_audited(app, client, embargo):
+    login(client, "secretariat@banso.example")
+    assert f"/teams/{embargo['team_id']}" in _pairings(client, _urls(app, embargo))  # the detector sees what staff see
+    page = client.get(f"/teams/{embargo['team_id']}").get_data(as_text=True)
+    assert SECRET_TOWN in page and SECRET_OFFICER in page
+    assert "公表前・取扱注意" in page and "secretariat@banso.example" in page  # the banner and the watermark line
+    export = client.get(f"/teams/?phase={embargo['number']}&format=csv").get_data(as_text=True)
+    assert export.lstrip("\ufeff").startswith("公表前・取扱注意") and SECRET_OFFICER in export
+    with app.app_context():
+        views = db.session.scalars(select(AuditEntry.summary).where(AuditEntry.action == "view_confidential")).all()
+        assert len(views) >= 2 and any("秘匿町" in v for v in views)
+    assert client.get(f"/public/{embargo['number']}/results").status_code == 200  # the secretariat's preview
+
+
+def test_pub_3_after_release_the_public_page_shows_the_pairing(app, client, embargo):
+    assert client.get(f"/public/{embargo['number']}/results").status_code == 404
+    with app.app_context():
+        from banso.models import Phase
+
+        phase = db.session.get(Phase, embargo["phase_id"])
+        staff, admin = make_user(Role.SECRETARIAT), make_user(Role.ADMIN)
+        publication.confirm(phase, actor=staff)
+        publication.send_advance_notices(phase, actor=staff)
+        publication.release(phase, actor=admin)
+        db.session.commit()
+    page = client.get(f"/public/{embargo['number']}/results").get_data(as_text=True)
+    assert SECRET_TOWN in page and SECRET_OFFICER in page and "公表前" not in page
+    csv = client.get(f"/public/{embargo['number']}/results?format=csv").get_data(as_text=True)
+    assert SECRET_TOWN in csv and SECRET_OFFICER in csv

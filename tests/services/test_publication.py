@@ -1,0 +1,158 @@
+"""PUB-1 … PUB-4: the matching is frozen once confirmed, confidential until release, noticed in advance
+once, released once (by the scheduled job, the catch-up, or admins), then shared with prefectures."""
+from datetime import date
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select
+
+from banso import queue
+from banso.extensions import db
+from banso.models import AuditEntry, Notification, Officer, Phase, Publication, Role, Team
+from banso.services import RuleViolation, applications, publication, teams
+from tests.conftest import run_worker
+from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_ready_officer, make_team, make_user)
+
+
+@pytest.fixture
+def world(ctx, clock):
+    """A confirmed-ready phase: one team, one unmatched applicant, an officer user on the team."""
+    team = make_team(contact_email="kikaku@example.lg.jp")
+    applicant = make_eligible_application(team.phase, contact_email="miharai@example.lg.jp")
+    applications.change_status(applicant, "unmatched", reason="", actor=None)
+    officer_user = make_user(Role.OFFICER)
+    team.current_members[0].officer.user = officer_user
+    db.session.flush()
+    return {"team": team, "phase": team.phase, "phase_id": team.phase_id, "officer": officer_user, "staff": make_user(Role.SECRETARIAT),
+            "admin": make_user(Role.ADMIN), "admin2": make_user(Role.ADMIN), "finance": make_user(Role.FINANCE)}
+
+
+def _visible(user):
+    return set(db.session.scalars(select(Team.id).where(publication.team_condition(user))))
+
+
+def test_pub_2_until_release_only_the_secretariat_sees_the_matching(world):
+    team, staff, finance, officer = world["team"], world["staff"], world["finance"], world["officer"]
+    assert _visible(staff) == {team.id} and _visible(finance) == set() and _visible(officer) == set()
+    assert _visible(None) == set()
+    publication.confirm(world["phase"], actor=staff)
+    publication.send_advance_notices(world["phase"], actor=staff)
+    assert _visible(officer) == {team.id} and _visible(finance) == set()  # the officer, for their own team, after the notice
+    publication.release(world["phase"], actor=world["admin"])
+    assert _visible(finance) == {team.id} and _visible(None) == {team.id}
+
+
+def test_pub_1_a_confirmed_matching_changes_only_with_an_admins_unlock(world):
+    phase, staff, admin = world["phase"], world["staff"], world["admin"]
+    publication.confirm(phase, actor=staff)
+    application = make_eligible_application(phase)
+    members = [make_ready_officer(phase, MINISTRY_CYCLE[i]) for i in range(2)]
+    with pytest.raises(RuleViolation, match="確定済みです") as frozen:
+        teams.form_team(application, members, actor=staff)
+    assert frozen.value.rule_id == "PUB-1"
+    with pytest.raises(RuleViolation, match="事務局管理者のみ"):
+        publication.unlock(phase, "追加の編成", actor=staff)
+    publication.unlock(phase, "辞退による再編成", actor=admin)
+    teams.form_team(application, members, actor=staff)
+    publication.confirm(phase, actor=staff)
+    assert publication.publication_of(phase).unlocked is False
+
+
+def test_pub_2_advance_notices_reach_the_sink_once_marked_confidential(world, app, smtp):
+    phase, staff = world["phase"], world["staff"]
+    with pytest.raises(RuleViolation, match="確定してから"):
+        publication.send_advance_notices(phase, actor=staff)
+    publication.confirm(phase, actor=staff)
+    first = publication.send_advance_notices(phase, actor=staff)
+    assert first == 3 + 1 + 1  # three officers, the municipality's contact, the unmatched applicant (PUB-1)
+    assert publication.send_advance_notices(phase, actor=staff) == 0  # re-running sends nothing twice
+    db.session.commit()
+    run_worker(app)
+    run_worker(app)
+    notices = [m for m in smtp.messages if "マッチング結果" in m["Subject"]]  # (the answers' receipts went too)
+    assert len(notices) == 5 and all(m["Subject"].startswith("【取扱注意・公表前】") for m in notices)
+    to = sorted(m["To"].addresses[0].addr_spec for m in notices)
+    assert "kikaku@example.lg.jp" in to and "miharai@example.lg.jp" in to and len(set(to)) == 5
+    unmatched = next(m for m in notices if m["To"].addresses[0].addr_spec == "miharai@example.lg.jp")
+    assert "マッチングに至りませんでした" in unmatched.get_content()
+
+
+def test_pub_2_a_notice_revealing_the_matching_waits_for_the_release(world, app, smtp):
+    team, phase, staff = world["team"], world["phase"], world["staff"]
+    joining = make_ready_officer(phase, "防衛省")
+    teams.replace_member(team, team.current_members[0].officer, joining, effective=date(2026, 10, 1), reason="人事異動",
+                         actor=staff)
+    db.session.commit()
+    run_worker(app)
+    assert [m for m in smtp.messages if "メンバー交代" in m["Subject"]] == []  # held in the outbox
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    publication.release(phase, actor=world["admin"])
+    db.session.commit()
+    run_worker(app)
+    replacements = [m for m in smtp.messages if "メンバー交代" in m["Subject"]]
+    assert len(replacements) == 5
+
+
+def test_pub_3_an_early_release_needs_a_reason_and_a_second_admin(world, clock):
+    phase, staff, admin, admin2 = world["phase"], world["staff"], world["admin"], world["admin2"]
+    phase.publication_at = clock.at.replace(year=2027)  # planned next year
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    with pytest.raises(RuleViolation, match="前倒しの理由を申請"):
+        publication.release(phase, actor=admin)
+    with pytest.raises(RuleViolation, match="理由"):
+        publication.request_early_release(phase, "", actor=admin)
+    publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
+    with pytest.raises(RuleViolation, match="別の事務局管理者"):
+        publication.release(phase, actor=admin)
+    assert publication.release(phase, actor=None) is False  # the job does not release early
+    assert publication.release(phase, actor=admin2) is True
+    assert publication.release(phase, actor=admin2) is False  # releasing twice changes nothing more
+    record = publication.publication_of(phase)
+    assert record.is_released and record.released_by_id == admin2.id and "前倒し" in record.early_reason
+
+
+def test_pub_3_the_scheduled_release_fires_once(world, app, clock):
+    phase, staff = world["phase"], world["staff"]
+    phase.publication_at = clock.at  # due now (the scheduler runs on real time, the app on the test clock)
+    publication.confirm(phase, actor=staff)  # schedules the release on RQ
+    publication.send_advance_notices(phase, actor=staff)
+    db.session.commit()
+    connection = queue.connection()
+    queues = [Queue(name, connection=connection) for name in queue.QUEUES]
+    SimpleWorker(queues, connection=connection).work(burst=True, with_scheduler=True)
+    db.session.remove()
+    phase = db.session.get(Phase, world["phase_id"])
+    assert publication.is_released(phase)
+    releases = db.session.scalar(select(func.count()).where(AuditEntry.action == "release"))
+    assert releases == 1
+    publication.schedule_release(phase)  # even if it ran again
+    db.session.commit()
+    SimpleWorker(queues, connection=connection).work(burst=True, with_scheduler=True)
+    assert publication.release_due() == 0
+
+
+def test_pub_3_the_catch_up_releases_what_was_missed_while_the_worker_was_down(world, clock):
+    phase, staff = world["phase"], world["staff"]
+    phase.publication_at = clock.at
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    assert publication.release_due() == 1 and publication.release_due() == 0
+    assert db.session.scalar(select(Publication.status)) == "released"
+
+
+def test_pub_4_prefectures_receive_their_packet_after_release_unless_allowed_before(world, app, smtp):
+    phase, staff = world["phase"], world["staff"]
+    publication.set_prefecture_contact("岩手県", "chiiki@pref.iwate.example.jp", "地域振興室", actor=staff)
+    with pytest.raises(RuleViolation, match="公表前のため"):
+        publication.send_prefecture_packets(phase, actor=staff)
+    publication.publication_of(phase).share_before_release = True
+    assert publication.send_prefecture_packets(phase, actor=staff) == 1
+    assert publication.send_prefecture_packets(phase, actor=staff) == 0
+    notice = db.session.scalar(select(Notification).where(Notification.kind == "advance_notice",
+                                                          Notification.recipient_email == "chiiki@pref.iwate.example.jp"))
+    member = db.session.scalar(select(Officer.name).where(Officer.id == world["team"].current_members[0].officer_id))
+    assert notice.subject.startswith("【取扱注意・公表前】") and world["team"].municipality.name in notice.body and member in notice.body
+    with pytest.raises(RuleViolation, match="メールアドレス"):
+        publication.set_prefecture_contact("岩手県", "not-an-address", actor=staff)
