@@ -15,12 +15,14 @@ import logging
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, false, or_, select, true, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from banso import queue
 from banso.clock import JST, now
 from banso.extensions import db
-from banso.models import (Application, ApplicationStatus, Notification, NotificationStatus, Officer, Phase,
-                          PrefectureContact, Publication, PublicationStatus, Role, Team, TeamMembership, User)
+from banso.models import (Application, ApplicationStatus, Ministry, Municipality, Notification, NotificationStatus, Officer,
+                          Phase, PrefectureContact, Publication, PublicationStatus, Role, Team, TeamMembership, User)
+from banso.reference import PREFECTURES, field_label
 from banso.services import RuleViolation, audit, notifications
 
 log = logging.getLogger(__name__)
@@ -145,9 +147,8 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
     sent = 0
     teams = db.session.scalars(select(Team).where(Team.phase_id == phase.id).order_by(Team.id))
     for team in teams:
-        members = "\n".join(f"・{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members)
         body = (f"{phase.name}の地方創生伴走支援のマッチング結果をお知らせします。\n\n支援先: {team.municipality.full_name}\n"
-                f"伴走支援チーム:\n{members}\n\n{caution}\n\n{SIGNATURE}")
+                f"伴走支援チーム:\n・{members_text(team, chr(10) + '・')}\n\n{caution}\n\n{SIGNATURE}")
         recipients = [(m.officer.email, m.officer.name, m.officer.user) for m in team.current_members]
         if team.application is not None and team.application.contact_email:
             recipients.append((team.application.contact_email, f"{team.municipality.full_name} {team.application.contact_person}", None))
@@ -245,13 +246,13 @@ def release_due() -> int:
 
 # --- public results and prefecture packets (PUB-3, PUB-4) --------------------------------------
 
+def members_text(team: Team, separator: str = "、") -> str:
+    """The team's current officers with their home ministries, as published (PUB-3)."""
+    return separator.join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members)
+
+
 def results(phase: Phase) -> dict[str, list[Team]]:
     """Supported municipalities by prefecture (JIS order) with their teams' current members."""
-    from sqlalchemy.orm import joinedload, selectinload
-
-    from banso.models import Ministry, Municipality
-    from banso.reference import PREFECTURES
-
     teams = db.session.scalars(
         select(Team).join(Municipality, Municipality.id == Team.municipality_id)
         .options(joinedload(Team.municipality), selectinload(Team.memberships).joinedload(TeamMembership.officer)
@@ -263,6 +264,19 @@ def results(phase: Phase) -> dict[str, list[Team]]:
     return {p: grouped[p] for p in PREFECTURES if p in grouped}
 
 
+def activity_counts(phase: Phase) -> dict[int, dict[str, int]]:
+    """Per team of the phase: how many of each activity kind so far (TEAM-5), one aggregate query."""
+    from sqlalchemy import func
+
+    from banso.models import Activity
+
+    counts: dict[int, dict[str, int]] = {}
+    for team_id, kind, n in db.session.execute(select(Activity.team_id, Activity.kind, func.count()).join(Team)
+                                               .where(Team.phase_id == phase.id).group_by(Activity.team_id, Activity.kind)):
+        counts.setdefault(team_id, {})[kind] = n
+    return counts
+
+
 def may_share(phase: Phase) -> bool:
     """PUB-4: after release by default; before it only when the phase allows confidential sharing."""
     publication = publication_of(phase)
@@ -271,8 +285,6 @@ def may_share(phase: Phase) -> bool:
 
 def set_prefecture_contact(prefecture: str, email: str, department: str = "", *, actor: User) -> PrefectureContact:
     from email_validator import EmailNotValidError, validate_email
-
-    from banso.reference import PREFECTURES
 
     if prefecture not in PREFECTURES:
         raise RuleViolation("PUB-4", f"都道府県「{prefecture}」は選択肢にありません。", "prefecture")
@@ -295,8 +307,6 @@ def send_prefecture_packets(phase: Phase, *, actor: User) -> int:
         raise RuleViolation("PUB-4", "公表前のため都道府県への共有はできません（この期は公表前の共有を許可していません）。")
     contacts = {c.prefecture: c for c in db.session.scalars(select(PrefectureContact))}
     applications_by_prefecture: dict[str, list[Application]] = {}
-    from banso.models import Municipality
-
     for application in db.session.scalars(select(Application).join(Municipality).where(Application.phase_id == phase.id)
                                           .order_by(Municipality.code)):
         applications_by_prefecture.setdefault(application.municipality.prefecture, []).append(application)
@@ -309,9 +319,8 @@ def send_prefecture_packets(phase: Phase, *, actor: User) -> int:
         lines = []
         for a in applications:
             team = teams.get(a.municipality_id)
-            members = "・".join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members) if team else ""
             lines.append(f"■ {a.municipality.name}（{'継続' if a.is_continuing else '新規'}、{a.status_label}）\n"
-                         f"  優先分野: {'、'.join(str(f) for f in a.priority_fields)}\n  チーム: {members or '—'}")
+                         f"  優先分野: {'、'.join(field_label(f) for f in a.priority_fields)}\n  チーム: {members_text(team) if team else '—'}")
         prefix = "" if is_released(phase) else CONFIDENTIAL
         sent += _notice(f"prefecture-{phase.id}-{prefecture}", contact, contact.email, f"{prefecture} {contact.department}".strip(), None,
                         f"{prefix}{phase.name} 地方創生伴走支援 {prefecture}内市町村の回答とマッチング結果",

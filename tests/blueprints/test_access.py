@@ -122,6 +122,14 @@ ROUTES = [
     ("GET", "/inquiries/mine", {OFFICER}),
     ("GET", "/inquiries/mine/{inquiry_id}", set()),  # officers: only what they sent signed in (this was not)
     ("GET", "/stats/", SECRETARIAT),
+    ("GET", "/publication/", SECRETARIAT),
+    ("POST", "/publication/confirm", SECRETARIAT),
+    ("POST", "/publication/unlock", {ADMIN}),
+    ("POST", "/publication/notify", SECRETARIAT),
+    ("POST", "/publication/early", {ADMIN}),
+    ("POST", "/publication/release", {ADMIN}),
+    ("GET", "/publication/prefectures", SECRETARIAT),
+    ("GET", "/public/{number}/results", PUBLIC),  # released here; before release a 404 (tests/blueprints/test_publication.py)
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]
@@ -163,7 +171,8 @@ def ids(app):
                   "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
                   "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
                   "appointment_id": other.appointments[0].id, "team_id": team.id,
-                  "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id}
+                  "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id,
+                  "number": phase.number}
         db.session.commit()
         return result
 

@@ -87,3 +87,20 @@ def test_pub_3_after_release_the_public_page_shows_the_pairing(app, client, emba
     assert SECRET_TOWN in page and SECRET_OFFICER in page and "公表前" not in page
     csv = client.get(f"/public/{embargo['number']}/results?format=csv").get_data(as_text=True)
     assert SECRET_TOWN in csv and SECRET_OFFICER in csv
+
+
+def test_pub_4_a_prefectures_packet_holds_its_answers_results_and_activity(app, client, embargo):
+    import io
+
+    from openpyxl import load_workbook
+
+    login(client, "secretariat@banso.example")
+    workbook = load_workbook(io.BytesIO(client.get(f"/publication/prefectures?phase={embargo['number']}&prefecture=岩手県&format=xlsx").data))
+    assert workbook.sheetnames == ["回答", "マッチング結果"]
+    rows = list(workbook["マッチング結果"].iter_rows(values_only=True))
+    assert rows[0][0].startswith("公表前・取扱注意")  # before release: the watermark line first
+    assert rows[1][-3:] == ("現地訪問（回）", "オンライン会議（回）", "企業訪問（回）")
+    assert rows[2][0] == SECRET_TOWN and SECRET_OFFICER in rows[2][2]
+    client.post("/logout")
+    login(client, "finance@banso.example")
+    assert client.get(f"/publication/prefectures?phase={embargo['number']}&prefecture=岩手県&format=xlsx").status_code == 403

@@ -106,14 +106,17 @@ def _packet(phase: Phase, prefecture: str):
     applications = list(db.session.scalars(select(Application).join(Municipality).where(
         Application.phase_id == phase.id, Municipality.prefecture == prefecture).order_by(Municipality.code)))
     teams = {t.municipality_id: t for t in publication.results(phase).get(prefecture, [])}
-    members = lambda t: "・".join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in t.current_members)  # noqa: E731
+    activity = publication.activity_counts(phase)
     watermark = publication.watermark(current_user) if publication.confidential(phase) else None
     return export_workbook([
         ("回答", [("市町村", lambda a: a.municipality.name), ("区分", lambda a: "継続" if a.is_continuing else "新規"),
                 ("状況", lambda a: a.status_label), ("優先分野", lambda a: "、".join(field_label(f) for f in a.priority_fields)),
                 ("地域の状況", lambda a: a.local_situation), ("担当部署", lambda a: a.contact_department)], applications),
         ("マッチング結果", [("市町村", lambda t: t.municipality.name), ("支援テーマ", lambda t: "×".join(field_label(f) for f in t.themes)),
-                       ("伴走支援チーム", members), ("支援期間", lambda t: f"{t.start_date}〜{t.end_date}")], list(teams.values())),
+                       ("伴走支援チーム", publication.members_text), ("支援期間", lambda t: f"{t.start_date}〜{t.end_date}"),
+                       ("現地訪問（回）", lambda t: activity.get(t.id, {}).get("site_visit", 0)),
+                       ("オンライン会議（回）", lambda t: activity.get(t.id, {}).get("online_meeting", 0)),
+                       ("企業訪問（回）", lambda t: activity.get(t.id, {}).get("company_visit", 0))], list(teams.values())),
     ], f"{phase.name}_{prefecture}_共有資料", watermark=watermark)
 
 
@@ -133,8 +136,7 @@ def results(number: int):
     if request.args.get("format") in ("csv", "xlsx"):
         rows = [team for teams in grouped.values() for team in teams]
         columns = [("都道府県", lambda t: t.municipality.prefecture), ("市町村", lambda t: t.municipality.name),
-                   ("地方創生支援官（府省庁）", lambda t: "、".join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）"
-                                                     for m in t.current_members))]
+                   ("地方創生支援官（府省庁）", publication.members_text)]
         return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官",
                       watermark=publication.watermark(current_user) if publication.confidential(phase) else None)
     return render_template("publication/results.html", phase=phase, grouped=grouped, figures=statistics.headline(phase),
