@@ -5,7 +5,7 @@ import pytest
 from banso.extensions import db
 from tests.conftest import run_worker
 from tests.e2e.test_signin import sign_in
-from tests.factories import PASSWORD, make_ready_officer, make_team, make_user
+from tests.factories import PASSWORD, make_publication, make_ready_officer, make_team, make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -13,6 +13,7 @@ pytestmark = pytest.mark.e2e
 def test_staff_replace_a_member_and_everyone_is_told(app, live_server, page, smtp):
     with app.app_context():
         team = make_team(contact_email="kikaku@example.lg.jp")
+        make_publication(team.phase)  # mid-term, after release: the notices go at once (before it they wait, PUB-2)
         leaving = team.current_members[0].officer
         make_ready_officer(team.phase, "防衛省", name="新任 一郎", expertise_fields=[4])
         make_user(email="staff@banso.example", name="坂本 翔太")
