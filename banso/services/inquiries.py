@@ -161,6 +161,14 @@ def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None
     return inquiry
 
 
+def submit_form(data: dict, *, address: str | None, actor: User | None) -> Inquiry:
+    """The public form. The hourly limit is checked after the fields, so correcting a mistake costs nothing;
+    over the limit, the caller's rollback leaves nothing stored."""
+    inquiry = receive(data, channel="form", actor=actor)
+    check_rate(inquiry.email, address)
+    return inquiry
+
+
 def _link_related(inquiry: Inquiry) -> None:
     """The municipality's application and team of the phase, for the thread's links."""
     if inquiry.municipality is None or inquiry.phase is None:

@@ -121,3 +121,9 @@ def test_inq_1_a_broken_eml_is_a_clear_error(client, app, upload, message):
     response = client.post("/inquiries/import", data={"file": (io.BytesIO(upload[1]), upload[0])}, content_type="multipart/form-data")
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert _count(app) == 0
+
+
+def test_inq_1_corrected_mistakes_do_not_count_against_the_limit(client, app):
+    for _ in range(6):
+        assert client.post("/contact", data=dict(FORM, email="sato@")).status_code == 422
+    assert client.post("/contact", data=FORM).status_code == 302

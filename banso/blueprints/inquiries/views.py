@@ -42,8 +42,7 @@ def contact():
         data = {name: getattr(form, name).data for name in FIELDS}
         actor = current_user if current_user.is_authenticated else None
         try:
-            inquiries.check_rate(data.get("email") or "", request.remote_addr)
-            inquiry = inquiries.receive(data, channel="form", actor=actor)
+            inquiry = inquiries.submit_form(data, address=request.remote_addr, actor=actor)
         except RuleViolation as violation:
             db.session.rollback()
             add_violation(form, violation)
