@@ -277,6 +277,17 @@ def activity_counts(phase: Phase) -> dict[int, dict[str, int]]:
     return counts
 
 
+def set_share_before_release(phase: Phase, allowed: bool, *, actor: User) -> Publication:
+    """PUB-4: an admin may allow sharing with prefectures before release (marked confidential)."""
+    if not actor.has_role(Role.ADMIN):
+        raise RuleViolation("PUB-4", "公表前の共有を許可できるのは事務局管理者のみです。")
+    record = publication_of(phase)
+    record.share_before_release = allowed
+    audit.record("share_policy", record, actor=actor,
+                 summary=f"{phase.name}の都道府県への公表前の共有を{'許可' if allowed else '不許可に'}")
+    return record
+
+
 def may_share(phase: Phase) -> bool:
     """PUB-4: after release by default; before it only when the phase allows confidential sharing."""
     publication = publication_of(phase)

@@ -147,7 +147,9 @@ def test_pub_4_prefectures_receive_their_packet_after_release_unless_allowed_bef
     publication.set_prefecture_contact("岩手県", "chiiki@pref.iwate.example.jp", "地域振興室", actor=staff)
     with pytest.raises(RuleViolation, match="公表前のため"):
         publication.send_prefecture_packets(phase, actor=staff)
-    publication.publication_of(phase).share_before_release = True
+    with pytest.raises(RuleViolation, match="事務局管理者のみ"):
+        publication.set_share_before_release(phase, True, actor=staff)
+    publication.set_share_before_release(phase, True, actor=world["admin"])
     assert publication.send_prefecture_packets(phase, actor=staff) == 1
     assert publication.send_prefecture_packets(phase, actor=staff) == 0
     notice = db.session.scalar(select(Notification).where(Notification.kind == "advance_notice",

@@ -79,7 +79,11 @@ def prefectures():
     """PUB-4: each prefecture's packet, its contact, and sending it through the outbox."""
     phase = _phase()
     if request.method == "POST":
-        if request.form.get("action") == "send":
+        if request.form.get("action") in ("allow", "forbid"):
+            allowed = request.form["action"] == "allow"
+            run_and_flash(lambda: publication.set_share_before_release(phase, allowed, actor=current_user),
+                          "公表前の共有の設定を変更しました。")
+        elif request.form.get("action") == "send":
             run_and_flash(lambda: publication.send_prefecture_packets(phase, actor=current_user), "都道府県へ共有の通知を送信しました（送信済みの都道府県へは再送しません）。")
         else:
             prefecture = request.form.get("prefecture", "")
