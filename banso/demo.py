@@ -56,9 +56,18 @@ def _publish(phase: Phase, *, staff: User, admin: User) -> None:
     from banso.models import Notification, NotificationStatus
     from banso.services import publication
 
-    publication.confirm(phase, actor=staff)
+    from banso.models import AuditEntry
+
+    record = publication.confirm(phase, actor=staff)
     publication.send_advance_notices(phase, actor=staff)
     publication.release(phase, actor=admin)
+    # Done at the time (seed 002's schedule), not today.
+    record.confirmed_at = phase.matching_deadline_at
+    record.notified_at = phase.publication_at - timedelta(days=7)
+    record.released_at = phase.publication_at
+    times = {"confirm": record.confirmed_at, "advance_notice": record.notified_at, "release": record.released_at}
+    for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "Publication", AuditEntry.object_id == record.id)):
+        entry.at = times.get(entry.action, entry.at)
     notices = db.session.scalars(select(Notification).where(Notification.kind == "advance_notice",
                                                             Notification.status == NotificationStatus.PENDING))
     for notice in notices:  # delivered at the time, not now
