@@ -50,6 +50,11 @@ class Base(DeclarativeBase):
     )
 
 
+def one_of(column: str, values) -> str:
+    """The SQL of a CheckConstraint allowing only ``values`` (an enum or the keys of a label dict)."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()

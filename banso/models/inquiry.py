@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from banso.clock import now
-from banso.extensions import db
+from banso.extensions import db, one_of
 from banso.models.application import Application
 from banso.models.municipality import Municipality
 from banso.models.phase import Phase
@@ -39,17 +39,14 @@ STATUS_LABELS = {InquiryStatus.NEW: "新規", InquiryStatus.IN_PROGRESS: "対応
 OPEN_STATUSES = (InquiryStatus.NEW, InquiryStatus.IN_PROGRESS)  # the ones whose due date runs
 
 
-def _known(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
-
 
 class Inquiry(db.Model):
     __tablename__ = "inquiries"
     __table_args__ = (
-        CheckConstraint(_known("status", InquiryStatus), name="status_known"),
-        CheckConstraint(_known("channel", CHANNELS), name="channel_known"),
-        CheckConstraint(_known("org_type", ORG_TYPES), name="org_type_known"),
-        CheckConstraint(_known("category", CATEGORIES), name="category_known"),
+        CheckConstraint(one_of("status", InquiryStatus), name="status_known"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel_known"),
+        CheckConstraint(one_of("org_type", ORG_TYPES), name="org_type_known"),
+        CheckConstraint(one_of("category", CATEGORIES), name="category_known"),
         CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"),
         Index("ix_inquiries_status_due", "status", "due_at"),
     )
@@ -116,7 +113,7 @@ class InquiryMessage(db.Model):
     """One entry of a thread: the inquirer's message, our reply (sent through the outbox), or an internal note."""
 
     __tablename__ = "inquiry_messages"
-    __table_args__ = (CheckConstraint(_known("kind", MESSAGE_KINDS), name="kind_known"),)
+    __table_args__ = (CheckConstraint(one_of("kind", MESSAGE_KINDS), name="kind_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id"), index=True)
@@ -152,7 +149,7 @@ class FaqEntry(db.Model):
     """よくある質問, promoted from an answered inquiry and shown above the public form."""
 
     __tablename__ = "faq_entries"
-    __table_args__ = (CheckConstraint(_known("category", CATEGORIES), name="category_known"),)
+    __table_args__ = (CheckConstraint(one_of("category", CATEGORIES), name="category_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(20))

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from banso.clock import now
-from banso.extensions import db
+from banso.extensions import db, one_of
 from banso.models.officer import Officer
 from banso.models.phase import Phase
 from banso.models.team import Team
@@ -56,9 +56,6 @@ COMMITTED = (TripStatus.APPROVED, TripStatus.CLAIM_SUBMITTED, TripStatus.CLAIM_R
 LIVE = (TripStatus.SUBMITTED, TripStatus.RETURNED, *COMMITTED, TripStatus.SETTLED)
 
 
-def _known(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
-
 
 class LodgingRate(db.Model):
     """宿泊費基準額: the per-night cap by fiscal year, band and prefecture (edited by finance)."""
@@ -67,7 +64,7 @@ class LodgingRate(db.Model):
     __table_args__ = (
         UniqueConstraint("fiscal_year", "band", "prefecture", name="uq_lodging_rates_key"),
         CheckConstraint("cap_yen > 0 AND cap_yen <= 200000", name="cap_plausible"),
-        CheckConstraint(_known("band", RATE_BANDS), name="band_known"),
+        CheckConstraint(one_of("band", RATE_BANDS), name="band_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,9 +131,9 @@ class TripRequest(db.Model):
     __tablename__ = "trip_requests"
     __table_args__ = (
         CheckConstraint("depart_on <= return_on", name="dates_ordered"),
-        CheckConstraint(_known("status", TripStatus), name="status_known"),
-        CheckConstraint(_known("purpose", PURPOSES), name="purpose_known"),
-        CheckConstraint(_known("cost_bearer", BEARERS), name="bearer_known"),
+        CheckConstraint(one_of("status", TripStatus), name="status_known"),
+        CheckConstraint(one_of("purpose", PURPOSES), name="purpose_known"),
+        CheckConstraint(one_of("cost_bearer", BEARERS), name="bearer_known"),
         CheckConstraint("meals IN (0, 1, 2)", name="meals_known"),
         CheckConstraint("room_rate_yen >= 0", name="room_rate_not_negative"),
     )
@@ -220,7 +217,7 @@ class TripEstimateLine(db.Model):
 
     __tablename__ = "trip_estimate_lines"
     __table_args__ = (
-        CheckConstraint(_known("category", CATEGORIES), name="category_known"),
+        CheckConstraint(one_of("category", CATEGORIES), name="category_known"),
         CheckConstraint("amount_yen >= 0", name="amount_not_negative"),
     )
 
@@ -265,7 +262,7 @@ class TravelClaimLine(db.Model):
 
     __tablename__ = "travel_claim_lines"
     __table_args__ = (
-        CheckConstraint(_known("category", CATEGORIES), name="category_known"),
+        CheckConstraint(one_of("category", CATEGORIES), name="category_known"),
         CheckConstraint("claimed_yen >= 0 AND estimate_yen >= 0", name="amounts_not_negative"),
         CheckConstraint("approved_yen IS NULL OR (approved_yen >= 0 AND approved_yen <= claimed_yen)",
                         name="approved_within_claimed"),

@@ -20,7 +20,7 @@ import jpholiday
 import redis
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -442,19 +442,16 @@ def faq_by_category() -> dict[str, list[FaqEntry]]:
 # --- who sees what, and the lists ------------------------------------------------------------
 
 def visible_condition(user: User):
+    """Who sees which inquiries, once, as SQL: the lists and the single views ask the same question."""
     if user.has_role(Role.ADMIN, Role.SECRETARIAT):
-        return True
+        return true()
     if user.has_role(Role.FINANCE):
         return Inquiry.category == "travel"
     return Inquiry.submitted_by_id == user.id
 
 
 def can_view(inquiry: Inquiry, user: User) -> bool:
-    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
-        return True
-    if user.has_role(Role.FINANCE):
-        return inquiry.category == "travel"
-    return inquiry.submitted_by_id == user.id
+    return db.session.scalar(select(Inquiry.id).where(Inquiry.id == inquiry.id, visible_condition(user))) is not None
 
 
 def can_handle(inquiry: Inquiry, user: User) -> bool:

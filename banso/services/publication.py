@@ -144,8 +144,11 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
         raise RuleViolation("PUB-2", "事前通知は、マッチングを確定してから送ります。")
     release_at = f"{phase.publication_at.astimezone(JST):%Y年%-m月%-d日 %H時%M分}" if phase.publication_at else "公表日"
     caution = (f"本件は{release_at}の公表まで取扱注意です。公表前に外部へ公表・発信しないでください（PUB-2）。")
-    sent = 0
-    teams = db.session.scalars(select(Team).where(Team.phase_id == phase.id).order_by(Team.id))
+    sent, already = 0, _sent_keys(f"advance-{phase.id}-")
+    teams = db.session.scalars(select(Team).options(selectinload(Team.memberships).joinedload(TeamMembership.officer)
+                                                    .joinedload(Officer.ministry).joinedload(Ministry.parent),
+                                                    joinedload(Team.municipality), joinedload(Team.application))
+                               .where(Team.phase_id == phase.id).order_by(Team.id)).unique()
     for team in teams:
         body = (f"{phase.name}の地方創生伴走支援のマッチング結果をお知らせします。\n\n支援先: {team.municipality.full_name}\n"
                 f"伴走支援チーム:\n・{members_text(team, chr(10) + '・')}\n\n{caution}\n\n{SIGNATURE}")
@@ -153,13 +156,13 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
         if team.application is not None and team.application.contact_email:
             recipients.append((team.application.contact_email, f"{team.municipality.full_name} {team.application.contact_person}", None))
         for email, name, user in recipients:
-            sent += _notice(f"advance-{phase.id}-team-{team.id}-{email}", team, email, name, user,
+            sent += _notice(already, f"advance-{phase.id}-team-{team.id}-{email}", team, email, name, user,
                             f"{CONFIDENTIAL}{phase.name} 地方創生伴走支援のマッチング結果", f"{name} 様\n\n{body}")
     unmatched = db.session.scalars(select(Application).where(Application.phase_id == phase.id,
                                                              Application.status == ApplicationStatus.UNMATCHED))
     for application in unmatched:
         name = f"{application.municipality.full_name} {application.contact_person}"
-        sent += _notice(f"advance-{phase.id}-unmatched-{application.id}", application, application.contact_email, name, None,
+        sent += _notice(already, f"advance-{phase.id}-unmatched-{application.id}", application, application.contact_email, name, None,
                         f"{CONFIDENTIAL}{phase.name} 地方創生伴走支援のマッチング結果",
                         f"{name} 様\n\n{phase.name}の地方創生伴走支援について、このたびは伴走支援チームとのマッチングに至りませんでした。"
                         f"本制度ではマッチングを保証していないことをご理解ください（PUB-1）。\n\n{caution}\n\n{SIGNATURE}")
@@ -170,9 +173,15 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
     return sent
 
 
-def _notice(key: str, obj, email: str, name: str, user: User | None, subject: str, body: str) -> int:
-    if not email or db.session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
+def _sent_keys(prefix: str) -> set[str]:
+    """The notices of one action already written, read once (re-running the action sends nothing twice)."""
+    return set(db.session.scalars(select(Notification.idempotency_key).where(Notification.idempotency_key.startswith(prefix))))
+
+
+def _notice(already: set[str], key: str, obj, email: str, name: str, user: User | None, subject: str, body: str) -> int:
+    if not email or key in already:
         return 0
+    already.add(key)
     notifications.notify(key=key, kind="advance_notice", obj=obj, recipient_email=email, recipient_name=name,
                          recipient_user=user, subject=subject, body=body)
     return 1
@@ -322,7 +331,7 @@ def send_prefecture_packets(phase: Phase, *, actor: User) -> int:
                                           .order_by(Municipality.code)):
         applications_by_prefecture.setdefault(application.municipality.prefecture, []).append(application)
     teams = {team.municipality_id: team for teams in results(phase).values() for team in teams}
-    sent = 0
+    sent, already = 0, _sent_keys(f"prefecture-{phase.id}-")
     for prefecture, applications in applications_by_prefecture.items():
         contact = contacts.get(prefecture)
         if contact is None:
@@ -333,7 +342,7 @@ def send_prefecture_packets(phase: Phase, *, actor: User) -> int:
             lines.append(f"■ {a.municipality.name}（{'継続' if a.is_continuing else '新規'}、{a.status_label}）\n"
                          f"  優先分野: {'、'.join(field_label(f) for f in a.priority_fields)}\n  チーム: {members_text(team) if team else '—'}")
         prefix = "" if is_released(phase) else CONFIDENTIAL
-        sent += _notice(f"prefecture-{phase.id}-{prefecture}", contact, contact.email, f"{prefecture} {contact.department}".strip(), None,
+        sent += _notice(already, f"prefecture-{phase.id}-{prefecture}", contact, contact.email, f"{prefecture} {contact.department}".strip(), None,
                         f"{prefix}{phase.name} 地方創生伴走支援 {prefecture}内市町村の回答とマッチング結果",
                         f"{prefecture} {contact.department} ご担当者様\n\n{phase.name}の{prefecture}内市町村の回答とマッチング結果を共有します（PUB-4）。\n\n"
                         + "\n".join(lines) + f"\n\n詳細はExcel版を事務局にご請求ください。\n\n{SIGNATURE}")

@@ -142,12 +142,17 @@ def save_rates(year: int, lodging: dict[tuple[str, str], str], allowances: dict[
     return len(changed)
 
 
-def _yen(text, low: int, high: int) -> int | None:
+def parse_yen(text, *, blank: int | None = None) -> int | None:
+    """A typed amount ("12,000" or "12000円") as integer yen; ``blank`` for an empty field, None when not a number."""
     raw = str(text if text is not None else "").strip().replace(",", "").replace("円", "")
-    if not raw.isdigit():
-        return None
-    value = int(raw)
-    return value if low <= value <= high else None
+    if not raw:
+        return blank
+    return int(raw) if raw.isdigit() else None
+
+
+def _yen(text, low: int, high: int) -> int | None:
+    value = parse_yen(text)
+    return value if value is not None and low <= value <= high else None
 
 
 # --- the budget ----------------------------------------------------------------------------

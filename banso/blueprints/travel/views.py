@@ -227,7 +227,7 @@ def claim(trip_id: int):
         abort(403)
     errors = []
     if request.method == "POST":
-        lines = [travel.ClaimInput(t.officer_id, category, _int(request.form.get(f"claimed-{t.officer_id}-{category}")),
+        lines = [travel.ClaimInput(t.officer_id, category, travel.parse_yen(request.form.get(f"claimed-{t.officer_id}-{category}"), blank=0),
                                    request.form.get(f"exception-{t.officer_id}", ""))
                  for t in trip.travellers for category in CATEGORIES]
         try:
@@ -246,17 +246,12 @@ def claim(trip_id: int):
                            limits=_limits(trip), errors=errors, receipt_form=ReceiptForm()), 422 if errors else 200
 
 
-def _int(text) -> int | None:
-    raw = (text or "0").strip().replace(",", "")
-    return int(raw) if raw.isdigit() else None
-
-
 @bp.post("/<int:trip_id>/claim/review")
 @roles_required(Role.FINANCE)
 def review_claim(trip_id: int):
     trip = _trip(trip_id)
     decision = request.form.get("decision", "")
-    approvals = {line.id: (_int(request.form.get(f"approved-{line.id}", str(line.claimed_yen))), request.form.get(f"reason-{line.id}", ""))
+    approvals = {line.id: (travel.parse_yen(request.form.get(f"approved-{line.id}"), blank=line.claimed_yen), request.form.get(f"reason-{line.id}", ""))
                  for line in (trip.claim.lines if trip.claim else [])}
     done = {"settle": "完了しました", "return": "差し戻しました"}.get(decision, "審査しました")
     return _after(trip, lambda: travel.review_claim(trip, decision, approvals, request.form.get("comment", ""), actor=current_user),
