@@ -111,3 +111,46 @@ def init_reference() -> None:
     count = municipalities.import_master()
     db.session.commit()
     click.echo(f"府省庁等 {ministries}件、市区町村 {count}件を読み込みました。")
+
+
+@banso_cli.command("generate-scale")
+@click.option("--scale", "scale", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="1 = 10期分の実規模、10 = その10倍")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="この日までの活動を作る（既定: 今日）")
+def generate_scale(scale: int, seed: int, as_of) -> None:
+    """Fill an empty database with reproducible data at N times the programme's real size."""
+    from banso import scale as scale_data
+
+    try:
+        counts = scale_data.generate(scale, seed=seed, as_of=as_of.date() if as_of else None, echo=click.echo)
+    except scale_data.EmptyDatabaseRequired as refused:
+        raise click.ClickException(str(refused)) from refused
+    db.session.commit()
+    for table, count in sorted(counts.items()):
+        click.echo(f"  {table:28} {count:>10,}")
+
+
+@banso_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def export_backup(path: str) -> None:
+    """Write every table and uploaded file to one archive."""
+    from banso import backup
+
+    counts = backup.export(path, echo=click.echo)
+    click.echo(f"{sum(counts.values()):,} 行を {path} に書き出しました。")
+
+
+@banso_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_backup(path: str) -> None:
+    """Restore an archive from `flask banso export` into an empty, migrated database."""
+    from banso import backup
+
+    try:
+        counts = backup.restore(path, echo=click.echo)
+    except backup.RestoreRefused as refused:
+        db.session.rollback()
+        raise click.ClickException(str(refused)) from refused
+    db.session.commit()
+    click.echo(f"{sum(counts.values()):,} 行を復元しました。")
