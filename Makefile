@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := banso:create_app
 
-.PHONY: run test test-e2e setup clean
+.PHONY: run test test-slow test-e2e setup clean bench
 
 run: setup
 	$(BIN)/python -m banso.devserver
@@ -32,3 +32,7 @@ banso/static/vendor/.installed: node_modules/.installed
 
 clean:
 	rm -rf $(VENV) node_modules banso/static/vendor
+
+# Performance figures (PostgreSQL and Redis on this machine; not part of `make test`). See bench/__main__.py.
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)

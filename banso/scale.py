@@ -174,7 +174,8 @@ def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: 
                     "【地方創生伴走支援制度】活用希望調査の回答を受け付けました", "Application", app_id, received)
 
         # Officers: a quarter of the pool rests each year; the rest apply, nine in ten are selected.
-        applicants = rng.sample(pool, PER_PHASE["officers"] * scale * 11 // 10)
+        applicants = rng.sample(pool[1:], PER_PHASE["officers"] * scale * 11 // 10 - 1)
+        applicants.insert(0, pool[0])  # the demo officer account serves every year, first team first
         selected = applicants[:PER_PHASE["officers"] * scale]
         for i, (officer_id, *_rest) in enumerate(applicants):
             out.add(OfficerCandidacy, officer_id=officer_id, phase_id=phase_id, status="selected" if i < len(selected) else "not_selected",
@@ -240,8 +241,9 @@ def _phase(out: _Writer, number: int, fy: int, scale: int) -> int:
 def _teams(out, rng, phase_id, apps, selected, start, end, current, until, previous_team_of, secretariat, fares, lodging,
            finance, fy) -> dict[int, int]:
     """Teams of three from three ministries, with a year of meetings, visits, their trips and reports."""
-    free = list(selected)
+    free = list(selected[1:])
     rng.shuffle(free)
+    free.insert(0, selected[0])
     team_of: dict[int, int] = {}
     for i, (app_id, m_id, m_name, pref, block, fields) in enumerate(apps):
         members, homes = [], set()

@@ -15,27 +15,48 @@ class DeliveryFailed(Exception):
 
 
 def deliver_notification(notification_id: int) -> str:
+    """One notification (a retry); RQ retries it with backoff while DeliveryFailed is raised."""
+    outcomes = deliver_notifications([notification_id], retry_here=True)
+    return next(iter(outcomes), "skipped")
+
+
+def deliver_notifications(notification_ids: list[int], *, retry_here: bool = False) -> dict[str, int]:
+    """A run of notifications claimed at once and sent over one SMTP connection. One that fails is retried
+    as a job of its own (or, for that job itself, by raising DeliveryFailed)."""
+    outcomes: dict[str, int] = {}
     try:
-        notification = notifications.claim(notification_id)
+        claimed = notifications.claim(notification_ids)
         db.session.commit()
-        if notification is None:
-            return "skipped"
-        try:
-            mail.send(notification)
-        except Exception as exc:  # any transport failure is recorded, then retried
-            db.session.rollback()
-            notification = db.session.get(notification.__class__, notification_id)
-            will_retry = notifications.mark_failed_attempt(notification, f"{type(exc).__name__}: {exc}")
-            db.session.commit()
-            if will_retry:
-                raise DeliveryFailed(str(exc)) from exc
-            log.error("通知 %s の送信に失敗しました: %s", notification_id, exc)
-            return "failed"
-        notifications.mark_sent(notification)
-        db.session.commit()
-        return "sent"
+        with mail.Transport() as transport:
+            for notification in claimed:
+                outcome = _send(notification, transport)
+                if outcome == "retry" and retry_here:
+                    raise DeliveryFailed(f"通知 {notification.id} の送信に失敗しました")
+                if outcome == "retry":
+                    notifications.enqueue_retry(notification.id)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
     finally:
         db.session.remove()
+
+
+def _send(notification, transport: mail.Transport) -> str:
+    """Send a claimed notification and record it: "sent", "retry" or "failed"."""
+    notification_id = notification.id
+    try:
+        transport.send(notification)
+    except Exception as exc:  # any transport failure is recorded, then retried
+        db.session.rollback()
+        notification = db.session.get(notification.__class__, notification_id)
+        will_retry = notifications.mark_failed_attempt(notification, f"{type(exc).__name__}: {exc}")
+        db.session.commit()
+        if will_retry:
+            return "retry"
+        log.error("通知 %s の送信に失敗しました: %s", notification_id, exc)
+        return "failed"
+    notifications.mark_sent(notification)
+    db.session.commit()
+    return "sent"
 
 
 def sweep_outbox() -> int:

@@ -30,25 +30,50 @@ def build_message(notification: Notification) -> EmailMessage:
     return message
 
 
+class Transport:
+    """One SMTP connection for a run of notifications, opened on first use and reopened after a failure."""
+
+    def __init__(self) -> None:
+        self.config = current_app.config
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.smtp = None
+
+    def send(self, notification: Notification) -> None:
+        """Deliver one notification; raises on failure so the caller can retry."""
+        config = self.config
+        message = build_message(notification)
+        if not config.get("MAIL_SERVER"):
+            db.session.add(MailboxMessage(notification_id=notification.id, message_id=notification.message_id,
+                                          sender=message["From"], recipient=notification.recipient_email,
+                                          subject=notification.subject, body=notification.body))
+            return
+        try:
+            if self.smtp is None:
+                self.smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+                if config["MAIL_USE_TLS"]:
+                    self.smtp.starttls()
+                if config.get("MAIL_USERNAME"):
+                    self.smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            self.smtp.send_message(message)
+        except Exception:
+            self.close()  # the next message starts on a new connection
+            raise
+
+
 def send(notification: Notification) -> None:
-    """Deliver one notification; raises on failure so the caller can retry."""
-    config = current_app.config
-    message = build_message(notification)
-    if not config.get("MAIL_SERVER"):
-        db.session.add(
-            MailboxMessage(
-                notification_id=notification.id,
-                message_id=notification.message_id,
-                sender=message["From"],
-                recipient=notification.recipient_email,
-                subject=notification.subject,
-                body=notification.body,
-            )
-        )
-        return
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(message)
+    """Deliver one notification on a connection of its own."""
+    with Transport() as transport:
+        transport.send(notification)

@@ -54,10 +54,26 @@ class Plan:
         return sum(p.covers_first_priority for p in self.proposals) / len(self.proposals)
 
 
-def _fit(c: _Candidate, application: Application) -> int:
-    weights = {application.priority_field_1: 3, application.priority_field_2: 2, application.priority_field_3: 1}
-    score = sum(w for f, w in weights.items() if f and f in c.fields)
-    if application.municipality.prefecture in c.ties:
+@dataclass(frozen=True)
+class _Need:
+    """What an application asks for, read once from the record (scoring runs millions of times at scale)."""
+
+    weights: tuple[tuple[int, int], ...]  # (field, weight): first priority 3, second 2, third 1
+    prefecture: str
+
+    @classmethod
+    def of(cls, application: Application) -> _Need:
+        fields = ((application.priority_field_1, 3), (application.priority_field_2, 2), (application.priority_field_3, 1))
+        return cls(tuple((f, w) for f, w in fields if f), application.municipality.prefecture)
+
+    @property
+    def best_fit(self) -> int:
+        return sum(w for _, w in self.weights) + 2
+
+
+def _fit(c: _Candidate, need: _Need) -> int:
+    score = sum(w for f, w in need.weights if f in c.fields)
+    if need.prefecture in c.ties:
         score += 2
     return score
 
@@ -105,7 +121,7 @@ def propose_plan(phase: Phase) -> Plan:
             continue
         for c in chosen:
             free.pop(id(c))
-        proposals.append(Proposal(application, [c.officer for c in chosen], sum(_fit(c, application) for c in chosen)))
+        proposals.append(Proposal(application, [c.officer for c in chosen], sum(_fit(c, _Need.of(application)) for c in chosen)))
     # A third member where officers remain, to the teams that gain most from one.
     for proposal in sorted(proposals, key=lambda p: p.score):
         chosen = [c for c in pool if c.officer in proposal.officers]
@@ -113,7 +129,7 @@ def propose_plan(phase: Phase) -> Plan:
         if extra:
             free.pop(id(extra[0]))
             proposal.officers.append(extra[0].officer)
-            proposal.score += _fit(extra[0], proposal.application)
+            proposal.score += _fit(extra[0], _Need.of(proposal.application))
     for proposal in proposals:
         proposal.reasons = _reasons(proposal)
     proposals.sort(key=lambda p: p.application.municipality.code)
@@ -121,20 +137,25 @@ def propose_plan(phase: Phase) -> Plan:
 
 
 def _pick(application: Application, free: list[_Candidate], chosen: list[_Candidate], *, want: int) -> list[_Candidate]:
+    need = _Need.of(application)
     picked = list(chosen)
     for _ in range(want):
         taken = {c.ministry for c in picked}
+        picked_ids = {id(c) for c in picked}
         has_senior = any(c.senior for c in picked)
         has_junior = any(not c.senior for c in picked)
         best, best_score = None, -1
+        top = need.best_fit * 10 + (5 if picked else 0)  # nobody can beat this: stop looking
         for c in free:
-            if c.ministry in taken or c in picked:
+            if c.ministry in taken or id(c) in picked_ids:
                 continue
-            score = _fit(c, application) * 10
+            score = _fit(c, need) * 10
             if picked and ((c.senior and not has_senior) or (not c.senior and not has_junior)):
                 score += 5  # a mix of seniority
             if score > best_score:
                 best, best_score = c, score
+                if score >= top:
+                    break
         if best is None:
             break
         picked.append(best)

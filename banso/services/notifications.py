@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 _OUTBOX = "banso_outbox"
 STUCK_AFTER = timedelta(minutes=10)
 DELIVER = "worker.jobs.deliver_notification"
+DELIVER_MANY = "worker.jobs.deliver_notifications"
+BATCH = 50
 
 
 def notify(
@@ -71,6 +73,8 @@ def remember(notification_id: int) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the real commit is still to come
+        return
     ids = session.info.pop(_OUTBOX, None)
     if ids:
         enqueue(sorted(ids))
@@ -83,37 +87,54 @@ def _forget_on_rollback(session: Session, previous_transaction) -> None:
 
 
 def enqueue(ids: list[int]) -> int:
-    """Put deliveries on the queue. A Redis outage is logged, never raised: the sweep catches up."""
-    config = current_app.config
-    retry = Retry(max=config["NOTIFY_MAX_ATTEMPTS"] - 1, interval=config["NOTIFY_RETRY_INTERVALS"])
+    """Put deliveries on the queue, a run of up to BATCH per job (one SMTP connection each).
+    A Redis outage is logged, never raised: the sweep catches up."""
     try:
         notifications = queue.queue("notifications")
-        for notification_id in ids:
-            notifications.enqueue(DELIVER, notification_id, retry=retry)
+        for start in range(0, len(ids), BATCH):
+            notifications.enqueue(DELIVER_MANY, ids[start:start + BATCH])
     except (redis.RedisError, OSError) as exc:
         log.warning("通知 %s をキューに入れられませんでした（後で再送します）: %s", ids, exc)
         return 0
     return len(ids)
 
 
-def claim(notification_id: int) -> Notification | None:
-    """Mark a due, pending notification as being sent; None when it is not ours to send."""
+def enqueue_retry(notification_id: int) -> None:
+    """A failed first try goes on as a job of its own, which RQ retries with the configured backoff."""
+    config = current_app.config
+    intervals = config["NOTIFY_RETRY_INTERVALS"] or [0]
+    remaining = config["NOTIFY_MAX_ATTEMPTS"] - 2
+    retry = Retry(max=remaining, interval=intervals[1:] or intervals) if remaining > 0 else None
+    try:
+        notifications = queue.queue("notifications")
+        if intervals[0]:
+            notifications.enqueue_in(timedelta(seconds=intervals[0]), DELIVER, notification_id, retry=retry)
+        else:
+            notifications.enqueue(DELIVER, notification_id, retry=retry)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("通知 %s の再送をキューに入れられませんでした（後で再送します）: %s", notification_id, exc)
+
+
+def claim(notification_ids: list[int]) -> list[Notification]:
+    """Mark the due, pending ones of these notifications as being sent, in one statement; returns those that
+    are ours to send (another worker's claim or a notification already sent is left alone)."""
     at = now()
-    result = db.session.execute(
+    db.session.execute(
         update(Notification)
         .where(
-            Notification.id == notification_id,
+            Notification.id.in_(notification_ids),
             Notification.status == NotificationStatus.PENDING,
             or_(Notification.hold_until.is_(None), Notification.hold_until <= at),
         )
         .values(status=NotificationStatus.SENDING, claimed_at=at, attempts=Notification.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
-        return None
-    notification = db.session.get(Notification, notification_id)
-    db.session.refresh(notification)
-    return notification
+    return list(db.session.scalars(
+        select(Notification)
+        .where(Notification.id.in_(notification_ids), Notification.status == NotificationStatus.SENDING,
+               Notification.claimed_at == at)
+        .order_by(Notification.id)
+        .execution_options(populate_existing=True)))
 
 
 def mark_sent(notification: Notification) -> None:

@@ -119,7 +119,7 @@ def test_a_claim_stuck_by_a_killed_worker_is_swept_and_delivered_once(app, smtp,
         notifications.notify(key="stuck", recipient_email="a@example.jp", kind="t", subject="s", body="b")
         db.session.commit()
         notification_id = db.session.scalar(select(Notification.id))
-        assert notifications.claim(notification_id) is not None  # the worker dies right after claiming
+        assert notifications.claim([notification_id])  # the worker dies right after claiming
         db.session.commit()
     redis_flush(app)
     clock.advance(minutes=11)
@@ -146,3 +146,39 @@ def redis_flush(app):
 
     with app.app_context():
         queue.connection().flushdb()
+
+
+def test_a_savepoint_inside_the_transaction_does_not_enqueue_before_the_commit(app, smtp):
+    """SQLAlchemy reports a released SAVEPOINT as a commit; the outbox must wait for the real one."""
+    from banso import queue
+
+    with app.app_context():
+        notifications.notify(key="k-savepoint", recipient_email="a@example.lg.jp", kind="test", subject="件名", body="本文")
+        with db.session.begin_nested():
+            make_user(email="nested@banso.example")
+        waiting = queue.queue("notifications")
+        assert waiting.count == 0  # nothing may run before the commit makes the row visible
+        db.session.commit()
+        assert waiting.count == 1
+    run_worker(app)
+    assert len(smtp.messages) == 1
+
+
+def test_a_run_of_notifications_goes_out_over_one_connection_and_a_failure_is_retried_alone(app, smtp):
+    with app.app_context():
+        for n in range(3):
+            notifications.notify(key=f"run-{n}", recipient_email=f"r{n}@example.lg.jp", kind="test", subject="件名", body="本文")
+        db.session.commit()
+    refusals = iter([False, True, False])  # the second message is refused once
+
+    original = smtp.handle_DATA
+
+    async def refuse_second(server, session, envelope):
+        if next(refusals, False):
+            return "451 4.3.0 try again later"
+        return await original(server, session, envelope)
+
+    smtp.handle_DATA = refuse_second
+    run_worker(app)
+    assert sorted(m["To"].addresses[0].addr_spec for m in smtp.messages) == [f"r{n}@example.lg.jp" for n in range(3)]
+    assert sorted(_statuses(app)) == [("sent", 1), ("sent", 1), ("sent", 2)]

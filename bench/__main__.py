@@ -1,0 +1,90 @@
+"""`make bench`: every figure of Banso's performance targets in one run, printed as tables.
+
+    python -m bench [--requests 200] [--load-seconds 30] [--fresh] [--only pages,load,tasks]
+
+Needs PostgreSQL (BENCH_PG, default postgresql://postgres@127.0.0.1:5432) and Redis (BENCH_REDIS_URL);
+the N = 1 and N = 10 databases are generated once and kept (banso_bench_1, banso_bench_10).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+from bench import common, load, pages, tasks
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    memory = next(int(line.split()[1]) // 1024 // 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    pg = common.psql("SHOW server_version")
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, Python {platform.python_version()}, PostgreSQL {pg}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--load-seconds", type=int, default=30)
+    parser.add_argument("--fresh", action="store_true", help="generate the N = 1 and N = 10 databases again")
+    parser.add_argument("--only", default="pages,load,tasks")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    print(f"Banso benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}\n", flush=True)
+    started = time.monotonic()
+    urls = {}
+    for n in (1, 10):
+        began = time.monotonic()
+        urls[n] = common.ensure_scale_database(n, fresh=args.fresh)
+        print(f"-- N = {n} ready in {time.monotonic() - began:.0f} s", flush=True)
+
+    if "pages" in parts:
+        measured = {n: pages.measure(urls[n], args.requests) for n in (1, 10)}
+        rows = []
+        for role, path in pages.PAGES:
+            one, ten = measured[1][(role, path)], measured[10][(role, path)]
+            ok = (ten["p95"] <= pages.TARGET_P95_MS and ten["p50"] <= pages.TARGET_P50_MS
+                  and ten["statements"] <= pages.TARGET_STATEMENTS and one["statements"] == ten["statements"]
+                  and one["status"] == ten["status"] == 200)
+            rows.append([role, path, f"{one['p50']:.1f}", f"{one['p95']:.1f}", one["statements"],
+                         f"{ten['p50']:.1f}", f"{ten['p95']:.1f}", ten["statements"], "ok" if ok else "MISS"])
+        print(f"\nServer time per page (ms, {args.requests} requests after warm-up) and SQL statements per page")
+        common.table(["role", "page", "N1 p50", "N1 p95", "N1 SQL", "N10 p50", "N10 p95", "N10 SQL", "target"], rows)
+        misses = sum(1 for r in rows if r[-1] == "MISS")
+        print(f"targets: p50 ≤ {pages.TARGET_P50_MS} ms, p95 ≤ {pages.TARGET_P95_MS} ms at N = 10; ≤ {pages.TARGET_STATEMENTS} "
+              f"statements, equal at N = 1 and N = 10 — {len(rows) - misses} of {len(rows)} pages meet all", flush=True)
+
+    if "load" in parts:
+        from banso.extensions import db
+
+        app = common.make_app(urls[10])
+        with app.app_context():
+            ids = pages._ids()
+            db.session.remove()
+        result = load.run(urls[10], ids, seconds=args.load_seconds)
+        bare = result["/bench/bare"]["rate"]
+        rows = [[path, f"{result[path]['rate']:.0f}", f"{result[path]['rate'] / bare:.2f}", result[path]["errors"],
+                 result[path]["socket_errors"] or "none"] for _, path in load.TARGETS]
+        print(f"\nThroughput at N = 10: gunicorn 4 workers, wrk -t2 -c8 for {args.load_seconds} s each")
+        common.table(["page", "req/s", "÷ bare Flask", "non-2xx", "socket errors"], rows)
+        print(f"peak RSS of a web worker after the pages and the load: {result['peak_rss_mb']:.0f} MB (target ≤ 200 MB)",
+              flush=True)
+
+    if "tasks" in parts:
+        slow = tasks.matching_and_imports()
+        sent = tasks.notifications()
+        rows = [
+            ["matching plan, N = 10 phase", f"{slow['matching_size'][0]:,} applications, {slow['matching_size'][1]:,} officers placed",
+             f"{slow['matching_s']:.2f} s", "≤ 10 s"],
+            ["municipality master import", f"{slow['master_rows']:,} rows", f"{slow['master_s']:.2f} s", "≤ 3 s"],
+            ["application spreadsheet import", f"{slow['applications_rows']:,} rows", f"{slow['applications_s']:.2f} s", "≤ 5 s"],
+            ["notification delivery, one worker", f"{sent['delivered']:,} messages", f"{sent['per_second']:.0f} /s", "≥ 100 /s"],
+            ["commit → delivery", f"{sent['latency_delivered']} messages", f"p95 {sent['latency_p95_s'] * 1000:.0f} ms", "p95 ≤ 2 s"],
+        ]
+        print("\nTasks")
+        common.table(["task", "size", "result", "target"], rows)
+    print(f"\n(total {time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

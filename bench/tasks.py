@@ -1,0 +1,140 @@
+"""The slow tasks: the matching assistant at N = 10, the two imports, and notification delivery."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+from bench.common import make_app, percentile, psql, PG
+
+
+def _fresh_database(name: str) -> str:
+    from flask_migrate import upgrade
+
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(f"CREATE DATABASE {name}")
+    url = f"{PG}/{name}"
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+    return url
+
+
+def matching_and_imports() -> dict:
+    """An N = 10 phase (1,150 applications, 3,000 officers) planned; its first 1,000 answers re-imported elsewhere."""
+    from openpyxl import Workbook
+    from sqlalchemy import select
+
+    from banso import scale
+    from banso.extensions import db
+    from banso.models import Application, Phase
+    from banso.services import application_import, imports, matching, municipalities
+
+    results = {}
+    app = make_app(_fresh_database("banso_bench_matching"))
+    with app.app_context():
+        scale.generate(10, phases=1, form_teams=False, echo=lambda _: None)
+        db.session.commit()
+        phase = db.session.scalar(select(Phase))
+        started = time.perf_counter()
+        plan = matching.propose_plan(phase)
+        results["matching_s"] = time.perf_counter() - started
+        results["matching_size"] = (len(plan.proposals) + len(plan.unmatched), sum(len(p.officers) for p in plan.proposals))
+        book = Workbook()
+        sheet = book.active
+        sheet.append([h for h, _ in application_import.COLUMNS])
+        for application in db.session.scalars(select(Application).order_by(Application.id).limit(1000)):
+            sheet.append(application_import.export_row(application))
+        buffer = io.BytesIO()
+        book.save(buffer)
+        db.session.remove()
+
+    app = make_app(_fresh_database("banso_bench_import"))
+    with app.app_context():
+        started = time.perf_counter()
+        count = municipalities.import_master()
+        db.session.commit()
+        results["master_s"], results["master_rows"] = time.perf_counter() - started, count
+        writer = scale._Writer()
+        scale._phase(writer, 1, scale.FIRST_FISCAL_YEAR + scale.PHASES - 1, 10)
+        writer.flush()
+        scale.reset_sequences()
+        db.session.commit()
+        phase = db.session.scalar(select(Phase))
+        started = time.perf_counter()
+        batch = imports.start(application_import.KIND, phase, "answers.xlsx", buffer.getvalue(), actor=None, inline=True)
+        assert not batch.blocking_rows, batch.blocking_rows[:3]
+        imported = imports.commit(batch, actor=None)
+        db.session.commit()
+        results["applications_s"], results["applications_rows"] = time.perf_counter() - started, imported
+        db.session.remove()
+    return results
+
+
+def notifications(count: int = 1000, latency_samples: int = 200) -> dict:
+    """One worker process (`python -m worker`) sends to an SMTP sink process on loopback: messages per second for
+    ``count`` committed at once, then commit → delivery for ``latency_samples`` committed one by one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from banso import queue
+    from banso.extensions import db
+    from banso.services import notifications as outbox
+    from bench.common import REDIS_URL, ROOT, SECRET
+    from bench.load import _free_port
+
+    port = _free_port()
+    log = open("/tmp/banso-bench-sink.log", "w+")
+    sink = subprocess.Popen([sys.executable, "-m", "bench.sink", str(port)], cwd=ROOT, stdout=log)
+    url = _fresh_database("banso_bench_notify")
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET, "MAIL_SERVER": "127.0.0.1",
+           "MAIL_PORT": str(port)}
+    app = make_app(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    with app.app_context():
+        queue.connection().flushdb()
+    worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+
+    def arrivals() -> dict[str, float]:
+        log.seek(0)
+        return {r: float(t) for r, t in (line.rstrip("\n").split("\t") for line in log.readlines() if "\t" in line)}
+
+    def wait_for(n: int, timeout: float = 120) -> None:
+        deadline = time.time() + timeout
+        while len(arrivals()) < n and time.time() < deadline:
+            time.sleep(0.05)
+
+    results = {}
+    try:
+        time.sleep(3)  # the worker is up and idle
+        with app.app_context():
+            for n in range(count):
+                outbox.notify(key=f"bench:{n}", recipient_email=f"bench-{n}@example.lg.jp", kind="bench",
+                              subject="ベンチマーク", body=f"本文 {n}")
+            db.session.commit()
+            committed = time.time()
+            wait_for(count)
+            got = arrivals()
+            results["delivered"] = len(got)
+            results["per_second"] = len(got) / (max(got.values()) - committed)
+
+            committed_at = {}
+            for n in range(latency_samples):
+                outbox.notify(key=f"latency:{n}", recipient_email=f"late-{n}@example.lg.jp", kind="bench",
+                              subject="ベンチマーク", body=f"本文 {n}")
+                db.session.commit()
+                committed_at[f"late-{n}@example.lg.jp"] = time.time()
+                time.sleep(0.02)
+            wait_for(count + latency_samples)
+            got = arrivals()
+            latencies = [got[r] - at for r, at in committed_at.items() if r in got]
+            results["latency_p95_s"] = percentile(latencies, 0.95)
+            results["latency_delivered"] = len(latencies)
+            db.session.remove()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        sink.send_signal(signal.SIGINT)
+        worker.wait(timeout=30)
+        sink.wait(timeout=10)
+    return results

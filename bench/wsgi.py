@@ -1,0 +1,11 @@
+"""The app as gunicorn serves it in the load benchmark, plus one bare Flask page to compare against."""
+import os
+
+from bench.common import make_app
+
+app = make_app(os.environ["DATABASE_URL"])
+
+
+@app.get("/bench/bare")
+def bare():
+    return "ok"
