@@ -12,6 +12,10 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The fault tests (Redis down for 30 s, PostgreSQL restarted, a worker killed): minutes, so apart; CI runs them.
+test-slow: setup
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
 setup: $(VENV)/.installed banso/static/vendor/.installed
 
 $(VENV)/.installed: pyproject.toml

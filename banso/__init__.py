@@ -134,8 +134,11 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc):
+        from flask import g
+
         db.session.rollback()
         app.logger.error("データベースに接続できません: %s", exc)
+        g._login_user = login_manager.anonymous_user()  # the page must not ask the database who is signed in
         return render_error(503)
 
     @app.errorhandler(Exception)
