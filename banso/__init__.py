@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_templates(app)
     _register_errors(app)
     _register_security_headers(app)
+    _register_input_guard(app)
 
     from banso.cli import banso_cli
     app.cli.add_command(banso_cli)
@@ -104,6 +105,19 @@ def _register_templates(app: Flask) -> None:
                 "before_publication": before_publication, "watermark": watermark}
 
 
+def _register_input_guard(app: Flask) -> None:
+    """Control characters in any typed value are refused with a clear message before a view sees them."""
+    from flask import abort
+
+    from banso.formatting import CONTROL_CHARS
+
+    @app.before_request
+    def refuse_control_characters():
+        values = [*request.args.values(), *(request.form.values() if request.method == "POST" else [])]
+        if any(CONTROL_CHARS.search(v) for v in values):
+            abort(400, "入力に使用できない文字（制御文字）が含まれています。入力内容をご確認ください。")
+
+
 def _register_errors(app: Flask) -> None:
     messages = {
         400: ("リクエストを処理できませんでした", "入力内容をご確認のうえ、もう一度お試しください。"),
@@ -130,7 +144,8 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return render_error(exc.code or 500)
+        own = exc.description if exc.description != type(exc).description else None  # a message of ours, in Japanese
+        return render_error(exc.code or 500, own)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc):

@@ -1,6 +1,7 @@
 """How Banso shows dates, times and money: JST, 和暦 beside 西暦, integer yen."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from japanera import EraDate
@@ -8,6 +9,12 @@ from japanera import EraDate
 from banso.clock import JST
 
 WEEKDAYS = "月火水木金土日"
+# C0 controls and DEL, but tab and line breaks: nobody types them, PostgreSQL refuses NUL, Excel refuses the rest.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control(text: str) -> str:
+    return CONTROL_CHARS.sub("", text)
 
 
 def wareki(value: date | datetime | None) -> str:

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import Select, Text, cast, func, or_, select
 
 from banso.clock import JST
+from banso.formatting import strip_control
 from banso.extensions import db
 
 
@@ -123,6 +124,8 @@ def _cell(value):
         return ""
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(JST).replace(tzinfo=None)  # spreadsheets hold no zone: times are Japan time
+    if isinstance(value, str):
+        value = strip_control(value)  # Excel cannot hold them
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value  # a cell typed by a user must never run as a formula
     return value

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 
-from bench.common import make_app, percentile, psql, PG
+from bench.common import PG, make_app, percentile, psql
 
 
 def _fresh_database(name: str) -> str:

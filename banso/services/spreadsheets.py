@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
+from banso.formatting import strip_control
 from banso.services import RuleViolation
 
 MAX_ROWS = 20_000
@@ -47,7 +48,7 @@ def _read_csv(content: bytes) -> list[list[str]]:
         raise RuleViolation("IMPORT", "文字コードを判別できません。UTF-8 または Shift_JIS で保存してください。", "file")
     if "\x00" in text:
         raise RuleViolation("IMPORT", "CSVとして読み取れないデータが含まれています。", "file")
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
+    return [[strip_control(cell).strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
 
 
 def _read_xlsx(content: bytes) -> list[list[str]]:
@@ -76,4 +77,4 @@ def _cell_text(value) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return strip_control(str(value)).strip()

@@ -304,6 +304,7 @@ def flagged_teams(phase: Phase) -> list[tuple[Team, list[str]]]:
     last = (select(Activity.team_id,
                    func.max(Activity.started_on).filter(Activity.kind == "online_meeting").label("meeting"),
                    func.max(Activity.started_on).filter(Activity.kind == "site_visit").label("visit"))
+            .where(Activity.team_id.in_(select(Team.id).where(Team.phase_id == phase.id)))  # this phase's only
             .group_by(Activity.team_id).subquery())
     rows = db.session.execute(
         select(Team, last.c.meeting, last.c.visit).outerjoin(last, last.c.team_id == Team.id)

@@ -1,6 +1,6 @@
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from banso.blueprints.forms import run_and_flash
 from banso.blueprints.publication import bp, public_bp
@@ -94,10 +94,8 @@ def prefectures():
     prefecture = request.args.get("prefecture")
     if prefecture in PREFECTURES and request.args.get("format") == "xlsx":
         return _packet(phase, prefecture)
-    counts = {}
-    for application in db.session.scalars(select(Application).join(Municipality).where(Application.phase_id == phase.id)):
-        counts.setdefault(application.municipality.prefecture, 0)
-        counts[application.municipality.prefecture] += 1
+    counts = dict(db.session.execute(select(Municipality.prefecture, func.count()).join(Application)
+                                     .where(Application.phase_id == phase.id).group_by(Municipality.prefecture)).all())
     supported = {p: len(teams) for p, teams in publication.results(phase).items()}
     contacts = {c.prefecture: c for c in db.session.scalars(select(PrefectureContact))}
     return render_template("publication/prefectures.html", phase=phase, counts=counts, supported=supported, contacts=contacts,
