@@ -16,8 +16,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import Date, LargeBinary, func, insert, select, text, update
 
-from banso.extensions import UTCDateTime, db
-from banso.scale import reset_sequences
+from banso.extensions import UTCDateTime, db, reset_sequences
 
 FORMAT = 1
 CHUNK = 5_000

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from banso.clock import jst, today_jst
-from banso.extensions import db
+from banso.extensions import db, reset_sequences
 from banso.models import (Activity, Application, AuditEntry, ConcurrentAppointment, HalfYearReport, Inquiry,
                           InquiryMessage, Ministry, Municipality, Notification, Officer, OfficerCandidacy, Phase,
                           Publication, ReceiptCounter, Role, Team, TeamMembership, User)
@@ -80,16 +80,6 @@ def _insert_uniform(table, rows: list[dict]) -> None:
         groups.setdefault(tuple(sorted(row)), []).append(row)
     for group in groups.values():
         db.session.execute(insert(table), group)
-
-
-def reset_sequences() -> None:
-    """After rows were written with explicit ids, PostgreSQL's sequences must start past them."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    for table in db.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
-            db.session.execute(db.text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
 
 
 def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: bool = True, as_of: date | None = None,

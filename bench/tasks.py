@@ -25,7 +25,7 @@ def matching_and_imports() -> dict:
     from sqlalchemy import select
 
     from banso import scale
-    from banso.extensions import db
+    from banso.extensions import db, reset_sequences
     from banso.models import Application, Phase
     from banso.services import application_import, imports, matching, municipalities
 
@@ -57,7 +57,7 @@ def matching_and_imports() -> dict:
         writer = scale._Writer()
         scale._phase(writer, 1, scale.FIRST_FISCAL_YEAR + scale.PHASES - 1, 10)
         writer.flush()
-        scale.reset_sequences()
+        reset_sequences()
         db.session.commit()
         phase = db.session.scalar(select(Phase))
         started = time.perf_counter()

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from banso import backup, scale
-from banso.extensions import db
+from banso.extensions import db, reset_sequences
 from banso.models import Application, Inquiry, Officer, OfficerCandidacy, Phase, Team, TeamMembership, User
 from banso.models.travel import TripRequest
 from banso.services import teams
@@ -27,7 +27,7 @@ def _snapshot() -> dict[str, list[tuple]]:
 def _empty_all_tables() -> None:
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(delete(table))
-    scale.reset_sequences()  # a fresh database, ids from 1 again
+    reset_sequences()  # a fresh database, ids from 1 again
     db.session.commit()
 
 
