@@ -11,6 +11,9 @@ import secrets
 from pathlib import Path
 
 
+PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+
+
 class ConfigError(RuntimeError):
     """The configuration cannot run Banso safely."""
 
@@ -41,6 +44,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
             )
         if len(setting("SECRET_KEY")) < 32:
             raise ConfigError("SECRET_KEY は32文字以上の推測困難な値にしてください。")
+        if setting("PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILE) != PASSWORD_HASH_PROFILE:
+            raise ConfigError(f"本番環境のパスワードハッシュは {PASSWORD_HASH_PROFILE} から変更できません。")
 
     redis_url = setting("REDIS_URL")
     config = {
@@ -66,6 +71,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # A pending notification older than this is re-enqueued by the sweep.
         "NOTIFY_SWEEP_AFTER": 60,
         "NOTIFY_SWEEP_EVERY": 30,
+        # argon2id parameters (argon2.profiles): the tests alone set a cheap one, which production refuses.
+        "PASSWORD_HASH_PROFILE": PASSWORD_HASH_PROFILE,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "PER_PAGE": 25,

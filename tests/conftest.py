@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +15,10 @@ import redis as redis_lib
 from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 from rq import Queue, SimpleWorker
-from sqlalchemy import delete
+from flask_sqlalchemy.session import Session as FlaskSession
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import delete, text
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from banso import create_app, queue
 from banso.extensions import db
@@ -50,6 +54,7 @@ def database_url(tmp_root):
 def make_app(database_url: str, redis_url: str, **overrides):
     config = {
         "TESTING": True,
+        "PASSWORD_HASH_PROFILE": "CHEAPEST",  # argon2 at its cheapest: tests sign in thousands of times
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -69,21 +74,128 @@ def app(database_url, redis_url, tmp_root):
     return app
 
 
+# --- isolation ----------------------------------------------------------------------------------------
+# A test runs inside one transaction on one connection and is rolled back: every session of the process
+# (the test's, the test client's requests, in-process worker jobs and CLI commands) is bound to that
+# connection, and their commits and begin_nested() become SAVEPOINTs. Tests that need commits another
+# connection can see (threads racing, a live server, other processes, faults) carry a marker from
+# COMMITTING_MARKERS and get empty tables afterwards instead.
+COMMITTING_MARKERS = ("commits", "e2e", "slow")
+
+
+class _ConnectionSession(FlaskSession):
+    """Flask-SQLAlchemy's session, kept on the connection it was given (it would otherwise pick the engine)."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+class Rollback:
+    """One outer transaction on one connection for everything the app does; ``nested()`` adds a SAVEPOINT
+    layer (a test inside a module's world), ``close()`` rolls all of it back. A world that enqueued jobs
+    keeps a snapshot of Redis in ``redis``, put back after each of its tests."""
+
+    stack: list["Rollback"] = []
+    redis: "RedisSnapshot | None" = None
+
+    def __init__(self, app):
+        with app.app_context():
+            self.connection = db.engine.connect()
+        self.transaction = self.connection.begin()
+        if self.connection.dialect.name == "sqlite":
+            # pysqlite would let the first SAVEPOINT start (and its RELEASE commit) a transaction of its own.
+            self.connection.exec_driver_sql("BEGIN")
+        self.saved_session = db.session
+        db.session = scoped_session(
+            sessionmaker(class_=_ConnectionSession, db=db, bind=self.connection, query_cls=db.Query,
+                         join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id)
+        Rollback.stack.append(self)
+
+    def _close_sessions(self) -> None:
+        for session in list(db.session.registry.registry.values()):
+            session.close()
+        db.session.registry.registry.clear()
+
+    @contextmanager
+    def nested(self):
+        savepoint = self.connection.begin_nested()
+        try:
+            yield self
+        finally:
+            self._close_sessions()
+            if savepoint.is_active:
+                savepoint.rollback()
+
+    def close(self) -> None:
+        self._close_sessions()
+        db.session = self.saved_session
+        self.transaction.rollback()
+        self.connection.close()
+        Rollback.stack.remove(self)
+
+
+@contextmanager
+def rolled_back(app):
+    """Everything inside is undone at the end; for worlds shared by a module (see tests/blueprints/test_access.py)."""
+    if Rollback.stack:  # already inside one: a SAVEPOINT layer
+        with Rollback.stack[-1].nested() as layer:
+            yield layer
+        return
+    layer = Rollback(app)
+    try:
+        yield layer
+    finally:
+        layer.close()
+
+
+class RedisSnapshot:
+    """The keys of a Redis database, put back after each test of a world that enqueued jobs."""
+
+    def __init__(self, url: str):
+        self.client = redis_lib.Redis.from_url(url)
+        self.keys = {key: self.client.dump(key) for key in self.client.keys()}
+
+    def restore(self) -> None:
+        self.client.flushdb()
+        for key, value in self.keys.items():
+            self.client.restore(key, 0, value)
+
+
+def empty_all_tables(app) -> None:
+    with app.app_context():
+        db.session.rollback()
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(delete(table))
+        db.session.commit()
+        db.session.remove()
+
+
 @pytest.fixture(autouse=True)
-def _clean_state(request, app, redis_url):
-    """Every test starts with empty tables, an empty Redis database and the real clock."""
+def _isolation(request, app, redis_url):
+    """Each test is rolled back (or, with a committing marker, followed by emptied tables); Redis goes back to
+    empty or to its world's snapshot; the app's config and clock go back to what they were."""
     saved = dict(app.config)
-    yield
+    committing = any(request.node.get_closest_marker(m) for m in COMMITTING_MARKERS)
+    if committing:
+        assert not Rollback.stack, "a committing test cannot run inside a rolled-back world"
+        yield
+        empty_all_tables(app)
+    else:
+        with rolled_back(app):
+            yield
     app.config.clear()
     app.config.update(saved)
     app.extensions.pop("banso_redis", None)
-    with app.app_context():
-        db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(delete(table))
-        db.session.commit()
-        db.session.remove()
-    redis_lib.Redis.from_url(redis_url).flushdb()
+    world = Rollback.stack[-1] if Rollback.stack else None
+    if world is not None and world.redis is not None:
+        world.redis.restore()
+    else:
+        redis_lib.Redis.from_url(redis_url).flushdb()
 
 
 @pytest.fixture

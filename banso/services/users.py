@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import func, select
@@ -14,22 +14,31 @@ from banso.extensions import db
 from banso.models import Role, User
 from banso.services import RuleViolation, audit, notifications
 
-_hasher = PasswordHasher()  # argon2id: memory-hard
+_HASHERS: dict[str, PasswordHasher] = {}
 _FIELDS = ["email", "name", "role", "active"]
 MIN_PASSWORD_LENGTH = 10
 
 
+def _hasher() -> PasswordHasher:
+    """argon2id with the configured profile (PASSWORD_HASH_PROFILE): RFC 9106's low-memory one (t=3, 64 MiB,
+    p=4); the test suite alone uses argon2-cffi's cheapest, which production refuses (banso.config)."""
+    name = current_app.config["PASSWORD_HASH_PROFILE"]
+    if name not in _HASHERS:
+        _HASHERS[name] = PasswordHasher.from_parameters(getattr(profiles, name))
+    return _HASHERS[name]
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def _verify(user: User | None, password: str) -> bool:
     if user is None:
         # Spend the same time as a real check so timing does not reveal accounts.
-        _hasher.hash(password)
+        _hasher().hash(password)
         return False
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher().verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
         return False
 

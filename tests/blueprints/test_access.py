@@ -10,7 +10,7 @@ from banso import queue
 from banso.extensions import db
 from banso.models import PhaseEvent, ProfileChangeRequest, Role
 from banso.services import application_import, imports, inquiries, notifications, officers, travel
-from tests.conftest import login
+from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
                              make_team,
                              make_trip, make_user)
@@ -137,44 +137,47 @@ ROUTES = [
 NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)"}
 
 
-@pytest.fixture
-def ids(app):
-    """One of everything the routes need, plus a signed-in user per role (the officer has a record)."""
-    with app.app_context():
-        users = {role: make_user(role, email=f"{role}@banso.example", name=f"{role}さん") for role in (ADMIN, STAFF, FINANCE, OFFICER)}
-        target = make_user(Role.OFFICER, email="target@banso.example")
-        phase = make_phase()
-        event = PhaseEvent(phase=phase, label="説明会", at=phase.survey_opens_at)
-        db.session.add(event)
-        note = notifications.notify(key="x", recipient_email="a@example.jp", kind="t", subject="s", body="b")
-        application = make_application(phase, make_municipality(name="守秘町"), contact_email="secret@example.lg.jp")
-        batch = imports.start(application_import.KIND, phase, "a.csv", "担当部署,担当者氏名,メールアドレス,電話番号,優先分野1,"
-                              "課題の性質（独立・複合）,地域の状況・課題,団体コード\n".encode(), actor=None)
-        make_officer(phase, status="selected", user=users[OFFICER], email="own@example.go.jp")
-        other = make_officer(phase, status="selected", email="other-officer@example.go.jp")
-        officers.issue_orders(phase, order_date=date(2026, 4, 1), actor=None)
-        change = ProfileChangeRequest(officer=other, changes={"post_title": "課長"}, reason="異動")
-        db.session.add(change)
-        db.session.flush()
-        job = queue.queue("default").enqueue("worker.jobs.sweep_outbox")
-        team = make_team(phase, contact_email="team-secret@example.lg.jp")
-        make_publication(phase)  # released: roles see what their role may (the hold has its own tests)
-        make_rates(2026)
-        trip = make_trip(team)
-        travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
-        lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
-        claim = travel.file_claim(trip, lines, [("receipt.pdf", b"%PDF-1.4 secret receipt")], actor=users[STAFF])
-        inquiry = inquiries.receive({"org_type": "other", "category": "general", "name": "問合 太郎",
-                                     "email": "inquirer-secret@example.jp", "subject": "件名", "body": "本文"},
-                                    channel="form", actor=None)
-        result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
-                  "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
-                  "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
-                  "appointment_id": other.appointments[0].id, "team_id": team.id,
-                  "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id,
-                  "number": phase.number}
-        db.session.commit()
-        return result
+@pytest.fixture(scope="module")
+def ids(app, redis_url):
+    """One of everything the routes need, plus a signed-in user per role (the officer has a record): built once
+    for the module and rolled back after it; each test is rolled back to it (the queued job included)."""
+    with rolled_back(app) as world:
+        with app.app_context():
+            users = {role: make_user(role, email=f"{role}@banso.example", name=f"{role}さん") for role in (ADMIN, STAFF, FINANCE, OFFICER)}
+            target = make_user(Role.OFFICER, email="target@banso.example")
+            phase = make_phase()
+            event = PhaseEvent(phase=phase, label="説明会", at=phase.survey_opens_at)
+            db.session.add(event)
+            note = notifications.notify(key="x", recipient_email="a@example.jp", kind="t", subject="s", body="b")
+            application = make_application(phase, make_municipality(name="守秘町"), contact_email="secret@example.lg.jp")
+            batch = imports.start(application_import.KIND, phase, "a.csv", "担当部署,担当者氏名,メールアドレス,電話番号,優先分野1,"
+                                  "課題の性質（独立・複合）,地域の状況・課題,団体コード\n".encode(), actor=None)
+            make_officer(phase, status="selected", user=users[OFFICER], email="own@example.go.jp")
+            other = make_officer(phase, status="selected", email="other-officer@example.go.jp")
+            officers.issue_orders(phase, order_date=date(2026, 4, 1), actor=None)
+            change = ProfileChangeRequest(officer=other, changes={"post_title": "課長"}, reason="異動")
+            db.session.add(change)
+            db.session.flush()
+            job = queue.queue("default").enqueue("worker.jobs.sweep_outbox")
+            team = make_team(phase, contact_email="team-secret@example.lg.jp")
+            make_publication(phase)  # released: roles see what their role may (the hold has its own tests)
+            make_rates(2026)
+            trip = make_trip(team)
+            travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
+            lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
+            claim = travel.file_claim(trip, lines, [("receipt.pdf", b"%PDF-1.4 secret receipt")], actor=users[STAFF])
+            inquiry = inquiries.receive({"org_type": "other", "category": "general", "name": "問合 太郎",
+                                         "email": "inquirer-secret@example.jp", "subject": "件名", "body": "本文"},
+                                        channel="form", actor=None)
+            result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
+                      "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
+                      "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
+                      "appointment_id": other.appointments[0].id, "team_id": team.id,
+                      "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id,
+                      "number": phase.number}
+            db.session.commit()
+        world.redis = RedisSnapshot(redis_url)
+        yield result
 
 
 @pytest.mark.parametrize("method,path,allowed", ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])

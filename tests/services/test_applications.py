@@ -170,6 +170,7 @@ def test_app_5_a_second_answer_for_the_same_municipality_is_refused(ctx):
     assert refused.value.rule_id == "APP-5"
 
 
+@pytest.mark.commits  # threads on their own connections
 def test_app_5_two_simultaneous_submissions_leave_one(app):
     with app.app_context():
         phase_id, municipality_id = make_phase().id, make_municipality().id

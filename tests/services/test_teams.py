@@ -151,6 +151,7 @@ def test_team_4_off_3_the_joining_officer_needs_an_appointment_for_the_rest_of_t
     assert len(team.current_members) == 3
 
 
+@pytest.mark.commits  # threads on their own connections
 def test_team_4_two_concurrent_replacements_of_the_same_member_only_one_wins(app):
     with app.app_context():
         team = make_team()

@@ -306,6 +306,7 @@ def test_cancelling_an_approved_request_releases_its_commitment(team, staff, fin
 
 # --- the cap under concurrency -------------------------------------------------------------
 
+@pytest.mark.commits  # threads on their own connections
 def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
     """Many finance users approving at the same moment: the cap holds (row lock on PostgreSQL)."""
     with app.app_context():

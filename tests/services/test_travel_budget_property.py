@@ -3,14 +3,16 @@ and cap revisions, the budget's figures equal the sums of the records, and natio
 committed + spent never passes the cap."""
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import Phase, TripRequest, User
 from banso.models.travel import COMMITTED
 from banso.services import RuleViolation, travel
+from tests.conftest import rolled_back
 from tests.factories import make_rates, make_team, make_user, trip_data
 
 ACTIONS = st.lists(st.tuples(
@@ -18,15 +20,18 @@ ACTIONS = st.lists(st.tuples(
     st.integers(0, 7), st.integers(0, 60_000)), min_size=1, max_size=24)
 
 
-def _fresh_world():
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(delete(table))
-    make_rates(2026)
-    team = make_team()
-    team.phase.travel_budget_cap_yen = 400_000
-    make_user("secretariat", email="staff@x.example"), make_user("finance", email="finance@x.example")
-    make_user("admin", email="admin@x.example")
-    db.session.commit()
+@pytest.fixture(scope="module")
+def world(app):
+    """A team, rates and the three roles, built once; every example runs on it and is rolled back."""
+    with rolled_back(app):
+        with app.app_context():
+            make_rates(2026)
+            team = make_team()
+            team.phase.travel_budget_cap_yen = 400_000
+            make_user("secretariat", email="staff@x.example"), make_user("finance", email="finance@x.example")
+            make_user("admin", email="admin@x.example")
+            db.session.commit()
+        yield
 
 
 def _user(email):
@@ -82,9 +87,8 @@ def _check_figures() -> None:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=ACTIONS)
-def test_trv_2_budget_figures_equal_the_records_after_any_sequence(app, clock, steps):
-    with app.app_context():
-        _fresh_world()
+def test_trv_2_budget_figures_equal_the_records_after_any_sequence(app, world, clock, steps):
+    with rolled_back(app), app.app_context():
         for action, index, amount in steps:
             try:
                 _act(action, index, amount)

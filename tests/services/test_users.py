@@ -9,10 +9,28 @@ from banso.services import RuleViolation, users
 from tests.factories import PASSWORD, make_user
 
 
-def test_passwords_are_hashed_with_argon2id(ctx):
-    hashed = users.hash_password("banso-demo-password")
-    assert hashed.startswith("$argon2id$")
-    assert "banso-demo-password" not in hashed
+def test_passwords_are_hashed_with_argon2id_at_rfc_9106_strength_outside_the_tests(app):
+    from banso import create_app
+
+    real = create_app({"SECRET_KEY": "s" * 40, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                       "REDIS_URL": app.config["REDIS_URL"]})
+    assert real.config["PASSWORD_HASH_PROFILE"] == "RFC_9106_LOW_MEMORY"
+    with real.app_context():
+        hashed = users.hash_password("banso-demo-password")
+        assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert "banso-demo-password" not in hashed
+    with app.app_context():  # the suite's cheap profile still verifies a real hash
+        assert users._hasher().verify(hashed, "banso-demo-password")
+        assert users.hash_password("x" * 10).startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
+def test_production_refuses_a_cheap_password_hash():
+    from banso import create_app
+    from banso.config import ConfigError
+
+    with pytest.raises(ConfigError):
+        create_app({"BANSO_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/banso",
+                    "REDIS_URL": "redis://127.0.0.1:6379/0", "PASSWORD_HASH_PROFILE": "CHEAPEST"})
 
 
 def test_authenticate_accepts_the_right_password_case_insensitively(ctx, clock):
