@@ -4,7 +4,9 @@ Each area adds its own part to ``load``; it runs once, on an empty database, nev
 """
 from __future__ import annotations
 
+import time
 from datetime import date
+from typing import Callable
 
 from sqlalchemy import func, select
 
@@ -29,24 +31,39 @@ def is_loaded() -> bool:
     return db.session.scalar(select(func.count()).select_from(User)) > 0
 
 
-def load() -> None:
+def load(progress: Callable[[int, int, str, float], None] | None = None) -> None:
+    """Load the demo, part by part; ``progress(done, total, part, seconds)`` is told after each part."""
     from banso import demo_applications, demo_inquiries, demo_officers, demo_teams, demo_travel
     from banso.services import municipalities
 
-    created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
-               for email, name, role in DEMO_USERS]
-    _phases()
-    municipalities.import_master()
-    admin, staff, officer_user = created[0], created[1], created[3]
-    demo_applications.load_first_phase(actor=staff)
-    demo_officers.load(staff=staff, officer_user=officer_user)
-    demo_teams.load(staff=staff)
-    demo_applications.load_second_phase(actor=staff, admin=admin)
-    demo_teams.load_second_phase(staff=staff)
-    for number in (1, 2):
-        _publish(db.session.scalar(select(Phase).where(Phase.number == number)), staff=staff, admin=admin)
-    demo_travel.load(staff=staff, finance=created[2], officer_user=officer_user)
-    demo_inquiries.load(staff=[staff, created[4], created[5]], finance=created[2])
+    people: dict[str, User] = {}
+
+    def users_and_phases():
+        people.update({email: users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
+                       for email, name, role in DEMO_USERS})
+        _phases()
+        municipalities.import_master()
+
+    admin, staff, finance, officer = (lambda: people["admin@banso.example"], lambda: people["staff@banso.example"],
+                                      lambda: people["finance@banso.example"], lambda: people["officer@banso.example"])
+    parts = [
+        ("利用者・期・市町村マスタ", users_and_phases),
+        ("第1期の活用希望調査", lambda: demo_applications.load_first_phase(actor=staff())),
+        ("支援官と併任発令", lambda: demo_officers.load(staff=staff(), officer_user=officer())),
+        ("第1期のチームと活動記録", lambda: demo_teams.load(staff=staff())),
+        ("第2期の活用希望調査と継続意向", lambda: demo_applications.load_second_phase(actor=staff(), admin=admin())),
+        ("第2期のチームと活動記録", lambda: demo_teams.load_second_phase(staff=staff())),
+        ("マッチング結果の公表", lambda: [_publish(db.session.scalar(select(Phase).where(Phase.number == n)), staff=staff(), admin=admin())
+                                 for n in (1, 2)]),
+        ("旅費（出張・精算）", lambda: demo_travel.load(staff=staff(), finance=finance(), officer_user=officer())),
+        ("問い合わせ", lambda: demo_inquiries.load(staff=[staff(), people["staff2@banso.example"], people["staff3@banso.example"]],
+                                              finance=finance())),
+    ]
+    for done, (label, part) in enumerate(parts, start=1):
+        started = time.monotonic()
+        part()
+        if progress is not None:
+            progress(done, len(parts), label, time.monotonic() - started)
 
 
 def _publish(phase: Phase, *, staff: User, admin: User) -> None:

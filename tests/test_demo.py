@@ -1,14 +1,12 @@
 """The demo data `make run` loads is the programme at its real scale: seed 000's headline figures."""
-from banso import demo
 from banso.extensions import db
 from banso.models import Inquiry, Phase, TripRequest
 from banso.services import statistics, travel
 
 
-def test_demo_reproduces_seed_000_and_looks_lived_in(app):
-    with app.app_context():
-        demo.load()
-        db.session.commit()
+def test_demo_reproduces_seed_000_and_looks_lived_in(demo_app):
+    # demo_app is a copy of the demo that conftest loads once per session with demo.load()
+    with demo_app.app_context():
         second = db.session.scalar(db.select(Phase).where(Phase.number == 2))
         figures = statistics.headline(second)
         assert (figures.officer_applicants, figures.ministries, figures.officers, figures.secondees, figures.teams) == (308, 24, 278, 8, 97)

@@ -11,6 +11,7 @@ from banso.extensions import db, reset_sequences
 from banso.models import Application, Inquiry, Officer, OfficerCandidacy, Phase, Team, TeamMembership, User
 from banso.models.travel import TripRequest
 from banso.services import teams
+from tests.conftest import rolled_back
 from tests.factories import make_user
 
 AS_OF = date(2026, 11, 23)
@@ -31,30 +32,14 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
-def test_scale_one_is_ten_years_of_the_programme(ctx):
-    counts = scale.generate(1, as_of=AS_OF, echo=lambda _: None)
-    db.session.commit()
-
-    assert db.session.scalar(select(func.count()).select_from(Phase)) == 10
-    per_phase = Counter(db.session.scalars(select(Application.phase_id)))
-    assert set(per_phase.values()) == {115}
-    teams_per_phase = Counter(db.session.scalars(select(Team.phase_id)))
-    assert all(90 <= n <= 97 for n in teams_per_phase.values()), teams_per_phase
-    selected = Counter(db.session.scalars(select(OfficerCandidacy.phase_id).where(OfficerCandidacy.status == "selected")))
-    assert set(selected.values()) == {300}
-    # Every team is a valid one (TEAM-1: 2-3 members from different ministries), and only this year's are active.
-    for team in db.session.scalars(select(Team).where(Team.phase_id == 10).limit(50)):
-        homes = [teams.home_ministry(m.officer).id for m in team.current_members]
-        assert 2 <= len(homes) <= 3 and len(set(homes)) == len(homes)
-    assert set(db.session.scalars(select(Team.status).where(Team.phase_id < 10))) == {"ended"}
-    assert set(db.session.scalars(select(Team.status).where(Team.phase_id == 10))) == {"active"}
-    # A year of weekly meetings per past team; travel and inquiries in proportion.
-    assert counts["activities"] > 40 * 970
-    assert db.session.scalar(select(func.count()).select_from(TripRequest)) > 3 * 970
-    assert db.session.scalar(select(func.count()).select_from(Inquiry)) > 2_500
-    assert db.session.scalar(select(User.id).join(Officer, Officer.user_id == User.id)
-                             .join(TeamMembership, TeamMembership.officer_id == Officer.id)
-                             .where(User.email == "officer@banso.example").limit(1)) is not None
+@pytest.fixture(scope="class")
+def scale_one(app):
+    """The N = 1 set, generated once for the tests of ScaleOne (about a hundred thousand rows), rolled back after them."""
+    with rolled_back(app):
+        with app.app_context():
+            counts = scale.generate(1, as_of=AS_OF, echo=lambda _: None)
+            db.session.commit()
+        yield counts
 
 
 def test_scale_data_is_reproducible_and_needs_an_empty_database(ctx):
@@ -72,32 +57,6 @@ def test_scale_data_is_reproducible_and_needs_an_empty_database(ctx):
         table = db.metadata.tables[name]
         keep = [i for i, c in enumerate(table.c) if c.name not in volatile]
         assert [[r[i] for i in keep] for r in rows] == [[r[i] for i in keep] for r in second[name]], name
-
-
-def test_export_then_import_into_an_empty_database_restores_every_table_and_file(app, ctx, tmp_path):
-    scale.generate(1, as_of=AS_OF, echo=lambda _: None)
-    receipt = Path(app.config["RECEIPT_DIR"]) / "ab" / "ab12"
-    receipt.parent.mkdir(parents=True, exist_ok=True)
-    receipt.write_bytes(b"%PDF-1.4 receipt")
-    db.session.commit()
-    before = _snapshot()
-    archive = tmp_path / "banso-backup.zip"
-
-    counts = backup.export(archive, echo=lambda _: None)
-    assert counts["activities"] == len(before["activities"]) > 40_000
-
-    _empty_all_tables()
-    receipt.unlink()
-    backup.restore(archive, echo=lambda _: None)
-    db.session.commit()
-    after = _snapshot()
-    for name in before:
-        assert after[name] == before[name], name
-    assert receipt.read_bytes() == b"%PDF-1.4 receipt"
-    # New rows continue past the restored ids (PostgreSQL sequences were moved on).
-    user = make_user(email="after-restore@banso.example")
-    db.session.commit()
-    assert user.id > max(row[0] for row in before["users"])
 
 
 def test_import_refuses_a_database_that_has_data_and_a_broken_archive(ctx, tmp_path):
@@ -138,3 +97,55 @@ def test_an_archive_whose_rows_do_not_match_its_manifest_restores_nothing(ctx, t
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
     assert json.loads(zipfile.ZipFile(tampered).read("manifest.json"))["tables"]["users"] == 2
+
+
+class TestScaleOne:
+    """The generated set, and its backup round trip."""
+
+    def test_scale_one_is_ten_years_of_the_programme(self, scale_one, ctx):
+        counts = scale_one
+
+        assert db.session.scalar(select(func.count()).select_from(Phase)) == 10
+        per_phase = Counter(db.session.scalars(select(Application.phase_id)))
+        assert set(per_phase.values()) == {115}
+        teams_per_phase = Counter(db.session.scalars(select(Team.phase_id)))
+        assert all(90 <= n <= 97 for n in teams_per_phase.values()), teams_per_phase
+        selected = Counter(db.session.scalars(select(OfficerCandidacy.phase_id).where(OfficerCandidacy.status == "selected")))
+        assert set(selected.values()) == {300}
+        # Every team is a valid one (TEAM-1: 2-3 members from different ministries), and only this year's are active.
+        for team in db.session.scalars(select(Team).where(Team.phase_id == 10).limit(50)):
+            homes = [teams.home_ministry(m.officer).id for m in team.current_members]
+            assert 2 <= len(homes) <= 3 and len(set(homes)) == len(homes)
+        assert set(db.session.scalars(select(Team.status).where(Team.phase_id < 10))) == {"ended"}
+        assert set(db.session.scalars(select(Team.status).where(Team.phase_id == 10))) == {"active"}
+        # A year of weekly meetings per past team; travel and inquiries in proportion.
+        assert counts["activities"] > 40 * 970
+        assert db.session.scalar(select(func.count()).select_from(TripRequest)) > 3 * 970
+        assert db.session.scalar(select(func.count()).select_from(Inquiry)) > 2_500
+        assert db.session.scalar(select(User.id).join(Officer, Officer.user_id == User.id)
+                                 .join(TeamMembership, TeamMembership.officer_id == Officer.id)
+                                 .where(User.email == "officer@banso.example").limit(1)) is not None
+
+    def test_export_then_import_into_an_empty_database_restores_every_table_and_file(self, app, scale_one, ctx, tmp_path):
+        receipt = Path(app.config["RECEIPT_DIR"]) / "ab" / "ab12"
+        receipt.parent.mkdir(parents=True, exist_ok=True)
+        receipt.write_bytes(b"%PDF-1.4 receipt")
+        db.session.commit()
+        before = _snapshot()
+        archive = tmp_path / "banso-backup.zip"
+
+        counts = backup.export(archive, echo=lambda _: None)
+        assert counts["activities"] == len(before["activities"]) > 40_000
+
+        _empty_all_tables()
+        receipt.unlink()
+        backup.restore(archive, echo=lambda _: None)
+        db.session.commit()
+        after = _snapshot()
+        for name in before:
+            assert after[name] == before[name], name
+        assert receipt.read_bytes() == b"%PDF-1.4 receipt"
+        # New rows continue past the restored ids (PostgreSQL sequences were moved on).
+        user = make_user(email="after-restore@banso.example")
+        db.session.commit()
+        assert user.id > max(row[0] for row in before["users"])

@@ -22,7 +22,8 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    db.session.flush()  # the object needs its id
+    if getattr(obj, "id", 0) is None:
+        db.session.flush()  # the object needs its id
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None,
         action=action,

@@ -199,6 +199,12 @@ def _spent_sum(phase_id: int, bearer: str = "national"):
 
 def budget(phase: Phase) -> Budget:
     """The phase's figures, read from the records every time (never a running total)."""
+    return _figures(phase, forecast=sum(p.remaining_cost for p in team_plans(phase)))
+
+
+def _figures(phase: Phase, *, forecast: int = 0) -> Budget:
+    """Cap, committed, spent, municipality-borne and awaiting in one statement; the forecast (every team's plan)
+    is read only by ``budget``: the cap checks need none of it."""
     row = db.session.execute(select(
         select(Phase.travel_budget_cap_yen).where(Phase.id == phase.id).scalar_subquery(),
         _committed_sum(phase.id).scalar_subquery(),
@@ -209,7 +215,7 @@ def budget(phase: Phase) -> Budget:
                                    TripRequest.status.in_((TripStatus.SUBMITTED, TripStatus.CLAIM_SUBMITTED))).scalar_subquery(),
     )).one()
     cap, committed, spent, m_committed, m_spent, awaiting = row
-    return Budget(cap=cap, committed=committed, spent=spent, forecast=sum(p.remaining_cost for p in team_plans(phase)),
+    return Budget(cap=cap, committed=committed, spent=spent, forecast=forecast,
                   municipality_borne=m_committed + m_spent, awaiting=awaiting)
 
 
@@ -222,7 +228,7 @@ def _lock_budget(phase: Phase) -> None:
 
 def _check_cap(phase: Phase, adding: int, *, releasing: int = 0, action: str) -> None:
     """TRV-2 hard stop, on figures read after the lock."""
-    figures = budget(phase)
+    figures = _figures(phase)
     after = figures.committed + figures.spent - releasing + adding
     if after > figures.cap:
         raise RuleViolation("TRV-2", (
@@ -240,7 +246,7 @@ def revise_cap(phase: Phase, new_cap: int, reason: str, *, actor: User) -> Budge
     if new_cap is None or not 0 <= new_cap <= 10**12:
         raise RuleViolation("TRV-2", "新しい上限額を0円以上の整数で入力してください。", "new_cap")
     _lock_budget(phase)
-    figures = budget(phase)
+    figures = _figures(phase)
     if new_cap < figures.committed + figures.spent:
         raise RuleViolation("TRV-2", f"上限は執行予定と支出済の合計（{figures.committed + figures.spent:,}円）を下回る額にはできません。",
                             "new_cap")
@@ -451,7 +457,7 @@ def fit(team: Team, data: dict, *, trip: TripRequest | None = None) -> Fit:
     _, estimate = check_request(team, data)
     over = _is_over_plan(team, data.get("purpose"), trip)
     bearer = trip.cost_bearer if trip is not None else "national"
-    return Fit(estimate, budget(team.phase), over, bearer)
+    return Fit(estimate, _figures(team.phase), over, bearer)
 
 
 def _is_over_plan(team: Team, purpose: str | None, trip: TripRequest | None) -> bool:

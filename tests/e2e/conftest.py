@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -22,14 +23,28 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture
-def live_server(app):
+@contextmanager
+def _serving(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test database (emptied after the test: e2e tests commit) served on loopback."""
+    with _serving(app) as url:
+        yield url
+
+
+@pytest.fixture
+def demo_server(demo_app):
+    """A fresh copy of the demo (tests/conftest.py: demo_app) served on loopback."""
+    with _serving(demo_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

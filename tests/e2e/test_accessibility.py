@@ -20,12 +20,8 @@ RUN_AXE = """async () => {
 
 
 @pytest.fixture
-def demo(app):
-    from banso import demo
-
-    with app.app_context():
-        demo.load()
-        db.session.commit()
+def demo(demo_app):
+    with demo_app.app_context():
         return _ids()
 
 
@@ -52,7 +48,7 @@ def _sign_in(page, base: str, email: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_no_serious_or_critical_axe_violations_on_any_main_page_of_any_role(browser, live_server, demo):
+def test_no_serious_or_critical_axe_violations_on_any_main_page_of_any_role(browser, demo_server, demo):
     from bench.pages import PAGES, ROLES
 
     assert AXE.exists(), "axe-core is installed by `make setup` (npm ci)"
@@ -62,12 +58,12 @@ def test_no_serious_or_critical_axe_violations_on_any_main_page_of_any_role(brow
         context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
         page = context.new_page()
         if email:
-            _sign_in(page, live_server, email)
+            _sign_in(page, demo_server, email)
         for who, template in PAGES:
             if who != role:
                 continue
             path = template.format(**demo)
-            response = page.goto(live_server + path)
+            response = page.goto(demo_server + path)
             assert response.status == 200, (role, path, response.status)
             page.evaluate(source)  # through DevTools, so the page's CSP is untouched
             violations = page.evaluate(RUN_AXE)
@@ -149,12 +145,12 @@ def _travel_claim(page, live_server, app):
         assert db.session.get(TripRequest, trip_id).status == TripStatus.CLAIM_SUBMITTED, page.content()[:3000]
 
 
-def test_keyboard_only_flows_sign_in_the_inquiry_form_and_a_travel_claim(browser, live_server, app, demo):
-    for flow in (_signing_in, _public_inquiry, lambda page, base: _travel_claim(page, base, app)):
+def test_keyboard_only_flows_sign_in_the_inquiry_form_and_a_travel_claim(browser, demo_server, demo_app):
+    for flow in (_signing_in, _public_inquiry, lambda page, base: _travel_claim(page, base, demo_app)):
         context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        flow(page, live_server)
+        flow(page, demo_server)
         context.close()
         assert errors == [], errors

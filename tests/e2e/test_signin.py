@@ -2,7 +2,6 @@
 import pytest
 
 from banso import demo
-from banso.extensions import db
 
 pytestmark = pytest.mark.e2e
 
@@ -14,29 +13,22 @@ MENUS = {
 }
 
 
-def sign_in(page, live_server, email, password):
-    page.goto(f"{live_server}/login")
+def sign_in(page, demo_server, email, password):
+    page.goto(f"{demo_server}/login")
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="サインイン").click()
-    page.wait_for_url(f"{live_server}/")
-
-
-@pytest.fixture
-def demo_data(app):
-    with app.app_context():
-        demo.load()
-        db.session.commit()
+    page.wait_for_url(f"{demo_server}/")
 
 
 @pytest.mark.parametrize("email", list(MENUS))
-def test_each_demo_role_signs_in_sees_its_menus_and_signs_out(live_server, page, demo_data, email):
-    page.goto(f"{live_server}/")
-    assert page.url.startswith(f"{live_server}/login")
+def test_each_demo_role_signs_in_sees_its_menus_and_signs_out(demo_server, page, email):
+    page.goto(f"{demo_server}/")
+    assert page.url.startswith(f"{demo_server}/login")
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(demo.DEMO_PASSWORD)
     page.get_by_role("button", name="サインイン").click()
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{demo_server}/")
     assert page.get_by_role("heading", name="ホーム").is_visible()
     assert page.locator("#phase-timeline").get_by_text("第2期").first.is_visible()
     nav = page.get_by_role("navigation", name="メインメニュー")
@@ -46,12 +38,12 @@ def test_each_demo_role_signs_in_sees_its_menus_and_signs_out(live_server, page,
     for label in hidden:
         assert nav.get_by_role("link", name=label).count() == 0, label
     page.get_by_role("button", name="サインアウト").click()
-    page.wait_for_url(f"{live_server}/login")
+    page.wait_for_url(f"{demo_server}/login")
     assert page.get_by_text("サインアウトしました。").is_visible()
 
 
-def test_admin_filters_users_with_htmx_and_confirms_a_password_reset(live_server, page, demo_data):
-    sign_in(page, live_server, "admin@banso.example", demo.DEMO_PASSWORD)
+def test_admin_filters_users_with_htmx_and_confirms_a_password_reset(demo_server, page):
+    sign_in(page, demo_server, "admin@banso.example", demo.DEMO_PASSWORD)
     page.get_by_role("link", name="利用者管理").click()
     page.get_by_label("役割").select_option("finance")
     page.wait_for_url("**/admin/users?**role=finance**")
