@@ -19,6 +19,8 @@ def test_commits_and_savepoints_inside_a_layer_are_undone_when_it_ends(app, clie
             db.session.commit()
             with db.session.begin_nested():
                 make_user(email="nested@banso.example")
+            db.session.commit()
+            make_user(email="refused@banso.example")
             db.session.rollback()  # as a view does after a refused action: the committed rows stay
         with app.app_context():  # another session (a request, a worker job) sees them
             assert _users() == 2
