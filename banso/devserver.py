@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from flask_migrate import upgrade
 
@@ -31,9 +33,11 @@ def main() -> int:
             from banso.extensions import db
 
             if not demo.is_loaded():
-                print("デモデータを読み込んでいます…", flush=True)
-                demo.load()
+                print("デモデータを読み込んでいます（初回のみ、1分ほどかかります）…", flush=True)
+                started = time.monotonic()
+                demo.load(progress=_report)
                 db.session.commit()
+                print(f"デモデータを読み込みました（{time.monotonic() - started:.0f}秒）。", flush=True)
 
     env = dict(os.environ, FLASK_APP="banso:create_app")
     children = [
@@ -42,30 +46,66 @@ def main() -> int:
     ]
     from banso.demo import DEMO_PASSWORD, DEMO_USERS
 
-    print(f"\nBanso を起動しました: http://127.0.0.1:{port}\n", flush=True)
-    if app.config["LOAD_DEMO_DATA"]:
-        print(f"デモ用サインイン（パスワードはすべて {DEMO_PASSWORD}）:")
-        for email, name, role in DEMO_USERS[:4]:
-            print(f"  {role.label:<10} {email}")
-        print("\n停止するには Ctrl-C を押してください。\n", flush=True)
-
     try:
+        print("Webサーバーとワーカーの起動を待っています…", flush=True)
+        if not _wait_until_ready(app, port, children):
+            print("Banso を起動できませんでした。上に表示されたエラーをご確認ください。", file=sys.stderr, flush=True)
+            return 1
+        print(f"\nBanso を起動しました: http://127.0.0.1:{port}\n", flush=True)
+        if app.config["LOAD_DEMO_DATA"]:
+            print(f"デモ用サインイン（パスワードはすべて {DEMO_PASSWORD}）:")
+            for email, name, role in DEMO_USERS[:4]:
+                print(f"  {role.label:<10} {email}")
+        print("\n停止するには Ctrl-C を押してください。\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop_children(children)
         if app.config["EMBEDDED_REDIS"]:
             queue.stop_embedded_redis(app.instance_path)
     return 0
+
+
+def _report(done: int, total: int, part: str, seconds: float) -> None:
+    bar = "■" * done + "□" * (total - done)
+    print(f"  {bar} {done}/{total} {part}（{seconds:.1f}秒）", flush=True)
+
+
+def _wait_until_ready(app, port: int, children: list[subprocess.Popen], timeout: float = 60) -> bool:
+    """True once /healthz answers 200 and an RQ worker has registered in Redis; False if a child exits first."""
+    from rq import Worker
+
+    deadline = time.monotonic() + timeout
+    web = worker = False
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        if not web:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    web = response.status == 200
+            except (OSError, urllib.error.URLError):
+                pass
+        if not worker:
+            with app.app_context():
+                worker = bool(Worker.all(connection=queue.connection()))
+        if web and worker:
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 if __name__ == "__main__":
