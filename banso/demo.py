@@ -5,6 +5,7 @@ Each area adds its own part to ``load``; it runs once, on an empty database, nev
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from datetime import date
 from typing import Callable
 
@@ -31,39 +32,48 @@ def is_loaded() -> bool:
     return db.session.scalar(select(func.count()).select_from(User)) > 0
 
 
+PARTS = 9
+
+
 def load(progress: Callable[[int, int, str, float], None] | None = None) -> None:
-    """Load the demo, part by part; ``progress(done, total, part, seconds)`` is told after each part."""
+    """Load the demo, part by part; ``progress(done, PARTS, part, seconds)`` is told after each part."""
     from banso import demo_applications, demo_inquiries, demo_officers, demo_teams, demo_travel
     from banso.services import municipalities
 
-    people: dict[str, User] = {}
+    done = 0
 
-    def users_and_phases():
-        people.update({email: users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
-                       for email, name, role in DEMO_USERS})
+    @contextmanager
+    def part(label: str):
+        nonlocal done
+        started = time.monotonic()
+        yield
+        done += 1
+        if progress is not None:
+            progress(done, PARTS, label, time.monotonic() - started)
+
+    with part("利用者・期・市町村マスタ"):
+        created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)
+                   for email, name, role in DEMO_USERS]
         _phases()
         municipalities.import_master()
-
-    admin, staff, finance, officer = (lambda: people["admin@banso.example"], lambda: people["staff@banso.example"],
-                                      lambda: people["finance@banso.example"], lambda: people["officer@banso.example"])
-    parts = [
-        ("利用者・期・市町村マスタ", users_and_phases),
-        ("第1期の活用希望調査", lambda: demo_applications.load_first_phase(actor=staff())),
-        ("支援官と併任発令", lambda: demo_officers.load(staff=staff(), officer_user=officer())),
-        ("第1期のチームと活動記録", lambda: demo_teams.load(staff=staff())),
-        ("第2期の活用希望調査と継続意向", lambda: demo_applications.load_second_phase(actor=staff(), admin=admin())),
-        ("第2期のチームと活動記録", lambda: demo_teams.load_second_phase(staff=staff())),
-        ("マッチング結果の公表", lambda: [_publish(db.session.scalar(select(Phase).where(Phase.number == n)), staff=staff(), admin=admin())
-                                 for n in (1, 2)]),
-        ("旅費（出張・精算）", lambda: demo_travel.load(staff=staff(), finance=finance(), officer_user=officer())),
-        ("問い合わせ", lambda: demo_inquiries.load(staff=[staff(), people["staff2@banso.example"], people["staff3@banso.example"]],
-                                              finance=finance())),
-    ]
-    for done, (label, part) in enumerate(parts, start=1):
-        started = time.monotonic()
-        part()
-        if progress is not None:
-            progress(done, len(parts), label, time.monotonic() - started)
+    admin, staff, finance, officer_user = created[0], created[1], created[2], created[3]
+    with part("第1期の活用希望調査"):
+        demo_applications.load_first_phase(actor=staff)
+    with part("支援官と併任発令"):
+        demo_officers.load(staff=staff, officer_user=officer_user)
+    with part("第1期のチームと活動記録"):
+        demo_teams.load(staff=staff)
+    with part("第2期の活用希望調査と継続意向"):
+        demo_applications.load_second_phase(actor=staff, admin=admin)
+    with part("第2期のチームと活動記録"):
+        demo_teams.load_second_phase(staff=staff)
+    with part("マッチング結果の公表"):
+        for number in (1, 2):
+            _publish(db.session.scalar(select(Phase).where(Phase.number == number)), staff=staff, admin=admin)
+    with part("旅費（出張・精算）"):
+        demo_travel.load(staff=staff, finance=finance, officer_user=officer_user)
+    with part("問い合わせ"):
+        demo_inquiries.load(staff=[staff, created[4], created[5]], finance=finance)
 
 
 def _publish(phase: Phase, *, staff: User, admin: User) -> None:

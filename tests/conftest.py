@@ -221,10 +221,11 @@ class DemoTemplate:
             self.url = make_url(database_url).set(database=self.template).render_as_string(hide_password=False)
             self.copy_url = make_url(database_url).set(database=self.copy).render_as_string(hide_password=False)
             self._sql(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)', f'CREATE DATABASE "{self.template}"')
+        self.progress: list[tuple[int, int, str]] = []  # what demo.load reported, part by part
         loader = make_app(self.url, redis_url, RECEIPT_DIR=self.receipts)
         with loader.app_context():
             upgrade()
-            demo.load()
+            demo.load(progress=lambda done, total, part, seconds: self.progress.append((done, total, part)))
             db.session.commit()
             db.session.remove()
             db.engine.dispose()

@@ -1,4 +1,5 @@
 """The demo data `make run` loads is the programme at its real scale: seed 000's headline figures."""
+from banso import demo
 from banso.extensions import db
 from banso.models import Inquiry, Phase, TripRequest
 from banso.services import statistics, travel
@@ -16,3 +17,10 @@ def test_demo_reproduces_seed_000_and_looks_lived_in(demo_app):
         assert budget.spent > 0 and budget.committed > 0 and budget.awaiting > 0 and budget.available > 0
         assert db.session.scalar(db.select(db.func.count()).select_from(TripRequest)) > 500
         assert db.session.scalar(db.select(db.func.count()).select_from(Inquiry)) >= 300
+
+
+def test_loading_the_demo_reports_each_part_as_it_finishes(demo_template):
+    # make run prints these as a bar (banso/devserver.py)
+    assert [(done, total) for done, total, _ in demo_template.progress] == [(n, demo.PARTS) for n in range(1, demo.PARTS + 1)]
+    parts = [part for _, _, part in demo_template.progress]
+    assert parts[0] == "利用者・期・市町村マスタ" and "旅費（出張・精算）" in parts and len(set(parts)) == demo.PARTS

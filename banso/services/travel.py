@@ -419,19 +419,23 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
         raise RuleViolation("TRV-1", "宿泊を伴う出張です。1泊あたりの宿泊料金を入力してください。", "room_rate_yen")
     travellers = [members[i] for i in dict.fromkeys(ids)]
     estimate = Estimate()
+    caps_by_band: dict[str, list[int]] = {}  # each night's cap, read once per band for all travellers
+    allowance: int | None = None  # the same for every traveller
     for officer in travellers:
         for name in [*TRANSPORT, "package"]:
             if amounts[name]:
                 estimate.lines.append(EstimateLine(officer, name, amounts[name], "実費"))
         if nights and room:
             band = rate_band(officer)
-            paid = [min(room, lodging_cap(fiscal_year(n), band, prefecture)) for n in nights]
-            caps = sorted({lodging_cap(fiscal_year(n), band, prefecture) for n in nights})
-            detail = f"{len(nights)}泊 × 実費（上限 {'／'.join(f'{c:,}円' for c in caps)}）"
-            estimate.lines.append(EstimateLine(officer, "lodging", sum(paid), detail))
+            if band not in caps_by_band:
+                caps_by_band[band] = [lodging_cap(fiscal_year(n), band, prefecture) for n in nights]
+            caps = caps_by_band[band]
+            detail = f"{len(nights)}泊 × 実費（上限 {'／'.join(f'{c:,}円' for c in sorted(set(caps)))}）"
+            estimate.lines.append(EstimateLine(officer, "lodging", sum(min(room, cap) for cap in caps), detail))
         if nights:
-            estimate.lines.append(EstimateLine(officer, "night_allowance", allowance_limit(depart, back, meals),
-                                               f"{len(nights)}泊（{MEALS[meals]}）"))
+            if allowance is None:
+                allowance = allowance_limit(depart, back, meals)
+            estimate.lines.append(EstimateLine(officer, "night_allowance", allowance, f"{len(nights)}泊（{MEALS[meals]}）"))
     return travellers, estimate
 
 
@@ -652,11 +656,15 @@ class ClaimInput:
 
 def claim_limits(trip: TripRequest) -> dict[tuple[int, str], int]:
     """Per traveller: the lodging cap over the trip's nights, and the full nightly allowance."""
+    if not trip.nights:
+        return {}
+    lodging = {band: lodging_limit(trip.depart_on, trip.return_on, band, trip.destination_prefecture)
+               for band in {t.band for t in trip.travellers}}
+    allowance = allowance_limit(trip.depart_on, trip.return_on, 0)
     limits = {}
     for t in trip.travellers:
-        if trip.nights:
-            limits[(t.officer_id, "lodging")] = lodging_limit(trip.depart_on, trip.return_on, t.band, trip.destination_prefecture)
-            limits[(t.officer_id, "night_allowance")] = allowance_limit(trip.depart_on, trip.return_on, 0)
+        limits[(t.officer_id, "lodging")] = lodging[t.band]
+        limits[(t.officer_id, "night_allowance")] = allowance
     return limits
 
 
