@@ -160,7 +160,7 @@ class RedisSnapshot:
     def restore(self) -> None:
         self.client.flushdb()
         for key, value in self.keys.items():
-            self.client.restore(key, 0, value)
+            self.client.restore(key, 0, value, replace=True)
 
 
 def empty_all_tables(app) -> None:

@@ -182,15 +182,19 @@ def test_a_worker_killed_in_the_middle_of_a_delivery_is_swept_and_the_notice_sen
     smtp.handle_RCPT = slow_rcpt
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": TEST_SECRET,
            "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"])}
+    # Its own process group: RQ's scheduler runs in a child process, which must die with it (an orphan would
+    # keep the scheduler's locks in Redis and take later runs' jobs).
     worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         assert entered.wait(timeout=60), "the worker never reached the SMTP server"
-        worker.send_signal(signal.SIGKILL)
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
-        if worker.poll() is None:
-            worker.kill()
+        try:
+            os.killpg(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     del smtp.handle_RCPT
     with app.app_context():
         assert db.session.get(Notification, notification_id).status == "sending"
