@@ -6,17 +6,25 @@ The rates are demonstration values in the shape of the 宿泊費基準額 table 
 the real ones are entered by finance at /travel/rates from the Ministry of Finance ordinance."""
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from banso.clock import today_jst
-from banso.extensions import db
-from banso.models import Activity, Notification, NotificationStatus, Phase, Team, User
+from banso.bulk import BulkWriter
+from banso.clock import jst, today_jst
+from banso.extensions import db, reset_sequences
+from banso.models import (Activity, AuditEntry, Notification, NotificationStatus, Phase, Receipt, Team, TravelClaim,
+                          TravelClaimLine, TripEstimateLine, TripRequest, TripTraveller, User)
 from banso.models.travel import RATE_BANDS
 from banso.reference import BLOCK_OF, PREFECTURES
 from banso.services import travel
+
+# Trips that came back more than this long ago were settled long since: they are written as the services
+# leave them, in bulk (a year of them through every step of the services took most of the demo's load time).
+SETTLED_LONG_AGO = timedelta(days=30)
+DEMO_RECEIPT = b"%PDF-1.4\n% Banso demo receipt\n%%EOF\n"
 
 # 課長級以下, FY2025 (令和7年度): the figures named in the programme's notes, the rest plausible.
 FY2025 = {"東京都": 19_000, "京都府": 18_000, "福岡県": 18_000, "大阪府": 17_000, "神奈川県": 16_000, "兵庫県": 15_000,
@@ -77,25 +85,105 @@ def _trips_for(phase: Phase, rng: random.Random, staff: User, finance: User, off
                                                        Activity.team_id.in_([t.id for t in teams]))
                                 .order_by(Activity.started_on)).all()
     by_team = {t.id: t for t in teams}
+    out, site_visits = BulkWriter(), {t.id: 0 for t in teams}
+    recent = []
     for n, activity in enumerate(visits):
         team = by_team[activity.team_id]
         back = activity.ended_on if activity.kind == "site_visit" else activity.started_on + timedelta(days=1)
         data = _trip_data(team, activity.started_on, back, rng, activity.kind)
         if not data["travellers"]:
             continue
+        if back > until - SETTLED_LONG_AGO:
+            recent.append((n, team, data))
+            continue
+        site_visits[team.id] += activity.kind == "site_visit"
+        over_plan = activity.kind == "site_visit" and site_visits[team.id] > travel.default_visits(team)
+        _settled(out, team, data, rng, staff=staff, finance=finance, over_plan=over_plan, taxi_unpaid=n % 17 == 4)
+    out.flush()
+    reset_sequences()
+    for n, team, data in recent:
         trip = travel.file_request(team, data, actor=staff)
         if trip.over_plan:
             travel.decide_bearer(trip, "national", "年度当初計画の見直しにより国負担とする", actor=staff)
         travel.review_request(trip, "approve", actor=finance)
-        if back <= until - timedelta(days=3):
+        if data["return_on"] <= until - timedelta(days=3):
             _claim(trip, rng, staff)
-            if back <= until - timedelta(days=20) or n % 3:
+            if data["return_on"] <= until - timedelta(days=20) or n % 3:
                 approvals = {}
                 if n % 17 == 4:  # a taxi fare without a receipt is not paid
                     line = next((ln for ln in trip.claim.lines if ln.category == "other_transport" and ln.claimed_yen), None)
                     if line is not None:
                         approvals[line.id] = (0, "領収書の添付がないため")
                 travel.review_claim(trip, "settle", approvals, actor=finance)
+
+
+def _settled(out: BulkWriter, team: Team, data: dict, rng: random.Random, *, staff: User, finance: User, over_plan: bool,
+             taxi_unpaid: bool) -> None:
+    """A trip requested, approved, claimed with a receipt and settled, with its audit rows and notices, at the
+    times it happened; the estimate is the travel service's own."""
+    travellers, estimate = travel.check_request(team, data)
+    depart, back = data["depart_on"], data["return_on"]
+    filed = jst(depart.year, depart.month, depart.day, 10) - timedelta(days=21)
+    approved = filed + timedelta(days=2)
+    claimed = jst(back.year, back.month, back.day, 17) + timedelta(days=5)
+    settled = claimed + timedelta(days=7)
+    trip_id = out.add(
+        TripRequest, phase_id=team.phase_id, team_id=team.id, filed_by_id=staff.id, purpose=data["purpose"],
+        destination_prefecture=data["destination_prefecture"], destination=data["destination"], depart_on=depart,
+        return_on=back, itinerary=data["itinerary"], room_rate_yen=data["room_rate_yen"], meals=data["meals"],
+        status="settled", cost_bearer="national", over_plan=over_plan,
+        bearer_reason="年度当初計画の見直しにより国負担とする" if over_plan else "",
+        bearer_decided_by_id=staff.id if over_plan else None, bearer_decided_at=filed + timedelta(days=1) if over_plan else None,
+        review_round=1, review_comment="", reviewed_by_id=finance.id, reviewed_at=approved, approved_at=approved,
+        created_at=filed)
+    for officer in travellers:
+        out.add(TripTraveller, trip_id=trip_id, officer_id=officer.id, band=travel.rate_band(officer))
+    claim_id = out.add(TravelClaim, trip_id=trip_id, filed_by_id=staff.id, filed_at=claimed, review_comment="",
+                       reviewed_by_id=finance.id, settled_at=settled)
+    limits, taxi_done = None, False
+    claimed_total = approved_total = 0
+    for line in estimate.lines:
+        out.add(TripEstimateLine, trip_id=trip_id, officer_id=line.officer.id, category=line.category,
+                amount_yen=line.amount, detail=line.detail)
+        actual = max(0, line.amount + (rng.randint(-3, 3) * 500 if line.category in ("rail", "air", "other_transport") else 0))
+        paid, reason = actual, ""
+        if taxi_unpaid and not taxi_done and line.category == "other_transport" and actual:
+            paid, reason, taxi_done = 0, "領収書の添付がないため", True
+        if line.category == "lodging" and limits is None:
+            limits = {band: travel.lodging_limit(depart, back, band, data["destination_prefecture"]) for band in RATE_BANDS}
+        out.add(TravelClaimLine, claim_id=claim_id, officer_id=line.officer.id, category=line.category,
+                estimate_yen=line.amount, claimed_yen=actual, approved_yen=paid,
+                cap_yen=limits[travel.rate_band(line.officer)] if line.category == "lodging" else None,
+                exception_reason="", reduction_reason=reason)
+        claimed_total, approved_total = claimed_total + actual, approved_total + paid
+    out.add(Receipt, claim_id=claim_id, filename=f"receipt-{trip_id}.pdf", content_type="application/pdf",
+            size_bytes=len(DEMO_RECEIPT), sha256=_demo_receipt(), uploaded_by_id=staff.id, uploaded_at=claimed)
+    number = f"出-{trip_id:05d}"
+    for action, actor, at, summary in (
+            ("file", staff, filed, f"{number} {team.name}の出張を申請（見積 {estimate.total:,}円）"),
+            ("approve", finance, approved, f"{number}を承認"),
+            ("claim", staff, claimed, f"{number}の精算を申請（請求 {claimed_total:,}円）"),
+            ("claim_settle", finance, settled, f"{number}の精算を精算（請求 {claimed_total:,}円、認定 {approved_total:,}円）")):
+        out.add(AuditEntry, at=at, actor_id=actor.id, action=action, object_type="TripRequest", object_id=trip_id,
+                summary=summary)
+    for event, at, subject in (("approve", approved, f"出張 {number} が承認されました"),
+                               ("claim-settle", settled, f"出張 {number} の精算が完了しました")):
+        for officer in travellers:
+            out.add(Notification, idempotency_key=f"trip-{trip_id}-1-{event}-{officer.email}", recipient_email=officer.email,
+                    recipient_name=officer.name, recipient_user_id=officer.user_id, kind="travel_decision",
+                    subject=f"【地方創生伴走支援】{subject}", body=f"{officer.name} 様\n\n{subject}。",
+                    object_type="TripRequest", object_id=trip_id, status=NotificationStatus.SENT, attempts=1,
+                    created_at=at, sent_at=at)
+
+
+def _demo_receipt() -> str:
+    """The receipt every long-settled demo trip carries, stored once where receipts are kept."""
+    digest = hashlib.sha256(DEMO_RECEIPT).hexdigest()
+    path = travel.receipt_path(digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(DEMO_RECEIPT)
+    return digest
 
 
 def _upcoming(phase: Phase, rng: random.Random, staff: User, finance: User, today: date) -> None:

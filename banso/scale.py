@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from banso.bulk import BulkWriter
 from banso.clock import jst, today_jst
 from banso.extensions import db, reset_sequences
 from banso.models import (Activity, Application, AuditEntry, ConcurrentAppointment, HalfYearReport, Inquiry,
@@ -32,7 +33,6 @@ from banso.reference import BLOCK_OF
 PHASES = 10
 FIRST_FISCAL_YEAR = 2017
 PER_PHASE = {"applications": 115, "teams": 97, "officers": 300, "inquiries": 300}
-CHUNK = 5_000
 INQUIRY_SUBJECTS = {
     "general": "制度の概要について", "application": "活用希望調査の回答方法について", "matching": "マッチング結果の通知時期について",
     "travel": "旅費の精算書類について", "activity": "現地訪問の日程調整について", "other": "説明会の資料について",
@@ -43,43 +43,12 @@ class EmptyDatabaseRequired(Exception):
     pass
 
 
-class _Writer:
-    """Buffers rows per table, gives them ids, and inserts them in chunks."""
+class _Writer(BulkWriter):
+    """The bulk writer, counting inquiry receipt numbers per calendar year as the inquiry service does."""
 
     def __init__(self) -> None:
-        self.next_id: dict[str, int] = {}
-        self.rows: dict[str, list[dict]] = {}
-        self.counts: dict[str, int] = {}
-        self.receipts: dict[int, int] = {}  # inquiry receipt numbers per calendar year
-
-    def add(self, model, **row) -> int:
-        table = model.__table__
-        if "id" in table.c and "id" not in row:
-            if table.name not in self.next_id:  # after what the services wrote (master, ministries, rates)
-                self.next_id[table.name] = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-            row["id"] = self.next_id[table.name]
-            self.next_id[table.name] = row["id"] + 1
-        self.rows.setdefault(table.name, []).append(row)
-        self.counts[table.name] = self.counts.get(table.name, 0) + 1
-        if len(self.rows[table.name]) >= CHUNK:
-            self.flush()
-        return row.get("id", 0)
-
-    def flush(self) -> None:
-        """Everything buffered, referenced tables first (PostgreSQL checks each foreign key)."""
-        for table in db.metadata.sorted_tables:
-            rows = self.rows.pop(table.name, [])
-            for start in range(0, len(rows), CHUNK):
-                _insert_uniform(table, rows[start:start + CHUNK])
-
-
-def _insert_uniform(table, rows: list[dict]) -> None:
-    """executemany needs one set of keys; group rows by theirs."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    for group in groups.values():
-        db.session.execute(insert(table), group)
+        super().__init__()
+        self.receipts: dict[int, int] = {}
 
 
 def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: bool = True, as_of: date | None = None,
