@@ -34,6 +34,12 @@ def create_app(config: dict | None = None) -> Flask:
     from banso import models  # noqa: F401  (register tables)
     from banso.services import application_import, officer_import  # noqa: F401  (register the importers)
     from banso.models import User
+    from banso.policies import hold
+
+    # PUB-2 on every query of a request (see banso/policies/hold.py); a sign-in or out changes the viewer.
+    from flask_login import user_logged_in, user_logged_out
+    user_logged_in.connect(lambda *_a, **_k: hold.forget(), app, weak=False)
+    user_logged_out.connect(lambda *_a, **_k: hold.forget(), app, weak=False)
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -89,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_templates(app: Flask) -> None:
+    from banso import policies
     from banso.formatting import FILTERS
     from banso.permissions import nav_for
 
@@ -102,7 +109,7 @@ def _register_templates(app: Flask) -> None:
         from banso.services.publication import watermark
 
         return {"nav_items": nav_for(current_user), "banso_env": app.config["BANSO_ENV"],
-                "before_publication": before_publication, "watermark": watermark}
+                "before_publication": before_publication, "watermark": watermark, "may": policies.MAY}
 
 
 def _register_input_guard(app: Flask) -> None:

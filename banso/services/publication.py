@@ -6,15 +6,15 @@ own team once the advance notice has gone; every view of it is audited; notifica
 reveal it wait in the outbox. PUB-3: release publishes the supported municipalities and the
 officers' names. PUB-4: each prefecture receives its municipalities' answers and results.
 
-The hold lives here, in one place: other areas ask ``team_condition`` (for queries) and
-``can_see_team`` (for one team) rather than deciding page by page.
+Who sees a team before release is decided in one place, ``banso.policies.hold``, which every query of a
+request passes through; this module keeps the lifecycle, the banner, the watermark and held notifications.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, false, or_, select, true, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from banso import queue
@@ -46,30 +46,6 @@ def is_released(phase: Phase) -> bool:
 
 
 # --- the hold (PUB-2) -----------------------------------------------------------------------
-
-def _released_phases():
-    return select(Publication.phase_id).where(Publication.status == S.RELEASED)
-
-
-def _notified_phases():
-    return select(Publication.phase_id).where(Publication.status.in_((S.NOTIFIED, S.RELEASED)))
-
-
-def team_condition(user: User | None):
-    """The teams ``user`` may see matched to their municipalities: a condition for any Team query."""
-    if user is not None and user.has_role(Role.ADMIN, Role.SECRETARIAT):
-        return true()
-    if user is None or not user.is_authenticated:
-        return Team.phase_id.in_(_released_phases())
-    if user.has_role(Role.OFFICER):
-        own = Team.id.in_(select(TeamMembership.team_id).join(Officer).where(Officer.user_id == user.id))
-        return or_(Team.phase_id.in_(_released_phases()), and_(own, Team.phase_id.in_(_notified_phases())))
-    return Team.phase_id.in_(_released_phases()) if user.has_role(Role.FINANCE) else false()
-
-
-def can_see_team(team: Team, user: User | None) -> bool:
-    return db.session.scalar(select(Team.id).where(Team.id == team.id, team_condition(user))) is not None
-
 
 def confidential(phase: Phase) -> bool:
     """Pages showing this phase's matching carry the 公表前・取扱注意 banner and a watermark until release."""

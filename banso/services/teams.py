@@ -13,8 +13,9 @@ from banso.extensions import db
 from banso.listing import json_list_contains
 from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, HalfYearReport, MemberReplacement,
                           Ministry, Municipality, Notification, Officer, OfficerCandidacy, Phase,
-                          Role, Team, TeamExtension, TeamMembership, TeamStatus, User)
+                          Team, TeamExtension, TeamMembership, TeamStatus, User)
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
+from banso.policies import teams as policy
 from banso.reference import FIELDS, field_label
 from banso.services import RuleViolation, applications, audit, notifications, officers
 
@@ -222,12 +223,6 @@ def replacement_candidates(team: Team, leaving: Officer, limit: int = 10) -> lis
 
 # --- activity (TEAM-5, TEAM-7) ------------------------------------------------------------
 
-def can_record(team: Team, user: User) -> bool:
-    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
-        return True
-    return user.has_role(Role.OFFICER) and any(m.officer.user_id == user.id for m in team.current_members)
-
-
 def scope_warnings(text: str) -> list[str]:
     """TEAM-7: work the municipality's own staff should do is out of scope."""
     found = [word for word in OUT_OF_SCOPE if word in (text or "")]
@@ -237,7 +232,7 @@ def scope_warnings(text: str) -> list[str]:
 
 
 def record_activity(team: Team, data: dict, *, actor: User) -> Activity:
-    if not can_record(team, actor):
+    if not policy.may_record(team, actor):
         raise RuleViolation("TEAM-5", "活動を記録できるのは、このチームの支援官と事務局だけです。")
     if data.get("kind") not in ACTIVITY_KINDS:
         raise RuleViolation("TEAM-5", "活動の種類を選んでください。", "kind")
@@ -330,7 +325,7 @@ def report_due(team: Team, period: int) -> date:
 
 
 def file_report(team: Team, period: int, data: dict, *, actor: User) -> HalfYearReport:
-    if not can_record(team, actor):
+    if not policy.may_record(team, actor):
         raise RuleViolation("TEAM-6", "報告を提出できるのは、このチームの支援官と事務局だけです。")
     if period not in (1, 2):
         raise RuleViolation("TEAM-6", "報告の期間を選んでください。")
@@ -413,10 +408,7 @@ def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id
 
 def team_of_user(user: User, phase: Phase | None = None) -> Team | None:
     """An officer's current team, once they may see it (PUB-2: after their advance notice)."""
-    from banso.services import publication
-
-    stmt = select(Team).join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None),
-                                                                 publication.team_condition(user))
+    stmt = select(Team).join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None))
     if phase is not None:
         stmt = stmt.where(Team.phase_id == phase.id)
     return db.session.scalar(stmt.order_by(Team.start_date.desc()).limit(1))

@@ -26,7 +26,9 @@ from banso.models import (BudgetRevision, LodgingRate, Municipality, NightAllowa
                           TripRequest, TripStatus, TripTraveller, User)
 from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PURPOSES, RATE_BANDS, TRANSPORT
 from banso.reference import PREFECTURES
-from banso.services import RuleViolation, audit, notifications, publication
+from banso.policies import hold
+from banso.policies import travel as policy
+from banso.services import RuleViolation, audit, notifications
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 WARN_AT, DANGER_AT = 0.80, 0.95
@@ -199,22 +201,25 @@ def _spent_sum(phase_id: int, bearer: str = "national"):
 
 def budget(phase: Phase) -> Budget:
     """The phase's figures, read from the records every time (never a running total)."""
-    return _figures(phase, forecast=sum(p.remaining_cost for p in team_plans(phase)))
+    with hold.lifted("TRV-2: the forecast counts every team's plan; the figure names no team"):
+        forecast = sum(p.remaining_cost for p in team_plans(phase))
+    return _figures(phase, forecast=forecast)
 
 
 def _figures(phase: Phase, *, forecast: int = 0) -> Budget:
-    """Cap, committed, spent, municipality-borne and awaiting in one statement; the forecast (every team's plan)
-    is read only by ``budget``: the cap checks need none of it."""
-    row = db.session.execute(select(
-        select(Phase.travel_budget_cap_yen).where(Phase.id == phase.id).scalar_subquery(),
-        _committed_sum(phase.id).scalar_subquery(),
-        _spent_sum(phase.id).scalar_subquery(),
-        _committed_sum(phase.id, "municipality").scalar_subquery(),
-        _spent_sum(phase.id, "municipality").scalar_subquery(),
-        select(func.count()).where(TripRequest.phase_id == phase.id,
-                                   TripRequest.status.in_((TripStatus.SUBMITTED, TripStatus.CLAIM_SUBMITTED))).scalar_subquery(),
-    )).one()
-    cap, committed, spent, m_committed, m_spent, awaiting = row
+    """Cap, committed, spent and municipality-borne in one statement, awaiting in another; the forecast (every team's plan)
+    is read only by ``budget``: the cap checks need none of it. Every trip counts, whoever asks (TRV-2)."""
+    with hold.lifted("TRV-2: the cap counts every trip; the figures name no team"):
+        row = db.session.execute(select(
+            select(Phase.travel_budget_cap_yen).where(Phase.id == phase.id).scalar_subquery(),
+            _committed_sum(phase.id).scalar_subquery(),
+            _spent_sum(phase.id).scalar_subquery(),
+            _committed_sum(phase.id, "municipality").scalar_subquery(),
+            _spent_sum(phase.id, "municipality").scalar_subquery(),
+        )).one()
+    cap, committed, spent, m_committed, m_spent = row
+    awaiting = db.session.scalar(select(func.count()).where(  # the viewer's work: trips they may see (PUB-2)
+        TripRequest.phase_id == phase.id, TripRequest.status.in_((TripStatus.SUBMITTED, TripStatus.CLAIM_SUBMITTED))))
     return Budget(cap=cap, committed=committed, spent=spent, forecast=forecast,
                   municipality_borne=m_committed + m_spent, awaiting=awaiting)
 
@@ -239,7 +244,7 @@ def _check_cap(phase: Phase, adding: int, *, releasing: int = 0, action: str) ->
 
 def revise_cap(phase: Phase, new_cap: int, reason: str, *, actor: User) -> BudgetRevision:
     """An admin revises the cap with a reason, never below committed + spent; every revision is kept."""
-    if not actor.has_role(Role.ADMIN):
+    if not policy.may_revise_cap(actor):
         raise RuleViolation("TRV-2", "予算上限の改定は事務局管理者のみが行えます。")
     if not (reason or "").strip():
         raise RuleViolation("TRV-2", "改定の理由を入力してください。", "reason")
@@ -318,6 +323,8 @@ def plan_for(team: Team) -> TeamPlan:
 
 
 def set_plan(team: Team, planned_visits: int | None, standard_cost: int | None, note: str = "", *, actor: User) -> TeamTravelPlan:
+    if not policy.may_plan_visits(actor):
+        raise RuleViolation("TRV-2", "現地訪問の計画は会計担当が設定します。")
     if planned_visits is None or not 0 <= planned_visits <= 52:
         raise RuleViolation("TRV-2", "計画する現地訪問の回数は0〜52回で入力してください。", "planned_site_visits")
     if standard_cost is None or not 0 <= standard_cost <= 10_000_000:
@@ -332,6 +339,8 @@ def set_plan(team: Team, planned_visits: int | None, standard_cost: int | None, 
 
 
 def set_standard_visit_cost(phase: Phase, cost: int | None, *, actor: User) -> None:
+    if not policy.may_plan_visits(actor):
+        raise RuleViolation("TRV-2", "現地訪問の標準費用は会計担当が設定します。")
     if cost is None or not 0 <= cost <= 10_000_000:
         raise RuleViolation("TRV-2", "標準費用は0〜10,000,000円で入力してください。", "standard_visit_cost_yen")
     before = phase.travel_standard_visit_yen
@@ -475,15 +484,9 @@ def _is_over_plan(team: Team, purpose: str | None, trip: TripRequest | None) -> 
 
 # --- trip requests ---------------------------------------------------------------------------
 
-def can_file_for(team: Team, user: User) -> bool:
-    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
-        return True
-    return user.has_role(Role.OFFICER) and any(m.officer.user_id == user.id and m.left_on is None for m in team.memberships)
-
-
 def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
     """An officer files for their own team, or staff on an officer's behalf (TRV-1: 国 bears it)."""
-    if not can_file_for(team, actor):
+    if not policy.may_file_for(team, actor):
         raise RuleViolation("TRV-1", f"{team.name}の出張を申請できるのは、そのチームのメンバーと事務局です。")
     travellers, estimate = check_request(team, data)
     trip = TripRequest(phase_id=team.phase_id, team_id=team.id, filed_by_id=actor.id, cost_bearer="national")
@@ -502,7 +505,7 @@ def update_request(trip: TripRequest, data: dict, *, actor: User) -> TripRequest
     """Correct a request awaiting review or returned; it goes back to finance."""
     if trip.status not in (TripStatus.SUBMITTED, TripStatus.RETURNED):
         raise RuleViolation("TRV-1", f"「{trip.status_label}」の申請は修正できません。")
-    if not can_edit(trip, actor):
+    if not policy.may_edit(trip, actor):
         raise RuleViolation("TRV-1", "この申請を修正できるのは、申請者・出張者と事務局です。")
     before = {"estimate_yen": trip.estimated_yen, "status": trip.status}
     travellers, estimate = check_request(trip.team, data)
@@ -549,7 +552,7 @@ def request_form_data(trip: TripRequest) -> dict:
 
 def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User) -> TripRequest:
     """TRV-2: the secretariat records who bears a trip (a visit beyond the plan may be the municipality's)."""
-    if not actor.has_role(Role.ADMIN, Role.SECRETARIAT):
+    if not policy.may_decide_bearer(None, actor):
         raise RuleViolation("TRV-2", "費用負担者は事務局が決定します。")
     if bearer not in BEARERS:
         raise RuleViolation("TRV-2", "費用負担者を選んでください。", "cost_bearer")
@@ -567,10 +570,7 @@ def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User) -
 
 def _not_own(trip: TripRequest, actor: User, what: str) -> None:
     """Nobody approves their own request or claim."""
-    own = trip.filed_by_id == actor.id or any(t.officer.user_id == actor.id for t in trip.travellers)
-    if trip.claim is not None and trip.claim.filed_by_id == actor.id:
-        own = True
-    if own:
+    if policy.is_own(trip, actor):
         raise RuleViolation("TRV-2", f"ご自身が申請者・出張者である{what}は審査できません。別の会計担当が審査してください。")
 
 
@@ -589,7 +589,7 @@ REVIEW_DECISIONS = {"approve": "承認", "return": "差戻し", "reject": "却�
 
 def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor: User) -> TripRequest:
     """Finance approves (committing the estimate, never over the cap), returns with a comment, or rejects."""
-    if not actor.has_role(Role.FINANCE):
+    if not policy.may_review(actor):
         raise RuleViolation("TRV-2", "出張申請の審査は会計担当が行います。")
     if decision not in REVIEW_DECISIONS:
         raise RuleViolation("TRV-2", "審査の結果を選んでください。")
@@ -623,7 +623,7 @@ def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor
 
 def cancel_request(trip: TripRequest, *, actor: User) -> TripRequest:
     """Withdraw a request before its claim: an approved estimate is released from the budget."""
-    if not can_edit(trip, actor):
+    if not policy.may_edit(trip, actor):
         raise RuleViolation("TRV-1", "この申請を取り消せるのは、申請者・出張者と事務局です。")
     _move(trip, (TripStatus.SUBMITTED, TripStatus.RETURNED, TripStatus.APPROVED), TripStatus.CANCELLED)
     audit.record("cancel", trip, actor=actor, summary=f"{trip.number}を取消（見積 {trip.estimated_yen:,}円を解放）",
@@ -673,7 +673,7 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     cap needs a recorded exception; everything is checked before anything is stored."""
     if trip.status not in (TripStatus.APPROVED, TripStatus.CLAIM_RETURNED):
         raise RuleViolation("TRV-1", f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
-    if not can_edit(trip, actor):
+    if not policy.may_edit(trip, actor):
         raise RuleViolation("TRV-1", "この出張を精算できるのは、申請者・出張者と事務局です。")
     if trip.depart_on > today_jst():
         raise RuleViolation("TRV-1", "精算は出張の開始後に申請してください。")
@@ -762,7 +762,7 @@ def _store_receipt(claim: TravelClaim, name: str, data: bytes, content_type: str
 def add_receipts(trip: TripRequest, uploads: list[tuple[str, bytes]], *, actor: User) -> list[Receipt]:
     if trip.claim is None or trip.status == TripStatus.SETTLED:
         raise RuleViolation("TRV-1", "領収書は精算中（未精算）の出張にのみ追加できます。")
-    if not can_edit(trip, actor):
+    if not policy.may_edit(trip, actor):
         raise RuleViolation("TRV-1", "この出張に領収書を追加できるのは、申請者・出張者と事務局です。")
     if not uploads:
         raise RuleViolation("TRV-1", "追加する領収書を選んでください。", "receipts")
@@ -784,7 +784,7 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
                  actor: User) -> TravelClaim:
     """Finance settles (approved amount per line, less than claimed only with a reason; the trip's
     estimate leaves committed and the approved total enters spent, never over the cap) or returns."""
-    if not actor.has_role(Role.FINANCE):
+    if not policy.may_review(actor):
         raise RuleViolation("TRV-2", "精算の審査は会計担当が行います。")
     if decision not in CLAIM_DECISIONS:
         raise RuleViolation("TRV-2", "審査の結果を選んでください。")
@@ -842,28 +842,6 @@ def duplicate_claims(trip: TripRequest) -> list[TripRequest]:
 
 # --- who sees what ---------------------------------------------------------------------------
 
-def _own_condition(user: User):
-    """An officer's own trips: filed by them, or they travel on it."""
-    travels = exists().where(TripTraveller.trip_id == TripRequest.id, TripTraveller.officer_id == Officer.id,
-                             Officer.user_id == user.id)
-    return or_(TripRequest.filed_by_id == user.id, travels)
-
-
-def can_view(trip: TripRequest, user: User) -> bool:
-    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
-        return True
-    if not publication.can_see_team(trip.team, user):  # PUB-2
-        return False
-    if user.has_role(Role.FINANCE):
-        return True
-    return user.has_role(Role.OFFICER) and (trip.filed_by_id == user.id or any(t.officer.user_id == user.id for t in trip.travellers))
-
-
-def can_edit(trip: TripRequest, user: User) -> bool:
-    """Filing and correcting: the filer, the travellers, and the secretariat (on their behalf)."""
-    return user.has_role(Role.ADMIN, Role.SECRETARIAT) or (user.has_role(Role.OFFICER) and can_view(trip, user))
-
-
 STAGES = {
     "awaiting": ("審査待ち", (TripStatus.SUBMITTED, TripStatus.CLAIM_SUBMITTED)),
     "returned": ("差戻し", (TripStatus.RETURNED, TripStatus.CLAIM_RETURNED)),
@@ -881,9 +859,8 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
                      selectinload(TripRequest.travellers).joinedload(TripTraveller.officer),
                      joinedload(TripRequest.claim), joinedload(TripRequest.filed_by))
             .where(TripRequest.phase_id == phase.id))
-    stmt = stmt.where(publication.team_condition(user))  # PUB-2
-    if user.has_role(Role.OFFICER):
-        stmt = stmt.where(_own_condition(user))
+    if policy.sees_only_own(user):
+        stmt = stmt.where(policy.own_condition(user))
     if q:
         like = f"%{q.strip()}%"
         named = exists().where(TripTraveller.trip_id == TripRequest.id, TripTraveller.officer_id == Officer.id,
@@ -915,15 +892,15 @@ def stage_counts(phase: Phase, user: User) -> dict[str, int]:
     """How many trips sit at each stage (one query), for the tabs above the list."""
     stmt = select(*[func.coalesce(func.sum(case((TripRequest.status.in_(statuses), 1), else_=0)), 0)
                     for _, statuses in STAGES.values()]).where(TripRequest.phase_id == phase.id)
-    if user.has_role(Role.OFFICER):
-        stmt = stmt.where(_own_condition(user))
+    if policy.sees_only_own(user):
+        stmt = stmt.where(policy.own_condition(user))
     return dict(zip(STAGES, db.session.execute(stmt).one()))
 
 
 def teams_for(user: User, phase: Phase) -> list[Team]:
     """The teams a user may file a trip for: an officer's own (current) team, every team for staff."""
-    stmt = select(Team).options(joinedload(Team.municipality)).where(Team.phase_id == phase.id, publication.team_condition(user))
-    if user.has_role(Role.OFFICER):
+    stmt = select(Team).options(joinedload(Team.municipality)).where(Team.phase_id == phase.id)
+    if policy.sees_only_own(user):
         stmt = stmt.join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None))
     return list(db.session.scalars(stmt.order_by(Team.id)).unique())
 
@@ -982,7 +959,7 @@ def ledger(phase: Phase):
 
 def visible_receipt(receipt_id: int, user: User) -> Receipt | None:
     receipt = db.session.get(Receipt, receipt_id)
-    if receipt is None or not can_view(receipt.claim.trip, user):
+    if receipt is None or not policy.may_view(receipt.claim.trip, user):
         return None
     return receipt
 

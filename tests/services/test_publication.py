@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from banso import queue
 from banso.extensions import db
+from banso.policies import hold
 from banso.models import AuditEntry, Notification, Officer, Phase, Publication, Role, Team
 from banso.services import RuleViolation, applications, publication, teams
 from tests.conftest import run_worker
@@ -28,7 +29,7 @@ def world(ctx, clock):
 
 
 def _visible(user):
-    return set(db.session.scalars(select(Team.id).where(publication.team_condition(user))))
+    return set(db.session.scalars(select(Team.id).where(hold.scope_for(user).team_condition())))
 
 
 def test_pub_2_until_release_only_the_secretariat_sees_the_matching(world):

@@ -12,6 +12,7 @@ from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import Activity, Application, HalfYearReport, MemberReplacement, Municipality, Officer, Role, Team, TeamExtension
 from banso.models.team import ACTIVITY_KINDS
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
+from banso.policies import teams as policy
 from banso.reference import FIELDS, PREFECTURES, field_label
 from banso.services import RuleViolation, applications, matching, municipalities, officers, phases, publication, teams
 
@@ -20,13 +21,8 @@ STAFF = SECRETARIAT_ROLES
 
 def _team(team_id: int) -> Team:
     """Load a team the user may see: officers only their own, finance not the detail."""
-    team = db.get_or_404(Team, team_id)
-    if current_user.has_role(Role.OFFICER):
-        if not any(m.officer.user_id == current_user.id for m in team.memberships):
-            abort(403)
-    elif not current_user.has_role(*STAFF):
-        abort(403)
-    if not publication.can_see_team(team, current_user):  # PUB-2: an officer after their advance notice
+    team = db.get_or_404(Team, team_id)  # a held team is not found (PUB-2)
+    if not policy.may_open(team, current_user):
         abort(403)
     publication.audit_view(team.phase, f"{team.name}（{request.path}）", actor=current_user)
     db.session.commit()
@@ -46,10 +42,9 @@ def index():
     stmt = teams.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),
                             theme=request.args.get("theme"), ministry_id=request.args.get("ministry_id"),
                             status=request.args.get("status"),
-                            officer_user=current_user if current_user.has_role(Role.OFFICER) else None)
-    stmt = stmt.where(publication.team_condition(current_user))  # PUB-2: the hold, in one place
+                            officer_user=current_user if policy.sees_own_teams_only(current_user) else None)
     stmt, sort = sort_by(stmt, {"code": Municipality.code, "start": Team.start_date, "status": Team.status}, "code")
-    limited = current_user.has_role(Role.FINANCE, Role.OFFICER)
+    limited = not policy.sees_full_list(current_user)
     if request.args.get("format") in ("csv", "xlsx"):
         columns = [("チーム", lambda t: t.name), ("都道府県", lambda t: t.municipality.prefecture), ("メンバー", _members)]
         if not limited:
@@ -80,7 +75,7 @@ def detail(team_id: int):
     return render_template("teams/detail.html", team=team, activities=activities, summary=teams.summarize(team, activities[::-1]),
                            reports=reports, due={p: teams.report_due(team, p) for p in (1, 2)}, history=history,
                            activity_form=form, report_form=ReportForm(), extension_form=ExtensionForm(),
-                           can_record=teams.can_record(team, current_user), field_label=field_label,
+                           field_label=field_label,
                            home_ministry=teams.home_ministry, kinds=ACTIVITY_KINDS,
                            warnings=[w for a in activities for w in teams.scope_warnings(f"{a.summary}{a.follow_ups}")][:3])
 

@@ -11,18 +11,17 @@ from banso.listing import export, export_workbook, page_or_fragment, paginate, s
 from banso.models import Municipality, Receipt, Role, Team, TripRequest
 from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPORT, TripStatus
 from banso.permissions import ALL_ROLES, roles_required
+from banso.policies import travel as policy
 from banso.reference import PREFECTURES
 from banso.services import RuleViolation, phases, travel
 
-STAFF = (Role.ADMIN, Role.SECRETARIAT)
-FILERS = (Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
-READERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
+STAFF, FILERS, READERS = policy.STAFF, policy.FILERS, policy.READERS
 
 
 def _trip(trip_id: int) -> TripRequest:
     """Load a trip the user may see: officers only their own."""
-    trip = db.get_or_404(TripRequest, trip_id)
-    if not travel.can_view(trip, current_user):
+    trip = db.get_or_404(TripRequest, trip_id)  # a trip of a held team is not found (PUB-2)
+    if not policy.may_view(trip, current_user):
         abort(403)
     return trip
 
@@ -64,7 +63,7 @@ def index():
                             counts=travel.stage_counts(phase, current_user), stages=travel.STAGES,
                             teams=travel.teams_for(current_user, phase), prefectures=PREFECTURES, bearers=BEARERS,
                             statuses=TripStatus, all_phases=phases.all_phases(),
-                            figures=travel.budget(phase) if current_user.has_role(*READERS) else None)
+                            figures=travel.budget(phase) if policy.may_see_budget(current_user) else None)
 
 
 def _trip_form(team: Team | None, trip: TripRequest | None = None) -> TripForm:
@@ -147,9 +146,9 @@ def estimate():
 def detail(trip_id: int):
     trip = _trip(trip_id)
     return render_template("travel/detail.html", trip=trip, plan=travel.plan_for(trip.team),
-                           figures=travel.budget(trip.phase) if current_user.has_role(*READERS) else None,
+                           figures=travel.budget(trip.phase) if policy.may_see_budget(current_user) else None,
                            duplicates=travel.duplicate_claims(trip) if trip.claim else [],
-                           can_edit=travel.can_edit(trip, current_user), review_form=ReviewForm(),
+                           review_form=ReviewForm(),
                            bearer_form=BearerForm(cost_bearer=trip.cost_bearer, bearer_reason=trip.bearer_reason),
                            receipt_form=ReceiptForm(), limits=_limits(trip), meals=MEALS)
 
@@ -165,7 +164,7 @@ def _limits(trip: TripRequest) -> dict:
 @roles_required(*FILERS)
 def edit(trip_id: int):
     trip = _trip(trip_id)
-    if not travel.can_edit(trip, current_user):
+    if not policy.may_edit(trip, current_user):
         abort(403)
     form = _trip_form(trip.team, trip)
     if request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
@@ -223,7 +222,7 @@ def _uploads() -> list[tuple[str, bytes]]:
 @roles_required(*FILERS)
 def claim(trip_id: int):
     trip = _trip(trip_id)
-    if not travel.can_edit(trip, current_user):
+    if not policy.may_edit(trip, current_user):
         abort(403)
     errors = []
     if request.method == "POST":
@@ -347,7 +346,7 @@ def standard_cost():
 @bp.post("/budget/plans/<int:team_id>")
 @roles_required(Role.FINANCE)
 def plan(team_id: int):
-    team = db.get_or_404(Team, team_id)
+    team = db.get_or_404(Team, team_id)  # a held team is not found (PUB-2)
     form = PlanForm()
     valid = form.validate_on_submit()
     return _budget_action(team.phase, lambda: travel.set_plan(team, form.planned_site_visits.data if valid else None,
@@ -365,7 +364,7 @@ def rates():
     year = int(request.values["year"]) if str(request.values.get("year", "")).isdigit() else (years[0] if years else phases.current_phase().fiscal_year)
     errors = []
     if request.method == "POST":
-        if not current_user.has_role(Role.FINANCE):
+        if not policy.may_edit_rates(current_user):
             abort(403)
         lodging = {(band, p): request.form.get(f"lodging-{band}-{p}", "") for band in RATE_BANDS for p in PREFECTURES}
         allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
@@ -386,5 +385,5 @@ def rates():
         allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
     return render_template("travel/rates.html", year=year, years=years, lodging=lodging, allowances=allowances,
                            bands=RATE_BANDS, prefectures=PREFECTURES, meals=MEALS, errors=errors,
-                           editable=current_user.has_role(Role.FINANCE)), 422 if errors else 200
+                           editable=policy.may_edit_rates(current_user)), 422 if errors else 200
 

@@ -1,0 +1,128 @@
+"""PUB-2 by construction: which team supports which municipality stays with the secretariat until release.
+
+Every ORM query run while a request is served gets the hold added (a ``do_orm_execute`` hook adding
+``with_loader_criteria``) for anything that names a team: teams, memberships, extensions, replacements,
+activities, reports, visit plans, trips and everything on a trip, inquiries linked to a team. A query that
+forgets the hold is still held. The viewer sees:
+
+- the secretariat (admin, secretariat): everything;
+- everyone else: the teams of released phases; an officer also their own team (as a current member) once the
+  advance notice has gone.
+
+The opt-outs, greppable as ``hold.lifted``: code outside a request (the worker, CLI commands, the demo
+loader) acts for the system and is not held; inside a request, ``with hold.lifted("why"):`` is for rule
+computations over every record (the budget cap counts every trip) whose result names no team.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import g, has_request_context
+from sqlalchemy import event, false, or_, select, true
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from banso.models import (Activity, HalfYearReport, Inquiry, MemberReplacement, Officer, Publication, PublicationStatus,
+                          Receipt, Role, Team, TeamExtension, TeamMembership, TravelClaim, TravelClaimLine, TripEstimateLine,
+                          TripRequest, TripTraveller, User)
+from banso.models.travel import TeamTravelPlan
+
+_LIFTED = "banso_hold_lifted"
+_NAMES_A_TEAM = (TeamMembership, TeamExtension, MemberReplacement, Activity, HalfYearReport, TeamTravelPlan, TripRequest)
+_ON_A_TRIP = (TripTraveller, TripEstimateLine, TravelClaim)
+_ON_A_CLAIM = (TravelClaimLine, Receipt)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one viewer may see of the matching: released phases, and their own teams in noticed phases."""
+
+    everything: bool
+    released_phases: tuple[int, ...] = ()
+    own_teams: tuple[int, ...] = ()
+
+    def team_condition(self):
+        if self.everything:
+            return true()
+        conditions = [Team.phase_id.in_(self.released_phases)] if self.released_phases else []
+        if self.own_teams:
+            conditions.append(Team.id.in_(self.own_teams))
+        return or_(*conditions) if conditions else false()
+
+
+def scope_for(user: User | None) -> Scope:
+    """The viewer's scope, read with the hold lifted (the reads name only phases and the viewer's own teams)."""
+    if user is not None and getattr(user, "is_authenticated", False) and user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        return Scope(everything=True)
+    from banso.extensions import db
+
+    with lifted("the hold's own scope"):
+        released = tuple(db.session.scalars(select(Publication.phase_id).where(Publication.status == PublicationStatus.RELEASED)))
+        own: tuple[int, ...] = ()
+        if user is not None and getattr(user, "is_authenticated", False) and user.has_role(Role.OFFICER):
+            noticed = select(Publication.phase_id).where(Publication.status.in_((PublicationStatus.NOTIFIED, PublicationStatus.RELEASED)))
+            own = tuple(db.session.scalars(
+                select(TeamMembership.team_id).join(Officer).join(Team, Team.id == TeamMembership.team_id)
+                .where(Officer.user_id == user.id, TeamMembership.left_on.is_(None), Team.phase_id.in_(noticed))))
+    return Scope(everything=False, released_phases=released, own_teams=own)
+
+
+def current_scope() -> Scope | None:
+    """The request's viewer scope; None outside a request (the system) or while the hold is lifted."""
+    if not has_request_context() or g.get(_LIFTED):
+        return None
+    scope = g.get("banso_hold_scope")
+    if scope is not None:
+        return scope
+    if "_login_user" not in g:  # the signed-in user is still being loaded: held as anonymous, not remembered
+        return scope_for(None)
+    from flask_login import current_user
+
+    g.banso_hold_scope = scope = scope_for(current_user)
+    return scope
+
+
+def forget() -> None:
+    """After signing in or out, the next query works out the scope again."""
+    if has_request_context():
+        g.pop("banso_hold_scope", None)
+
+
+@contextmanager
+def lifted(why: str):
+    """Inside a request, run queries over every record (``why`` says what for; it names no team in its result)."""
+    if not has_request_context():
+        yield
+        return
+    before = g.get(_LIFTED)
+    setattr(g, _LIFTED, why)
+    try:
+        yield
+    finally:
+        setattr(g, _LIFTED, before)
+
+
+def is_held(team: Team) -> bool:
+    """Whether the request's viewer may not see this team (for a team already loaded by id)."""
+    scope = current_scope()
+    return scope is not None and not scope.everything and not (
+        team.phase_id in scope.released_phases or team.id in scope.own_teams)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_hold(state: ORMExecuteState) -> None:
+    if state.is_column_load or not (state.is_select or state.is_update or state.is_delete):
+        return
+    scope = current_scope()
+    if scope is None or scope.everything:
+        return
+    visible_teams = select(Team.id).where(scope.team_condition()).scalar_subquery()
+    visible_trips = select(TripRequest.id).where(TripRequest.team_id.in_(visible_teams))
+    visible_claims = select(TravelClaim.id).where(TravelClaim.trip_id.in_(visible_trips))
+    options = [with_loader_criteria(Team, scope.team_condition(), include_aliases=True)]
+    options += [with_loader_criteria(model, model.team_id.in_(visible_teams), include_aliases=True) for model in _NAMES_A_TEAM]
+    options += [with_loader_criteria(model, model.trip_id.in_(visible_trips), include_aliases=True) for model in _ON_A_TRIP]
+    options += [with_loader_criteria(model, model.claim_id.in_(visible_claims), include_aliases=True) for model in _ON_A_CLAIM]
+    options.append(with_loader_criteria(Inquiry, or_(Inquiry.team_id.is_(None), Inquiry.team_id.in_(visible_teams)),
+                                        include_aliases=True))
+    state.statement = state.statement.options(*options)

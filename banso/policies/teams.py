@@ -1,0 +1,40 @@
+"""Who may open a team, record its work and change it (TEAM-1…7). PUB-2 is applied underneath by ``hold``."""
+from __future__ import annotations
+
+from banso.models import Role, Team, User
+
+STAFF = (Role.ADMIN, Role.SECRETARIAT)
+
+
+def is_current_member(team: Team, user: User) -> bool:
+    return any(m.officer.user_id == user.id for m in team.current_members)
+
+
+def may_open(team: Team, user: User) -> bool:
+    """A team's page (members' contact details, activity, reports): the secretariat, and the officers who are
+    on the team now — an officer replaced out of it no longer opens it (TEAM-4)."""
+    return user.has_role(*STAFF) or (user.has_role(Role.OFFICER) and is_current_member(team, user))
+
+
+def may_open_any(user: User) -> bool:
+    """Whether team names in lists link to team pages at all (finance sees names and members only)."""
+    return user.has_role(*STAFF, Role.OFFICER)
+
+
+def may_record(team: Team, user: User) -> bool:
+    """Activity and half-year reports: the secretariat and the team's current members."""
+    return may_open(team, user)
+
+
+def may_manage(user: User) -> bool:
+    """Replacing members and extending the term are the secretariat's decisions (TEAM-3, TEAM-4)."""
+    return user.has_role(*STAFF)
+
+
+def sees_own_teams_only(user: User) -> bool:
+    return user.has_role(Role.OFFICER)
+
+
+def sees_full_list(user: User) -> bool:
+    """Themes, terms and status in the team list: the secretariat; finance and officers see names and members."""
+    return user.has_role(*STAFF)

@@ -1,0 +1,95 @@
+"""Who may see and act on trips, claims, the budget and the rate tables (TRV-1, TRV-2).
+
+Views ask these before calling a service, services ask them again before changing anything, and templates
+ask them to decide which buttons to show: one answer everywhere. PUB-2 is applied underneath by ``hold``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import exists, or_
+
+from banso.models import Officer, Role, Team, TripRequest, TripTraveller, User
+from banso.models.travel import TripStatus
+
+STAFF = (Role.ADMIN, Role.SECRETARIAT)
+FILERS = (Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+READERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
+
+
+def _is_traveller(trip: TripRequest, user: User) -> bool:
+    return any(t.officer.user_id == user.id for t in trip.travellers)
+
+
+def is_own(trip: TripRequest, user: User) -> bool:
+    """The user filed the trip or its claim, or travels on it."""
+    return (trip.filed_by_id == user.id or _is_traveller(trip, user)
+            or (trip.claim is not None and trip.claim.filed_by_id == user.id))
+
+
+def own_condition(user: User):
+    """An officer's own trips, as a query condition: filed by them, or they travel on it."""
+    travels = exists().where(TripTraveller.trip_id == TripRequest.id, TripTraveller.officer_id == Officer.id,
+                             Officer.user_id == user.id)
+    return or_(TripRequest.filed_by_id == user.id, travels)
+
+
+def sees_only_own(user: User) -> bool:
+    """Officers see their own trips; the secretariat and finance see every trip (of teams not held)."""
+    return user.has_role(Role.OFFICER)
+
+
+def may_view(trip: TripRequest, user: User) -> bool:
+    if user.has_role(*READERS):
+        return True
+    return user.has_role(Role.OFFICER) and (trip.filed_by_id == user.id or _is_traveller(trip, user))
+
+
+def may_edit(trip: TripRequest, user: User) -> bool:
+    """Filing, correcting, claiming: the filer, the travellers, and the secretariat on their behalf."""
+    return user.has_role(*STAFF) or (user.has_role(Role.OFFICER) and may_view(trip, user))
+
+
+def may_file(user: User) -> bool:
+    return user.has_role(*FILERS)
+
+
+def may_file_for(team: Team, user: User) -> bool:
+    """An officer for their own current team; the secretariat for any."""
+    if user.has_role(*STAFF):
+        return True
+    return user.has_role(Role.OFFICER) and any(m.officer.user_id == user.id for m in team.current_members)
+
+
+def may_review(user: User) -> bool:
+    """Reviewing requests and claims is finance's work (TRV-2)."""
+    return user.has_role(Role.FINANCE)
+
+
+def may_review_request(trip: TripRequest, user: User) -> bool:
+    """Finance, on a request awaiting review that is not their own."""
+    return may_review(user) and trip.status == TripStatus.SUBMITTED and not is_own(trip, user)
+
+
+def may_review_claim(trip: TripRequest, user: User) -> bool:
+    return may_review(user) and trip.status == TripStatus.CLAIM_SUBMITTED and not is_own(trip, user)
+
+
+def may_decide_bearer(trip: TripRequest | None, user: User) -> bool:
+    """The secretariat records who bears a trip beyond the plan (TRV-2), before it is approved."""
+    return user.has_role(*STAFF) and (trip is None or trip.status in (TripStatus.SUBMITTED, TripStatus.RETURNED))
+
+
+def may_see_budget(user: User) -> bool:
+    return user.has_role(*READERS)
+
+
+def may_plan_visits(user: User) -> bool:
+    """Visit plans and the standard cost of a visit are finance's."""
+    return user.has_role(Role.FINANCE)
+
+
+def may_revise_cap(user: User) -> bool:
+    return user.has_role(Role.ADMIN)
+
+
+def may_edit_rates(user: User) -> bool:
+    return user.has_role(Role.FINANCE)

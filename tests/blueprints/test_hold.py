@@ -1,0 +1,173 @@
+"""PUB-2 by construction: a phase confirmed and noticed in advance but not released, with a team, its visit
+plan, a trip with a claim and receipt, activity and a member replaced out of it. A crawler requests every GET
+route (with the phase, each export format, a search, htmx fragments) as anonymous, finance, an officer of no
+team and the replaced officer, reads HTML, CSV and every sheet of every Excel file: the matched municipality
+appears nowhere. The same crawler finds it as the secretariat, so the detector works. Posts to every
+state-changing route of the team change nothing."""
+import io
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from banso.extensions import db
+from banso.models import Role, TeamTravelPlan, TripRequest
+from banso.services import publication, teams, travel
+from tests.conftest import login, rolled_back
+from tests.factories import (MINISTRY_CYCLE, make_municipality, make_officer, make_rates, make_ready_officer, make_team,
+                             make_trip, make_user)
+
+SECRET_TOWN, SECRET_OFFICER = "秘匿町", "秘匿 一郎"
+# The public inquiry form offers every municipality of a prefecture to choose from: the master list, not the matching.
+MASTER_LISTS = ("/contact",)
+VIEWERS = [None, "finance", "officer", "replaced"]
+
+
+@pytest.fixture(scope="module")
+def embargo(app):
+    with rolled_back(app):
+        with app.app_context():
+            users = {role: make_user(role, email=f"{role}@banso.example")
+                     for role in ("admin", "secretariat", "finance", "officer")}
+            users["replaced"] = make_user(Role.OFFICER, email="replaced@banso.example")
+            team = make_team(municipality=make_municipality(name=SECRET_TOWN))
+            phase = team.phase
+            leaving, staying = team.current_members[0].officer, team.current_members[1].officer
+            leaving.user = users["replaced"]
+            staying.name = SECRET_OFFICER
+            make_officer(phase, status="selected", user=users["officer"])  # an officer of no team
+            joining = make_ready_officer(phase, MINISTRY_CYCLE[0])
+            teams.replace_member(team, leaving, joining, effective=date(2026, 5, 1), reason="人事異動", actor=None)
+            make_rates(2026)
+            trip = make_trip(team, actor=users["secretariat"])
+            travel.review_request(trip, "approve", actor=users["finance"])
+            lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
+            claim = travel.file_claim(trip, lines, [("receipt.pdf", b"%PDF-1.4 held receipt")], actor=users["secretariat"])
+            travel.set_plan(team, 5, 90_000, "市と合意", actor=users["finance"])
+            teams.record_activity(team, {"kind": "online_meeting", "started_on": date(2026, 5, 12), "summary": "定例会議"},
+                                  actor=users["secretariat"])
+            publication.confirm(phase, actor=users["secretariat"])
+            publication.send_advance_notices(phase, actor=users["secretariat"])
+            ids = {"team_id": team.id, "municipality_id": team.municipality_id, "application_id": team.application_id,
+                   "officer_id": staying.id, "phase_id": phase.id, "number": phase.number, "trip_id": trip.id,
+                   "receipt_id": claim.receipts[0].id}
+            db.session.commit()
+        yield ids
+
+
+def _urls(app, ids) -> list[str]:
+    """Every GET route, filled from the held team; each also with the phase, each export, a search (matching the town
+    and the officer, and not the town's full name, which a search box shows back) and filters."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        values = {name: ids.get(name, 999_999) for name in rule.arguments}
+        path = app.url_map.bind("localhost").build(rule.endpoint, values)
+        phase = f"{path}?phase={ids['number']}"
+        urls += [path, phase, f"{phase}&format=csv", f"{phase}&format=xlsx", f"{phase}&q=秘匿",
+                 f"{phase}&team_id={ids['team_id']}", f"{phase}&prefecture=岩手県"]
+    return urls
+
+
+def _text(response) -> str:
+    if response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        workbook = load_workbook(io.BytesIO(response.data), read_only=True)
+        return "\n".join(str(cell) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)
+                         for cell in row if cell is not None)
+    return response.get_data(as_text=True) if response.mimetype.startswith(("text", "application/json")) else ""
+
+
+def _leaks(client, urls) -> list[str]:
+    found = []
+    for url in urls:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get(url, headers=headers)
+            assert response.status_code < 500, (url, response.status_code)
+            if SECRET_TOWN in _text(response) and not url.startswith(MASTER_LISTS):
+                found.append(url)
+    return found
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_pub_2_no_get_route_shows_a_held_pairing_in_any_format(app, client, embargo, viewer):
+    if viewer:
+        login(client, f"{viewer}@banso.example")
+    assert _leaks(client, _urls(app, embargo)) == []
+
+
+def test_pub_2_the_crawler_finds_the_pairing_as_the_secretariat(app, client, embargo):
+    login(client, "secretariat@banso.example")
+    found = set(_leaks(client, _urls(app, embargo)))
+    number, team_id, trip_id = embargo["number"], embargo["team_id"], embargo["trip_id"]
+    assert {f"/teams/{team_id}", f"/travel/{trip_id}", f"/travel/?phase={number}&format=csv",
+            f"/travel/budget?phase={number}&format=xlsx", f"/travel/budget?phase={number}"} <= found
+
+
+def _state(app, embargo) -> tuple:
+    with app.app_context():
+        trip = db.session.get(TripRequest, embargo["trip_id"])
+        plan = db.session.scalar(select(TeamTravelPlan).where(TeamTravelPlan.team_id == embargo["team_id"]))
+        tables = tuple(db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables)
+        return trip.status, trip.cost_bearer, plan.planned_site_visits, tables
+
+
+POSTS = [
+    ("/teams/{team_id}/activities", {"kind": "site_visit", "started_on": "2026-06-01", "summary": "訪問"}),
+    ("/teams/{team_id}/reports/1", {"issues": "課題", "support": "支援", "results": "成果", "next_steps": "今後"}),
+    ("/teams/{team_id}/extend", {"new_end": "2027-06-30", "reason": "延長"}),
+    ("/travel/estimate?team_id={team_id}", {"depart_on": "2026-06-10", "return_on": "2026-06-11"}),
+    ("/travel/new?team_id={team_id}", {"team_id": "{team_id}", "purpose": "site_visit", "depart_on": "2026-06-10",
+                                       "return_on": "2026-06-11", "destination_prefecture": "岩手県", "room_rate_yen": "9000"}),
+    ("/travel/{trip_id}/review", {"decision": "reject", "comment": "却下"}),
+    ("/travel/{trip_id}/bearer", {"cost_bearer": "municipality", "bearer_reason": "市の負担"}),
+    ("/travel/{trip_id}/cancel", {}),
+    ("/travel/{trip_id}/claim", {}),
+    ("/travel/{trip_id}/claim/review", {"decision": "settle"}),
+    ("/travel/{trip_id}/receipts", {}),
+    ("/travel/budget/plans/{team_id}", {"planned_site_visits": "0", "standard_visit_cost_yen": "0", "note": "変更"}),
+]
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_pub_2_posts_to_a_held_teams_routes_change_nothing(app, client, embargo, viewer):
+    if viewer:
+        login(client, f"{viewer}@banso.example")
+    before = _state(app, embargo)
+    for path, form in POSTS:
+        response = client.post(path.format(**embargo), data={k: v.format(**embargo) for k, v in form.items()})
+        assert response.status_code in (302, 403, 404, 422), (viewer, path, response.status_code)
+    assert _state(app, embargo) == before
+
+
+def test_pub_2_a_query_that_forgets_the_hold_is_still_held(app, embargo):
+    """Whatever a new page's query looks like, a viewer outside the secretariat gets no held row; the opt-out is
+    explicit (``hold.lifted``), and the secretariat and code outside a request (worker, CLI) see everything."""
+    from flask_login import login_user
+
+    from banso.models import Team, TeamMembership, TravelClaimLine, TripTraveller, User
+    from banso.policies import hold
+
+    def counts():
+        return (db.session.scalar(select(func.count()).select_from(Team)),
+                db.session.scalar(select(func.count(TripRequest.id))),
+                len(db.session.scalars(select(TravelClaimLine).join(TravelClaimLine.claim)).all()),
+                len(db.session.scalars(select(TripTraveller)).all()),
+                db.session.get(Team, embargo["team_id"]) is not None,
+                len(db.session.scalars(select(TeamMembership).where(TeamMembership.team_id == embargo["team_id"])).all()))
+
+    with app.app_context():
+        everything = counts()
+    assert everything[:2] == (1, 1) and all(everything)
+    for email, held in (("finance@banso.example", True), ("replaced@banso.example", True),
+                        ("secretariat@banso.example", False)):
+        with app.test_request_context("/"):
+            login_user(db.session.scalar(select(User).where(User.email == email)))
+            assert counts() == ((0, 0, 0, 0, False, 0) if held else everything), email
+            with hold.lifted("the test's own check of the opt-out"):
+                assert counts() == everything
+            moved = db.session.execute(db.update(TripRequest).where(TripRequest.id == embargo["trip_id"])
+                                       .values(review_comment="変更").execution_options(synchronize_session=False))
+            assert moved.rowcount == (0 if held else 1), email
+            db.session.rollback()
