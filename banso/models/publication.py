@@ -36,6 +36,8 @@ class Publication(db.Model):
     unlocked: Mapped[bool] = mapped_column(default=False)  # an admin reopened the frozen matching
     share_before_release: Mapped[bool] = mapped_column(default=False)  # PUB-4: confidential sharing with prefectures
     confirmed_at: Mapped[datetime | None]
+    # PUB-3: the release time fixed at confirmation; releasing before it is an early release, whatever the phase form says.
+    release_planned_at: Mapped[datetime | None]
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     notified_at: Mapped[datetime | None]
     notified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

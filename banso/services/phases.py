@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from banso.clock import JST, now
 from banso.extensions import db
-from banso.models import Phase, PhaseEvent, User
+from banso.models import Phase, PhaseEvent, Publication, PublicationStatus, User
 from banso.services import RuleViolation, audit
 
 FIELDS = [
@@ -111,6 +111,7 @@ def update_phase(phase: Phase, data: dict, *, actor: User) -> Phase:
         # TRV-2: every revision of the cap is kept with its reason; it has its own page.
         raise RuleViolation("TRV-2", "旅費予算の上限は「旅費予算」の画面で、理由を添えて改定してください（改定の履歴を残すため）。",
                             "travel_budget_cap_yen")
+    _check_release_time(phase, data.get("publication_at"))
     before = audit.snapshot(phase, FIELDS)
     for field in FIELDS:
         setattr(phase, field, data.get(field))
@@ -118,6 +119,24 @@ def update_phase(phase: Phase, data: dict, *, actor: User) -> Phase:
     if before != after:
         audit.record("update", phase, actor=actor, summary=f"{phase.name}を更新", before=before, after=after)
     return phase
+
+
+def _check_release_time(phase: Phase, new_time: datetime | None) -> None:
+    """PUB-3: once the matching is confirmed its release time is fixed; a later time moves it (and the worker's
+    schedule), an earlier one is an early release, asked for on the publication page."""
+    from banso.services import publication
+
+    record = db.session.scalar(select(Publication).where(Publication.phase_id == phase.id))
+    if record is None or record.status not in (PublicationStatus.CONFIRMED, PublicationStatus.NOTIFIED):
+        return
+    planned = publication.planned_release(record)
+    if new_time is None or (planned is not None and new_time < planned):
+        raise RuleViolation("PUB-3", "マッチング結果の確定後は、公表日時を早めることはできません。予定より前に公表するには、"
+                                     "公表の画面で前倒しを申請し、別の事務局管理者の確認を受けてください。", "publication_at")
+    if new_time != planned:
+        record.release_planned_at = new_time
+        db.session.flush()
+        publication.schedule_release(phase)
 
 
 def add_event(phase: Phase, label: str, at: datetime, *, actor: User) -> PhaseEvent:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from banso import queue
@@ -85,6 +85,7 @@ def confirm(phase: Phase, *, actor: User) -> Publication:
     if publication.status == S.PREPARING:
         publication.status = S.CONFIRMED
     publication.unlocked, publication.confirmed_at, publication.confirmed_by_id = False, now(), actor.id
+    publication.release_planned_at = phase.publication_at
     audit.record("confirm", publication, actor=actor, summary=f"{phase.name}のマッチング結果を確定（以後の変更には管理者の解除が必要）")
     schedule_release(phase)
     return publication
@@ -186,7 +187,8 @@ def release(phase: Phase, *, actor: User | None) -> bool:
         return False
     if publication.status != S.NOTIFIED:
         raise RuleViolation("PUB-3", "公表は、確定と事前通知の後に行います。")
-    early = phase.publication_at is None or now() < phase.publication_at
+    planned = planned_release(publication)
+    early = planned is None or now() < planned
     if early:
         if actor is None:
             return False  # the job ran early (a changed schedule): the planned time decides
@@ -196,6 +198,8 @@ def release(phase: Phase, *, actor: User | None) -> bool:
             raise RuleViolation("PUB-3", "予定日時より前に公表するには、前倒しの理由を申請してください。")
         if publication.early_requested_by_id == actor.id:
             raise RuleViolation("PUB-3", "前倒しの公表は、申請した方とは別の事務局管理者が確認して行います。")
+        if actor.created_at > publication.early_requested_at:
+            raise RuleViolation("PUB-3", "前倒しの公表を確認できるのは、前倒しの申請より前から登録されている別の事務局管理者です。")
     elif actor is not None and not actor.has_role(Role.ADMIN):
         raise RuleViolation("PUB-3", "公表を行えるのは事務局管理者のみです。")
     at = now()
@@ -206,18 +210,29 @@ def release(phase: Phase, *, actor: User | None) -> bool:
                        .execution_options(synchronize_session=False))
     for notification_id in held:
         notifications.remember(notification_id)  # enqueued after the commit
-    audit.record("release", publication, actor=actor,
-                 summary=f"{phase.name}のマッチング結果を公表（{'前倒し: ' + publication.early_reason if early else '予定どおり'}、保留中の通知{len(held)}件を送信）")
+    how = (f"前倒し（予定 {planned.astimezone(JST):%Y-%m-%d %H:%M}、申請 {publication.early_requested_by.name}、確認 {actor.name}）: "
+           f"{publication.early_reason}" if early and planned else
+           f"前倒し（申請 {publication.early_requested_by.name}、確認 {actor.name}）: {publication.early_reason}" if early else
+           f"予定どおり（予定 {planned.astimezone(JST):%Y-%m-%d %H:%M}）")
+    audit.record("release", publication, actor=actor, summary=f"{phase.name}のマッチング結果を公表（{how}、保留中の通知{len(held)}件を送信）",
+                 after={"planned": planned.isoformat() if planned else None, "released": at.isoformat(), "early": early,
+                        "requested_by": publication.early_requested_by_id if early else None})
     return True
+
+
+def planned_release(publication: Publication):
+    """When the release is due: fixed at confirmation (the phase's time only before that)."""
+    return publication.release_planned_at or publication.phase.publication_at
 
 
 def schedule_release(phase: Phase) -> None:
     """Put the release on the worker's scheduler; the worker's timer catches up if it was down."""
-    if phase.publication_at is None:
+    at = planned_release(publication_of(phase))
+    if at is None:
         return
     try:
-        queue.queue("default").enqueue_at(phase.publication_at, "worker.jobs.release_publication", phase.id,
-                                          job_id=f"release-phase-{phase.id}-{int(phase.publication_at.timestamp())}")
+        queue.queue("default").enqueue_at(at, "worker.jobs.release_publication", phase.id,
+                                          job_id=f"release-phase-{phase.id}-{int(at.timestamp())}")
     except Exception as exc:  # Redis down: the timer's catch-up still releases on time
         log.warning("公表の予約を登録できませんでした（定期処理で公表します）: %s", exc)
 
@@ -225,7 +240,8 @@ def schedule_release(phase: Phase) -> None:
 def release_due() -> int:
     """The worker's catch-up: release every notified phase whose planned time has passed."""
     due = db.session.scalars(select(Phase).join(Publication, Publication.phase_id == Phase.id)
-                             .where(Publication.status == S.NOTIFIED, Phase.publication_at <= now()))
+                             .where(Publication.status == S.NOTIFIED,
+                                    func.coalesce(Publication.release_planned_at, Phase.publication_at) <= now()))
     return sum(1 for phase in list(due) if release(phase, actor=None))
 
 

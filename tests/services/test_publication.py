@@ -114,6 +114,49 @@ def test_pub_3_an_early_release_needs_a_reason_and_a_second_admin(world, clock):
     assert record.is_released and record.released_by_id == admin2.id and "前倒し" in record.early_reason
 
 
+def test_pub_3_moving_the_release_time_earlier_after_confirmation_is_an_early_release(world, clock):
+    """Found: an admin set publication_at to the past on the phase form, pressed 公表 and it was released
+    "予定どおり", alone and without a reason; the worker's catch-up would have released it too."""
+    from datetime import timedelta
+
+    from banso.services import phases
+
+    phase, staff, admin = world["phase"], world["staff"], world["admin"]
+    phase.publication_at = clock.at + timedelta(days=30)
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    data = {name: getattr(phase, name) for name in phases.FIELDS} | {"publication_at": clock.at - timedelta(hours=1)}
+    with pytest.raises(RuleViolation, match="早めることはできません") as refused:
+        phases.update_phase(phase, data, actor=admin)
+    assert refused.value.rule_id == "PUB-3"
+    phase.publication_at = clock.at - timedelta(hours=1)  # even written past the service
+    assert publication.release_due() == 0
+    with pytest.raises(RuleViolation, match="前倒しの理由を申請"):
+        publication.release(phase, actor=admin)
+    assert not publication.is_released(phase)
+    later = clock.at + timedelta(days=31)
+    phases.update_phase(phase, data | {"publication_at": later}, actor=admin)  # a delay moves the fixed time
+    assert publication.publication_of(phase).release_planned_at == later
+
+
+def test_pub_3_an_admin_created_after_the_request_cannot_confirm_an_early_release(world, clock):
+    from datetime import timedelta
+
+    phase, staff, admin, admin2 = world["phase"], world["staff"], world["admin"], world["admin2"]
+    phase.publication_at = clock.at + timedelta(days=30)
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
+    clock.at += timedelta(minutes=5)
+    accomplice = make_user(Role.ADMIN)
+    with pytest.raises(RuleViolation, match="申請より前から登録されている"):
+        publication.release(phase, actor=accomplice)
+    assert publication.release(phase, actor=admin2) is True
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "release"))
+    assert "前倒し" in entry.summary and admin.name in entry.summary and admin2.name in entry.summary
+    assert entry.after["early"] is True and entry.after["requested_by"] == admin.id
+
+
 def test_pub_3_the_scheduled_release_fires_once(world, app, clock):
     phase, staff = world["phase"], world["staff"]
     phase.publication_at = clock.at  # due now (the scheduler runs on real time, the app on the test clock)
