@@ -33,7 +33,7 @@ def main() -> int:
             from banso.extensions import db
 
             if not demo.is_loaded():
-                print("デモデータを読み込んでいます（初回のみ、1分ほどかかります）…", flush=True)
+                print("デモデータを読み込んでいます（初回のみ、20秒ほどかかります）…", flush=True)
                 started = time.monotonic()
                 demo.load(progress=_report)
                 db.session.commit()

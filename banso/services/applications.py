@@ -13,8 +13,9 @@ from sqlalchemy.orm import joinedload
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import jst_datetime
-from banso.models import (Application, ApplicationStatus, ContinuationResponse, Municipality, Phase, Role,
+from banso.models import (Application, ApplicationStatus, ContinuationResponse, Municipality, Phase,
                           User)
+from banso.policies import admin as policy
 from banso.reference import FIELDS, MINISTRY_NAMES, POPULATION_BANDS, field_label
 from banso.services import RuleViolation, audit, municipalities, notifications
 
@@ -287,7 +288,7 @@ def change_status(application: Application, action: str, *, reason: str = "", ac
 
 def accept_late(application: Application, *, reason: str, actor: User) -> Application:
     """APP-6: only an admin may accept a late answer, and only with a recorded reason."""
-    if not actor.has_role(Role.ADMIN):
+    if not policy.may_accept_late(actor):
         raise RuleViolation("APP-6", "期限後の回答を受け付けられるのは事務局管理者だけです。")
     if application.status != S.LATE:
         raise RuleViolation("APP-6", "期限後（保留）の回答ではありません。")

@@ -13,14 +13,15 @@ import re
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from email import message_from_bytes, policy
+from email import message_from_bytes
+from email import policy as email_policy
 from email.utils import parseaddr
 
 import jpholiday
 import redis
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, or_, select, true, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -30,6 +31,7 @@ from banso.extensions import db
 from banso.models import Application, Municipality, Notification, Role, Team, User
 from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, Inquiry, InquiryMessage,
                                   InquiryStatus, ReceiptCounter, ReplyTemplate)
+from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
 from banso.services import RuleViolation, audit, notifications, phases
 
@@ -223,7 +225,7 @@ def import_eml(data: bytes, *, actor: User) -> Imported:
     if not data or len(data) > current_app.config["EML_MAX_BYTES"]:
         raise RuleViolation("INQ-1", "メールファイルが空か、大きすぎます（10MBまで）。", "file")
     try:
-        message = message_from_bytes(data, policy=policy.default)
+        message = message_from_bytes(data, policy=email_policy.default)
         sender_name, sender = parseaddr(str(message.get("From", "")))
         subject = str(message.get("Subject", "")).strip()
         body = _plain_body(message)
@@ -275,7 +277,7 @@ def add_incoming(inquiry: Inquiry, body: str, *, from_email: str = "", email_mes
 # --- answering ------------------------------------------------------------------------------
 
 def _staff(actor: User, inquiry: Inquiry) -> None:
-    if not can_handle(inquiry, actor):
+    if not policy.may_handle(inquiry, actor):
         raise RuleViolation("INQ-1", "このお問い合わせに対応する権限がありません。")
     if inquiry.merged_into_id is not None:
         raise RuleViolation("INQ-1", f"このお問い合わせは {inquiry.merged_into.receipt_number} に統合されています。統合先で対応してください。")
@@ -385,9 +387,11 @@ def link_municipality(inquiry: Inquiry, code: str, *, actor: User) -> Inquiry:
     return inquiry
 
 
-def thread(inquiry: Inquiry) -> list[InquiryMessage]:
-    """The conversation in order, with the messages of inquiries merged into this one."""
-    ids = [inquiry.id] + list(db.session.scalars(select(Inquiry.id).where(Inquiry.merged_into_id == inquiry.id)))
+def thread(inquiry: Inquiry, viewer: User) -> list[InquiryMessage]:
+    """The conversation in order, with the messages of the inquiries merged into this one that ``viewer`` may see
+    (an officer's own inquiry does not show a citizen's duplicate merged into it)."""
+    ids = [inquiry.id] + list(db.session.scalars(select(Inquiry.id).where(Inquiry.merged_into_id == inquiry.id,
+                                                                          policy.visible_condition(viewer))))
     return list(db.session.scalars(select(InquiryMessage).options(joinedload(InquiryMessage.author),
                                                                   joinedload(InquiryMessage.notification))
                                    .where(InquiryMessage.inquiry_id.in_(ids)).order_by(InquiryMessage.at, InquiryMessage.id)))
@@ -441,28 +445,14 @@ def faq_by_category() -> dict[str, list[FaqEntry]]:
 
 # --- who sees what, and the lists ------------------------------------------------------------
 
-def visible_condition(user: User):
-    """Who sees which inquiries, once, as SQL: the lists and the single views ask the same question."""
-    if user.has_role(Role.ADMIN, Role.SECRETARIAT):
-        return true()
-    if user.has_role(Role.FINANCE):
-        return Inquiry.category == "travel"
-    return Inquiry.submitted_by_id == user.id
-
-
 def can_view(inquiry: Inquiry, user: User) -> bool:
-    return db.session.scalar(select(Inquiry.id).where(Inquiry.id == inquiry.id, visible_condition(user))) is not None
-
-
-def can_handle(inquiry: Inquiry, user: User) -> bool:
-    """Staff answer everything; finance answers the travel questions."""
-    return user.has_role(Role.ADMIN, Role.SECRETARIAT) or (user.has_role(Role.FINANCE) and inquiry.category == "travel")
+    return db.session.scalar(select(Inquiry.id).where(Inquiry.id == inquiry.id, policy.visible_condition(user))) is not None
 
 
 def list_query(user: User, *, q=None, status=None, category=None, org_type=None, assignee=None, overdue=None, phase_id=None,
                channel=None):
     stmt = (select(Inquiry).options(joinedload(Inquiry.assignee), joinedload(Inquiry.municipality))
-            .where(visible_condition(user), Inquiry.merged_into_id.is_(None)))
+            .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None)))
     if q:
         like = f"%{q.strip()}%"
         in_body = select(InquiryMessage.id).where(InquiryMessage.inquiry_id == Inquiry.id, InquiryMessage.kind != "note",
@@ -489,11 +479,11 @@ def list_query(user: User, *, q=None, status=None, category=None, org_type=None,
 
 
 def status_counts(user: User) -> dict[str, int]:
-    rows = db.session.execute(select(Inquiry.status, func.count()).where(visible_condition(user), Inquiry.merged_into_id.is_(None))
+    rows = db.session.execute(select(Inquiry.status, func.count()).where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None))
                               .group_by(Inquiry.status)).all()
     counts = {s.value: 0 for s in InquiryStatus} | dict(rows)
     counts["overdue"] = db.session.scalar(select(func.count()).where(
-        visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.status.in_(OPEN_STATUSES), Inquiry.due_at < now()))
+        policy.visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.status.in_(OPEN_STATUSES), Inquiry.due_at < now()))
     return counts
 
 
@@ -517,7 +507,7 @@ def report(user: User, weeks: int = 12) -> Report:
     monday = today - timedelta(days=today.weekday())
     start = datetime.combine(monday - timedelta(weeks=weeks - 1), time(0), JST)
     rows = db.session.execute(select(Inquiry.received_at, Inquiry.first_response_at, Inquiry.category)
-                              .where(visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.received_at >= start)).all()
+                              .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.received_at >= start)).all()
     per_week = {monday - timedelta(weeks=i): 0 for i in range(weeks)}
     per_category = {key: 0 for key in CATEGORIES}
     hours = []

@@ -401,8 +401,10 @@ def create_login(officer: Officer, *, actor: User) -> str:
 
 # --- lists and the breakdown -----------------------------------------------------------------
 
-def list_query(phase: Phase | None, *, q=None, ministry_id=None, grade=None, officer_type=None, field=None, status=None):
-    """Officers, or with a phase only that phase's applicants (filtered by their candidacy status)."""
+def list_query(phase: Phase | None, *, q=None, ministry_id=None, grade=None, officer_type=None, field=None, status=None,
+               hr: bool = True):
+    """Officers, or with a phase only that phase's applicants (filtered by their candidacy status). Without ``hr``
+    the search matches names only, not e-mail addresses (finance: banso.policies.officers)."""
     stmt = select(Officer).options(joinedload(Officer.ministry).joinedload(Ministry.parent))
     if phase is not None:
         stmt = stmt.join(OfficerCandidacy, (OfficerCandidacy.officer_id == Officer.id) & (OfficerCandidacy.phase_id == phase.id))
@@ -412,7 +414,8 @@ def list_query(phase: Phase | None, *, q=None, ministry_id=None, grade=None, off
             stmt = stmt.where(OfficerCandidacy.eligible.is_(False))
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Officer.name.like(like), Officer.name_kana.like(f"%{to_hiragana(q)}%"), Officer.email.like(like)))
+        names = [Officer.name.like(like), Officer.name_kana.like(f"%{to_hiragana(q)}%")]
+        stmt = stmt.where(or_(*names, *([Officer.email.like(like)] if hr else [])))
     if ministry_id and str(ministry_id).isdigit():
         stmt = stmt.where(or_(Officer.ministry_id == int(ministry_id),
                               Officer.ministry_id.in_(select(Ministry.id).where(Ministry.parent_id == int(ministry_id)))))

@@ -21,7 +21,8 @@ from banso import queue
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.models import (Application, ApplicationStatus, Ministry, Municipality, Notification, NotificationStatus, Officer,
-                          Phase, PrefectureContact, Publication, PublicationStatus, Role, Team, TeamMembership, User)
+                          Phase, PrefectureContact, Publication, PublicationStatus, Team, TeamMembership, User)
+from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
 from banso.services import RuleViolation, audit, notifications
 
@@ -70,7 +71,7 @@ def hold(phase: Phase) -> dict:
 # --- the lifecycle ------------------------------------------------------------------------
 
 def _staff(actor: User) -> None:
-    if not actor.has_role(Role.ADMIN, Role.SECRETARIAT):
+    if not policy.may_prepare(actor):
         raise RuleViolation("PUB-2", "公表の手続は事務局が行います。")
 
 
@@ -93,7 +94,7 @@ def confirm(phase: Phase, *, actor: User) -> Publication:
 
 def unlock(phase: Phase, reason: str, *, actor: User) -> Publication:
     """An admin reopens the frozen matching for a change, with a reason; confirming again freezes it."""
-    if not actor.has_role(Role.ADMIN):
+    if not policy.may_decide(actor):
         raise RuleViolation("PUB-2", "確定したマッチングの変更を許可できるのは事務局管理者のみです。")
     publication = publication_of(phase)
     if publication.status not in (S.CONFIRMED, S.NOTIFIED):
@@ -166,7 +167,7 @@ def _notice(already: set[str], key: str, obj, email: str, name: str, user: User 
 
 def request_early_release(phase: Phase, reason: str, *, actor: User) -> Publication:
     """Releasing before the planned time needs a reason from one admin and the confirmation of another."""
-    if not actor.has_role(Role.ADMIN):
+    if not policy.may_decide(actor):
         raise RuleViolation("PUB-3", "公表の前倒しを申請できるのは事務局管理者のみです。")
     if not (reason or "").strip():
         raise RuleViolation("PUB-3", "前倒しの理由を入力してください。", "reason")
@@ -192,7 +193,7 @@ def release(phase: Phase, *, actor: User | None) -> bool:
     if early:
         if actor is None:
             return False  # the job ran early (a changed schedule): the planned time decides
-        if not actor.has_role(Role.ADMIN):
+        if not policy.may_decide(actor):
             raise RuleViolation("PUB-3", "公表を行えるのは事務局管理者のみです。")
         if publication.early_requested_by_id is None:
             raise RuleViolation("PUB-3", "予定日時より前に公表するには、前倒しの理由を申請してください。")
@@ -200,7 +201,7 @@ def release(phase: Phase, *, actor: User | None) -> bool:
             raise RuleViolation("PUB-3", "前倒しの公表は、申請した方とは別の事務局管理者が確認して行います。")
         if actor.created_at > publication.early_requested_at:
             raise RuleViolation("PUB-3", "前倒しの公表を確認できるのは、前倒しの申請より前から登録されている別の事務局管理者です。")
-    elif actor is not None and not actor.has_role(Role.ADMIN):
+    elif actor is not None and not policy.may_decide(actor):
         raise RuleViolation("PUB-3", "公表を行えるのは事務局管理者のみです。")
     at = now()
     publication.status, publication.released_at, publication.released_by_id = S.RELEASED, at, actor.id if actor else None
@@ -280,7 +281,7 @@ def activity_counts(phase: Phase) -> dict[int, dict[str, int]]:
 
 def set_share_before_release(phase: Phase, allowed: bool, *, actor: User) -> Publication:
     """PUB-4: an admin may allow sharing with prefectures before release (marked confidential)."""
-    if not actor.has_role(Role.ADMIN):
+    if not policy.may_decide(actor):
         raise RuleViolation("PUB-4", "公表前の共有を許可できるのは事務局管理者のみです。")
     record = publication_of(phase)
     record.share_before_release = allowed

@@ -25,9 +25,9 @@ from banso.models import (BudgetRevision, LodgingRate, Municipality, NightAllowa
                           Team, TeamMembership, TeamTravelPlan, TravelClaim, TravelClaimLine, TripEstimateLine,
                           TripRequest, TripStatus, TripTraveller, User)
 from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PURPOSES, RATE_BANDS, TRANSPORT
-from banso.reference import PREFECTURES
 from banso.policies import hold
 from banso.policies import travel as policy
+from banso.reference import PREFECTURES
 from banso.services import RuleViolation, audit, notifications
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"

@@ -223,3 +223,21 @@ def test_menus_follow_the_role(app, client, ids):
     login(client, "admin@banso.example")
     body = client.get("/").get_data(as_text=True)
     assert "利用者管理" in body and "監査ログ" in body and "期・日程" in body
+
+
+def test_no_template_decides_permissions():
+    """Templates ask the area's policy (``may.travel.may_review_request(trip, current_user)``); a role name compared
+    in a template is a second, drifting copy of a permission rule (banso/policies)."""
+    import re
+    from pathlib import Path
+
+    import banso
+
+    decides = re.compile(r"has_role|current_user\.role\b(?!_label)|\brole\s*(==|!=|\bin\b)")
+    found = []
+    for template in sorted((Path(banso.__file__).parent / "templates").rglob("*.html")):
+        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1):
+            for tag in re.findall(r"{[%{](.*?)[%}]}", line):
+                if decides.search(tag):
+                    found.append(f"{template.name}:{number}: {tag.strip()}")
+    assert found == []

@@ -127,3 +127,21 @@ def test_inq_1_corrected_mistakes_do_not_count_against_the_limit(client, app):
     for _ in range(6):
         assert client.post("/contact", data=dict(FORM, email="sato@")).status_code == 422
     assert client.post("/contact", data=FORM).status_code == 302
+
+
+def test_inq_1_merging_a_citizens_inquiry_into_an_officers_shows_the_officer_only_their_own(client, app):
+    """Found: after staff merged a citizen's duplicate into an inquiry an officer had filed, the officer's page
+    showed the citizen's messages."""
+    with app.app_context():
+        officer = make_user(Role.OFFICER, email="officer@banso.example")
+        staff = make_user(Role.SECRETARIAT)
+        own = inquiries.receive(dict(FORM, subject="旅費の精算について", body="支援官からの質問です。"), channel="form", actor=officer)
+        citizen = inquiries.receive(dict(FORM, subject="旅費の精算について", body="市民の個人的な相談です。", email="citizen@example.jp"),
+                                    channel="form", actor=None)
+        inquiries.merge(citizen, own, actor=staff)
+        db.session.commit()
+        own_id = own.id
+    login(client, "officer@banso.example")
+    page = client.get(f"/inquiries/mine/{own_id}").get_data(as_text=True)
+    assert "支援官からの質問です。" in page
+    assert "市民の個人的な相談です。" not in page and "citizen@example.jp" not in page

@@ -115,3 +115,29 @@ def test_the_profile_shows_the_team_and_teammates_cards(app, client):
     login(client, email)
     page = client.get("/officers/me").get_data(as_text=True)
     assert "所属チーム" in page and mate_email in page
+
+
+def test_off_5_finance_finds_officers_by_name_and_ministry_only(app, client):
+    """Found: finance could filter the officer list on eligibility, candidacy, expertise, grade and type, and
+    search e-mail addresses. Finance needs the travellers' names and ministries: other filters are ignored."""
+    with app.app_context():
+        phase = make_phase()
+        make_officer(phase, status="assigned", name="配置 済子", email="hr-secret@example.go.jp", grade_band="課長級",
+                     officer_type="secondee", expertise_fields=[9])
+        make_officer(phase, status="applied", name="応募 中男")
+        make_user(Role.FINANCE, email="finance@banso.example")
+        db.session.commit()
+        number = phase.number
+    login(client, "finance@banso.example")
+
+    def names(query):
+        body = client.get(f"/officers/?{query}").get_data(as_text=True)
+        return {name for name in ("配置 済子", "応募 中男") if name in body}
+
+    assert names("q=配置") == {"配置 済子"}  # by name: yes
+    assert names("q=hr-secret") == set()  # by e-mail address: no
+    for hr_filter in ("grade=課長級", "officer_type=secondee", "field=9", "status=assigned", "status=ineligible",
+                      f"phase={number}&status=assigned"):
+        assert names(hr_filter) == {"配置 済子", "応募 中男"}, hr_filter
+    export = client.get("/officers/?format=csv&grade=課長級").get_data(as_text=True)
+    assert "応募 中男" in export and "hr-secret" not in export and "課長級" not in export

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from banso.extensions import db
-from banso.models import Role, Team, TripRequest
+from banso.models import Role, Team, TripRequest, User
 from banso.services import travel
 from tests.conftest import login
 from tests.factories import make_publication, make_rates, make_team, make_trip, make_user
@@ -148,3 +148,25 @@ def test_finance_approves_over_http_and_the_list_filters(client, world, app):
         assert db.session.get(TripRequest, pending).status == "approved"
     approved = client.get("/travel/?stage=approved&month=2026-08").get_data(as_text=True)
     assert f"出-{pending:05d}" in approved and f"出-{world['trip']:05d}" not in approved
+
+
+def test_trv_2_the_review_buttons_show_only_to_finance_who_may_review(app, client, world):
+    """Found: a finance user saw 承認する on a trip they were on themselves, which the service then refused.
+    The page and the service ask the same policy."""
+    with app.app_context():
+        team = db.session.get(Team, world["own_team"])
+        staff = db.session.scalar(select(User).where(User.email == "staff@banso.example"))
+        trip = make_trip(team, actor=staff, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+        finance_traveller = make_user(Role.FINANCE, email="finance-traveller@banso.example")
+        trip.travellers[0].officer.user = finance_traveller  # a finance user who also travels on this trip
+        db.session.commit()
+        trip_id = trip.id
+    login(client, "finance-traveller@banso.example")
+    page = client.get(f"/travel/{trip_id}").get_data(as_text=True)
+    assert 'value="approve"' not in page
+    assert client.post(f"/travel/{trip_id}/review", data={"decision": "approve"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(TripRequest, trip_id).status == "submitted"  # and the service refused it too
+    client.post("/logout")
+    login(client, "finance@banso.example")
+    assert 'value="approve"' in client.get(f"/travel/{trip_id}").get_data(as_text=True)

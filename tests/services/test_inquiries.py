@@ -118,7 +118,7 @@ def test_inq_1_an_eml_finds_its_thread_by_the_receipt_number_and_follows_a_merge
     inquiries.merge(duplicate, original, actor=staff)
     result = inquiries.import_eml(_eml(f"Re: {duplicate.receipt_number} について", "補足です。"), actor=staff)
     assert result.inquiry is original and "統合先" in result.reason
-    assert [m.body for m in inquiries.thread(original)][-1] == "補足です。"
+    assert [m.body for m in inquiries.thread(original, staff)][-1] == "補足です。"
 
 
 def test_inq_1_a_reply_to_a_thread_closed_over_14_days_ago_opens_a_linked_inquiry(staff, clock):

@@ -11,6 +11,7 @@ from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import Inquiry, Municipality, Officer, ReplyTemplate, Role, User
 from banso.models.inquiry import CATEGORIES, CHANNELS, ORG_TYPES, InquiryStatus
 from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.policies import inquiries as policy
 from banso.services import RuleViolation, inquiries, phases
 
 HANDLERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
@@ -169,10 +170,10 @@ def detail(inquiry_id: int):
     if template is not None:
         reply_form.body.data = inquiries.fill_template(template, inquiry)
     last_reply = next((m.body for m in reversed(inquiry.messages) if m.kind == "reply"), "")
-    return render_template("inquiries/detail.html", inquiry=inquiry, thread=inquiries.thread(inquiry), reply_form=reply_form,
+    return render_template("inquiries/detail.html", inquiry=inquiry, thread=inquiries.thread(inquiry, current_user), reply_form=reply_form,
                            note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
                            faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
-                           statuses=InquiryStatus, can_handle=inquiries.can_handle(inquiry, current_user),
+                           statuses=InquiryStatus, can_handle=policy.may_handle(inquiry, current_user),
                            merged=db.session.scalars(select(Inquiry).where(Inquiry.merged_into_id == inquiry.id)).all(),
                            followers=db.session.scalars(select(Inquiry).where(Inquiry.follows_id == inquiry.id)).all())
 
@@ -293,4 +294,4 @@ def mine():
 def mine_detail(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     return render_template("inquiries/mine_detail.html", inquiry=inquiry,
-                           thread=[m for m in inquiries.thread(inquiry) if m.kind != "note"])
+                           thread=[m for m in inquiries.thread(inquiry, current_user) if m.kind != "note"])

@@ -16,11 +16,12 @@ from banso.models import (ConcurrentAppointment, Officer, OfficerCandidacy, Prof
                           Role)
 from banso.models.officer import CANDIDACY_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.policies import officers as policy
 from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, field_label
 from banso.services import RuleViolation, officer_import, officers, phases
 
 STAFF = SECRETARIAT_ROLES
-LIST_ROLES = (*SECRETARIAT_ROLES, Role.FINANCE)  # finance sees names and ministries only (for travel)
+LIST_ROLES = policy.LIST_ROLES  # finance sees names and ministries only (for travel)
 
 
 def _phase(arg="phase"):
@@ -38,11 +39,11 @@ def _officer_form(form):
 @bp.get("/", endpoint="index")
 @roles_required(*LIST_ROLES)
 def index():
-    phase = _phase()
-    args = {k: request.args.get(k) for k in ("q", "ministry_id", "grade", "officer_type", "field", "status")}
-    stmt = officers.list_query(phase, **args)
-    stmt, sort = sort_by(stmt, {"kana": Officer.name_kana, "ministry": Officer.ministry_id, "grade": Officer.grade_band}, "kana")
-    limited = current_user.has_role(Role.FINANCE)
+    limited = not policy.sees_hr_data(current_user)
+    phase = _phase() if policy.may_filter_by_phase(current_user) else None
+    stmt = officers.list_query(phase, hr=not limited, **policy.list_filters(current_user, request.args))
+    sortable = {"kana": Officer.name_kana, "ministry": Officer.ministry_id} | ({} if limited else {"grade": Officer.grade_band})
+    stmt, sort = sort_by(stmt, sortable, "kana")
     if request.args.get("format") in ("csv", "xlsx"):
         columns = [("氏名", lambda o: o.name), ("府省庁", lambda o: o.ministry.name)]
         if not limited:

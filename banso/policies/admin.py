@@ -1,0 +1,14 @@
+"""The administrator's own work: users, phases and their schedule, the official population figures, accepting
+an answer after the deadline (APP-6)."""
+from __future__ import annotations
+
+from banso.models import Role, User
+
+
+def may_administer(user: User) -> bool:
+    return user.has_role(Role.ADMIN)
+
+
+def may_accept_late(user: User) -> bool:
+    """APP-6: a late answer is accepted by an admin, with a recorded reason."""
+    return may_administer(user)

@@ -1,0 +1,26 @@
+"""Who sees what of the officers (OFF-1…5). The secretariat sees and filters on everything; finance needs the
+travellers' names and ministries only, so it may look them up by name, kana and ministry and by nothing else
+(no grade, type, expertise, eligibility, candidacy or e-mail); an officer keeps their own profile."""
+from __future__ import annotations
+
+from banso.models import Role, User
+
+STAFF = (Role.ADMIN, Role.SECRETARIAT)
+LIST_ROLES = (*STAFF, Role.FINANCE)
+HR_FILTERS = ("grade", "officer_type", "field", "status")
+
+
+def sees_hr_data(user: User) -> bool:
+    """Posts, grades, contact details, expertise, eligibility and candidacies."""
+    return user.has_role(*STAFF)
+
+
+def list_filters(user: User, args) -> dict:
+    """The list's filters this user may use, taken from the request's arguments; the rest are dropped."""
+    allowed = ("q", "ministry_id", *HR_FILTERS) if sees_hr_data(user) else ("q", "ministry_id")
+    return {name: args.get(name) for name in allowed}
+
+
+def may_filter_by_phase(user: User) -> bool:
+    """A phase's applicants (who applied, who was placed) are HR data."""
+    return sees_hr_data(user)
