@@ -132,6 +132,7 @@ def _register_errors(app: Flask) -> None:
         404: ("ページが見つかりません", "URLをご確認ください。移動または削除された可能性があります。"),
         405: ("この操作はできません", "画面を再読み込みしてから操作してください。"),
         413: ("ファイルが大きすぎます", "ファイルの大きさをご確認ください。"),
+        409: ("他の方の変更と重なりました", "同じ内容が同時に変更されたため、保存しませんでした。画面を再読み込みして内容を確認し、もう一度操作してください。"),
         422: ("入力内容に誤りがあります", "入力内容をご確認ください。"),
         429: ("操作が集中しています", "しばらく時間をおいてから、もう一度お試しください。"),
         500: ("システムエラーが発生しました", "ご不便をおかけしています。時間をおいて再度お試しください。解決しない場合は事務局管理者にご連絡ください。"),
@@ -144,6 +145,10 @@ def _register_errors(app: Flask) -> None:
             return jsonify(error=title), code
         template = "errors/_message.html" if getattr(request, "htmx", False) else "errors/error.html"
         return render_template(template, code=code, title=title, text=detail or text), code
+
+    from banso import request_path
+
+    request_path.register(app, render_error)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

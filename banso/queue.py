@@ -75,3 +75,41 @@ def connection() -> redis.Redis:
 
 def queue(name: str = "default") -> Queue:
     return Queue(name, connection=connection())
+
+
+# --- jobs that read what the request wrote: enqueued once it is committed -------------------------------
+
+_AFTER_COMMIT = "banso_jobs_after_commit"
+
+
+def enqueue_after_commit(queue_name: str, function: str, *args, **kwargs) -> None:
+    """Enqueue ``function`` once the current transaction commits (the job reads what it wrote); forgotten on
+    rollback. Requests commit once at their end (banso/request_path.py)."""
+    from banso.extensions import db
+
+    db.session.info.setdefault(_AFTER_COMMIT, []).append((queue_name, function, args, kwargs))
+
+
+def _register_after_commit() -> None:
+    import logging
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_commit")
+    def _run(session: Session) -> None:
+        if session.in_nested_transaction():
+            return
+        for queue_name, function, args, kwargs in session.info.pop(_AFTER_COMMIT, []):
+            try:
+                queue(queue_name).enqueue(function, *args, **kwargs)
+            except redis.RedisError:
+                logging.getLogger("banso").error("ジョブを登録できませんでした（%s）: Redisに接続できません", function)
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _forget(session: Session, previous_transaction) -> None:
+        if previous_transaction.parent is None:
+            session.info.pop(_AFTER_COMMIT, None)
+
+
+_register_after_commit()

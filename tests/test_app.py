@@ -85,3 +85,36 @@ def test_init_reference_loads_the_managed_lists(app):
     result = app.test_cli_runner().invoke(args=["banso", "init-reference"])
     assert result.exit_code == 0, result.output
     assert "市区町村 1741件" in result.output and "府省庁等" in result.output
+
+
+@pytest.mark.commits  # its own app, so its own engine: it really commits, and the tables are emptied afterwards
+def test_a_request_commits_once_at_its_end_and_a_refusal_keeps_nothing_it_wrote(database_url, redis_url):
+    """One request path (banso/request_path.py): views hold no commit; a request that succeeds commits once, one
+    that a service refuses rolls back what it wrote before the refusal and shows the message."""
+    from sqlalchemy import func, select
+
+    from banso.extensions import db
+    from banso.models import PrefectureContact
+    from banso.services import RuleViolation
+    from tests.conftest import make_app
+
+    app = make_app(database_url, redis_url)
+
+    @app.post("/_probe/<outcome>")
+    def probe(outcome: str):
+        db.session.add(PrefectureContact(prefecture="岩手県", department="企画課", email=f"{outcome}@example.lg.jp"))
+        db.session.flush()
+        if outcome == "refused":
+            raise RuleViolation("PUB-4", "共有先を保存できません。")
+        if outcome == "failed":
+            return "保存しません", 422
+        return "保存しました"
+
+    client = app.test_client()
+    refused = client.post("/_probe/refused")
+    assert refused.status_code == 422 and "共有先を保存できません。" in refused.get_data(as_text=True)
+    assert client.post("/_probe/failed").status_code == 422
+    assert client.post("/_probe/saved").status_code == 200
+    with app.app_context():
+        assert db.session.scalars(select(PrefectureContact.email)).all() == ["saved@example.lg.jp"]
+        assert db.session.scalar(select(func.count()).select_from(PrefectureContact)) == 1

@@ -11,3 +11,11 @@ class RuleViolation(Exception):
         self.rule_id = rule_id
         self.message = message
         self.field = field
+
+
+class InputError(RuleViolation):
+    """Input that cannot be used as given (a missing choice, a malformed amount or date): refused like a rule, but
+    not one of MISSION.md's rules, so it carries no rule ID (``rule_id`` is "INPUT")."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__("INPUT", message, field)

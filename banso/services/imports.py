@@ -109,9 +109,10 @@ def set_excluded(batch: ImportBatch, rows: list[int], *, actor: User) -> ImportB
 
 
 def enqueue_validation(batch: ImportBatch) -> None:
+    """Check a large file on the worker, once the batch it reads is committed."""
     from banso import queue
 
-    queue.queue("imports").enqueue("worker.jobs.validate_import", batch.id, job_timeout=600)
+    queue.enqueue_after_commit("imports", "worker.jobs.validate_import", batch.id, job_timeout=600)
 
 
 def commit(batch: ImportBatch, *, actor: User | None) -> int:

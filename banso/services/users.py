@@ -47,15 +47,15 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the user, or raise RuleViolation('AUTH', …) with a message for the form.
-
-    Failures are counted and committed by the caller even though sign-in fails.
-    """
+def authenticate(email: str, password: str, *, source: str = "") -> User:
+    """Return the user, or raise RuleViolation('AUTH', …) with a message for the form. Every attempt is audited
+    (who, from where, what happened). A refused sign-in is counted and committed here, before refusing: the
+    request that refuses it rolls back (banso/request_path.py), the count and the audit row must stay."""
     user = find_by_email(email)
     at = now()
     if user is not None and user.is_locked(at):
         until = user.locked_until.astimezone(JST).strftime("%H:%M")
+        _refused(user, email, source, "ロック中")
         raise RuleViolation(
             "AUTH-LOCK",
             f"サインインの失敗が続いたため、このアカウントは{until}までロックされています。"
@@ -68,11 +68,24 @@ def authenticate(email: str, password: str) -> User:
                 user.locked_until = at + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
                 user.failed_logins = 0
                 audit.record("lock", user, actor=None, summary="サインイン失敗の繰り返しによりロック")
+        _refused(user, email, source, "パスワードの誤り" if user is not None and user.active else "利用者なし・無効")
         raise RuleViolation("AUTH", "メールアドレスまたはパスワードが正しくありません。")
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = at
+    audit.record("sign_in", user, actor=user, summary=f"サインイン（{source or '接続元不明'}）", after={"source": source})
     return user
+
+
+def _refused(user: User | None, email: str, source: str, why: str) -> None:
+    """A refused sign-in, audited and committed at once (see ``authenticate``)."""
+    audit.record("sign_in_failed", user or User(), actor=None, summary=f"サインイン失敗（{why}、{source or '接続元不明'}）",
+                 after={"email": (email or "").strip().lower()[:254], "source": source})
+    db.session.commit()
+
+
+def record_sign_out(user: User, *, source: str = "") -> None:
+    audit.record("sign_out", user, actor=user, summary=f"サインアウト（{source or '接続元不明'}）", after={"source": source})
 
 
 def _check_password(password: str) -> None:

@@ -5,14 +5,14 @@ from wtforms.fields.choices import SelectChoice
 from banso.blueprints.admin import bp
 from banso.blueprints.admin.forms import (AuditFilterForm, PhaseEventForm, PhaseForm, UserCreateForm,
                                           UserEditForm, as_jst, fill_phase_form, phase_data)
-from banso.blueprints.forms import add_violation
+from banso.blueprints.forms import act, on_refusal
 from banso.extensions import db
 from banso.formatting import jst_datetime
 from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import AuditEntry, Notification, Phase, PhaseEvent, Role, User
 from banso.models.user import ROLE_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
-from banso.services import RuleViolation, audit, notifications, phases, users
+from banso.services import audit, notifications, phases, users
 
 ADMIN = (Role.ADMIN,)
 
@@ -41,16 +41,12 @@ def users_index():
 @roles_required(*ADMIN)
 def users_create():
     form = UserCreateForm()
+    on_refusal(lambda: render_template("admin/user_new.html", form=form), form)
     if form.validate_on_submit():
-        try:
-            user = users.create_user(email=form.email.data, name=form.name.data, role=form.role.data,
-                                     password=form.password.data, actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"利用者「{user.name}」を登録しました。", "success")
-            return redirect(url_for("admin.users"))
+        user = users.create_user(email=form.email.data, name=form.name.data, role=form.role.data,
+                                 password=form.password.data, actor=current_user)
+        flash(f"利用者「{user.name}」を登録しました。", "success")
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form), 422
 
 
@@ -65,15 +61,11 @@ def users_new():
 def users_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
+    on_refusal(lambda: render_template("admin/user_edit.html", form=form, user=user), form)
     if form.validate_on_submit():
-        try:
-            users.update_user(user, name=form.name.data, role=form.role.data, active=form.active.data, actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"利用者「{user.name}」を更新しました。", "success")
-            return redirect(url_for("admin.users"))
+        users.update_user(user, name=form.name.data, role=form.role.data, active=form.active.data, actor=current_user)
+        flash(f"利用者「{user.name}」を更新しました。", "success")
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", form=form, user=user), 422 if form.errors else 200
 
 
@@ -82,7 +74,6 @@ def users_edit(user_id: int):
 def users_reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     password = users.reset_password(user, actor=current_user)
-    db.session.commit()
     flash(f"「{user.name}」さんの仮パスワード: {password}（この画面でのみ表示します。本人に安全な方法で伝えてください）", "warning")
     return redirect(url_for("admin.users_edit", user_id=user.id))
 
@@ -100,15 +91,11 @@ def phases_index():
 @roles_required(*ADMIN)
 def phases_create():
     form = PhaseForm()
+    on_refusal(lambda: render_template("admin/phase_form.html", form=form, phase=None), form)
     if form.validate_on_submit():
-        try:
-            phase = phases.create_phase(phase_data(form), actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"{phase.name}を登録しました。", "success")
-            return redirect(url_for("admin.phases_edit", phase_id=phase.id))
+        phase = phases.create_phase(phase_data(form), actor=current_user)
+        flash(f"{phase.name}を登録しました。", "success")
+        return redirect(url_for("admin.phases_edit", phase_id=phase.id))
     return render_template("admin/phase_form.html", form=form, phase=None), 422 if form.errors else 200
 
 
@@ -118,19 +105,18 @@ def phases_edit(phase_id: int):
     phase = db.get_or_404(Phase, phase_id)
     form = PhaseForm()
     form.travel_budget_cap_yen.render_kw = {"readonly": True}  # revised on the budget page, with a reason
+    def page():
+        return render_template("admin/phase_form.html", form=form, phase=phase, event_form=PhaseEventForm(),
+                               milestones=phases.timeline(phase)), 422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
     if request.method == "GET":
         fill_phase_form(form, phase)
     elif form.validate_on_submit():
-        try:
-            phases.update_phase(phase, phase_data(form), actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"{phase.name}を更新しました。", "success")
-            return redirect(url_for("admin.phases_edit", phase_id=phase.id))
-    return render_template("admin/phase_form.html", form=form, phase=phase, event_form=PhaseEventForm(),
-                           milestones=phases.timeline(phase)), 422 if form.errors else 200
+        phases.update_phase(phase, phase_data(form), actor=current_user)
+        flash(f"{phase.name}を更新しました。", "success")
+        return redirect(url_for("admin.phases_edit", phase_id=phase.id))
+    return page()
 
 
 @bp.post("/phases/<int:phase_id>/events")
@@ -138,17 +124,11 @@ def phases_edit(phase_id: int):
 def phases_add_event(phase_id: int):
     phase = db.get_or_404(Phase, phase_id)
     form = PhaseEventForm()
-    if form.validate_on_submit():
-        try:
-            phases.add_event(phase, form.label.data, as_jst(form.at.data), actor=current_user)
-        except RuleViolation as violation:
-            flash(violation.message, "error")
-        else:
-            db.session.commit()
-            flash("日程を追加しました。", "success")
-    else:
+    back = redirect(url_for("admin.phases_edit", phase_id=phase.id))
+    if not form.validate_on_submit():
         flash("行事名と日時を入力してください。", "error")
-    return redirect(url_for("admin.phases_edit", phase_id=phase.id))
+        return back
+    return act(lambda: phases.add_event(phase, form.label.data, as_jst(form.at.data), actor=current_user), "日程を追加しました。", back)
 
 
 @bp.post("/phases/<int:phase_id>/events/<int:event_id>/delete")
@@ -157,10 +137,8 @@ def phases_remove_event(phase_id: int, event_id: int):
     event = db.get_or_404(PhaseEvent, event_id)
     if event.phase_id != phase_id:
         abort(404)
-    phases.remove_event(event, actor=current_user)
-    db.session.commit()
-    flash("日程を削除しました。", "success")
-    return redirect(url_for("admin.phases_edit", phase_id=phase_id))
+    return act(lambda: phases.remove_event(event, actor=current_user), "日程を削除しました。",
+               redirect(url_for("admin.phases_edit", phase_id=phase_id)))
 
 
 # --- audit -----------------------------------------------------------------
@@ -220,11 +198,5 @@ def notifications_index():
 @roles_required(*SECRETARIAT_ROLES)
 def notifications_resend(notification_id: int):
     notification = db.get_or_404(Notification, notification_id)
-    try:
-        notifications.resend(notification, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"「{notification.subject}」を再送キューに入れました。", "success")
-    return redirect(url_for("admin.notifications", status=request.args.get("status", "")))
+    return act(lambda: notifications.resend(notification, actor=current_user), f"「{notification.subject}」を再送キューに入れました。",
+               redirect(url_for("admin.notifications", status=request.args.get("status", ""))))

@@ -4,7 +4,7 @@ from flask_login import current_user
 from banso.blueprints.applications import bp
 from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ImportForm, LateAcceptanceForm,
                                                  StatusForm)
-from banso.blueprints.forms import add_violation
+from banso.blueprints.forms import act, on_refusal
 from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
 from banso.extensions import db
@@ -13,7 +13,7 @@ from banso.models import Application, Municipality, Role
 from banso.models.application import APPLICATION_STATUS_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
-from banso.services import RuleViolation, application_import, applications, audit, municipalities, phases
+from banso.services import InputError, application_import, applications, audit, municipalities, phases
 
 STAFF = SECRETARIAT_ROLES
 FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late")
@@ -59,6 +59,7 @@ def _form_page(form, phase, application=None, status=200):
 def create():
     phase = _phase()
     form = ApplicationForm()
+    on_refusal(lambda: _form_page(form, phase, status=422), form)
     if request.method == "GET":
         form.received_at.data = now().astimezone(JST).replace(tzinfo=None, microsecond=0)
     elif form.validate_on_submit():
@@ -66,15 +67,10 @@ def create():
         if municipality is None:
             form.municipality.errors = ["該当する市区町村が見つかりません。候補から選んでください。"]
         else:
-            try:
-                application = applications.submit_application(phase, municipality, form.data_for_service(), actor=current_user)
-            except RuleViolation as violation:
-                add_violation(form, violation)
-            else:
-                db.session.commit()
-                flash(f"{municipality.full_name}の回答を{'期限後（保留）として' if application.is_late else ''}登録しました。",
-                      "warning" if application.is_late else "success")
-                return redirect(url_for("applications.detail", application_id=application.id))
+            application = applications.submit_application(phase, municipality, form.data_for_service(), actor=current_user)
+            flash(f"{municipality.full_name}の回答を{'期限後（保留）として' if application.is_late else ''}登録しました。",
+                  "warning" if application.is_late else "success")
+            return redirect(url_for("applications.detail", application_id=application.id))
     return _form_page(form, phase, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -92,18 +88,14 @@ def detail(application_id: int):
 def edit(application_id: int):
     application = _get(application_id)
     form = ApplicationForm()
+    form.municipality.render_kw = {"readonly": True}  # the municipality of an answer does not change
+    on_refusal(lambda: _form_page(form, application.phase, application, status=422), form)
     if request.method == "GET":
         form.fill(application)
     elif form.validate_on_submit():
-        try:
-            applications.update_application(application, form.data_for_service(), actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash("回答を修正しました。", "success")
-            return redirect(url_for("applications.detail", application_id=application.id))
-    form.municipality.render_kw = {"readonly": True}  # the municipality of an answer does not change
+        applications.update_application(application, form.data_for_service(), actor=current_user)
+        flash("回答を修正しました。", "success")
+        return redirect(url_for("applications.detail", application_id=application.id))
     return _form_page(form, application.phase, application, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -112,16 +104,17 @@ def edit(application_id: int):
 def change_status(application_id: int):
     application = _get(application_id)
     form = StatusForm()
-    try:
+
+    def change():
         if not form.validate_on_submit():
-            raise RuleViolation("APP", "操作を選んでください。")
+            raise InputError("操作を選んでください。")
         applications.change_status(application, form.action.data, reason=form.reason.data, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"状況を「{application.status_label}」にしました。", "success")
-    return redirect(url_for("applications.detail", application_id=application.id))
+
+    back = redirect(url_for("applications.detail", application_id=application.id))
+    on_refusal(lambda: back)
+    change()
+    flash(f"状況を「{application.status_label}」にしました。", "success")
+    return back
 
 
 @bp.post("/<int:application_id>/accept-late")
@@ -129,16 +122,14 @@ def change_status(application_id: int):
 def accept_late(application_id: int):
     application = _get(application_id)
     form = LateAcceptanceForm()
-    try:
+
+    def accept():
         if not form.validate_on_submit():
-            raise RuleViolation("APP-6", "期限後に受け付ける理由を入力してください。")
+            raise InputError("期限後に受け付ける理由を入力してください。", "reason")
         applications.accept_late(application, reason=form.reason.data, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash("期限後の回答を、理由を記録して受け付けました。", "success")
-    return redirect(url_for("applications.detail", application_id=application.id))
+
+    return act(accept, "期限後の回答を、理由を記録して受け付けました。",
+               redirect(url_for("applications.detail", application_id=application.id)))
 
 
 # --- spreadsheet import ----------------------------------------------------------
@@ -148,15 +139,17 @@ def accept_late(application_id: int):
 def import_new():
     phase = _phase()
     form = ImportForm()
+
+    def page():
+        return render_template("applications/import_new.html", form=form, phase=phase,
+                               columns=application_import.COLUMNS), 422 if form.errors or form.form_errors else 200
+
     if request.method == "GET":
         form.received_at.data = now().astimezone(JST).replace(tzinfo=None, second=0, microsecond=0)
     elif form.validate_on_submit():
-        response = start_upload(application_import.KIND, phase, form,
-                                options={"received_at": form.received_at.data.replace(tzinfo=JST).isoformat()})
-        if response is not None:
-            return response
-    return render_template("applications/import_new.html", form=form, phase=phase,
-                           columns=application_import.COLUMNS), 422 if form.errors or form.form_errors else 200
+        return start_upload(application_import.KIND, phase, form, page,
+                            options={"received_at": form.received_at.data.replace(tzinfo=JST).isoformat()})
+    return page()
 
 
 # --- continuation survey (APP-4) ----------------------------------------------------
@@ -176,18 +169,15 @@ def continuation_answer(application_id: int):
     previous_application = _get(application_id)
     phase = _phase()
     form = ContinuationForm()
-    try:
+
+    def record():
         if not form.validate_on_submit():
-            raise RuleViolation("APP-4", "継続の意向を選んでください。")
+            raise InputError("継続の意向を選んでください。", "wishes_to_continue")
         applications.record_continuation(phase, previous_application, wishes_to_continue=form.wishes_to_continue.data == "yes",
                                          issue_changes=form.issue_changes.data, actor=current_user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{previous_application.municipality.full_name}の継続意向を記録しました。", "success")
-    return redirect(url_for("applications.continuation", phase=phase.number))
+
+    return act(record, f"{previous_application.municipality.full_name}の継続意向を記録しました。",
+               redirect(url_for("applications.continuation", phase=phase.number)))
 
 
 @bp.post("/continuation/remind")
@@ -195,6 +185,5 @@ def continuation_answer(application_id: int):
 def continuation_remind():
     phase = _phase()
     count = applications.remind_unanswered(phase, actor=current_user)
-    db.session.commit()
     flash(f"未回答の{count}団体に督促を送りました（同じ団体へは1日1回まで）。", "success")
     return redirect(url_for("applications.continuation", phase=phase.number))

@@ -5,9 +5,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from banso.blueprints.auth import bp
 from banso.blueprints.auth.forms import LoginForm, PasswordChangeForm
-from banso.blueprints.forms import add_violation
-from banso.extensions import db
-from banso.services import RuleViolation, users
+from banso.blueprints.forms import on_refusal
+from banso.services import users
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -15,14 +14,9 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
+    on_refusal(lambda: render_template("auth/login.html", form=form), form, status=401)
     if form.validate_on_submit():
-        try:
-            user = users.authenticate(form.email.data, form.password.data)
-        except RuleViolation as violation:
-            db.session.commit()  # keep the failure count
-            add_violation(form, violation)
-            return render_template("auth/login.html", form=form), 401
-        db.session.commit()
+        user = users.authenticate(form.email.data, form.password.data, source=request.remote_addr or "")
         login_user(user)
         flash(f"{user.name}さん、ようこそ。", "success")
         return redirect(_safe_next(request.args.get("next")))
@@ -32,6 +26,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    users.record_sign_out(current_user, source=request.remote_addr or "")
     logout_user()
     flash("サインアウトしました。", "info")
     return redirect(url_for("auth.login"))
@@ -41,15 +36,11 @@ def logout():
 @login_required
 def password():
     form = PasswordChangeForm()
+    on_refusal(lambda: render_template("auth/password.html", form=form), form)
     if form.validate_on_submit():
-        try:
-            users.change_password(current_user, current=form.current.data, new=form.password.data)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash("パスワードを変更しました。", "success")
-            return redirect(url_for("dashboard.index"))
+        users.change_password(current_user, current=form.current.data, new=form.password.data)
+        flash("パスワードを変更しました。", "success")
+        return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
 
 

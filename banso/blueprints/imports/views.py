@@ -2,25 +2,20 @@
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from banso.blueprints.forms import add_violation
+from banso.blueprints.forms import on_refusal
 from banso.blueprints.imports import bp
 from banso.extensions import db
 from banso.models import ImportBatch
 from banso.permissions import SECRETARIAT_ROLES, roles_required
-from banso.services import RuleViolation, imports
+from banso.services import imports
 
 
-def start_upload(kind: str, phase, form, *, options: dict | None = None):
-    """Shared by every area's upload page: read and check the file, then show its preview.
-    Returns the redirect to the preview, or None with the file-level error put on ``form``."""
+def start_upload(kind: str, phase, form, page, *, options: dict | None = None):
+    """Shared by every area's upload page: read and check the file, then show its preview. If the file is refused,
+    ``page()`` shows the upload page again with the message on ``form``."""
+    on_refusal(page, form)
     upload = form.file.data
-    try:
-        batch = imports.start(kind, phase, upload.filename or "", upload.read(), options=options, actor=current_user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        add_violation(form, violation)
-        return None
-    db.session.commit()
+    batch = imports.start(kind, phase, upload.filename or "", upload.read(), options=options, actor=current_user)
     if batch.status == "validating":
         imports.enqueue_validation(batch)
     return redirect(url_for("imports.detail", batch_id=batch.id))
@@ -53,14 +48,11 @@ def progress(batch_id: int):
 @roles_required(*SECRETARIAT_ROLES)
 def exclude(batch_id: int):
     batch = _batch(batch_id)
-    try:
-        imports.set_excluded(batch, [int(r) for r in request.form.getlist("exclude") if r.isdigit()], actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{len(batch.excluded_rows)}行を取り込まない行にしました。", "info")
-    return redirect(url_for("imports.detail", batch_id=batch.id))
+    back = redirect(url_for("imports.detail", batch_id=batch.id))
+    on_refusal(lambda: back)
+    imports.set_excluded(batch, [int(r) for r in request.form.getlist("exclude") if r.isdigit()], actor=current_user)
+    flash(f"{len(batch.excluded_rows)}行を取り込まない行にしました。", "info")
+    return back
 
 
 @bp.post("/<int:batch_id>/commit")
@@ -68,12 +60,7 @@ def exclude(batch_id: int):
 def commit(batch_id: int):
     batch = _batch(batch_id)
     importer = imports.IMPORTERS[batch.kind]
-    try:
-        count = imports.commit(batch, actor=current_user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-        return redirect(url_for("imports.detail", batch_id=batch_id))
-    db.session.commit()
+    on_refusal(lambda: redirect(url_for("imports.detail", batch_id=batch_id)))
+    count = imports.commit(batch, actor=current_user)
     flash(f"{count}件の{importer.title}を取り込みました。", "success")
     return redirect(importer.done_url(batch))

@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import add_violation, run_and_flash
+from banso.blueprints.forms import act, on_refusal
 from banso.blueprints.inquiries import bp, public_bp
 from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
 from banso.extensions import db
@@ -12,7 +12,7 @@ from banso.models import Inquiry, Municipality, Officer, ReplyTemplate, Role, Us
 from banso.models.inquiry import CATEGORIES, CHANNELS, ORG_TYPES, InquiryStatus
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.policies import inquiries as policy
-from banso.services import RuleViolation, inquiries, phases
+from banso.services import InputError, inquiries, phases
 
 HANDLERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
 FIELDS = ["org_type", "prefecture", "municipality_code", "organisation", "name", "email", "phone", "category", "subject", "body"]
@@ -37,24 +37,23 @@ def contact():
         if officer is not None:
             form.organisation.data, form.phone.data = f"{officer.ministry.name} {officer.bureau}".strip(), officer.phone
     _municipality_choices(form)
+
+    def page():
+        status = 422 if form.errors or form.form_errors else 200
+        if any("受付を一時停止" in e for e in form.form_errors):
+            status = 429
+        return render_template("inquiries/contact.html", form=form, faq=inquiries.faq_by_category(), categories=CATEGORIES), status
+
+    on_refusal(page, form, status=None)
     if request.method == "POST" and form.validate_on_submit():
         if form.website.data:  # the honeypot: answer as if accepted, keep nothing
             return redirect(url_for("contact.done"))
         data = {name: getattr(form, name).data for name in FIELDS}
         actor = current_user if current_user.is_authenticated else None
-        try:
-            inquiry = inquiries.submit_form(data, address=request.remote_addr, actor=actor)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            session["inquiry_receipt"] = (inquiry.receipt_number, inquiry.email)
-            return redirect(url_for("contact.done"))
-    status = 422 if form.errors or form.form_errors else 200
-    if any("受付を一時停止" in e for e in form.form_errors):
-        status = 429
-    return render_template("inquiries/contact.html", form=form, faq=inquiries.faq_by_category(), categories=CATEGORIES), status
+        inquiry = inquiries.submit_form(data, address=request.remote_addr, actor=actor)
+        session["inquiry_receipt"] = (inquiry.receipt_number, inquiry.email)
+        return redirect(url_for("contact.done"))
+    return page()
 
 
 @public_bp.get("/contact/municipalities")
@@ -125,18 +124,13 @@ def create():
     if request.method == "GET":
         form.channel.data = "phone"
     _municipality_choices(form)
+    on_refusal(lambda: render_template("inquiries/new.html", form=form), form)
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            inquiry = inquiries.receive({name: getattr(form, name).data for name in FIELDS}, channel=form.channel.data,
-                                        actor=current_user, acknowledge=bool(form.email.data))
-            inquiries.assign(inquiry, current_user, actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"{inquiry.receipt_number} として記録しました。", "success")
-            return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
+        inquiry = inquiries.receive({name: getattr(form, name).data for name in FIELDS}, channel=form.channel.data,
+                                    actor=current_user, acknowledge=bool(form.email.data))
+        inquiries.assign(inquiry, current_user, actor=current_user)
+        flash(f"{inquiry.receipt_number} として記録しました。", "success")
+        return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
     return render_template("inquiries/new.html", form=form), 422 if form.errors or form.form_errors else 200
 
 
@@ -144,19 +138,14 @@ def create():
 @roles_required(*SECRETARIAT_ROLES)
 def import_eml():
     form = EmlForm()
+    on_refusal(lambda: render_template("inquiries/import.html", form=form), form)
     if request.method == "POST" and form.validate_on_submit():
         upload = form.file.data
-        try:
-            if upload is None or not (upload.filename or "").lower().endswith(".eml"):
-                raise RuleViolation("INQ-1", ".eml 形式のファイルを選んでください。", "file")
-            result = inquiries.import_eml(upload.read(), actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"メールを取り込みました: {result.reason}。", "success")
-            return redirect(url_for("inquiries.detail", inquiry_id=result.inquiry.id))
+        if upload is None or not (upload.filename or "").lower().endswith(".eml"):
+            raise InputError(".eml 形式のファイルを選んでください。", "file")
+        result = inquiries.import_eml(upload.read(), actor=current_user)
+        flash(f"メールを取り込みました: {result.reason}。", "success")
+        return redirect(url_for("inquiries.detail", inquiry_id=result.inquiry.id))
     return render_template("inquiries/import.html", form=form), 422 if form.errors or form.form_errors else 200
 
 
@@ -179,8 +168,7 @@ def detail(inquiry_id: int):
 
 
 def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):
-    run_and_flash(action, success)
-    return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id) + anchor)
+    return act(action, success, redirect(url_for("inquiries.detail", inquiry_id=inquiry.id) + anchor))
 
 
 @bp.post("/<int:inquiry_id>/reply")
@@ -254,26 +242,23 @@ def templates():
     form = TemplateForm()
     chosen = request.values.get("template_id", "")
     template = db.session.get(ReplyTemplate, int(chosen)) if chosen.isdigit() else None
+    def page():
+        return render_template("inquiries/templates.html", form=form, template=template,
+                               templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all()), \
+            422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            if request.form.get("delete") == "1" and template is not None:
-                inquiries.delete_template(template, actor=current_user)
-                message = "定型文を削除しました。"
-            else:
-                inquiries.save_template(form.title.data, form.body.data, actor=current_user, template=template)
-                message = "定型文を保存しました。"
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
+        if request.form.get("delete") == "1" and template is not None:
+            inquiries.delete_template(template, actor=current_user)
+            flash("定型文を削除しました。", "success")
         else:
-            db.session.commit()
-            flash(message, "success")
-            return redirect(url_for("inquiries.templates"))
+            inquiries.save_template(form.title.data, form.body.data, actor=current_user, template=template)
+            flash("定型文を保存しました。", "success")
+        return redirect(url_for("inquiries.templates"))
     elif template is not None:
         form.title.data, form.body.data = template.title, template.body
-    return render_template("inquiries/templates.html", form=form, template=template,
-                           templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all()), \
-        422 if form.errors or form.form_errors else 200
+    return page()
 
 
 @bp.get("/reports")

@@ -1,6 +1,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from banso.blueprints.forms import BansoForm
+from banso.blueprints.forms import BansoForm, on_refusal
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -11,7 +11,7 @@ from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import Application, Inquiry, Municipality, Role, Team
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, population_band
-from banso.services import RuleViolation, municipalities, phases
+from banso.services import municipalities, phases
 
 
 class PopulationUploadForm(BansoForm):
@@ -58,16 +58,17 @@ def population():
     if phase is None:
         abort(404)
     form = PopulationUploadForm()
+
+    def page():
+        lines = [line for message in [*form.file.errors, *form.form_errors] for line in message.split("\n")]  # a row each
+        form.file.errors, form.form_errors[:] = lines, []
+        return render_template("municipalities/population.html", form=form, phase=phase, all_phases=phases.all_phases(),
+                               loaded=municipalities.official_counts()), 422 if form.errors else 200
+
+    on_refusal(page, form)
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            count = municipalities.import_official_population(phase, upload.filename or "", upload.read(), actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            form.file.errors = list(form.file.errors) + violation.message.split("\n")
-        else:
-            db.session.commit()
-            flash(f"{phase.name}（基準日 {phase.population_reference_date:%Y年%-m月%-d日}）の公式人口を{count}件取り込みました。APP-1 はこの人口で判定します。", "success")
-            return redirect(url_for("municipalities.population", phase=phase.number))
-    return render_template("municipalities/population.html", form=form, phase=phase, all_phases=phases.all_phases(),
-                           loaded=municipalities.official_counts()), 422 if form.errors else 200
+        count = municipalities.import_official_population(phase, upload.filename or "", upload.read(), actor=current_user)
+        flash(f"{phase.name}（基準日 {phase.population_reference_date:%Y年%-m月%-d日}）の公式人口を{count}件取り込みました。APP-1 はこの人口で判定します。", "success")
+        return redirect(url_for("municipalities.population", phase=phase.number))
+    return page()

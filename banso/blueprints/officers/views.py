@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from banso import queue
-from banso.blueprints.forms import add_violation
+from banso.blueprints.forms import act, on_refusal
 from banso.blueprints.imports.views import start_upload
 from banso.blueprints.officers import appointments_bp, bp
 from banso.blueprints.officers.forms import (ChangeRequestForm, DecisionForm, EndAppointmentForm, ImportForm,
@@ -18,7 +18,7 @@ from banso.models.officer import CANDIDACY_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.policies import officers as policy
 from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, field_label
-from banso.services import RuleViolation, officer_import, officers, phases
+from banso.services import InputError, officer_import, officers, phases
 
 STAFF = SECRETARIAT_ROLES
 LIST_ROLES = policy.LIST_ROLES  # finance sees names and ministries only (for travel)
@@ -65,19 +65,14 @@ def index():
 @roles_required(*STAFF)
 def create():
     form = _officer_form(OfficerForm())
+    on_refusal(lambda: render_template("officers/form.html", form=form, officer=None), form)
     if form.validate_on_submit():
-        try:
-            officer = officers.create_officer(form.record_data(), actor=current_user)
-            phase = phases.current_phase()
-            if phase is not None and request.form.get("apply") == "1":
-                officers.apply_to_phase(officer, phase, actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"{officer.name}さんを登録しました。", "success")
-            return redirect(url_for("officers.detail", officer_id=officer.id))
+        officer = officers.create_officer(form.record_data(), actor=current_user)
+        phase = phases.current_phase()
+        if phase is not None and request.form.get("apply") == "1":
+            officers.apply_to_phase(officer, phase, actor=current_user)
+        flash(f"{officer.name}さんを登録しました。", "success")
+        return redirect(url_for("officers.detail", officer_id=officer.id))
     return render_template("officers/form.html", form=form, officer=None), 422 if form.errors or form.form_errors else 200
 
 
@@ -99,17 +94,13 @@ def detail(officer_id: int):
 def edit(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     form = _officer_form(OfficerForm(obj=officer) if request.method == "GET" else OfficerForm())
+    on_refusal(lambda: render_template("officers/form.html", form=form, officer=officer), form)
     if request.method == "GET":
         form.ministry_id.data = str(officer.ministry_id)
     elif form.validate_on_submit():
-        try:
-            officers.update_officer(officer, form.record_data(), actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash("記録を更新しました。", "success")
-            return redirect(url_for("officers.detail", officer_id=officer.id))
+        officers.update_officer(officer, form.record_data(), actor=current_user)
+        flash("記録を更新しました。", "success")
+        return redirect(url_for("officers.detail", officer_id=officer.id))
     return render_template("officers/form.html", form=form, officer=officer), 422 if form.errors or form.form_errors else 200
 
 
@@ -119,15 +110,12 @@ def candidacy_status(officer_id: int, candidacy_id: int):
     candidacy = db.get_or_404(OfficerCandidacy, candidacy_id)
     if candidacy.officer_id != officer_id:
         abort(404)
-    try:
-        officers.set_candidacy_status(candidacy, request.form.get("status", ""), actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{candidacy.phase.name}の状況を「{candidacy.status_label}」にしました。", "success")
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/") else
-                    url_for("officers.detail", officer_id=officer_id))
+    back = redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/") and
+                    not request.form.get("next", "").startswith("//") else url_for("officers.detail", officer_id=officer_id))
+    on_refusal(lambda: back)
+    officers.set_candidacy_status(candidacy, request.form.get("status", ""), actor=current_user)
+    flash(f"{candidacy.phase.name}の状況を「{candidacy.status_label}」にしました。", "success")
+    return back
 
 
 @bp.post("/<int:officer_id>/apply")
@@ -135,28 +123,19 @@ def candidacy_status(officer_id: int, candidacy_id: int):
 def apply(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     phase = phases.selected_phase(request.form.get("phase"))
-    try:
-        officers.apply_to_phase(officer, phase, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{phase.name}の応募者として登録しました。", "success")
-    return redirect(url_for("officers.detail", officer_id=officer.id))
+    return act(lambda: officers.apply_to_phase(officer, phase, actor=current_user), f"{phase.name}の応募者として登録しました。",
+               redirect(url_for("officers.detail", officer_id=officer.id)))
 
 
 @bp.post("/<int:officer_id>/login")
 @roles_required(*STAFF)
 def create_login(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
-    try:
-        password = officers.create_login(officer, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"サインイン用アカウントを作成しました。仮パスワード: {password}（この画面でのみ表示します）", "warning")
-    return redirect(url_for("officers.detail", officer_id=officer.id))
+    back = redirect(url_for("officers.detail", officer_id=officer.id))
+    on_refusal(lambda: back)
+    password = officers.create_login(officer, actor=current_user)
+    flash(f"サインイン用アカウントを作成しました。仮パスワード: {password}（この画面でのみ表示します）", "warning")
+    return back
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
@@ -164,12 +143,14 @@ def create_login(officer_id: int):
 def import_new():
     phase = phases.selected_phase(request.args.get("phase"))
     form = ImportForm()
+
+    def page():
+        return render_template("officers/import_new.html", form=form, phase=phase, columns=officer_import.COLUMNS), \
+            422 if form.errors or form.form_errors else 200
+
     if form.validate_on_submit():
-        response = start_upload(officer_import.KIND, phase, form)
-        if response is not None:
-            return response
-    return render_template("officers/import_new.html", form=form, phase=phase, columns=officer_import.COLUMNS), \
-        422 if form.errors or form.form_errors else 200
+        return start_upload(officer_import.KIND, phase, form, page)
+    return page()
 
 
 # --- self-service (OFF-4, OFF-5) -----------------------------------------------------
@@ -189,23 +170,23 @@ def me():
     change_form = ChangeRequestForm(obj=officer)
     change_form.ministry_id.choices = ministry_choices(officers.all_ministries(), "変更なし")
     change_form.ministry_id.data = ""
-    if form.validate_on_submit():
-        try:
-            officers.update_own_profile(officer, form.self_data(), actor=current_user)
-        except RuleViolation as violation:
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash("プロフィールを更新しました。", "success")
-            return redirect(url_for("officers.me"))
-    requests = list(db.session.scalars(select(ProfileChangeRequest).where(ProfileChangeRequest.officer_id == officer.id)
-                                       .order_by(ProfileChangeRequest.created_at.desc())))
-    from banso.services import teams
 
-    return render_template("officers/me.html", o=officer, form=form, change_form=change_form, requests=requests,
-                           team=teams.team_of_user(current_user),
-                           effort_warning=officers.effort_warning(officer), field_label=field_label), \
-        422 if form.errors or form.form_errors else 200
+    def page():
+        from banso.services import teams
+
+        requests = list(db.session.scalars(select(ProfileChangeRequest).where(ProfileChangeRequest.officer_id == officer.id)
+                                           .order_by(ProfileChangeRequest.created_at.desc())))
+        return render_template("officers/me.html", o=officer, form=form, change_form=change_form, requests=requests,
+                               team=teams.team_of_user(current_user),
+                               effort_warning=officers.effort_warning(officer), field_label=field_label), \
+            422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
+    if form.validate_on_submit():
+        officers.update_own_profile(officer, form.self_data(), actor=current_user)
+        flash("プロフィールを更新しました。", "success")
+        return redirect(url_for("officers.me"))
+    return page()
 
 
 @bp.post("/me/changes")
@@ -214,17 +195,13 @@ def request_change():
     officer = _own_officer()
     form = ChangeRequestForm()
     form.ministry_id.choices = ministry_choices(officers.all_ministries(), "変更なし")
-    try:
+    def file_request():
         if not form.validate_on_submit():
-            raise RuleViolation("OFF-5", "入力内容をご確認ください。")
+            raise InputError("入力内容をご確認ください。")
         officers.request_change(officer, form.changes(), reason=form.reason.data, effective_on=form.effective_on.data,
                                 actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash("変更を申請しました。事務局が確認して反映します。", "success")
-    return redirect(url_for("officers.me"))
+
+    return act(file_request, "変更を申請しました。事務局が確認して反映します。", redirect(url_for("officers.me")))
 
 
 @bp.get("/changes")
@@ -243,21 +220,18 @@ def changes():
 def decide_change(request_id: int):
     change = db.get_or_404(ProfileChangeRequest, request_id)
     form = DecisionForm()
-    try:
-        decision = officers.decide_change(change, approve=request.form.get("decision") == "approve", note=form.note.data,
-                                          actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{change.officer.name}さんの申請を{change.status_label}しました。", "success")
-        if decision.needs_replacement:
-            from banso.services import teams
+    back = redirect(url_for("officers.changes"))
+    on_refusal(lambda: back)
+    decision = officers.decide_change(change, approve=request.form.get("decision") == "approve", note=form.note.data,
+                                      actor=current_user)
+    flash(f"{change.officer.name}さんの申請を{change.status_label}しました。", "success")
+    if decision.needs_replacement:
+        from banso.services import teams
 
-            team = teams.team_of_user(change.officer.user) if change.officer.user else None
-            where = f"（{url_for('teams.replace', team_id=team.id)}）" if team else ""
-            flash(f"{change.officer.name}さんは対象外となりましたが、チームに配属されています。メンバー交代の手続を行ってください（TEAM-4）{where}。", "warning")
-    return redirect(url_for("officers.changes"))
+        team = teams.team_of_user(change.officer.user) if change.officer.user else None
+        where = f"（{url_for('teams.replace', team_id=team.id)}）" if team else ""
+        flash(f"{change.officer.name}さんは対象外となりましたが、チームに配属されています。メンバー交代の手続を行ってください（TEAM-4）{where}。", "warning")
+    return back
 
 
 @bp.get("/breakdown")
@@ -339,13 +313,10 @@ def task(job_id: str):
 def end(appointment_id: int):
     appointment = db.get_or_404(ConcurrentAppointment, appointment_id)
     form = EndAppointmentForm()
-    try:
+
+    def end_it():
         if not form.validate_on_submit():
-            raise RuleViolation("OFF-3", "解除日を入力してください。")
+            raise InputError("解除日を入力してください。", "on")
         officers.end_appointment(appointment, on=form.on.data, reason=form.reason.data, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash("併任を解除しました。", "success")
-    return redirect(url_for("officers.detail", officer_id=appointment.officer_id))
+
+    return act(end_it, "併任を解除しました。", redirect(url_for("officers.detail", officer_id=appointment.officer_id)))

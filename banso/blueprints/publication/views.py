@@ -2,7 +2,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from banso.blueprints.forms import run_and_flash
+from banso.blueprints.forms import act
 from banso.blueprints.publication import bp, public_bp
 from banso.extensions import db
 from banso.listing import export, export_workbook
@@ -24,14 +24,12 @@ def _phase():
 def index():
     phase = _phase()
     record = publication.publication_of(phase)
-    db.session.commit()
     return render_template("publication/index.html", phase=phase, record=record, all_phases=phases.all_phases(),
                            history=audit.history_of(record), figures=statistics.headline(phase))
 
 
 def _step(phase, action, success: str):
-    run_and_flash(action, success)
-    return redirect(url_for("publication.index", phase=phase.number))
+    return act(action, success, redirect(url_for("publication.index", phase=phase.number)))
 
 
 @bp.post("/confirm")
@@ -79,18 +77,18 @@ def prefectures():
     """PUB-4: each prefecture's packet, its contact, and sending it through the outbox."""
     phase = _phase()
     if request.method == "POST":
+        back = redirect(url_for("publication.prefectures", phase=phase.number))
         if request.form.get("action") in ("allow", "forbid"):
             allowed = request.form["action"] == "allow"
-            run_and_flash(lambda: publication.set_share_before_release(phase, allowed, actor=current_user),
-                          "公表前の共有の設定を変更しました。")
-        elif request.form.get("action") == "send":
-            run_and_flash(lambda: publication.send_prefecture_packets(phase, actor=current_user), "都道府県へ共有の通知を送信しました（送信済みの都道府県へは再送しません）。")
-        else:
-            prefecture = request.form.get("prefecture", "")
-            run_and_flash(lambda: publication.set_prefecture_contact(prefecture, request.form.get("email", ""),
-                                                                     request.form.get("department", ""), actor=current_user),
-                          f"{prefecture}の共有先を保存しました。")
-        return redirect(url_for("publication.prefectures", phase=phase.number))
+            return act(lambda: publication.set_share_before_release(phase, allowed, actor=current_user),
+                       "公表前の共有の設定を変更しました。", back)
+        if request.form.get("action") == "send":
+            return act(lambda: publication.send_prefecture_packets(phase, actor=current_user),
+                       "都道府県へ共有の通知を送信しました（送信済みの都道府県へは再送しません）。", back)
+        prefecture = request.form.get("prefecture", "")
+        return act(lambda: publication.set_prefecture_contact(prefecture, request.form.get("email", ""),
+                                                              request.form.get("department", ""), actor=current_user),
+                   f"{prefecture}の共有先を保存しました。", back)
     prefecture = request.args.get("prefecture")
     if prefecture in PREFECTURES and request.args.get("format") == "xlsx":
         return _packet(phase, prefecture)
@@ -104,7 +102,6 @@ def prefectures():
 
 def _packet(phase: Phase, prefecture: str):
     publication.audit_view(phase, f"{prefecture}への共有資料（Excel）", actor=current_user)
-    db.session.commit()
     applications = list(db.session.scalars(select(Application).join(Municipality).where(
         Application.phase_id == phase.id, Municipality.prefecture == prefecture).order_by(Municipality.code)))
     teams = {t.municipality_id: t for t in publication.results(phase).get(prefecture, [])}
@@ -133,7 +130,6 @@ def results(number: int):
         abort(404)
     if staff:
         publication.audit_view(phase, "公表ページ（プレビュー）", actor=current_user)
-        db.session.commit()
     grouped = publication.results(phase)
     if request.args.get("format") in ("csv", "xlsx"):
         rows = [team for teams in grouped.values() for team in teams]

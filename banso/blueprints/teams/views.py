@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import add_violation
+from banso.blueprints.forms import act, on_refusal
 from banso.blueprints.teams import bp, matching_bp
 from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
 from banso.clock import today_jst
@@ -14,7 +14,7 @@ from banso.models.team import ACTIVITY_KINDS
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import teams as policy
 from banso.reference import FIELDS, PREFECTURES, field_label
-from banso.services import RuleViolation, applications, matching, municipalities, officers, phases, publication, teams
+from banso.services import InputError, applications, matching, municipalities, officers, phases, publication, teams
 
 STAFF = SECRETARIAT_ROLES
 
@@ -25,7 +25,6 @@ def _team(team_id: int) -> Team:
     if not policy.may_open(team, current_user):
         abort(403)
     publication.audit_view(team.phase, f"{team.name}（{request.path}）", actor=current_user)
-    db.session.commit()
     return team
 
 
@@ -51,7 +50,6 @@ def index():
             columns += [("支援テーマ", lambda t: "×".join(FIELDS[f] for f in t.themes)), ("開始", lambda t: t.start_date),
                         ("終了", lambda t: t.end_date), ("状況", lambda t: t.status_label)]
         publication.audit_view(phase, "チーム一覧の出力", actor=current_user)
-        db.session.commit()
         return export(db.session.scalars(stmt), columns, f"{phase.name}_伴走支援チーム",
                       watermark=publication.watermark(current_user) if publication.confidential(phase) else None)
     return page_or_fragment("teams/index.html", "teams/_table.html", page=paginate(stmt), sort=sort, phase=phase,
@@ -97,18 +95,15 @@ def summary(team_id: int):
 def record_activity(team_id: int):
     team = _team(team_id)
     form = ActivityForm()
-    try:
-        if not form.validate_on_submit():
-            raise RuleViolation("TEAM-5", "；".join(e for errors in form.errors.values() for e in errors))
-        activity = teams.record_activity(team, form.data, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{activity.kind_label}（{activity.started_on:%-m月%-d日}）を記録しました。", "success")
-        for warning in teams.scope_warnings(f"{activity.summary}{activity.follow_ups}"):
-            flash(warning, "warning")
-    return redirect(url_for("teams.detail", team_id=team.id) + "#activities")
+    back = redirect(url_for("teams.detail", team_id=team.id) + "#activities")
+    on_refusal(lambda: back)
+    if not form.validate_on_submit():
+        raise InputError("；".join(e for errors in form.errors.values() for e in errors))
+    activity = teams.record_activity(team, form.data, actor=current_user)
+    flash(f"{activity.kind_label}（{activity.started_on:%-m月%-d日}）を記録しました。", "success")
+    for warning in teams.scope_warnings(f"{activity.summary}{activity.follow_ups}"):
+        flash(warning, "warning")
+    return back
 
 
 @bp.post("/<int:team_id>/reports/<int:period>")
@@ -116,14 +111,9 @@ def record_activity(team_id: int):
 def file_report(team_id: int, period: int):
     team = _team(team_id)
     form = ReportForm()
-    try:
-        teams.file_report(team, period, form.data, actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{'上期' if period == 1 else '下期'}の活動報告を提出しました。", "success")
-    return redirect(url_for("teams.detail", team_id=team.id) + "#reports")
+    return act(lambda: teams.file_report(team, period, form.data, actor=current_user),
+               f"{'上期' if period == 1 else '下期'}の活動報告を提出しました。",
+               redirect(url_for("teams.detail", team_id=team.id) + "#reports"))
 
 
 @bp.route("/<int:team_id>/replace", methods=["GET", "POST"])
@@ -136,22 +126,21 @@ def replace(team_id: int):
     leaving = db.session.get(Officer, int(form.leaving.data)) if (form.leaving.data or "").isdigit() else team.current_members[0].officer
     candidates = teams.replacement_candidates(team, leaving)
     form.joining.choices = [SelectChoice(str(o.id), f"{o.name}（{teams.home_ministry(o).name}）") for o, _, _ in candidates]
+
+    def page():
+        return render_template("teams/replace.html", team=team, form=form, candidates=candidates, leaving=leaving), \
+            422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
     if request.method == "POST" and form.validate_on_submit() and request.form.get("confirm") == "1":
         joining = db.session.get(Officer, int(form.joining.data)) if (form.joining.data or "").isdigit() else None
-        try:
-            if joining is None:
-                raise RuleViolation("TEAM-4", "着任する支援官を選んでください。", "joining")
-            teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
-                                 note=form.note.data, actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"{leaving.name}さんから{joining.name}さんへの交代を記録し、市町村とチームに通知しました。", "success")
-            return redirect(url_for("teams.detail", team_id=team.id))
-    return render_template("teams/replace.html", team=team, form=form, candidates=candidates, leaving=leaving), \
-        422 if form.errors or form.form_errors else 200
+        if joining is None:
+            raise InputError("着任する支援官を選んでください。", "joining")
+        teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
+                             note=form.note.data, actor=current_user)
+        flash(f"{leaving.name}さんから{joining.name}さんへの交代を記録し、市町村とチームに通知しました。", "success")
+        return redirect(url_for("teams.detail", team_id=team.id))
+    return page()
 
 
 @bp.post("/<int:team_id>/extend")
@@ -159,17 +148,13 @@ def replace(team_id: int):
 def extend(team_id: int):
     team = _team(team_id)
     form = ExtensionForm()
-    try:
+
+    def extend_it():
         if not form.validate_on_submit():
-            raise RuleViolation("TEAM-3", "延長後の終了日を入力してください。")
+            raise InputError("延長後の終了日を入力してください。", "new_end")
         teams.extend_team(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash("支援期間の延長を記録しました。", "success")
-    return redirect(url_for("teams.detail", team_id=team.id))
+
+    return act(extend_it, "支援期間の延長を記録しました。", redirect(url_for("teams.detail", team_id=team.id)))
 
 
 @bp.get("/reports")
@@ -185,7 +170,6 @@ def reports():
 def remind_reports():
     phase = phases.selected_phase(request.args.get("phase"))
     count = teams.remind_reports(phase, actor=current_user)
-    db.session.commit()
     flash(f"活動報告の督促を新たに{count}件送りました（同じ報告について同じ方へは1回まで）。", "success")
     return redirect(url_for("teams.reports", phase=phase.number))
 
@@ -197,7 +181,6 @@ def remind_reports():
 def matching_index():
     phase = phases.selected_phase(request.args.get("phase"))
     publication.audit_view(phase, "マッチング案", actor=current_user)
-    db.session.commit()
     plan = matching.propose_plan(phase)
     return render_template("matching/index.html", phase=phase, plan=plan, field_label=field_label,
                            home_ministry=teams.home_ministry, all_phases=phases.all_phases(),
@@ -215,17 +198,13 @@ def accept():
         application_id, _, officer_ids = value.partition(":")
         if application_id.isdigit():
             choices.append((int(application_id), [int(i) for i in officer_ids.split(",") if i.isdigit()]))
-    try:
-        if not choices:
-            raise RuleViolation("TEAM-2", "採用する提案を選んでください。")
-        formed = matching.accept(phase, choices, actor=current_user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{len(formed)}チームを編成しました。", "success")
-    return redirect(url_for("matching.index", phase=phase.number))
+    back = redirect(url_for("matching.index", phase=phase.number))
+    on_refusal(lambda: back)
+    if not choices:
+        raise InputError("採用する提案を選んでください。")
+    formed = matching.accept(phase, choices, actor=current_user)
+    flash(f"{len(formed)}チームを編成しました。", "success")
+    return back
 
 
 @matching_bp.get("/edit/<int:application_id>")
@@ -243,11 +222,6 @@ def edit_proposal(application_id: int):
 @roles_required(*STAFF)
 def mark_unmatched(application_id: int):
     application = db.get_or_404(Application, application_id)
-    try:
-        applications.change_status(application, "unmatched", reason=request.form.get("reason", ""), actor=current_user)
-    except RuleViolation as violation:
-        flash(violation.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{application.municipality.full_name}をマッチング不成立としました（PUB-1）。", "success")
-    return redirect(url_for("matching.index", phase=application.phase.number))
+    return act(lambda: applications.change_status(application, "unmatched", reason=request.form.get("reason", ""), actor=current_user),
+               f"{application.municipality.full_name}をマッチング不成立としました（PUB-1）。",
+               redirect(url_for("matching.index", phase=application.phase.number)))

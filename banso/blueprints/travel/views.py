@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import add_violation, run_and_flash
+from banso.blueprints.forms import BansoForm, act, on_refusal
 from banso.blueprints.travel import bp
 from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
@@ -110,20 +110,19 @@ def _team_for_new() -> Team | None:
 def create():
     team = _team_for_new()
     form = _trip_form(team)
+
+    def page():
+        fit, problem = _estimate(team, form) if team is not None and request.method == "POST" else (None, None)
+        return render_template("travel/form.html", form=form, team=team, trip=None, fit=fit, problem=problem,
+                               teams=travel.teams_for(current_user, _phase()), phase=_phase()), \
+            422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
     if team is not None and request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
-        try:
-            trip = travel.file_request(team, _trip_data(form), actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"出張申請 {trip.number}（見積 {trip.estimated_yen:,}円）を提出しました。会計担当の審査をお待ちください。", "success")
-            return redirect(url_for("travel.detail", trip_id=trip.id))
-    fit, problem = _estimate(team, form) if team is not None and request.method == "POST" else (None, None)
-    return render_template("travel/form.html", form=form, team=team, trip=None, fit=fit, problem=problem,
-                           teams=travel.teams_for(current_user, _phase()), phase=_phase()), \
-        422 if form.errors or form.form_errors else 200
+        trip = travel.file_request(team, _trip_data(form), actor=current_user)
+        flash(f"出張申請 {trip.number}（見積 {trip.estimated_yen:,}円）を提出しました。会計担当の審査をお待ちください。", "success")
+        return redirect(url_for("travel.detail", trip_id=trip.id))
+    return page()
 
 
 @bp.post("/estimate")
@@ -167,24 +166,22 @@ def edit(trip_id: int):
     if not policy.may_edit(trip, current_user):
         abort(403)
     form = _trip_form(trip.team, trip)
+
+    def page():
+        fit, problem = _estimate(trip.team, form, trip)
+        return render_template("travel/form.html", form=form, team=trip.team, trip=trip, fit=fit, problem=problem,
+                               teams=[trip.team], phase=trip.phase), 422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
     if request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
-        try:
-            travel.update_request(trip, _trip_data(form), actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_violation(form, violation)
-        else:
-            db.session.commit()
-            flash(f"出張申請 {trip.number} を修正し、再提出しました。", "success")
-            return redirect(url_for("travel.detail", trip_id=trip.id))
-    fit, problem = _estimate(trip.team, form, trip)
-    return render_template("travel/form.html", form=form, team=trip.team, trip=trip, fit=fit, problem=problem,
-                           teams=[trip.team], phase=trip.phase), 422 if form.errors or form.form_errors else 200
+        travel.update_request(trip, _trip_data(form), actor=current_user)
+        flash(f"出張申請 {trip.number} を修正し、再提出しました。", "success")
+        return redirect(url_for("travel.detail", trip_id=trip.id))
+    return page()
 
 
 def _after(trip: TripRequest, action, success: str, anchor: str = ""):
-    run_and_flash(action, success)
-    return redirect(url_for("travel.detail", trip_id=trip.id) + anchor)
+    return act(action, success, redirect(url_for("travel.detail", trip_id=trip.id) + anchor))
 
 
 @bp.post("/<int:trip_id>/review")
@@ -224,25 +221,34 @@ def claim(trip_id: int):
     trip = _trip(trip_id)
     if not policy.may_edit(trip, current_user):
         abort(403)
-    errors = []
+    form = ReceiptForm()
+
+    def page():
+        return _claim_page(trip, form)
+
+    on_refusal(page, form)
     if request.method == "POST":
         lines = [travel.ClaimInput(t.officer_id, category, travel.parse_yen(request.form.get(f"claimed-{t.officer_id}-{category}"), blank=0),
                                    request.form.get(f"exception-{t.officer_id}", ""))
                  for t in trip.travellers for category in CATEGORIES]
-        try:
-            travel.file_claim(trip, lines, _uploads(), actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            errors.append(violation.message)
-        else:
-            db.session.commit()
-            flash(f"出張 {trip.number} の精算を申請しました。会計担当の審査をお待ちください。", "success")
-            return redirect(url_for("travel.detail", trip_id=trip.id))
+        travel.file_claim(trip, lines, _uploads(), actor=current_user)
+        flash(f"出張 {trip.number} の精算を申請しました。会計担当の審査をお待ちください。", "success")
+        return redirect(url_for("travel.detail", trip_id=trip.id))
+    return page()
+
+
+def _claim_page(trip: TripRequest, form: ReceiptForm):
+    """The claim form; after a refusal the amounts typed are shown again with the rule's message."""
+    errors = form.form_errors + [e for errors in form.errors.values() for e in errors]
+    typed = request.method == "POST"
     current = {(line.officer_id, line.category): line.claimed_yen for line in trip.claim.lines} if trip.claim else \
         {(line.officer_id, line.category): line.amount_yen for line in trip.estimate_lines}
     reasons = {line.officer_id: line.exception_reason for line in trip.claim.lines if line.exception_reason} if trip.claim else {}
+    if typed:
+        current = {(t.officer_id, c): request.form.get(f"claimed-{t.officer_id}-{c}", "") for t in trip.travellers for c in CATEGORIES}
+        reasons = {t.officer_id: request.form.get(f"exception-{t.officer_id}", "") for t in trip.travellers}
     return render_template("travel/claim.html", trip=trip, categories=CATEGORIES, current=current, reasons=reasons,
-                           limits=_limits(trip), errors=errors, receipt_form=ReceiptForm()), 422 if errors else 200
+                           limits=_limits(trip), errors=errors, receipt_form=form), 422 if errors else 200
 
 
 @bp.post("/<int:trip_id>/claim/review")
@@ -317,8 +323,7 @@ def _budget_workbook(phase, figures):
 
 
 def _budget_action(phase, action, success: str):
-    run_and_flash(action, success)
-    return redirect(url_for("travel.budget", phase=phase.number))
+    return act(action, success, redirect(url_for("travel.budget", phase=phase.number)))
 
 
 @bp.post("/budget/cap")
@@ -362,21 +367,21 @@ def plan(team_id: int):
 def rates():
     years = travel.fiscal_years()
     year = int(request.values["year"]) if str(request.values.get("year", "")).isdigit() else (years[0] if years else phases.current_phase().fiscal_year)
-    errors = []
+    form = BansoForm()  # holds the refusal's message
+    on_refusal(lambda: _rates_page(year, years, form), form)
     if request.method == "POST":
         if not policy.may_edit_rates(current_user):
             abort(403)
         lodging = {(band, p): request.form.get(f"lodging-{band}-{p}", "") for band in RATE_BANDS for p in PREFECTURES}
         allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
-        try:
-            changed = travel.save_rates(year, lodging, allowances, actor=current_user)
-        except RuleViolation as violation:
-            db.session.rollback()
-            errors.append(violation.message)
-        else:
-            db.session.commit()
-            flash(f"{year}年度の旅費単価を保存しました（変更 {changed}件）。", "success")
-            return redirect(url_for("travel.rates", year=year))
+        changed = travel.save_rates(year, lodging, allowances, actor=current_user)
+        flash(f"{year}年度の旅費単価を保存しました（変更 {changed}件）。", "success")
+        return redirect(url_for("travel.rates", year=year))
+    return _rates_page(year, years, form)
+
+
+def _rates_page(year: int, years: list[int], form):
+    errors = form.form_errors
     lodging, allowances = travel.rate_table(year)
     if not lodging and request.args.get("copy_from", "").isdigit():  # start a new year from an earlier one
         lodging, allowances = travel.rate_table(int(request.args["copy_from"]))

@@ -1,0 +1,52 @@
+"""One request path: load → ask the area's policy → call one service → respond, in one transaction.
+
+Services change the session and flush; they never commit. The request commits once, at its end, when it
+answers with a success or a redirect (status < 400), and rolls back otherwise. A service that refuses raises
+RuleViolation; the one handler here rolls the request back and answers as the view asked beforehand with
+``on_refusal`` (the form page again with the message on its field, 422 — or the message flashed and a redirect),
+or with the 422 page. Views hold no commit, rollback or try/except of their own.
+
+The exceptions, named: a refused sign-in is counted and committed by the user service before it refuses (the
+count must survive the refusal); worker jobs and CLI commands are not requests and commit themselves.
+"""
+from __future__ import annotations
+
+from flask import Flask, g, make_response
+from sqlalchemy.exc import IntegrityError
+
+from banso.extensions import db
+from banso.services import RuleViolation
+
+
+def register(app: Flask, render_error) -> None:
+    @app.errorhandler(RuleViolation)
+    def refused(violation: RuleViolation):
+        from flask import flash
+
+        from banso.blueprints.forms import add_violation
+
+        db.session.rollback()
+        respond, form, status = g.get("banso_on_refusal", (None, None, 422))
+        if respond is None:
+            return render_error(422, violation.message)
+        if form is None:
+            flash(violation.message, "error")
+            return respond()
+        add_violation(form, violation)
+        response = make_response(respond())
+        if status is not None:  # None: the page sets its own status
+            response.status_code = status
+        return response
+
+    @app.after_request
+    def commit_once(response):
+        if response.status_code >= 400:
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent change won a unique constraint between our check and our commit
+            db.session.rollback()
+            app.logger.warning("同時に行われた変更と競合したため、変更を保存しませんでした", exc_info=True)
+            return render_error(409)
+        return response
