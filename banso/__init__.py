@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_templates(app: Flask) -> None:
     from banso import policies
     from banso.formatting import FILTERS
+    from banso.policies import hold
     from banso.permissions import nav_for
 
     app.jinja_env.filters.update(FILTERS)
@@ -109,7 +110,8 @@ def _register_templates(app: Flask) -> None:
         from banso.services.publication import watermark
 
         return {"nav_items": nav_for(current_user), "banso_env": app.config["BANSO_ENV"],
-                "before_publication": before_publication, "watermark": watermark, "may": policies.MAY}
+                "before_publication": before_publication, "watermark": watermark, "may": policies.MAY,
+                "page_watermark": hold.watermark_text}
 
 
 def _register_input_guard(app: Flask) -> None:

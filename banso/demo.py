@@ -77,28 +77,36 @@ def load(progress: Callable[[int, int, str, float], None] | None = None) -> None
 
 
 def _publish(phase: Phase, *, staff: User, admin: User) -> None:
-    """Both demo phases were confirmed, noticed in advance and released on their planned dates (PUB-2, PUB-3)."""
+    """Both demo phases were confirmed, noticed in advance and released on their planned dates (PUB-2, PUB-3): each
+    step runs at the time it happened (the app's clock), so its records and audit rows say so."""
     from datetime import timedelta
 
     from banso.models import Notification, NotificationStatus
     from banso.services import publication
 
-    from banso.models import AuditEntry
-
-    record = publication.confirm(phase, actor=staff)
-    publication.send_advance_notices(phase, actor=staff)
-    publication.release(phase, actor=admin)
-    # Done at the time (seed 002's schedule), not today.
-    record.confirmed_at = phase.matching_deadline_at
-    record.notified_at = phase.publication_at - timedelta(days=7)
-    record.released_at = phase.publication_at
-    times = {"confirm": record.confirmed_at, "advance_notice": record.notified_at, "release": record.released_at}
-    for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "Publication", AuditEntry.object_id == record.id)):
-        entry.at = times.get(entry.action, entry.at)
+    with _clock_at(phase.matching_deadline_at):
+        publication.confirm(phase, actor=staff)
+    noticed = phase.publication_at - timedelta(days=7)
+    with _clock_at(noticed):
+        publication.send_advance_notices(phase, actor=staff)
+    with _clock_at(phase.publication_at):
+        publication.release(phase, actor=admin)
     notices = db.session.scalars(select(Notification).where(Notification.kind == "advance_notice",
                                                             Notification.status == NotificationStatus.PENDING))
     for notice in notices:  # delivered at the time, not now
-        notice.status, notice.sent_at = NotificationStatus.SENT, phase.publication_at - timedelta(days=7)
+        notice.status, notice.sent_at = NotificationStatus.SENT, noticed
+
+
+@contextmanager
+def _clock_at(moment):
+    from flask import current_app
+
+    before = current_app.config.get("CLOCK")
+    current_app.config["CLOCK"] = lambda: moment
+    try:
+        yield
+    finally:
+        current_app.config["CLOCK"] = before
 
 
 def _phases() -> None:

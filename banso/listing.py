@@ -14,6 +14,7 @@ from sqlalchemy import Select, Text, cast, func, or_, select
 from banso.clock import JST
 from banso.formatting import strip_control
 from banso.extensions import db
+from banso.policies import hold
 
 
 @dataclass
@@ -81,33 +82,52 @@ def page_or_fragment(template: str, fragment: str, **context):
 Column = tuple[str, Callable[[Any], Any]]
 
 
-def export(rows: Iterable[Any], columns: list[Column], filename: str, *, watermark: str | None = None):
-    """Every row of a filtered list, as CSV (UTF-8 with BOM, opens in Excel) or Excel (?format=xlsx).
-    ``watermark`` (confidential results, PUB-2) is the first line, naming who exported them and when."""
+def export(rows: Iterable[Any], columns: list[Column], filename: str):
+    """Every row of a filtered list, as CSV (UTF-8 with BOM, opens in Excel) or Excel (?format=xlsx)."""
     if request.args.get("format") == "xlsx":
-        return export_workbook([(filename, columns, rows)], filename, watermark=watermark)
+        return export_workbook([(filename, columns, rows)], filename)
+    cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
+    watermark = hold.watermark_text()
     if watermark:
         writer.writerow([watermark])
     writer.writerow([label for label, _ in columns])
-    writer.writerows([_cell(get(row)) for _, get in columns] for row in rows)
+    writer.writerows(cells)
+    _audit_export(filename, "csv", len(cells))
     return _download("\ufeff" + text.getvalue(), "text/csv; charset=utf-8", filename, "csv")
 
 
-def export_workbook(sheets: list[tuple[str, list[Column], Iterable[Any]]], filename: str, *, watermark: str | None = None):
-    """One Excel workbook of several sheets (name, columns, rows), e.g. for the accounting books."""
+def export_workbook(sheets: list[tuple[str, list[Column], Iterable[Any]]], filename: str):
+    """One Excel workbook of several sheets (name, columns, rows), e.g. for the accounting books. Every export is
+    audited (which list, its filters, how many rows) and, if it shows results still held (PUB-2), every sheet's
+    first line is the watermark naming who exported it and when: both here, for every list."""
+    tables = [(name, columns, [[_cell(get(row)) for _, get in columns] for row in rows]) for name, columns, rows in sheets]
+    watermark = hold.watermark_text()
     workbook = Workbook(write_only=True)
-    for name, columns, rows in sheets:
+    for name, columns, cells in tables:
         sheet = workbook.create_sheet(name[:31])
         if watermark:
             sheet.append([watermark])
         sheet.append([label for label, _ in columns])
-        for row in rows:
-            sheet.append([_cell(get(row)) for _, get in columns])
+        for row in cells:
+            sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    _audit_export(filename, "xlsx", sum(len(cells) for _, _, cells in tables))
     return _download(buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename, "xlsx")
+
+
+def _audit_export(filename: str, kind: str, rows: int) -> None:
+    from flask_login import current_user
+
+    from banso.services import audit
+
+    filters = {k: v for k, v in request.args.items() if k not in ("format", "page")}
+    actor = current_user if getattr(current_user, "is_authenticated", False) else None
+    audit.record("export", None, object_type="Export", actor=actor,
+                 summary=f"「{filename}」を出力（{kind.upper()}、{rows}行{'、条件: ' + str(filters) if filters else ''}）",
+                 after={"list": filename, "path": request.path, "filters": filters, "rows": rows, "format": kind})
 
 
 def _download(body, mimetype: str, filename: str, ext: str):

@@ -15,6 +15,7 @@ from flask import Flask, g, make_response
 from sqlalchemy.exc import IntegrityError
 
 from banso.extensions import db
+from banso.policies import hold
 from banso.services import RuleViolation
 
 
@@ -44,6 +45,7 @@ def register(app: Flask, render_error) -> None:
             db.session.rollback()
             return response
         try:
+            hold.audit_confidential_views()  # the loader audits: held results shown by this request (PUB-2)
             db.session.commit()
         except IntegrityError:  # a concurrent change won a unique constraint between our check and our commit
             db.session.rollback()

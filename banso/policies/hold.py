@@ -126,3 +126,76 @@ def _apply_hold(state: ORMExecuteState) -> None:
     options.append(with_loader_criteria(Inquiry, or_(Inquiry.team_id.is_(None), Inquiry.team_id.in_(visible_teams)),
                                         include_aliases=True))
     state.statement = state.statement.options(*options)
+
+
+# --- the loader audits: every embargoed team or trip shown is recorded, and the page or export marked ----------
+
+_SEEN = "banso_hold_seen"
+
+
+@event.listens_for(Team, "load")
+def _team_loaded(team: Team, _context) -> None:
+    _seen(team.phase_id, team.id)
+
+
+@event.listens_for(TripRequest, "load")
+def _trip_loaded(trip: TripRequest, _context) -> None:
+    _seen(trip.phase_id, trip.team_id)
+
+
+def _seen(phase_id: int, team_id: int) -> None:
+    if has_request_context():
+        g.setdefault(_SEEN, set()).add((phase_id, team_id))
+
+
+def confidential_seen() -> dict[int, set[int]]:
+    """The teams of unreleased phases this request has loaded so far, by phase (the secretariat's view of them)."""
+    seen = g.get(_SEEN) if has_request_context() else None
+    if not seen:
+        return {}
+    from banso.extensions import db
+
+    with lifted("which of the phases seen are still held"):
+        released = set(db.session.scalars(select(Publication.phase_id).where(
+            Publication.status == PublicationStatus.RELEASED, Publication.phase_id.in_({p for p, _ in seen}))))
+    held: dict[int, set[int]] = {}
+    for phase_id, team_id in seen:
+        if phase_id not in released:
+            held.setdefault(phase_id, set()).add(team_id)
+    return held
+
+
+def watermark_text() -> str | None:
+    """The line every page and export showing held results carries: who is looking, and when (PUB-2)."""
+    if not confidential_seen():
+        return None
+    from flask_login import current_user
+
+    from banso.services import publication
+
+    return publication.watermark(current_user)
+
+
+def audit_confidential_views() -> None:
+    """At the end of a request: one audit row per held phase whose teams or trips it showed (who, what, which)."""
+    held = confidential_seen()
+    if not held:
+        return
+    from flask import request
+    from flask_login import current_user
+
+    from banso.extensions import db
+    from banso.models import Municipality, Phase
+    from banso.services import audit
+
+    actor = current_user if getattr(current_user, "is_authenticated", False) else None
+    where = request.full_path.rstrip("?")
+    with lifted("naming the held teams in the audit row"):
+        for phase_id, team_ids in sorted(held.items()):
+            names = list(db.session.scalars(select(Municipality.name).join(Team, Team.municipality_id == Municipality.id)
+                                            .where(Team.id.in_(team_ids)).order_by(Municipality.code).limit(10)))
+            more = f"ほか{len(team_ids) - len(names)}件" if len(team_ids) > len(names) else ""
+            audit.record("view_confidential", db.session.get(Phase, phase_id), actor=actor,
+                         summary=f"公表前のマッチング結果を閲覧: {where}（{'、'.join(names)}{more}）",
+                         after={"path": where, "teams": sorted(team_ids)})
+    g.pop(_SEEN, None)

@@ -21,13 +21,16 @@ def record(
     summary: str = "",
     before: dict | None = None,
     after: dict | None = None,
+    object_type: str | None = None,
 ) -> AuditEntry:
-    if getattr(obj, "id", 0) is None:
+    """One audit row in the caller's transaction. ``obj`` None (with ``object_type``) for what is no record, e.g. an
+    export of a list."""
+    if obj is not None and getattr(obj, "id", 0) is None:
         db.session.flush()  # the object needs its id
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None,
         action=action,
-        object_type=type(obj).__name__,
+        object_type=object_type or type(obj).__name__,
         object_id=getattr(obj, "id", None),
         summary=summary,
         before=before,

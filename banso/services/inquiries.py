@@ -410,10 +410,12 @@ def save_template(title: str, body: str, *, actor: User, template: ReplyTemplate
     clash = db.session.scalar(select(ReplyTemplate).where(ReplyTemplate.title == title))
     if clash is not None and clash is not template:
         raise RuleViolation("INQ-1", f"「{title}」という定型文は既にあります。", "title")
+    before = audit.snapshot(template, ["title", "body"]) if template is not None else None
     template = template or ReplyTemplate()
     template.title, template.body = title[:100], body[:LIMITS["body"]]
     db.session.add(template)
-    audit.record("save_template", template, actor=actor, summary=f"定型文「{template.title}」を保存")
+    audit.record("save_template", template, actor=actor, summary=f"定型文「{template.title}」を保存", before=before,
+                 after=audit.snapshot(template, ["title", "body"]))
     return template
 
 

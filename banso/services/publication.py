@@ -305,11 +305,13 @@ def set_prefecture_contact(prefecture: str, email: str, department: str = "", *,
         email = validate_email((email or "").strip(), check_deliverability=False).normalized
     except EmailNotValidError:
         raise RuleViolation("PUB-4", "メールアドレスの形式が正しくありません。", "email") from None
-    contact = db.session.scalar(select(PrefectureContact).where(PrefectureContact.prefecture == prefecture)) \
-        or PrefectureContact(prefecture=prefecture)
+    found = db.session.scalar(select(PrefectureContact).where(PrefectureContact.prefecture == prefecture))
+    before = audit.snapshot(found, ["email", "department"]) if found is not None else None
+    contact = found or PrefectureContact(prefecture=prefecture)
     contact.email, contact.department = email, (department or "").strip()[:200]
     db.session.add(contact)
-    audit.record("prefecture_contact", contact, actor=actor, summary=f"{prefecture}の共有先を{email}に設定")
+    audit.record("prefecture_contact", contact, actor=actor, summary=f"{prefecture}の共有先を{email}に設定", before=before,
+                 after=audit.snapshot(contact, ["email", "department"]))
     return contact
 
 

@@ -333,13 +333,16 @@ def file_report(team: Team, period: int, data: dict, *, actor: User) -> HalfYear
         if not (data.get(key) or "").strip():
             raise RuleViolation("TEAM-6", f"「{label}」を記載してください。", key)
     report = db.session.scalar(select(HalfYearReport).where(HalfYearReport.team_id == team.id, HalfYearReport.period == period))
+    fields = ["issues", "support_given", "results", "outlook", "submitted_by_id", "submitted_at"]
+    before = audit.snapshot(report, fields) if report is not None else None  # a re-filed report keeps what it replaced
     if report is None:
         report = HalfYearReport(team=team, period=period)
         db.session.add(report)
     for key in ("issues", "support_given", "results", "outlook"):
         setattr(report, key, data[key].strip())
     report.submitted_by_id, report.submitted_at = actor.id, now()
-    audit.record("file_report", team, actor=actor, summary=f"{team.name}の{'上期' if period == 1 else '下期'}報告を提出")
+    audit.record("file_report", team, actor=actor, before=before, after=audit.snapshot(report, fields),
+                 summary=f"{team.name}の{'上期' if period == 1 else '下期'}報告を{'再提出（前回の内容は履歴に保存）' if before else '提出'}")
     return report
 
 

@@ -711,6 +711,7 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     if claim is None:
         claim = TravelClaim(trip=trip)
         db.session.add(claim)
+    replaced = [_line_record(line) for line in claim.lines]  # a corrected claim keeps the lines it replaces
     claim.lines.clear()
     db.session.flush()
     claim.lines.extend(clean)
@@ -723,8 +724,14 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     db.session.flush()
     db.session.expire(claim, ["claimed_yen", "approved_yen"])
     audit.record("claim", trip, actor=actor, summary=f"{trip.number}の精算を申請（請求 {claim.claimed_yen:,}円、見積 {trip.estimated_yen:,}円）",
-                 after={"claimed_yen": claim.claimed_yen})
+                 before={"lines": replaced} if replaced else None,
+                 after={"claimed_yen": claim.claimed_yen, "lines": [_line_record(line) for line in claim.lines]})
     return claim
+
+
+def _line_record(line: TravelClaimLine) -> dict:
+    return {"officer": line.officer_id, "category": line.category, "claimed_yen": line.claimed_yen,
+            "exception_reason": line.exception_reason}
 
 
 def check_receipt(filename: str, data: bytes) -> tuple[str, bytes, str]:

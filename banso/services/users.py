@@ -79,7 +79,7 @@ def authenticate(email: str, password: str, *, source: str = "") -> User:
 
 def _refused(user: User | None, email: str, source: str, why: str) -> None:
     """A refused sign-in, audited and committed at once (see ``authenticate``)."""
-    audit.record("sign_in_failed", user or User(), actor=None, summary=f"サインイン失敗（{why}、{source or '接続元不明'}）",
+    audit.record("sign_in_failed", user, object_type="User", actor=None, summary=f"サインイン失敗（{why}、{source or '接続元不明'}）",
                  after={"email": (email or "").strip().lower()[:254], "source": source})
     db.session.commit()
 

@@ -171,3 +171,47 @@ def test_pub_2_a_query_that_forgets_the_hold_is_still_held(app, embargo):
                                        .values(review_comment="変更").execution_options(synchronize_session=False))
             assert moved.rowcount == (0 if held else 1), email
             db.session.rollback()
+
+
+def test_pub_2_every_view_and_export_of_held_results_is_audited_and_watermarked(app, client, embargo):
+    """Found: the team list, travel list and trip pages, the budget page and workbook and the municipality page of an
+    unreleased phase were mostly not audited or watermarked. The loader now records every held team or trip a
+    request shows (one row per request and phase) and marks the page and every sheet of an export."""
+    from banso.models import AuditEntry
+
+    def views():
+        with app.app_context():
+            return db.session.scalars(select(AuditEntry.summary).where(AuditEntry.action == "view_confidential")
+                                      .order_by(AuditEntry.id)).all()
+
+    login(client, "secretariat@banso.example")
+    number = embargo["number"]
+    for url in (f"/teams/?phase={number}", f"/travel/?phase={number}", f"/travel/{embargo['trip_id']}",
+                f"/travel/budget?phase={number}", f"/municipalities/{embargo['municipality_id']}",
+                f"/teams/{embargo['team_id']}"):
+        before = len(views())
+        page = client.get(url).get_data(as_text=True)
+        after = views()
+        assert len(after) == before + 1 and url in after[-1] and SECRET_TOWN in after[-1], url
+        assert 'class="watermark-page"' in page and "secretariat@banso.example" in page, url
+    workbook = load_workbook(io.BytesIO(client.get(f"/travel/budget?phase={number}&format=xlsx").data), read_only=True)
+    for sheet in workbook.worksheets:
+        first = next(sheet.iter_rows(values_only=True))[0]
+        assert first.startswith("公表前・取扱注意") and "secretariat@banso.example" in first, sheet.title
+    csv = client.get(f"/travel/?phase={number}&format=csv").get_data(as_text=True)
+    assert csv.lstrip("\ufeff").startswith("公表前・取扱注意")
+    released = client.get("/travel/rates").get_data(as_text=True)  # a page showing no held team: no mark, no row
+    assert 'class="watermark-page"' not in released
+
+
+def test_every_export_of_a_list_is_audited_with_its_filters_and_rows(app, client, embargo):
+    from banso.models import AuditEntry
+
+    login(client, "admin@banso.example")
+    for url in ("/officers/?format=csv&q=秘匿", "/inquiries/?format=xlsx", "/admin/users?format=csv", "/admin/audit?format=csv"):
+        assert client.get(url).status_code == 200, url
+    with app.app_context():
+        exports = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export").order_by(AuditEntry.id)).all()
+        assert [e.after["path"] for e in exports] == ["/officers/", "/inquiries/", "/admin/users", "/admin/audit"]
+        assert exports[0].after["filters"] == {"q": "秘匿"} and exports[0].after["rows"] == 1
+        assert all(e.actor.email == "admin@banso.example" for e in exports)

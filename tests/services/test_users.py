@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from banso.extensions import db
-from banso.models import AuditEntry, Notification, Role
+from banso.models import AuditEntry, Notification, Role, User
 from banso.services import RuleViolation, users
 from tests.factories import PASSWORD, make_user
 
@@ -126,3 +126,23 @@ def test_reset_password_unlocks_and_gives_a_working_one_time_password(ctx, clock
     password = users.reset_password(user, actor=admin)
     assert users.authenticate(user.email, password) is user
     assert db.session.scalar(select(Notification).where(Notification.kind == "password_reset")) is not None
+
+
+def test_sign_in_success_failure_and_sign_out_are_audited(app, client):
+    """Found: sign-in success, failure and sign-out left no audit row."""
+    from tests.conftest import login
+
+    with app.app_context():
+        make_user(Role.FINANCE, email="audit-me@banso.example")
+        db.session.commit()
+    assert client.post("/login", data={"email": "audit-me@banso.example", "password": "wrong-password"}).status_code == 401
+    with app.app_context():  # the refused request rolled back; the count and its audit row were kept
+        assert db.session.scalar(select(User.failed_logins).where(User.email == "audit-me@banso.example")) == 1
+    assert client.post("/login", data={"email": "nobody@banso.example", "password": "wrong-password"}).status_code == 401
+    login(client, "audit-me@banso.example")
+    client.post("/logout")
+    with app.app_context():
+        rows = db.session.execute(select(AuditEntry.action, AuditEntry.after).where(
+            AuditEntry.action.in_(("sign_in", "sign_in_failed", "sign_out"))).order_by(AuditEntry.id)).all()
+    assert [action for action, _ in rows] == ["sign_in_failed", "sign_in_failed", "sign_in", "sign_out"]
+    assert rows[0][1]["email"] == "audit-me@banso.example" and rows[1][1]["email"] == "nobody@banso.example"

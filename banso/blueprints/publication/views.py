@@ -101,12 +101,10 @@ def prefectures():
 
 
 def _packet(phase: Phase, prefecture: str):
-    publication.audit_view(phase, f"{prefecture}への共有資料（Excel）", actor=current_user)
     applications = list(db.session.scalars(select(Application).join(Municipality).where(
         Application.phase_id == phase.id, Municipality.prefecture == prefecture).order_by(Municipality.code)))
     teams = {t.municipality_id: t for t in publication.results(phase).get(prefecture, [])}
     activity = publication.activity_counts(phase)
-    watermark = publication.watermark(current_user) if publication.confidential(phase) else None
     return export_workbook([
         ("回答", [("市町村", lambda a: a.municipality.name), ("区分", lambda a: "継続" if a.is_continuing else "新規"),
                 ("状況", lambda a: a.status_label), ("優先分野", lambda a: "、".join(field_label(f) for f in a.priority_fields)),
@@ -116,7 +114,7 @@ def _packet(phase: Phase, prefecture: str):
                        ("現地訪問（回）", lambda t: activity.get(t.id, {}).get("site_visit", 0)),
                        ("オンライン会議（回）", lambda t: activity.get(t.id, {}).get("online_meeting", 0)),
                        ("企業訪問（回）", lambda t: activity.get(t.id, {}).get("company_visit", 0))], list(teams.values())),
-    ], f"{phase.name}_{prefecture}_共有資料", watermark=watermark)
+    ], f"{phase.name}_{prefecture}_共有資料")
 
 
 # --- the public results page (PUB-3) ----------------------------------------------------------
@@ -128,14 +126,11 @@ def results(number: int):
     staff = current_user.is_authenticated and current_user.has_role(*SECRETARIAT_ROLES)
     if phase is None or (publication.confidential(phase) and not staff):
         abort(404)
-    if staff:
-        publication.audit_view(phase, "公表ページ（プレビュー）", actor=current_user)
     grouped = publication.results(phase)
     if request.args.get("format") in ("csv", "xlsx"):
         rows = [team for teams in grouped.values() for team in teams]
         columns = [("都道府県", lambda t: t.municipality.prefecture), ("市町村", lambda t: t.municipality.name),
                    ("地方創生支援官（府省庁）", publication.members_text)]
-        return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官",
-                      watermark=publication.watermark(current_user) if publication.confidential(phase) else None)
+        return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官")
     return render_template("publication/results.html", phase=phase, grouped=grouped, figures=statistics.headline(phase),
                            preview=publication.confidential(phase))

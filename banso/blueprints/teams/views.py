@@ -24,8 +24,7 @@ def _team(team_id: int) -> Team:
     team = db.get_or_404(Team, team_id)  # a held team is not found (PUB-2)
     if not policy.may_open(team, current_user):
         abort(403)
-    publication.audit_view(team.phase, f"{team.name}（{request.path}）", actor=current_user)
-    return team
+    return team  # a held team shown to the secretariat is audited by the loader (banso/policies/hold.py)
 
 
 def _members(team):
@@ -49,9 +48,7 @@ def index():
         if not limited:
             columns += [("支援テーマ", lambda t: "×".join(FIELDS[f] for f in t.themes)), ("開始", lambda t: t.start_date),
                         ("終了", lambda t: t.end_date), ("状況", lambda t: t.status_label)]
-        publication.audit_view(phase, "チーム一覧の出力", actor=current_user)
-        return export(db.session.scalars(stmt), columns, f"{phase.name}_伴走支援チーム",
-                      watermark=publication.watermark(current_user) if publication.confidential(phase) else None)
+        return export(db.session.scalars(stmt), columns, f"{phase.name}_伴走支援チーム")
     return page_or_fragment("teams/index.html", "teams/_table.html", page=paginate(stmt), sort=sort, phase=phase,
                             limited=limited, prefectures=PREFECTURES, fields=FIELDS, field_label=field_label,
                             ministries=[m for m in officers.all_ministries() if m.parent_id is None],
