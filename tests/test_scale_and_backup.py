@@ -4,14 +4,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from banso import backup, scale
-from banso.extensions import db, reset_sequences
+from banso.extensions import db
 from banso.models import Application, Inquiry, Officer, OfficerCandidacy, Phase, Team, TeamMembership, User
 from banso.models.travel import TripRequest
 from banso.services import teams
-from tests.conftest import rolled_back
+from tests.conftest import empty_tables, rolled_back
 from tests.factories import make_user
 
 AS_OF = date(2026, 11, 23)
@@ -26,9 +26,7 @@ def _snapshot() -> dict[str, list[tuple]]:
 
 
 def _empty_all_tables() -> None:
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(delete(table))
-    reset_sequences()  # a fresh database, ids from 1 again
+    empty_tables()
     db.session.commit()
 
 

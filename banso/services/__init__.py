@@ -19,3 +19,18 @@ class InputError(RuleViolation):
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__("INPUT", message, field)
+
+
+class NotPermitted(RuleViolation):
+    """The area's policy does not let this user do this (banso/policies); ``rule_id`` is "POLICY"."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__("POLICY", message, field)
+
+
+class WrongState(RuleViolation):
+    """The record is not (or no longer) in a state that allows this — it moved on, or someone else handled it
+    first; ``rule_id`` is "STATE"."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__("STATE", message, field)

@@ -17,7 +17,7 @@ from banso.models import (Application, ApplicationStatus, ContinuationResponse, 
                           User)
 from banso.policies import admin as policy
 from banso.reference import FIELDS, MINISTRY_NAMES, POPULATION_BANDS, field_label
-from banso.services import RuleViolation, audit, municipalities, notifications
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, municipalities, notifications
 
 S = ApplicationStatus
 EDITABLE = [
@@ -142,7 +142,7 @@ def submit_application(phase: Phase, municipality: Municipality, data: dict, *, 
 
 def update_application(application: Application, data: dict, *, actor: User) -> Application:
     if application.status in (S.MATCHED, S.UNMATCHED, S.WITHDRAWN):
-        raise RuleViolation("APP", f"「{application.status_label}」の回答は編集できません。")
+        raise WrongState(f"「{application.status_label}」の回答は編集できません。")
     _raise_first(field_errors(data))
     before = audit.snapshot(application, AUDITED)
     requested_before = application.requested_national_staff
@@ -267,13 +267,13 @@ def available_actions(application: Application) -> list[str]:
 
 def change_status(application: Application, action: str, *, reason: str = "", actor: User | None) -> Application:
     if action not in TRANSITIONS:
-        raise RuleViolation("APP", "この操作はできません。")
+        raise InputError("この操作はできません。")
     sources, target, done = TRANSITIONS[action]
     if application.status not in sources:
-        raise RuleViolation("APP", f"「{application.status_label}」の回答にはこの操作はできません。")
+        raise WrongState(f"「{application.status_label}」の回答にはこの操作はできません。")
     reason = (reason or "").strip()
     if action in NEEDS_REASON and not reason:
-        raise RuleViolation("APP", "理由を入力してください。", "reason")
+        raise InputError("理由を入力してください。", "reason")
     if action == "eligible":
         failed = [c for c in assess(application) if c.verdict == "ng"]
         if failed:
@@ -289,11 +289,11 @@ def change_status(application: Application, action: str, *, reason: str = "", ac
 def accept_late(application: Application, *, reason: str, actor: User) -> Application:
     """APP-6: only an admin may accept a late answer, and only with a recorded reason."""
     if not policy.may_accept_late(actor):
-        raise RuleViolation("APP-6", "期限後の回答を受け付けられるのは事務局管理者だけです。")
+        raise NotPermitted("期限後の回答を受け付けられるのは事務局管理者だけです。")
     if application.status != S.LATE:
-        raise RuleViolation("APP-6", "期限後（保留）の回答ではありません。")
+        raise WrongState("期限後（保留）の回答ではありません。")
     if not (reason or "").strip():
-        raise RuleViolation("APP-6", "期限後に受け付ける理由を入力してください。", "reason")
+        raise InputError("期限後に受け付ける理由を入力してください。", "reason")
     application.late_acceptance_reason = reason.strip()
     application.late_accepted_by_id = actor.id
     application.status = S.RECEIVED
@@ -391,7 +391,7 @@ def record_continuation(phase: Phase, previous_application: Application, *, wish
         response = ContinuationResponse(phase=phase, municipality=m)
         db.session.add(response)
     if response.answered_at is not None:
-        raise RuleViolation("APP-4", f"{m.full_name}の継続意向は回答済みです。")
+        raise WrongState(f"{m.full_name}の継続意向は回答済みです。")
     response.wishes_to_continue = wishes_to_continue
     response.issue_changes = (issue_changes or "").strip()
     response.answered_at = now()

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 from banso.clock import now
 from banso.extensions import db
 from banso.models import ImportBatch, Phase, User
-from banso.services import RuleViolation, audit, spreadsheets
+from banso.services import InputError, RuleViolation, WrongState, audit, spreadsheets
 
 INLINE_ROWS = 200  # larger files are checked on the worker
 
@@ -61,7 +61,7 @@ def _positions(importer: Importer, header: list[str]) -> dict[str, int]:
         positions.setdefault(name, index)
     missing = sorted(importer.required - positions.keys()) + importer.check_headers(set(positions))
     if missing:
-        raise RuleViolation("IMPORT", f"見出し行に必要な列がありません: {'、'.join(missing)}。所定の様式でご提出ください。", "file")
+        raise InputError(f"見出し行に必要な列がありません: {'、'.join(missing)}。所定の様式でご提出ください。", "file")
     return positions
 
 
@@ -103,7 +103,7 @@ def validate(batch: ImportBatch, on_progress: Callable[[ImportBatch], None] | No
 
 def set_excluded(batch: ImportBatch, rows: list[int], *, actor: User) -> ImportBatch:
     if batch.status != "ready":
-        raise RuleViolation("IMPORT", "この取込は確認できる状態ではありません。")
+        raise WrongState("この取込は確認できる状態ではありません。")
     batch.excluded_rows = sorted(set(rows) & {r["row"] for r in batch.rows})
     return batch
 
@@ -118,13 +118,13 @@ def enqueue_validation(batch: ImportBatch) -> None:
 def commit(batch: ImportBatch, *, actor: User | None) -> int:
     """Store every included row, or none (the caller rolls back on RuleViolation)."""
     if batch.status != "ready":
-        raise RuleViolation("IMPORT", "この取込は既に完了しているか、確認中です。")
+        raise WrongState("この取込は既に完了しているか、確認中です。")
     if batch.blocking_rows:
         rows = "、".join(str(r["row"]) for r in batch.blocking_rows[:20])
-        raise RuleViolation("IMPORT", f"エラーのある行（{rows}行目）が残っています。修正したファイルを取り込み直すか、取り込まない行として除外してください。")
+        raise InputError(f"エラーのある行（{rows}行目）が残っています。修正したファイルを取り込み直すか、取り込まない行として除外してください。")
     included = [r for r in batch.rows if r["row"] not in batch.excluded_rows]
     if not included:
-        raise RuleViolation("IMPORT", "取り込む行がありません。")
+        raise InputError("取り込む行がありません。")
     importer = IMPORTERS[batch.kind]
     for row in included:
         try:

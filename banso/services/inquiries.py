@@ -33,7 +33,7 @@ from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES
                                   InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.services import RuleViolation, audit, notifications, phases
+from banso.services import InputError, NotPermitted, WrongState, audit, notifications, phases
 
 log = logging.getLogger(__name__)
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
@@ -85,29 +85,29 @@ def check_fields(data: dict, *, require_email: bool) -> dict:
     clean = {k: (data.get(k) or "").strip() if isinstance(data.get(k, ""), str) else data.get(k) for k in data}
     for name, limit in LIMITS.items():
         if len(clean.get(name) or "") > limit:
-            raise RuleViolation("INQ-1", f"{'本文' if name == 'body' else '入力'}が長すぎます（{limit:,}文字まで）。", name)
+            raise InputError(f"{'本文' if name == 'body' else '入力'}が長すぎます（{limit:,}文字まで）。", name)
     if clean.get("org_type") not in ORG_TYPES:
-        raise RuleViolation("INQ-1", "所属の種類を選んでください。", "org_type")
+        raise InputError("所属の種類を選んでください。", "org_type")
     if clean.get("category") not in CATEGORIES:
-        raise RuleViolation("INQ-1", "お問い合わせの分類を選んでください。", "category")
+        raise InputError("お問い合わせの分類を選んでください。", "category")
     for name, label in (("name", "お名前"), ("subject", "件名"), ("body", "お問い合わせ内容")):
         if not clean.get(name):
-            raise RuleViolation("INQ-1", f"{label}を入力してください。", name)
+            raise InputError(f"{label}を入力してください。", name)
     email = clean.get("email") or ""
     if email or require_email:
         try:
             clean["email"] = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError:
-            raise RuleViolation("INQ-1", "メールアドレスの形式が正しくありません（例: tanaka@example.lg.jp）。", "email") from None
+            raise InputError("メールアドレスの形式が正しくありません（例: tanaka@example.lg.jp）。", "email") from None
     if clean.get("prefecture") and clean["prefecture"] not in PREFECTURES:
-        raise RuleViolation("INQ-1", f"都道府県「{clean['prefecture']}」は選択肢にありません。", "prefecture")
+        raise InputError(f"都道府県「{clean['prefecture']}」は選択肢にありません。", "prefecture")
     municipality = None
     if clean.get("municipality_code"):
         municipality = db.session.scalar(select(Municipality).where(Municipality.code == clean["municipality_code"]))
         if municipality is None:
-            raise RuleViolation("INQ-1", "市区町村を一覧から選んでください。", "municipality_code")
+            raise InputError("市区町村を一覧から選んでください。", "municipality_code")
     if clean["org_type"] == "municipality" and municipality is None and not clean.get("organisation"):
-        raise RuleViolation("INQ-1", "市区町村を選ぶか、団体名を入力してください。", "municipality_code")
+        raise InputError("市区町村を選ぶか、団体名を入力してください。", "municipality_code")
     clean["municipality"] = municipality
     return clean
 
@@ -126,7 +126,7 @@ def check_rate(email: str, address: str | None) -> None:
             if count == 1:
                 connection.expire(name, 3600)
             if count > limit * (4 if key.startswith("ip:") else 1):
-                raise RuleViolation("INQ-1", "短時間に多くのお問い合わせをいただいたため、受付を一時停止しています。1時間ほどおいて再度お送りいただくか、お電話でご連絡ください。")
+                raise NotPermitted("短時間に多くのお問い合わせをいただいたため、受付を一時停止しています。1時間ほどおいて再度お送りいただくか、お電話でご連絡ください。")
     except (redis.RedisError, OSError) as exc:
         log.warning("問い合わせの送信回数を確認できませんでした（受け付けます）: %s", exc)
 
@@ -135,7 +135,7 @@ def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None
             follows: Inquiry | None = None, acknowledge: bool = True) -> Inquiry:
     """Record a new inquiry and its first message; the inquirer gets the receipt number by e-mail."""
     if channel not in CHANNELS:
-        raise RuleViolation("INQ-1", "受付の経路を選んでください。", "channel")
+        raise InputError("受付の経路を選んでください。", "channel")
     clean = check_fields(data, require_email=channel in ("form", "email"))
     at = at or now()
     municipality = clean["municipality"]
@@ -223,7 +223,7 @@ def import_eml(data: bytes, *, actor: User) -> Imported:
     """A saved e-mail (.eml, any Japanese encoding): a reply joins its thread (or the thread it was
     merged into); a reply to a thread closed over 14 days ago opens a new inquiry linked to it."""
     if not data or len(data) > current_app.config["EML_MAX_BYTES"]:
-        raise RuleViolation("INQ-1", "メールファイルが空か、大きすぎます（10MBまで）。", "file")
+        raise InputError("メールファイルが空か、大きすぎます（10MBまで）。", "file")
     try:
         message = message_from_bytes(data, policy=email_policy.default)
         sender_name, sender = parseaddr(str(message.get("From", "")))
@@ -231,11 +231,11 @@ def import_eml(data: bytes, *, actor: User) -> Imported:
         body = _plain_body(message)
         message_id = str(message.get("Message-ID", "")).strip() or None
     except Exception as exc:  # a broken file must never reach the user as a 500
-        raise RuleViolation("INQ-1", f"メールファイルを読み取れませんでした（{type(exc).__name__}）。.eml 形式で保存したメールを選んでください。", "file") from None
+        raise InputError(f"メールファイルを読み取れませんでした（{type(exc).__name__}）。.eml 形式で保存したメールを選んでください。", "file") from None
     if not sender or "@" not in sender or not body:
-        raise RuleViolation("INQ-1", "メールファイルを読み取れませんでした（差出人または本文がありません）。.eml 形式で保存したメールを選んでください。", "file")
+        raise InputError("メールファイルを読み取れませんでした（差出人または本文がありません）。.eml 形式で保存したメールを選んでください。", "file")
     if message_id and db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id)):
-        raise RuleViolation("INQ-1", "このメールは既に取り込まれています。", "file")
+        raise WrongState("このメールは既に取り込まれています。", "file")
     inquiry, reason = _thread_of(message)
     while inquiry is not None and inquiry.merged_into is not None:
         inquiry, reason = inquiry.merged_into, reason + "（統合先のスレッド）"
@@ -278,9 +278,9 @@ def add_incoming(inquiry: Inquiry, body: str, *, from_email: str = "", email_mes
 
 def _staff(actor: User, inquiry: Inquiry) -> None:
     if not policy.may_handle(inquiry, actor):
-        raise RuleViolation("INQ-1", "このお問い合わせに対応する権限がありません。")
+        raise NotPermitted("このお問い合わせに対応する権限がありません。")
     if inquiry.merged_into_id is not None:
-        raise RuleViolation("INQ-1", f"このお問い合わせは {inquiry.merged_into.receipt_number} に統合されています。統合先で対応してください。")
+        raise WrongState(f"このお問い合わせは {inquiry.merged_into.receipt_number} に統合されています。統合先で対応してください。")
 
 
 def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False) -> InquiryMessage:
@@ -288,11 +288,11 @@ def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False) -> I
     _staff(actor, inquiry)
     body = (body or "").strip()
     if not body:
-        raise RuleViolation("INQ-1", "回答の本文を入力してください。", "body")
+        raise InputError("回答の本文を入力してください。", "body")
     if len(body) > LIMITS["body"]:
-        raise RuleViolation("INQ-1", f"回答が長すぎます（{LIMITS['body']:,}文字まで）。", "body")
+        raise InputError(f"回答が長すぎます（{LIMITS['body']:,}文字まで）。", "body")
     if not inquiry.email:
-        raise RuleViolation("INQ-1", "メールアドレスが登録されていないため、メールで回答できません。電話等で回答し、内部メモに記録してください。", "body")
+        raise WrongState("メールアドレスが登録されていないため、メールで回答できません。電話等で回答し、内部メモに記録してください。", "body")
     at = now()
     message = InquiryMessage(inquiry=inquiry, kind="reply", body=body, author_id=actor.id, at=at)
     db.session.add(message)
@@ -319,7 +319,7 @@ def add_note(inquiry: Inquiry, body: str, *, actor: User) -> InquiryMessage:
     """An internal note: never sent, never shown to the inquirer."""
     _staff(actor, inquiry)
     if not (body or "").strip():
-        raise RuleViolation("INQ-1", "メモの内容を入力してください。", "body")
+        raise InputError("メモの内容を入力してください。", "body")
     note = InquiryMessage(inquiry=inquiry, kind="note", body=body.strip()[:LIMITS["body"]], author_id=actor.id)
     db.session.add(note)
     audit.record("note", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に内部メモを追加")
@@ -330,7 +330,7 @@ def set_status(inquiry: Inquiry, status: str, *, actor: User) -> Inquiry:
     """Any status by hand; waiting for the inquirer pauses the clock, leaving it adds the pause to the due date."""
     _staff(actor, inquiry)
     if status not in {s.value for s in InquiryStatus}:
-        raise RuleViolation("INQ-1", "状態を選んでください。", "status")
+        raise InputError("状態を選んでください。", "status")
     before, at = inquiry.status, now()
     if before == status:
         return inquiry
@@ -349,7 +349,7 @@ def set_status(inquiry: Inquiry, status: str, *, actor: User) -> Inquiry:
 def assign(inquiry: Inquiry, assignee: User | None, *, actor: User) -> Inquiry:
     _staff(actor, inquiry)
     if assignee is not None and not assignee.has_role(Role.ADMIN, Role.SECRETARIAT, Role.FINANCE):
-        raise RuleViolation("INQ-1", "担当者は事務局・会計担当の職員から選んでください。", "assignee")
+        raise InputError("担当者は事務局・会計担当の職員から選んでください。", "assignee")
     before = inquiry.assignee.name if inquiry.assignee else None
     inquiry.assignee_id = assignee.id if assignee else None
     if inquiry.status == InquiryStatus.NEW and assignee is not None:
@@ -363,11 +363,11 @@ def merge(inquiry: Inquiry, target: Inquiry, *, actor: User) -> Inquiry:
     """A duplicate joins another thread: its messages show there, and replies to it arrive there."""
     _staff(actor, inquiry)
     if target.id == inquiry.id:
-        raise RuleViolation("INQ-1", "同じお問い合わせには統合できません。", "target")
+        raise InputError("同じお問い合わせには統合できません。", "target")
     while target.merged_into is not None:
         target = target.merged_into
     if target.id == inquiry.id:
-        raise RuleViolation("INQ-1", "統合先がこのお問い合わせに統合されています。", "target")
+        raise InputError("統合先がこのお問い合わせに統合されています。", "target")
     inquiry.merged_into_id, inquiry.status, inquiry.closed_at = target.id, InquiryStatus.CLOSED, now()
     db.session.execute(update(Inquiry).where(Inquiry.merged_into_id == inquiry.id).values(merged_into_id=target.id)
                        .execution_options(synchronize_session="fetch"))
@@ -380,7 +380,7 @@ def link_municipality(inquiry: Inquiry, code: str, *, actor: User) -> Inquiry:
     _staff(actor, inquiry)
     municipality = db.session.scalar(select(Municipality).where(Municipality.code == (code or "").strip()))
     if municipality is None:
-        raise RuleViolation("INQ-1", "市区町村を一覧から選んでください。", "municipality_code")
+        raise InputError("市区町村を一覧から選んでください。", "municipality_code")
     inquiry.municipality, inquiry.prefecture = municipality, municipality.prefecture
     _link_related(inquiry)
     audit.record("link", inquiry, actor=actor, summary=f"{inquiry.receipt_number} を{municipality.full_name}に関連付け")
@@ -406,10 +406,10 @@ def fill_template(template: ReplyTemplate, inquiry: Inquiry) -> str:
 def save_template(title: str, body: str, *, actor: User, template: ReplyTemplate | None = None) -> ReplyTemplate:
     title, body = (title or "").strip(), (body or "").strip()
     if not title or not body:
-        raise RuleViolation("INQ-1", "定型文の名前と本文を入力してください。", "title")
+        raise InputError("定型文の名前と本文を入力してください。", "title")
     clash = db.session.scalar(select(ReplyTemplate).where(ReplyTemplate.title == title))
     if clash is not None and clash is not template:
-        raise RuleViolation("INQ-1", f"「{title}」という定型文は既にあります。", "title")
+        raise InputError(f"「{title}」という定型文は既にあります。", "title")
     before = audit.snapshot(template, ["title", "body"]) if template is not None else None
     template = template or ReplyTemplate()
     template.title, template.body = title[:100], body[:LIMITS["body"]]
@@ -427,10 +427,10 @@ def delete_template(template: ReplyTemplate, *, actor: User) -> None:
 def promote_to_faq(inquiry: Inquiry, question: str, answer: str, *, actor: User) -> FaqEntry:
     _staff(actor, inquiry)
     if inquiry.status not in (InquiryStatus.ANSWERED, InquiryStatus.CLOSED):
-        raise RuleViolation("INQ-1", "回答済または完了のお問い合わせだけをFAQにできます。")
+        raise WrongState("回答済または完了のお問い合わせだけをFAQにできます。")
     question, answer = (question or "").strip(), (answer or "").strip()
     if not question or not answer:
-        raise RuleViolation("INQ-1", "FAQの質問と回答を入力してください（個人名や団体名は含めないでください）。", "question")
+        raise InputError("FAQの質問と回答を入力してください（個人名や団体名は含めないでください）。", "question")
     entry = FaqEntry(category=inquiry.category, question=question[:2000], answer=answer[:LIMITS["body"]], source_inquiry_id=inquiry.id)
     db.session.add(entry)
     audit.record("promote_faq", inquiry, actor=actor, summary=f"{inquiry.receipt_number} をFAQに掲載")

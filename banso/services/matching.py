@@ -16,7 +16,7 @@ from banso.extensions import db
 from banso.models import (Application, ApplicationStatus, CandidacyStatus, Ministry, Officer, OfficerCandidacy, Phase,
                           Team, TeamMembership, User)
 from banso.reference import field_label
-from banso.services import RuleViolation, teams
+from banso.services import InputError, RuleViolation, teams
 
 SENIOR = {"指定職", "課長級", "室長級"}
 
@@ -180,10 +180,10 @@ def accept(phase: Phase, choices: list[tuple[int, list[int]]], *, actor: User) -
     for application_id, officer_ids in choices:
         application = db.session.get(Application, application_id)
         if application is None or application.phase_id != phase.id:
-            raise RuleViolation("TEAM-2", "対象の回答が見つかりません。")
+            raise InputError("対象の回答が見つかりません。")
         members = [db.session.get(Officer, i) for i in officer_ids]
         if any(o is None for o in members):
-            raise RuleViolation("TEAM-1", "支援官が見つかりません。")
+            raise InputError("支援官が見つかりません。")
         try:
             formed.append(teams.form_team(application, members, actor=actor))
         except RuleViolation as violation:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from banso.extensions import db
 from banso.models import Municipality, OfficialPopulation, Phase, User
 from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, normalize_name, valid_code
-from banso.services import RuleViolation, audit, spreadsheets
+from banso.services import InputError, audit, spreadsheets
 
 MASTER_FILE = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
 MASTER_DATE = date(2025, 1, 1)
@@ -33,7 +33,7 @@ def import_master(path: Path = MASTER_FILE) -> int:
         if not (row.get("population_japanese_2025_01_01") or "").isdigit():
             errors.append(f"{number}行目: 人口が数字ではありません。")
     if errors:
-        raise RuleViolation("MASTER", "\n".join(errors[:50]))
+        raise InputError("\n".join(errors[:50]))
     existing = {m.code: m for m in db.session.scalars(select(Municipality))}
     for row in rows:
         municipality = existing.get(row["code"]) or Municipality(code=row["code"])
@@ -117,7 +117,7 @@ def import_official_population(phase: Phase, filename: str, content: bytes, *, a
     for key, names in OFFICIAL_HEADERS.items():
         found = [i for i, h in enumerate(header) if h in names]
         if not found:
-            raise RuleViolation("IMPORT", f"見出し「{names[0]}」の列がありません（必要な列: 団体コード、人口）。", "file")
+            raise InputError(f"見出し「{names[0]}」の列がありません（必要な列: 団体コード、人口）。", "file")
         columns[key] = found[0]
     lookup = Lookup()
     errors, figures = [], {}
@@ -132,7 +132,7 @@ def import_official_population(phase: Phase, filename: str, content: bytes, *, a
         if not errors or not errors[-1].startswith(f"{number}行目"):
             figures[lookup.by_code[code].id] = int(population)
     if errors:
-        raise RuleViolation("IMPORT", "\n".join(errors[:100]) + ("\n…ほか" if len(errors) > 100 else ""), "file")
+        raise InputError("\n".join(errors[:100]) + ("\n…ほか" if len(errors) > 100 else ""), "file")
     existing = {o.municipality_id: o for o in db.session.scalars(
         select(OfficialPopulation).where(OfficialPopulation.reference_date == phase.population_reference_date))}
     for municipality_id, population in figures.items():

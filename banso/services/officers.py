@@ -17,7 +17,7 @@ from banso.models import (AppointmentState, CandidacyStatus, ConcurrentAppointme
 from banso.reference import (AGE_BANDS, APPOINTMENT_POSTS, ELIGIBLE_WORKPLACES, FIELDS, GRADE_BANDS,
                              INELIGIBLE_GRADES, JOB_TYPES, MINISTRIES, MINISTRY_ALIASES, SEXES, WORKPLACES,
                              normalize_name, to_hiragana)
-from banso.services import RuleViolation, audit, notifications, users
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, notifications, users
 
 OFFICIAL_FIELDS = ["ministry_id", "bureau", "division", "post_title", "grade_band", "workplace_type"]
 SELF_FIELDS = ["email", "phone", "expertise_fields", "home_town", "region_ties", "preferences", "introduction",
@@ -136,7 +136,7 @@ class KnownPeople:
 def _raise(errors: dict[str, str]) -> None:
     if errors:
         field, message = next(iter(errors.items()))
-        raise RuleViolation("OFF", message, field)
+        raise InputError(message, field)
 
 
 def _clean(data: dict) -> dict:
@@ -152,7 +152,7 @@ def create_officer(data: dict, *, actor: User | None) -> Officer:
     _raise(field_errors(data))
     duplicate = find_duplicate(data)
     if duplicate is not None:
-        raise RuleViolation("OFF", f"同じ方が既に登録されています（{duplicate.name}・{duplicate.email}）。既存の記録をお使いください。", "email")
+        raise InputError(f"同じ方が既に登録されています（{duplicate.name}・{duplicate.email}）。既存の記録をお使いください。", "email")
     officer = Officer(**{k: data.get(k) for k in RECORD_FIELDS if k in data})
     db.session.add(officer)
     audit.record("create", officer, actor=actor, summary=f"支援官 {officer.name} を登録", after=audit.snapshot(officer, RECORD_FIELDS))
@@ -165,7 +165,7 @@ def update_officer(officer: Officer, data: dict, *, actor: User) -> Officer:
     _raise(field_errors(data))
     duplicate = find_duplicate(data, exclude=officer)
     if duplicate is not None:
-        raise RuleViolation("OFF", f"同じ方が既に登録されています（{duplicate.name}）。", "email")
+        raise InputError(f"同じ方が既に登録されています（{duplicate.name}）。", "email")
     before = audit.snapshot(officer, RECORD_FIELDS)
     for key in RECORD_FIELDS:
         if key in data:
@@ -193,7 +193,7 @@ def apply_to_phase(officer: Officer, phase: Phase, *, actor: User | None) -> Off
     existing = db.session.scalar(select(OfficerCandidacy).where(OfficerCandidacy.officer_id == officer.id,
                                                                 OfficerCandidacy.phase_id == phase.id))
     if existing is not None:
-        raise RuleViolation("OFF", f"{officer.name}さんは{phase.name}の応募者として既に登録されています。")
+        raise WrongState(f"{officer.name}さんは{phase.name}の応募者として既に登録されています。")
     eligible, reason = eligibility(officer)
     candidacy = OfficerCandidacy(officer=officer, phase=phase, eligible=eligible, ineligibility_reason=reason)
     db.session.add(candidacy)
@@ -216,7 +216,7 @@ def candidacy_actions(candidacy: OfficerCandidacy) -> list[str]:
 def set_candidacy_status(candidacy: OfficerCandidacy, status: str, *, actor: User) -> OfficerCandidacy:
     allowed = CANDIDACY_MOVES
     if status not in allowed or candidacy.status not in allowed[status]:
-        raise RuleViolation("OFF", f"「{candidacy.status_label}」からはこの操作はできません。")
+        raise WrongState(f"「{candidacy.status_label}」からはこの操作はできません。")
     if status == CandidacyStatus.SELECTED and not candidacy.eligible:
         raise RuleViolation(candidacy.ineligibility_reason[:5], f"対象外のため選定できません。{candidacy.ineligibility_reason}")
     before = candidacy.status
@@ -238,7 +238,7 @@ def issue_orders(phase: Phase, *, order_date: date, post: str = APPOINTMENT_POST
                  on_progress=None) -> int:
     """Issue 併任発令 for every selected officer of the phase. Safe to repeat: no officer gets a second order."""
     if post not in APPOINTMENT_POSTS:
-        raise RuleViolation("OFF-3", "併任先を選んでください。")
+        raise InputError("併任先を選んでください。")
     # Two bulk runs at once take turns on the phase row; the unique (officer, phase) is the last defence.
     db.session.execute(select(Phase.id).where(Phase.id == phase.id).with_for_update())
     candidacies = list(db.session.scalars(
@@ -276,11 +276,11 @@ def issue_orders(phase: Phase, *, order_date: date, post: str = APPOINTMENT_POST
 def end_appointment(appointment: ConcurrentAppointment, *, on: date, reason: str, actor: User | None) -> ConcurrentAppointment:
     """併任解除. The teams area calls this when a member leaves and has no other team (OFF-3)."""
     if appointment.state != AppointmentState.ISSUED:
-        raise RuleViolation("OFF-3", "発令済の併任だけを解除できます。")
+        raise WrongState("発令済の併任だけを解除できます。")
     if not (reason or "").strip():
-        raise RuleViolation("OFF-3", "解除の理由を入力してください。", "reason")
+        raise InputError("解除の理由を入力してください。", "reason")
     if not appointment.effective_from <= on <= appointment.effective_to:
-        raise RuleViolation("OFF-3", "解除日は併任の期間内の日付にしてください。", "on")
+        raise InputError("解除日は併任の期間内の日付にしてください。", "on")
     appointment.state, appointment.ended_on, appointment.end_reason = AppointmentState.ENDED, on, reason.strip()
     audit.record("end_appointment", appointment, actor=actor,
                  summary=f"{appointment.officer.name}さんの併任を{on.isoformat()}付で解除（{appointment.end_reason}）")
@@ -315,7 +315,7 @@ def effort_warning(officer: Officer) -> str | None:
 def update_own_profile(officer: Officer, data: dict, *, actor: User) -> Officer:
     """OFF-5: an officer changes only their own, non-official fields; anything else is refused."""
     if officer.user_id != actor.id:
-        raise RuleViolation("OFF-5", "ご自身のプロフィールだけを編集できます。")
+        raise NotPermitted("ご自身のプロフィールだけを編集できます。")
     official = sorted(set(data) - set(SELF_FIELDS))
     if official:
         raise RuleViolation("OFF-5", "所属・役職・職階などの公式の記録は、変更申請により事務局が変更します。")
@@ -323,7 +323,7 @@ def update_own_profile(officer: Officer, data: dict, *, actor: User) -> Officer:
     errors = {k: v for k, v in field_errors(_clean(merged)).items() if k in SELF_FIELDS}
     _raise(errors)
     if find_duplicate(_clean(merged), exclude=officer) is not None:
-        raise RuleViolation("OFF", "このメールアドレスは他の方が使っています。", "email")
+        raise InputError("このメールアドレスは他の方が使っています。", "email")
     before = audit.snapshot(officer, SELF_FIELDS)
     for key in SELF_FIELDS:
         if key in data:
@@ -336,12 +336,12 @@ def update_own_profile(officer: Officer, data: dict, *, actor: User) -> Officer:
 
 def request_change(officer: Officer, changes: dict, *, reason: str, effective_on: date | None, actor: User) -> ProfileChangeRequest:
     if officer.user_id != actor.id and not actor.has_role(Role.ADMIN, Role.SECRETARIAT):
-        raise RuleViolation("OFF-5", "ご自身の記録の変更だけを申請できます。")
+        raise NotPermitted("ご自身の記録の変更だけを申請できます。")
     changes = {k: v for k, v in changes.items() if k in OFFICIAL_FIELDS and v not in (None, "") and v != getattr(officer, k)}
     if not changes:
-        raise RuleViolation("OFF-5", "変更する項目を入力してください（現在と同じ値は申請できません）。")
+        raise InputError("変更する項目を入力してください（現在と同じ値は申請できません）。")
     if not (reason or "").strip():
-        raise RuleViolation("OFF-5", "変更の理由（人事異動など）を入力してください。", "reason")
+        raise InputError("変更の理由（人事異動など）を入力してください。", "reason")
     merged = {**{k: getattr(officer, k) for k in RECORD_FIELDS}, **changes}
     _raise({k: v for k, v in field_errors(merged).items() if k in changes})
     request = ProfileChangeRequest(officer=officer, changes=changes, reason=reason.strip(), effective_on=effective_on)
@@ -358,12 +358,12 @@ class Decision:
 
 def decide_change(request: ProfileChangeRequest, *, approve: bool, note: str, actor: User) -> Decision:
     if request.status != "pending":
-        raise RuleViolation("OFF-5", "この申請は処理済みです。")
+        raise WrongState("この申請は処理済みです。")
     officer = request.officer
     if not approve and not (note or "").strip():
-        raise RuleViolation("OFF-5", "却下の理由を入力してください。", "note")
+        raise InputError("却下の理由を入力してください。", "note")
     if approve and "ministry_id" in request.changes and db.session.get(Ministry, request.changes["ministry_id"]) is None:
-        raise RuleViolation("OFF-5", "申請された府省庁が一覧にありません。")
+        raise InputError("申請された府省庁が一覧にありません。")
     request.status = "approved" if approve else "rejected"
     request.decided_by_id, request.decided_at, request.decision_note = actor.id, now(), (note or "").strip()
     needs_replacement = False
@@ -392,7 +392,7 @@ def decide_change(request: ProfileChangeRequest, *, approve: bool, note: str, ac
 def create_login(officer: Officer, *, actor: User) -> str:
     """A sign-in for the officer's self-service; returns the one-time password to hand over."""
     if officer.user_id is not None:
-        raise RuleViolation("OFF-5", "この支援官のアカウントは作成済みです。")
+        raise WrongState("この支援官のアカウントは作成済みです。")
     password = users.generate_password()
     user = users.create_user(email=officer.email, name=officer.name, role=Role.OFFICER, password=password, actor=actor)
     officer.user = user

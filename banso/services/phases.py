@@ -9,7 +9,7 @@ from sqlalchemy import select
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.models import Phase, PhaseEvent, Publication, PublicationStatus, User
-from banso.services import RuleViolation, audit
+from banso.services import InputError, RuleViolation, audit
 
 FIELDS = [
     "number", "name", "fiscal_year", "population_reference_date", "survey_opens_at",
@@ -77,21 +77,21 @@ def timeline(phase: Phase) -> list[Milestone]:
 
 def _validate(data: dict) -> None:
     if data["answer_deadline_at"] <= data["survey_opens_at"]:
-        raise RuleViolation("PHASE", "回答締切は調査開始より後の日時にしてください。", "answer_deadline_at")
+        raise InputError("回答締切は調査開始より後の日時にしてください。", "answer_deadline_at")
     if data["support_end"] < data["support_start"]:
-        raise RuleViolation("PHASE", "支援終了日は支援開始日以降にしてください。", "support_end")
+        raise InputError("支援終了日は支援開始日以降にしてください。", "support_end")
     opens, closes = data.get("recruitment_opens_at"), data.get("recruitment_closes_at")
     if opens and closes and closes <= opens:
-        raise RuleViolation("PHASE", "公募締切は公募開始より後にしてください。", "recruitment_closes_at")
+        raise InputError("公募締切は公募開始より後にしてください。", "recruitment_closes_at")
     if data["travel_budget_cap_yen"] < 0:
-        raise RuleViolation("PHASE", "旅費予算の上限は0円以上にしてください。", "travel_budget_cap_yen")
+        raise InputError("旅費予算の上限は0円以上にしてください。", "travel_budget_cap_yen")
 
 
 def _check_unique(data: dict, phase: Phase | None) -> None:
     for field, label in (("number", "期番号"), ("name", "名称"), ("fiscal_year", "年度")):
         clash = db.session.scalar(select(Phase).where(getattr(Phase, field) == data[field]))
         if clash is not None and clash is not phase:
-            raise RuleViolation("PHASE", f"同じ{label}の期が既にあります。", field)
+            raise InputError(f"同じ{label}の期が既にあります。", field)
 
 
 def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: User | None) -> Phase:
@@ -141,7 +141,7 @@ def _check_release_time(phase: Phase, new_time: datetime | None) -> None:
 
 def add_event(phase: Phase, label: str, at: datetime, *, actor: User) -> PhaseEvent:
     if not label.strip():
-        raise RuleViolation("PHASE", "行事名を入力してください。", "label")
+        raise InputError("行事名を入力してください。", "label")
     event = PhaseEvent(phase=phase, label=label.strip(), at=at)
     db.session.add(event)
     audit.record("add_event", phase, actor=actor, summary=f"{phase.name}に「{event.label}」を追加",

@@ -24,7 +24,7 @@ from banso.models import (Application, ApplicationStatus, Ministry, Municipality
                           Phase, PrefectureContact, Publication, PublicationStatus, Team, TeamMembership, User)
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
-from banso.services import RuleViolation, audit, notifications
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, notifications
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -72,7 +72,7 @@ def hold(phase: Phase) -> dict:
 
 def _staff(actor: User) -> None:
     if not policy.may_prepare(actor):
-        raise RuleViolation("PUB-2", "公表の手続は事務局が行います。")
+        raise NotPermitted("公表の手続は事務局が行います。")
 
 
 def confirm(phase: Phase, *, actor: User) -> Publication:
@@ -80,7 +80,7 @@ def confirm(phase: Phase, *, actor: User) -> Publication:
     _staff(actor)
     publication = publication_of(phase)
     if publication.status not in (S.PREPARING, S.CONFIRMED) and not publication.unlocked:
-        raise RuleViolation("PUB-2", f"「{publication.status_label}」の期は確定し直せません。")
+        raise WrongState(f"「{publication.status_label}」の期は確定し直せません。")
     if not db.session.scalar(select(Team.id).where(Team.phase_id == phase.id).limit(1)):
         raise RuleViolation("PUB-1", "チームが1つも編成されていないため確定できません。")
     if publication.status == S.PREPARING:
@@ -95,12 +95,12 @@ def confirm(phase: Phase, *, actor: User) -> Publication:
 def unlock(phase: Phase, reason: str, *, actor: User) -> Publication:
     """An admin reopens the frozen matching for a change, with a reason; confirming again freezes it."""
     if not policy.may_decide(actor):
-        raise RuleViolation("PUB-2", "確定したマッチングの変更を許可できるのは事務局管理者のみです。")
+        raise NotPermitted("確定したマッチングの変更を許可できるのは事務局管理者のみです。")
     publication = publication_of(phase)
     if publication.status not in (S.CONFIRMED, S.NOTIFIED):
-        raise RuleViolation("PUB-2", "確定済みのマッチングだけが解除の対象です。")
+        raise WrongState("確定済みのマッチングだけが解除の対象です。")
     if not (reason or "").strip():
-        raise RuleViolation("PUB-2", "解除の理由を入力してください。", "reason")
+        raise InputError("解除の理由を入力してください。", "reason")
     publication.unlocked = True
     audit.record("unlock", publication, actor=actor, summary=f"{phase.name}の確定済みマッチングの変更を許可（{reason.strip()}）")
     return publication
@@ -119,7 +119,7 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
     _staff(actor)
     publication = publication_of(phase)
     if publication.status not in (S.CONFIRMED, S.NOTIFIED):
-        raise RuleViolation("PUB-2", "事前通知は、マッチングを確定してから送ります。")
+        raise WrongState("事前通知は、マッチングを確定してから送ります。")
     release_at = f"{phase.publication_at.astimezone(JST):%Y年%-m月%-d日 %H時%M分}" if phase.publication_at else "公表日"
     caution = (f"本件は{release_at}の公表まで取扱注意です。公表前に外部へ公表・発信しないでください（PUB-2）。")
     sent, already = 0, _sent_keys(f"advance-{phase.id}-")
@@ -168,9 +168,9 @@ def _notice(already: set[str], key: str, obj, email: str, name: str, user: User 
 def request_early_release(phase: Phase, reason: str, *, actor: User) -> Publication:
     """Releasing before the planned time needs a reason from one admin and the confirmation of another."""
     if not policy.may_decide(actor):
-        raise RuleViolation("PUB-3", "公表の前倒しを申請できるのは事務局管理者のみです。")
+        raise NotPermitted("公表の前倒しを申請できるのは事務局管理者のみです。")
     if not (reason or "").strip():
-        raise RuleViolation("PUB-3", "前倒しの理由を入力してください。", "reason")
+        raise InputError("前倒しの理由を入力してください。", "reason")
     publication = publication_of(phase)
     publication.early_reason, publication.early_requested_by_id, publication.early_requested_at = reason.strip()[:1000], actor.id, now()
     audit.record("request_early_release", publication, actor=actor, summary=f"{phase.name}の公表の前倒しを申請（{publication.early_reason}）")
@@ -187,14 +187,14 @@ def release(phase: Phase, *, actor: User | None) -> bool:
     if publication.is_released:
         return False
     if publication.status != S.NOTIFIED:
-        raise RuleViolation("PUB-3", "公表は、確定と事前通知の後に行います。")
+        raise WrongState("公表は、確定と事前通知の後に行います。")
     planned = planned_release(publication)
     early = planned is None or now() < planned
     if early:
         if actor is None:
             return False  # the job ran early (a changed schedule): the planned time decides
         if not policy.may_decide(actor):
-            raise RuleViolation("PUB-3", "公表を行えるのは事務局管理者のみです。")
+            raise NotPermitted("公表を行えるのは事務局管理者のみです。")
         if publication.early_requested_by_id is None:
             raise RuleViolation("PUB-3", "予定日時より前に公表するには、前倒しの理由を申請してください。")
         if publication.early_requested_by_id == actor.id:
@@ -202,7 +202,7 @@ def release(phase: Phase, *, actor: User | None) -> bool:
         if actor.created_at > publication.early_requested_at:
             raise RuleViolation("PUB-3", "前倒しの公表を確認できるのは、前倒しの申請より前から登録されている別の事務局管理者です。")
     elif actor is not None and not policy.may_decide(actor):
-        raise RuleViolation("PUB-3", "公表を行えるのは事務局管理者のみです。")
+        raise NotPermitted("公表を行えるのは事務局管理者のみです。")
     at = now()
     publication.status, publication.released_at, publication.released_by_id = S.RELEASED, at, actor.id if actor else None
     held = list(db.session.scalars(select(Notification.id).where(Notification.release_phase_id == phase.id,
@@ -282,7 +282,7 @@ def activity_counts(phase: Phase) -> dict[int, dict[str, int]]:
 def set_share_before_release(phase: Phase, allowed: bool, *, actor: User) -> Publication:
     """PUB-4: an admin may allow sharing with prefectures before release (marked confidential)."""
     if not policy.may_decide(actor):
-        raise RuleViolation("PUB-4", "公表前の共有を許可できるのは事務局管理者のみです。")
+        raise NotPermitted("公表前の共有を許可できるのは事務局管理者のみです。")
     record = publication_of(phase)
     record.share_before_release = allowed
     audit.record("share_policy", record, actor=actor,
@@ -300,11 +300,11 @@ def set_prefecture_contact(prefecture: str, email: str, department: str = "", *,
     from email_validator import EmailNotValidError, validate_email
 
     if prefecture not in PREFECTURES:
-        raise RuleViolation("PUB-4", f"都道府県「{prefecture}」は選択肢にありません。", "prefecture")
+        raise InputError(f"都道府県「{prefecture}」は選択肢にありません。", "prefecture")
     try:
         email = validate_email((email or "").strip(), check_deliverability=False).normalized
     except EmailNotValidError:
-        raise RuleViolation("PUB-4", "メールアドレスの形式が正しくありません。", "email") from None
+        raise InputError("メールアドレスの形式が正しくありません。", "email") from None
     found = db.session.scalar(select(PrefectureContact).where(PrefectureContact.prefecture == prefecture))
     before = audit.snapshot(found, ["email", "department"]) if found is not None else None
     contact = found or PrefectureContact(prefecture=prefecture)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from openpyxl import load_workbook
 
 from banso.formatting import strip_control
-from banso.services import RuleViolation
+from banso.services import InputError, RuleViolation
 
 MAX_ROWS = 20_000
 MAX_UNCOMPRESSED = 50 * 1024 * 1024  # a .xlsx is a zip: refuse one that inflates beyond this
@@ -19,18 +19,18 @@ def read_table(filename: str, content: bytes) -> tuple[list[str], list[list[str]
     """Header and rows as stripped strings. Raises RuleViolation('IMPORT', …) for an unreadable file."""
     name = (filename or "").lower()
     if not content:
-        raise RuleViolation("IMPORT", "ファイルが空です。", "file")
+        raise InputError("ファイルが空です。", "file")
     if name.endswith(".xlsx"):
         rows = _read_xlsx(content)
     elif name.endswith(".csv"):
         rows = _read_csv(content)
     else:
-        raise RuleViolation("IMPORT", "Excel（.xlsx）またはCSV（.csv）のファイルを選んでください。", "file")
+        raise InputError("Excel（.xlsx）またはCSV（.csv）のファイルを選んでください。", "file")
     rows = [r for r in rows if any(cell for cell in r)]
     if not rows:
-        raise RuleViolation("IMPORT", "ファイルに見出し行がありません。", "file")
+        raise InputError("ファイルに見出し行がありません。", "file")
     if len(rows) - 1 > MAX_ROWS:
-        raise RuleViolation("IMPORT", f"一度に取り込めるのは{MAX_ROWS:,}行までです。ファイルを分けてください。", "file")
+        raise InputError(f"一度に取り込めるのは{MAX_ROWS:,}行までです。ファイルを分けてください。", "file")
     header = [h.strip() for h in rows[0]]
     width = len(header)
     body = [(r + [""] * width)[:max(width, len(r))] for r in rows[1:]]
@@ -45,9 +45,9 @@ def _read_csv(content: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise RuleViolation("IMPORT", "文字コードを判別できません。UTF-8 または Shift_JIS で保存してください。", "file")
+        raise InputError("文字コードを判別できません。UTF-8 または Shift_JIS で保存してください。", "file")
     if "\x00" in text:
-        raise RuleViolation("IMPORT", "CSVとして読み取れないデータが含まれています。", "file")
+        raise InputError("CSVとして読み取れないデータが含まれています。", "file")
     return [[strip_control(cell).strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
 
 
@@ -55,12 +55,12 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
-                raise RuleViolation("IMPORT", "Excelファイルの展開後の大きさが上限を超えています。", "file")
+                raise InputError("Excelファイルの展開後の大きさが上限を超えています。", "file")
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except RuleViolation:
         raise
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise RuleViolation("IMPORT", "Excelファイルとして読み取れません。ファイルが壊れていないかご確認ください。", "file") from exc
+        raise InputError("Excelファイルとして読み取れません。ファイルが壊れていないかご確認ください。", "file") from exc
     try:
         sheet = workbook.worksheets[0]
         return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]

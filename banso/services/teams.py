@@ -17,7 +17,7 @@ from banso.models import (Activity, Application, ApplicationStatus, CandidacySta
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
 from banso.policies import teams as policy
 from banso.reference import FIELDS, field_label
-from banso.services import RuleViolation, applications, audit, notifications, officers
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, applications, audit, notifications, officers
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 MEETING_GAP = timedelta(weeks=3)      # TEAM-5: about weekly; three weeks without one stands out
@@ -49,7 +49,7 @@ def _check_available(officer: Officer, phase: Phase, start: date, end: date) -> 
     candidacy = db.session.scalar(select(OfficerCandidacy).where(OfficerCandidacy.officer_id == officer.id,
                                                                  OfficerCandidacy.phase_id == phase.id))
     if candidacy is None or candidacy.status not in (CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED):
-        raise RuleViolation("TEAM-1", f"{officer.name}さんは{phase.name}の選定された支援官ではありません。")
+        raise WrongState(f"{officer.name}さんは{phase.name}の選定された支援官ではありません。")
     team = _active_team_of(officer, phase)
     if team is not None:
         raise RuleViolation("TEAM-2", f"{officer.name}さんは既に{team.name}のメンバーです（1人1チーム）。")
@@ -118,9 +118,9 @@ def close_finished(phase: Phase, *, actor: User | None) -> int:
 def extend_team(team: Team, *, new_end: date, reason: str, actor: User) -> TeamExtension:
     """TEAM-3: an extension is a recorded decision with a reason and a new end date."""
     if not (reason or "").strip():
-        raise RuleViolation("TEAM-3", "延長の理由を入力してください。", "reason")
+        raise InputError("延長の理由を入力してください。", "reason")
     if new_end <= team.end_date:
-        raise RuleViolation("TEAM-3", "延長後の終了日は現在の終了日より後にしてください。", "new_end")
+        raise InputError("延長後の終了日は現在の終了日より後にしてください。", "new_end")
     for membership in team.current_members:
         if not officers.has_covering_appointment(membership.officer, team.end_date, team.end_date):
             raise RuleViolation("OFF-3", f"{membership.officer.name}さんの併任発令が現在の終了日をカバーしていません。")
@@ -145,14 +145,14 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
     db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())  # one replacement at a time
     publication.check_open(team.phase)
     if reason not in REPLACEMENT_REASONS:
-        raise RuleViolation("TEAM-4", "交代の理由を選んでください。", "reason")
+        raise InputError("交代の理由を選んでください。", "reason")
     if not team.start_date < effective <= team.end_date:
-        raise RuleViolation("TEAM-4", "交代日は支援期間内（開始日の翌日以降）の日付にしてください。", "effective")
+        raise InputError("交代日は支援期間内（開始日の翌日以降）の日付にしてください。", "effective")
     current = [m.officer for m in team.current_members]
     if leaving not in current:
-        raise RuleViolation("TEAM-4", f"{leaving.name}さんは{team.name}の現在のメンバーではありません。", "leaving")
+        raise WrongState(f"{leaving.name}さんは{team.name}の現在のメンバーではありません。", "leaving")
     if joining in current:
-        raise RuleViolation("TEAM-4", f"{joining.name}さんは既にこのチームのメンバーです。", "joining")
+        raise InputError(f"{joining.name}さんは既にこのチームのメンバーです。", "joining")
     _check_mix([o for o in current if o is not leaving] + [joining])
     _check_available(joining, team.phase, effective, team.end_date)
     # The leaving membership closes only if still open: a concurrent replacement of the same member loses here.
@@ -161,7 +161,7 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
                                      TeamMembership.left_on.is_(None))
         .values(left_on=effective - timedelta(days=1), leave_reason=reason).execution_options(synchronize_session=False))
     if closed.rowcount != 1:
-        raise RuleViolation("TEAM-4", f"{leaving.name}さんの交代は既に処理されています。画面を再読み込みしてください。")
+        raise WrongState(f"{leaving.name}さんの交代は既に処理されています。画面を再読み込みしてください。")
     db.session.add(TeamMembership(team=team, officer=joining, phase_id=team.phase_id, joined_on=effective))
     _set_candidacy(joining, team.phase, CandidacyStatus.ASSIGNED)
     _set_candidacy(leaving, team.phase, CandidacyStatus.ENDED)
@@ -233,20 +233,20 @@ def scope_warnings(text: str) -> list[str]:
 
 def record_activity(team: Team, data: dict, *, actor: User) -> Activity:
     if not policy.may_record(team, actor):
-        raise RuleViolation("TEAM-5", "活動を記録できるのは、このチームの支援官と事務局だけです。")
+        raise NotPermitted("活動を記録できるのは、このチームの支援官と事務局だけです。")
     if data.get("kind") not in ACTIVITY_KINDS:
-        raise RuleViolation("TEAM-5", "活動の種類を選んでください。", "kind")
+        raise InputError("活動の種類を選んでください。", "kind")
     started, ended = data.get("started_on"), data.get("ended_on") or data.get("started_on")
     if not isinstance(started, date):
-        raise RuleViolation("TEAM-5", "日付を入力してください。", "started_on")
+        raise InputError("日付を入力してください。", "started_on")
     if ended < started:
-        raise RuleViolation("TEAM-5", "終了日は開始日以降にしてください。", "ended_on")
+        raise InputError("終了日は開始日以降にしてください。", "ended_on")
     if started < team.start_date or ended > team.end_date:
-        raise RuleViolation("TEAM-5", "活動日は支援期間内の日付にしてください。", "started_on")
+        raise InputError("活動日は支援期間内の日付にしてください。", "started_on")
     if started > today_jst():
-        raise RuleViolation("TEAM-5", "これから行う活動は記録できません（実施後に記録してください）。", "started_on")
+        raise InputError("これから行う活動は記録できません（実施後に記録してください）。", "started_on")
     if not (data.get("summary") or "").strip():
-        raise RuleViolation("TEAM-5", "概要を入力してください。", "summary")
+        raise InputError("概要を入力してください。", "summary")
     activity = Activity(team=team, kind=data["kind"], started_on=started, ended_on=ended,
                         participants=(data.get("participants") or "").strip(), place=(data.get("place") or "").strip(),
                         company_count=int(data.get("company_count") or 0), summary=data["summary"].strip(),
@@ -326,12 +326,12 @@ def report_due(team: Team, period: int) -> date:
 
 def file_report(team: Team, period: int, data: dict, *, actor: User) -> HalfYearReport:
     if not policy.may_record(team, actor):
-        raise RuleViolation("TEAM-6", "報告を提出できるのは、このチームの支援官と事務局だけです。")
+        raise NotPermitted("報告を提出できるのは、このチームの支援官と事務局だけです。")
     if period not in (1, 2):
-        raise RuleViolation("TEAM-6", "報告の期間を選んでください。")
+        raise InputError("報告の期間を選んでください。")
     for key, label in (("issues", "市町村の課題"), ("support_given", "支援の内容"), ("results", "成果"), ("outlook", "今後の展望")):
         if not (data.get(key) or "").strip():
-            raise RuleViolation("TEAM-6", f"「{label}」を記載してください。", key)
+            raise InputError(f"「{label}」を記載してください。", key)
     report = db.session.scalar(select(HalfYearReport).where(HalfYearReport.team_id == team.id, HalfYearReport.period == period))
     fields = ["issues", "support_given", "results", "outlook", "submitted_by_id", "submitted_at"]
     before = audit.snapshot(report, fields) if report is not None else None  # a re-filed report keeps what it replaced

@@ -28,7 +28,7 @@ from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PUR
 from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.services import RuleViolation, audit, notifications
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, notifications
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 WARN_AT, DANGER_AT = 0.80, 0.95
@@ -56,7 +56,7 @@ def lodging_cap(year: int, band: str, prefecture: str) -> int:
     cap = db.session.scalar(select(LodgingRate.cap_yen).where(
         LodgingRate.fiscal_year == year, LodgingRate.band == band, LodgingRate.prefecture == prefecture))
     if cap is None:
-        raise RuleViolation("TRV-1", f"{year}年度の宿泊費基準額（{prefecture}・{band}）が登録されていません。"
+        raise WrongState(f"{year}年度の宿泊費基準額（{prefecture}・{band}）が登録されていません。"
                                      "会計担当に旅費単価表への登録を依頼してください。")
     return cap
 
@@ -65,7 +65,7 @@ def night_allowance(year: int, meals: int) -> int:
     amount = db.session.scalar(select(NightAllowanceRate.amount_yen).where(
         NightAllowanceRate.fiscal_year == year, NightAllowanceRate.meals == meals))
     if amount is None:
-        raise RuleViolation("TRV-1", f"{year}年度の宿泊手当（{MEALS[meals]}）が登録されていません。"
+        raise WrongState(f"{year}年度の宿泊手当（{MEALS[meals]}）が登録されていません。"
                                      "会計担当に旅費単価表への登録を依頼してください。")
     return amount
 
@@ -101,7 +101,7 @@ def rate_table(year: int) -> tuple[dict[tuple[str, str], int], dict[int, int]]:
 def save_rates(year: int, lodging: dict[tuple[str, str], str], allowances: dict[int, str], *, actor: User | None) -> int:
     """Set a fiscal year's table from the rate form: every value checked first, then all saved."""
     if not 2000 <= year <= 2100:
-        raise RuleViolation("TRV-1", "年度は西暦4桁で入力してください。", "fiscal_year")
+        raise InputError("年度は西暦4桁で入力してください。", "fiscal_year")
     errors, clean_lodging, clean_allowances = [], {}, {}
     for (band, prefecture), text in lodging.items():
         if band not in RATE_BANDS or prefecture not in PREFECTURES:
@@ -117,7 +117,7 @@ def save_rates(year: int, lodging: dict[tuple[str, str], str], allowances: dict[
             errors.append(f"宿泊手当（{MEALS.get(meals, meals)}）は0〜100,000円の整数で入力してください。")
         clean_allowances[meals] = value
     if errors:
-        raise RuleViolation("TRV-1", "；".join(errors[:5]) + (f"（ほか{len(errors) - 5}件）" if len(errors) > 5 else ""))
+        raise InputError("；".join(errors[:5]) + (f"（ほか{len(errors) - 5}件）" if len(errors) > 5 else ""))
     current_lodging, current_allowances = rate_table(year)
     rows = {(r.band, r.prefecture): r for r in db.session.scalars(select(LodgingRate).where(LodgingRate.fiscal_year == year))}
     changed = {}
@@ -245,11 +245,11 @@ def _check_cap(phase: Phase, adding: int, *, releasing: int = 0, action: str) ->
 def revise_cap(phase: Phase, new_cap: int, reason: str, *, actor: User) -> BudgetRevision:
     """An admin revises the cap with a reason, never below committed + spent; every revision is kept."""
     if not policy.may_revise_cap(actor):
-        raise RuleViolation("TRV-2", "予算上限の改定は事務局管理者のみが行えます。")
+        raise NotPermitted("予算上限の改定は事務局管理者のみが行えます。")
     if not (reason or "").strip():
-        raise RuleViolation("TRV-2", "改定の理由を入力してください。", "reason")
+        raise InputError("改定の理由を入力してください。", "reason")
     if new_cap is None or not 0 <= new_cap <= 10**12:
-        raise RuleViolation("TRV-2", "新しい上限額を0円以上の整数で入力してください。", "new_cap")
+        raise InputError("新しい上限額を0円以上の整数で入力してください。", "new_cap")
     _lock_budget(phase)
     figures = _figures(phase)
     if new_cap < figures.committed + figures.spent:
@@ -324,11 +324,11 @@ def plan_for(team: Team) -> TeamPlan:
 
 def set_plan(team: Team, planned_visits: int | None, standard_cost: int | None, note: str = "", *, actor: User) -> TeamTravelPlan:
     if not policy.may_plan_visits(actor):
-        raise RuleViolation("TRV-2", "現地訪問の計画は会計担当が設定します。")
+        raise NotPermitted("現地訪問の計画は会計担当が設定します。")
     if planned_visits is None or not 0 <= planned_visits <= 52:
-        raise RuleViolation("TRV-2", "計画する現地訪問の回数は0〜52回で入力してください。", "planned_site_visits")
+        raise InputError("計画する現地訪問の回数は0〜52回で入力してください。", "planned_site_visits")
     if standard_cost is None or not 0 <= standard_cost <= 10_000_000:
-        raise RuleViolation("TRV-2", "1回あたりの標準費用は0〜10,000,000円で入力してください。", "standard_visit_cost_yen")
+        raise InputError("1回あたりの標準費用は0〜10,000,000円で入力してください。", "standard_visit_cost_yen")
     plan = db.session.scalar(select(TeamTravelPlan).where(TeamTravelPlan.team_id == team.id)) or TeamTravelPlan(team_id=team.id)
     before = {"planned_site_visits": plan.planned_site_visits, "standard_visit_cost_yen": plan.standard_visit_cost_yen}
     plan.planned_site_visits, plan.standard_visit_cost_yen, plan.note = planned_visits, standard_cost, (note or "").strip()
@@ -340,9 +340,9 @@ def set_plan(team: Team, planned_visits: int | None, standard_cost: int | None, 
 
 def set_standard_visit_cost(phase: Phase, cost: int | None, *, actor: User) -> None:
     if not policy.may_plan_visits(actor):
-        raise RuleViolation("TRV-2", "現地訪問の標準費用は会計担当が設定します。")
+        raise NotPermitted("現地訪問の標準費用は会計担当が設定します。")
     if cost is None or not 0 <= cost <= 10_000_000:
-        raise RuleViolation("TRV-2", "標準費用は0〜10,000,000円で入力してください。", "standard_visit_cost_yen")
+        raise InputError("標準費用は0〜10,000,000円で入力してください。", "standard_visit_cost_yen")
     before = phase.travel_standard_visit_yen
     phase.travel_standard_visit_yen = cost
     audit.record("plan_travel", phase, actor=actor, summary=f"{phase.name}の現地訪問1回の標準費用を{cost:,}円に設定",
@@ -388,44 +388,44 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
     Raises one RuleViolation naming the field; changes nothing."""
     depart, back = data.get("depart_on"), data.get("return_on")
     if depart is None or back is None:
-        raise RuleViolation("TRV-1", "出発日と帰着日を入力してください。", "depart_on")
+        raise InputError("出発日と帰着日を入力してください。", "depart_on")
     if back < depart:
-        raise RuleViolation("TRV-1", "帰着日は出発日以降にしてください。", "return_on")
+        raise InputError("帰着日は出発日以降にしてください。", "return_on")
     if not (team.start_date <= depart and back <= team.end_date):
-        raise RuleViolation("TRV-1", f"出張はチームの支援期間（{team.start_date:%Y年%-m月%-d日}〜{team.end_date:%Y年%-m月%-d日}）内の日程にしてください。",
+        raise InputError(f"出張はチームの支援期間（{team.start_date:%Y年%-m月%-d日}〜{team.end_date:%Y年%-m月%-d日}）内の日程にしてください。",
                             "depart_on")
     if (back - depart).days > MAX_NIGHTS:
-        raise RuleViolation("TRV-1", f"1回の出張は{MAX_NIGHTS}泊までです。日程をご確認ください。", "return_on")
+        raise InputError(f"1回の出張は{MAX_NIGHTS}泊までです。日程をご確認ください。", "return_on")
     if data.get("purpose") not in PURPOSES:
-        raise RuleViolation("TRV-1", "用務の種類を選んでください。", "purpose")
+        raise InputError("用務の種類を選んでください。", "purpose")
     prefecture = data.get("destination_prefecture")
     if prefecture not in PREFECTURES:
-        raise RuleViolation("TRV-1", f"都道府県「{prefecture or ''}」は選択肢にありません。", "destination_prefecture")
+        raise InputError(f"都道府県「{prefecture or ''}」は選択肢にありません。", "destination_prefecture")
     ids = [int(i) for i in data.get("travellers") or [] if str(i).isdigit()]
     if not 1 <= len(set(ids)) <= 3:
-        raise RuleViolation("TRV-1", "出張者はチームのメンバーから1〜3名を選んでください。", "travellers")
+        raise InputError("出張者はチームのメンバーから1〜3名を選んでください。", "travellers")
     members = {o.id: o for o in members_on(team, depart, back)}
     strangers = [i for i in ids if i not in members]
     if strangers:
         names = [o.name for o in db.session.scalars(select(Officer).where(Officer.id.in_(strangers)))] or ["選択された方"]
-        raise RuleViolation("TRV-1", f"{'、'.join(names)}さんは出張期間中の{team.name}のメンバーではありません。", "travellers")
+        raise InputError(f"{'、'.join(names)}さんは出張期間中の{team.name}のメンバーではありません。", "travellers")
     meals = data.get("meals") or 0
     if meals not in MEALS:
-        raise RuleViolation("TRV-1", "食事の有無を選んでください。", "meals")
+        raise InputError("食事の有無を選んでください。", "meals")
     amounts = {}
     for name in [*TRANSPORT, "package"]:
         value = data.get(f"{name}_yen") or 0
         if not 0 <= value <= MAX_LINE_YEN:
-            raise RuleViolation("TRV-1", f"{CATEGORIES[name]}は1人あたり0〜{MAX_LINE_YEN:,}円で入力してください。", f"{name}_yen")
+            raise InputError(f"{CATEGORIES[name]}は1人あたり0〜{MAX_LINE_YEN:,}円で入力してください。", f"{name}_yen")
         amounts[name] = value
     room = data.get("room_rate_yen") or 0
     if not 0 <= room <= MAX_ROOM_YEN:
-        raise RuleViolation("TRV-1", f"宿泊料金は1泊あたり0〜{MAX_ROOM_YEN:,}円で入力してください。", "room_rate_yen")
+        raise InputError(f"宿泊料金は1泊あたり0〜{MAX_ROOM_YEN:,}円で入力してください。", "room_rate_yen")
     nights = _nights(depart, back)
     if amounts["package"] and room:
-        raise RuleViolation("TRV-1", "包括宿泊費（パック）を使う場合、宿泊料金は0円にしてください（パック料金に含まれます）。", "room_rate_yen")
+        raise InputError("包括宿泊費（パック）を使う場合、宿泊料金は0円にしてください（パック料金に含まれます）。", "room_rate_yen")
     if nights and not room and not amounts["package"]:
-        raise RuleViolation("TRV-1", "宿泊を伴う出張です。1泊あたりの宿泊料金を入力してください。", "room_rate_yen")
+        raise InputError("宿泊を伴う出張です。1泊あたりの宿泊料金を入力してください。", "room_rate_yen")
     travellers = [members[i] for i in dict.fromkeys(ids)]
     estimate = Estimate()
     caps_by_band: dict[str, list[int]] = {}  # each night's cap, read once per band for all travellers
@@ -487,7 +487,7 @@ def _is_over_plan(team: Team, purpose: str | None, trip: TripRequest | None) -> 
 def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
     """An officer files for their own team, or staff on an officer's behalf (TRV-1: 国 bears it)."""
     if not policy.may_file_for(team, actor):
-        raise RuleViolation("TRV-1", f"{team.name}の出張を申請できるのは、そのチームのメンバーと事務局です。")
+        raise NotPermitted(f"{team.name}の出張を申請できるのは、そのチームのメンバーと事務局です。")
     travellers, estimate = check_request(team, data)
     trip = TripRequest(phase_id=team.phase_id, team_id=team.id, filed_by_id=actor.id, cost_bearer="national")
     _apply(trip, data, travellers, estimate)
@@ -504,9 +504,9 @@ def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
 def update_request(trip: TripRequest, data: dict, *, actor: User) -> TripRequest:
     """Correct a request awaiting review or returned; it goes back to finance."""
     if trip.status not in (TripStatus.SUBMITTED, TripStatus.RETURNED):
-        raise RuleViolation("TRV-1", f"「{trip.status_label}」の申請は修正できません。")
+        raise WrongState(f"「{trip.status_label}」の申請は修正できません。")
     if not policy.may_edit(trip, actor):
-        raise RuleViolation("TRV-1", "この申請を修正できるのは、申請者・出張者と事務局です。")
+        raise NotPermitted("この申請を修正できるのは、申請者・出張者と事務局です。")
     before = {"estimate_yen": trip.estimated_yen, "status": trip.status}
     travellers, estimate = check_request(trip.team, data)
     trip.travellers.clear()
@@ -553,13 +553,13 @@ def request_form_data(trip: TripRequest) -> dict:
 def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User) -> TripRequest:
     """TRV-2: the secretariat records who bears a trip (a visit beyond the plan may be the municipality's)."""
     if not policy.may_decide_bearer(None, actor):
-        raise RuleViolation("TRV-2", "費用負担者は事務局が決定します。")
+        raise NotPermitted("費用負担者は事務局が決定します。")
     if bearer not in BEARERS:
-        raise RuleViolation("TRV-2", "費用負担者を選んでください。", "cost_bearer")
+        raise InputError("費用負担者を選んでください。", "cost_bearer")
     if not (reason or "").strip():
-        raise RuleViolation("TRV-2", "費用負担者を決定した理由を入力してください。", "bearer_reason")
+        raise InputError("費用負担者を決定した理由を入力してください。", "bearer_reason")
     if trip.status not in (TripStatus.SUBMITTED, TripStatus.RETURNED):
-        raise RuleViolation("TRV-2", "費用負担者は承認前の申請についてのみ決定できます。")
+        raise WrongState("費用負担者は承認前の申請についてのみ決定できます。")
     before = {"cost_bearer": trip.cost_bearer}
     trip.cost_bearer, trip.bearer_reason = bearer, reason.strip()
     trip.bearer_decided_by_id, trip.bearer_decided_at = actor.id, now()
@@ -571,7 +571,7 @@ def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User) -
 def _not_own(trip: TripRequest, actor: User, what: str) -> None:
     """Nobody approves their own request or claim."""
     if policy.is_own(trip, actor):
-        raise RuleViolation("TRV-2", f"ご自身が申請者・出張者である{what}は審査できません。別の会計担当が審査してください。")
+        raise NotPermitted(f"ご自身が申請者・出張者である{what}は審査できません。別の会計担当が審査してください。")
 
 
 def _move(trip: TripRequest, from_status: tuple[str, ...], to_status: str) -> None:
@@ -580,7 +580,7 @@ def _move(trip: TripRequest, from_status: tuple[str, ...], to_status: str) -> No
                                .values(status=to_status).execution_options(synchronize_session=False))
     if moved.rowcount != 1:
         db.session.expire(trip, ["status"])
-        raise RuleViolation("TRV-2", f"{trip.number}は既に他の方が処理しました（現在「{trip.status_label}」）。画面を再読み込みしてください。")
+        raise WrongState(f"{trip.number}は既に他の方が処理しました（現在「{trip.status_label}」）。画面を再読み込みしてください。")
     db.session.expire(trip, ["status"])
 
 
@@ -590,15 +590,15 @@ REVIEW_DECISIONS = {"approve": "承認", "return": "差戻し", "reject": "却�
 def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor: User) -> TripRequest:
     """Finance approves (committing the estimate, never over the cap), returns with a comment, or rejects."""
     if not policy.may_review(actor):
-        raise RuleViolation("TRV-2", "出張申請の審査は会計担当が行います。")
+        raise NotPermitted("出張申請の審査は会計担当が行います。")
     if decision not in REVIEW_DECISIONS:
-        raise RuleViolation("TRV-2", "審査の結果を選んでください。")
+        raise InputError("審査の結果を選んでください。")
     if trip.status != TripStatus.SUBMITTED:
-        raise RuleViolation("TRV-2", f"「{trip.status_label}」の申請は審査できません。")
+        raise WrongState(f"「{trip.status_label}」の申請は審査できません。")
     _not_own(trip, actor, "出張申請")
     comment = (comment or "").strip()
     if decision in ("return", "reject") and not comment:
-        raise RuleViolation("TRV-2", f"{REVIEW_DECISIONS[decision]}の理由をコメントに入力してください。", "comment")
+        raise InputError(f"{REVIEW_DECISIONS[decision]}の理由をコメントに入力してください。", "comment")
     if decision == "approve":
         if trip.over_plan and trip.bearer_decided_at is None:
             raise RuleViolation("TRV-2", "チームの現地訪問計画を超える出張です。事務局が費用負担者（国／市町村）を決定してから承認してください。")
@@ -624,7 +624,7 @@ def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor
 def cancel_request(trip: TripRequest, *, actor: User) -> TripRequest:
     """Withdraw a request before its claim: an approved estimate is released from the budget."""
     if not policy.may_edit(trip, actor):
-        raise RuleViolation("TRV-1", "この申請を取り消せるのは、申請者・出張者と事務局です。")
+        raise NotPermitted("この申請を取り消せるのは、申請者・出張者と事務局です。")
     _move(trip, (TripStatus.SUBMITTED, TripStatus.RETURNED, TripStatus.APPROVED), TripStatus.CANCELLED)
     audit.record("cancel", trip, actor=actor, summary=f"{trip.number}を取消（見積 {trip.estimated_yen:,}円を解放）",
                  after={"status": trip.status})
@@ -672,11 +672,11 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     """精算 after the trip: actual amounts per traveller and category, with receipts. Lodging above the
     cap needs a recorded exception; everything is checked before anything is stored."""
     if trip.status not in (TripStatus.APPROVED, TripStatus.CLAIM_RETURNED):
-        raise RuleViolation("TRV-1", f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
+        raise WrongState(f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
     if not policy.may_edit(trip, actor):
-        raise RuleViolation("TRV-1", "この出張を精算できるのは、申請者・出張者と事務局です。")
+        raise NotPermitted("この出張を精算できるのは、申請者・出張者と事務局です。")
     if trip.depart_on > today_jst():
-        raise RuleViolation("TRV-1", "精算は出張の開始後に申請してください。")
+        raise WrongState("精算は出張の開始後に申請してください。")
     travellers = {t.officer_id for t in trip.travellers}
     limits = claim_limits(trip)
     estimate = {(line.officer_id, line.category): line.amount_yen for line in trip.estimate_lines}
@@ -684,29 +684,29 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     clean: list[TravelClaimLine] = []
     for item in lines:
         if item.officer_id not in travellers or item.category not in CATEGORIES:
-            raise RuleViolation("TRV-1", "精算の行に、この出張の出張者・費目ではないものがあります。")
+            raise InputError("精算の行に、この出張の出張者・費目ではないものがあります。")
         label = f"{names[item.officer_id]}さんの{CATEGORIES[item.category]}"
         if item.claimed is None or not 0 <= item.claimed <= MAX_LINE_YEN:
-            raise RuleViolation("TRV-1", f"{label}は0〜{MAX_LINE_YEN:,}円の整数で入力してください。", "lines")
+            raise InputError(f"{label}は0〜{MAX_LINE_YEN:,}円の整数で入力してください。", "lines")
         if item.category in ("lodging", "night_allowance") and not trip.nights and item.claimed:
-            raise RuleViolation("TRV-1", f"{label}: 日帰りの出張には宿泊費・宿泊手当は支給されません。", "lines")
+            raise InputError(f"{label}: 日帰りの出張には宿泊費・宿泊手当は支給されません。", "lines")
         limit = limits.get((item.officer_id, item.category))
         reason = (item.exception_reason or "").strip()
         if item.category == "lodging" and limit is not None and item.claimed > limit and not reason:
-            raise RuleViolation("TRV-1", f"{label} {item.claimed:,}円は宿泊費基準額の合計 {limit:,}円を超えています。"
+            raise InputError(f"{label} {item.claimed:,}円は宿泊費基準額の合計 {limit:,}円を超えています。"
                                          "超える額を請求する場合は、やむを得ない理由（例外事由）を入力してください。", "lines")
         if item.category == "night_allowance" and limit is not None and item.claimed > limit:
-            raise RuleViolation("TRV-1", f"{label}は最大 {limit:,}円です。", "lines")
+            raise InputError(f"{label}は最大 {limit:,}円です。", "lines")
         if item.claimed or (item.officer_id, item.category) in estimate:
             clean.append(TravelClaimLine(officer_id=item.officer_id, category=item.category,
                                          estimate_yen=estimate.get((item.officer_id, item.category), 0),
                                          claimed_yen=item.claimed, cap_yen=limit if item.category == "lodging" else None,
                                          exception_reason=reason if item.category == "lodging" else ""))
     if not any(line.claimed_yen for line in clean):
-        raise RuleViolation("TRV-1", "精算する金額を入力してください。", "lines")
+        raise InputError("精算する金額を入力してください。", "lines")
     checked = [check_receipt(name, data) for name, data in uploads]
     if not checked and not (trip.claim is not None and trip.claim.receipts):
-        raise RuleViolation("TRV-1", "領収書（PDF・JPEG・PNG）を1つ以上添付してください。", "receipts")
+        raise InputError("領収書（PDF・JPEG・PNG）を1つ以上添付してください。", "receipts")
     claim = trip.claim
     if claim is None:
         claim = TravelClaim(trip=trip)
@@ -739,17 +739,17 @@ def check_receipt(filename: str, data: bytes) -> tuple[str, bytes, str]:
     name = Path(filename or "").name[:255]
     limit = current_app.config["RECEIPT_MAX_BYTES"]
     if not name:
-        raise RuleViolation("TRV-1", "領収書のファイル名がありません。", "receipts")
+        raise InputError("領収書のファイル名がありません。", "receipts")
     if not data:
-        raise RuleViolation("TRV-1", f"領収書「{name}」は空のファイルです。", "receipts")
+        raise InputError(f"領収書「{name}」は空のファイルです。", "receipts")
     if len(data) > limit:
-        raise RuleViolation("TRV-1", f"領収書「{name}」は{len(data) / 1024 / 1024:.1f}MBあります。1ファイル{limit // 1024 // 1024}MBまでです。", "receipts")
+        raise InputError(f"領収書「{name}」は{len(data) / 1024 / 1024:.1f}MBあります。1ファイル{limit // 1024 // 1024}MBまでです。", "receipts")
     for magic, (content_type, extensions) in RECEIPT_TYPES.items():
         if data.startswith(magic):
             if not name.lower().endswith(extensions):
-                raise RuleViolation("TRV-1", f"領収書「{name}」の中身は{content_type.split('/')[1].upper()}ですが、拡張子が一致しません。", "receipts")
+                raise InputError(f"領収書「{name}」の中身は{content_type.split('/')[1].upper()}ですが、拡張子が一致しません。", "receipts")
             return name, data, content_type
-    raise RuleViolation("TRV-1", f"領収書「{name}」はPDF・JPEG・PNGのいずれでもありません（中身を確認しました）。", "receipts")
+    raise InputError(f"領収書「{name}」はPDF・JPEG・PNGのいずれでもありません（中身を確認しました）。", "receipts")
 
 
 def _store_receipt(claim: TravelClaim, name: str, data: bytes, content_type: str, *, actor: User) -> Receipt:
@@ -768,11 +768,11 @@ def _store_receipt(claim: TravelClaim, name: str, data: bytes, content_type: str
 
 def add_receipts(trip: TripRequest, uploads: list[tuple[str, bytes]], *, actor: User) -> list[Receipt]:
     if trip.claim is None or trip.status == TripStatus.SETTLED:
-        raise RuleViolation("TRV-1", "領収書は精算中（未精算）の出張にのみ追加できます。")
+        raise WrongState("領収書は精算中（未精算）の出張にのみ追加できます。")
     if not policy.may_edit(trip, actor):
-        raise RuleViolation("TRV-1", "この出張に領収書を追加できるのは、申請者・出張者と事務局です。")
+        raise NotPermitted("この出張に領収書を追加できるのは、申請者・出張者と事務局です。")
     if not uploads:
-        raise RuleViolation("TRV-1", "追加する領収書を選んでください。", "receipts")
+        raise InputError("追加する領収書を選んでください。", "receipts")
     checked = [check_receipt(name, data) for name, data in uploads]
     receipts = [_store_receipt(trip.claim, name, data, content_type, actor=actor) for name, data, content_type in checked]
     audit.record("add_receipts", trip, actor=actor, summary=f"{trip.number}に領収書を{len(receipts)}件追加",
@@ -792,25 +792,25 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
     """Finance settles (approved amount per line, less than claimed only with a reason; the trip's
     estimate leaves committed and the approved total enters spent, never over the cap) or returns."""
     if not policy.may_review(actor):
-        raise RuleViolation("TRV-2", "精算の審査は会計担当が行います。")
+        raise NotPermitted("精算の審査は会計担当が行います。")
     if decision not in CLAIM_DECISIONS:
-        raise RuleViolation("TRV-2", "審査の結果を選んでください。")
+        raise InputError("審査の結果を選んでください。")
     if trip.status != TripStatus.CLAIM_SUBMITTED or trip.claim is None:
-        raise RuleViolation("TRV-2", f"「{trip.status_label}」の出張は精算の審査ができません。")
+        raise WrongState(f"「{trip.status_label}」の出張は精算の審査ができません。")
     _not_own(trip, actor, "精算")
     claim, comment = trip.claim, (comment or "").strip()
     if decision == "return":
         if not comment:
-            raise RuleViolation("TRV-2", "差戻しの理由をコメントに入力してください。", "comment")
+            raise InputError("差戻しの理由をコメントに入力してください。", "comment")
         _move(trip, (TripStatus.CLAIM_SUBMITTED,), TripStatus.CLAIM_RETURNED)
     else:
         for line in claim.lines:
             approved, reason = approvals.get(line.id, (line.claimed_yen, ""))
             label = f"{line.officer.name}さんの{line.category_label}"
             if approved is None or not 0 <= approved <= line.claimed_yen:
-                raise RuleViolation("TRV-2", f"{label}の認定額は0〜{line.claimed_yen:,}円（請求額以内）で入力してください。", "approvals")
+                raise InputError(f"{label}の認定額は0〜{line.claimed_yen:,}円（請求額以内）で入力してください。", "approvals")
             if approved < line.claimed_yen and not (reason or "").strip():
-                raise RuleViolation("TRV-2", f"{label}を請求額より減額する理由を入力してください。", "approvals")
+                raise InputError(f"{label}を請求額より減額する理由を入力してください。", "approvals")
             line.approved_yen, line.reduction_reason = approved, (reason or "").strip() if approved < line.claimed_yen else ""
         db.session.flush()
         total = sum(line.approved_yen for line in claim.lines)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.models import Role, User
-from banso.services import RuleViolation, audit, notifications
+from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications
 
 _HASHERS: dict[str, PasswordHasher] = {}
 _FIELDS = ["email", "name", "role", "active"]
@@ -90,15 +90,13 @@ def record_sign_out(user: User, *, source: str = "") -> None:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise RuleViolation(
-            "AUTH-PASSWORD", f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", "password"
-        )
+        raise InputError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", "password")
 
 
 def create_user(*, email: str, name: str, role: str, password: str, actor: User | None) -> User:
     email = email.strip().lower()
     if find_by_email(email) is not None:
-        raise RuleViolation("USER-EMAIL", "このメールアドレスは既に登録されています。", "email")
+        raise InputError("このメールアドレスは既に登録されています。", "email")
     Role(role)
     _check_password(password)
     user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
@@ -124,7 +122,7 @@ def create_user(*, email: str, name: str, role: str, password: str, actor: User 
 def update_user(user: User, *, name: str, role: str, active: bool, actor: User) -> User:
     Role(role)
     if user.id == actor.id and (role != user.role or not active):
-        raise RuleViolation("USER-SELF", "ご自身の役割の変更や無効化はできません。別の管理者に依頼してください。")
+        raise NotPermitted("ご自身の役割の変更や無効化はできません。別の管理者に依頼してください。")
     before = audit.snapshot(user, _FIELDS)
     user.name, user.role, user.active = name.strip(), role, active
     after = audit.snapshot(user, _FIELDS)
@@ -161,7 +159,7 @@ def reset_password(user: User, *, actor: User) -> str:
 
 def change_password(user: User, *, current: str, new: str) -> None:
     if not _verify(user, current):
-        raise RuleViolation("AUTH", "現在のパスワードが正しくありません。", "current")
+        raise InputError("現在のパスワードが正しくありません。", "current")
     _check_password(new)
     user.password_hash = hash_password(new)
     audit.record("change_password", user, actor=user, summary="パスワードを変更")
