@@ -22,7 +22,7 @@ from flask import g, has_request_context
 from sqlalchemy import event, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from banso.models import (Activity, HalfYearReport, Inquiry, MemberReplacement, Officer, Publication, PublicationStatus,
+from banso.models import (Activity, Application, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer, Publication, PublicationStatus,
                           Receipt, Role, Team, TeamExtension, TeamMembership, TravelClaim, TravelClaimLine, TripEstimateLine,
                           TripRequest, TripTraveller, User)
 from banso.models.travel import TeamTravelPlan
@@ -143,7 +143,21 @@ def _trip_loaded(trip: TripRequest, _context) -> None:
     _seen(trip.phase_id, trip.team_id)
 
 
-def _seen(phase_id: int, team_id: int) -> None:
+@event.listens_for(Application, "load")
+def _application_loaded(application: Application, _context) -> None:
+    if application.status == ApplicationStatus.MATCHED:  # "マッチング済" before release says who is supported
+        _seen(application.phase_id, None)
+
+
+def note_shown(phase_id: int) -> None:
+    """For figures computed in SQL (no team loaded) that reveal a phase's matching: the statistics. Only a viewer
+    who sees everything counts; for anyone else the figures were computed under the hold and reveal nothing."""
+    scope = current_scope()
+    if scope is not None and scope.everything:
+        _seen(phase_id, None)
+
+
+def _seen(phase_id: int, team_id: int | None) -> None:
     if has_request_context():
         g.setdefault(_SEEN, set()).add((phase_id, team_id))
 
@@ -161,7 +175,9 @@ def confidential_seen() -> dict[int, set[int]]:
     held: dict[int, set[int]] = {}
     for phase_id, team_id in seen:
         if phase_id not in released:
-            held.setdefault(phase_id, set()).add(team_id)
+            held.setdefault(phase_id, set())
+            if team_id is not None:
+                held[phase_id].add(team_id)
     return held
 
 
@@ -195,7 +211,8 @@ def audit_confidential_views() -> None:
             names = list(db.session.scalars(select(Municipality.name).join(Team, Team.municipality_id == Municipality.id)
                                             .where(Team.id.in_(team_ids)).order_by(Municipality.code).limit(10)))
             more = f"ほか{len(team_ids) - len(names)}件" if len(team_ids) > len(names) else ""
+            which = f"（{'、'.join(names)}{more}）" if names else "（集計・回答の状況）"
             audit.record("view_confidential", db.session.get(Phase, phase_id), actor=actor,
-                         summary=f"公表前のマッチング結果を閲覧: {where}（{'、'.join(names)}{more}）",
+                         summary=f"公表前のマッチング結果を閲覧: {where}{which}",
                          after={"path": where, "teams": sorted(team_ids)})
     g.pop(_SEEN, None)

@@ -8,6 +8,7 @@ from sqlalchemy import case, distinct, func, select
 
 from banso.extensions import db
 from banso.models import Application, CandidacyStatus, Municipality, Officer, OfficerCandidacy, Phase, Team
+from banso.policies import hold
 from banso.reference import POPULATION_BANDS, REGION_BLOCKS, population_band
 from banso.services import municipalities
 
@@ -33,6 +34,7 @@ class Headline:
 
 def headline(phase: Phase) -> Headline:
     """Seed 000's headline figures for one phase, a handful of aggregate queries."""
+    hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
     applicants, ministries = db.session.execute(  # 省庁等: an agency (外局) counts on its own, as seed 000 counts 24
         select(func.count(distinct(OfficerCandidacy.officer_id)), func.count(distinct(Officer.ministry_id)))
         .select_from(OfficerCandidacy).join(Officer, Officer.id == OfficerCandidacy.officer_id)
@@ -55,6 +57,7 @@ def headline(phase: Phase) -> Headline:
 
 def by_region(phase: Phase) -> list[tuple[str, int, int]]:
     """Seed 000 ⑤: (region block, applicant municipalities, supported municipalities)."""
+    hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
     applied = dict(db.session.execute(select(Municipality.region_block, func.count()).join(Application)
                                       .where(Application.phase_id == phase.id).group_by(Municipality.region_block)).all())
     supported = dict(db.session.execute(select(Municipality.region_block, func.count()).join(Team, Team.municipality_id == Municipality.id)
@@ -64,6 +67,7 @@ def by_region(phase: Phase) -> list[tuple[str, int, int]]:
 
 def by_population(phase: Phase) -> list[tuple[str, int]]:
     """Seed 000 ⑥: supported municipalities by population band (the phase's reference count)."""
+    hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
     population, join = municipalities.population_column(phase)
     stmt = select(population).select_from(Team).join(Municipality, Municipality.id == Team.municipality_id).where(Team.phase_id == phase.id)
     if join is not None:

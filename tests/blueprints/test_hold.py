@@ -5,6 +5,7 @@ team and the replaced officer, reads HTML, CSV and every sheet of every Excel fi
 appears nowhere. The same crawler finds it as the secretariat, so the detector works. Posts to every
 state-changing route of the team change nothing."""
 import io
+import re
 from datetime import date
 
 import pytest
@@ -194,6 +195,10 @@ def test_pub_2_every_view_and_export_of_held_results_is_audited_and_watermarked(
         after = views()
         assert len(after) == before + 1 and url in after[-1] and SECRET_TOWN in after[-1], url
         assert 'class="watermark-page"' in page and "secretariat@banso.example" in page, url
+    for url in (f"/applications/?phase={number}", f"/stats/?phase={number}"):  # "マッチング済" and the figures
+        before = len(views())
+        assert 'class="watermark-page"' in client.get(url).get_data(as_text=True), url
+        assert len(views()) == before + 1 and url in views()[-1], url
     workbook = load_workbook(io.BytesIO(client.get(f"/travel/budget?phase={number}&format=xlsx").data), read_only=True)
     for sheet in workbook.worksheets:
         first = next(sheet.iter_rows(values_only=True))[0]
@@ -215,3 +220,28 @@ def test_every_export_of_a_list_is_audited_with_its_filters_and_rows(app, client
         assert [e.after["path"] for e in exports] == ["/officers/", "/inquiries/", "/admin/users", "/admin/audit"]
         assert exports[0].after["filters"] == {"q": "秘匿"} and exports[0].after["rows"] == 1
         assert all(e.actor.email == "admin@banso.example" for e in exports)
+
+
+def test_trv_2_finance_counts_and_budget_pages_name_no_held_trip_or_team(app, client, embargo):
+    """Found: the stage counts on /travel/ counted hidden trips and the budget page listed every matched team."""
+    login(client, "finance@banso.example")
+    page = client.get(f"/travel/?phase={embargo['number']}").get_data(as_text=True)
+    assert re.findall(r'<span class="badge">(\d+)</span>', page) == ["0"] * 5
+    budget = client.get(f"/travel/budget?phase={embargo['number']}").get_data(as_text=True)
+    assert SECRET_TOWN not in budget and f'id="plan-{embargo["team_id"]}"' not in budget
+
+
+def test_team_4_an_officer_replaced_out_of_a_released_team_no_longer_opens_it(app, client, embargo):
+    """Found: a replaced officer still opened the team, with the successor's e-mail and phone, the activity and
+    the reports. After release the team is public (PUB-3), but its page is for its current members."""
+    from banso.models import Phase, User
+    from banso.services import publication as publishing
+
+    with app.app_context():
+        phase = db.session.get(Phase, embargo["phase_id"])
+        publishing.release(phase, actor=db.session.scalar(select(User).where(User.email == "admin@banso.example")))
+        db.session.commit()
+    login(client, "replaced@banso.example")
+    assert client.get(f"/teams/{embargo['team_id']}").status_code == 403
+    assert client.get(f"/teams/{embargo['team_id']}/summary").status_code == 403
+    assert f'href="/teams/{embargo["team_id"]}"' not in client.get(f"/teams/?phase={embargo['number']}").get_data(as_text=True)
