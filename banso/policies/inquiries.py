@@ -36,3 +36,7 @@ def sees_travel_only(user: User) -> bool:
 def may_follow_links(user: User) -> bool:
     """The links from an inquiry to its municipality, application and team pages (the secretariat's pages)."""
     return user.has_role(*STAFF)
+
+
+def may_be_assigned(user: User) -> bool:
+    return user.has_role(*HANDLERS)

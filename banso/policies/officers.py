@@ -24,3 +24,12 @@ def list_filters(user: User, args) -> dict:
 def may_filter_by_phase(user: User) -> bool:
     """A phase's applicants (who applied, who was placed) are HR data."""
     return sees_hr_data(user)
+
+
+def is_own_record(officer, user: User) -> bool:
+    return officer.user_id is not None and officer.user_id == user.id
+
+
+def may_request_change(officer, user: User) -> bool:
+    """OFF-5: an officer asks for changes to their own official record; the secretariat may file one for them."""
+    return is_own_record(officer, user) or sees_hr_data(user)

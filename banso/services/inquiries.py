@@ -348,7 +348,7 @@ def set_status(inquiry: Inquiry, status: str, *, actor: User) -> Inquiry:
 
 def assign(inquiry: Inquiry, assignee: User | None, *, actor: User) -> Inquiry:
     _staff(actor, inquiry)
-    if assignee is not None and not assignee.has_role(Role.ADMIN, Role.SECRETARIAT, Role.FINANCE):
+    if assignee is not None and not policy.may_be_assigned(assignee):
         raise InputError("担当者は事務局・会計担当の職員から選んでください。", "assignee")
     before = inquiry.assignee.name if inquiry.assignee else None
     inquiry.assignee_id = assignee.id if assignee else None

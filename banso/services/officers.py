@@ -14,6 +14,7 @@ from banso.extensions import db
 from banso.listing import json_list_contains
 from banso.models import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                           OfficerCandidacy, Phase, ProfileChangeRequest, Role, User)
+from banso.policies import officers as policy
 from banso.reference import (AGE_BANDS, APPOINTMENT_POSTS, ELIGIBLE_WORKPLACES, FIELDS, GRADE_BANDS,
                              INELIGIBLE_GRADES, JOB_TYPES, MINISTRIES, MINISTRY_ALIASES, SEXES, WORKPLACES,
                              normalize_name, to_hiragana)
@@ -335,7 +336,7 @@ def update_own_profile(officer: Officer, data: dict, *, actor: User) -> Officer:
 
 
 def request_change(officer: Officer, changes: dict, *, reason: str, effective_on: date | None, actor: User) -> ProfileChangeRequest:
-    if officer.user_id != actor.id and not actor.has_role(Role.ADMIN, Role.SECRETARIAT):
+    if not policy.may_request_change(officer, actor):
         raise NotPermitted("ご自身の記録の変更だけを申請できます。")
     changes = {k: v for k, v in changes.items() if k in OFFICIAL_FIELDS and v not in (None, "") and v != getattr(officer, k)}
     if not changes:

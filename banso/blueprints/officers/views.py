@@ -80,8 +80,8 @@ def create():
 @roles_required(*STAFF, Role.OFFICER)
 def detail(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
-    if current_user.has_role(Role.OFFICER):
-        if officer.user_id != current_user.id:
+    if not policy.sees_hr_data(current_user):
+        if not policy.is_own_record(officer, current_user):
             abort(403)  # officers see only their own record (teammates' cards come with the team)
         return redirect(url_for("officers.me"))
     return render_template("officers/detail.html", o=officer, eligibility=officers.eligibility(officer),

@@ -8,6 +8,7 @@ from banso.extensions import db
 from banso.listing import export, export_workbook
 from banso.models import Application, Municipality, Phase, PrefectureContact, Role
 from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
 from banso.services import audit, phases, publication, statistics
 
@@ -123,8 +124,7 @@ def _packet(phase: Phase, prefecture: str):
 def results(number: int):
     """Public after release; before it a 404 for everyone outside the secretariat (who see a preview)."""
     phase = db.session.scalar(select(Phase).where(Phase.number == number))
-    staff = current_user.is_authenticated and current_user.has_role(*SECRETARIAT_ROLES)
-    if phase is None or (publication.confidential(phase) and not staff):
+    if phase is None or (publication.confidential(phase) and not policy.may_preview(current_user)):
         abort(404)
     grouped = publication.results(phase)
     if request.args.get("format") in ("csv", "xlsx"):
