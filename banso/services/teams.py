@@ -417,6 +417,13 @@ def team_of_user(user: User, phase: Phase | None = None) -> Team | None:
     return db.session.scalar(stmt.order_by(Team.start_date.desc()).limit(1))
 
 
+def past_memberships(officer: Officer) -> list[TeamMembership]:
+    """The teams an officer has left, each with their own period only (TEAM-4: the page is for current members)."""
+    return list(db.session.scalars(select(TeamMembership).options(joinedload(TeamMembership.team).joinedload(Team.municipality))
+                                   .where(TeamMembership.officer_id == officer.id, TeamMembership.left_on.is_not(None))
+                                   .order_by(TeamMembership.joined_on.desc())))
+
+
 def unmatched_applications(phase: Phase) -> list[Application]:
     """PUB-1: eligible answers without a team — a match is not guaranteed."""
     return list(db.session.scalars(

@@ -245,3 +245,6 @@ def test_team_4_an_officer_replaced_out_of_a_released_team_no_longer_opens_it(ap
     assert client.get(f"/teams/{embargo['team_id']}").status_code == 403
     assert client.get(f"/teams/{embargo['team_id']}/summary").status_code == 403
     assert f'href="/teams/{embargo["team_id"]}"' not in client.get(f"/teams/?phase={embargo['number']}").get_data(as_text=True)
+    profile = client.get("/officers/me").get_data(as_text=True)
+    past = profile[profile.index('id="past-teams"'):]
+    assert SECRET_TOWN in past and "人事異動" in past and f'/teams/{embargo["team_id"]}' not in past  # their own period only

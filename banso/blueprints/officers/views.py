@@ -177,7 +177,7 @@ def me():
         requests = list(db.session.scalars(select(ProfileChangeRequest).where(ProfileChangeRequest.officer_id == officer.id)
                                            .order_by(ProfileChangeRequest.created_at.desc())))
         return render_template("officers/me.html", o=officer, form=form, change_form=change_form, requests=requests,
-                               team=teams.team_of_user(current_user),
+                               team=teams.team_of_user(current_user), past=teams.past_memberships(officer),
                                effort_warning=officers.effort_warning(officer), field_label=field_label), \
             422 if form.errors or form.form_errors else 200
 
