@@ -25,8 +25,9 @@ def add_violation(form: FlaskForm, violation: RuleViolation) -> None:
 
 def on_refusal(respond, form: FlaskForm | None = None, status: int | None = 422) -> None:
     """What this request answers if a service refuses it (RuleViolation). With ``form``, the rule's message goes on
-    the field it names and ``respond()`` shows the page again (``status``, or the page's own if None); without, the message is flashed and
-    ``respond()`` (a redirect) is returned. Either way the request's changes are rolled back (banso/request_path.py)."""
+    the field it names and ``respond()`` shows the page again (with ``status``, or the page's own if None); without,
+    the message is flashed and ``respond()`` (a redirect) is returned. Either way the request's changes are rolled
+    back (banso/request_path.py)."""
     g.banso_on_refusal = (respond, form, status)
 
 

@@ -22,9 +22,9 @@ from flask import g, has_request_context
 from sqlalchemy import event, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from banso.models import (Activity, Application, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer, Publication, PublicationStatus,
-                          Receipt, Role, Team, TeamExtension, TeamMembership, TravelClaim, TravelClaimLine, TripEstimateLine,
-                          TripRequest, TripTraveller, User)
+from banso.models import (Activity, Application, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer,
+                          Publication, PublicationStatus, Receipt, Role, Team, TeamExtension, TeamMembership, TravelClaim,
+                          TravelClaimLine, TripEstimateLine, TripRequest, TripTraveller, User)
 from banso.models.travel import TeamTravelPlan
 
 _LIFTED = "banso_hold_lifted"
