@@ -5,7 +5,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from banso.extensions import db
-from banso.models import Notification, NotificationStatus, Role
+from banso.models import Notification, NotificationStatus
+from banso.policies import inquiries as inquiries_policy
+from banso.policies import teams as teams_policy
+from banso.policies import travel as travel_policy
 from banso.services import inquiries, phases, teams, travel
 
 
@@ -18,17 +21,17 @@ def overview() -> dict:
         "next_milestone": next((m for m in milestones if m.is_next), None),
         "failed_notifications": 0,
     }
-    if current_user.has_role(Role.ADMIN, Role.SECRETARIAT):
+    if teams_policy.may_manage(current_user):  # the secretariat's work: failed notices, TEAM-5/6 follow-ups
         data["failed_notifications"] = db.session.scalar(
             select(func.count()).where(Notification.status == NotificationStatus.FAILED)
         )
         if phase is not None:
             data["flagged_teams"] = teams.flagged_teams(phase)
             data["missing_reports"] = len(teams.missing_reports(phase))
-    if current_user.has_role(Role.ADMIN, Role.SECRETARIAT, Role.FINANCE):
+    if inquiries_policy.may_be_assigned(current_user):  # those who answer inquiries
         data["inquiry_counts"] = inquiries.status_counts(current_user)  # INQ-1: nothing waits unseen
-    if current_user.has_role(Role.FINANCE) and phase is not None:
+    if travel_policy.may_review(current_user) and phase is not None:
         data["figures"] = travel.budget(phase)  # TRV-2: where the cap stands, and what awaits review
-    if current_user.has_role(Role.OFFICER):
+    if teams_policy.sees_own_teams_only(current_user):
         data["own_team"] = teams.team_of_user(current_user, phase)
     return data
