@@ -1,6 +1,6 @@
 """PUB-2 by construction: a phase confirmed and noticed in advance but not released, with a team, its visit
 plan, a trip with a claim and receipt, activity and a member replaced out of it. A crawler requests every GET
-route (with the phase, each export format, a search, htmx fragments) as anonymous, finance, an officer of no
+route (with the phase, each export format, a search, htmx fragments) as anonymous, finance, an officer of another
 team and the replaced officer, reads HTML, CSV and every sheet of every Excel file: the matched municipality
 appears nowhere. The same crawler finds it as the secretariat, so the detector works. Posts to every
 state-changing route of the team change nothing."""
@@ -16,7 +16,7 @@ from banso.extensions import db
 from banso.models import Role, TeamTravelPlan, TripRequest
 from banso.services import publication, teams, travel
 from tests.conftest import login, rolled_back
-from tests.factories import (MINISTRY_CYCLE, make_municipality, make_officer, make_rates, make_ready_officer, make_team,
+from tests.factories import (MINISTRY_CYCLE, make_municipality, make_rates, make_ready_officer, make_team,
                              make_trip, make_user)
 
 SECRET_TOWN, SECRET_OFFICER = "秘匿町", "秘匿 一郎"
@@ -37,7 +37,8 @@ def embargo(app):
             leaving, staying = team.current_members[0].officer, team.current_members[1].officer
             leaving.user = users["replaced"]
             staying.name = SECRET_OFFICER
-            make_officer(phase, status="selected", user=users["officer"])  # an officer of no team
+            other_team = make_team(phase)  # an officer of another team of the same phase
+            other_team.current_members[0].officer.user = users["officer"]
             joining = make_ready_officer(phase, MINISTRY_CYCLE[0])
             teams.replace_member(team, leaving, joining, effective=date(2026, 5, 1), reason="人事異動", actor=None)
             make_rates(2026)
@@ -160,7 +161,7 @@ def test_pub_2_a_query_that_forgets_the_hold_is_still_held(app, embargo):
 
     with app.app_context():
         everything = counts()
-    assert everything[:2] == (1, 1) and all(everything)
+    assert everything[:2] == (2, 1) and all(everything)  # the held team and the other officer's
     for email, held in (("finance@banso.example", True), ("replaced@banso.example", True),
                         ("secretariat@banso.example", False)):
         with app.test_request_context("/"):
