@@ -186,6 +186,12 @@ def _register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        from flask_login import current_user
+
+        signed_in = request.endpoint != "static" and getattr(current_user, "is_authenticated", False)
+        if signed_in or "attachment" in response.headers.get("Content-Disposition", ""):
+            response.headers["Cache-Control"] = "no-store"  # personal data, held results, exports: never kept by a cache
+            response.headers["Pragma"] = "no-cache"
         if app.config["BANSO_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -118,3 +118,19 @@ def test_a_request_commits_once_at_its_end_and_a_refusal_keeps_nothing_it_wrote(
     with app.app_context():
         assert db.session.scalars(select(PrefectureContact.email)).all() == ["saved@example.lg.jp"]
         assert db.session.scalar(select(func.count()).select_from(PrefectureContact)) == 1
+
+
+def test_no_page_for_a_signed_in_user_and_no_export_is_kept_by_a_cache(app, client):
+    """Found: no Cache-Control on confidential pages and exports. Static files stay cacheable."""
+    from banso.extensions import db
+    from tests.conftest import login
+    from tests.factories import make_user
+
+    with app.app_context():
+        make_user("finance", email="cache@banso.example")
+        db.session.commit()
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")  # nothing personal yet
+    login(client, "cache@banso.example")
+    for url in ("/", "/officers/", "/officers/?format=csv", "/travel/rates"):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
+    assert "no-store" not in (client.get("/static/css/banso.css").headers.get("Cache-Control") or "")

@@ -16,8 +16,3 @@ def may_prepare(user: User) -> bool:
 def may_decide(user: User) -> bool:
     """Unlocking, early release (asking or confirming), releasing, sharing with prefectures before release."""
     return user.has_role(Role.ADMIN)
-
-
-def may_preview(user: User) -> bool:
-    """The public results page before release: the secretariat's preview (everyone else: not found)."""
-    return getattr(user, "is_authenticated", False) and may_prepare(user)

@@ -129,6 +129,7 @@ ROUTES = [
     ("POST", "/publication/early", {ADMIN}),
     ("POST", "/publication/release", {ADMIN}),
     ("GET", "/publication/prefectures", SECRETARIAT),
+    ("GET", "/publication/preview", SECRETARIAT),
     ("GET", "/public/{number}/results", PUBLIC),  # released here; before release a 404 (tests/blueprints/test_publication.py)
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),

@@ -37,7 +37,10 @@ def test_pub_2_the_secretariat_sees_it_with_the_banner_and_each_view_is_audited(
     with app.app_context():
         views = db.session.scalars(select(AuditEntry.summary).where(AuditEntry.action == "view_confidential")).all()
         assert len(views) >= 2 and any("秘匿町" in v for v in views)
-    assert client.get(f"/public/{embargo['number']}/results").status_code == 200  # the secretariat's preview
+    preview = client.get(f"/publication/preview?phase={embargo['number']}")  # the secretariat's preview: its own address
+    assert preview.status_code == 200 and SECRET_TOWN in preview.get_data(as_text=True)
+    assert preview.headers["Cache-Control"] == "no-store"
+    assert client.get(f"/public/{embargo['number']}/results").status_code == 404  # the public address, never before release
 
 
 def test_pub_3_after_release_the_public_page_shows_the_pairing(app, client, embargo):

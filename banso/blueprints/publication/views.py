@@ -8,7 +8,6 @@ from banso.extensions import db
 from banso.listing import export, export_workbook
 from banso.models import Application, Municipality, Phase, PrefectureContact, Role
 from banso.permissions import SECRETARIAT_ROLES, roles_required
-from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
 from banso.services import audit, phases, publication, statistics
 
@@ -122,10 +121,22 @@ def _packet(phase: Phase, prefecture: str):
 
 @public_bp.get("/<int:number>/results")
 def results(number: int):
-    """Public after release; before it a 404 for everyone outside the secretariat (who see a preview)."""
+    """Public after release; before it a 404 for everyone (the secretariat previews at its own address)."""
     phase = db.session.scalar(select(Phase).where(Phase.number == number))
-    if phase is None or (publication.confidential(phase) and not policy.may_preview(current_user)):
+    if phase is None or publication.confidential(phase):
         abort(404)
+    return _results_page(phase, "public.results")
+
+
+@bp.get("/preview")
+@roles_required(*SECRETARIAT_ROLES)
+def preview():
+    """The public page as it will read, before release: the secretariat's own address, never the public one (a
+    cached or shared copy of the public URL must not hold results before their time)."""
+    return _results_page(_phase(), "publication.preview")
+
+
+def _results_page(phase: Phase, endpoint: str):
     grouped = publication.results(phase)
     if request.args.get("format") in ("csv", "xlsx"):
         rows = [team for teams in grouped.values() for team in teams]
@@ -133,4 +144,4 @@ def results(number: int):
                    ("地方創生支援官（府省庁）", publication.members_text)]
         return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官")
     return render_template("publication/results.html", phase=phase, grouped=grouped, figures=statistics.headline(phase),
-                           preview=publication.confidential(phase))
+                           preview=publication.confidential(phase), endpoint=endpoint)
