@@ -7,6 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from banso import config as banso_config
 from banso.extensions import csrf, db, htmx, login_manager, migrate
@@ -20,6 +21,7 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = _IdConverter  # before any route: an id beyond 32 bits is a 404, not a 500
     app.config.update(banso_config.load(app.instance_path, config))
 
     db.init_app(app)
@@ -59,6 +61,16 @@ def create_app(config: dict | None = None) -> Flask:
         app.debug = False
     logging.getLogger("banso").setLevel(logging.INFO)
     return app
+
+
+class _IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: 1 … 2³¹−1, the ids PostgreSQL holds (formatting.MAX_ID)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        from banso.formatting import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _migrations_dir() -> str:

@@ -13,6 +13,20 @@ WEEKDAYS = "月火水木金土日"
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# Ids are 32-bit on PostgreSQL: anything larger names no record (and must not reach the database as an error).
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value) -> int | None:
+    """The one reading of an id or a small whole number typed or sent in a URL: ASCII digits only (not 「²」 or
+    full-width digits, which ``str.isdigit`` accepts), 1 … MAX_ID; anything else is None."""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def strip_control(text: str) -> str:
     return CONTROL_CHARS.sub("", text)
 

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import Select, Text, cast, func, or_, select
 
 from banso.clock import JST
-from banso.formatting import strip_control
+from banso.formatting import parse_id, strip_control
 from banso.extensions import db
 from banso.policies import hold
 
@@ -38,10 +38,7 @@ class Page:
 
 
 def int_arg(name: str, default: int = 1) -> int:
-    try:
-        return max(1, int(request.args.get(name, default)))
-    except (TypeError, ValueError):
-        return default
+    return parse_id(request.args.get(name)) or default
 
 
 def sort_by(stmt: Select, columns: dict[str, Any], default: str) -> tuple[Select, str]:

@@ -167,7 +167,7 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
 def _parse_field(text: str) -> tuple[int | None, str | None]:
     if has_fullwidth_digit(text):
         return None, "全角数字が含まれています。半角数字（1〜26）で入力してください。"
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         number = int(text)
         return (number, None) if number in FIELDS else (None, f"「{text}」は課題分野の番号（1〜26）ではありません。")
     if text[0] in CIRCLED:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from banso.clock import JST, now
 from banso.extensions import db
-from banso.formatting import jst_datetime
+from banso.formatting import jst_datetime, parse_id
 from banso.models import (Application, ApplicationStatus, ContinuationResponse, Municipality, Phase,
                           User)
 from banso.policies import admin as policy
@@ -326,7 +326,7 @@ def list_query(phase: Phase, *, q=None, prefecture=None, block=None, band=None, 
     if band in POPULATION_BANDS:
         low, high = POPULATION_BANDS[band]
         stmt = stmt.where(population >= low, *( [population < high] if high else []))
-    if field and str(field).isdigit():
+    if parse_id(field):
         f = int(field)
         stmt = stmt.where(or_(Application.priority_field_1 == f, Application.priority_field_2 == f,
                               Application.priority_field_3 == f))

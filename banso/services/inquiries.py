@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload
 from banso import queue
 from banso.clock import JST, now
 from banso.extensions import db
+from banso.formatting import parse_id
 from banso.models import Application, Municipality, Notification, Role, Team, User
 from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, Inquiry, InquiryMessage,
                                   InquiryStatus, ReceiptCounter, ReplyTemplate)
@@ -471,11 +472,11 @@ def list_query(user: User, *, q=None, status=None, category=None, org_type=None,
         stmt = stmt.where(Inquiry.channel == channel)
     if assignee == "none":
         stmt = stmt.where(Inquiry.assignee_id.is_(None))
-    elif str(assignee or "").isdigit():
+    elif parse_id(assignee):
         stmt = stmt.where(Inquiry.assignee_id == int(assignee))
     if overdue == "1":
         stmt = stmt.where(Inquiry.status.in_(OPEN_STATUSES), Inquiry.due_at < now())
-    if str(phase_id or "").isdigit():
+    if parse_id(phase_id):
         stmt = stmt.where(Inquiry.phase_id == int(phase_id))
     return stmt
 

@@ -30,7 +30,7 @@ def import_master(path: Path = MASTER_FILE) -> int:
             errors.append(f"{number}行目: 団体コード「{row.get('code')}」の検査数字が正しくありません。")
         if row.get("prefecture") not in BLOCK_OF:
             errors.append(f"{number}行目: 都道府県「{row.get('prefecture')}」が不明です。")
-        if not (row.get("population_japanese_2025_01_01") or "").isdigit():
+        if not (row.get("population_japanese_2025_01_01") or "").isascii() or not (row.get("population_japanese_2025_01_01") or "").isdigit():
             errors.append(f"{number}行目: 人口が数字ではありません。")
     if errors:
         raise InputError("\n".join(errors[:50]))

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from flask import url_for
 from sqlalchemy import select
 
+from banso.formatting import parse_id
 from banso.extensions import db
 from banso.models import ImportBatch, Officer, OfficerCandidacy, User
 from banso.reference import FIELDS, OFFICER_TYPES, has_fullwidth_digit, normalize_name, to_hiragana
@@ -137,7 +138,7 @@ def _parse_date(text: str) -> tuple[date | None, str | None]:
 def _parse_fields(text: str) -> tuple[list[int], str | None]:
     fields = []
     for part in [p.strip() for p in unicodedata.normalize("NFKC", text or "").replace("、", ",").replace("/", ",").split(",") if p.strip()]:
-        number = int(part) if part.isdigit() else _FIELD_BY_NAME.get(normalize_name(part))
+        number = parse_id(part) or _FIELD_BY_NAME.get(normalize_name(part))
         if number not in FIELDS:
             return [], f"「{part}」は26の課題分野のいずれでもありません。"
         fields.append(number)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now
 from banso.extensions import db
+from banso.formatting import parse_id
 from banso.listing import json_list_contains
 from banso.models import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                           OfficerCandidacy, Phase, ProfileChangeRequest, Role, User)
@@ -297,7 +298,7 @@ def appointment_query(phase: Phase, *, state: str | None = None, q: str | None =
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(Officer.name.like(like), Officer.name_kana.like(like), ConcurrentAppointment.order_number.like(like)))
-    if ministry_id and str(ministry_id).isdigit():
+    if parse_id(ministry_id):
         stmt = stmt.where(Officer.ministry_id == int(ministry_id))
     return stmt
 
@@ -417,14 +418,14 @@ def list_query(phase: Phase | None, *, q=None, ministry_id=None, grade=None, off
         like = f"%{q.strip()}%"
         names = [Officer.name.like(like), Officer.name_kana.like(f"%{to_hiragana(q)}%")]
         stmt = stmt.where(or_(*names, *([Officer.email.like(like)] if hr else [])))
-    if ministry_id and str(ministry_id).isdigit():
+    if parse_id(ministry_id):
         stmt = stmt.where(or_(Officer.ministry_id == int(ministry_id),
                               Officer.ministry_id.in_(select(Ministry.id).where(Ministry.parent_id == int(ministry_id)))))
     if grade in GRADE_BANDS + INELIGIBLE_GRADES:
         stmt = stmt.where(Officer.grade_band == grade)
     if officer_type in ("officer", "secondee"):
         stmt = stmt.where(Officer.officer_type == officer_type)
-    if field and str(field).isdigit():
+    if parse_id(field):
         stmt = stmt.where(json_list_contains(Officer.expertise_fields, int(field)))
     return stmt
 

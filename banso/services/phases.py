@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from banso.clock import JST, now
 from banso.extensions import db
+from banso.formatting import parse_id
 from banso.models import Phase, PhaseEvent, Publication, PublicationStatus, User
 from banso.services import InputError, RuleViolation, audit
 
@@ -162,7 +163,7 @@ def jst_deadline(day: date, hour: int = 17) -> datetime:
 
 def selected_phase(number: str | None) -> Phase | None:
     """The phase a page was asked for (?phase=2), else the current one."""
-    if number and str(number).isdigit():
+    if parse_id(number):
         phase = db.session.scalar(select(Phase).where(Phase.number == int(number)))
         if phase is not None:
             return phase

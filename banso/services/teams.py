@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now, today_jst
 from banso.extensions import db
+from banso.formatting import parse_id
 from banso.listing import json_list_contains
 from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, HalfYearReport, MemberReplacement,
                           Ministry, Municipality, Notification, Officer, OfficerCandidacy, Phase,
@@ -398,9 +399,9 @@ def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id
         stmt = stmt.where(or_(Municipality.name.like(like), Municipality.name_kana.like(like), Team.id.in_(members)))
     if prefecture:
         stmt = stmt.where(Municipality.prefecture == prefecture)
-    if theme and str(theme).isdigit():
+    if parse_id(theme):
         stmt = stmt.where(json_list_contains(Team.themes, int(theme)))
-    if ministry_id and str(ministry_id).isdigit():
+    if parse_id(ministry_id):
         in_ministry = (select(TeamMembership.team_id).join(Officer).join(Ministry, Ministry.id == Officer.ministry_id)
                        .where(TeamMembership.left_on.is_(None), or_(Ministry.id == int(ministry_id), Ministry.parent_id == int(ministry_id))))
         stmt = stmt.where(Team.id.in_(in_ministry))

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import String, case, cast, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from banso.formatting import parse_id
 from banso.clock import now, today_jst
 from banso.extensions import db
 from banso.models import (BudgetRevision, LodgingRate, Municipality, NightAllowanceRate, Officer, Phase, Receipt, Role,
@@ -149,7 +150,7 @@ def parse_yen(text, *, blank: int | None = None) -> int | None:
     raw = str(text if text is not None else "").strip().replace(",", "").replace("円", "")
     if not raw:
         return blank
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 15 else None  # not 「²」; ≤ 999兆円
 
 
 def _yen(text, low: int, high: int) -> int | None:
@@ -401,7 +402,7 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
     prefecture = data.get("destination_prefecture")
     if prefecture not in PREFECTURES:
         raise InputError(f"都道府県「{prefecture or ''}」は選択肢にありません。", "destination_prefecture")
-    ids = [int(i) for i in data.get("travellers") or [] if str(i).isdigit()]
+    ids = [n for n in map(parse_id, data.get("travellers") or []) if n]
     if not 1 <= len(set(ids)) <= 3:
         raise InputError("出張者はチームのメンバーから1〜3名を選んでください。", "travellers")
     members = {o.id: o for o in members_on(team, depart, back)}
@@ -874,13 +875,13 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
                                or_(Officer.name.like(like), Officer.name_kana.like(like)))
         stmt = stmt.where(or_(Municipality.name.like(like), TripRequest.destination.like(like),
                               TripRequest.itinerary.like(like), named))
-    if str(team_id or "").isdigit():
-        stmt = stmt.where(TripRequest.team_id == int(team_id))
-    if str(officer_id or "").isdigit():
-        stmt = stmt.where(exists().where(TripTraveller.trip_id == TripRequest.id, TripTraveller.officer_id == int(officer_id)))
+    if parse_id(team_id):
+        stmt = stmt.where(TripRequest.team_id == parse_id(team_id))
+    if parse_id(officer_id):
+        stmt = stmt.where(exists().where(TripTraveller.trip_id == TripRequest.id, TripTraveller.officer_id == parse_id(officer_id)))
     if prefecture in PREFECTURES:
         stmt = stmt.where(TripRequest.destination_prefecture == prefecture)
-    if month and len(month) == 7 and month[:4].isdigit() and month[5:].isdigit():
+    if month and len(month) == 7 and parse_id(month[:4]) and parse_id(month[5:]):
         first = date(int(month[:4]), max(1, min(12, int(month[5:]))), 1)
         following = (first + timedelta(days=32)).replace(day=1)
         stmt = stmt.where(TripRequest.depart_on >= first, TripRequest.depart_on < following)

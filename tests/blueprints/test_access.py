@@ -242,3 +242,19 @@ def test_no_template_decides_permissions():
                 if decides.search(tag):
                     found.append(f"{template.name}:{number}: {tag.strip()}")
     assert found == []
+
+
+@pytest.mark.parametrize("role", [None, ADMIN])
+def test_odd_numbers_in_urls_and_parameters_are_404_or_400_never_500(app, client, ids, role):
+    """Found: ``?phase=²`` (a digit to str.isdigit, not to int) and ids beyond 64 bits gave 500s, some anonymously.
+    One parser (formatting.parse_id) and a bounded ``<int:…>`` on every route."""
+    if role:
+        login(client, f"{role}@banso.example")
+    huge = "9" * 25
+    for url in (f"/public/{huge}/results", "/public/2147483648/results", f"/travel/{huge}", f"/teams/{huge}",
+                "/travel/?phase=²", "/teams/?phase=²&page=²", f"/teams/?page={huge}", "/officers/?ministry_id=１",
+                f"/inquiries/?assignee={huge}&phase_id=²", "/admin/audit?actor=²", "/travel/rates?year=²&copy_from=²",
+                f"/travel/new?team_id={huge}", "/applications/?field=²", f"/travel/?team_id={huge}&officer_id=²&month=²²²²-²²"):
+        status = client.get(url).status_code
+        assert status < 500, (url, status)
+    assert client.get(f"/travel/{huge}").status_code in (302, 404)  # anonymous: to sign-in; signed in: not found

@@ -7,7 +7,7 @@ from banso.blueprints.admin.forms import (AuditFilterForm, PhaseEventForm, Phase
                                           UserEditForm, as_jst, fill_phase_form, phase_data)
 from banso.blueprints.forms import act, on_refusal
 from banso.extensions import db
-from banso.formatting import jst_datetime
+from banso.formatting import jst_datetime, parse_id
 from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import AuditEntry, Notification, Phase, PhaseEvent, Role, User
 from banso.models.user import ROLE_LABELS
@@ -151,7 +151,7 @@ def audit_index():
     form.object_type.choices = [SelectChoice("", "すべて")] + [SelectChoice(t) for t in audit.object_types()]
     valid = form.validate()
     stmt = audit.list_query(
-        actor_id=int(form.actor.data) if (form.actor.data or "").isdigit() else None,
+        actor_id=parse_id(form.actor.data),
         object_type=form.object_type.data or None,
         date_from=form.date_from.data if valid else None,
         date_to=form.date_to.data if valid else None,

@@ -2,6 +2,7 @@
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from banso.formatting import parse_id
 from banso.blueprints.forms import on_refusal
 from banso.blueprints.imports import bp
 from banso.extensions import db
@@ -50,7 +51,7 @@ def exclude(batch_id: int):
     batch = _batch(batch_id)
     back = redirect(url_for("imports.detail", batch_id=batch.id))
     on_refusal(lambda: back)
-    imports.set_excluded(batch, [int(r) for r in request.form.getlist("exclude") if r.isdigit()], actor=current_user)
+    imports.set_excluded(batch, [n for n in map(parse_id, request.form.getlist("exclude")) if n], actor=current_user)
     flash(f"{len(batch.excluded_rows)}行を取り込まない行にしました。", "info")
     return back
 

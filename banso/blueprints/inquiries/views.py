@@ -7,6 +7,7 @@ from banso.blueprints.forms import act, on_refusal
 from banso.blueprints.inquiries import bp, public_bp
 from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
 from banso.extensions import db
+from banso.formatting import parse_id
 from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import Inquiry, Municipality, Officer, ReplyTemplate, Role, User
 from banso.models.inquiry import CATEGORIES, CHANNELS, ORG_TYPES, InquiryStatus
@@ -155,7 +156,7 @@ def detail(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     reply_form = MessageForm()
     template_id = request.args.get("template_id")
-    template = db.session.get(ReplyTemplate, int(template_id)) if str(template_id or "").isdigit() else None
+    template = db.session.get(ReplyTemplate, parse_id(template_id)) if parse_id(template_id) else None
     if template is not None:
         reply_form.body.data = inquiries.fill_template(template, inquiry)
     last_reply = next((m.body for m in reversed(inquiry.messages) if m.kind == "reply"), "")
@@ -202,7 +203,7 @@ def status(inquiry_id: int):
 def assign(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     chosen = request.form.get("assignee_id", "")
-    assignee = current_user if chosen == "me" else db.session.get(User, int(chosen)) if chosen.isdigit() else None
+    assignee = current_user if chosen == "me" else db.session.get(User, parse_id(chosen)) if parse_id(chosen) else None
     return _act(inquiry, lambda: inquiries.assign(inquiry, assignee, actor=current_user),
                 f"担当を{assignee.name if assignee else '未割当'}にしました。")
 
@@ -241,7 +242,7 @@ def promote(inquiry_id: int):
 def templates():
     form = TemplateForm()
     chosen = request.values.get("template_id", "")
-    template = db.session.get(ReplyTemplate, int(chosen)) if chosen.isdigit() else None
+    template = db.session.get(ReplyTemplate, parse_id(chosen)) if parse_id(chosen) else None
     def page():
         return render_template("inquiries/templates.html", form=form, template=template,
                                templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all()), \

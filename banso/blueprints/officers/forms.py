@@ -1,3 +1,4 @@
+from banso.formatting import parse_id
 from banso.blueprints.forms import BansoForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -67,7 +68,7 @@ class OfficerForm(SelfFields, OfficialFields, BansoForm):
         for name in ("name", "name_kana", "bureau", "division", "post_title", "grade_band", "workplace_type", "job_type",
                      "sex", "birth_date", "officer_type", "notes"):
             data[name] = getattr(self, name).data
-        data["ministry_id"] = int(self.ministry_id.data) if (self.ministry_id.data or "").isdigit() else None
+        data["ministry_id"] = parse_id(self.ministry_id.data)
         return data
 
 
@@ -77,7 +78,7 @@ class ChangeRequestForm(OfficialFields, BansoForm):
 
     def changes(self) -> dict:
         data = {name: getattr(self, name).data for name in ("bureau", "division", "post_title", "grade_band", "workplace_type")}
-        data["ministry_id"] = int(self.ministry_id.data) if (self.ministry_id.data or "").isdigit() else None
+        data["ministry_id"] = parse_id(self.ministry_id.data)
         return data
 
 

@@ -3,6 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from banso.formatting import parse_id
 from banso.blueprints.forms import act, on_refusal
 from banso.blueprints.teams import bp, matching_bp
 from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
@@ -120,7 +121,7 @@ def replace(team_id: int):
     form = ReplacementForm()
     form.leaving.choices = [SelectChoice(str(m.officer.id), f"{m.officer.name}（{teams.home_ministry(m.officer).name}）")
                             for m in team.current_members]
-    leaving = db.session.get(Officer, int(form.leaving.data)) if (form.leaving.data or "").isdigit() else team.current_members[0].officer
+    leaving = db.session.get(Officer, parse_id(form.leaving.data)) if parse_id(form.leaving.data) else team.current_members[0].officer
     candidates = teams.replacement_candidates(team, leaving)
     form.joining.choices = [SelectChoice(str(o.id), f"{o.name}（{teams.home_ministry(o).name}）") for o, _, _ in candidates]
 
@@ -130,7 +131,7 @@ def replace(team_id: int):
 
     on_refusal(page, form)
     if request.method == "POST" and form.validate_on_submit() and request.form.get("confirm") == "1":
-        joining = db.session.get(Officer, int(form.joining.data)) if (form.joining.data or "").isdigit() else None
+        joining = db.session.get(Officer, parse_id(form.joining.data)) if parse_id(form.joining.data) else None
         if joining is None:
             raise InputError("着任する支援官を選んでください。", "joining")
         teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
@@ -189,12 +190,12 @@ def matching_index():
 def accept():
     phase = phases.selected_phase(request.args.get("phase"))
     choices = []
-    if (request.form.get("application_id") or "").isdigit():  # one proposal edited by hand
-        choices.append((int(request.form["application_id"]), [int(i) for i in request.form.getlist("member") if i.isdigit()]))
+    if parse_id(request.form.get("application_id")):  # one proposal edited by hand
+        choices.append((parse_id(request.form["application_id"]), [n for n in map(parse_id, request.form.getlist("member")) if n]))
     for value in request.form.getlist("proposal"):
         application_id, _, officer_ids = value.partition(":")
-        if application_id.isdigit():
-            choices.append((int(application_id), [int(i) for i in officer_ids.split(",") if i.isdigit()]))
+        if parse_id(application_id):
+            choices.append((parse_id(application_id), [n for n in map(parse_id, officer_ids.split(",")) if n]))
     back = redirect(url_for("matching.index", phase=phase.number))
     on_refusal(lambda: back)
     if not choices:
@@ -209,7 +210,7 @@ def accept():
 def edit_proposal(application_id: int):
     """Change the proposed members before adopting: any free, appointed officer of the phase."""
     application = db.get_or_404(Application, application_id)
-    proposed = [int(i) for i in request.args.get("officers", "").split(",") if i.isdigit()]
+    proposed = [n for n in map(parse_id, request.args.get("officers", "").split(",")) if n]
     return render_template("matching/edit.html", application=application, phase=application.phase, proposed=proposed,
                            available=matching.available_officers(application.phase), home_ministry=teams.home_ministry,
                            field_label=field_label)

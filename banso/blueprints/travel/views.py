@@ -7,6 +7,7 @@ from banso.blueprints.travel import bp
 from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
 from banso.extensions import db
+from banso.formatting import parse_id
 from banso.listing import export, export_workbook, page_or_fragment, paginate, sort_by
 from banso.models import Municipality, Receipt, Role, Team, TripRequest
 from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPORT, TripStatus
@@ -100,8 +101,8 @@ def _estimate(team: Team, form: TripForm, trip: TripRequest | None = None):
 def _team_for_new() -> Team | None:
     teams = travel.teams_for(current_user, _phase())
     chosen = request.args.get("team_id") or request.form.get("team_id")
-    if str(chosen or "").isdigit():
-        return next((t for t in teams if t.id == int(chosen)), None) or abort(403)
+    if parse_id(chosen):
+        return next((t for t in teams if t.id == parse_id(chosen)), None) or abort(403)
     return teams[0] if len(teams) == 1 else None
 
 
@@ -129,7 +130,7 @@ def create():
 @roles_required(*FILERS)
 def estimate():
     """The estimate and whether it fits, recomputed while the form is filled in (htmx)."""
-    trip = _trip(int(request.args["trip_id"])) if str(request.args.get("trip_id", "")).isdigit() else None
+    trip = _trip(parse_id(request.args.get("trip_id"))) if parse_id(request.args.get("trip_id")) else None
     team = trip.team if trip is not None else _team_for_new()
     if team is None:
         abort(404)
@@ -366,7 +367,7 @@ def plan(team_id: int):
 @roles_required(*READERS)
 def rates():
     years = travel.fiscal_years()
-    year = int(request.values["year"]) if str(request.values.get("year", "")).isdigit() else (years[0] if years else phases.current_phase().fiscal_year)
+    year = parse_id(request.values.get("year")) if parse_id(request.values.get("year")) else (years[0] if years else phases.current_phase().fiscal_year)
     form = BansoForm()  # holds the refusal's message
     on_refusal(lambda: _rates_page(year, years, form), form)
     if request.method == "POST":
@@ -383,8 +384,8 @@ def rates():
 def _rates_page(year: int, years: list[int], form):
     errors = form.form_errors
     lodging, allowances = travel.rate_table(year)
-    if not lodging and request.args.get("copy_from", "").isdigit():  # start a new year from an earlier one
-        lodging, allowances = travel.rate_table(int(request.args["copy_from"]))
+    if not lodging and parse_id(request.args.get("copy_from")):  # start a new year from an earlier one
+        lodging, allowances = travel.rate_table(parse_id(request.args["copy_from"]))
     if errors:  # show what was typed, with the reason
         lodging = {(band, p): request.form.get(f"lodging-{band}-{p}", "") for band in RATE_BANDS for p in PREFECTURES}
         allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
