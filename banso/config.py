@@ -31,19 +31,24 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    production = overrides.get("BANSO_ENV", env.get("BANSO_ENV", "development")) == "production"
+    banso_env = overrides.get("BANSO_ENV", env.get("BANSO_ENV", "development"))
+    if banso_env not in ("development", "production"):
+        raise ConfigError(f"BANSO_ENV は development か production のいずれかにしてください（指定値: {banso_env!r}）。")
+    production = banso_env == "production"
 
     def setting(name, default=None):
         return overrides.get(name, env.get(name, default))
 
     if production:
-        missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not setting(n)]
+        missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER") if not setting(n)]
         if missing:
             raise ConfigError(
                 "BANSO_ENV=production では次の設定が必須です: " + ", ".join(missing)
             )
-        if len(setting("SECRET_KEY")) < 32:
-            raise ConfigError("SECRET_KEY は32文字以上の推測困難な値にしてください。")
+        if not strong_secret(setting("SECRET_KEY")):
+            raise ConfigError("SECRET_KEY は32文字以上の推測困難な値にしてください（例: python -c 'import secrets; print(secrets.token_hex(32))'）。")
+        if not _database_url(setting("DATABASE_URL")).startswith("postgresql"):
+            raise ConfigError("本番環境のデータベースは PostgreSQL にしてください（SQLite は開発用です）。")
         if setting("PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILE) != PASSWORD_HASH_PROFILE:
             raise ConfigError(f"本番環境のパスワードハッシュは {PASSWORD_HASH_PROFILE} から変更できません。")
 
@@ -84,6 +89,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_I18N_ENABLED": False,  # the forms' Meta picks WTForms' Japanese messages (no Babel needed)
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # Proxies in front of Banso (the ministry's reverse proxy): their X-Forwarded-For hops are trusted, so the
+        # per-address limits see the real client. 0: Banso is reached directly.
+        "TRUSTED_PROXIES": int(setting("BANSO_TRUSTED_PROXIES", 0) or 0),
         # Travel receipts: kept outside the web root, served only to those allowed.
         "RECEIPT_DIR": setting("RECEIPT_DIR", str(instance / "receipts")),
         "RECEIPT_MAX_BYTES": 5 * 1024 * 1024,
@@ -100,6 +108,16 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if production:
         config["LOAD_DEMO_DATA"] = False
     return config
+
+
+def strong_secret(key: str) -> bool:
+    """At least 32 characters and not a pattern: about 128 bits or more by its characters' variety."""
+    import math
+
+    if len(key) < 32:
+        return False
+    bits = len(key) * math.log2(max(2, len(set(key))))
+    return bits >= 128 and len(set(key)) >= 10
 
 
 def _database_url(url: str | None) -> str | None:

@@ -17,25 +17,62 @@ def test_defaults_are_embedded(tmp_path, monkeypatch):
     assert "dev" in app.blueprints
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
+# What production needs: a real secret, PostgreSQL, a Redis server and a mail server.
+PRODUCTION = {"BANSO_ENV": "production", "SECRET_KEY": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+              "DATABASE_URL": "postgresql://db/banso", "REDIS_URL": "redis://127.0.0.1:6379/0", "MAIL_SERVER": "smtp.example.go.jp"}
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER"])
 def test_production_refuses_to_start_without_real_settings(missing):
-    config = {"BANSO_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/banso",
-              "REDIS_URL": "redis://127.0.0.1:6379/0"}
-    config[missing] = None
+    config = dict(PRODUCTION, **{missing: None})
     with pytest.raises(ConfigError) as refused:
         create_app(config)
     assert missing in str(refused.value)
 
 
-def test_production_refuses_a_weak_secret_key():
-    with pytest.raises(ConfigError):
-        create_app({"BANSO_ENV": "production", "SECRET_KEY": "short", "DATABASE_URL": "postgresql://db/banso",
-                    "REDIS_URL": "redis://127.0.0.1:6379/0"})
+@pytest.mark.parametrize("key", ["short", "s" * 40, "abcabcabcabcabcabcabcabcabcabcabcabc", "password" * 5])
+def test_production_refuses_a_weak_secret_key(key):
+    """Found: only the length was checked; 40 times the same letter passed."""
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(dict(PRODUCTION, SECRET_KEY=key))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"DATABASE_URL": "sqlite:////var/banso.sqlite3"}, "PostgreSQL"),
+    ({"BANSO_ENV": "prod"}, "BANSO_ENV"),
+    ({"BANSO_ENV": "Production"}, "BANSO_ENV"),
+])
+def test_production_refuses_sqlite_and_an_unknown_environment(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        create_app(dict(PRODUCTION, **overrides))
+
+
+def test_behind_trusted_proxies_the_client_address_is_the_forwarded_one():
+    from flask import request
+
+    app = create_app(dict(PRODUCTION, BANSO_TRUSTED_PROXIES="1"))
+    seen = {}
+
+    @app.get("/_address")
+    def address():
+        seen["address"] = request.remote_addr
+        return "ok"
+
+    app.test_client().get("/_address", environ_base={"REMOTE_ADDR": "10.0.0.1"}, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert seen["address"] == "203.0.113.7"
+    direct = create_app(dict(PRODUCTION))  # no proxy configured: a forged header is not believed
+
+    @direct.get("/_address")
+    def direct_address():
+        seen["direct"] = request.remote_addr
+        return "ok"
+
+    direct.test_client().get("/_address", environ_base={"REMOTE_ADDR": "10.0.0.1"}, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert seen["direct"] == "10.0.0.1"
 
 
 def test_production_has_no_demo_data_no_dev_pages_and_secure_cookies():
-    app = create_app({"BANSO_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgres://db/banso",
-                      "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    app = create_app(dict(PRODUCTION, DATABASE_URL="postgres://db/banso"))
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/banso"
     assert app.config["LOAD_DEMO_DATA"] is False
     assert "dev" not in app.blueprints

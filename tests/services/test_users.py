@@ -28,9 +28,10 @@ def test_production_refuses_a_cheap_password_hash():
     from banso import create_app
     from banso.config import ConfigError
 
-    with pytest.raises(ConfigError):
-        create_app({"BANSO_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/banso",
-                    "REDIS_URL": "redis://127.0.0.1:6379/0", "PASSWORD_HASH_PROFILE": "CHEAPEST"})
+    from tests.test_app import PRODUCTION
+
+    with pytest.raises(ConfigError, match="パスワードハッシュ"):
+        create_app(dict(PRODUCTION, PASSWORD_HASH_PROFILE="CHEAPEST"))
 
 
 def test_authenticate_accepts_the_right_password_case_insensitively(ctx, clock):
