@@ -48,9 +48,18 @@ def create_app(config: dict | None = None) -> Flask:
     user_logged_out.connect(lambda *_a, **_k: hold.forget(), app, weak=False)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    def load_user(session_id: str):
+        """The session holds "<id>.<session_version>": a cookie from before a sign-out, a password change or reset,
+        a deactivation or a role change names an older version and signs no one in."""
+        from banso.formatting import parse_id
+
+        user_id, _, version = str(session_id).partition(".")
+        user = db.session.get(User, parse_id(user_id)) if parse_id(user_id) else None
+        if user is None or not user.active or str(user.session_version) != version:
+            return None
+        return user
+
+    _register_session_limits(app)
 
     _register_blueprints(app)
     _register_templates(app)
@@ -75,6 +84,35 @@ class _IdConverter(IntegerConverter):
 
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+def _register_session_limits(app: Flask) -> None:
+    """Idle timeout and absolute lifetime of a signed-in session (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS)."""
+    from flask import flash, redirect, session, url_for
+    from flask_login import current_user, logout_user, user_logged_in
+
+    from banso.clock import now
+
+    @user_logged_in.connect_via(app)
+    def _started(_app, user, **_extra):
+        stamp = now().timestamp()
+        session["signed_in_at"] = session["seen_at"] = stamp
+
+    @app.before_request
+    def _expire():
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        stamp = now().timestamp()
+        idle = stamp - session.get("seen_at", 0) > app.config["SESSION_IDLE_MINUTES"] * 60
+        old = stamp - session.get("signed_in_at", 0) > app.config["SESSION_MAX_HOURS"] * 3600
+        if idle or old:
+            logout_user()
+            session.pop("signed_in_at", None)
+            flash("一定時間操作がなかったため、サインアウトしました。もう一度サインインしてください。" if idle else
+                  f"サインインから{app.config['SESSION_MAX_HOURS']}時間が経過したため、サインアウトしました。もう一度サインインしてください。", "info")
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        session["seen_at"] = stamp
+        return None
 
 
 def _migrations_dir() -> str:

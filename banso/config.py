@@ -78,8 +78,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "NOTIFY_SWEEP_EVERY": 30,
         # argon2id parameters (argon2.profiles): the tests alone set a cheap one, which production refuses.
         "PASSWORD_HASH_PROFILE": PASSWORD_HASH_PROFILE,
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        "LOGIN_MAX_FAILURES": 5,  # per account at one address; ten times that per address
+        "LOGIN_LOCK_MINUTES": 15,  # the longest wait after repeated failures (1, 2, 4 … minutes)
+        "SESSION_IDLE_MINUTES": int(setting("SESSION_IDLE_MINUTES", 30)),
+        "SESSION_MAX_HOURS": int(setting("SESSION_MAX_HOURS", 12)),
         "PER_PAGE": 25,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

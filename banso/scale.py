@@ -164,7 +164,7 @@ def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: 
 
 
 def _user(out: _Writer, password: str, email: str, name: str, role: str) -> int:
-    return out.add(User, email=email, name=name, role=str(role), password_hash=password, active=True, failed_logins=0,
+    return out.add(User, email=email, name=name, role=str(role), password_hash=password, active=True,
                    created_at=jst(FIRST_FISCAL_YEAR - 1, 10, 1, 9))
 
 

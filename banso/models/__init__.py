@@ -14,7 +14,7 @@ from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team
                                TeamStatus)
 from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate, Receipt, TeamTravelPlan, TravelClaim,
                                  TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
-from banso.models.user import Role, User
+from banso.models.user import Role, SignInThrottle, User
 
 __all__ = [
     "PrefectureContact",
@@ -64,5 +64,6 @@ __all__ = [
     "Phase",
     "PhaseEvent",
     "Role",
+    "SignInThrottle",
     "User",
 ]

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from banso.clock import now
@@ -36,7 +36,6 @@ class User(UserMixin, db.Model):
         CheckConstraint(
             "role IN ('admin', 'secretariat', 'finance', 'officer')", name="role_known"
         ),
-        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,8 +44,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # Part of the id in the session cookie: raised on sign-out, password change or reset, deactivation and role
+    # change, so every copy of an older cookie stops working at once.
+    session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
 
@@ -61,8 +61,24 @@ class User(UserMixin, db.Model):
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
-    def is_locked(self, at: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > at
+    def get_id(self) -> str:  # Flask-Login: what the session (and a remembered cookie) holds
+        return f"{self.id}.{self.session_version}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins counted per account at an address and per address, counted atomically (an upsert), so no
+    more than the limit are ever checked; past it the key waits, longer each time. An account is slowed at the
+    address that fails, not everywhere: anyone can fail at an account, only from their own address."""
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=now)

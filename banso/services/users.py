@@ -7,11 +7,11 @@ from datetime import timedelta
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, delete, func, select, update
 
 from banso.clock import JST, now
 from banso.extensions import db
-from banso.models import Role, User
+from banso.models import Role, SignInThrottle, User
 from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications
 
 _HASHERS: dict[str, PasswordHasher] = {}
@@ -47,34 +47,78 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+SIGN_IN_REFUSED = "メールアドレスまたはパスワードが正しくありません。続けて誤ると、しばらくの間この端末からサインインできなくなります。"
+
+
 def authenticate(email: str, password: str, *, source: str = "") -> User:
-    """Return the user, or raise RuleViolation('AUTH', …) with a message for the form. Every attempt is audited
-    (who, from where, what happened). A refused sign-in is counted and committed here, before refusing: the
-    request that refuses it rolls back (banso/request_path.py), the count and the audit row must stay."""
-    user = find_by_email(email)
+    """Return the user, or refuse with one message whatever the reason (unknown account, wrong password, too many
+    failures), after the same hashing work, so that neither the answer nor its time tells which.
+
+    Failures are counted per account at this address and per address (``SignInThrottle``), atomically and before
+    the password is checked: the count's row stays locked until the attempt commits, so parallel attempts take
+    turns and never check more than the limit before the wait begins; past it the key waits, longer each time (1, 2, 4 … up to LOGIN_LOCK_MINUTES minutes). Someone failing at an account slows it only from their
+    own address. A refused sign-in is counted, audited and committed here, before refusing: the request that
+    refuses it rolls back (banso/request_path.py), the count and the audit row must stay."""
+    address = (source or "unknown")[:100]
+    normalized = (email or "").strip().lower()[:254]
+    user = find_by_email(normalized)
     at = now()
-    if user is not None and user.is_locked(at):
-        until = user.locked_until.astimezone(JST).strftime("%H:%M")
-        _refused(user, email, source, "ロック中")
-        raise RuleViolation(
-            "AUTH-LOCK",
-            f"サインインの失敗が続いたため、このアカウントは{until}までロックされています。"
-            "時間をおいて再度お試しいただくか、事務局管理者にご連絡ください。",
-        )
+    keys = [(f"account:{user.id if user else 'unknown:' + normalized}@{address}", user.id if user else None),
+            (f"address:{address}", None)]
+    limits = [current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_MAX_FAILURES"] * 10]
+    claimed = [_claim_attempt(key, user_id, at) for key, user_id in keys]
+    if any(locked is not None and locked > at for _failures, locked in claimed):
+        _verify(None, password)  # the same work as a real check
+        _refused(user, normalized, source, "試行回数の超過により待機中")
+        raise RuleViolation("AUTH", SIGN_IN_REFUSED)
     if not _verify(user, password) or not user.active:
-        if user is not None and user.active:
-            user.failed_logins += 1
-            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-                user.locked_until = at + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-                user.failed_logins = 0
-                audit.record("lock", user, actor=None, summary="サインイン失敗の繰り返しによりロック")
-        _refused(user, email, source, "パスワードの誤り" if user is not None and user.active else "利用者なし・無効")
-        raise RuleViolation("AUTH", "メールアドレスまたはパスワードが正しくありません。")
-    user.failed_logins = 0
-    user.locked_until = None
+        for (key, _user_id), (failures, _locked), limit in zip(keys, claimed, limits):
+            if failures >= limit:
+                _wait(key, at, failures - limit)
+        _refused(user, normalized, source, "パスワードの誤り" if user is not None and user.active else "利用者なし・無効")
+        raise RuleViolation("AUTH", SIGN_IN_REFUSED)
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0][0]))
     user.last_login_at = at
     audit.record("sign_in", user, actor=user, summary=f"サインイン（{source or '接続元不明'}）", after={"source": source})
     return user
+
+
+FAILURE_WINDOW = timedelta(hours=1)  # failures older than this are forgotten
+
+
+def _claim_attempt(key: str, user_id: int | None, at) -> tuple[int, object]:
+    """Count this attempt (an upsert, atomic on PostgreSQL and SQLite alike) and return (failures, locked_until)."""
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    table = SignInThrottle.__table__
+    stale = table.c.updated_at < at - FAILURE_WINDOW
+    statement = upsert(table).values(key=key, user_id=user_id, failures=1, updated_at=at)
+    statement = statement.on_conflict_do_update(index_elements=[table.c.key], set_={
+        "failures": case((stale, 1), else_=table.c.failures + 1),
+        "locked_until": case((stale, None), else_=table.c.locked_until),
+        "updated_at": at,
+    }).returning(table.c.failures, table.c.locked_until)
+    failures, locked = db.session.execute(statement).one()
+    if locked is not None and locked.tzinfo is None:  # SQLite returns it naive, in UTC
+        from datetime import timezone
+
+        locked = locked.replace(tzinfo=timezone.utc)
+    return failures, locked
+
+
+def _wait(key: str, at, over: int) -> None:
+    minutes = min(2 ** max(0, over), current_app.config["LOGIN_LOCK_MINUTES"])
+    db.session.execute(update(SignInThrottle).where(SignInThrottle.key == key)
+                       .values(locked_until=at + timedelta(minutes=minutes)).execution_options(synchronize_session=False))
+
+
+def throttles_of(user: User) -> list[SignInThrottle]:
+    """Where this account is being slowed down (for the admin's page)."""
+    return list(db.session.scalars(select(SignInThrottle).where(SignInThrottle.user_id == user.id,
+                                                                SignInThrottle.locked_until > now())))
 
 
 def _refused(user: User | None, email: str, source: str, why: str) -> None:
@@ -85,6 +129,8 @@ def _refused(user: User | None, email: str, source: str, why: str) -> None:
 
 
 def record_sign_out(user: User, *, source: str = "") -> None:
+    """Signing out ends every session of this user: copies of the cookie stop working (session_version)."""
+    user.session_version += 1
     audit.record("sign_out", user, actor=user, summary=f"サインアウト（{source or '接続元不明'}）", after={"source": source})
 
 
@@ -124,6 +170,8 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
     if user.id == actor.id and (role != user.role or not active):
         raise NotPermitted("ご自身の役割の変更や無効化はできません。別の管理者に依頼してください。")
     before = audit.snapshot(user, _FIELDS)
+    if role != user.role or not active:
+        user.session_version += 1  # a new role or a deactivation takes effect on every open session at once
     user.name, user.role, user.active = name.strip(), role, active
     after = audit.snapshot(user, _FIELDS)
     if before != after:
@@ -139,8 +187,8 @@ def reset_password(user: User, *, actor: User) -> str:
     """Give the user a new one-time password, shown once to the admin; unlocks the account."""
     password = generate_password()
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    user.session_version += 1  # sessions signed in with the old password end
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.user_id == user.id))  # and the account is free again
     audit.record("reset_password", user, actor=actor, summary=f"利用者 {user.email} のパスワードを再設定")
     notifications.notify(
         key=f"password-reset-{user.id}-{now().timestamp()}",
@@ -162,6 +210,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
         raise InputError("現在のパスワードが正しくありません。", "current")
     _check_password(new)
     user.password_hash = hash_password(new)
+    user.session_version += 1  # every other session of this user ends; the caller signs this one in again
     audit.record("change_password", user, actor=user, summary="パスワードを変更")
 
 

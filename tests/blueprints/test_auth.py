@@ -1,3 +1,6 @@
+import pytest
+from sqlalchemy import select
+
 from banso.extensions import db
 from tests.conftest import login, make_app
 from tests.factories import make_user
@@ -28,13 +31,13 @@ def test_wrong_password_is_a_clear_japanese_error(app, client):
     assert "メールアドレスまたはパスワードが正しくありません" in response.get_data(as_text=True)
 
 
-def test_lockout_after_five_failures_is_shown(app, client):
+def test_after_five_failures_the_address_waits_and_the_page_says_no_more_than_before(app, client):
     email = _user(app)
-    for _ in range(5):
-        client.post("/login", data={"email": email, "password": "wrong-password"})
+    answers = {client.post("/login", data={"email": email, "password": "wrong-password"}).get_data(as_text=True)
+               for _ in range(5)}
     response = client.post("/login", data={"email": email, "password": "correct-horse-battery"})
-    assert response.status_code == 401
-    assert "ロックされています" in response.get_data(as_text=True)
+    assert response.status_code == 401 and "ロック" not in response.get_data(as_text=True)
+    assert answers == {response.get_data(as_text=True)}  # the same page whether waiting or wrong
 
 
 def test_next_only_goes_within_banso(app, client):
@@ -66,3 +69,59 @@ def test_session_cookie_is_httponly_and_samesite(app, client):
     response = login(client, email)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def _copy_of_the_session(client, app):
+    """Another browser holding a copy of this one's session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+@pytest.mark.parametrize("how", ["sign_out", "password_change", "reset", "deactivation", "role_change"])
+def test_a_copied_session_cookie_stops_working(app, client, how):
+    """Found: a copied cookie still worked after sign-out, a password change and a reset."""
+    from banso.models import User
+    from banso.services import users
+
+    email = _user(app)
+    login(client, email)
+    thief = _copy_of_the_session(client, app)
+    assert thief.get("/").status_code == 200  # the copy works while the session lives
+    if how == "sign_out":
+        client.post("/logout")
+    elif how == "password_change":
+        assert client.post("/account/password", data={"current": "correct-horse-battery", "password": "another-long-password",
+                                                        "confirm": "another-long-password"}).status_code == 302
+        assert client.get("/").status_code == 200  # the session that changed it goes on
+    else:
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.email == email))
+            admin = make_user("admin")
+            if how == "reset":
+                users.reset_password(user, actor=admin)
+            else:
+                users.update_user(user, name=user.name, role="officer" if how == "role_change" else user.role,
+                                  active=how != "deactivation", actor=admin)
+            db.session.commit()
+    response = thief.get("/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_sessions_end_after_thirty_idle_minutes_and_twelve_hours_in_all(app, client, clock):
+    email = _user(app)
+    login(client, email)
+    clock.advance(minutes=29)
+    assert client.get("/").status_code == 200
+    clock.advance(minutes=31)
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.location
+    assert "一定時間操作がなかったため" in client.get(response.location).get_data(as_text=True)
+    login(client, email)
+    for _ in range(25):  # busy all day: 25 × 29 minutes
+        clock.advance(minutes=29)
+        if client.get("/").status_code != 200:
+            break
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "12時間が経過したため" in client.get(response.location).get_data(as_text=True)

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from banso.extensions import db
-from banso.models import AuditEntry, Notification, Role, User
+from banso.models import AuditEntry, Notification, Role, SignInThrottle, User
 from banso.services import RuleViolation, users
 from tests.factories import PASSWORD, make_user
 
@@ -49,19 +49,38 @@ def test_authenticate_refuses_a_wrong_password_and_an_unknown_account_alike(ctx)
     assert wrong.value.message == unknown.value.message
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(ctx, clock):
+def test_failures_slow_the_account_down_at_that_address_only_and_the_answer_never_changes(ctx, clock):
+    """Found: a locked account answered a different message, 20× faster, and anyone could lock any account.
+    Now: one message for unknown, wrong and waiting; the wait is per account at the failing address, growing."""
     user = make_user()
+    answers = set()
     for _ in range(5):
-        with pytest.raises(RuleViolation):
-            users.authenticate(user.email, "wrong-password")
-    assert user.locked_until == clock.at + timedelta(minutes=15)
-    with pytest.raises(RuleViolation) as locked:
-        users.authenticate(user.email, PASSWORD)  # even the right password
-    assert locked.value.rule_id == "AUTH-LOCK"
-    assert "ロック" in locked.value.message
-    clock.advance(minutes=15, seconds=1)
-    assert users.authenticate(user.email, PASSWORD) is user
-    assert user.failed_logins == 0
+        with pytest.raises(RuleViolation) as wrong:
+            users.authenticate(user.email, "wrong-password", source="198.51.100.9")
+        answers.add((wrong.value.rule_id, wrong.value.message))
+    with pytest.raises(RuleViolation) as waiting:
+        users.authenticate(user.email, PASSWORD, source="198.51.100.9")  # even the right password, from there
+    with pytest.raises(RuleViolation) as unknown:
+        users.authenticate("nobody@banso.example", "wrong-password", source="198.51.100.9")
+    answers |= {(waiting.value.rule_id, waiting.value.message), (unknown.value.rule_id, unknown.value.message)}
+    assert answers == {("AUTH", users.SIGN_IN_REFUSED)}
+    assert users.authenticate(user.email, PASSWORD, source="203.0.113.20") is user  # the real user, elsewhere
+    clock.advance(minutes=1, seconds=1)
+    assert users.authenticate(user.email, PASSWORD, source="198.51.100.9") is user  # the first wait is a minute
+    assert db.session.scalar(select(SignInThrottle).where(SignInThrottle.user_id == user.id)) is None  # and forgotten
+
+
+def test_the_wait_grows_with_each_round_of_failures(ctx, clock):
+    user = make_user()
+    waits = []
+    for _ in range(3):
+        for _ in range(5 if not waits else 1):
+            with pytest.raises(RuleViolation):
+                users.authenticate(user.email, "wrong-password", source="198.51.100.9")
+        throttle = db.session.scalar(select(SignInThrottle).where(SignInThrottle.user_id == user.id))
+        waits.append(round((throttle.locked_until - clock.at).total_seconds() / 60))
+        clock.advance(minutes=waits[-1], seconds=1)
+    assert waits == [1, 2, 4]
 
 
 def test_a_success_resets_the_failure_count(ctx, clock):
@@ -73,7 +92,47 @@ def test_a_success_resets_the_failure_count(ctx, clock):
     with pytest.raises(RuleViolation) as failure:
         users.authenticate(user.email, "wrong-password")
     assert failure.value.rule_id == "AUTH"
-    assert user.locked_until is None
+    assert db.session.scalar(select(SignInThrottle.failures).where(SignInThrottle.user_id == user.id)) == 1
+
+
+@pytest.mark.commits
+def test_parallel_wrong_passwords_check_no_more_than_the_limit(app, monkeypatch):
+    """Found: 30 parallel wrong passwords were all checked and the count ended at 2 (``failed_logins += 1``)."""
+    import threading
+
+    with app.app_context():
+        user = make_user(email="parallel@banso.example")
+        db.session.commit()
+        user_id = user.id
+    checked, barrier = [], threading.Barrier(12)
+    real_verify = users._verify
+
+    def counting_verify(user, password):
+        if user is not None:
+            checked.append(password)
+        return real_verify(user, password)
+
+    monkeypatch.setattr(users, "_verify", counting_verify)
+
+    def attempt():
+        with app.app_context():
+            barrier.wait()
+            try:
+                users.authenticate("parallel@banso.example", "wrong-password", source="198.51.100.9")
+            except RuleViolation:
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) <= app.config["LOGIN_MAX_FAILURES"]
+    with app.app_context():
+        throttle = db.session.scalar(select(SignInThrottle).where(SignInThrottle.user_id == user_id))
+        assert throttle.failures == 12 and throttle.locked_until is not None
 
 
 def test_an_inactive_user_cannot_sign_in(ctx):
@@ -138,7 +197,7 @@ def test_sign_in_success_failure_and_sign_out_are_audited(app, client):
         db.session.commit()
     assert client.post("/login", data={"email": "audit-me@banso.example", "password": "wrong-password"}).status_code == 401
     with app.app_context():  # the refused request rolled back; the count and its audit row were kept
-        assert db.session.scalar(select(User.failed_logins).where(User.email == "audit-me@banso.example")) == 1
+        assert db.session.scalar(select(SignInThrottle.failures).join(User).where(User.email == "audit-me@banso.example")) == 1
     assert client.post("/login", data={"email": "nobody@banso.example", "password": "wrong-password"}).status_code == 401
     login(client, "audit-me@banso.example")
     client.post("/logout")

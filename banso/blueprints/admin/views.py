@@ -61,12 +61,12 @@ def users_new():
 def users_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
-    on_refusal(lambda: render_template("admin/user_edit.html", form=form, user=user), form)
+    on_refusal(lambda: render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user)), form)
     if form.validate_on_submit():
         users.update_user(user, name=form.name.data, role=form.role.data, active=form.active.data, actor=current_user)
         flash(f"利用者「{user.name}」を更新しました。", "success")
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", form=form, user=user), 422 if form.errors else 200
+    return render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user)), 422 if form.errors else 200
 
 
 @bp.post("/users/<int:user_id>/reset-password")

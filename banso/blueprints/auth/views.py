@@ -39,6 +39,7 @@ def password():
     on_refusal(lambda: render_template("auth/password.html", form=form), form)
     if form.validate_on_submit():
         users.change_password(current_user, current=form.current.data, new=form.password.data)
+        login_user(current_user._get_current_object(), fresh=True)  # this session goes on; every other one ended
         flash("パスワードを変更しました。", "success")
         return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
