@@ -16,7 +16,7 @@ from banso.extensions import db
 from banso.models import Phase, Role, User
 from banso.services import phases, users
 
-DEMO_PASSWORD = "banso-demo"
+DEMO_PASSWORD = users.DEMO_PASSWORD
 DEMO_USERS = [
     ("admin@banso.example", "羽白 真理子", Role.ADMIN),
     ("staff@banso.example", "坂本 翔太", Role.SECRETARIAT),

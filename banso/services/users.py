@@ -1,6 +1,7 @@
 """Users, sign-in and the lockout after repeated failures."""
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import case, delete, func, select, update
 
-from banso.clock import JST, now
+from banso.clock import now
 from banso.extensions import db
 from banso.models import Role, SignInThrottle, User
 from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications
@@ -17,6 +18,7 @@ from banso.services import InputError, NotPermitted, RuleViolation, audit, notif
 _HASHERS: dict[str, PasswordHasher] = {}
 _FIELDS = ["email", "name", "role", "active"]
 MIN_PASSWORD_LENGTH = 10
+DEMO_PASSWORD = "banso-demo"  # banso/demo.py
 
 
 def _hasher() -> PasswordHasher:
@@ -134,9 +136,22 @@ def record_sign_out(user: User, *, source: str = "") -> None:
     audit.record("sign_out", user, actor=user, summary=f"サインアウト（{source or '接続元不明'}）", after={"source": source})
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, *, about: tuple[str, ...] = ()) -> None:
+    """At least MIN_PASSWORD_LENGTH characters and hard to guess: zxcvbn (Dropbox's estimator, with its lists of
+    common passwords, words, names, keyboard runs and dates) must put it at 10⁸ guesses or more, counting the
+    user's own e-mail address and name as known; the demo password never serves in production."""
+    from zxcvbn import zxcvbn
+
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", "password")
+    if password == DEMO_PASSWORD:  # the demo's sign-ins (development only); never in production
+        if current_app.config["BANSO_ENV"] == "production":
+            raise InputError("デモ用のパスワードは使えません。", "password")
+        return
+    hints = [part for text in about for part in re.split(r"[@.\s]+", text or "") if part]
+    if zxcvbn(password[:100], user_inputs=hints)["score"] < 3:
+        raise InputError("推測されやすいパスワードです。よく使われる語や並び（password、qwerty、1234 など）、"
+                         "氏名・メールアドレス・日付を避け、複数の語を組み合わせた長めのものにしてください。", "password")
 
 
 def create_user(*, email: str, name: str, role: str, password: str, actor: User | None) -> User:
@@ -144,7 +159,7 @@ def create_user(*, email: str, name: str, role: str, password: str, actor: User 
     if find_by_email(email) is not None:
         raise InputError("このメールアドレスは既に登録されています。", "email")
     Role(role)
-    _check_password(password)
+    _check_password(password, about=(email, name))
     user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
     db.session.add(user)
     audit.record("create", user, actor=actor, summary=f"利用者 {email} を作成", after=audit.snapshot(user, _FIELDS))
@@ -208,7 +223,7 @@ def reset_password(user: User, *, actor: User) -> str:
 def change_password(user: User, *, current: str, new: str) -> None:
     if not _verify(user, current):
         raise InputError("現在のパスワードが正しくありません。", "current")
-    _check_password(new)
+    _check_password(new, about=(user.email, user.name))
     user.password_hash = hash_password(new)
     user.session_version += 1  # every other session of this user ends; the caller signs this one in again
     audit.record("change_password", user, actor=user, summary="パスワードを変更")

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import AuditEntry, Notification, Role, SignInThrottle, User
-from banso.services import RuleViolation, users
+from banso.services import InputError, RuleViolation, users
 from tests.factories import PASSWORD, make_user
 
 
@@ -206,3 +206,18 @@ def test_sign_in_success_failure_and_sign_out_are_audited(app, client):
             AuditEntry.action.in_(("sign_in", "sign_in_failed", "sign_out"))).order_by(AuditEntry.id)).all()
     assert [action for action, _ in rows] == ["sign_in_failed", "sign_in_failed", "sign_in", "sign_out"]
     assert rows[0][1]["email"] == "audit-me@banso.example" and rows[1][1]["email"] == "nobody@banso.example"
+
+
+@pytest.mark.parametrize("password", ["password123", "qwertyuiop1", "P@ssw0rd2024", "1qaz2wsx3edc", "katokato2026"])
+def test_common_and_guessable_passwords_are_refused(ctx, password):
+    """Found: any ten characters were accepted. The user's own name and address count as known."""
+    with pytest.raises(InputError, match="推測されやすい") as refused:
+        users.create_user(email="kato@banso.example", name="加藤 kato", role="finance", password=password, actor=None)
+    assert refused.value.field == "password"
+    users.create_user(email="kato@banso.example", name="加藤", role="finance", password="sakura-tsutsuji-hydrangea", actor=None)
+
+
+def test_the_demo_password_is_refused_in_production(ctx, app):
+    app.config["BANSO_ENV"] = "production"
+    with pytest.raises(InputError, match="デモ用"):
+        users.create_user(email="demo@ministry.example", name="試験", role="finance", password="banso-demo", actor=None)
