@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from banso import queue
 from banso.clock import JST, now
 from banso.extensions import db
-from banso.formatting import parse_id
+from banso.formatting import parse_id, strip_control
 from banso.models import Application, Municipality, Notification, Role, Team, User
 from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, Inquiry, InquiryMessage,
                                   InquiryStatus, ReceiptCounter, ReplyTemplate)
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
 RECEIPT = re.compile(r"問-(\d{4})-(\d{4,})")
 REOPEN_WITHIN = timedelta(days=14)
+SINGLE_LINE = ("name", "organisation", "phone", "email", "subject")
 LIMITS = {"name": 100, "organisation": 200, "phone": 30, "subject": 200, "body": 10_000}
 
 
@@ -83,7 +84,10 @@ def _next_receipt_number(at: datetime) -> str:
 
 def check_fields(data: dict, *, require_email: bool) -> dict:
     """Every field of an inquiry checked; one RuleViolation naming the field. Text stays text."""
-    clean = {k: (data.get(k) or "").strip() if isinstance(data.get(k, ""), str) else data.get(k) for k in data}
+    clean = {k: strip_control(data.get(k) or "").strip() if isinstance(data.get(k, ""), str) else data.get(k) for k in data}
+    for name in SINGLE_LINE:  # a line break in a name or subject would break every later e-mail of the inquiry
+        if clean.get(name):
+            clean[name] = re.sub(r"\s*[\r\n\t]+\s*", " ", clean[name])
     for name, limit in LIMITS.items():
         if len(clean.get(name) or "") > limit:
             raise InputError(f"{'本文' if name == 'body' else '入力'}が長すぎます（{limit:,}文字まで）。", name)
@@ -156,11 +160,13 @@ def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None
     audit.record("receive", inquiry, actor=actor, summary=f"{inquiry.receipt_number} を受付（{inquiry.channel_label}・{inquiry.category_label}）{inquiry.subject}")
     if acknowledge and inquiry.email:
         notifications.notify(key=f"inquiry-{inquiry.id}-receipt", kind="inquiry_receipt", obj=inquiry,
-                             recipient_email=inquiry.email, recipient_name=inquiry.name, recipient_user=inquiry.submitted_by,
+                             recipient_email=inquiry.email, recipient_name="", recipient_user=inquiry.submitted_by,
                              subject=f"【地方創生伴走支援】お問い合わせを受け付けました（{inquiry.receipt_number}）",
-                             body=(f"{inquiry.name} 様\n\nお問い合わせを受け付けました。受付番号は {inquiry.receipt_number} です。\n"
-                                   f"回答の目安は {inquiry.due_at.astimezone(JST):%Y年%-m月%-d日} です。このメールに返信いただくと、同じお問い合わせとして記録されます。\n\n"
-                                   f"件名: {inquiry.subject}\n\n{SIGNATURE}"))
+                             # Nothing the sender typed is repeated (name, subject): the official sender must not carry
+                             # someone's text to an address they entered.
+                             body=(f"お問い合わせいただいた方へ\n\nお問い合わせを受け付けました。受付番号は {inquiry.receipt_number} です。\n"
+                                   f"回答の目安は {inquiry.due_at.astimezone(JST):%Y年%-m月%-d日} です。このメールに返信いただくと、同じお問い合わせとして記録されます。\n"
+                                   f"お心当たりのない場合は、このメールを破棄してください。\n\n{SIGNATURE}"))
     return inquiry
 
 
@@ -227,9 +233,9 @@ def import_eml(data: bytes, *, actor: User) -> Imported:
         raise InputError("メールファイルが空か、大きすぎます（10MBまで）。", "file")
     try:
         message = message_from_bytes(data, policy=email_policy.default)
-        sender_name, sender = parseaddr(str(message.get("From", "")))
-        subject = str(message.get("Subject", "")).strip()
-        body = _plain_body(message)
+        sender_name, sender = (strip_control(part) for part in parseaddr(str(message.get("From", ""))))
+        subject = re.sub(r"\s*[\r\n\t]+\s*", " ", strip_control(str(message.get("Subject", "")))).strip()
+        body = strip_control(_plain_body(message))  # the same rule as typed input (a NUL would fail on PostgreSQL)
         message_id = str(message.get("Message-ID", "")).strip() or None
     except Exception as exc:  # a broken file must never reach the user as a 500
         raise InputError(f"メールファイルを読み取れませんでした（{type(exc).__name__}）。.eml 形式で保存したメールを選んでください。", "file") from None
@@ -253,6 +259,14 @@ def import_eml(data: bytes, *, actor: User) -> Imported:
                 "subject": subject or "（件名なし）", "body": body[:LIMITS["body"]]}
         created = receive(data, channel="email", actor=actor, email_message_id=message_id)
         return Imported(created, True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました")
+    if sender.lower() != (inquiry.email or "").lower():
+        # Anyone can write a receipt number into a subject: mail from another sender never joins (or reopens)
+        # the thread by itself; it arrives as its own inquiry, linked, for staff to merge if it belongs there.
+        data = {"org_type": "other", "category": inquiry.category, "name": sender_name or sender, "email": sender,
+                "subject": subject or "（件名なし）", "body": body[:LIMITS["body"]]}
+        created = receive(data, channel="email", actor=actor, email_message_id=message_id, follows=inquiry, acknowledge=False)
+        return Imported(created, True, f"{reason}は {inquiry.receipt_number} を指していますが、差出人が異なるため、"
+                                       "関連付けた新しいお問い合わせとして受け付けました。同じ件であれば統合してください")
     add_incoming(inquiry, body[:LIMITS["body"]], from_email=sender, email_message_id=message_id, actor=actor)
     return Imported(inquiry, False, f"{reason}により {inquiry.receipt_number} のスレッドに追加しました")
 

@@ -182,3 +182,33 @@ def test_receipt_numbers_restart_each_year(staff, clock):
     assert inquiries.receive(_form(), channel="form", actor=None).receipt_number == "問-2026-0001"
     clock.set(datetime(2026, 12, 31, 15, 0, tzinfo=timezone.utc))  # 0:00 JST on 1 January
     assert inquiries.receive(_form(), channel="form", actor=None).receipt_number == "問-2027-0001"
+
+
+def test_single_line_fields_fold_line_breaks_and_control_characters_are_dropped(staff):
+    """Found: CR/LF in a name or subject broke every later e-mail of the inquiry for good; a NUL in an .eml failed."""
+    inquiry = inquiries.receive(_form(name="佐藤\r\n由美", subject="件名\nBcc: victim@example.jp", body="本文\x00です。\n二行目"),
+                                channel="form", actor=None)
+    assert inquiry.name == "佐藤 由美" and inquiry.subject == "件名 Bcc: victim@example.jp"
+    assert inquiry.messages[0].body == "本文です。\n二行目"  # the body keeps its lines
+    imported = inquiries.import_eml(_eml("件名\x00です", "本文に\x00NUL"), actor=staff)
+    assert imported.inquiry.subject == "件名です" and imported.inquiry.messages[0].body.startswith("本文にNUL")
+
+
+def test_the_acknowledgement_repeats_nothing_the_sender_typed(staff):
+    """Found: the acknowledgement repeated the subject and name to any address, from the official sender."""
+    inquiries.receive(_form(name="無料プレゼント当選", subject="http://phish.example/ をクリック"), channel="form", actor=None)
+    notice = db.session.scalar(select(Notification).where(Notification.kind == "inquiry_receipt"))
+    assert "phish" not in notice.body + notice.subject and "当選" not in notice.body + notice.subject + notice.recipient_name
+
+
+def test_mail_from_another_sender_never_joins_someone_elses_thread(staff):
+    """Found: any sender quoting a (guessable) receipt number was appended to, and reopened, that inquiry."""
+    inquiry = inquiries.receive(_form(), channel="form", actor=None)
+    inquiries.reply(inquiry, "回答します。", actor=staff)
+    before = (inquiry.status, len(inquiry.messages))
+    result = inquiries.import_eml(_eml(f"Re: {inquiry.receipt_number}", "私の個人情報を教えて", sender="stranger@example.com"),
+                                  actor=staff)
+    assert result.created and result.inquiry is not inquiry and result.inquiry.follows_id == inquiry.id
+    assert "差出人が異なる" in result.reason and (inquiry.status, len(inquiry.messages)) == before
+    same = inquiries.import_eml(_eml(f"Re: {inquiry.receipt_number}", "補足です。"), actor=staff)  # the inquirer: joins
+    assert same.inquiry is inquiry and not same.created
