@@ -12,6 +12,7 @@ from banso.formatting import strip_control
 from banso.services import InputError, RuleViolation
 
 MAX_ROWS = 20_000
+MAX_COLUMNS = 100  # the widest form Banso reads has about 20 columns
 MAX_UNCOMPRESSED = 50 * 1024 * 1024  # a .xlsx is a zip: refuse one that inflates beyond this
 
 
@@ -63,7 +64,14 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
         raise InputError("Excelファイルとして読み取れません。ファイルが壊れていないかご確認ください。", "file") from exc
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        # The size a sheet declares is checked before reading, and reading stops at the limits whatever it declared:
+        # a tiny file declaring 16,384 columns or a million rows must not cost minutes and gigabytes.
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise InputError(f"列が多すぎます（{MAX_COLUMNS}列まで）。所定の様式でご提出ください。", "file")
+        if (sheet.max_row or 0) > MAX_ROWS + 1:
+            raise InputError(f"一度に取り込めるのは{MAX_ROWS:,}行までです。ファイルを分けてください。", "file")
+        return [[_cell_text(v) for v in row]
+                for row in sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)]
     finally:
         workbook.close()
 
