@@ -145,3 +145,15 @@ def test_inq_1_merging_a_citizens_inquiry_into_an_officers_shows_the_officer_onl
     page = client.get(f"/inquiries/mine/{own_id}").get_data(as_text=True)
     assert "支援官からの質問です。" in page
     assert "市民の個人的な相談です。" not in page and "citizen@example.jp" not in page
+
+
+def test_inq_1_the_forms_limit_holds_while_redis_is_down(client, app):
+    """Found: the public form's limit let everything through while Redis was down. The database counts instead."""
+    app.config.update(REDIS_URL="redis://127.0.0.1:1/0", EMBEDDED_REDIS=False)  # nothing listens there
+    app.extensions.pop("banso_redis", None)
+    try:
+        statuses = [client.post("/contact", data=dict(FORM, subject=f"質問{i}")).status_code for i in range(7)]
+    finally:
+        app.extensions.pop("banso_redis", None)
+    assert statuses[:5] == [302] * 5 and statuses[5:] == [429, 429]
+    assert _count(app) == 5
