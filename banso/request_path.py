@@ -19,6 +19,18 @@ from banso.policies import hold
 from banso.services import RuleViolation
 
 
+def _remember_where_a_submission_went(response) -> None:
+    """A creating form's key (forms.already_sent) records the page its request went to, for a second arrival of it."""
+    key = g.get("banso_submission")
+    if key and response.status_code in (301, 302, 303):
+        from sqlalchemy import update
+
+        from banso.models import Submission
+
+        db.session.execute(update(Submission).where(Submission.key == key)
+                           .values(result_url=(response.location or "")[:500]).execution_options(synchronize_session=False))
+
+
 def register(app: Flask, render_error) -> None:
     @app.errorhandler(RuleViolation)
     def refused(violation: RuleViolation):
@@ -46,6 +58,7 @@ def register(app: Flask, render_error) -> None:
             return response
         try:
             hold.audit_confidential_views()  # the loader audits: held results shown by this request (PUB-2)
+            _remember_where_a_submission_went(response)
             db.session.commit()
         except IntegrityError:  # a concurrent change won a unique constraint between our check and our commit
             db.session.rollback()

@@ -2,8 +2,11 @@
 service refuses it (a form error on the page, or a flashed message and a redirect)."""
 from __future__ import annotations
 
-from flask import flash, g
+import secrets
+
+from flask import flash, g, redirect, request, url_for
 from flask_wtf import FlaskForm
+from wtforms import HiddenField
 
 from banso.services import RuleViolation
 
@@ -13,6 +16,38 @@ class BansoForm(FlaskForm):
 
     class Meta:
         locales = ("ja",)
+
+
+class CreatingForm(BansoForm):
+    """A form that creates something: it carries a one-time key (in ``hidden_tag()``), consumed by ``already_sent``."""
+
+    submission_key = HiddenField(default=lambda: secrets.token_urlsafe(24))
+
+
+def already_sent(form: FlaskForm):
+    """Called by a creating view just before its service: None the first time this form's one-time key arrives;
+    the second time, a redirect to where the first went. The key's row commits with what the first request
+    created (banso/request_path.py records where it went); a refused first request rolls its key back with
+    everything else, so correcting the form and sending it again works."""
+    key = (getattr(form, "submission_key", None) and form.submission_key.data or "")[:64]
+    if not key:
+        return None
+    from flask_login import current_user
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from banso.extensions import db
+    from banso.models import Submission
+
+    try:
+        with db.session.begin_nested():
+            db.session.add(Submission(key=key, user_id=getattr(current_user, "id", None)))
+    except IntegrityError:
+        earlier = db.session.scalar(select(Submission.result_url).where(Submission.key == key))
+        flash("同じ内容は既に送信されています（二重の送信を防ぎました）。", "info")
+        return redirect(earlier or request.referrer or url_for("dashboard.index"))
+    g.banso_submission = key
+    return None
 
 
 def add_violation(form: FlaskForm, violation: RuleViolation) -> None:

@@ -14,7 +14,7 @@ from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team
                                TeamStatus)
 from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate, Receipt, TeamTravelPlan, TravelClaim,
                                  TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
-from banso.models.user import Role, SignInThrottle, User
+from banso.models.user import Role, SignInThrottle, Submission, User
 
 __all__ = [
     "PrefectureContact",
@@ -65,5 +65,6 @@ __all__ = [
     "PhaseEvent",
     "Role",
     "SignInThrottle",
+    "Submission",
     "User",
 ]

@@ -157,3 +157,21 @@ def test_inq_1_the_forms_limit_holds_while_redis_is_down(client, app):
         app.extensions.pop("banso_redis", None)
     assert statuses[:5] == [302] * 5 and statuses[5:] == [429, 429]
     assert _count(app) == 5
+
+
+def test_inq_1_the_contact_form_and_a_reply_sent_twice_arrive_once(client, app):
+    """Found: the contact form and replies, sent twice, made two of each."""
+    assert client.post("/contact", data=dict(FORM, submission_key="contact-key-1")).status_code == 302
+    assert client.post("/contact", data=dict(FORM, submission_key="contact-key-1")).status_code == 302
+    assert _count(app) == 1
+    with app.app_context():
+        make_user(Role.SECRETARIAT, email="staff@banso.example")
+        inquiry_id = db.session.scalar(select(Inquiry.id))
+        db.session.commit()
+    login(client, "staff@banso.example")
+    for _ in range(2):
+        assert client.post(f"/inquiries/{inquiry_id}/reply", data={"body": "回答します。", "submission_key": "reply-key-1"}).status_code == 302
+    with app.app_context():
+        from banso.models import InquiryMessage
+
+        assert db.session.scalar(select(func.count()).select_from(InquiryMessage).where(InquiryMessage.kind == "reply")) == 1

@@ -170,3 +170,25 @@ def test_trv_2_the_review_buttons_show_only_to_finance_who_may_review(app, clien
     client.post("/logout")
     login(client, "finance@banso.example")
     assert 'value="approve"' in client.get(f"/travel/{trip_id}").get_data(as_text=True)
+
+
+def test_the_same_trip_form_sent_three_times_files_one_request(client, world, app):
+    """Found: three identical POSTs of the trip form made three trip requests, each committing budget."""
+    login(client, "owner@banso.example")
+    with app.app_context():
+        officer_id = db.session.get(TripRequest, world["trip"]).travellers[0].officer_id
+        before = db.session.scalar(select(func.count()).select_from(TripRequest))
+    page = client.get(f"/travel/new?team_id={world['own_team']}").get_data(as_text=True)
+    key = page.split('name="submission_key" type="hidden" value="')[1].split('"')[0]
+    form = {"team_id": world["own_team"], "travellers": [str(officer_id)], "purpose": "site_visit", "submission_key": key,
+            "destination_prefecture": "岩手県", "destination": "テスト町", "depart_on": "2026-07-01", "return_on": "2026-07-02",
+            "rail_yen": "30000", "room_rate_yen": "12000", "meals": "0"}
+    first, second, third = (client.post("/travel/new", data=form) for _ in range(3))
+    assert first.status_code == second.status_code == third.status_code == 302
+    assert first.location == second.location == third.location  # all three see the one request
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRequest)) == before + 1
+    assert "二重の送信を防ぎました" in client.get(third.location).get_data(as_text=True)
+    refused = client.post("/travel/new", data=dict(form, submission_key="another-key", return_on="2026-06-30"))
+    assert refused.status_code == 422  # a refused form keeps its key free: corrected, it goes through
+    assert client.post("/travel/new", data=dict(form, submission_key="another-key")).status_code == 302

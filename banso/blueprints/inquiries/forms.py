@@ -3,12 +3,12 @@ from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from banso.blueprints.forms import BansoForm
+from banso.blueprints.forms import BansoForm, CreatingForm
 from banso.models.inquiry import CATEGORIES, CHANNELS, ORG_TYPES
 from banso.reference import PREFECTURES
 
 
-class ContactForm(BansoForm):
+class ContactForm(CreatingForm):
     org_type = SelectField("ご所属の種類", choices=[SelectChoice(k, v) for k, v in ORG_TYPES.items()], validate_choice=False)
     prefecture = SelectField("都道府県", choices=[SelectChoice("", "選択してください")] + [SelectChoice(p) for p in PREFECTURES],
                              validate_choice=False)
@@ -32,7 +32,7 @@ class EmlForm(BansoForm):
     file = FileField("保存したメール（.eml）")
 
 
-class MessageForm(BansoForm):
+class MessageForm(CreatingForm):
     body = TextAreaField("本文", validators=[Length(max=10_000, message="10,000文字までで入力してください。")])
 
 

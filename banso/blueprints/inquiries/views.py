@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import act, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.blueprints.inquiries import bp, public_bp
 from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
 from banso.extensions import db
@@ -49,6 +49,8 @@ def contact():
     if request.method == "POST" and form.validate_on_submit():
         if form.website.data:  # the honeypot: answer as if accepted, keep nothing
             return redirect(url_for("contact.done"))
+        if (sent := already_sent(form)) is not None:
+            return sent
         data = {name: getattr(form, name).data for name in FIELDS}
         actor = current_user if current_user.is_authenticated else None
         inquiry = inquiries.submit_form(data, address=request.remote_addr, actor=actor)
@@ -127,6 +129,8 @@ def create():
     _municipality_choices(form)
     on_refusal(lambda: render_template("inquiries/new.html", form=form), form)
     if request.method == "POST" and form.validate_on_submit():
+        if (sent := already_sent(form)) is not None:
+            return sent
         inquiry = inquiries.receive({name: getattr(form, name).data for name in FIELDS}, channel=form.channel.data,
                                     actor=current_user, acknowledge=bool(form.email.data))
         inquiries.assign(inquiry, current_user, actor=current_user)
@@ -178,6 +182,8 @@ def reply(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     form = MessageForm()
     close = request.form.get("close") == "1"
+    if (sent := already_sent(form)) is not None:
+        return sent
     return _act(inquiry, lambda: inquiries.reply(inquiry, form.body.data, actor=current_user, close=close),
                 "回答を送信しました（メールは送信キューから配信されます）。", "#thread")
 

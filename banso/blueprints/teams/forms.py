@@ -1,4 +1,4 @@
-from banso.blueprints.forms import BansoForm
+from banso.blueprints.forms import BansoForm, CreatingForm
 from wtforms import DateField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -6,7 +6,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
 
 
-class ActivityForm(BansoForm):
+class ActivityForm(CreatingForm):
     kind = SelectField("種類", choices=[SelectChoice(k, v) for k, v in ACTIVITY_KINDS.items()], validate_choice=False)
     started_on = DateField("日付（開始）", validators=[InputRequired("日付を入力してください。")])
     ended_on = DateField("日付（終了・複数日のとき）", validators=[Optional()])

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from banso.formatting import parse_id
-from banso.blueprints.forms import act, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.blueprints.teams import bp, matching_bp
 from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
 from banso.clock import today_jst
@@ -97,6 +97,8 @@ def record_activity(team_id: int):
     on_refusal(lambda: back)
     if not form.validate_on_submit():
         raise InputError("；".join(e for errors in form.errors.values() for e in errors))
+    if (sent := already_sent(form)) is not None:
+        return sent
     activity = teams.record_activity(team, form.data, actor=current_user)
     flash(f"{activity.kind_label}（{activity.started_on:%-m月%-d日}）を記録しました。", "success")
     for warning in teams.scope_warnings(f"{activity.summary}{activity.follow_ups}"):

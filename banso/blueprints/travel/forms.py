@@ -4,7 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from banso.blueprints.forms import BansoForm
+from banso.blueprints.forms import BansoForm, CreatingForm
 from banso.models.travel import BEARERS, MEALS, PURPOSES
 from banso.reference import PREFECTURES
 
@@ -15,7 +15,7 @@ def _yen(label: str, high: int = 1_000_000):
     return IntegerField(label, default=0, validators=[Optional(), NumberRange(0, high, f"0〜{high:,}{YEN}")])
 
 
-class TripForm(BansoForm):
+class TripForm(CreatingForm):
     travellers = SelectMultipleField("出張者（チームのメンバーから1〜3名）", coerce=str, validate_choice=False,
                                      option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     purpose = SelectField("用務", choices=[SelectChoice(k, v) for k, v in PURPOSES.items()], validate_choice=False)

@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import BansoForm, act, on_refusal
+from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal
 from banso.blueprints.travel import bp
 from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
@@ -120,6 +120,8 @@ def create():
 
     on_refusal(page, form)
     if team is not None and request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
+        if (sent := already_sent(form)) is not None:
+            return sent
         trip = travel.file_request(team, _trip_data(form), actor=current_user)
         flash(f"出張申請 {trip.number}（見積 {trip.estimated_yen:,}円）を提出しました。会計担当の審査をお待ちください。", "success")
         return redirect(url_for("travel.detail", trip_id=trip.id))
