@@ -102,13 +102,6 @@ def lifted(why: str):
         setattr(g, _LIFTED, before)
 
 
-def is_held(team: Team) -> bool:
-    """Whether the request's viewer may not see this team (for a team already loaded by id)."""
-    scope = current_scope()
-    return scope is not None and not scope.everything and not (
-        team.phase_id in scope.released_phases or team.id in scope.own_teams)
-
-
 @event.listens_for(Session, "do_orm_execute")
 def _apply_hold(state: ORMExecuteState) -> None:
     if state.is_column_load or not (state.is_select or state.is_update or state.is_delete):
