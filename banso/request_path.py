@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from flask import Flask, g, make_response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from banso.extensions import db
 from banso.policies import hold
-from banso.services import RuleViolation
+from banso.services import EditedMeanwhile, RuleViolation
 
 
 def _remember_where_a_submission_went(response) -> None:
@@ -47,9 +48,16 @@ def register(app: Flask, render_error) -> None:
             return respond()
         add_violation(form, violation)
         response = make_response(respond())
-        if status is not None:  # None: the page sets its own status
+        if isinstance(violation, EditedMeanwhile):
+            response.status_code = 409  # the page shows the saved values beside what was typed
+        elif status is not None:  # None: the page sets its own status
             response.status_code = status
         return response
+
+    @app.errorhandler(StaleDataError)
+    def saved_at_the_same_moment(_exc):
+        db.session.rollback()  # two saves of one record at once: the second keeps nothing
+        return render_error(409)
 
     @app.after_request
     def commit_once(response):

@@ -62,6 +62,8 @@ class Application(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"))
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
     # APP-8: who the team deals with.

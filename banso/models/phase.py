@@ -21,6 +21,8 @@ class Phase(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     number: Mapped[int] = mapped_column(unique=True)
     name: Mapped[str] = mapped_column(String(20), unique=True)
     fiscal_year: Mapped[int] = mapped_column(unique=True)

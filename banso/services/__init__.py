@@ -34,3 +34,23 @@ class WrongState(RuleViolation):
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__("STATE", message, field)
+
+
+class EditedMeanwhile(WrongState):
+    """Someone saved the record after this form was opened: nothing is overwritten; the page shows the saved
+    values beside what was typed (409)."""
+
+
+def check_version(record, expected, labels: dict[str, str]) -> None:
+    """A form opened at ``expected`` (its hidden ``version``) may save only over that version of ``record``."""
+    from banso.formatting import parse_id
+
+    if expected in (None, "") or parse_id(expected) == record.version:
+        return
+    saved = "、".join(f"{label}「{_shown(getattr(record, name))}」" for name, label in labels.items())
+    raise EditedMeanwhile(f"他の方が先に更新しました。保存されている内容: {saved}。"
+                          "あなたの入力は下に残しています。内容を確かめ、必要なら直してからもう一度保存してください。")
+
+
+def _shown(value) -> str:
+    return "" if value is None else str(value)[:60]

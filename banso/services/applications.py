@@ -17,7 +17,7 @@ from banso.models import (Application, ApplicationStatus, ContinuationResponse, 
                           User)
 from banso.policies import admin as policy
 from banso.reference import FIELDS, MINISTRY_NAMES, POPULATION_BANDS, field_label
-from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, municipalities, notifications
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, municipalities, notifications
 
 S = ApplicationStatus
 EDITABLE = [
@@ -140,7 +140,9 @@ def submit_application(phase: Phase, municipality: Municipality, data: dict, *, 
     return application
 
 
-def update_application(application: Application, data: dict, *, actor: User) -> Application:
+def update_application(application: Application, data: dict, *, actor: User, expected_version=None) -> Application:
+    check_version(application, expected_version, {"contact_department": "担当部署", "contact_person": "担当者",
+                                                  "contact_email": "メールアドレス", "local_situation": "地域の状況"})
     if application.status in (S.MATCHED, S.UNMATCHED, S.WITHDRAWN):
         raise WrongState(f"「{application.status_label}」の回答は編集できません。")
     _raise_first(field_errors(data))

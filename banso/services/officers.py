@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, Text, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now
@@ -19,7 +19,7 @@ from banso.policies import officers as policy
 from banso.reference import (AGE_BANDS, APPOINTMENT_POSTS, ELIGIBLE_WORKPLACES, FIELDS, GRADE_BANDS,
                              INELIGIBLE_GRADES, JOB_TYPES, MINISTRIES, MINISTRY_ALIASES, SEXES, WORKPLACES,
                              normalize_name, to_hiragana)
-from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, notifications, users
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications, users
 
 OFFICIAL_FIELDS = ["ministry_id", "bureau", "division", "post_title", "grade_band", "workplace_type"]
 SELF_FIELDS = ["email", "phone", "expertise_fields", "home_town", "region_ties", "preferences", "introduction",
@@ -146,6 +146,9 @@ def _clean(data: dict) -> dict:
     data["name"] = re.sub(r"\s+", " ", (data.get("name") or "").strip())
     data["name_kana"] = to_hiragana(data.get("name_kana") or "")
     data["email"] = (data.get("email") or "").strip().lower()
+    for name, column in Officer.__table__.c.items():  # a text field the form did not send is empty, not NULL
+        if name in data and data[name] is None and not column.nullable and isinstance(column.type, (String, Text)):
+            data[name] = ""
     return data
 
 
@@ -161,8 +164,11 @@ def create_officer(data: dict, *, actor: User | None) -> Officer:
     return officer
 
 
-def update_officer(officer: Officer, data: dict, *, actor: User) -> Officer:
-    """Secretariat edit of the whole record (OFF-5: official fields change only here)."""
+def update_officer(officer: Officer, data: dict, *, actor: User, expected_version=None) -> Officer:
+    """Secretariat edit of the whole record (OFF-5: official fields change only here), only over the version the
+    form was opened at."""
+    check_version(officer, expected_version, {"name": "氏名", "post_title": "役職", "grade_band": "職階", "email": "メールアドレス",
+                                               "phone": "電話番号"})
     data = _clean(data)
     _raise(field_errors(data))
     duplicate = find_duplicate(data, exclude=officer)

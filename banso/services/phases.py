@@ -10,7 +10,7 @@ from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import parse_id
 from banso.models import Phase, PhaseEvent, Publication, PublicationStatus, User
-from banso.services import InputError, RuleViolation, audit
+from banso.services import InputError, RuleViolation, audit, check_version
 
 FIELDS = [
     "number", "name", "fiscal_year", "population_reference_date", "survey_opens_at",
@@ -105,7 +105,8 @@ def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: 
     return phase
 
 
-def update_phase(phase: Phase, data: dict, *, actor: User) -> Phase:
+def update_phase(phase: Phase, data: dict, *, actor: User, expected_version=None) -> Phase:
+    check_version(phase, expected_version, {"name": "名称", "answer_deadline_at": "回答締切", "publication_at": "公表日時"})
     _validate(data)
     _check_unique(data, phase)
     if data.get("travel_budget_cap_yen") != phase.travel_budget_cap_yen:

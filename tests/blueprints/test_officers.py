@@ -141,3 +141,38 @@ def test_off_5_finance_finds_officers_by_name_and_ministry_only(app, client):
         assert names(hr_filter) == {"配置 済子", "応募 中男"}, hr_filter
     export = client.get("/officers/?format=csv&grade=課長級").get_data(as_text=True)
     assert "応募 中男" in export and "hr-secret" not in export and "課長級" not in export
+
+
+def test_two_staff_editing_one_officer_the_second_save_never_overwrites_the_first(app, client):
+    """Found: two staff editing the same officer record, the second save silently reverted the first."""
+    import re
+
+    with app.app_context():
+        officer = make_officer(post_title="課長補佐")
+        make_user(Role.SECRETARIAT, email="first@banso.example")
+        make_user(Role.SECRETARIAT, email="second@banso.example")
+        db.session.commit()
+        officer_id = officer.id
+    second = app.test_client()
+    login(client, "first@banso.example")
+    login(second, "second@banso.example")
+
+    def opened(browser):
+        page = browser.get(f"/officers/{officer_id}/edit").get_data(as_text=True)
+        fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+        for name, options in re.findall(r'<select[^>]*name="([a-z_]+)"[^>]*>(.*?)</select>', page, re.S):
+            chosen = [o for o in re.findall(r"<option([^>]*)>", options) if "selected" in o]
+            if chosen:
+                fields[name] = re.search(r'value="([^"]*)"', chosen[0]).group(1)
+        return fields
+
+    first_form, second_form = opened(client), opened(second)
+    assert first_form["version"] == second_form["version"] == "1"
+    assert second.post(f"/officers/{officer_id}/edit", data=dict(second_form, post_title="課長")).status_code == 302
+    stale = client.post(f"/officers/{officer_id}/edit", data=dict(first_form, phone="03-0000-0000"))
+    body = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "他の方が先に更新しました" in body and "役職「課長」" in body
+    assert 'value="03-0000-0000"' in body  # what was typed is kept
+    with app.app_context():
+        saved = db.session.get(Officer, officer_id)
+        assert saved.post_title == "課長" and saved.phone != "03-0000-0000" and saved.version == 2

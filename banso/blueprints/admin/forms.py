@@ -1,5 +1,5 @@
 from banso.blueprints.forms import BansoForm
-from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField,
+from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
                      PasswordField, SelectField, StringField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
@@ -30,6 +30,7 @@ def _jst_datetime(label, required=True):
 
 class PhaseForm(BansoForm):
     """Times are entered in Japan time."""
+    version = HiddenField()  # the record's version when the form was opened (a stale save is refused)
 
     number = IntegerField("期番号", validators=[InputRequired(REQUIRED), NumberRange(min=1, max=99, message="1〜99で入力してください。")])
     name = StringField("名称（例：第2期）", validators=[DataRequired(REQUIRED), Length(max=20)])
@@ -84,6 +85,7 @@ def fill_phase_form(form: PhaseForm, phase) -> None:
     from banso.clock import JST
     from banso.services.phases import FIELDS
 
+    form.version.data = phase.version
     for name in FIELDS:
         value = getattr(phase, name)
         if name.endswith("_at") and value is not None:

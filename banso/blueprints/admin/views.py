@@ -113,7 +113,7 @@ def phases_edit(phase_id: int):
     if request.method == "GET":
         fill_phase_form(form, phase)
     elif form.validate_on_submit():
-        phases.update_phase(phase, phase_data(form), actor=current_user)
+        phases.update_phase(phase, phase_data(form), actor=current_user, expected_version=form.version.data)
         flash(f"{phase.name}を更新しました。", "success")
         return redirect(url_for("admin.phases_edit", phase_id=phase.id))
     return page()

@@ -1,6 +1,6 @@
 from banso.blueprints.forms import BansoForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateTimeLocalField, EmailField, RadioField, SelectField, StringField,
+from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -13,6 +13,7 @@ REQUIRED = "入力してください。"
 
 
 class ApplicationForm(BansoForm):
+    version = HiddenField()  # the record's version when the form was opened (a stale save is refused)
     municipality = StringField("市町村（団体コードまたは名称から選択）", validators=[DataRequired("市町村を選んでください。"), Length(max=80)],
                                render_kw={"list": "municipality-choices", "autocomplete": "off"})
     contact_department = StringField("担当部署", validators=[Length(max=100)])
@@ -46,6 +47,7 @@ class ApplicationForm(BansoForm):
         }
 
     def fill(self, application) -> None:
+        self.version.data = application.version
         for name in ("contact_department", "contact_person", "contact_email", "contact_phone", "issue_structure",
                      "local_situation", "seconded_national_staff", "requested_national_staff", "requested_private_expert", "channel"):
             getattr(self, name).data = getattr(application, name)

@@ -93,7 +93,8 @@ def edit(application_id: int):
     if request.method == "GET":
         form.fill(application)
     elif form.validate_on_submit():
-        applications.update_application(application, form.data_for_service(), actor=current_user)
+        applications.update_application(application, form.data_for_service(), actor=current_user,
+                                        expected_version=form.version.data)
         flash("回答を修正しました。", "success")
         return redirect(url_for("applications.detail", application_id=application.id))
     return _form_page(form, application.phase, application, status=422 if form.errors or form.form_errors else 200)

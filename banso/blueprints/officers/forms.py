@@ -1,7 +1,7 @@
 from banso.formatting import parse_id
 from banso.blueprints.forms import BansoForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -55,6 +55,7 @@ class OfficialFields:
 
 
 class OfficerForm(SelfFields, OfficialFields, BansoForm):
+    version = HiddenField()  # the record's version when the form was opened (a stale save is refused)
     name = StringField("氏名", validators=[Length(max=100)])
     name_kana = StringField("ふりがな", validators=[Length(max=100)])
     job_type = _select("事務官・技官", _choices(JOB_TYPES, "選択してください"))

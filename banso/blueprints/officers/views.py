@@ -98,7 +98,7 @@ def edit(officer_id: int):
     if request.method == "GET":
         form.ministry_id.data = str(officer.ministry_id)
     elif form.validate_on_submit():
-        officers.update_officer(officer, form.record_data(), actor=current_user)
+        officers.update_officer(officer, form.record_data(), actor=current_user, expected_version=form.version.data)
         flash("記録を更新しました。", "success")
         return redirect(url_for("officers.detail", officer_id=officer.id))
     return render_template("officers/form.html", form=form, officer=officer), 422 if form.errors or form.form_errors else 200
