@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
@@ -45,7 +45,7 @@ def already_sent(form: FlaskForm):
     except IntegrityError:
         earlier = db.session.scalar(select(Submission.result_url).where(Submission.key == key))
         flash("同じ内容は既に送信されています（二重の送信を防ぎました）。", "info")
-        return redirect(earlier or request.referrer or url_for("dashboard.index"))
+        return redirect(earlier or url_for("dashboard.index"))  # where the first went (our own address), never a header
     g.banso_submission = key
     return None
 
