@@ -68,7 +68,7 @@ def register(app: Flask, render_error) -> None:
             hold.audit_confidential_views()  # the loader audits: held results shown by this request (PUB-2)
             _remember_where_a_submission_went(response)
             db.session.commit()
-        except IntegrityError:  # a concurrent change won a unique constraint between our check and our commit
+        except (IntegrityError, StaleDataError):  # a concurrent change won (a unique constraint, a record's version)
             db.session.rollback()
             app.logger.warning("同時に行われた変更と競合したため、変更を保存しませんでした", exc_info=True)
             return render_error(409)
