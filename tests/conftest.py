@@ -309,6 +309,18 @@ def clock(app):
     return fixed
 
 
+def race(target, calls: list[tuple]) -> None:
+    """``target(*args)`` for each of ``calls``, each on its own thread (its own connection), started together;
+    returns when all are done. The targets meet at their own barrier where the race should begin."""
+    import threading
+
+    threads = [threading.Thread(target=target, args=args) for args in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run_worker(app) -> None:
     """A real RQ worker run (burst: until the queues are empty), in this process."""
     with app.app_context():

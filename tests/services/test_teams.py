@@ -10,6 +10,7 @@ from banso.extensions import db
 from banso.models import (ConcurrentAppointment, Notification, Officer,
                           Role, Team, TeamMembership)
 from banso.services import RuleViolation, matching, teams
+from tests.conftest import race
 from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_officer, make_phase, make_ready_officer,
                              make_team, make_user)
 
@@ -176,11 +177,7 @@ def test_team_4_two_concurrent_replacements_of_the_same_member_only_one_wins(app
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=replace, args=(j,)) for j in joiners]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(replace, [(j,) for j in joiners])
     assert results.count("ok") == 1, results
     with app.app_context():
         active = db.session.scalars(select(TeamMembership).where(TeamMembership.team_id == team_id, TeamMembership.left_on.is_(None))).all()

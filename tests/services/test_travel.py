@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from banso.extensions import db
 from banso.models import Phase, Receipt, TravelClaim, TripRequest, TripStatus
 from banso.services import RuleViolation, travel
-from tests.conftest import run_worker
+from tests.conftest import race, run_worker
 from tests.factories import make_officer, make_rates, make_ready_officer, make_team, make_trip, make_user, trip_data
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
@@ -340,11 +340,7 @@ def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=approve, args=pair) for pair in zip(ids, reviewers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race(approve, list(zip(ids, reviewers)))
     with app.app_context():
         phase = db.session.get(Phase, phase_id)
         figures = travel.budget(phase)

@@ -1,11 +1,10 @@
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import AuditEntry, Notification, Role, SignInThrottle, User
 from banso.services import InputError, RuleViolation, users
+from tests.conftest import race
 from tests.factories import PASSWORD, make_user
 
 
@@ -124,11 +123,7 @@ def test_parallel_wrong_passwords_check_no_more_than_the_limit(app, monkeypatch)
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=attempt) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race(attempt, [()] * 12)
     assert len(checked) <= app.config["LOGIN_MAX_FAILURES"]
     with app.app_context():
         throttle = db.session.scalar(select(SignInThrottle).where(SignInThrottle.user_id == user_id))

@@ -17,7 +17,7 @@ from banso.models import (ConcurrentAppointment, Officer, OfficerCandidacy, Prof
 from banso.models.officer import CANDIDACY_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.policies import officers as policy
-from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, field_label
+from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, OFFICER_TYPES, field_label
 from banso.services import InputError, officer_import, officers, phases
 
 STAFF = SECRETARIAT_ROLES
@@ -58,7 +58,7 @@ def index():
     return page_or_fragment("officers/index.html", "officers/_table.html", page=page, sort=sort, phase=phase,
                             candidacies=candidacies, limited=limited, ministries=officers.all_ministries(),
                             grades=GRADE_BANDS + INELIGIBLE_GRADES, fields=FIELDS, field_label=field_label,
-                            statuses=CANDIDACY_LABELS, all_phases=phases.all_phases())
+                            statuses=CANDIDACY_LABELS, officer_types=OFFICER_TYPES, all_phases=phases.all_phases())
 
 
 @bp.route("/new", methods=["GET", "POST"])
