@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from banso.extensions import db
 from banso.models import (Application, ApplicationStatus, CandidacyStatus, Ministry, Officer, OfficerCandidacy, Phase,
                           Team, TeamMembership, User)
+from banso.policies import hold
 from banso.reference import field_label
 from banso.services import InputError, RuleViolation, teams
 
@@ -99,6 +100,7 @@ def available_officers(phase: Phase) -> list[Officer]:
 
 
 def propose_plan(phase: Phase) -> Plan:
+    hold.note_shown(phase.id)  # a proposal names pairings before release: audited and marked like results (PUB-2)
     applications = list(db.session.scalars(
         select(Application).options(joinedload(Application.municipality))
         .where(Application.phase_id == phase.id, Application.status == ApplicationStatus.ELIGIBLE,

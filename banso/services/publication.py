@@ -57,12 +57,6 @@ def watermark(user: User) -> str:
     return f"公表前・取扱注意　表示者: {user.name}（{user.email}）　{now().astimezone(JST):%Y-%m-%d %H:%M}"
 
 
-def audit_view(phase: Phase, what: str, *, actor: User) -> None:
-    """Every view of results before release is recorded (who, when, what)."""
-    if confidential(phase):
-        audit.record("view_confidential", phase, actor=actor, summary=f"公表前のマッチング結果を閲覧: {what}")
-
-
 def hold(phase: Phase) -> dict:
     """notify(**hold(phase)) keeps a notification revealing the matching in the outbox until release."""
     return {} if is_released(phase) else {"hold_until": FAR_FUTURE, "release_phase_id": phase.id}

@@ -249,3 +249,15 @@ def test_team_4_an_officer_replaced_out_of_a_released_team_no_longer_opens_it(ap
     profile = client.get("/officers/me").get_data(as_text=True)
     past = profile[profile.index('id="past-teams"'):]
     assert SECRET_TOWN in past and "人事異動" in past and f'/teams/{embargo["team_id"]}' not in past  # their own period only
+
+
+def test_pub_2_the_matching_proposal_of_a_held_phase_is_audited_and_marked(app, client, embargo):
+    from banso.models import AuditEntry
+
+    login(client, "secretariat@banso.example")
+    page = client.get(f"/matching/?phase={embargo['number']}").get_data(as_text=True)
+    assert 'class="watermark-page"' in page
+    with app.app_context():
+        last = db.session.scalar(select(AuditEntry.summary).where(AuditEntry.action == "view_confidential")
+                                 .order_by(AuditEntry.id.desc()).limit(1))
+    assert last.startswith("公表前のマッチング結果を閲覧: /matching/")

@@ -15,7 +15,7 @@ from banso.models.team import ACTIVITY_KINDS
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import teams as policy
 from banso.reference import FIELDS, PREFECTURES, field_label
-from banso.services import InputError, applications, matching, municipalities, officers, phases, publication, teams
+from banso.services import InputError, applications, matching, municipalities, officers, phases, teams
 
 STAFF = SECRETARIAT_ROLES
 
@@ -180,7 +180,6 @@ def remind_reports():
 @roles_required(*STAFF)
 def matching_index():
     phase = phases.selected_phase(request.args.get("phase"))
-    publication.audit_view(phase, "マッチング案", actor=current_user)
     plan = matching.propose_plan(phase)
     return render_template("matching/index.html", phase=phase, plan=plan, field_label=field_label,
                            home_ministry=teams.home_ministry, all_phases=phases.all_phases(),
