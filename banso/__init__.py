@@ -86,6 +86,11 @@ class _IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+# What a signed-in user may open before their password is their own and their two factors are set up.
+_ACCOUNT_ENDPOINTS = {"static", "auth.logout", "auth.password", "auth.two_factor", "auth.two_factor_start",
+                      "auth.two_factor_confirm", "auth.setup", "health.healthz"}
+
+
 def _register_session_limits(app: Flask) -> None:
     """Idle timeout and absolute lifetime of a signed-in session (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS)."""
     from flask import flash, redirect, session, url_for
@@ -112,6 +117,21 @@ def _register_session_limits(app: Flask) -> None:
                   f"サインインから{app.config['SESSION_MAX_HOURS']}時間が経過したため、サインアウトしました。もう一度サインインしてください。", "info")
             return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
         session["seen_at"] = stamp
+        return _account_first()
+
+    def _account_first():
+        """Before any other page: a password someone else typed is replaced, and a role that requires two factors
+        enrols them (banso/services/two_factor.py)."""
+        from banso.services import two_factor
+
+        if request.endpoint in _ACCOUNT_ENDPOINTS:
+            return None
+        if current_user.password_must_change:
+            flash("初めてのサインインのため、ご自身でパスワードを設定してください。", "info")
+            return redirect(url_for("auth.password"))
+        if not current_user.has_two_factor and two_factor.required_for(current_user):
+            flash(f"{current_user.role_label}は二要素認証が必須です。認証アプリで設定してから、ご利用ください。", "info")
+            return redirect(url_for("auth.two_factor"))
         return None
 
 

@@ -35,11 +35,11 @@ def seed_demo() -> None:
 def create_user(email: str, name: str, role: str, password: str) -> None:
     """Create a user (e.g. the first admin in production)."""
     try:
-        users.create_user(email=email, name=name, role=role, password=password, actor=None)
+        users.create_user(email=email, name=name, role=role, password=password, actor=None, must_change=True)
     except RuleViolation as violation:
         raise click.ClickException(violation.message) from violation
     db.session.commit()
-    click.echo(f"{email} を作成しました。")
+    click.echo(f"{email} を作成しました。初回のサインインで、本人にパスワードの変更を求めます。")
 
 
 @banso_cli.command("sweep-outbox")

@@ -52,6 +52,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         if setting("PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILE) != PASSWORD_HASH_PROFILE:
             raise ConfigError(f"本番環境のパスワードハッシュは {PASSWORD_HASH_PROFILE} から変更できません。")
 
+    mfa_setting = setting("MFA_REQUIRED_ROLES", "admin,finance" if production else "")
+    mfa_roles = tuple(r.strip() for r in (mfa_setting.split(",") if isinstance(mfa_setting, str) else mfa_setting) if r.strip())
+    unknown = set(mfa_roles) - {"admin", "secretariat", "finance", "officer"}
+    if unknown:
+        raise ConfigError(f"MFA_REQUIRED_ROLES に不明な役割があります: {', '.join(sorted(unknown))}（admin, secretariat, finance, officer から選んでください）。")
+    if production and not {"admin", "finance"} <= set(mfa_roles):
+        raise ConfigError("本番環境では MFA_REQUIRED_ROLES に admin と finance を含めてください（事務局管理者と会計担当は二要素認証が必須です）。")
+
     redis_url = setting("REDIS_URL")
     config = {
         "BANSO_ENV": "production" if production else "development",
@@ -80,6 +88,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "PASSWORD_HASH_PROFILE": PASSWORD_HASH_PROFILE,
         "LOGIN_MAX_FAILURES": 5,  # per account at one address; ten times that per address
         "LOGIN_LOCK_MINUTES": 15,  # the longest wait after repeated failures (1, 2, 4 … minutes)
+        # Roles that must sign in with two factors (banso/services/two_factor.py); anyone else may choose to.
+        "MFA_REQUIRED_ROLES": mfa_roles,
         "SESSION_IDLE_MINUTES": int(setting("SESSION_IDLE_MINUTES", 30)),
         "SESSION_MAX_HOURS": int(setting("SESSION_MAX_HOURS", 12)),
         "PER_PAGE": 25,
@@ -105,7 +115,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "EML_MAX_BYTES": 10 * 1024 * 1024,
         "LOAD_DEMO_DATA": not production,
     }
-    config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL",)})
+    config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL", "MFA_REQUIRED_ROLES")})
     if "DATABASE_URL" in overrides:
         config["SQLALCHEMY_DATABASE_URI"] = _database_url(overrides["DATABASE_URL"])
     if production:

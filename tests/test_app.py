@@ -41,10 +41,19 @@ def test_production_refuses_a_weak_secret_key(key):
     ({"DATABASE_URL": "sqlite:////var/banso.sqlite3"}, "PostgreSQL"),
     ({"BANSO_ENV": "prod"}, "BANSO_ENV"),
     ({"BANSO_ENV": "Production"}, "BANSO_ENV"),
+    ({"MFA_REQUIRED_ROLES": "admin"}, "MFA_REQUIRED_ROLES"),
+    ({"MFA_REQUIRED_ROLES": ""}, "MFA_REQUIRED_ROLES"),
+    ({"MFA_REQUIRED_ROLES": "admin,finance,auditor"}, "MFA_REQUIRED_ROLES"),
 ])
 def test_production_refuses_sqlite_and_an_unknown_environment(overrides, message):
     with pytest.raises(ConfigError, match=message):
         create_app(dict(PRODUCTION, **overrides))
+
+
+def test_production_requires_two_factors_for_admin_and_finance_by_default():
+    assert set(create_app(dict(PRODUCTION)).config["MFA_REQUIRED_ROLES"]) == {"admin", "finance"}
+    assert set(create_app(dict(PRODUCTION, MFA_REQUIRED_ROLES="admin, finance, secretariat")).config["MFA_REQUIRED_ROLES"]) == {
+        "admin", "finance", "secretariat"}
 
 
 def test_behind_trusted_proxies_the_client_address_is_the_forwarded_one():

@@ -14,7 +14,7 @@ from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team
                                TeamStatus)
 from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate, Receipt, TeamTravelPlan, TravelClaim,
                                  TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
-from banso.models.user import Role, SignInThrottle, Submission, User
+from banso.models.user import AccountLink, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
     "PrefectureContact",
@@ -67,4 +67,6 @@ __all__ = [
     "SignInThrottle",
     "Submission",
     "User",
+    "AccountLink",
+    "RecoveryCode",
 ]

@@ -47,6 +47,14 @@ class User(UserMixin, db.Model):
     # Part of the id in the session cookie: raised on sign-out, password change or reset, deactivation and role
     # change, so every copy of an older cookie stops working at once.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Set for an account whose password someone else typed (`flask banso create-user`): changed at first sign-in.
+    password_must_change: Mapped[bool] = mapped_column(default=False)
+    # Two-factor sign-in (RFC 6238 TOTP, banso/services/two_factor.py): the secret being enrolled, the enrolled
+    # one, and the last time step accepted (a code is good once).
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
 
@@ -60,6 +68,10 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     def get_id(self) -> str:  # Flask-Login: what the session (and a remembered cookie) holds
         return f"{self.id}.{self.session_version}"
@@ -95,3 +107,31 @@ class Submission(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     result_url: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class AccountLink(db.Model):
+    """A single-use link, sent by e-mail, to set one's password: the invitation of a new account or a reset.
+    Only a hash of the token is kept; it lasts 24 hours and a newer link replaces every older one."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (CheckConstraint("purpose IN ('invite', 'reset')", name="purpose_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class RecoveryCode(db.Model):
+    """One of the ten codes that stand in for the authenticator once each (only their hashes are kept)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]

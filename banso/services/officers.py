@@ -397,14 +397,13 @@ def decide_change(request: ProfileChangeRequest, *, approve: bool, note: str, ac
     return Decision(request, needs_replacement)
 
 
-def create_login(officer: Officer, *, actor: User) -> str:
-    """A sign-in for the officer's self-service; returns the one-time password to hand over."""
+def create_login(officer: Officer, *, actor: User) -> User:
+    """A sign-in for the officer's self-service: they are e-mailed a link to set their own password."""
     if officer.user_id is not None:
         raise WrongState("この支援官のアカウントは作成済みです。")
-    password = users.generate_password()
-    user = users.create_user(email=officer.email, name=officer.name, role=Role.OFFICER, password=password, actor=actor)
+    user = users.create_user(email=officer.email, name=officer.name, role=Role.OFFICER, actor=actor)
     officer.user = user
-    return password
+    return user
 
 
 # --- lists and the breakdown -----------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""Users, sign-in and the lockout after repeated failures."""
+"""Users, sign-in (password, then the second factor where enrolled), the slow-down after repeated failures, and
+the single-use links that set a password (invitation, reset): nobody but the user ever sees a password."""
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import timedelta
@@ -10,10 +12,10 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import case, delete, func, select, update
 
-from banso.clock import now
+from banso.clock import JST, now
 from banso.extensions import db
-from banso.models import Role, SignInThrottle, User
-from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications
+from banso.models import AccountLink, Role, SignInThrottle, User
+from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications, two_factor
 
 _HASHERS: dict[str, PasswordHasher] = {}
 _FIELDS = ["email", "name", "role", "active"]
@@ -80,9 +82,38 @@ def authenticate(email: str, password: str, *, source: str = "") -> User:
         _refused(user, normalized, source, "パスワードの誤り" if user is not None and user.active else "利用者なし・無効")
         raise RuleViolation("AUTH", SIGN_IN_REFUSED)
     db.session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0][0]))
-    user.last_login_at = at
-    audit.record("sign_in", user, actor=user, summary=f"サインイン（{source or '接続元不明'}）", after={"source": source})
-    return user
+    if not user.has_two_factor:
+        _signed_in(user, source, "パスワード")
+    return user  # with two factors enrolled, not signed in until verify_second_factor
+
+
+SECOND_FACTOR_REFUSED = "確認コードが正しくありません。認証アプリの6桁の数字か、回復コードを入力してください。"
+
+
+def verify_second_factor(user: User, code: str, *, source: str = "") -> None:
+    """The second step of a sign-in for an account with two factors: a current authenticator code (each good
+    once) or an unused recovery code. Failures are counted per account, whatever the address (whoever is here
+    already knows the password): LOGIN_MAX_FAILURES, then waits as for passwords."""
+    at = now()
+    key = f"second-factor:{user.id}"
+    failures, locked = _claim_attempt(key, user.id, at)
+    if locked is not None and locked > at:
+        _refused(user, user.email, source, "確認コード：試行回数の超過により待機中")
+        raise RuleViolation("AUTH", SECOND_FACTOR_REFUSED)
+    used = two_factor.check(user, code)
+    if used is None:
+        if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
+            _wait(key, at, failures - current_app.config["LOGIN_MAX_FAILURES"])
+        _refused(user, user.email, source, "確認コードの誤り")
+        raise RuleViolation("AUTH", SECOND_FACTOR_REFUSED)
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.key == key))
+    _signed_in(user, source, "パスワード＋回復コード" if used == "recovery" else "パスワード＋確認コード")
+
+
+def _signed_in(user: User, source: str, factors: str) -> None:
+    user.last_login_at = now()
+    audit.record("sign_in", user, actor=user, summary=f"サインイン（{factors}、{source or '接続元不明'}）",
+                 after={"source": source, "factors": factors})
 
 
 FAILURE_WINDOW = timedelta(hours=1)  # failures older than this are forgotten
@@ -154,30 +185,29 @@ def _check_password(password: str, *, about: tuple[str, ...] = ()) -> None:
                          "氏名・メールアドレス・日付を避け、複数の語を組み合わせた長めのものにしてください。", "password")
 
 
-def create_user(*, email: str, name: str, role: str, password: str, actor: User | None) -> User:
+def create_user(*, email: str, name: str, role: str, password: str | None = None, actor: User | None,
+                must_change: bool = False) -> User:
+    """A new account. Without a password (the admin's page, an officer's sign-in) the user is invited: a link to
+    set their own password is e-mailed, and nobody else ever knows it. With one (the demo, `flask banso
+    create-user`), ``must_change`` makes the user replace it at first sign-in."""
     email = email.strip().lower()
     if find_by_email(email) is not None:
         raise InputError("このメールアドレスは既に登録されています。", "email")
     Role(role)
-    _check_password(password, about=(email, name))
-    user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
+    if password is not None:
+        _check_password(password, about=(email, name))
+    user = User(email=email, name=name.strip(), role=role, password_must_change=must_change,
+                password_hash=hash_password(password) if password is not None else _unusable_hash())
     db.session.add(user)
     audit.record("create", user, actor=actor, summary=f"利用者 {email} を作成", after=audit.snapshot(user, _FIELDS))
-    if actor is not None:
-        notifications.notify(
-            key=f"user-created-{user.id}",
-            recipient_email=user.email, recipient_name=user.name, recipient_user=user, obj=user,
-            kind="user_created",
-            subject="【地方創生伴走支援】事務局システムの利用者登録のお知らせ",
-            body=(
-                f"{user.name} 様\n\n"
-                f"地方創生伴走支援 事務局システム（Banso）の利用者として登録しました（役割: {user.role_label}）。\n"
-                f"サインイン: {current_app.config['BASE_URL']}/login\n"
-                "初期パスワードは事務局管理者から別途お伝えします。サインイン後に変更してください。\n\n"
-                "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
-            ),
-        )
+    if password is None:
+        send_link(user, actor=actor)
     return user
+
+
+def _unusable_hash() -> str:
+    """Not an argon2 hash: no password matches it (``_verify`` answers False)."""
+    return "!" + secrets.token_hex(16)
 
 
 def update_user(user: User, *, name: str, role: str, active: bool, actor: User) -> User:
@@ -194,30 +224,90 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
     return user
 
 
-def generate_password() -> str:
-    return secrets.token_urlsafe(9)
+LINK_HOURS = 24
+SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 
 
-def reset_password(user: User, *, actor: User) -> str:
-    """Give the user a new one-time password, shown once to the admin; unlocks the account."""
-    password = generate_password()
-    user.password_hash = hash_password(password)
-    user.session_version += 1  # sessions signed in with the old password end
-    db.session.execute(delete(SignInThrottle).where(SignInThrottle.user_id == user.id))  # and the account is free again
-    audit.record("reset_password", user, actor=actor, summary=f"利用者 {user.email} のパスワードを再設定")
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def send_link(user: User, *, actor: User | None) -> AccountLink:
+    """E-mail the user a single-use link (LINK_HOURS hours) to set their password: an invitation if they have never
+    signed in, a reset otherwise. Any earlier unused link stops working. Only the token's hash is kept."""
+    at = now()
+    purpose = "invite" if user.last_login_at is None else "reset"
+    db.session.execute(delete(AccountLink).where(AccountLink.user_id == user.id, AccountLink.used_at.is_(None)))
+    token = secrets.token_urlsafe(32)
+    link = AccountLink(user_id=user.id, purpose=purpose, token_hash=_digest(token), expires_at=at + timedelta(hours=LINK_HOURS),
+                       created_by_id=actor.id if actor is not None else None)
+    db.session.add(link)
+    db.session.flush()
+    url = f"{current_app.config['BASE_URL']}/account/setup/{token}"
+    until = f"{(at + timedelta(hours=LINK_HOURS)).astimezone(JST):%Y年%m月%d日 %H時%M分}"
+    if purpose == "invite":
+        subject = "【地方創生伴走支援】事務局システムの利用者登録とパスワード設定のお願い"
+        lead = (f"地方創生伴走支援 事務局システム（Banso）の利用者として登録しました（役割: {user.role_label}）。\n"
+                "次のリンクを開き、ご自身でパスワードを設定してください。")
+    else:
+        subject = "【地方創生伴走支援】パスワード再設定のお願い"
+        lead = ("事務局システム（Banso）のパスワードを再設定できるようにしました。これまでのパスワードは使えません。\n"
+                "次のリンクを開き、新しいパスワードを設定してください。")
     notifications.notify(
-        key=f"password-reset-{user.id}-{now().timestamp()}",
-        recipient_email=user.email, recipient_name=user.name, recipient_user=user, obj=user,
-        kind="password_reset",
-        subject="【地方創生伴走支援】パスワード再設定のお知らせ",
-        body=(
-            f"{user.name} 様\n\n"
-            "事務局管理者があなたのパスワードを再設定しました。仮パスワードは管理者から別途お伝えします。\n"
-            "お心当たりがない場合は、至急事務局までご連絡ください。\n\n"
-            "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
-        ),
+        key=f"account-link-{link.id}", kind=f"account_{purpose}", obj=user,
+        recipient_email=user.email, recipient_name=user.name, recipient_user=user,
+        subject=subject,
+        body=(f"{user.name} 様\n\n{lead}\n\n{url}\n\n"
+              f"このリンクは1回限り、{until}まで有効です。期限を過ぎた場合は事務局管理者に再発行を依頼してください。\n"
+              "お心当たりがない場合は、リンクを開かずに事務局までご連絡ください。\n\n" + SIGNATURE),
     )
-    return password
+    audit.record("send_account_link", user, actor=actor,
+                 summary=f"利用者 {user.email} に{'招待' if purpose == 'invite' else 'パスワード再設定'}のリンクを送信",
+                 after={"purpose": purpose, "expires_at": link.expires_at.isoformat()})
+    return link
+
+
+def link_for(token: str) -> AccountLink | None:
+    """The unused, unexpired link this token opens, for an active user; None otherwise."""
+    if not token or len(token) > 100:
+        return None
+    link = db.session.scalar(select(AccountLink).where(AccountLink.token_hash == _digest(token)))
+    if link is None or link.used_at is not None or link.expires_at <= now():
+        return None
+    user = db.session.get(User, link.user_id)
+    return link if user is not None and user.active else None
+
+
+LINK_USED = "このリンクは使用済みか、有効期限（24時間）を過ぎています。事務局管理者に再発行を依頼してください。"
+
+
+def set_password_by_link(link: AccountLink, password: str) -> User:
+    """Set the password from an invitation or reset link, once: the link is claimed by a conditional UPDATE, so two
+    arrivals of the same link set at most one password. Every session of the user ends; they then sign in as
+    usual (with their second factor, if enrolled)."""
+    user = db.session.get(User, link.user_id)
+    _check_password(password, about=(user.email, user.name))
+    claimed = db.session.execute(update(AccountLink).where(AccountLink.id == link.id, AccountLink.used_at.is_(None))
+                                 .values(used_at=now()).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise RuleViolation("AUTH", LINK_USED)
+    user.password_hash = hash_password(password)
+    user.password_must_change = False
+    user.session_version += 1
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.user_id == user.id))
+    audit.record("set_password", user, actor=user,
+                 summary="招待のリンクでパスワードを設定" if link.purpose == "invite" else "再設定のリンクでパスワードを再設定")
+    return user
+
+
+def reset_password(user: User, *, actor: User) -> AccountLink:
+    """The admin's reset: the old password stops working at once, every session ends, the waits on the account
+    are lifted, and the user is e-mailed a link to set a new one. The admin never sees a password."""
+    user.password_hash = _unusable_hash()
+    user.session_version += 1
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.user_id == user.id))
+    audit.record("reset_password", user, actor=actor, summary=f"利用者 {user.email} のパスワードを再設定（リンクを送信）")
+    return send_link(user, actor=actor)
 
 
 def change_password(user: User, *, current: str, new: str) -> None:
@@ -226,6 +316,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
     _check_password(new, about=(user.email, user.name))
     user.password_hash = hash_password(new)
     user.session_version += 1  # every other session of this user ends; the caller signs this one in again
+    user.password_must_change = False
     audit.record("change_password", user, actor=user, summary="パスワードを変更")
 
 

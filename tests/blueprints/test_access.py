@@ -24,10 +24,13 @@ PUBLIC = "public"
 ROUTES = [
     ("GET", "/", EVERYONE),
     ("GET", "/account/password", EVERYONE),
+    ("GET", "/account/two-factor", EVERYONE),
+    ("POST", "/account/two-factor/start", EVERYONE),
     ("GET", "/admin/users", {ADMIN}),
     ("GET", "/admin/users/new", {ADMIN}),
     ("GET", "/admin/users/{user_id}", {ADMIN}),
     ("POST", "/admin/users/{user_id}/reset-password", {ADMIN}),
+    ("POST", "/admin/users/{user_id}/reset-two-factor", {ADMIN}),
     ("GET", "/admin/phases", {ADMIN}),
     ("GET", "/admin/phases/new", {ADMIN}),
     ("GET", "/admin/phases/{phase_id}", {ADMIN}),
@@ -135,7 +138,9 @@ ROUTES = [
     ("GET", "/login", PUBLIC),
 ]
 # Routes that answer differently by design and are covered by their own tests.
-NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)"}
+# The sign-in's second step, the e-mailed links and the code forms: tests/blueprints/test_account_security.py.
+NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)", "/login/code", "/account/setup/<token>",
+                "/account/two-factor/confirm", "/account/two-factor/recovery-codes", "/account/two-factor/disable"}
 
 
 @pytest.fixture(scope="module")

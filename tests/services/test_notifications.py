@@ -17,8 +17,7 @@ def _admin_creates_a_user(app, client, email="new@banso.example"):
         admin = make_user(Role.ADMIN).email
         db.session.commit()
     login(client, admin)
-    response = client.post("/admin/users", data={"email": email, "name": "新規 利用者", "role": "officer",
-                                                 "password": "long-enough-pw"})
+    response = client.post("/admin/users", data={"email": email, "name": "新規 利用者", "role": "officer"})
     assert response.status_code == 302
 
 
@@ -34,7 +33,7 @@ def test_a_notification_made_in_a_request_reaches_the_smtp_sink_once(app, client
     assert len(smtp.messages) == 1
     message = smtp.messages[0]
     assert message["To"].addresses[0].addr_spec == "new@banso.example"
-    assert message["Subject"] == "【地方創生伴走支援】事務局システムの利用者登録のお知らせ"
+    assert message["Subject"] == "【地方創生伴走支援】事務局システムの利用者登録とパスワード設定のお願い"
     assert "地方創生支援官" in message.get_content()
     assert _statuses(app) == [("sent", 1)]
     # A second run, and a sweep that finds nothing due, send nothing more.
@@ -138,7 +137,7 @@ def test_without_a_mail_server_mail_goes_to_the_development_mailbox(app, client)
         box = db.session.scalars(select(MailboxMessage)).all()
         assert [m.recipient for m in box] == ["box@banso.example"]
     page = client.get("/dev/mailbox")
-    assert "利用者登録のお知らせ" in page.get_data(as_text=True)
+    assert "利用者登録とパスワード設定のお願い" in page.get_data(as_text=True)
 
 
 def redis_flush(app):

@@ -136,15 +136,15 @@ def test_an_inactive_user_cannot_sign_in(ctx):
         users.authenticate(user.email, PASSWORD)
 
 
-def test_create_user_audits_and_notifies_the_new_user(ctx):
+def test_create_user_audits_and_invites_the_new_user_by_a_link(ctx):
     admin = make_user(Role.ADMIN)
-    user = users.create_user(email=" New@Banso.example ", name="新人", role="finance",
-                             password="long-enough-pw", actor=admin)
+    user = users.create_user(email=" New@Banso.example ", name="新人", role="finance", actor=admin)
     assert user.email == "new@banso.example"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_id == user.id, AuditEntry.object_type == "User"))
     assert entry.actor_id == admin.id and entry.after["role"] == "finance"
     notice = db.session.scalar(select(Notification).where(Notification.recipient_user_id == user.id))
-    assert notice.kind == "user_created" and "会計担当" in notice.body
+    assert notice.kind == "account_invite" and "会計担当" in notice.body and "/account/setup/" in notice.body
+    assert not users._verify(user, "")  # no password works until the user sets one
 
 
 def test_create_user_refuses_a_duplicate_email_and_a_short_password(ctx):
@@ -173,14 +173,20 @@ def test_update_user_records_before_and_after(ctx):
     assert entry.before["active"] is True and entry.after["active"] is False
 
 
-def test_reset_password_unlocks_and_gives_a_working_one_time_password(ctx, clock):
-    admin, user = make_user(Role.ADMIN), make_user()
+def test_reset_password_unlocks_and_sends_a_link_no_admin_sees_a_password(ctx, clock):
+    from tests.factories import PASSWORD
+
+    admin, user = make_user(Role.ADMIN), make_user(last_login_at=clock())
     for _ in range(5):
         with pytest.raises(RuleViolation):
             users.authenticate(user.email, "wrong-password")
-    password = users.reset_password(user, actor=admin)
-    assert users.authenticate(user.email, password) is user
-    assert db.session.scalar(select(Notification).where(Notification.kind == "password_reset")) is not None
+    assert users.reset_password(user, actor=admin).purpose == "reset"
+    with pytest.raises(RuleViolation):
+        users.authenticate(user.email, PASSWORD)  # the old password no longer works
+    notice = db.session.scalar(select(Notification).where(Notification.kind == "account_reset"))
+    token = notice.body.split("/account/setup/")[1].split()[0]
+    users.set_password_by_link(users.link_for(token), "sakura-tsutsuji-hydrangea")
+    assert users.authenticate(user.email, "sakura-tsutsuji-hydrangea") is user  # and the wait is lifted
 
 
 def test_sign_in_success_failure_and_sign_out_are_audited(app, client):

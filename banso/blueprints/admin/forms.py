@@ -1,6 +1,6 @@
 from banso.blueprints.forms import BansoForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
-                     PasswordField, SelectField, StringField)
+                     SelectField, StringField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
@@ -14,7 +14,6 @@ class UserCreateForm(BansoForm):
     email = EmailField("メールアドレス", validators=[DataRequired(REQUIRED), Email("メールアドレスの形式が正しくありません。"), Length(max=254)])
     name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=100)])
     role = SelectField("役割", choices=ROLE_CHOICES)
-    password = PasswordField("初期パスワード（10文字以上）", validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
 class UserEditForm(BansoForm):

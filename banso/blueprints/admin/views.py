@@ -12,7 +12,7 @@ from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import AuditEntry, Notification, Phase, PhaseEvent, Role, User
 from banso.models.user import ROLE_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
-from banso.services import audit, notifications, phases, users
+from banso.services import audit, notifications, phases, two_factor, users
 
 ADMIN = (Role.ADMIN,)
 
@@ -43,9 +43,8 @@ def users_create():
     form = UserCreateForm()
     on_refusal(lambda: render_template("admin/user_new.html", form=form), form)
     if form.validate_on_submit():
-        user = users.create_user(email=form.email.data, name=form.name.data, role=form.role.data,
-                                 password=form.password.data, actor=current_user)
-        flash(f"利用者「{user.name}」を登録しました。", "success")
+        user = users.create_user(email=form.email.data, name=form.name.data, role=form.role.data, actor=current_user)
+        flash(f"利用者「{user.name}」を登録し、{user.email} にパスワード設定用のリンク（24時間有効）を送りました。", "success")
         return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form), 422
 
@@ -73,9 +72,21 @@ def users_edit(user_id: int):
 @roles_required(*ADMIN)
 def users_reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
-    password = users.reset_password(user, actor=current_user)
-    flash(f"「{user.name}」さんの仮パスワード: {password}（この画面でのみ表示します。本人に安全な方法で伝えてください）", "warning")
+    if user.last_login_at is None:
+        users.send_link(user, actor=current_user)
+    else:
+        users.reset_password(user, actor=current_user)
+    flash(f"「{user.name}」さん（{user.email}）にパスワード設定用のリンク（24時間有効・1回限り）を送りました。", "success")
     return redirect(url_for("admin.users_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/reset-two-factor")
+@roles_required(*ADMIN)
+def users_reset_two_factor(user_id: int):
+    user = db.get_or_404(User, user_id)
+    return act(lambda: two_factor.reset(user, actor=current_user),
+               f"「{user.name}」さんの二要素認証をリセットしました。本人にお知らせのメールを送りました。",
+               redirect(url_for("admin.users_edit", user_id=user.id)))
 
 
 # --- phases ----------------------------------------------------------------

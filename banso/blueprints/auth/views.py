@@ -1,12 +1,19 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from banso.blueprints.auth import bp
-from banso.blueprints.auth.forms import LoginForm, PasswordChangeForm
+from banso.blueprints.auth.forms import LoginForm, PasswordChangeForm, SecondFactorForm, SetPasswordForm
 from banso.blueprints.forms import on_refusal
+from banso.clock import now
+from banso.extensions import db
+from banso.formatting import parse_id
+from banso.models import User
+from banso.services import two_factor as factors
 from banso.services import users
+
+SECOND_STEP_SECONDS = 300  # the time between the password and the code
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -17,10 +24,47 @@ def login():
     on_refusal(lambda: render_template("auth/login.html", form=form), form, status=401)
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data, source=request.remote_addr or "")
+        target = _safe_next(request.args.get("next"))
+        if user.has_two_factor:  # the password was right; the session knows only that, for five minutes
+            session["second_step"] = {"user": user.get_id(), "at": now().timestamp(), "next": target}
+            return redirect(url_for("auth.second_factor"))
         login_user(user)
         flash(f"{user.name}さん、ようこそ。", "success")
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(target)
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    user = _half_signed_in()
+    if user is None:
+        flash("確認コードの入力時間（5分）を過ぎたか、サインインが始まっていません。もう一度サインインしてください。", "info")
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    on_refusal(lambda: render_template("auth/second_factor.html", form=form), form, status=401)
+    if form.validate_on_submit():
+        users.verify_second_factor(user, form.code.data, source=request.remote_addr or "")
+        target = session.pop("second_step")["next"]
+        login_user(user)
+        flash(f"{user.name}さん、ようこそ。", "success")
+        if factors.unused_recovery_codes(user) <= 3:
+            flash(f"未使用の回復コードが残り{factors.unused_recovery_codes(user)}件です。二要素認証の画面で再発行してください。", "warning")
+        return redirect(target)
+    return render_template("auth/second_factor.html", form=form), 422 if form.errors else 200
+
+
+def _half_signed_in() -> User | None:
+    """The user whose password was right a moment ago in this browser, if still the same account state."""
+    pending = session.get("second_step")
+    if not pending or now().timestamp() - pending.get("at", 0) > SECOND_STEP_SECONDS:
+        session.pop("second_step", None)
+        return None
+    user_id, _, version = str(pending.get("user", "")).partition(".")
+    user = db.session.get(User, parse_id(user_id)) if parse_id(user_id) else None
+    if user is None or not user.active or str(user.session_version) != version or not user.has_two_factor:
+        session.pop("second_step", None)
+        return None
+    return user
 
 
 @bp.post("/logout")
@@ -43,6 +87,81 @@ def password():
         flash("パスワードを変更しました。", "success")
         return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/account/setup/<token>", methods=["GET", "POST"])
+def setup(token: str):
+    """An invitation or reset link from the e-mail: the user sets their own password, then signs in."""
+    link = users.link_for(token)
+    if link is None:
+        return render_template("auth/link_used.html", message=users.LINK_USED), 410
+    if current_user.is_authenticated:
+        logout_user()  # the link is for its own account, whoever was signed in here
+    form = SetPasswordForm()
+    user = db.session.get(User, link.user_id)
+    on_refusal(lambda: render_template("auth/setup.html", form=form, user=user, link=link), form)
+    if form.validate_on_submit():
+        users.set_password_by_link(link, form.password.data)
+        flash("パスワードを設定しました。新しいパスワードでサインインしてください。", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/setup.html", form=form, user=user, link=link), 422 if form.errors else 200
+
+
+@bp.get("/account/two-factor")
+@login_required
+def two_factor():
+    return _two_factor_page(SecondFactorForm(), 200)
+
+
+@bp.post("/account/two-factor/start")
+@login_required
+def two_factor_start():
+    on_refusal(lambda: redirect(url_for("auth.two_factor")))
+    factors.start(current_user)
+    return redirect(url_for("auth.two_factor"))
+
+
+@bp.post("/account/two-factor/confirm")
+@login_required
+def two_factor_confirm():
+    return _with_code(lambda user, code: factors.confirm(user, code), "二要素認証を設定しました。")
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@login_required
+def two_factor_recovery_codes():
+    return _with_code(factors.renew_recovery_codes, "回復コードを再発行しました。以前の回復コードは使えません。")
+
+
+@bp.post("/account/two-factor/disable")
+@login_required
+def two_factor_disable():
+    form = SecondFactorForm()
+    on_refusal(lambda: _two_factor_page(form, 422), form)
+    if not form.validate_on_submit():
+        return _two_factor_page(form, 422)
+    factors.disable(current_user, form.code.data)
+    flash("二要素認証を解除しました。", "success")
+    return redirect(url_for("auth.two_factor"))
+
+
+def _with_code(action, success: str):
+    """Enrol or renew on a code: the recovery codes are shown on this response only, never stored readable."""
+    form = SecondFactorForm()
+    on_refusal(lambda: _two_factor_page(form, 422), form)
+    if not form.validate_on_submit():
+        return _two_factor_page(form, 422)
+    codes = action(current_user, form.code.data)
+    flash(success, "success")
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+def _two_factor_page(form, status: int):
+    user = current_user._get_current_object()
+    return render_template("auth/two_factor.html", user=user, form=form, required=factors.required_for(user),
+                           qr=factors.enrolment_qr_svg(user) if user.totp_pending_secret else None,
+                           secret=factors.grouped(user.totp_pending_secret or ""),
+                           unused=factors.unused_recovery_codes(user) if user.has_two_factor else 0), status
 
 
 def _safe_next(target: str | None) -> str:

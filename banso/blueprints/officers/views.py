@@ -133,8 +133,8 @@ def create_login(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     back = redirect(url_for("officers.detail", officer_id=officer.id))
     on_refusal(lambda: back)
-    password = officers.create_login(officer, actor=current_user)
-    flash(f"サインイン用アカウントを作成しました。仮パスワード: {password}（この画面でのみ表示します）", "warning")
+    user = officers.create_login(officer, actor=current_user)
+    flash(f"サインイン用アカウントを作成し、{user.email} にパスワード設定用のリンク（24時間有効）を送りました。", "success")
     return back
 
 
