@@ -51,6 +51,8 @@ def already_sent(form: FlaskForm):
 
 
 def add_violation(form: FlaskForm, violation: RuleViolation) -> None:
+    if getattr(violation, "version", None) is not None and hasattr(form, "version"):
+        form.version.data = str(violation.version)  # EditedMeanwhile: the next save is over what is saved now
     field = getattr(form, violation.field, None) if violation.field else None
     if field is not None:
         field.errors = list(field.errors) + [violation.message]

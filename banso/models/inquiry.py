@@ -52,6 +52,8 @@ class Inquiry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     receipt_number: Mapped[str] = mapped_column(String(20), unique=True)  # 問-2026-0001
     phase_id: Mapped[int | None] = mapped_column(ForeignKey("phases.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
@@ -87,6 +89,10 @@ class Inquiry(db.Model):
     merged_into: Mapped[Inquiry | None] = relationship(remote_side="Inquiry.id", foreign_keys=[merged_into_id])
     follows: Mapped[Inquiry | None] = relationship(remote_side="Inquiry.id", foreign_keys=[follows_id])
     messages: Mapped[list[InquiryMessage]] = relationship(back_populates="inquiry", order_by="InquiryMessage.at, InquiryMessage.id")
+
+    @property
+    def assignee_name(self) -> str:
+        return self.assignee.name if self.assignee is not None else "未割当"
 
     @property
     def status_label(self) -> str:
@@ -140,6 +146,8 @@ class ReplyTemplate(db.Model):
     __tablename__ = "reply_templates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     title: Mapped[str] = mapped_column(String(100), unique=True)
     body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)

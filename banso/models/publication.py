@@ -68,6 +68,8 @@ class PrefectureContact(db.Model):
     __tablename__ = "prefecture_contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     prefecture: Mapped[str] = mapped_column(String(10), unique=True)
     department: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254))

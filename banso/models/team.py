@@ -37,6 +37,8 @@ class Team(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"), index=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), unique=True)

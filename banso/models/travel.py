@@ -117,6 +117,8 @@ class TeamTravelPlan(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), unique=True)
     planned_site_visits: Mapped[int]
     standard_visit_cost_yen: Mapped[int]
@@ -139,6 +141,8 @@ class TripRequest(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # edits check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}  # two saves at the same moment: the second fails, never merges
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"), index=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

@@ -48,8 +48,10 @@ def check_version(record, expected, labels: dict[str, str]) -> None:
     if expected in (None, "") or parse_id(expected) == record.version:
         return
     saved = "、".join(f"{label}「{_shown(getattr(record, name))}」" for name, label in labels.items())
-    raise EditedMeanwhile(f"他の方が先に更新しました。保存されている内容: {saved}。"
-                          "あなたの入力は下に残しています。内容を確かめ、必要なら直してからもう一度保存してください。")
+    refusal = EditedMeanwhile(f"他の方が先に更新しました。保存されている内容: {saved}。"
+                              "あなたの入力は下に残しています。内容を確かめ、必要なら直してからもう一度保存してください。")
+    refusal.version = record.version  # the page shown again carries it: a save after reading the message may go on
+    raise refusal
 
 
 def _shown(value) -> str:

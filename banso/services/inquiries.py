@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import flag_modified
 
 from banso import queue
 from banso.clock import JST, now
@@ -34,7 +35,7 @@ from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES
                                   InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.services import InputError, NotPermitted, WrongState, audit, notifications, phases
+from banso.services import InputError, NotPermitted, WrongState, audit, check_version, notifications, phases
 
 log = logging.getLogger(__name__)
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
@@ -309,8 +310,13 @@ def _staff(actor: User, inquiry: Inquiry) -> None:
         raise WrongState(f"このお問い合わせは {inquiry.merged_into.receipt_number} に統合されています。統合先で対応してください。")
 
 
-def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False) -> InquiryMessage:
+# What a stale page is shown of the inquiry as saved (services.check_version).
+INQUIRY_FIELDS = {"status_label": "状態", "assignee_name": "担当"}
+
+
+def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False, expected_version=None) -> InquiryMessage:
     """A reply is sent by e-mail through the outbox (shown as sent once delivered); the inquiry is 回答済."""
+    check_version(inquiry, expected_version, INQUIRY_FIELDS)
     _staff(actor, inquiry)
     body = (body or "").strip()
     if not body:
@@ -332,6 +338,7 @@ def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False) -> I
     before = inquiry.status
     inquiry.status = InquiryStatus.CLOSED if close else InquiryStatus.ANSWERED
     inquiry.first_response_at = inquiry.first_response_at or at
+    flag_modified(inquiry, "status")  # a reply is a new version of the inquiry even when its status stays
     inquiry.closed_at = at if close else None
     inquiry.waiting_since, inquiry.last_message_at = None, at
     if inquiry.assignee_id is None:
@@ -352,8 +359,9 @@ def add_note(inquiry: Inquiry, body: str, *, actor: User) -> InquiryMessage:
     return note
 
 
-def set_status(inquiry: Inquiry, status: str, *, actor: User) -> Inquiry:
+def set_status(inquiry: Inquiry, status: str, *, actor: User, expected_version=None) -> Inquiry:
     """Any status by hand; waiting for the inquirer pauses the clock, leaving it adds the pause to the due date."""
+    check_version(inquiry, expected_version, INQUIRY_FIELDS)
     _staff(actor, inquiry)
     if status not in {s.value for s in InquiryStatus}:
         raise InputError("状態を選んでください。", "status")
@@ -372,7 +380,8 @@ def set_status(inquiry: Inquiry, status: str, *, actor: User) -> Inquiry:
     return inquiry
 
 
-def assign(inquiry: Inquiry, assignee: User | None, *, actor: User) -> Inquiry:
+def assign(inquiry: Inquiry, assignee: User | None, *, actor: User, expected_version=None) -> Inquiry:
+    check_version(inquiry, expected_version, INQUIRY_FIELDS)
     _staff(actor, inquiry)
     if assignee is not None and not policy.may_be_assigned(assignee):
         raise InputError("担当者は事務局・会計担当の職員から選んでください。", "assignee")
@@ -385,8 +394,9 @@ def assign(inquiry: Inquiry, assignee: User | None, *, actor: User) -> Inquiry:
     return inquiry
 
 
-def merge(inquiry: Inquiry, target: Inquiry, *, actor: User) -> Inquiry:
+def merge(inquiry: Inquiry, target: Inquiry, *, actor: User, expected_version=None) -> Inquiry:
     """A duplicate joins another thread: its messages show there, and replies to it arrive there."""
+    check_version(inquiry, expected_version, INQUIRY_FIELDS)
     _staff(actor, inquiry)
     if target.id == inquiry.id:
         raise InputError("同じお問い合わせには統合できません。", "target")
@@ -402,7 +412,8 @@ def merge(inquiry: Inquiry, target: Inquiry, *, actor: User) -> Inquiry:
     return target
 
 
-def link_municipality(inquiry: Inquiry, code: str, *, actor: User) -> Inquiry:
+def link_municipality(inquiry: Inquiry, code: str, *, actor: User, expected_version=None) -> Inquiry:
+    check_version(inquiry, expected_version, INQUIRY_FIELDS)
     _staff(actor, inquiry)
     municipality = db.session.scalar(select(Municipality).where(Municipality.code == (code or "").strip()))
     if municipality is None:
@@ -429,7 +440,10 @@ def fill_template(template: ReplyTemplate, inquiry: Inquiry) -> str:
     return template.body.replace("{氏名}", inquiry.name).replace("{受付番号}", inquiry.receipt_number)
 
 
-def save_template(title: str, body: str, *, actor: User, template: ReplyTemplate | None = None) -> ReplyTemplate:
+def save_template(title: str, body: str, *, actor: User, template: ReplyTemplate | None = None,
+                  expected_version=None) -> ReplyTemplate:
+    if template is not None:
+        check_version(template, expected_version, {"title": "名前", "body": "本文"})
     title, body = (title or "").strip(), (body or "").strip()
     if not title or not body:
         raise InputError("定型文の名前と本文を入力してください。", "title")
@@ -445,7 +459,8 @@ def save_template(title: str, body: str, *, actor: User, template: ReplyTemplate
     return template
 
 
-def delete_template(template: ReplyTemplate, *, actor: User) -> None:
+def delete_template(template: ReplyTemplate, *, actor: User, expected_version=None) -> None:
+    check_version(template, expected_version, {"title": "名前", "body": "本文"})
     audit.record("delete_template", template, actor=actor, summary=f"定型文「{template.title}」を削除", before={"body": template.body})
     db.session.delete(template)
 

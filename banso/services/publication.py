@@ -24,7 +24,7 @@ from banso.models import (Application, ApplicationStatus, Ministry, Municipality
                           Phase, PrefectureContact, Publication, PublicationStatus, Team, TeamMembership, User)
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
-from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, notifications
+from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -290,7 +290,10 @@ def may_share(phase: Phase) -> bool:
     return publication.is_released or publication.share_before_release
 
 
-def set_prefecture_contact(prefecture: str, email: str, department: str = "", *, actor: User) -> PrefectureContact:
+def set_prefecture_contact(prefecture: str, email: str, department: str = "", *, actor: User,
+                           expected_version=None) -> PrefectureContact:
+    """Where a prefecture's packet goes. ``expected_version`` is the contact's version when the page was opened ("0":
+    there was none), so a contact saved meanwhile by someone else is never overwritten."""
     from email_validator import EmailNotValidError, validate_email
 
     if prefecture not in PREFECTURES:
@@ -300,6 +303,8 @@ def set_prefecture_contact(prefecture: str, email: str, department: str = "", *,
     except EmailNotValidError:
         raise InputError("メールアドレスの形式が正しくありません。", "email") from None
     found = db.session.scalar(select(PrefectureContact).where(PrefectureContact.prefecture == prefecture))
+    if found is not None:
+        check_version(found, expected_version, {"email": f"{prefecture}の共有先", "department": "部署"})
     before = audit.snapshot(found, ["email", "department"]) if found is not None else None
     contact = found or PrefectureContact(prefecture=prefecture)
     contact.email, contact.department = email, (department or "").strip()[:200]

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from banso.clock import now, today_jst
 from banso.extensions import db
@@ -18,7 +19,8 @@ from banso.models import (Activity, Application, ApplicationStatus, CandidacySta
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
 from banso.policies import teams as policy
 from banso.reference import FIELDS, field_label
-from banso.services import InputError, NotPermitted, RuleViolation, WrongState, applications, audit, notifications, officers
+from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, applications, audit, check_version, notifications,
+                            officers)
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 MEETING_GAP = timedelta(weeks=3)      # TEAM-5: about weekly; three weeks without one stands out
@@ -116,8 +118,13 @@ def close_finished(phase: Phase, *, actor: User | None) -> int:
     return len(finished)
 
 
-def extend_team(team: Team, *, new_end: date, reason: str, actor: User) -> TeamExtension:
+# What a stale form is shown of the team as saved (services.check_version).
+TEAM_FIELDS = {"status_label": "状態", "end_date": "支援の終了日"}
+
+
+def extend_team(team: Team, *, new_end: date, reason: str, actor: User, expected_version=None) -> TeamExtension:
     """TEAM-3: an extension is a recorded decision with a reason and a new end date."""
+    check_version(team, expected_version, TEAM_FIELDS)
     if not (reason or "").strip():
         raise InputError("延長の理由を入力してください。", "reason")
     if new_end <= team.end_date:
@@ -139,8 +146,9 @@ def extend_team(team: Team, *, new_end: date, reason: str, actor: User) -> TeamE
 
 
 def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective: date, reason: str, note: str = "",
-                   actor: User | None) -> MemberReplacement:
+                   actor: User | None, expected_version=None) -> MemberReplacement:
     """TEAM-4 in one transaction: history kept, TEAM-1 and OFF-3 still true, the municipality and team told."""
+    check_version(team, expected_version, TEAM_FIELDS)
     from banso.services import publication
 
     db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())  # one replacement at a time
@@ -164,6 +172,7 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
     if closed.rowcount != 1:
         raise WrongState(f"{leaving.name}さんの交代は既に処理されています。画面を再読み込みしてください。")
     db.session.add(TeamMembership(team=team, officer=joining, phase_id=team.phase_id, joined_on=effective))
+    flag_modified(team, "status")  # a new line-up is a new version of the team
     _set_candidacy(joining, team.phase, CandidacyStatus.ASSIGNED)
     _set_candidacy(leaving, team.phase, CandidacyStatus.ENDED)
     for appointment in leaving.appointments:  # OFF-3: no other team in the phase (one team at a time)

@@ -29,7 +29,8 @@ from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PUR
 from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, notifications
+from banso.services import (EditedMeanwhile, InputError, NotPermitted, RuleViolation, WrongState, audit, check_version,
+                            notifications)
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 WARN_AT, DANGER_AT = 0.80, 0.95
@@ -99,10 +100,24 @@ def rate_table(year: int) -> tuple[dict[tuple[str, str], int], dict[int, int]]:
     return lodging, allowances
 
 
-def save_rates(year: int, lodging: dict[tuple[str, str], str], allowances: dict[int, str], *, actor: User | None) -> int:
+def rates_fingerprint(year: int) -> str:
+    """The year's table as it stands, in a few characters: the rate form carries it, so a table saved by someone
+    else after the form was opened is never overwritten (the table is many rows; this is its version)."""
+    import hashlib
+
+    lodging, allowances = rate_table(year)
+    text = repr((sorted(lodging.items()), sorted(allowances.items())))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def save_rates(year: int, lodging: dict[tuple[str, str], str], allowances: dict[int, str], *, actor: User | None,
+               expected_fingerprint: str | None = None) -> int:
     """Set a fiscal year's table from the rate form: every value checked first, then all saved."""
     if not 2000 <= year <= 2100:
         raise InputError("年度は西暦4桁で入力してください。", "fiscal_year")
+    if expected_fingerprint is not None and expected_fingerprint != rates_fingerprint(year):
+        raise EditedMeanwhile(f"他の方が先に{year}年度の単価表を更新しました。あなたの入力は下に残しています。"
+                              "保存されている単価を別のタブで確かめ、必要なら直してからもう一度保存してください。")
     errors, clean_lodging, clean_allowances = [], {}, {}
     for (band, prefecture), text in lodging.items():
         if band not in RATE_BANDS or prefecture not in PREFECTURES:
@@ -282,6 +297,7 @@ class TeamPlan:
     standard_cost: int
     requested: int          # site-visit trips requested, approved or settled
     custom: bool
+    version: int = 0        # of the saved plan (0: none yet), carried by the page's form
 
     @property
     def remaining(self) -> int:
@@ -312,7 +328,7 @@ def team_plans(phase: Phase) -> list[TeamPlan]:
                               .where(Team.phase_id == phase.id).order_by(Team.id)).all()
     return [TeamPlan(team, plan.planned_site_visits if plan else default_visits(team),
                      plan.standard_visit_cost_yen if plan else phase.travel_standard_visit_yen,
-                     counts.get(team.id, 0), plan is not None) for team, plan in rows]
+                     counts.get(team.id, 0), plan is not None, plan.version if plan else 0) for team, plan in rows]
 
 
 def plan_for(team: Team) -> TeamPlan:
@@ -323,14 +339,19 @@ def plan_for(team: Team) -> TeamPlan:
                     plan.standard_visit_cost_yen if plan else team.phase.travel_standard_visit_yen, requested, plan is not None)
 
 
-def set_plan(team: Team, planned_visits: int | None, standard_cost: int | None, note: str = "", *, actor: User) -> TeamTravelPlan:
+def set_plan(team: Team, planned_visits: int | None, standard_cost: int | None, note: str = "", *, actor: User,
+             expected_version=None) -> TeamTravelPlan:
+    """The team's visit plan; ``expected_version`` is the plan's version when the page was opened ("0": none yet)."""
     if not policy.may_plan_visits(actor):
         raise NotPermitted("現地訪問の計画は会計担当が設定します。")
     if planned_visits is None or not 0 <= planned_visits <= 52:
         raise InputError("計画する現地訪問の回数は0〜52回で入力してください。", "planned_site_visits")
     if standard_cost is None or not 0 <= standard_cost <= 10_000_000:
         raise InputError("1回あたりの標準費用は0〜10,000,000円で入力してください。", "standard_visit_cost_yen")
-    plan = db.session.scalar(select(TeamTravelPlan).where(TeamTravelPlan.team_id == team.id)) or TeamTravelPlan(team_id=team.id)
+    plan = db.session.scalar(select(TeamTravelPlan).where(TeamTravelPlan.team_id == team.id))
+    if plan is not None:
+        check_version(plan, expected_version, {"planned_site_visits": "計画回数", "standard_visit_cost_yen": "標準費用（円）"})
+    plan = plan or TeamTravelPlan(team_id=team.id)
     before = {"planned_site_visits": plan.planned_site_visits, "standard_visit_cost_yen": plan.standard_visit_cost_yen}
     plan.planned_site_visits, plan.standard_visit_cost_yen, plan.note = planned_visits, standard_cost, (note or "").strip()
     db.session.add(plan)
@@ -502,8 +523,14 @@ def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
     return trip
 
 
-def update_request(trip: TripRequest, data: dict, *, actor: User) -> TripRequest:
+# What a stale form is shown of the trip as saved (services.check_version); a claim's filing and review move the
+# trip's status, so the trip's version covers its claim too.
+TRIP_FIELDS = {"status_label": "状態", "depart_on": "出発日", "return_on": "帰着日", "destination": "用務先"}
+
+
+def update_request(trip: TripRequest, data: dict, *, actor: User, expected_version=None) -> TripRequest:
     """Correct a request awaiting review or returned; it goes back to finance."""
+    check_version(trip, expected_version, TRIP_FIELDS)
     if trip.status not in (TripStatus.SUBMITTED, TripStatus.RETURNED):
         raise WrongState(f"「{trip.status_label}」の申請は修正できません。")
     if not policy.may_edit(trip, actor):
@@ -548,11 +575,13 @@ def request_form_data(trip: TripRequest) -> dict:
             "depart_on": trip.depart_on, "return_on": trip.return_on, "itinerary": trip.itinerary,
             "room_rate_yen": trip.room_rate_yen, "meals": trip.meals}
     data.update({f"{name}_yen": amount.get(name, 0) for name in [*TRANSPORT, "package"]})
+    data["version"] = trip.version
     return data
 
 
-def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User) -> TripRequest:
+def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User, expected_version=None) -> TripRequest:
     """TRV-2: the secretariat records who bears a trip (a visit beyond the plan may be the municipality's)."""
+    check_version(trip, expected_version, TRIP_FIELDS)
     if not policy.may_decide_bearer(None, actor):
         raise NotPermitted("費用負担者は事務局が決定します。")
     if bearer not in BEARERS:
@@ -588,8 +617,9 @@ def _move(trip: TripRequest, from_status: tuple[str, ...], to_status: str) -> No
 REVIEW_DECISIONS = {"approve": "承認", "return": "差戻し", "reject": "却下"}
 
 
-def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor: User) -> TripRequest:
+def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor: User, expected_version=None) -> TripRequest:
     """Finance approves (committing the estimate, never over the cap), returns with a comment, or rejects."""
+    check_version(trip, expected_version, TRIP_FIELDS)
     if not policy.may_review(actor):
         raise NotPermitted("出張申請の審査は会計担当が行います。")
     if decision not in REVIEW_DECISIONS:
@@ -622,8 +652,9 @@ def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor
     return trip
 
 
-def cancel_request(trip: TripRequest, *, actor: User) -> TripRequest:
+def cancel_request(trip: TripRequest, *, actor: User, expected_version=None) -> TripRequest:
     """Withdraw a request before its claim: an approved estimate is released from the budget."""
+    check_version(trip, expected_version, TRIP_FIELDS)
     if not policy.may_edit(trip, actor):
         raise NotPermitted("この申請を取り消せるのは、申請者・出張者と事務局です。")
     _move(trip, (TripStatus.SUBMITTED, TripStatus.RETURNED, TripStatus.APPROVED), TripStatus.CANCELLED)
@@ -669,9 +700,10 @@ def claim_limits(trip: TripRequest) -> dict[tuple[int, str], int]:
     return limits
 
 
-def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[str, bytes]], *, actor: User) -> TravelClaim:
+def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[str, bytes]], *, actor: User, expected_version=None) -> TravelClaim:
     """精算 after the trip: actual amounts per traveller and category, with receipts. Lodging above the
     cap needs a recorded exception; everything is checked before anything is stored."""
+    check_version(trip, expected_version, TRIP_FIELDS)
     if trip.status not in (TripStatus.APPROVED, TripStatus.CLAIM_RETURNED):
         raise WrongState(f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
     if not policy.may_edit(trip, actor):
@@ -789,9 +821,10 @@ CLAIM_DECISIONS = {"settle": "精算", "return": "差戻し"}
 
 
 def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[int | None, str]], comment: str = "", *,
-                 actor: User) -> TravelClaim:
+                 actor: User, expected_version=None) -> TravelClaim:
     """Finance settles (approved amount per line, less than claimed only with a reason; the trip's
     estimate leaves committed and the approved total enters spent, never over the cap) or returns."""
+    check_version(trip, expected_version, TRIP_FIELDS)
     if not policy.may_review(actor):
         raise NotPermitted("精算の審査は会計担当が行います。")
     if decision not in CLAIM_DECISIONS:

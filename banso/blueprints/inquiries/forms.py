@@ -1,5 +1,5 @@
 from flask_wtf.file import FileField
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
@@ -37,6 +37,7 @@ class MessageForm(CreatingForm):
 
 
 class TemplateForm(BansoForm):
+    version = HiddenField()  # the template's version when the form was opened (a stale save is refused)
     title = StringField("定型文の名前", validators=[Length(max=100)])
     body = TextAreaField("本文（{氏名}・{受付番号} は差し込まれます）", validators=[Length(max=10_000)])
 

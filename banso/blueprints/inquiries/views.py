@@ -184,7 +184,8 @@ def reply(inquiry_id: int):
     close = request.form.get("close") == "1"
     if (sent := already_sent(form)) is not None:
         return sent
-    return _act(inquiry, lambda: inquiries.reply(inquiry, form.body.data, actor=current_user, close=close),
+    return _act(inquiry, lambda: inquiries.reply(inquiry, form.body.data, actor=current_user, close=close,
+                                                     expected_version=request.form.get("version")),
                 "回答を送信しました（メールは送信キューから配信されます）。", "#thread")
 
 
@@ -201,7 +202,7 @@ def note(inquiry_id: int):
 def status(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     value = request.form.get("status", "")
-    return _act(inquiry, lambda: inquiries.set_status(inquiry, value, actor=current_user), "状態を更新しました。")
+    return _act(inquiry, lambda: inquiries.set_status(inquiry, value, actor=current_user, expected_version=request.form.get("version")), "状態を更新しました。")
 
 
 @bp.post("/<int:inquiry_id>/assign")
@@ -210,7 +211,7 @@ def assign(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     chosen = request.form.get("assignee_id", "")
     assignee = current_user if chosen == "me" else db.session.get(User, parse_id(chosen)) if parse_id(chosen) else None
-    return _act(inquiry, lambda: inquiries.assign(inquiry, assignee, actor=current_user),
+    return _act(inquiry, lambda: inquiries.assign(inquiry, assignee, actor=current_user, expected_version=request.form.get("version")),
                 f"担当を{assignee.name if assignee else '未割当'}にしました。")
 
 
@@ -223,7 +224,7 @@ def merge(inquiry_id: int):
     if target is None:
         flash(f"受付番号「{number}」のお問い合わせが見つかりません（例: 問-2026-0001）。", "error")
         return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
-    return _act(inquiry, lambda: inquiries.merge(inquiry, target, actor=current_user), f"{target.receipt_number} に統合しました。")
+    return _act(inquiry, lambda: inquiries.merge(inquiry, target, actor=current_user, expected_version=request.form.get("version")), f"{target.receipt_number} に統合しました。")
 
 
 @bp.post("/<int:inquiry_id>/link")
@@ -231,7 +232,7 @@ def merge(inquiry_id: int):
 def link(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     code = request.form.get("municipality_code", "")
-    return _act(inquiry, lambda: inquiries.link_municipality(inquiry, code, actor=current_user), "市区町村を関連付けました。")
+    return _act(inquiry, lambda: inquiries.link_municipality(inquiry, code, actor=current_user, expected_version=request.form.get("version")), "市区町村を関連付けました。")
 
 
 @bp.post("/<int:inquiry_id>/faq")
@@ -257,14 +258,15 @@ def templates():
     on_refusal(page, form)
     if request.method == "POST" and form.validate_on_submit():
         if request.form.get("delete") == "1" and template is not None:
-            inquiries.delete_template(template, actor=current_user)
+            inquiries.delete_template(template, actor=current_user, expected_version=form.version.data)
             flash("定型文を削除しました。", "success")
         else:
-            inquiries.save_template(form.title.data, form.body.data, actor=current_user, template=template)
+            inquiries.save_template(form.title.data, form.body.data, actor=current_user, template=template,
+                                    expected_version=form.version.data)
             flash("定型文を保存しました。", "success")
         return redirect(url_for("inquiries.templates"))
     elif template is not None:
-        form.title.data, form.body.data = template.title, template.body
+        form.title.data, form.body.data, form.version.data = template.title, template.body, template.version
     return page()
 
 

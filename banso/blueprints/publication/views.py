@@ -87,7 +87,8 @@ def prefectures():
                        "都道府県へ共有の通知を送信しました（送信済みの都道府県へは再送しません）。", back)
         prefecture = request.form.get("prefecture", "")
         return act(lambda: publication.set_prefecture_contact(prefecture, request.form.get("email", ""),
-                                                              request.form.get("department", ""), actor=current_user),
+                                                              request.form.get("department", ""), actor=current_user,
+                                                              expected_version=request.form.get("version")),
                    f"{prefecture}の共有先を保存しました。", back)
     prefecture = request.args.get("prefecture")
     if prefecture in PREFECTURES and request.args.get("format") == "xlsx":

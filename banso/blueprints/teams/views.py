@@ -137,7 +137,7 @@ def replace(team_id: int):
         if joining is None:
             raise InputError("着任する支援官を選んでください。", "joining")
         teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
-                             note=form.note.data, actor=current_user)
+                             note=form.note.data, actor=current_user, expected_version=request.form.get("version"))
         flash(f"{leaving.name}さんから{joining.name}さんへの交代を記録し、市町村とチームに通知しました。", "success")
         return redirect(url_for("teams.detail", team_id=team.id))
     return page()
@@ -152,7 +152,8 @@ def extend(team_id: int):
     def extend_it():
         if not form.validate_on_submit():
             raise InputError("延長後の終了日を入力してください。", "new_end")
-        teams.extend_team(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user)
+        teams.extend_team(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user,
+                          expected_version=request.form.get("version"))
 
     return act(extend_it, "支援期間の延長を記録しました。", redirect(url_for("teams.detail", team_id=team.id)))
 

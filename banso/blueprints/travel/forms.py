@@ -1,5 +1,5 @@
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -16,6 +16,7 @@ def _yen(label: str, high: int = 1_000_000):
 
 
 class TripForm(CreatingForm):
+    version = HiddenField()  # the trip's version when the form was opened (a stale save is refused)
     travellers = SelectMultipleField("出張者（チームのメンバーから1〜3名）", coerce=str, validate_choice=False,
                                      option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     purpose = SelectField("用務", choices=[SelectChoice(k, v) for k, v in PURPOSES.items()], validate_choice=False)

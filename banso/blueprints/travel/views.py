@@ -177,10 +177,15 @@ def edit(trip_id: int):
 
     on_refusal(page, form)
     if request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
-        travel.update_request(trip, _trip_data(form), actor=current_user)
+        travel.update_request(trip, _trip_data(form), actor=current_user, expected_version=form.version.data)
         flash(f"出張申請 {trip.number} を修正し、再提出しました。", "success")
         return redirect(url_for("travel.detail", trip_id=trip.id))
     return page()
+
+
+def _opened_at() -> str | None:
+    """The record's version when its page was opened (the hidden ``version`` of the form)."""
+    return request.form.get("version")
 
 
 def _after(trip: TripRequest, action, success: str, anchor: str = ""):
@@ -194,7 +199,7 @@ def review(trip_id: int):
     decision = request.form.get("decision", "")
     form = ReviewForm()
     label = travel.REVIEW_DECISIONS.get(decision, "審査")
-    return _after(trip, lambda: travel.review_request(trip, decision, form.comment.data, actor=current_user),
+    return _after(trip, lambda: travel.review_request(trip, decision, form.comment.data, actor=current_user, expected_version=_opened_at()),
                   f"出張申請 {trip.number} を{label}しました。申請者に通知します。")
 
 
@@ -203,7 +208,8 @@ def review(trip_id: int):
 def bearer(trip_id: int):
     trip = _trip(trip_id)
     form = BearerForm()
-    return _after(trip, lambda: travel.decide_bearer(trip, form.cost_bearer.data, form.bearer_reason.data, actor=current_user),
+    return _after(trip, lambda: travel.decide_bearer(trip, form.cost_bearer.data, form.bearer_reason.data, actor=current_user,
+                                                   expected_version=_opened_at()),
                   "費用負担者を記録しました。")
 
 
@@ -211,7 +217,7 @@ def bearer(trip_id: int):
 @roles_required(*FILERS)
 def cancel(trip_id: int):
     trip = _trip(trip_id)
-    return _after(trip, lambda: travel.cancel_request(trip, actor=current_user), f"出張申請 {trip.number} を取り消しました。")
+    return _after(trip, lambda: travel.cancel_request(trip, actor=current_user, expected_version=_opened_at()), f"出張申請 {trip.number} を取り消しました。")
 
 
 def _uploads() -> list[tuple[str, bytes]]:
@@ -234,7 +240,7 @@ def claim(trip_id: int):
         lines = [travel.ClaimInput(t.officer_id, category, travel.parse_yen(request.form.get(f"claimed-{t.officer_id}-{category}"), blank=0),
                                    request.form.get(f"exception-{t.officer_id}", ""))
                  for t in trip.travellers for category in CATEGORIES]
-        travel.file_claim(trip, lines, _uploads(), actor=current_user)
+        travel.file_claim(trip, lines, _uploads(), actor=current_user, expected_version=_opened_at())
         flash(f"出張 {trip.number} の精算を申請しました。会計担当の審査をお待ちください。", "success")
         return redirect(url_for("travel.detail", trip_id=trip.id))
     return page()
@@ -262,7 +268,8 @@ def review_claim(trip_id: int):
     approvals = {line.id: (travel.parse_yen(request.form.get(f"approved-{line.id}"), blank=line.claimed_yen), request.form.get(f"reason-{line.id}", ""))
                  for line in (trip.claim.lines if trip.claim else [])}
     done = {"settle": "完了しました", "return": "差し戻しました"}.get(decision, "審査しました")
-    return _after(trip, lambda: travel.review_claim(trip, decision, approvals, request.form.get("comment", ""), actor=current_user),
+    return _after(trip, lambda: travel.review_claim(trip, decision, approvals, request.form.get("comment", ""), actor=current_user,
+                                                expected_version=_opened_at()),
                   f"出張 {trip.number} の精算を{done}。申請者に通知します。", "#claim")
 
 
@@ -359,7 +366,8 @@ def plan(team_id: int):
     valid = form.validate_on_submit()
     return _budget_action(team.phase, lambda: travel.set_plan(team, form.planned_site_visits.data if valid else None,
                                                               form.standard_visit_cost_yen.data if valid else None,
-                                                              form.note.data, actor=current_user),
+                                                              form.note.data, actor=current_user,
+                                                              expected_version=_opened_at()),
                           f"{team.name}の現地訪問計画を更新しました。")
 
 
@@ -377,7 +385,8 @@ def rates():
             abort(403)
         lodging = {(band, p): request.form.get(f"lodging-{band}-{p}", "") for band in RATE_BANDS for p in PREFECTURES}
         allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
-        changed = travel.save_rates(year, lodging, allowances, actor=current_user)
+        changed = travel.save_rates(year, lodging, allowances, actor=current_user,
+                                    expected_fingerprint=request.form.get("fingerprint") or None)
         flash(f"{year}年度の旅費単価を保存しました（変更 {changed}件）。", "success")
         return redirect(url_for("travel.rates", year=year))
     return _rates_page(year, years, form)
@@ -393,5 +402,6 @@ def _rates_page(year: int, years: list[int], form):
         allowances = {m: request.form.get(f"allowance-{m}", "") for m in MEALS}
     return render_template("travel/rates.html", year=year, years=years, lodging=lodging, allowances=allowances,
                            bands=RATE_BANDS, prefectures=PREFECTURES, meals=MEALS, errors=errors,
-                           editable=policy.may_edit_rates(current_user)), 422 if errors else 200
+                           editable=policy.may_edit_rates(current_user), fingerprint=travel.rates_fingerprint(year)), \
+        422 if errors else 200
 
