@@ -1,4 +1,4 @@
-from banso.blueprints.forms import BansoForm
+from banso.blueprints.forms import BansoForm, CreatingForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
                      SelectField, StringField)
 from wtforms.fields.choices import SelectChoice
@@ -10,7 +10,7 @@ ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in ROLE_LABELS.i
 REQUIRED = "入力してください。"
 
 
-class UserCreateForm(BansoForm):
+class UserCreateForm(CreatingForm):
     email = EmailField("メールアドレス", validators=[DataRequired(REQUIRED), Email("メールアドレスの形式が正しくありません。"), Length(max=254)])
     name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=100)])
     role = SelectField("役割", choices=ROLE_CHOICES)
@@ -46,7 +46,7 @@ class PhaseForm(BansoForm):
     travel_budget_cap_yen = IntegerField("旅費予算の上限（円）", validators=[InputRequired(REQUIRED), NumberRange(min=0, max=10**12, message="0円以上で入力してください。")])
 
 
-class PhaseEventForm(BansoForm):
+class PhaseEventForm(CreatingForm):
     label = StringField("行事名（例：自治体向け説明会）", validators=[DataRequired(REQUIRED), Length(max=100)])
     at = _jst_datetime("日時")
 

@@ -5,7 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from banso.blueprints.admin import bp
 from banso.blueprints.admin.forms import (AuditFilterForm, PhaseEventForm, PhaseForm, UserCreateForm,
                                           UserEditForm, as_jst, fill_phase_form, phase_data)
-from banso.blueprints.forms import act, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.extensions import db
 from banso.formatting import jst_datetime, parse_id
 from banso.listing import export, page_or_fragment, paginate, sort_by
@@ -43,6 +43,8 @@ def users_create():
     form = UserCreateForm()
     on_refusal(lambda: render_template("admin/user_new.html", form=form), form)
     if form.validate_on_submit():
+        if (sent := already_sent(form)) is not None:
+            return sent
         user = users.create_user(email=form.email.data, name=form.name.data, role=form.role.data, actor=current_user)
         flash(f"利用者「{user.name}」を登録し、{user.email} にパスワード設定用のリンク（24時間有効）を送りました。", "success")
         return redirect(url_for("admin.users"))
@@ -139,6 +141,8 @@ def phases_add_event(phase_id: int):
     if not form.validate_on_submit():
         flash("行事名と日時を入力してください。", "error")
         return back
+    if (sent := already_sent(form)) is not None:
+        return sent
     return act(lambda: phases.add_event(phase, form.label.data, as_jst(form.at.data), actor=current_user), "日程を追加しました。", back)
 
 

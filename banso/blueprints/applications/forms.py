@@ -1,4 +1,4 @@
-from banso.blueprints.forms import BansoForm
+from banso.blueprints.forms import BansoForm, CreatingForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, RadioField, SelectField, StringField,
                      TextAreaField)
@@ -12,7 +12,7 @@ FIELD_CHOICES = [SelectChoice("", "選択しない")] + [SelectChoice(str(n), fi
 REQUIRED = "入力してください。"
 
 
-class ApplicationForm(BansoForm):
+class ApplicationForm(CreatingForm):
     version = HiddenField()  # the record's version when the form was opened (a stale save is refused)
     municipality = StringField("市町村（団体コードまたは名称から選択）", validators=[DataRequired("市町村を選んでください。"), Length(max=80)],
                                render_kw={"list": "municipality-choices", "autocomplete": "off"})
@@ -67,7 +67,7 @@ class LateAcceptanceForm(BansoForm):
     reason = TextAreaField("期限後に受け付ける理由", validators=[DataRequired("理由を入力してください。"), Length(max=1000)])
 
 
-class ImportForm(BansoForm):
+class ImportForm(CreatingForm):
     file = FileField("回答フォーム記載事項リスト（Excel または CSV）", validators=[FileRequired("ファイルを選んでください。")])
     received_at = DateTimeLocalField("メールの受信日時（受付日時の列が空の行に使います）", format="%Y-%m-%dT%H:%M",
                                      validators=[InputRequired("受信日時を入力してください。")])

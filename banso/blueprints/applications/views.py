@@ -4,7 +4,7 @@ from flask_login import current_user
 from banso.blueprints.applications import bp
 from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ImportForm, LateAcceptanceForm,
                                                  StatusForm)
-from banso.blueprints.forms import act, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
 from banso.extensions import db
@@ -66,6 +66,8 @@ def create():
         municipality = municipalities.find_by_input(form.municipality.data)
         if municipality is None:
             form.municipality.errors = ["該当する市区町村が見つかりません。候補から選んでください。"]
+        elif (sent := already_sent(form)) is not None:
+            return sent
         else:
             application = applications.submit_application(phase, municipality, form.data_for_service(), actor=current_user)
             flash(f"{municipality.full_name}の回答を{'期限後（保留）として' if application.is_late else ''}登録しました。",

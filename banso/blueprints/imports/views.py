@@ -3,7 +3,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from flask_login import current_user
 
 from banso.formatting import parse_id
-from banso.blueprints.forms import on_refusal
+from banso.blueprints.forms import already_sent, on_refusal
 from banso.blueprints.imports import bp
 from banso.extensions import db
 from banso.models import ImportBatch
@@ -15,6 +15,8 @@ def start_upload(kind: str, phase, form, page, *, options: dict | None = None):
     """Shared by every area's upload page: read and check the file, then show its preview. If the file is refused,
     ``page()`` shows the upload page again with the message on ``form``."""
     on_refusal(page, form)
+    if (sent := already_sent(form)) is not None:
+        return sent  # the same file sent twice: one preview
     upload = form.file.data
     batch = imports.start(kind, phase, upload.filename or "", upload.read(), options=options, actor=current_user)
     if batch.status == "validating":

@@ -42,6 +42,6 @@ class TemplateForm(BansoForm):
     body = TextAreaField("本文（{氏名}・{受付番号} は差し込まれます）", validators=[Length(max=10_000)])
 
 
-class FaqForm(BansoForm):
+class FaqForm(CreatingForm):
     question = TextAreaField("質問（個人名・団体名を含めずに）", validators=[Length(max=2000)])
     answer = TextAreaField("回答", validators=[Length(max=10_000)])

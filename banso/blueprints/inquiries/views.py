@@ -164,7 +164,8 @@ def detail(inquiry_id: int):
     if template is not None:
         reply_form.body.data = inquiries.fill_template(template, inquiry)
     last_reply = next((m.body for m in reversed(inquiry.messages) if m.kind == "reply"), "")
-    return render_template("inquiries/detail.html", inquiry=inquiry, thread=inquiries.thread(inquiry, current_user), reply_form=reply_form,
+    return render_template("inquiries/detail.html", inquiry=inquiry, thread=inquiries.thread(inquiry, current_user),
+                           reply_form=reply_form,
                            note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
                            faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
                            statuses=InquiryStatus, can_handle=policy.may_handle(inquiry, current_user),
@@ -194,6 +195,8 @@ def reply(inquiry_id: int):
 def note(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     form = MessageForm(prefix="note")
+    if (sent := already_sent(form)) is not None:
+        return sent
     return _act(inquiry, lambda: inquiries.add_note(inquiry, form.body.data, actor=current_user), "内部メモを記録しました。", "#thread")
 
 
@@ -240,6 +243,8 @@ def link(inquiry_id: int):
 def promote(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     form = FaqForm()
+    if (sent := already_sent(form)) is not None:
+        return sent
     return _act(inquiry, lambda: inquiries.promote_to_faq(inquiry, form.question.data, form.answer.data, actor=current_user),
                 "FAQに掲載しました。問い合わせフォームの上に表示されます。")
 

@@ -1,5 +1,5 @@
 from banso.formatting import parse_id
-from banso.blueprints.forms import BansoForm
+from banso.blueprints.forms import BansoForm, CreatingForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -54,7 +54,7 @@ class OfficialFields:
     workplace_type = _select("勤務先区分", _choices(WORKPLACES, "選択してください"))
 
 
-class OfficerForm(SelfFields, OfficialFields, BansoForm):
+class OfficerForm(SelfFields, OfficialFields, CreatingForm):
     version = HiddenField()  # the record's version when the form was opened (a stale save is refused)
     name = StringField("氏名", validators=[Length(max=100)])
     name_kana = StringField("ふりがな", validators=[Length(max=100)])
@@ -87,7 +87,7 @@ class DecisionForm(BansoForm):
     note = TextAreaField("事務局からの連絡事項（却下の場合は理由）", validators=[Length(max=1000)])
 
 
-class ImportForm(BansoForm):
+class ImportForm(CreatingForm):
     file = FileField("応募者一覧（Excel または CSV）", validators=[FileRequired("ファイルを選んでください。")])
 
 

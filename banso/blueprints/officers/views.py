@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from banso import queue
-from banso.blueprints.forms import act, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.blueprints.imports.views import start_upload
 from banso.blueprints.officers import appointments_bp, bp
 from banso.blueprints.officers.forms import (ChangeRequestForm, DecisionForm, EndAppointmentForm, ImportForm,
@@ -67,6 +67,8 @@ def create():
     form = _officer_form(OfficerForm())
     on_refusal(lambda: render_template("officers/form.html", form=form, officer=None), form)
     if form.validate_on_submit():
+        if (sent := already_sent(form)) is not None:
+            return sent
         officer = officers.create_officer(form.record_data(), actor=current_user)
         phase = phases.current_phase()
         if phase is not None and request.form.get("apply") == "1":

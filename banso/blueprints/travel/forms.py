@@ -44,7 +44,7 @@ class BearerForm(BansoForm):
     bearer_reason = TextAreaField("決定の理由", validators=[Length(max=2000)])
 
 
-class ReceiptForm(BansoForm):
+class ReceiptForm(CreatingForm):
     receipts = FileField("領収書（PDF・JPEG・PNG、1ファイル5MBまで）", render_kw={"multiple": True, "accept": ".pdf,.jpg,.jpeg,.png"})
 
 

@@ -237,6 +237,8 @@ def claim(trip_id: int):
 
     on_refusal(page, form)
     if request.method == "POST":
+        if (sent := already_sent(form)) is not None:
+            return sent
         lines = [travel.ClaimInput(t.officer_id, category, travel.parse_yen(request.form.get(f"claimed-{t.officer_id}-{category}"), blank=0),
                                    request.form.get(f"exception-{t.officer_id}", ""))
                  for t in trip.travellers for category in CATEGORIES]
@@ -278,6 +280,8 @@ def review_claim(trip_id: int):
 def add_receipts(trip_id: int):
     trip = _trip(trip_id)
     uploads = _uploads()
+    if (sent := already_sent(ReceiptForm())) is not None:
+        return sent
     return _after(trip, lambda: travel.add_receipts(trip, uploads, actor=current_user), f"領収書を{len(uploads)}件追加しました。", "#claim")
 
 
