@@ -7,9 +7,11 @@ from datetime import date
 import pytest
 
 from banso import queue
+from sqlalchemy import select
+
 from banso.extensions import db
 from banso.models import PhaseEvent, ProfileChangeRequest, Role
-from banso.services import application_import, imports, inquiries, notifications, officers, travel
+from banso.services import application_import, imports, inquiries, notifications, officers, travel, users as accounts
 from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
                              make_team,
@@ -137,6 +139,13 @@ ROUTES = [
     ("GET", "/healthz", PUBLIC),
     ("GET", "/login", PUBLIC),
 ]
+def notifications_body(user) -> str:
+    from banso.models import Notification
+
+    return db.session.scalar(select(Notification.body).where(Notification.recipient_user_id == user.id)
+                             .order_by(Notification.id.desc()))
+
+
 # Routes that answer differently by design and are covered by their own tests.
 # The sign-in's second step, the e-mailed links and the code forms: tests/blueprints/test_account_security.py.
 NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)", "/login/code", "/account/setup/<token>",
@@ -172,6 +181,8 @@ def ids(app, redis_url):
             travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
             lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
             claim = travel.file_claim(trip, lines, [("receipt.pdf", b"%PDF-1.4 secret receipt")], actor=users[STAFF])
+            accounts.send_link(target, actor=None)  # an invitation link, for the fuzzing of /account/setup
+            token = notifications_body(target).split("/account/setup/")[1].split()[0]
             inquiry = inquiries.receive({"org_type": "other", "category": "general", "name": "問合 太郎",
                                          "email": "inquirer-secret@example.jp", "subject": "件名", "body": "本文"},
                                         channel="form", actor=None)
@@ -180,7 +191,7 @@ def ids(app, redis_url):
                       "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
                       "appointment_id": other.appointments[0].id, "team_id": team.id,
                       "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id,
-                      "number": phase.number}
+                      "number": phase.number, "token": token}
             db.session.commit()
         world.redis = RedisSnapshot(redis_url)
         yield result
