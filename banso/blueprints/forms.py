@@ -3,10 +3,11 @@ service refuses it (a form error on the page, or a flashed message and a redirec
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import DateTimeLocalField, HiddenField
 
 from banso.services import RuleViolation
 
@@ -16,6 +17,30 @@ class BansoForm(FlaskForm):
 
     class Meta:
         locales = ("ja",)
+
+
+class JstDateTimeField(DateTimeLocalField):
+    """A date and time in Japan time as people and browsers send it: with or without seconds (a browser sends
+    「…T19:00」 for a stored 19:00:00), 「T」 or a space, 「-」 or 「/」, full-width digits. Seconds are kept when
+    there are any (17:00:01 is after a 17:00 deadline) and not shown when there are none."""
+
+    FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+    MESSAGE = "日時は「2026-04-01 09:00」のように、年月日と時刻（時:分）で入力してください。"
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", self.FORMATS)
+        kwargs.setdefault("invalid_value_message", self.MESSAGE)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [unicodedata.normalize("NFKC", value or "").strip().replace("/", "-") for value in valuelist]
+        super().process_formdata(valuelist)
+
+    def _value(self):
+        if self.raw_data or not self.data:
+            return super()._value()
+        return self.data.strftime("%Y-%m-%dT%H:%M:%S" if self.data.second else "%Y-%m-%dT%H:%M")
 
 
 class CreatingForm(BansoForm):

@@ -143,3 +143,38 @@ def test_the_import_preview_shows_each_error_by_row_and_column(app, client):
     assert client.post(response.location + "/commit").status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Application)) is None  # nothing half-imported
+
+
+def test_times_are_accepted_as_the_browser_sends_them_with_or_without_seconds(app, client):
+    """Found: 修正 failed with 「無効な時間型です。」 on almost every answer (the browser sends 「…T19:00」 for a stored
+    19:00:00) and a round 09:00 typed in 回答を登録 failed the same way."""
+    import re
+
+    from banso.clock import JST
+    from banso.models import Application
+
+    with app.app_context():
+        make_phase()
+        make_municipality(name="大船渡市", code="032034")
+        db.session.commit()
+    _staff(app, client)
+    created = client.post("/applications/new?phase=2", data=dict(FORM, municipality="032034", received_at="2025-12-20T09:00"))
+    assert created.status_code == 302
+    application_id = int(created.location.rstrip("/").split("/")[-1])
+    edit = client.get(f"/applications/{application_id}/edit").get_data(as_text=True)
+    assert 'value="2025-12-20T09:00"' in edit  # shown as the browser will send it back
+    version = re.search(r'name="version"[^>]*value="(\d+)"', edit) or re.search(r'value="(\d+)"[^>]*name="version"', edit)
+    saved = client.post(f"/applications/{application_id}/edit", data=dict(
+        FORM, municipality="032034", received_at="2025-12-20T19:00", version=version.group(1), contact_person="修正 太郎"))
+    assert saved.status_code == 302
+    late = client.post(f"/applications/{application_id}/edit", data=dict(
+        FORM, municipality="032034", received_at="２０２５/１２/２４ １７:００:０１", contact_person="修正 太郎"))
+    assert late.status_code == 302  # full-width, slashes and seconds, as people type them
+    with app.app_context():
+        received = db.session.get(Application, application_id).received_at.astimezone(JST)
+        assert (received.hour, received.minute, received.second) == (17, 0, 1)  # the seconds are kept
+    assert 'value="2025-12-24T17:00:01"' in client.get(f"/applications/{application_id}/edit").get_data(as_text=True)
+    bad = client.post(f"/applications/{application_id}/edit", data=dict(FORM, municipality="032034", received_at="12月20日"))
+    assert bad.status_code == 422
+    body = bad.get_data(as_text=True)
+    assert "「2026-04-01 09:00」のように" in body and "無効な時間型" not in body

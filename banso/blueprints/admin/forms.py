@@ -1,5 +1,5 @@
-from banso.blueprints.forms import BansoForm, CreatingForm
-from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
+from banso.blueprints.forms import BansoForm, CreatingForm, JstDateTimeField
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField,
                      SelectField, StringField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
@@ -24,7 +24,7 @@ class UserEditForm(BansoForm):
 
 def _jst_datetime(label, required=True):
     validators = [InputRequired("日時を入力してください。")] if required else [Optional()]
-    return DateTimeLocalField(label, format="%Y-%m-%dT%H:%M", validators=validators)
+    return JstDateTimeField(label, validators=validators)
 
 
 class PhaseForm(BansoForm):

@@ -1,6 +1,6 @@
-from banso.blueprints.forms import BansoForm, CreatingForm
+from banso.blueprints.forms import BansoForm, CreatingForm, JstDateTimeField
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, RadioField, SelectField, StringField,
+from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -29,7 +29,8 @@ class ApplicationForm(CreatingForm):
     seconded_national_staff = BooleanField("本年度に国家公務員が出向等により市町村職員として勤務する予定がある（APP-2）")
     requested_national_staff = BooleanField("地方創生人材支援制度で国家公務員の派遣を希望している（APP-3: 取り下げたものとみなします）")
     requested_private_expert = BooleanField("地方創生人材支援制度で民間専門人材の派遣を希望している（対象に影響しません）")
-    received_at = DateTimeLocalField("受付日時（日本時間）", format="%Y-%m-%dT%H:%M:%S", validators=[InputRequired("受付日時を入力してください。")])
+    received_at = JstDateTimeField("受付日時（日本時間）", validators=[InputRequired("受付日時を入力してください。")],
+                                   render_kw={"step": "1"})  # seconds matter against the deadline
     channel = SelectField("受付方法", choices=[SelectChoice("form", "フォーム"), SelectChoice("email", "メール")])
 
     def data_for_service(self) -> dict:
@@ -69,8 +70,8 @@ class LateAcceptanceForm(BansoForm):
 
 class ImportForm(CreatingForm):
     file = FileField("回答フォーム記載事項リスト（Excel または CSV）", validators=[FileRequired("ファイルを選んでください。")])
-    received_at = DateTimeLocalField("メールの受信日時（受付日時の列が空の行に使います）", format="%Y-%m-%dT%H:%M",
-                                     validators=[InputRequired("受信日時を入力してください。")])
+    received_at = JstDateTimeField("メールの受信日時（受付日時の列が空の行に使います）",
+                                   validators=[InputRequired("受信日時を入力してください。")], render_kw={"step": "1"})
 
 
 class ContinuationForm(BansoForm):
