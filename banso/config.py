@@ -110,6 +110,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Inquiries (INQ-1): the response target in business days, the public form's hourly limit per
         # address (four times that per IP address), the largest .eml staff may import.
         "INQUIRY_TARGET_DAYS": 3,
+        # Who to call, on the public form and its acknowledgement (BANSO_SECRETARIAT_CONTACT): the demo's is made up.
+        "SECRETARIAT_CONTACT": setting("BANSO_SECRETARIAT_CONTACT",
+                                       "" if production else "地方創生伴走支援制度 事務局（電話 03-0000-0000、平日 9時30分〜18時15分）"),
         "INQUIRY_LIMIT_PER_HOUR": 5,
         "INQUIRY_FLOOD_FACTOR": 40,  # without Redis: at most 40 × the limit form inquiries an hour from everyone
         "EML_MAX_BYTES": 10 * 1024 * 1024,

@@ -19,6 +19,17 @@ class BansoForm(FlaskForm):
         locales = ("ja",)
 
 
+class Needed:
+    """Marks a field 必須 on the page (and ``required`` for assistive technology) where the service checks it, so
+    that all of a form's problems are reported at once (services.InputProblems) rather than the browser's or
+    WTForms' one at a time."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        return None
+
+
 class JstDateTimeField(DateTimeLocalField):
     """A date and time in Japan time as people and browsers send it: with or without seconds (a browser sends
     「…T19:00」 for a stored 19:00:00), 「T」 or a space, 「-」 or 「/」, full-width digits. Seconds are kept when
@@ -78,6 +89,14 @@ def already_sent(form: FlaskForm):
 def add_violation(form: FlaskForm, violation: RuleViolation) -> None:
     if getattr(violation, "version", None) is not None and hasattr(form, "version"):
         form.version.data = str(violation.version)  # EditedMeanwhile: the next save is over what is saved now
+    for name, message in getattr(violation, "problems", ()):  # InputProblems: each on its own field
+        target = getattr(form, name, None) if name else None
+        if target is not None:
+            target.errors = list(target.errors) + [message]
+        else:
+            form.form_errors.append(message)
+    if getattr(violation, "problems", None):
+        return
     field = getattr(form, violation.field, None) if violation.field else None
     if field is not None:
         field.errors = list(field.errors) + [violation.message]

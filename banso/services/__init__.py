@@ -21,6 +21,15 @@ class InputError(RuleViolation):
         super().__init__("INPUT", message, field)
 
 
+class InputProblems(InputError):
+    """Several fields that cannot be used as given, all reported at once: ``problems`` is [(field, message), …]
+    in the form's order; the page shows each on its field and a summary at the top."""
+
+    def __init__(self, problems: list[tuple[str | None, str]]):
+        super().__init__(f"入力内容に{len(problems)}件の誤りがあります。各項目のメッセージを確認してください。")
+        self.problems = problems
+
+
 class NotPermitted(RuleViolation):
     """The area's policy does not let this user do this (banso/policies); ``rule_id`` is "POLICY"."""
 

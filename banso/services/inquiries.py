@@ -35,7 +35,7 @@ from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES
                                   InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.services import InputError, NotPermitted, WrongState, audit, check_version, notifications, phases
+from banso.services import InputError, InputProblems, NotPermitted, WrongState, audit, check_version, notifications, phases
 
 log = logging.getLogger(__name__)
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
@@ -84,42 +84,53 @@ def _next_receipt_number(at: datetime) -> str:
 
 
 def check_fields(data: dict, *, require_email: bool) -> dict:
-    """Every field of an inquiry checked; one RuleViolation naming the field. Text stays text."""
+    """Every field of an inquiry checked, and every problem reported at once (InputProblems), in the form's order.
+    Text stays text."""
     clean = {k: strip_control(data.get(k) or "").strip() if isinstance(data.get(k, ""), str) else data.get(k) for k in data}
     for name in SINGLE_LINE:  # a line break in a name or subject would break every later e-mail of the inquiry
         if clean.get(name):
             clean[name] = re.sub(r"\s*[\r\n\t]+\s*", " ", clean[name])
-    for name, limit in LIMITS.items():
-        if len(clean.get(name) or "") > limit:
-            raise InputError(f"{'本文' if name == 'body' else '入力'}が長すぎます（{limit:,}文字まで）。", name)
+    problems: list[tuple[str, str]] = []
     if clean.get("org_type") not in ORG_TYPES:
-        raise InputError("所属の種類を選んでください。", "org_type")
-    if clean.get("category") not in CATEGORIES:
-        raise InputError("お問い合わせの分類を選んでください。", "category")
-    for name, label in (("name", "お名前"), ("subject", "件名"), ("body", "お問い合わせ内容")):
-        if not clean.get(name):
-            raise InputError(f"{label}を入力してください。", name)
+        problems.append(("org_type", "所属の種類を選んでください。"))
+    if clean.get("prefecture") and clean["prefecture"] not in PREFECTURES:
+        problems.append(("prefecture", f"都道府県「{clean['prefecture']}」は選択肢にありません。"))
+    municipality = None
+    if clean.get("municipality_code"):
+        municipality = db.session.scalar(select(Municipality).where(Municipality.code == clean["municipality_code"]))
+        if municipality is None:
+            problems.append(("municipality_code", "市区町村を一覧から選んでください。"))
+    elif clean.get("org_type") == "municipality" and not clean.get("organisation"):
+        problems.append(("municipality_code", "市区町村を選ぶか、団体名を入力してください。"))
+    if not clean.get("name"):
+        problems.append(("name", "お名前を入力してください。"))
     email = clean.get("email") or ""
     if email or require_email:
         try:
             clean["email"] = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError:
-            raise InputError("メールアドレスの形式が正しくありません（例: tanaka@example.lg.jp）。", "email") from None
-    if clean.get("prefecture") and clean["prefecture"] not in PREFECTURES:
-        raise InputError(f"都道府県「{clean['prefecture']}」は選択肢にありません。", "prefecture")
-    municipality = None
-    if clean.get("municipality_code"):
-        municipality = db.session.scalar(select(Municipality).where(Municipality.code == clean["municipality_code"]))
-        if municipality is None:
-            raise InputError("市区町村を一覧から選んでください。", "municipality_code")
-    if clean["org_type"] == "municipality" and municipality is None and not clean.get("organisation"):
-        raise InputError("市区町村を選ぶか、団体名を入力してください。", "municipality_code")
+            problems.append(("email", "メールアドレスを入力してください（例: tanaka@example.lg.jp）。" if not email else
+                             "メールアドレスの形式が正しくありません（例: tanaka@example.lg.jp）。"))
+    if clean.get("category") not in CATEGORIES:
+        problems.append(("category", "お問い合わせの分類を選んでください。"))
+    for name, label in (("subject", "件名"), ("body", "お問い合わせ内容")):
+        if not clean.get(name):
+            problems.append((name, f"{label}を入力してください。"))
+    for name, limit in LIMITS.items():
+        if len(clean.get(name) or "") > limit:
+            problems.append((name, f"{'本文' if name == 'body' else '入力'}が長すぎます（{limit:,}文字まで）。"))
+    if len(problems) == 1:
+        raise InputError(problems[0][1], problems[0][0])
+    if problems:
+        raise InputProblems(problems)
     clean["municipality"] = municipality
     return clean
 
 
-RATE_REFUSED = ("短時間に多くのお問い合わせをいただいたため、受付を一時停止しています。1時間ほどおいて再度お送りいただくか、"
-                "お電話でご連絡ください。")
+def rate_refused() -> str:
+    contact = current_app.config.get("SECRETARIAT_CONTACT")
+    return ("短時間に多くのお問い合わせをいただいたため、受付を一時停止しています。1時間ほどおいて再度お送りください。"
+            + (f"お急ぎの場合は、{contact}までお電話でご連絡ください。" if contact else ""))
 
 
 def check_rate(email: str, address: str | None) -> None:
@@ -137,7 +148,7 @@ def check_rate(email: str, address: str | None) -> None:
             if count == 1:
                 connection.expire(name, 3600)
             if count > limit * (4 if key.startswith("ip:") else 1):
-                raise NotPermitted(RATE_REFUSED)
+                raise NotPermitted(rate_refused())
     except (redis.RedisError, OSError) as exc:
         log.warning("問い合わせの送信回数をRedisで確認できませんでした（データベースで確認します）: %s", exc)
         since = now() - timedelta(hours=1)
@@ -145,7 +156,7 @@ def check_rate(email: str, address: str | None) -> None:
         # This inquiry is already counted (it was written before the check, and goes if refused).
         if db.session.scalar(recent.where(func.lower(Inquiry.email) == email.lower())) > limit \
                 or db.session.scalar(recent) > limit * current_app.config["INQUIRY_FLOOD_FACTOR"]:
-            raise NotPermitted(RATE_REFUSED) from None
+            raise NotPermitted(rate_refused()) from None
 
 
 def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None = None, email_message_id: str | None = None,

@@ -175,3 +175,22 @@ def test_inq_1_the_contact_form_and_a_reply_sent_twice_arrive_once(client, app):
         from banso.models import InquiryMessage
 
         assert db.session.scalar(select(func.count()).select_from(InquiryMessage).where(InquiryMessage.kind == "reply")) == 1
+
+
+def test_the_public_form_reports_every_problem_at_once_marks_what_is_required_and_gives_the_number_to_call(client, app):
+    """Found: one error per submit, no required marks, and 「お電話で」 with no number given."""
+    import re
+
+    page = client.get("/contact").get_data(as_text=True)
+    assert page.count('<span class="required">必須</span>') >= 6  # the legend and each required field
+    assert "03-0000-0000" in page  # the secretariat's contact (BANSO_SECRETARIAT_CONTACT)
+    response = client.post("/contact", data={"org_type": "municipality", "email": "not-an-address", "category": "general"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "入力内容を確認してください（5件）" in body
+    summary = re.search(r'<ul class="error-summary">(.*?)</ul>', body, re.S).group(1)
+    for target, words in (("municipality_code", "市区町村を選ぶか"), ("name", "お名前を入力"), ("email", "形式が正しくありません"),
+                          ("subject", "件名を入力"), ("body", "お問い合わせ内容を入力")):
+        assert f'href="#{target}"' in summary and words in summary
+        assert words in body.split('<ul class="error-summary">')[1].split("</ul>", 1)[1]  # and beside the field itself
+    assert _count(app) == 0
