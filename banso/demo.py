@@ -84,12 +84,12 @@ def _publish(phase: Phase, *, staff: User, admin: User) -> None:
     from banso.models import Notification, NotificationStatus
     from banso.services import publication
 
-    with _clock_at(phase.matching_deadline_at):
+    with clock_at(phase.matching_deadline_at):
         publication.confirm(phase, actor=staff)
     noticed = phase.publication_at - timedelta(days=7)
-    with _clock_at(noticed):
+    with clock_at(noticed):
         publication.send_advance_notices(phase, actor=staff)
-    with _clock_at(phase.publication_at):
+    with clock_at(phase.publication_at):
         publication.release(phase, actor=admin)
     notices = db.session.scalars(select(Notification).where(Notification.kind == "advance_notice",
                                                             Notification.status == NotificationStatus.PENDING))
@@ -98,7 +98,7 @@ def _publish(phase: Phase, *, staff: User, admin: User) -> None:
 
 
 @contextmanager
-def _clock_at(moment):
+def clock_at(moment):
     from flask import current_app
 
     before = current_app.config.get("CLOCK")

@@ -144,9 +144,13 @@ def load_second_phase(actor: User, admin: User) -> None:
             applications.accept_late(a, reason="回答フォームの障害で送信できなかった旨、締切前に電話連絡があったため。", actor=admin)
     # 継続意向調査: 47 of the 60 continue.
     previous = list(db.session.scalars(select(Application).where(Application.phase_id == phase1.id).order_by(Application.id)))
+    from banso.demo import clock_at
+
     for i, a in enumerate(previous):
         wishes = i < 47
         changes = "企業誘致に加え、被災木の活用と子育て環境の充実を新たな課題とする。" if a.municipality.name == "大船渡市" else ""
-        applications.record_continuation(phase2, a, wishes_to_continue=wishes, issue_changes=changes, actor=actor)
+        # Each answer at its own time during the survey (received_at and the audit row say so), not at loading.
+        with clock_at(phase2.survey_opens_at + timedelta(days=1 + i % 20, hours=1 + i % 7, minutes=(i * 13) % 60)):
+            applications.record_continuation(phase2, a, wishes_to_continue=wishes, issue_changes=changes, actor=actor)
     for a in db.session.scalars(select(Application).where(Application.phase_id == phase2.id, Application.is_continuing.is_(True))):
         _walk(a, [("confirm", ""), ("eligible", "")], actor)

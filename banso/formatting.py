@@ -5,6 +5,7 @@ import re
 from datetime import date, datetime
 
 from japanera import EraDate
+from markupsafe import Markup, escape
 
 from banso.clock import JST
 
@@ -65,7 +66,27 @@ def yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}円"
 
 
+RULE_ID = re.compile(r"(?<![A-Za-z0-9])((?:APP|OFF|TEAM|TRV|INQ|PUB)-\d{1,2})[:：]\s*")
+
+
+def rule_tagged(text) -> Markup:
+    """A message that names the rule it applies (「TEAM-5: …」, 「担当者氏名: APP-8: …」) reads as a sentence, with
+    the rule's number as a small tag beside it rather than inside it."""
+    text = "" if text is None else str(text)
+    ids = RULE_ID.findall(text)
+    sentence = escape(RULE_ID.sub("", text))
+    tags = "".join(f' <span class="rule-tag" title="実施要領の規程">{escape(rule)}</span>' for rule in dict.fromkeys(ids))
+    return Markup(f"{sentence}{tags}")
+
+
+def grouped_number(value) -> str:
+    """12,345 — for chart labels and counts."""
+    return f"{int(value):,}" if value is not None and value != "" else ""
+
+
 FILTERS = {
+    "rule_tagged": rule_tagged,
+    "number": grouped_number,
     "wareki": wareki,
     "seireki": seireki,
     "jst": jst_datetime,

@@ -24,3 +24,16 @@ def test_loading_the_demo_reports_each_part_as_it_finishes(demo_template):
     assert [(done, total) for done, total, _ in demo_template.progress] == [(n, demo.PARTS) for n in range(1, demo.PARTS + 1)]
     parts = [part for _, _, part in demo_template.progress]
     assert parts[0] == "利用者・期・市町村マスタ" and "旅費（出張・精算）" in parts and len(set(parts)) == demo.PARTS
+
+
+def test_the_demos_continuing_answers_arrived_during_the_survey_not_when_the_demo_was_loaded(demo_app):
+    """Found: the 47 continuing applications carried the moment the demo was loaded as their receipt time."""
+    from banso.models import Application
+
+    with demo_app.app_context():
+        second = db.session.scalar(db.select(Phase).where(Phase.number == 2))
+        times = list(db.session.scalars(db.select(Application.received_at).where(
+            Application.phase_id == second.id, Application.is_continuing.is_(True))))
+        assert len(times) == 47
+        assert all(second.survey_opens_at < t < second.survey_opens_at + __import__("datetime").timedelta(days=22) for t in times)
+        assert len(set(times)) > 40  # each at its own time

@@ -37,3 +37,23 @@ def test_officer_edits_introduction_files_a_change_and_staff_approve(app, live_s
     page.get_by_role("link", name="支援官").first.click()
     page.get_by_role("link", name="石田 健一").click()
     assert page.get_by_text("企画官").first.is_visible()
+
+
+def test_the_printed_order_list_is_landscape_with_fitted_columns(demo_server, page):
+    """Found: the printed 発令一覧 was 16 portrait pages with every cell wrapped."""
+    import re
+
+    from banso import demo
+    from tests.e2e.test_signin import sign_in
+
+    sign_in(page, demo_server, "staff@banso.example", demo.DEMO_PASSWORD)
+    page.goto(f"{demo_server}/appointments/?print=1")
+    rows = page.locator("tbody tr").count()
+    assert rows > 200
+    pdf = page.pdf(prefer_css_page_size=True, print_background=False)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    width, height = (float(v) for v in re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf).groups())
+    assert width > height  # A4 landscape
+    assert pages <= rows // 30 + 1, pages  # about 35 one-line rows a page, not wrapped cells
+    heights = page.locator("tbody tr").evaluate_all("rows => rows.slice(0, 50).map(r => r.getBoundingClientRect().height)")
+    assert max(heights) < 2.2 * min(heights)  # no row wraps into a tall block

@@ -1,0 +1,81 @@
+"""Small things a secretariat hits in its first weeks (issue: everyday work without friction, defect 8)."""
+import re
+from datetime import date
+
+from banso.extensions import db
+from banso.formatting import rule_tagged
+from banso.services import inquiries, travel
+from tests.conftest import login
+from tests.factories import make_phase, make_publication, make_rates, make_team, make_trip, make_user
+
+
+def _in_db(app, fn):
+    with app.app_context():
+        result = fn()
+        db.session.commit()
+        return result
+
+
+def test_finances_approval_comment_is_shown_on_the_trip(app, client):
+    """Found: a comment given with an approval was stored and shown nowhere (only a return's or a rejection's)."""
+    def build():
+        make_rates(2026)
+        team = make_team()
+        make_publication(team.phase)
+        trip = make_trip(team, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+        finance = make_user("finance")
+        travel.review_request(trip, "approve", "宿泊は駅前の定額プランでお願いします。", actor=finance)
+        return trip.id, make_user("secretariat").email
+    trip_id, email = _in_db(app, build)
+    login(client, email)
+    page = client.get(f"/travel/{trip_id}").get_data(as_text=True)
+    assert "会計担当のコメント" in page and "宿泊は駅前の定額プランでお願いします。" in page
+
+
+def test_money_charts_draw_what_is_spent_in_one_shade_everywhere_and_label_amounts_with_commas(app, client):
+    """Found: the monthly chart drew 支出済 dark and the team and prefecture charts drew it light; bar labels read
+    566900."""
+    def build():
+        make_rates(2026)
+        team = make_team()
+        make_publication(team.phase)
+        trip = make_trip(team, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+        travel.review_request(trip, "approve", actor=make_user("finance"))
+        return team.phase.number, make_user("finance").email
+    number, email = _in_db(app, build)
+    login(client, email)
+    page = client.get(f"/travel/budget?phase={number}").get_data(as_text=True)
+    legends = re.findall(r'<span class="chart__key chart__key--([ab])"></span>([^<\s]+)', page)
+    shade_of = {}
+    for shade, label in legends:
+        name = "支出済" if label.startswith("支出済") else "執行予定" if label.startswith("執行予定") else None
+        if name:
+            shade_of.setdefault(name, set()).add(shade)
+    assert shade_of["支出済"] == {"b"} and shade_of["執行予定"] == {"a"}, legends
+    values = re.findall(r'class="chart__value">([\d,]+)<', page)
+    assert values and all(int(v.replace(",", "")) < 1000 or "," in v for v in values)
+
+
+def test_a_prefectural_senders_prefecture_is_shown_on_the_inquiry(app, client):
+    def build():
+        return inquiries.receive({"org_type": "prefecture", "prefecture": "長野県", "organisation": "企画振興部",
+                                  "category": "general", "name": "県 担当", "email": "ken@pref.nagano.example",
+                                  "subject": "照会", "body": "本文"}, channel="form", actor=None).id, make_user().email
+    inquiry_id, email = _in_db(app, build)
+    login(client, email)
+    page = client.get(f"/inquiries/{inquiry_id}").get_data(as_text=True)
+    assert "都道府県・長野県・企画振興部" in page
+
+
+def test_a_rules_number_is_a_tag_beside_the_sentence_not_inside_it(app, client):
+    """Found: 「TEAM-5: …」 and 「担当者氏名: APP-8: …」 read as part of the sentence."""
+    shown = str(rule_tagged("担当者氏名: APP-8: 担当者氏名を入力してください。"))
+    assert shown.startswith("担当者氏名: 担当者氏名を入力してください。") and shown.endswith('>APP-8</span>')
+    assert str(rule_tagged("<b>TEAM-5：現地訪問</b>")) == '&lt;b&gt;現地訪問&lt;/b&gt; <span class="rule-tag" title="実施要領の規程">TEAM-5</span>'
+    _in_db(app, make_phase)
+    login(client, _in_db(app, lambda: make_user().email))
+    form = client.get("/applications/new?phase=2").get_data(as_text=True)
+    assert '<span class="rule-tag">APP-7</span>' in form and "APP-7:" not in form and "APP-9:" not in form
+    refused = client.post("/applications/new?phase=2", data={"municipality": "", "received_at": "2026-01-05T10:00"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and not re.search(r"(APP|TEAM|OFF|TRV|INQ|PUB)-\d+[:：]", body)
