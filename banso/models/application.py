@@ -90,6 +90,10 @@ class Application(db.Model):
     is_late: Mapped[bool] = mapped_column(default=False)
     late_acceptance_reason: Mapped[str | None] = mapped_column(Text)
     late_accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # APP-1 not yet 適合 (確認要, 未確認): an admin's recorded confirmation of the population lets staff mark it 対象.
+    population_confirmed_reason: Mapped[str | None] = mapped_column(Text)
+    population_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    population_confirmed_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default=ApplicationStatus.RECEIVED)
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now)
@@ -97,7 +101,8 @@ class Application(db.Model):
 
     phase: Mapped[Phase] = relationship()
     municipality: Mapped[Municipality] = relationship()
-    late_accepted_by: Mapped[User | None] = relationship()
+    late_accepted_by: Mapped[User | None] = relationship(foreign_keys=[late_accepted_by_id])
+    population_confirmed_by: Mapped[User | None] = relationship(foreign_keys=[population_confirmed_by_id])
 
     @property
     def priority_fields(self) -> list[int]:

@@ -12,3 +12,8 @@ def may_administer(user: User) -> bool:
 def may_accept_late(user: User) -> bool:
     """APP-6: a late answer is accepted by an admin, with a recorded reason."""
     return may_administer(user)
+
+
+def may_confirm_population(user: User) -> bool:
+    """APP-1: an admin records the population confirmed where the figures cannot decide (確認要, 未確認)."""
+    return may_administer(user)

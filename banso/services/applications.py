@@ -206,18 +206,23 @@ def _send_receipt(application: Application) -> None:
 @dataclass(frozen=True)
 class Check:
     rule_id: str
-    verdict: str  # ok | ng | check | note
+    verdict: str  # ok | ng | check | unconfirmed | note
     reason: str
 
     @property
     def label(self) -> str:
-        return {"ok": "適合", "ng": "不適合", "check": "確認要", "note": "記録"}[self.verdict]
+        return municipalities.VERDICT_LABELS[self.verdict]
 
 
 def assess(application: Application) -> list[Check]:
     """Every eligibility rule with its verdict and reason, as shown on each application."""
     m, phase = application.municipality, application.phase
-    checks = [Check("APP-1", *municipalities.population_verdict(municipalities.population_for(m, phase)))]
+    verdict, reason = municipalities.population_verdict(municipalities.population_for(m, phase), phase.population_reference_date)
+    if verdict in ("check", "unconfirmed") and application.population_confirmed_at is not None:
+        who = application.population_confirmed_by.name if application.population_confirmed_by else "事務局管理者"
+        verdict, reason = "ok", (f"{who}が{jst_datetime(application.population_confirmed_at)}に人口要件を確認しました: "
+                                 f"{application.population_confirmed_reason}（{reason}）")
+    checks = [Check("APP-1", verdict, reason)]
     if application.seconded_national_staff:
         checks.append(Check("APP-2", "ng", f"{phase.fiscal_year}年度に国家公務員が出向等により市町村職員として勤務する予定のため対象外です。"))
     else:
@@ -277,14 +282,37 @@ def change_status(application: Application, action: str, *, reason: str = "", ac
     if action in NEEDS_REASON and not reason:
         raise InputError("理由を入力してください。", "reason")
     if action == "eligible":
-        failed = [c for c in assess(application) if c.verdict == "ng"]
+        checks = assess(application)
+        failed = [c for c in checks if c.verdict == "ng"]
         if failed:
             raise RuleViolation(failed[0].rule_id, f"{failed[0].rule_id}: {failed[0].reason} 対象とすることはできません。")
+        if checks[0].verdict != "ok":  # APP-1 確認要 or 未確認: an admin confirms the population first
+            raise RuleViolation("APP-1", f"APP-1: 人口要件が「{checks[0].label}」のため、対象とすることはできません。"
+                                "公式人口を登録するか、事務局管理者が人口を確認して記録してから対象にしてください。")
     before = {"status": application.status, "status_reason": application.status_reason}
     application.status = target
     application.status_reason = reason or None
     audit.record(action, application, actor=actor, summary=f"{application.municipality.full_name}の回答を{done}",
                  before=before, after={"status": target, "status_reason": application.status_reason})
+    return application
+
+
+def confirm_population(application: Application, *, reason: str, actor: User) -> Application:
+    """APP-1 確認要 or 未確認: an admin records how the population was confirmed (e.g. the municipality's own total
+    at the reference date); staff may then mark the answer 対象. A figure of 100,000 or more is never overridden."""
+    if not policy.may_confirm_population(actor):
+        raise NotPermitted("人口要件の確認を記録できるのは事務局管理者だけです。")
+    verdict, _ = municipalities.population_verdict(municipalities.population_for(application.municipality, application.phase),
+                                                   application.phase.population_reference_date)
+    if verdict not in ("check", "unconfirmed"):
+        raise WrongState("人口要件が「確認要」「未確認」の回答ではありません。")
+    if not (reason or "").strip():
+        raise InputError("確認した方法と人口（例: 市の住民基本台帳人口 総計 98,500人を電話で確認）を入力してください。", "reason")
+    application.population_confirmed_reason = reason.strip()[:1000]
+    application.population_confirmed_by_id, application.population_confirmed_at = actor.id, now()
+    audit.record("confirm_population", application, actor=actor,
+                 summary=f"{application.municipality.full_name}の人口要件（APP-1）の確認を記録: {reason.strip()[:200]}",
+                 after={"verdict": verdict, "reason": application.population_confirmed_reason})
     return application
 
 

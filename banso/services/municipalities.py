@@ -95,16 +95,24 @@ def population_for(municipality: Municipality, phase: Phase) -> PopulationFigure
     return PopulationFigure(municipality.default_population, municipality.default_population_date, False)
 
 
-def population_verdict(figure: PopulationFigure) -> tuple[str, str]:
-    """APP-1 for one figure: ('ok' | 'ng' | 'check', reason)."""
+def population_verdict(figure: PopulationFigure, wanted: date | None = None) -> tuple[str, str]:
+    """APP-1 for one figure: ('ok' | 'ng' | 'check' | 'unconfirmed', reason). ``wanted``: the phase's reference date.
+    A figure of Japanese residents only that is already 100,000 or more is 不適合 (the total can only be larger);
+    a master figure older than the reference date decides nothing (未確認) until the date's figure is loaded."""
     shown = f"{figure.population:,}人（{figure.source}）"
     if figure.population >= POPULATION_LIMIT:
         if figure.official:
             return "ng", f"人口 {shown} が10万人以上のため対象外です。"
-        return "check", f"人口 {shown} が10万人以上です。公式人口で確認してください。"
+        return "ng", f"人口 {shown} が日本人住民だけで10万人以上のため対象外です（外国人住民を含む総計はこれより多くなります）。"
+    if not figure.official and wanted is not None and figure.reference_date < wanted:
+        return "unconfirmed", (f"基準日（{wanted:%Y年%-m月%-d日}）の人口が登録されていないため確認できません（参考: {shown}）。"
+                               "事務局管理者が「市区町村」の公式人口の取込から、基準日の人口を登録してください。")
     if not figure.official and figure.population >= POPULATION_LIMIT * (1 - CHECK_MARGIN):
         return "check", f"人口 {shown} は上限の5%以内です。外国人住民を含む公式人口で確認が必要です（確認要）。"
     return "ok", f"人口 {shown} は10万人未満です。"
+
+
+VERDICT_LABELS = {"ok": "適合", "ng": "不適合", "check": "確認要", "unconfirmed": "未確認", "note": "記録"}
 
 
 OFFICIAL_HEADERS = {"code": ("団体コード", "code", "コード"), "population": ("人口", "population", "総計")}

@@ -48,6 +48,7 @@ ROUTES = [
     ("GET", "/applications/{application_id}/edit", SECRETARIAT),
     ("POST", "/applications/{application_id}/status", SECRETARIAT),
     ("POST", "/applications/{application_id}/accept-late", {ADMIN}),
+    ("POST", "/applications/{application_id}/confirm-population", {ADMIN}),
     ("GET", "/applications/imports/new", SECRETARIAT),
     ("GET", "/imports/{batch_id}", SECRETARIAT),
     ("GET", "/imports/{batch_id}/progress", SECRETARIAT),

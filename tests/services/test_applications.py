@@ -313,3 +313,43 @@ def test_status_workflow_with_reasons_and_audit(ctx):
     assert actions == ["create", "confirm", "eligible", "withdraw"]
     with pytest.raises(RuleViolation):
         applications.update_application(a, answer(), actor=staff)
+
+
+def test_app_1_a_new_phase_without_its_reference_date_population_is_unconfirmed_not_eligible(ctx):
+    """Found: for a new phase whose reference-date population was not loaded, APP-1 used last year's figure and
+    said 適合."""
+    from datetime import date
+
+    phase = make_phase(number=3, name="第3期", fiscal_year=2027, population_reference_date=date(2026, 1, 1))
+    a = make_application(phase, make_municipality(default_population=31_294, default_population_date=date(2025, 1, 1)))
+    check = _verdict(a, "APP-1")
+    assert check.verdict == "unconfirmed" and check.label == "未確認"
+    assert "2026年1月1日" in check.reason and "公式人口の取込" in check.reason
+
+
+def test_app_1_a_japanese_only_figure_of_100000_or_more_is_ineligible_not_a_check(ctx):
+    a = make_application(municipality=make_municipality(default_population=100_200))
+    check = _verdict(a, "APP-1")
+    assert check.verdict == "ng" and "総計はこれより多く" in check.reason
+
+
+def test_app_1_staff_cannot_mark_eligible_until_an_admin_records_the_population(ctx):
+    staff, admin = make_user(Role.SECRETARIAT), make_user(Role.ADMIN)
+    a = make_application(municipality=make_municipality(default_population=97_000))
+    applications.change_status(a, "confirm", actor=staff)
+    with pytest.raises(RuleViolation) as refused:
+        applications.change_status(a, "eligible", actor=staff)
+    assert refused.value.rule_id == "APP-1" and "確認要" in refused.value.message
+    with pytest.raises(RuleViolation):
+        applications.confirm_population(a, reason="電話で確認", actor=staff)  # an admin's decision
+    with pytest.raises(RuleViolation):
+        applications.confirm_population(a, reason="  ", actor=admin)  # with how it was confirmed
+    applications.confirm_population(a, reason="市の住民基本台帳人口（総計）98,500人を電話で確認", actor=admin)
+    applications.change_status(a, "eligible", actor=staff)
+    check = _verdict(a, "APP-1")
+    assert a.status == "eligible" and check.verdict == "ok" and "98,500人を電話で確認" in check.reason
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "confirm_population"))
+    assert entry.actor_id == admin.id
+    over = make_application(municipality=make_municipality(default_population=120_000))
+    with pytest.raises(RuleViolation):
+        applications.confirm_population(over, reason="確認", actor=admin)  # 不適合 is never overridden

@@ -120,6 +120,16 @@ def change_status(application_id: int):
     return back
 
 
+@bp.post("/<int:application_id>/confirm-population")
+@roles_required(Role.ADMIN)
+def confirm_population(application_id: int):
+    application = _get(application_id)
+    form = LateAcceptanceForm()  # one reason field, as for a late answer
+    return act(lambda: applications.confirm_population(application, reason=form.reason.data or "", actor=current_user),
+               "人口要件（APP-1）の確認を記録しました。対象にできます。",
+               redirect(url_for("applications.detail", application_id=application.id) + "#eligibility"))
+
+
 @bp.post("/<int:application_id>/accept-late")
 @roles_required(Role.ADMIN)
 def accept_late(application_id: int):

@@ -48,7 +48,8 @@ def detail(municipality_id: int):
     related = list(db.session.scalars(select(Inquiry).where(Inquiry.municipality_id == municipality.id)
                                       .order_by(Inquiry.received_at.desc()).limit(50)))
     return render_template("municipalities/detail.html", m=municipality, applications=history, figures=figures, teams=team_history,
-                           inquiries=related, verdict=municipalities.population_verdict)
+                           inquiries=related, verdict=municipalities.population_verdict,
+                           verdict_labels=municipalities.VERDICT_LABELS)
 
 
 @bp.route("/population", methods=["GET", "POST"])
