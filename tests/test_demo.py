@@ -37,3 +37,20 @@ def test_the_demos_continuing_answers_arrived_during_the_survey_not_when_the_dem
         assert len(times) == 47
         assert all(second.survey_opens_at < t < second.survey_opens_at + __import__("datetime").timedelta(days=22) for t in times)
         assert len(set(times)) > 40  # each at its own time
+
+
+def test_every_chart_of_the_results_page_sums_to_its_headline(demo_app):
+    """Found: 第2期's headline said 115 applicant municipalities while chart ⑤ summed to 162 (continuing ones
+    counted there only), and the officer charts totalled 279 (a replaced officer counted) against 278."""
+    from banso.services import officers
+
+    with demo_app.app_context():
+        second = db.session.scalar(db.select(Phase).where(Phase.number == 2))
+        head = statistics.headline(second)
+        regions = statistics.by_region(second)
+        assert sum(r[1] for r in regions) == head.municipal_applicants == 115
+        assert sum(r[2] for r in regions) == head.supported == 97
+        assert sum(n for _, n in statistics.by_population(second)) == head.supported
+        for title, rows in officers.breakdown(second).items():
+            assert sum(r[1] for r in rows) == head.officer_applicants, title
+            assert sum(r[2] for r in rows) == head.officers == 278, title

@@ -442,7 +442,9 @@ def candidacies_by_officer(phase: Phase, officer_ids: list[int]) -> dict[int, Of
 
 def breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     """Seed 000 ①–④ and ministries: (label, applicants, selected) per category, counted in SQL."""
-    selected = OfficerCandidacy.status.in_([CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED, CandidacyStatus.ENDED])
+    from banso.services.statistics import SERVING  # the headline's count: a replaced member is not counted twice
+
+    selected = OfficerCandidacy.status.in_(SERVING)
     base = (select(Officer, selected.label("selected")).join(OfficerCandidacy, OfficerCandidacy.officer_id == Officer.id)
             .where(OfficerCandidacy.phase_id == phase.id))
     rows = db.session.execute(base.options(joinedload(Officer.ministry).joinedload(Ministry.parent))).all()

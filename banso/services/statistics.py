@@ -12,7 +12,9 @@ from banso.policies import hold
 from banso.reference import POPULATION_BANDS, REGION_BLOCKS, population_band
 from banso.services import municipalities
 
-SERVING = (CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED)  # a member replaced mid-term (ENDED) is not counted twice
+# The officers of a phase, as the headline and every officer chart count them: a member replaced mid-term
+# (ENDED) is not counted beside their successor.
+SERVING = (CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED)
 
 
 @dataclass
@@ -56,10 +58,13 @@ def headline(phase: Phase) -> Headline:
 
 
 def by_region(phase: Phase) -> list[tuple[str, int, int]]:
-    """Seed 000 ⑤: (region block, applicant municipalities, supported municipalities)."""
+    """Seed 000 ⑤: (region block, applicant municipalities, supported municipalities). Applicants as the headline
+    counts them (new applications: continuing municipalities answer the survey instead, APP-4); supported, new and
+    continuing — each column sums to its headline figure."""
     hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
     applied = dict(db.session.execute(select(Municipality.region_block, func.count()).join(Application)
-                                      .where(Application.phase_id == phase.id).group_by(Municipality.region_block)).all())
+                                      .where(Application.phase_id == phase.id, Application.is_continuing.is_(False))
+                                      .group_by(Municipality.region_block)).all())
     supported = dict(db.session.execute(select(Municipality.region_block, func.count()).join(Team, Team.municipality_id == Municipality.id)
                                         .where(Team.phase_id == phase.id).group_by(Municipality.region_block)).all())
     return [(block, applied.get(block, 0), supported.get(block, 0)) for block in REGION_BLOCKS]
