@@ -38,7 +38,10 @@ def wareki(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(JST).date()
-    era = EraDate.from_date(value).era
+    try:
+        era = EraDate.from_date(value).era
+    except ValueError:  # before 明治 (a mistyped year): shown as typed, in 西暦
+        return f"{value.year}年{value.month}月{value.day}日"
     year = value.year - era.since.year + 1
     return f"{era.kanji}{'元' if year == 1 else year}年{value.month}月{value.day}日"
 
@@ -52,10 +55,12 @@ def seireki(value: date | datetime | None) -> str:
 
 
 def jst_datetime(value: datetime | None) -> str:
-    """2025-12-24 17:00 (JST), as staff read timestamps in lists."""
+    """令和7年12月24日 17:00 (Japan time). Banso's one rule for dates people read, on pages and in letters: 和暦
+    (``wareki``), with the 西暦 beside it where officials expect both (``seireki``: travel dates, schedules); ISO
+    dates only in files meant to be imported again (exports)."""
     if value is None:
         return ""
-    return value.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    return f"{wareki(value)} {value.astimezone(JST):%H:%M}"
 
 
 def jst_time(value: datetime | None) -> str:

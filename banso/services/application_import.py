@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from banso.clock import JST
 from banso.extensions import db
+from banso.formatting import jst_datetime
 from banso.models import Application, ImportBatch, Municipality, User
 from banso.reference import CIRCLED, FIELDS, has_fullwidth_digit, normalize_name, valid_code
 from banso.services import applications, imports, municipalities
@@ -156,7 +157,7 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
     return imports.Row(
         label=label,
         summary=f"{data['contact_department']} {data['contact_person']} ／ 優先分野 {'・'.join(map(str, fields))} ／ "
-                f"受付 {received_at.astimezone(JST):%Y-%m-%d %H:%M}" if received_at else "",
+                f"受付 {jst_datetime(received_at)}" if received_at else "",
         errors=errors,
         warnings=[f"APP-9: 省庁名（{'、'.join(mentioned)}）の記載があります。"] if mentioned else [],
         data=dict(data, received_at=received_at.isoformat() if received_at else None,

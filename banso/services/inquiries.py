@@ -29,7 +29,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from banso import queue
 from banso.clock import JST, now
 from banso.extensions import db
-from banso.formatting import parse_id, strip_control
+from banso.formatting import parse_id, strip_control, wareki
 from banso.models import Application, Municipality, Notification, Role, Team, User
 from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, Inquiry, InquiryMessage,
                                   InquiryStatus, ReceiptCounter, ReplyTemplate)
@@ -188,7 +188,7 @@ def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None
                              # Nothing the sender typed is repeated (name, subject): the official sender must not carry
                              # someone's text to an address they entered.
                              body=(f"お問い合わせいただいた方へ\n\nお問い合わせを受け付けました。受付番号は {inquiry.receipt_number} です。\n"
-                                   f"回答の目安は {inquiry.due_at.astimezone(JST):%Y年%-m月%-d日} です。このメールに返信いただくと、同じお問い合わせとして記録されます。\n"
+                                   f"回答の目安は {wareki(inquiry.due_at)} です。このメールに返信いただくと、同じお問い合わせとして記録されます。\n"
                                    f"お心当たりのない場合は、このメールを破棄してください。\n\n{SIGNATURE}"))
     return inquiry
 

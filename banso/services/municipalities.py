@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from banso.extensions import db
+from banso.formatting import wareki
 from banso.models import Municipality, OfficialPopulation, Phase, User
 from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, normalize_name, valid_code
 from banso.services import InputError, audit, spreadsheets
@@ -81,8 +82,8 @@ class PopulationFigure:
     @property
     def source(self) -> str:
         if self.official:
-            return f"公式人口（{self.reference_date:%Y年%-m月%-d日}現在の住民基本台帳人口・総計）"
-        return f"マスタの人口（{self.reference_date:%Y年%-m月%-d日}現在・日本人住民のみ）"
+            return f"公式人口（{wareki(self.reference_date)}現在の住民基本台帳人口・総計）"
+        return f"マスタの人口（{wareki(self.reference_date)}現在・日本人住民のみ）"
 
 
 def population_for(municipality: Municipality, phase: Phase) -> PopulationFigure:
@@ -105,7 +106,7 @@ def population_verdict(figure: PopulationFigure, wanted: date | None = None) -> 
             return "ng", f"人口 {shown} が10万人以上のため対象外です。"
         return "ng", f"人口 {shown} が日本人住民だけで10万人以上のため対象外です（外国人住民を含む総計はこれより多くなります）。"
     if not figure.official and wanted is not None and figure.reference_date < wanted:
-        return "unconfirmed", (f"基準日（{wanted:%Y年%-m月%-d日}）の人口が登録されていないため確認できません（参考: {shown}）。"
+        return "unconfirmed", (f"基準日（{wareki(wanted)}）の人口が登録されていないため確認できません（参考: {shown}）。"
                                "事務局管理者が「市区町村」の公式人口の取込から、基準日の人口を登録してください。")
     if not figure.official and figure.population >= POPULATION_LIMIT * (1 - CHECK_MARGIN):
         return "check", f"人口 {shown} は上限の5%以内です。外国人住民を含む公式人口で確認が必要です（確認要）。"

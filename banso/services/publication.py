@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from banso import queue
 from banso.clock import JST, now
 from banso.extensions import db
+from banso.formatting import jst_datetime
 from banso.models import (Application, ApplicationStatus, Ministry, Municipality, Notification, NotificationStatus, Officer,
                           Phase, PrefectureContact, Publication, PublicationStatus, Team, TeamMembership, User)
 from banso.policies import publication as policy
@@ -54,7 +55,7 @@ def confidential(phase: Phase) -> bool:
 
 
 def watermark(user: User) -> str:
-    return f"公表前・取扱注意　表示者: {user.name}（{user.email}）　{now().astimezone(JST):%Y-%m-%d %H:%M}"
+    return f"公表前・取扱注意　表示者: {user.name}（{user.email}）　{jst_datetime(now())}"
 
 
 def hold(phase: Phase) -> dict:
@@ -114,7 +115,7 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
     publication = publication_of(phase)
     if publication.status not in (S.CONFIRMED, S.NOTIFIED):
         raise WrongState("事前通知は、マッチングを確定してから送ります。")
-    release_at = f"{phase.publication_at.astimezone(JST):%Y年%-m月%-d日 %H時%M分}" if phase.publication_at else "公表日"
+    release_at = jst_datetime(phase.publication_at) if phase.publication_at else "公表日"
     caution = (f"本件は{release_at}の公表まで取扱注意です。公表前に外部へ公表・発信しないでください（PUB-2）。")
     sent, already = 0, _sent_keys(f"advance-{phase.id}-")
     teams = db.session.scalars(select(Team).options(selectinload(Team.memberships).joinedload(TeamMembership.officer)

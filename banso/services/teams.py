@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from banso.clock import now, today_jst
 from banso.extensions import db
-from banso.formatting import parse_id
+from banso.formatting import parse_id, wareki
 from banso.listing import json_list_contains
 from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, HalfYearReport, MemberReplacement,
                           Ministry, Municipality, Notification, Officer, OfficerCandidacy, Phase,
@@ -57,7 +57,7 @@ def _check_available(officer: Officer, phase: Phase, start: date, end: date) -> 
     if team is not None:
         raise RuleViolation("TEAM-2", f"{officer.name}さんは既に{team.name}のメンバーです（1人1チーム）。")
     if not officers.has_covering_appointment(officer, start, end):
-        raise RuleViolation("OFF-3", f"{officer.name}さんには{start:%Y年%-m月%-d日}から{end:%Y年%-m月%-d日}までの期間をカバーする併任発令がありません。")
+        raise RuleViolation("OFF-3", f"{officer.name}さんには{wareki(start)}から{wareki(end)}までの期間をカバーする併任発令がありません。")
 
 
 def _set_candidacy(officer: Officer, phase: Phase, status: str) -> None:
@@ -186,7 +186,7 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
     db.session.flush()
     db.session.expire(team, ["memberships"])
     audit.record("replace_member", team, actor=actor,
-                 summary=f"{team.name}: {leaving.name}さん → {joining.name}さん（{effective.isoformat()}付、{reason}）",
+                 summary=f"{team.name}: {leaving.name}さん → {joining.name}さん（{wareki(effective)}付、{reason}）",
                  before={"officer": leaving.id}, after={"officer": joining.id})
     _notify_replacement(team, replacement)
     return replacement
@@ -197,7 +197,7 @@ def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
 
     m, application = team.municipality, team.application
     members = "\n".join(f"・{ms.officer.name}（{home_ministry(ms.officer).name}）" for ms in team.current_members)
-    body = (f"{team.name}のメンバーを{replacement.effective_on:%Y年%-m月%-d日}付で交代します（{replacement.reason}）。\n"
+    body = (f"{team.name}のメンバーを{wareki(replacement.effective_on)}付で交代します（{replacement.reason}）。\n"
             f"退任: {replacement.leaving_officer.name}\n着任: {replacement.joining_officer.name}\n\n交代後のメンバー:\n{members}\n\n" + SIGNATURE)
     recipients = [(o.officer.email, o.officer.name, o.officer.user) for o in team.current_members]
     recipients.append((replacement.leaving_officer.email, replacement.leaving_officer.name, replacement.leaving_officer.user))
@@ -298,9 +298,9 @@ def activity_flags(team: Team, last_meeting: date | None, last_visit: date | Non
         return []
     flags = []
     if today - (last_meeting or team.start_date) > MEETING_GAP:
-        flags.append(f"TEAM-5: オンライン会議が3週間以上ありません（最終 {last_meeting.isoformat() if last_meeting else 'なし'}）。")
+        flags.append(f"TEAM-5: オンライン会議が3週間以上ありません（最終 {wareki(last_meeting) if last_meeting else 'なし'}）。")
     if today - (last_visit or team.start_date) > VISIT_GAP:
-        flags.append(f"TEAM-5: 現地訪問が四半期以上ありません（最終 {last_visit.isoformat() if last_visit else 'なし'}）。")
+        flags.append(f"TEAM-5: 現地訪問が四半期以上ありません（最終 {wareki(last_visit) if last_visit else 'なし'}）。")
     return flags
 
 
@@ -386,7 +386,7 @@ def remind_reports(phase: Phase, *, days_before: int = 14, actor: User | None) -
                 recipient_email=o.email, recipient_name=o.name, recipient_user=o.user,
                 subject=f"【地方創生伴走支援】{team.name}の{'上期' if period == 1 else '下期'}活動報告のお願い（{due:%-m月%-d日}締切）",
                 body=(f"{o.name} 様\n\n{team.name}の{'上期' if period == 1 else '下期'}の活動報告（市町村の課題、支援の内容、成果、今後の展望）を"
-                      f"{due:%Y年%-m月%-d日}までに事務局システムからご提出ください。\n\n" + SIGNATURE))
+                      f"{wareki(due)}までに事務局システムからご提出ください。\n\n" + SIGNATURE))
             sent += 1
     if sent:
         audit.record("remind_reports", phase, actor=actor, summary=f"{phase.name}の活動報告の督促を{sent}件送信")

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import String, case, cast, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from banso.formatting import parse_id
+from banso.formatting import parse_id, wareki
 from banso.clock import now, today_jst
 from banso.extensions import db
 from banso.models import (BudgetRevision, LodgingRate, Municipality, NightAllowanceRate, Officer, Phase, Receipt, Role,
@@ -414,7 +414,7 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
     if back < depart:
         raise InputError("帰着日は出発日以降にしてください。", "return_on")
     if not (team.start_date <= depart and back <= team.end_date):
-        raise InputError(f"出張はチームの支援期間（{team.start_date:%Y年%-m月%-d日}〜{team.end_date:%Y年%-m月%-d日}）内の日程にしてください。",
+        raise InputError(f"出張はチームの支援期間（{wareki(team.start_date)}〜{wareki(team.end_date)}）内の日程にしてください。",
                             "depart_on")
     if (back - depart).days > MAX_NIGHTS:
         raise InputError(f"1回の出張は{MAX_NIGHTS}泊までです。日程をご確認ください。", "return_on")
@@ -645,7 +645,7 @@ def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor
                  summary=f"{trip.number}を{REVIEW_DECISIONS[decision]}（見積 {trip.estimated_yen:,}円）{('：' + comment) if comment else ''}",
                  after={"status": trip.status})
     _notify(trip, f"request-{decision}", f"出張申請 {trip.number} が{REVIEW_DECISIONS[decision]}されました",
-            f"{trip.team.name}の出張申請（{trip.purpose_label}、{trip.depart_on:%Y年%-m月%-d日}〜{trip.return_on:%-m月%-d日}、"
+            f"{trip.team.name}の出張申請（{trip.purpose_label}、{wareki(trip.depart_on)}〜{trip.return_on:%-m月%-d日}、"
             f"見積 {trip.estimated_yen:,}円）を{REVIEW_DECISIONS[decision]}しました。" + (f"\n\nコメント: {comment}" if comment else "")
             + ("\n\n出張後、Bansoから精算を申請してください。" if decision == "approve" else "")
             + ("\n\n内容を修正して再申請してください。" if decision == "return" else ""))
@@ -862,7 +862,7 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
     reduced = [f"・{line.officer.name} {line.category_label}: 請求 {line.claimed_yen:,}円 → 認定 {line.approved_yen:,}円（{line.reduction_reason}）"
                for line in claim.lines if decision == "settle" and line.approved_yen < line.claimed_yen]
     _notify(trip, f"claim-{decision}", f"出張 {trip.number} の精算が{'完了しました' if decision == 'settle' else '差し戻されました'}",
-            f"{trip.team.name}の出張（{trip.depart_on:%Y年%-m月%-d日}〜{trip.return_on:%-m月%-d日}）の精算を"
+            f"{trip.team.name}の出張（{wareki(trip.depart_on)}〜{trip.return_on:%-m月%-d日}）の精算を"
             + (f"完了しました。認定額は {claim.approved_yen:,}円です。" if decision == "settle" else "差し戻しました。内容を修正して再申請してください。")
             + ("\n\n減額した項目:\n" + "\n".join(reduced) if reduced else "") + (f"\n\nコメント: {comment}" if comment else ""))
     return claim

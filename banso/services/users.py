@@ -12,8 +12,9 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import case, delete, func, select, update
 
-from banso.clock import JST, now
+from banso.clock import now
 from banso.extensions import db
+from banso.formatting import jst_datetime
 from banso.models import AccountLink, Role, SignInThrottle, User
 from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications, two_factor
 
@@ -244,7 +245,7 @@ def send_link(user: User, *, actor: User | None) -> AccountLink:
     db.session.add(link)
     db.session.flush()
     url = f"{current_app.config['BASE_URL']}/account/setup/{token}"
-    until = f"{(at + timedelta(hours=LINK_HOURS)).astimezone(JST):%Y年%m月%d日 %H時%M分}"
+    until = jst_datetime(at + timedelta(hours=LINK_HOURS))
     if purpose == "invite":
         subject = "【地方創生伴走支援】事務局システムの利用者登録とパスワード設定のお願い"
         lead = (f"地方創生伴走支援 事務局システム（Banso）の利用者として登録しました（役割: {user.role_label}）。\n"

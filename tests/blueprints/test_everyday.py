@@ -79,3 +79,37 @@ def test_a_rules_number_is_a_tag_beside_the_sentence_not_inside_it(app, client):
     refused = client.post("/applications/new?phase=2", data={"municipality": "", "received_at": "2026-01-05T10:00"})
     body = refused.get_data(as_text=True)
     assert refused.status_code == 422 and not re.search(r"(APP|TEAM|OFF|TRV|INQ|PUB)-\d+[:：]", body)
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)  # tags and their attributes (input values, datetime="…") are not read
+
+
+def test_one_date_rule_on_every_page_and_letter_wareki_not_iso(app, client):
+    """Found: dates switched between ISO and 和暦 on one page (an inquiry's 受付 2025-12-24 17:00 beside its
+    回答期限 令和7年12月29日)."""
+    from banso.models import Notification
+
+    def build():
+        make_rates(2026)
+        team = make_team()
+        make_publication(team.phase)
+        trip = make_trip(team, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+        inquiry = inquiries.receive({"org_type": "other", "category": "general", "name": "問合 太郎", "email": "taro@example.jp",
+                                     "subject": "件名", "body": "本文"}, channel="form", actor=None)
+        staff = make_user()
+        inquiries.reply(inquiry, "回答です。", actor=staff)
+        return trip.id, inquiry.id, team.id, staff.email
+    trip_id, inquiry_id, team_id, email = _in_db(app, build)
+    login(client, email)
+    for path in (f"/inquiries/{inquiry_id}", f"/travel/{trip_id}", f"/teams/{team_id}", "/inquiries/", "/admin/notifications"):
+        response = client.get(path)
+        if response.status_code != 200:
+            continue
+        text = _visible_text(response.get_data(as_text=True))
+        assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), (path, re.findall(r".{20}20\d\d-\d\d-\d\d.{10}", text)[:3])
+        assert "令和" in text, path
+    with app.app_context():
+        letters = db.session.scalars(db.select(Notification.body)).all()
+    assert letters and not any(re.search(r"\b20\d\d-\d\d-\d\d\b", body) for body in letters)

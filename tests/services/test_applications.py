@@ -324,7 +324,7 @@ def test_app_1_a_new_phase_without_its_reference_date_population_is_unconfirmed_
     a = make_application(phase, make_municipality(default_population=31_294, default_population_date=date(2025, 1, 1)))
     check = _verdict(a, "APP-1")
     assert check.verdict == "unconfirmed" and check.label == "未確認"
-    assert "2026年1月1日" in check.reason and "公式人口の取込" in check.reason
+    assert "令和8年1月1日" in check.reason and "公式人口の取込" in check.reason
 
 
 def test_app_1_a_japanese_only_figure_of_100000_or_more_is_ineligible_not_a_check(ctx):

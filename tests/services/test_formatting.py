@@ -12,7 +12,7 @@ def test_wareki_shows_the_era_the_way_officials_write_it():
 
 def test_times_are_shown_in_japan_time():
     moment = datetime(2025, 12, 24, 8, 0, tzinfo=timezone.utc)
-    assert jst_datetime(moment) == "2025-12-24 17:00"
+    assert jst_datetime(moment) == "令和7年12月24日 17:00"
     # 15:30 UTC on the 31st is already 1 January in Japan.
     assert wareki(datetime(2025, 12, 31, 15, 30, tzinfo=timezone.utc)) == "令和8年1月1日"
     assert seireki(date(2025, 12, 24)) == "2025年12月24日(水)"
