@@ -22,6 +22,55 @@ def field_label(number: int | None) -> str:
     return "" if number is None else f"{CIRCLED[number - 1]}{FIELDS[number]}"
 
 
+FIELD_SEPARATORS = "、,，/／;；\n"
+
+
+def parse_field(text: str) -> tuple[int | None, str | None]:
+    """One 課題分野 as people and Banso's own exports write it: 5, ５, ⑤, ⑤農林水産業, 5 農林水産業, 農林水産業, or a
+    name without its parenthesis (国際関係). Returns (number, None) or (None, the reason in Japanese)."""
+    raw = (text or "").strip()
+    if raw and raw[0] in CIRCLED:  # before NFKC, which turns ⑤ into 5
+        number, rest = CIRCLED.index(raw[0]) + 1, raw[1:]
+    else:
+        folded = unicodedata.normalize("NFKC", raw)
+        match = re.match(r"^(\d{1,3})(?![\d])[\s.．、:：)）]*(.*)$", folded)
+        number, rest = (int(match.group(1)), match.group(2)) if match else (None, folded)
+    if number is None:
+        number = _FIELD_BY_NAME.get(normalize_name(rest))
+        if number is None:
+            return None, f"「{raw}」は26の課題分野のいずれでもありません（番号 1〜26 か分野名で記入してください）。"
+        return number, None
+    if number not in FIELDS:
+        return None, f"「{raw}」は課題分野の番号（1〜26）ではありません。"
+    if rest.strip() and _FIELD_BY_NAME.get(normalize_name(rest)) != number:
+        return None, f"「{raw}」の番号と分野名が一致しません（{number}は{field_label(number)}です）。"
+    return number, None
+
+
+def parse_fields(text: str) -> tuple[list[int], str | None]:
+    """Several 課題分野 in one cell or field, separated by 、 , / ; or line breaks — but not inside a name's
+    parenthesis (㉔国際関係（姉妹都市、海外販路開拓等）). Each once, in the order given."""
+    parts, current, depth = [], "", 0
+    for ch in text or "":
+        depth += 1 if ch in "（(" else -1 if ch in "）)" and depth else 0
+        if depth == 0 and ch in FIELD_SEPARATORS:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    numbers: list[int] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        number, problem = parse_field(part)
+        if problem:
+            return [], problem
+        if number not in numbers:
+            numbers.append(number)
+    return numbers, None
+
+
 REGION_BLOCKS: dict[str, list[str]] = {
     "北海道": ["北海道"],
     "東北": ["青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県"],
@@ -84,6 +133,11 @@ def normalize_name(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "")
     text = text.translate(_VARIANTS)
     return re.sub(r"\s+", "", text)
+
+
+# 課題分野 by name, and by the name before its parenthesis (国際関係 for ㉔国際関係（姉妹都市、海外販路開拓等）).
+_FIELD_BY_NAME = ({normalize_name(name.split("（")[0]): number for number, name in FIELDS.items()}
+                  | {normalize_name(name): number for number, name in FIELDS.items()})
 
 
 def has_fullwidth_digit(text: str) -> bool:

@@ -17,7 +17,7 @@ from banso.clock import JST
 from banso.extensions import db
 from banso.formatting import jst_datetime
 from banso.models import Application, ImportBatch, Municipality, User
-from banso.reference import CIRCLED, FIELDS, has_fullwidth_digit, normalize_name, valid_code
+from banso.reference import field_label, has_fullwidth_digit, parse_fields, valid_code
 from banso.services import applications, imports, municipalities
 
 KIND = "applications"
@@ -40,7 +40,6 @@ FIELD_ERROR_COLUMN = {"contact_department": "担当部署", "contact_person": "�
                       "local_situation": "地域の状況・課題", "received_at": "受付日時"}
 YES = {"有", "あり", "はい", "○", "〇", "yes", "y", "true", "1"}
 NO = {"", "無", "なし", "いいえ", "×", "no", "n", "false", "0", "-"}
-_FIELD_BY_NAME = {normalize_name(name): number for number, name in FIELDS.items()}
 
 
 @dataclass
@@ -118,11 +117,14 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
         text = values.get(header, "")
         if not text:
             continue
-        parsed, problem = _parse_field(text)
+        parsed, problem = parse_fields(text)
         if problem:
             errors[header] = problem
+        elif len(parsed) > 1:
+            errors[header] = (f"1つのセルに{len(parsed)}つの分野があります（{'、'.join(field_label(f) for f in parsed)}）。"
+                              "優先分野1〜3の各列に1つずつ、優先する順に記入してください。")
         else:
-            fields.append(parsed)
+            fields.extend(parsed)
     for header in sorted(h for h in values if re.fullmatch(r"優先分野[4-9]", h)):
         if values[header]:
             errors[header] = "APP-7: 優先する課題分野は3つまでです。4つ目以降は記入できません。"
@@ -165,18 +167,6 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
     )
 
 
-def _parse_field(text: str) -> tuple[int | None, str | None]:
-    if has_fullwidth_digit(text):
-        return None, "全角数字が含まれています。半角数字（1〜26）で入力してください。"
-    if text.isascii() and text.isdigit():
-        number = int(text)
-        return (number, None) if number in FIELDS else (None, f"「{text}」は課題分野の番号（1〜26）ではありません。")
-    if text[0] in CIRCLED:
-        return CIRCLED.index(text[0]) + 1, None
-    number = _FIELD_BY_NAME.get(normalize_name(text))
-    return (number, None) if number else (None, f"「{text}」は26の課題分野のいずれでもありません。")
-
-
 def _parse_time(text: str, default: datetime) -> tuple[datetime | None, str | None]:
     text = (text or "").strip()
     if not text:
@@ -198,7 +188,7 @@ def export_row(application: Application) -> list:
     return [
         m.code, m.prefecture, m.name, application.contact_department, application.contact_person,
         application.contact_email, application.contact_phone,
-        *(f if f is not None else "" for f in fields[:3]),
+        *(field_label(f) for f in fields[:3]),
         "複合" if application.issue_structure == "compound" else "独立", application.local_situation,
         yes_no(application.seconded_national_staff), yes_no(application.requested_national_staff),
         yes_no(application.requested_private_expert),

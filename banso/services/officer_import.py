@@ -10,10 +10,9 @@ from datetime import date, datetime
 from flask import url_for
 from sqlalchemy import select
 
-from banso.formatting import parse_id
 from banso.extensions import db
 from banso.models import ImportBatch, Officer, OfficerCandidacy, User
-from banso.reference import FIELDS, OFFICER_TYPES, has_fullwidth_digit, normalize_name, to_hiragana
+from banso.reference import OFFICER_TYPES, field_label, has_fullwidth_digit, parse_fields, to_hiragana
 from banso.services import imports, officers
 
 KIND = "officers"
@@ -24,7 +23,6 @@ COLUMNS: list[tuple[str, str]] = [
     ("出身地", "home_town"), ("ゆかりのある地域", "region_ties"), ("区分", "officer_type"),
 ]
 HEADER_OF = {key: header for header, key in COLUMNS}
-_FIELD_BY_NAME = {normalize_name(name): number for number, name in FIELDS.items()}
 _TYPE_BY_LABEL = {label: key for key, label in OFFICER_TYPES.items()} | {"支援官": "officer", "オフィサー": "secondee", "": "officer"}
 
 
@@ -61,7 +59,7 @@ class OfficerImporter:
         birth, problem = _parse_date(values.get("生年月日", ""))
         if problem:
             errors["生年月日"] = problem
-        fields, problem = _parse_fields(values.get("専門分野", ""))
+        fields, problem = parse_fields(values.get("専門分野", ""))
         if problem:
             errors["専門分野"] = problem
         phone = values.get("電話番号", "")
@@ -135,11 +133,9 @@ def _parse_date(text: str) -> tuple[date | None, str | None]:
     return None, f"「{text}」は日付として読み取れません（例: 1985-04-01）。"
 
 
-def _parse_fields(text: str) -> tuple[list[int], str | None]:
-    fields = []
-    for part in [p.strip() for p in unicodedata.normalize("NFKC", text or "").replace("、", ",").replace("/", ",").split(",") if p.strip()]:
-        number = parse_id(part) or _FIELD_BY_NAME.get(normalize_name(part))
-        if number not in FIELDS:
-            return [], f"「{part}」は26の課題分野のいずれでもありません。"
-        fields.append(number)
-    return fields, None
+def export_row(officer: Officer) -> list:
+    """An officer in this importer's layout (COLUMNS): the list's Excel export imports back unchanged."""
+    return [officer.name, officer.name_kana, officer.ministry.name, officer.bureau, officer.division, officer.post_title,
+            officer.grade_band, officer.job_type, officer.sex, officer.birth_date, officer.workplace_type, officer.email,
+            officer.phone, "、".join(field_label(f) for f in officer.expertise_fields or []), officer.home_town,
+            officer.region_ties, OFFICER_TYPES.get(officer.officer_type, "")]

@@ -45,13 +45,9 @@ def index():
     sortable = {"kana": Officer.name_kana, "ministry": Officer.ministry_id} | ({} if limited else {"grade": Officer.grade_band})
     stmt, sort = sort_by(stmt, sortable, "kana")
     if request.args.get("format") in ("csv", "xlsx"):
-        columns = [("氏名", lambda o: o.name), ("府省庁", lambda o: o.ministry.name)]
-        if not limited:
-            columns += [("ふりがな", lambda o: o.name_kana), ("局・部", lambda o: o.bureau), ("課・室", lambda o: o.division),
-                        ("役職", lambda o: o.post_title), ("職階", lambda o: o.grade_band), ("事務官・技官", lambda o: o.job_type),
-                        ("性別", lambda o: o.sex), ("勤務先区分", lambda o: o.workplace_type), ("区分", lambda o: o.type_label),
-                        ("メールアドレス", lambda o: o.email), ("電話番号", lambda o: o.phone),
-                        ("専門分野", lambda o: "、".join(field_label(f) for f in o.expertise_fields or []))]
+        # In the import layout (officer_import.COLUMNS): the file imports back unchanged. Finance: names only.
+        columns = [("氏名", lambda o: o.name), ("府省庁", lambda o: o.ministry.name)] if limited else \
+            [(header, (lambda i: lambda o: officer_import.export_row(o)[i])(i)) for i, (header, _) in enumerate(officer_import.COLUMNS)]
         return export(db.session.scalars(stmt), columns, "支援官一覧")
     page = paginate(stmt)
     candidacies = officers.candidacies_by_officer(phase, [o.id for o in page.items]) if phase else {}
