@@ -92,13 +92,20 @@ class OfficerImporter:
             for k in keys:
                 ctx.seen.setdefault(k, ctx.row)
             existing = ctx.known.find(data)
+            judged = data
             if existing is not None:
                 if existing.id in ctx.applied:
                     errors["メールアドレス"] = f"{existing.name}さんは{ctx.phase.name}の応募者として既に登録されています。"
                 else:
                     existing_id = existing.id
-                    warnings.append(f"登録済みの{existing.name}さん（{existing.email}）と同じ方です。既存の記録に{ctx.phase.name}の応募を追加します（統合）。")
-            eligible, reason = officers.eligibility(data)
+                    changes = _changes(existing, data)
+                    judged = {key: getattr(existing, key) for key in officers.RECORD_FIELDS} | changes
+                    data = dict(data, changes={k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()})
+                    shown = "、".join(f"{HEADER_OF.get(IMPORTED_AS.get(k, k), k)}「{_shown(getattr(existing, k))}」→「{_shown(v)}」"
+                                      for k, v in changes.items())
+                    warnings.append(f"登録済みの{existing.name}さん（{existing.email}）と同じ方です。既存の記録に{ctx.phase.name}の応募を追加します（統合）。"
+                                    + (f"取り込むと記録を更新します: {shown}。" if changes else "記録の内容は変わりません。"))
+            eligible, reason = officers.eligibility(judged)  # as the record will be once stored
             if not eligible:
                 warnings.append(f"{reason} 対象外として登録します。")
         label = f"{data['name']}（{ministry.name if ministry else values.get('府省庁', '')}）"
@@ -107,9 +114,19 @@ class OfficerImporter:
                            data=dict(data, birth_date=birth.isoformat() if birth else None, existing_officer_id=existing_id))
 
     def store(self, batch: ImportBatch, row: dict, actor: User | None) -> None:
+        """What the preview said: a new record, or the known person's record updated with the differences it
+        listed; the candidacy is then judged from the stored record (OFF-1, OFF-2)."""
         data = dict(row["data"], birth_date=date.fromisoformat(row["data"]["birth_date"]))
-        existing_id = data.pop("existing_officer_id")
-        officer = db.session.get(Officer, existing_id) if existing_id else officers.create_officer(data, actor=actor)
+        existing_id, changes = data.pop("existing_officer_id"), data.pop("changes", None) or {}
+        if existing_id:
+            officer = db.session.get(Officer, existing_id)
+            if changes:
+                if "birth_date" in changes:
+                    changes["birth_date"] = date.fromisoformat(changes["birth_date"])
+                record = {key: getattr(officer, key) for key in officers.RECORD_FIELDS} | changes
+                officers.update_officer(officer, record, actor=actor)
+        else:
+            officer = officers.create_officer(data, actor=actor)
         officers.apply_to_phase(officer, batch.phase, actor=actor)
 
     def done_url(self, batch: ImportBatch) -> str:
@@ -131,6 +148,36 @@ def _parse_date(text: str) -> tuple[date | None, str | None]:
         except ValueError:
             continue
     return None, f"「{text}」は日付として読み取れません（例: 1985-04-01）。"
+
+
+# The record's fields an import row may change, and the column each is read from.
+IMPORTED_AS = {"ministry_id": "ministry"}
+
+
+def _changes(officer: Officer, data: dict) -> dict:
+    """The fields where the row says something other than the record (an empty cell changes nothing)."""
+    changes = {}
+    for header, key in COLUMNS:
+        key = "ministry_id" if key == "ministry" else key
+        new = data.get(key)
+        if new in (None, "", []) or key not in officers.RECORD_FIELDS:
+            continue
+        if new != getattr(officer, key):
+            changes[key] = new
+    return changes
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return "、".join(field_label(f) for f in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int):
+        from banso.models import Ministry
+
+        ministry = db.session.get(Ministry, value)
+        return ministry.name if ministry else str(value)
+    return "" if value is None else str(value)
 
 
 def export_row(officer: Officer) -> list:
