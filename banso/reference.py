@@ -140,6 +140,19 @@ _FIELD_BY_NAME = ({normalize_name(name.split("（")[0]): number for number, name
                   | {normalize_name(name): number for number, name in FIELDS.items()})
 
 
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xFFE5: ord("¥"), 0x2212: ord("-")}
+
+
+def typed(text) -> str:
+    """Banso's one reading of a typed code, number, date or address, in every form and importer: full-width
+    letters, digits and signs become half-width (１２３ → 123, ＠ → @, the ideographic space → a space), control
+    characters go, the ends are trimmed. Unlike NFKC, ①, ² and other look-alikes are kept as they are, so they are
+    refused as numbers rather than read as 1 or 2."""
+    from banso.formatting import strip_control
+
+    return strip_control(str(text if text is not None else "")).translate(_FULL_WIDTH).strip()
+
+
 def has_fullwidth_digit(text: str) -> bool:
     return any("０" <= ch <= "９" for ch in text or "")
 

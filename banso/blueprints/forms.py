@@ -3,12 +3,12 @@ service refuses it (a form error on the page, or a flashed message and a redirec
 from __future__ import annotations
 
 import secrets
-import unicodedata
 
 from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField
 
+from banso.reference import typed
 from banso.services import RuleViolation
 
 
@@ -45,7 +45,7 @@ class JstDateTimeField(DateTimeLocalField):
 
     def process_formdata(self, valuelist):
         if valuelist:
-            valuelist = [unicodedata.normalize("NFKC", value or "").strip().replace("/", "-") for value in valuelist]
+            valuelist = [typed(value).replace("/", "-") for value in valuelist]
         super().process_formdata(valuelist)
 
     def _value(self):

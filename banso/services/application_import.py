@@ -17,7 +17,7 @@ from banso.clock import JST
 from banso.extensions import db
 from banso.formatting import jst_datetime
 from banso.models import Application, ImportBatch, Municipality, User
-from banso.reference import field_label, has_fullwidth_digit, parse_fields, valid_code
+from banso.reference import field_label, parse_fields, typed, valid_code
 from banso.services import applications, imports, municipalities
 
 KIND = "applications"
@@ -90,19 +90,19 @@ imports.register(ApplicationImporter())
 def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Row:
     errors: dict[str, str] = {}
     phase = ctx.phase
-    code = values.get("団体コード", "")
-    if has_fullwidth_digit(code):
-        errors["団体コード"] = "全角数字が含まれています。半角数字で入力してください。"
-        code = ""
-    elif code and not valid_code(code):
+    code = typed(values.get("団体コード", ""))
+    if code and not valid_code(code):
         errors["団体コード"] = f"「{code}」は正しい団体コードではありません（6桁・末尾の検査数字をご確認ください）。"
         code = ""
     municipality = None
     if "団体コード" not in errors:
         municipality = ctx.lookup.find(code, values.get("都道府県", ""), values.get("市町村名", ""))
         if municipality is None:
-            label = code or f"{values.get('都道府県', '')}{values.get('市町村名', '')}"
-            errors["団体コード" if code else "市町村名"] = f"「{label}」に該当する市区町村がマスタにありません。"
+            errors["団体コード" if code else "市町村名"] = ctx.lookup.why_not_found(code, values.get("都道府県", ""),
+                                                                            values.get("市町村名", ""))
+        elif code and (disagreement := ctx.lookup.disagreement(municipality, values.get("都道府県", ""), values.get("市町村名", ""))):
+            errors["市町村名"] = disagreement
+            municipality = None
     if municipality is not None:
         if municipality.id in ctx.answered:
             errors["市町村名"] = f"APP-5: {municipality.full_name}の回答は{phase.name}で既に受け付けています。"
@@ -141,9 +141,7 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
     received_at, problem = _parse_time(values.get("受付日時", ""), ctx.received_default)
     if problem:
         errors["受付日時"] = problem
-    phone = values.get("電話番号", "")
-    if has_fullwidth_digit(phone):
-        errors["電話番号"] = "全角数字が含まれています。半角数字で入力してください。"
+    phone = typed(values.get("電話番号", ""))
     structure = {"独立": "independent", "それぞれ独立": "independent", "複合": "compound", "複合的": "compound"}.get(
         values.get("課題の性質（独立・複合）", ""))
     data = {
@@ -168,12 +166,10 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
 
 
 def _parse_time(text: str, default: datetime) -> tuple[datetime | None, str | None]:
-    text = (text or "").strip()
+    text = typed(text).replace("/", "-")
     if not text:
         return default, None
-    if has_fullwidth_digit(text):
-        return None, "全角数字が含まれています。半角数字で入力してください。"
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"):
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=JST), None
         except ValueError:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from banso.extensions import db
 from banso.formatting import wareki
 from banso.models import Municipality, OfficialPopulation, Phase, User
-from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, normalize_name, valid_code
+from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, check_digit, normalize_name, valid_code
 from banso.services import InputError, audit, spreadsheets
 
 MASTER_FILE = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
@@ -61,6 +61,34 @@ class Lookup:
         if code:
             return self.by_code.get(code)
         return self.by_name.get((normalize_name(prefecture), normalize_name(name)))
+
+    def disagreement(self, found: Municipality, prefecture: str, name: str) -> str | None:
+        """A code and a name that name different municipalities: a row error naming both, never a silent choice."""
+        if name and normalize_name(name) not in (normalize_name(found.name), normalize_name(found.full_name)):
+            other = self.by_name.get((normalize_name(prefecture or found.prefecture), normalize_name(name)))
+            named = f"「{other.full_name}」（{other.code}）" if other else f"「{prefecture}{name}」"
+            return (f"団体コード {found.code} は{found.full_name}ですが、市町村名は{named}です。"
+                    "どちらが正しいか確かめ、団体コードか市町村名を直してください。")
+        if prefecture and normalize_name(prefecture) != normalize_name(found.prefecture):
+            return f"団体コード {found.code} は{found.full_name}ですが、都道府県は「{prefecture}」です。どちらが正しいか確かめてください。"
+        return None
+
+    def why_not_found(self, code: str, prefecture: str, name: str) -> str:
+        """Why nothing matched, in words that say what to do: a prefecture's code, a designated city's ward, a name
+        that is not in the master."""
+        if code:
+            if code[2:5] == "000":
+                return f"団体コード {code} は都道府県のコードです。市町村の団体コード（6桁）を記入してください。"
+            city = self.by_code.get(code[:2] + "100" + str(check_digit(code[:2] + "100")))
+            if city is not None and "101" <= code[2:5] <= "199":
+                return (f"団体コード {code} は{city.full_name}の区のコードです。政令指定都市は市として回答します。"
+                        f"{city.full_name}の団体コード {city.code} を記入してください。")
+            return f"団体コード {code} に該当する市区町村がマスタにありません。6桁の団体コードをご確認ください。"
+        label = f"{prefecture}{name}"
+        if name.endswith("区") and any(normalize_name(m.name) and normalize_name(name).startswith(normalize_name(m.name))
+                                      for (p, _), m in self.by_name.items() if m.name.endswith("市") and p == normalize_name(prefecture)):
+            return f"「{label}」は政令指定都市の区です。市として回答しますので、市の名称か団体コードを記入してください。"
+        return f"「{label}」に該当する市区町村がマスタにありません。合併などで名称が変わっていないか、団体コードとあわせてご確認ください。"
 
 
 def population_column(phase: Phase | None):

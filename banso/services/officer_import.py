@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import ImportBatch, Officer, OfficerCandidacy, User
-from banso.reference import OFFICER_TYPES, field_label, has_fullwidth_digit, parse_fields, to_hiragana
+from banso.reference import OFFICER_TYPES, field_label, parse_fields, to_hiragana, typed
 from banso.services import imports, officers
 
 KIND = "officers"
@@ -62,9 +62,7 @@ class OfficerImporter:
         fields, problem = parse_fields(values.get("専門分野", ""))
         if problem:
             errors["専門分野"] = problem
-        phone = values.get("電話番号", "")
-        if has_fullwidth_digit(phone):
-            errors["電話番号"] = "全角数字が含まれています。半角数字で入力してください。"
+        phone = typed(values.get("電話番号", ""))
         officer_type = _TYPE_BY_LABEL.get(values.get("区分", ""))
         if officer_type is None:
             errors["区分"] = "区分は「地方創生支援官」か「地方創生支援オフィサー」です。"
@@ -74,7 +72,7 @@ class OfficerImporter:
             "division": values.get("課・室", ""), "post_title": values.get("役職", ""),
             "grade_band": unicodedata.normalize("NFKC", values.get("職階", "")), "job_type": values.get("事務官・技官", ""),
             "sex": values.get("性別", ""), "birth_date": birth, "workplace_type": values.get("勤務先区分", ""),
-            "email": unicodedata.normalize("NFKC", values.get("メールアドレス", "")).strip().lower(), "phone": phone,
+            "email": typed(values.get("メールアドレス", "")).lower(), "phone": phone,
             "expertise_fields": fields, "home_town": values.get("出身地", ""), "region_ties": values.get("ゆかりのある地域", ""),
             "officer_type": officer_type or "officer",
         }
@@ -137,11 +135,9 @@ imports.register(OfficerImporter())
 
 
 def _parse_date(text: str) -> tuple[date | None, str | None]:
-    text = (text or "").strip()
+    text = typed(text)
     if not text:
         return None, "生年月日を入力してください。"
-    if has_fullwidth_digit(text):
-        return None, "全角数字が含まれています。半角数字で入力してください。"
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M"):
         try:
             return datetime.strptime(text, fmt).date(), None

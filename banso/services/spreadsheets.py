@@ -80,7 +80,7 @@ def _cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")  # 17:00:01 stays late
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():

@@ -28,7 +28,7 @@ from banso.models import (BudgetRevision, LodgingRate, Municipality, NightAllowa
 from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PURPOSES, RATE_BANDS, TRANSPORT
 from banso.policies import hold
 from banso.policies import travel as policy
-from banso.reference import PREFECTURES
+from banso.reference import PREFECTURES, typed
 from banso.services import (EditedMeanwhile, InputError, NotPermitted, RuleViolation, WrongState, audit, check_version,
                             notifications)
 
@@ -162,7 +162,7 @@ def save_rates(year: int, lodging: dict[tuple[str, str], str], allowances: dict[
 
 def parse_yen(text, *, blank: int | None = None) -> int | None:
     """A typed amount ("12,000" or "12000円") as integer yen; ``blank`` for an empty field, None when not a number."""
-    raw = str(text if text is not None else "").strip().replace(",", "").replace("円", "")
+    raw = typed(text).replace(",", "").replace("円", "").replace("¥", "").strip()
     if not raw:
         return blank
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 15 else None  # not 「²」; ≤ 999兆円

@@ -215,7 +215,7 @@ def test_off_1_off_2_a_messy_applicant_list_reports_every_row_and_imports_nothin
     rows = [
         _row(),                                                                   # 2 clean
         _row(氏名="不明 省", メールアドレス="a@example.go.jp", 府省庁="未来省"),       # 3 unknown ministry
-        _row(氏名="全角 数", メールアドレス="b@example.go.jp", 生年月日="１９８４-０７-０１"),  # 4 full-width digits
+        _row(氏名="全角 数", メールアドレス="b@example.go.jp", 生年月日="１９８４－０７－０１"),  # 4 full-width: read as typed
         _row(氏名="メール 無", メールアドレス=""),                                    # 5 missing e-mail
         _row(氏名="高橋 直樹"),                                                     # 6 same person as row 2
         _row(氏名="既存 一郎", メールアドレス="kizon@example.go.jp"),                  # 7 already an applicant this phase
@@ -225,7 +225,7 @@ def test_off_1_off_2_a_messy_applicant_list_reports_every_row_and_imports_nothin
     errors = {r["row"]: r["errors"] for r in batch.rows}
     assert errors[2] == {} and errors[8] == {}
     assert "府省庁等の一覧にありません" in errors[3]["府省庁"]
-    assert "全角数字" in errors[4]["生年月日"]
+    assert "生年月日" not in errors[4] and batch.rows[2]["data"]["birth_date"] == "1984-07-01"
     assert "メールアドレスを入力" in errors[5]["メールアドレス"]
     assert "2行目と同じ方" in errors[6]["メールアドレス"]
     assert "既に登録されています" in errors[7]["メールアドレス"]
