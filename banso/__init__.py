@@ -116,7 +116,10 @@ def _register_session_limits(app: Flask) -> None:
             flash("一定時間操作がなかったため、サインアウトしました。もう一度サインインしてください。" if idle else
                   f"サインインから{app.config['SESSION_MAX_HOURS']}時間が経過したため、サインアウトしました。もう一度サインインしてください。", "info")
             return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-        session["seen_at"] = stamp
+        if stamp - session.get("seen_at", 0) >= 60:
+            # At most once a minute: a response that rewrites the session cookie can overwrite what a concurrent one
+            # just put there (the live estimate's htmx answer arriving after a form's redirect lost its message).
+            session["seen_at"] = stamp
         return _account_first()
 
     def _account_first():

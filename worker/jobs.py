@@ -121,11 +121,13 @@ def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int 
 
 
 def close_finished_teams() -> int:
-    """On the worker's timer: close teams whose support period has passed (TEAM-3), and remind
-    teams whose half-year report falls due within two weeks (TEAM-6; each reminder goes once)."""
+    """On the worker's timer: member replacements whose date has come take effect (TEAM-4), teams whose support
+    period has passed close (TEAM-3), and teams whose half-year report falls due within two weeks are reminded
+    (TEAM-6; each reminder goes once)."""
     from banso.services import phases, teams
 
     try:
+        teams.apply_due_replacements()
         closed = sum(teams.close_finished(phase, actor=None) for phase in phases.all_phases())
         current = phases.current_phase()
         if current is not None:

@@ -115,7 +115,8 @@ REPLACEMENT_REASONS = ["人事異動", "退職", "健康上の理由", "その�
 
 
 class MemberReplacement(db.Model):
-    """TEAM-4: a member swapped mid-term."""
+    """TEAM-4: a member swapped mid-term. Recorded ahead of its date it is 予定 (``applied_at`` empty): the team, its
+    members' appointments and the public results change on ``effective_on`` (the worker's timer), not before."""
 
     __tablename__ = "member_replacements"
     __table_args__ = (CheckConstraint("reason IN ('人事異動', '退職', '健康上の理由', 'その他')", name="reason_known"),)
@@ -129,6 +130,7 @@ class MemberReplacement(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now)
+    applied_at: Mapped[datetime | None]
 
     leaving_officer: Mapped[Officer] = relationship(foreign_keys=[leaving_officer_id])
     joining_officer: Mapped[Officer] = relationship(foreign_keys=[joining_officer_id])

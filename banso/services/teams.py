@@ -162,8 +162,60 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
         raise WrongState(f"{leaving.name}さんは{team.name}の現在のメンバーではありません。", "leaving")
     if joining in current:
         raise InputError(f"{joining.name}さんは既にこのチームのメンバーです。", "joining")
+    planned = planned_replacements(team)
+    if any(r.leaving_officer_id == leaving.id for r in planned):
+        raise WrongState(f"{leaving.name}さんの交代は既に予定されています（{wareki(planned[0].effective_on)}付）。", "leaving")
+    if any(r.joining_officer_id == joining.id for r in planned):
+        raise InputError(f"{joining.name}さんは既にこのチームへの着任が予定されています。", "joining")
     _check_mix([o for o in current if o is not leaving] + [joining])
     _check_available(joining, team.phase, effective, team.end_date)
+    replacement = MemberReplacement(team_id=team.id, leaving_officer=leaving, joining_officer=joining,
+                                    effective_on=effective, reason=reason, note=(note or "").strip(),
+                                    created_by_id=actor.id if actor else None)
+    db.session.add(replacement)
+    flag_modified(team, "status")  # a new line-up, planned or made, is a new version of the team
+    if effective <= today_jst():
+        _apply(replacement, actor)
+    db.session.flush()
+    audit.record("replace_member", team, actor=actor,
+                 summary=f"{team.name}: {leaving.name}さん → {joining.name}さん（{wareki(effective)}付、{reason}）"
+                         + ("" if replacement.applied_at else "（予定）"),
+                 before={"officer": leaving.id}, after={"officer": joining.id, "effective_on": effective.isoformat()})
+    _notify_replacement(team, replacement)
+    return replacement
+
+
+def planned_replacements(team: Team) -> list[MemberReplacement]:
+    """Replacements recorded ahead of their date (予定), soonest first."""
+    return list(db.session.scalars(select(MemberReplacement).where(MemberReplacement.team_id == team.id,
+                                                                   MemberReplacement.applied_at.is_(None))
+                                   .order_by(MemberReplacement.effective_on)))
+
+
+def apply_due_replacements(today: date | None = None) -> int:
+    """On the worker's timer: replacements whose date has come take effect (memberships, candidacies, OFF-3
+    appointments). A replacement that can no longer be made (the newcomer appointed elsewhere meanwhile) stays
+    予定 and is logged for the secretariat."""
+    import logging
+
+    today = today or today_jst()
+    applied = 0
+    for replacement in db.session.scalars(select(MemberReplacement).where(MemberReplacement.applied_at.is_(None),
+                                                                          MemberReplacement.effective_on <= today)):
+        try:
+            with db.session.begin_nested():
+                _apply(replacement, None)
+            applied += 1
+        except RuleViolation as refused:
+            logging.getLogger("banso").warning("予定されたメンバー交代（%s）を反映できません: %s", replacement.id, refused.message)
+    return applied
+
+
+def _apply(replacement: MemberReplacement, actor: User | None) -> None:
+    """The replacement takes effect: the leaving membership closes the day before, the newcomer joins on the day."""
+    team = db.session.get(Team, replacement.team_id)
+    leaving, joining, effective, reason = (replacement.leaving_officer, replacement.joining_officer,
+                                           replacement.effective_on, replacement.reason)
     # The leaving membership closes only if still open: a concurrent replacement of the same member loses here.
     closed = db.session.execute(
         update(TeamMembership).where(TeamMembership.team_id == team.id, TeamMembership.officer_id == leaving.id,
@@ -172,24 +224,15 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
     if closed.rowcount != 1:
         raise WrongState(f"{leaving.name}さんの交代は既に処理されています。画面を再読み込みしてください。")
     db.session.add(TeamMembership(team=team, officer=joining, phase_id=team.phase_id, joined_on=effective))
-    flag_modified(team, "status")  # a new line-up is a new version of the team
     _set_candidacy(joining, team.phase, CandidacyStatus.ASSIGNED)
     _set_candidacy(leaving, team.phase, CandidacyStatus.ENDED)
     for appointment in leaving.appointments:  # OFF-3: no other team in the phase (one team at a time)
         if appointment.phase_id == team.phase_id and appointment.state == "issued":
             officers.end_appointment(appointment, on=effective - timedelta(days=1),
                                      reason=f"{team.name}のメンバー交代（{reason}）", actor=actor)
-    replacement = MemberReplacement(team_id=team.id, leaving_officer=leaving, joining_officer=joining,
-                                    effective_on=effective, reason=reason, note=(note or "").strip(),
-                                    created_by_id=actor.id if actor else None)
-    db.session.add(replacement)
+    replacement.applied_at = now()
     db.session.flush()
     db.session.expire(team, ["memberships"])
-    audit.record("replace_member", team, actor=actor,
-                 summary=f"{team.name}: {leaving.name}さん → {joining.name}さん（{wareki(effective)}付、{reason}）",
-                 before={"officer": leaving.id}, after={"officer": joining.id})
-    _notify_replacement(team, replacement)
-    return replacement
 
 
 def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:

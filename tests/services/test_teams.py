@@ -299,3 +299,37 @@ def test_team_3_teams_past_their_end_date_are_closed_by_the_worker_job(app, cloc
         assert jobs.close_finished_teams() == 1
         assert db.session.get(Team, team_id).status == "ended"
         assert jobs.close_finished_teams() == 0
+
+
+def test_team_4_a_replacement_dated_ahead_is_planned_until_its_date_then_takes_effect_everywhere(app, clock):
+    """Found: a replacement dated in the future took effect the day it was entered (members, public results and
+    the 発令一覧 all changed at once)."""
+    from banso.clock import jst
+    from banso.models import OfficerCandidacy, Team
+
+    with app.app_context():
+        clock.set(jst(2026, 9, 1, 10))
+        staff = make_user()
+        team = make_team()
+        leaving = team.current_members[0].officer
+        joining = make_ready_officer(team.phase, "防衛省")
+        replacement = teams.replace_member(team, leaving, joining, effective=date(2026, 10, 1), reason="人事異動", actor=staff)
+        db.session.refresh(team)
+        assert replacement.applied_at is None and teams.planned_replacements(team) == [replacement]
+        assert leaving in [m.officer for m in team.current_members] and joining not in [m.officer for m in team.current_members]
+        order = db.session.scalar(select(ConcurrentAppointment).where(ConcurrentAppointment.officer_id == leaving.id))
+        assert order.state == "issued" and order.ended_on is None  # the 発令一覧 does not change yet
+        with pytest.raises(RuleViolation):  # one planned change per member at a time
+            teams.replace_member(team, leaving, make_ready_officer(team.phase, "環境省"), effective=date(2026, 11, 1),
+                                 reason="人事異動", actor=staff)
+        assert teams.apply_due_replacements(date(2026, 9, 30)) == 0
+        assert teams.apply_due_replacements(date(2026, 10, 1)) == 1  # the worker's timer on the day
+        db.session.refresh(team)
+        assert joining in [m.officer for m in team.current_members] and leaving not in [m.officer for m in team.current_members]
+        db.session.refresh(order)
+        assert order.state == "ended" and order.ended_on == date(2026, 9, 30)
+        statuses = dict(db.session.execute(select(OfficerCandidacy.officer_id, OfficerCandidacy.status)
+                                           .where(OfficerCandidacy.officer_id.in_([leaving.id, joining.id]))).all())
+        assert statuses == {leaving.id: "ended", joining.id: "assigned"}
+        assert db.session.get(Team, team.id) is not None and teams.planned_replacements(team) == []
+        db.session.rollback()

@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from banso.formatting import parse_id
+from banso.formatting import parse_id, wareki
 from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.blueprints.teams import bp, matching_bp
 from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
@@ -69,6 +69,7 @@ def detail(team_id: int):
     form = ActivityForm()
     form.started_on.data = today_jst()
     return render_template("teams/detail.html", team=team, activities=activities, summary=teams.summarize(team, activities[::-1]),
+                           planned=teams.planned_replacements(team),
                            reports=reports, due={p: teams.report_due(team, p) for p in (1, 2)}, history=history,
                            activity_form=form, report_form=ReportForm(), extension_form=ExtensionForm(),
                            field_label=field_label,
@@ -136,9 +137,11 @@ def replace(team_id: int):
         joining = db.session.get(Officer, parse_id(form.joining.data)) if parse_id(form.joining.data) else None
         if joining is None:
             raise InputError("着任する支援官を選んでください。", "joining")
-        teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
-                             note=form.note.data, actor=current_user, expected_version=request.form.get("version"))
-        flash(f"{leaving.name}さんから{joining.name}さんへの交代を記録し、市町村とチームに通知しました。", "success")
+        replacement = teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
+                                           note=form.note.data, actor=current_user, expected_version=request.form.get("version"))
+        flash(f"{leaving.name}さんから{joining.name}さんへの交代を記録し、市町村とチームに通知しました。"
+              + ("" if replacement.applied_at else f"{wareki(replacement.effective_on)}付で反映します（それまでは予定として表示します）。"),
+              "success")
         return redirect(url_for("teams.detail", team_id=team.id))
     return page()
 
