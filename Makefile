@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := banso:create_app
 
-.PHONY: run test test-slow test-e2e setup clean bench
+.PHONY: run test test-slow test-e2e setup clean bench reset-demo
 
 run: setup
 	$(BIN)/python -m banso.devserver
@@ -36,6 +36,10 @@ banso/static/vendor/.installed: node_modules/.installed
 
 clean:
 	rm -rf $(VENV) node_modules banso/static/vendor
+
+# Start the demo afresh at the next `make run`: the embedded database and the receipts go (the secret key stays).
+reset-demo:
+	rm -rf instance/banso.sqlite3 instance/receipts
 
 # Performance figures (PostgreSQL and Redis on this machine; not part of `make test`). See bench/__main__.py.
 bench: setup

@@ -25,6 +25,7 @@ DEMO_USERS = [
     ("staff2@banso.example", "東 美咲", Role.SECRETARIAT),
     ("staff3@banso.example", "橋本 大輔", Role.SECRETARIAT),
     ("finance2@banso.example", "岡田 直子", Role.FINANCE),
+    ("admin2@banso.example", "中村 和也", Role.ADMIN),  # an early release needs a second admin (PUB-3)
 ]
 
 

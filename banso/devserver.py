@@ -54,8 +54,9 @@ def main() -> int:
         print(f"\nBanso を起動しました: http://127.0.0.1:{port}\n", flush=True)
         if app.config["LOAD_DEMO_DATA"]:
             print(f"デモ用サインイン（パスワードはすべて {DEMO_PASSWORD}）:")
-            for email, name, role in DEMO_USERS[:4]:
-                print(f"  {role.label:<10} {email}")
+            for email, name, role in DEMO_USERS:
+                print(f"  {role.label:<10} {email}（{name}）")
+            print("デモを最初からやり直すには、停止してから make reset-demo を実行してください。")
         print("\n停止するには Ctrl-C を押してください。\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

@@ -54,3 +54,11 @@ def test_every_chart_of_the_results_page_sums_to_its_headline(demo_app):
         for title, rows in officers.breakdown(second).items():
             assert sum(r[1] for r in rows) == head.officer_applicants, title
             assert sum(r[2] for r in rows) == head.officers == 278, title
+
+
+def test_the_demo_has_two_admins_so_an_early_release_can_be_tried(demo_app):
+    from banso.models import Role, User
+
+    with demo_app.app_context():
+        admins = db.session.scalars(db.select(User.email).where(User.role == Role.ADMIN)).all()
+        assert set(admins) == {"admin@banso.example", "admin2@banso.example"}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from banso import queue
 from banso.clock import JST, now
 from banso.extensions import db
-from banso.formatting import jst_datetime
+from banso.formatting import jst_datetime, wareki
 from banso.models import (Application, ApplicationStatus, Ministry, Municipality, Notification, NotificationStatus, Officer,
                           Phase, PrefectureContact, Publication, PublicationStatus, Team, TeamMembership, User)
 from banso.policies import publication as policy
@@ -123,8 +123,12 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
                                                     joinedload(Team.municipality), joinedload(Team.application))
                                .where(Team.phase_id == phase.id).order_by(Team.id)).unique()
     for team in teams:
+        from banso.services.teams import contact_lines, secretariat_line
+
         body = (f"{phase.name}の地方創生伴走支援のマッチング結果をお知らせします。\n\n支援先: {team.municipality.full_name}\n"
-                f"伴走支援チーム:\n・{members_text(team, chr(10) + '・')}\n\n{caution}\n\n{SIGNATURE}")
+                f"支援の開始日: {wareki(team.start_date)}（支援期間 {wareki(team.start_date)}〜{wareki(team.end_date)}）\n"
+                f"伴走支援チーム:\n{contact_lines([ms.officer for ms in team.current_members])}\n\n{caution}\n\n"
+                f"{secretariat_line()}{SIGNATURE}")
         recipients = [(m.officer.email, m.officer.name, m.officer.user) for m in team.current_members]
         if team.application is not None and team.application.contact_email:
             recipients.append((team.application.contact_email, f"{team.municipality.full_name} {team.application.contact_person}", None))

@@ -235,15 +235,41 @@ def _apply(replacement: MemberReplacement, actor: User | None) -> None:
     db.session.expire(team, ["memberships"])
 
 
+def contact_lines(officers: list[Officer]) -> str:
+    """A team's members as a municipality needs them in a plain-text letter (LGWAN mail may strip links): name,
+    home ministry, e-mail and phone; the first is the team's contact point."""
+    lines = [f"・{o.name}（{home_ministry(o).name}）　メール: {o.email or '—'}　電話: {o.phone or '—'}" for o in officers]
+    if lines:
+        lines[0] += "　※チームの連絡窓口"
+    return "\n".join(lines)
+
+
+def secretariat_line() -> str:
+    from flask import current_app
+
+    contact = current_app.config.get("SECRETARIAT_CONTACT")
+    return f"本件についてのお問い合わせ: {contact}\n" if contact else ""
+
+
 def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
+    """The municipality, the team (old and new line-up) and both officers hear of it, complete in plain text:
+    the date, who leaves, who joins with their introduction, the line-up after it with contacts."""
     from banso.services import publication
 
     m, application = team.municipality, team.application
-    members = "\n".join(f"・{ms.officer.name}（{home_ministry(ms.officer).name}）" for ms in team.current_members)
+    leaving, joining = replacement.leaving_officer, replacement.joining_officer
+    after = [ms.officer for ms in team.current_members if ms.officer is not leaving] + [joining]
+    introduction = (joining.introduction or "").strip()
     body = (f"{team.name}のメンバーを{wareki(replacement.effective_on)}付で交代します（{replacement.reason}）。\n"
-            f"退任: {replacement.leaving_officer.name}\n着任: {replacement.joining_officer.name}\n\n交代後のメンバー:\n{members}\n\n" + SIGNATURE)
+            f"退任: {leaving.name}（{home_ministry(leaving).name}）\n"
+            f"着任: {joining.name}（{home_ministry(joining).name}　{joining.bureau}{joining.division} {joining.post_title}）\n"
+            + (f"\n{joining.name}さんの自己紹介:\n{introduction}\n" if introduction else "")
+            + f"\n{wareki(replacement.effective_on)}からのメンバー:\n{contact_lines(after)}\n"
+            f"支援期間: {wareki(team.start_date)}〜{wareki(team.end_date)}\n\n{secretariat_line()}" + SIGNATURE)
     recipients = [(o.officer.email, o.officer.name, o.officer.user) for o in team.current_members]
-    recipients.append((replacement.leaving_officer.email, replacement.leaving_officer.name, replacement.leaving_officer.user))
+    for officer in (leaving, joining):
+        if officer.email not in {email for email, _, _ in recipients}:
+            recipients.append((officer.email, officer.name, officer.user))
     if application is not None:
         recipients.append((application.contact_email, f"{m.full_name} {application.contact_person}", None))
     for email, name, user in recipients:

@@ -202,3 +202,14 @@ def test_pub_4_prefectures_receive_their_packet_after_release_unless_allowed_bef
     assert notice.subject.startswith("【取扱注意・公表前】") and world["team"].municipality.name in notice.body and member in notice.body
     with pytest.raises(RuleViolation, match="メールアドレス"):
         publication.set_prefecture_contact("岩手県", "not-an-address", actor=staff)
+
+
+def test_pub_2_the_advance_notice_gives_the_start_date_and_the_teams_contacts(world):
+    """Found: the municipality's advance notice listed names only."""
+    phase, staff, team = world["phase"], world["staff"], world["team"]
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    letter = db.session.scalar(select(Notification.body).where(Notification.kind == "advance_notice",
+                                                               Notification.recipient_email == team.application.contact_email))
+    first = team.current_members[0].officer
+    assert "支援の開始日" in letter and first.email in letter and "チームの連絡窓口" in letter

@@ -333,3 +333,20 @@ def test_team_4_a_replacement_dated_ahead_is_planned_until_its_date_then_takes_e
         assert statuses == {leaving.id: "ended", joining.id: "assigned"}
         assert db.session.get(Team, team.id) is not None and teams.planned_replacements(team) == []
         db.session.rollback()
+
+
+def test_team_4_the_replacement_notice_is_complete_in_plain_text(ctx):
+    """Found: the municipality's replacement mail listed names only; LGWAN mail may strip links, so the letter
+    itself carries the team's contact point, the dates, the secretariat's contact and the newcomer's introduction."""
+    staff = make_user()
+    team = make_team()
+    leaving = team.current_members[0].officer
+    joining = make_ready_officer(team.phase, "防衛省")
+    joining.introduction, joining.phone = "防衛省で施設整備を担当してきました。", "03-5366-3111"
+    teams.replace_member(team, leaving, joining, effective=date(2026, 10, 1), reason="人事異動", actor=staff)
+    letter = db.session.scalar(select(Notification.body).where(Notification.kind == "member_replacement",
+                                                               Notification.recipient_email == team.application.contact_email))
+    assert "令和8年10月1日付" in letter and "防衛省で施設整備を担当してきました。" in letter
+    assert joining.email in letter and "03-5366-3111" in letter and "チームの連絡窓口" in letter
+    assert leaving.email not in letter.split("からのメンバー:")[1]  # the line-up after the change
+    assert "本件についてのお問い合わせ" in letter and "http" not in letter
