@@ -122,6 +122,15 @@ def _register_session_limits(app: Flask) -> None:
             session["seen_at"] = stamp
         return _account_first()
 
+    @app.after_request
+    def _bounded_messages(response):
+        """Messages a client never came back to read (a script posting in a loop) must not grow the session cookie
+        past what browsers keep (4 KB): the latest five are kept."""
+        flashes = session.get("_flashes")
+        if flashes and len(flashes) > 5:
+            session["_flashes"] = flashes[-5:]
+        return response
+
     def _account_first():
         """Before any other page: a password someone else typed is replaced, and a role that requires two factors
         enrols them (banso/services/two_factor.py)."""

@@ -151,6 +151,8 @@ class Activity(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # corrections check it: a stale form never overwrites (409)
+    __mapper_args__ = {"version_id_col": version}
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     kind: Mapped[str] = mapped_column(String(20))
     started_on: Mapped[date]

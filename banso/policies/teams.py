@@ -26,6 +26,11 @@ def may_record(team: Team, user: User) -> bool:
     return may_open(team, user)
 
 
+def may_correct_activity(activity, user: User) -> bool:
+    """An activity entry is corrected or deleted by whoever recorded it, while still on the team, or the secretariat."""
+    return user.has_role(*STAFF) or (activity.recorded_by_id == user.id and may_record(activity.team, user))
+
+
 def may_manage(user: User) -> bool:
     """Replacing members and extending the term are the secretariat's decisions (TEAM-3, TEAM-4)."""
     return user.has_role(*STAFF)

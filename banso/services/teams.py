@@ -310,9 +310,48 @@ def scope_warnings(text: str) -> list[str]:
     return []
 
 
+ACTIVITY_FIELDS = ["kind", "started_on", "ended_on", "participants", "place", "company_count", "summary", "follow_ups"]
+
+
 def record_activity(team: Team, data: dict, *, actor: User) -> Activity:
     if not policy.may_record(team, actor):
         raise NotPermitted("活動を記録できるのは、このチームの支援官と事務局だけです。")
+    activity = Activity(team=team, recorded_by_id=actor.id, **_activity_values(team, data))
+    db.session.add(activity)
+    audit.record("record_activity", team, actor=actor,
+                 summary=f"{team.name}: {activity.kind_label}（{wareki(activity.started_on)}）を記録")
+    return activity
+
+
+def correct_activity(activity: Activity, data: dict, *, actor: User, expected_version=None) -> Activity:
+    """A correction of an entry, audited with what it replaced; only over the version the form was opened at."""
+    if not policy.may_correct_activity(activity, actor):
+        raise NotPermitted("活動の記録を修正できるのは、記録した方と事務局だけです。")
+    check_version(activity, expected_version, {"started_on": "日付", "kind_label": "種類", "summary": "概要"})
+    before = audit.snapshot(activity, ACTIVITY_FIELDS)
+    for key, value in _activity_values(activity.team, data).items():
+        setattr(activity, key, value)
+    after = audit.snapshot(activity, ACTIVITY_FIELDS)
+    if before != after:
+        audit.record("correct_activity", activity, actor=actor,
+                     summary=f"{activity.team.name}: {activity.kind_label}（{wareki(activity.started_on)}）の記録を修正",
+                     before=before, after=after)
+    return activity
+
+
+def delete_activity(activity: Activity, *, actor: User, expected_version=None) -> None:
+    """An entry made in error goes; the audit keeps what it said."""
+    if not policy.may_correct_activity(activity, actor):
+        raise NotPermitted("活動の記録を削除できるのは、記録した方と事務局だけです。")
+    check_version(activity, expected_version, {"started_on": "日付", "kind_label": "種類", "summary": "概要"})
+    audit.record("delete_activity", activity, actor=actor,
+                 summary=f"{activity.team.name}: {activity.kind_label}（{wareki(activity.started_on)}）の記録を削除",
+                 before=audit.snapshot(activity, ACTIVITY_FIELDS))
+    db.session.delete(activity)
+
+
+def _activity_values(team: Team, data: dict) -> dict:
+    """An entry's values checked against the team's term (TEAM-5); nothing in the future."""
     if data.get("kind") not in ACTIVITY_KINDS:
         raise InputError("活動の種類を選んでください。", "kind")
     started, ended = data.get("started_on"), data.get("ended_on") or data.get("started_on")
@@ -326,13 +365,10 @@ def record_activity(team: Team, data: dict, *, actor: User) -> Activity:
         raise InputError("これから行う活動は記録できません（実施後に記録してください）。", "started_on")
     if not (data.get("summary") or "").strip():
         raise InputError("概要を入力してください。", "summary")
-    activity = Activity(team=team, kind=data["kind"], started_on=started, ended_on=ended,
-                        participants=(data.get("participants") or "").strip(), place=(data.get("place") or "").strip(),
-                        company_count=int(data.get("company_count") or 0), summary=data["summary"].strip(),
-                        follow_ups=(data.get("follow_ups") or "").strip(), recorded_by_id=actor.id)
-    db.session.add(activity)
-    audit.record("record_activity", team, actor=actor, summary=f"{team.name}: {activity.kind_label}（{started.isoformat()}）を記録")
-    return activity
+    return {"kind": data["kind"], "started_on": started, "ended_on": ended,
+            "participants": (data.get("participants") or "").strip(), "place": (data.get("place") or "").strip(),
+            "company_count": int(data.get("company_count") or 0), "summary": data["summary"].strip(),
+            "follow_ups": (data.get("follow_ups") or "").strip()}
 
 
 @dataclass

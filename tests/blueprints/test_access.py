@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import PhaseEvent, ProfileChangeRequest, Role
-from banso.services import application_import, imports, inquiries, notifications, officers, travel, users as accounts
+from banso.services import application_import, imports, inquiries, notifications, officers, teams, travel, users as accounts
 from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
                              make_team,
@@ -81,6 +81,9 @@ ROUTES = [
     ("GET", "/teams/{team_id}", SECRETARIAT),  # officers: their own team only (this one is not theirs)
     ("GET", "/teams/{team_id}/summary", SECRETARIAT),
     ("POST", "/teams/{team_id}/activities", SECRETARIAT),
+    ("GET", "/teams/{team_id}/activities", SECRETARIAT),
+    ("GET", "/teams/{team_id}/activities/{activity_id}/edit", SECRETARIAT),
+    ("POST", "/teams/{team_id}/activities/{activity_id}/delete", SECRETARIAT),
     ("POST", "/teams/{team_id}/reports/1", SECRETARIAT),
     ("GET", "/teams/{team_id}/replace", SECRETARIAT),
     ("POST", "/teams/{team_id}/extend", SECRETARIAT),
@@ -176,6 +179,8 @@ def ids(app, redis_url):
             db.session.flush()
             job = queue.queue("default").enqueue("worker.jobs.sweep_outbox")
             team = make_team(phase, contact_email="team-secret@example.lg.jp")
+            activity = teams.record_activity(team, {"kind": "online_meeting", "started_on": team.start_date,
+                                                    "summary": "定例会議"}, actor=users[STAFF])
             make_publication(phase)  # released: roles see what their role may (the hold has its own tests)
             make_rates(2026)
             trip = make_trip(team)
@@ -192,7 +197,7 @@ def ids(app, redis_url):
                       "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
                       "appointment_id": other.appointments[0].id, "team_id": team.id,
                       "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id,
-                      "number": phase.number, "token": token}
+                      "number": phase.number, "token": token, "activity_id": activity.id}
             db.session.commit()
         world.redis = RedisSnapshot(redis_url)
         yield result

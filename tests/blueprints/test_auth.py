@@ -143,3 +143,15 @@ def test_a_busy_page_does_not_rewrite_the_session_cookie_on_every_request(app, c
     assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
     clock.advance(minutes=2)
     assert "Set-Cookie" in client.get("/").headers  # still counted as activity (idle timeout)
+
+
+def test_messages_nobody_reads_never_grow_the_session_cookie_past_4_kb(app, client):
+    """Found (the Redis outage test): a client posting in a loop without reading its pages piled up messages
+    until the session cookie passed 4 KB, which browsers drop."""
+    email = _user(app, role="admin")
+    login(client, email)
+    for n in range(40):
+        response = client.post("/admin/users", data={"email": f"loop{n}@banso.example", "name": f"繰返 {n}", "role": "officer"})
+        assert response.status_code == 302
+    cookie = client.get_cookie("session")
+    assert cookie is not None and len(cookie.value) < 3000

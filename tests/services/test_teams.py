@@ -350,3 +350,43 @@ def test_team_4_the_replacement_notice_is_complete_in_plain_text(ctx):
     assert joining.email in letter and "03-5366-3111" in letter and "チームの連絡窓口" in letter
     assert leaving.email not in letter.split("からのメンバー:")[1]  # the line-up after the change
     assert "本件についてのお問い合わせ" in letter and "http" not in letter
+
+
+def test_team_5_an_activity_entry_is_corrected_or_deleted_audited_and_every_entry_can_be_seen(app, client):
+    """Found: an entry could not be corrected or deleted, and the team page showed only the latest 50."""
+    from datetime import timedelta
+
+    from banso.models import Activity, AuditEntry, Role
+    from tests.conftest import login
+
+    with app.app_context():
+        team = make_team()
+        recorder, other = make_user(Role.OFFICER), make_user(Role.OFFICER)
+        team.current_members[0].officer.user = recorder
+        team.current_members[1].officer.user = other
+        db.session.flush()
+        entries = [teams.record_activity(team, {"kind": "online_meeting", "started_on": team.start_date + timedelta(days=i),
+                                                "summary": f"定例会議 {i}"}, actor=recorder) for i in range(60)]
+        db.session.flush()  # recorded (each in its own request)
+        wrong = entries[-1]
+        with pytest.raises(RuleViolation):
+            teams.correct_activity(wrong, {"kind": "site_visit", "started_on": wrong.started_on, "summary": "x"}, actor=other)
+        teams.correct_activity(wrong, {"kind": "site_visit", "started_on": wrong.started_on, "summary": "現地で意見交換"},
+                               actor=recorder, expected_version=str(wrong.version))
+        db.session.flush()  # the correction saved (its request ended)
+        with pytest.raises(RuleViolation):  # a page opened before the correction
+            teams.delete_activity(wrong, actor=recorder, expected_version="1")
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "correct_activity"))
+        assert entry.before["summary"] == "定例会議 59" and entry.after["kind"] == "site_visit"
+        gone = entries[0].id
+        teams.delete_activity(entries[0], actor=recorder)
+        db.session.flush()
+        assert db.session.get(Activity, gone) is None
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "delete_activity")).before["summary"] == "定例会議 0"
+        team_id, email = team.id, make_user(Role.SECRETARIAT).email
+        db.session.commit()
+    login(client, email)
+    page = client.get(f"/teams/{team_id}/activities").get_data(as_text=True)
+    assert "全59件" in page and "現地で意見交換" in page
+    assert "定例会議 1<" in client.get(f"/teams/{team_id}/activities?page=3").get_data(as_text=True)
+    assert "すべての記録を見る（全59件" in client.get(f"/teams/{team_id}").get_data(as_text=True)

@@ -107,6 +107,60 @@ def record_activity(team_id: int):
     return back
 
 
+@bp.get("/<int:team_id>/activities")
+@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+def activities(team_id: int):
+    """Every entry of the team's activity record, newest first, a page at a time (and as a file)."""
+    team = _team(team_id)
+    stmt = select(Activity).where(Activity.team_id == team.id).order_by(Activity.started_on.desc(), Activity.id.desc())
+    if request.args.get("kind") in ACTIVITY_KINDS:
+        stmt = stmt.where(Activity.kind == request.args["kind"])
+    if request.args.get("format") in ("csv", "xlsx"):
+        return export(db.session.scalars(stmt), [
+            ("開始日", lambda a: a.started_on), ("終了日", lambda a: a.ended_on), ("種類", lambda a: a.kind_label),
+            ("場所", lambda a: a.place), ("参加者", lambda a: a.participants), ("訪問企業数", lambda a: a.company_count),
+            ("概要", lambda a: a.summary), ("今後の対応", lambda a: a.follow_ups),
+        ], f"{team.name}_活動の記録")
+    return page_or_fragment("teams/activities.html", "teams/_activities_table.html", page=paginate(stmt), team=team,
+                            kinds=ACTIVITY_KINDS)
+
+
+def _activity(team_id: int, activity_id: int) -> Activity:
+    activity = db.get_or_404(Activity, activity_id)
+    if activity.team_id != _team(team_id).id:
+        abort(404)
+    return activity
+
+
+@bp.route("/<int:team_id>/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+def correct_activity(team_id: int, activity_id: int):
+    activity = _activity(team_id, activity_id)
+    if not policy.may_correct_activity(activity, current_user):
+        abort(403)
+    form = ActivityForm(obj=activity) if request.method == "GET" else ActivityForm()
+
+    def page():
+        return render_template("teams/activity_form.html", form=form, activity=activity, team=activity.team), \
+            422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
+    if request.method == "POST" and form.validate_on_submit():
+        teams.correct_activity(activity, form.data, actor=current_user, expected_version=request.form.get("version"))
+        flash(f"{activity.kind_label}（{wareki(activity.started_on)}）の記録を修正しました。", "success")
+        return redirect(url_for("teams.detail", team_id=team_id) + "#activities")
+    return page()
+
+
+@bp.post("/<int:team_id>/activities/<int:activity_id>/delete")
+@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+def delete_activity(team_id: int, activity_id: int):
+    activity = _activity(team_id, activity_id)
+    label = f"{activity.kind_label}（{wareki(activity.started_on)}）"
+    return act(lambda: teams.delete_activity(activity, actor=current_user, expected_version=request.form.get("version")),
+               f"{label}の記録を削除しました。", redirect(url_for("teams.detail", team_id=team_id) + "#activities"))
+
+
 @bp.post("/<int:team_id>/reports/<int:period>")
 @roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
 def file_report(team_id: int, period: int):
