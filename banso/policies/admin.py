@@ -14,6 +14,11 @@ def may_accept_late(user: User) -> bool:
     return may_administer(user)
 
 
+def may_bulk_applications(user: User) -> bool:
+    """Moving many answers at once (確認済, 対象) is the secretariat's, as one at a time is."""
+    return user.has_role(Role.ADMIN, Role.SECRETARIAT)
+
+
 def may_confirm_population(user: User) -> bool:
     """APP-1: an admin records the population confirmed where the figures cannot decide (確認要, 未確認)."""
     return may_administer(user)

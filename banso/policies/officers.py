@@ -33,3 +33,8 @@ def is_own_record(officer, user: User) -> bool:
 def may_request_change(officer, user: User) -> bool:
     """OFF-5: an officer asks for changes to their own official record; the secretariat may file one for them."""
     return is_own_record(officer, user) or sees_hr_data(user)
+
+
+def may_select(user: User) -> bool:
+    """Selecting applicants for a phase (選定, one at a time or many at once) is the secretariat's."""
+    return user.has_role(*STAFF)

@@ -297,6 +297,36 @@ def change_status(application: Application, action: str, *, reason: str = "", ac
     return application
 
 
+BULK_ACTIONS = {"confirm": "確認済", "eligible": "対象"}
+BULK_LIMIT = 500
+
+
+def by_ids(values: list[str]) -> list[Application]:
+    """The answers named by ids sent from a list (odd values ignored), at most BULK_LIMIT + 1 of them."""
+    ids = [i for i in (parse_id(v) for v in values[:BULK_LIMIT + 1]) if i]
+    return list(db.session.scalars(select(Application).where(Application.id.in_(ids)).order_by(Application.id))) if ids else []
+
+
+def change_status_many(selected: list[Application], action: str, *, actor: User) -> tuple[int, list[tuple[Application, str]]]:
+    """The same step for many answers at once (確認済, 対象), each under exactly the rules one at a time applies;
+    an answer refused keeps its state and is reported with the reason, the others go on. (changed, refused)."""
+    if action not in BULK_ACTIONS:
+        raise InputError("まとめて行える操作は「確認済にする」「対象にする」です。")
+    if not selected:
+        raise InputError("回答を1件以上選んでください。")
+    if len(selected) > BULK_LIMIT:
+        raise InputError(f"一度に操作できるのは{BULK_LIMIT}件までです。絞り込んでから操作してください。")
+    changed, refused = 0, []
+    for application in selected:
+        try:
+            with db.session.begin_nested():
+                change_status(application, action, actor=actor)
+            changed += 1
+        except RuleViolation as violation:
+            refused.append((application, violation.message))
+    return changed, refused
+
+
 def confirm_population(application: Application, *, reason: str, actor: User) -> Application:
     """APP-1 確認要 or 未確認: an admin records how the population was confirmed (e.g. the municipality's own total
     at the reference date); staff may then mark the answer 対象. A figure of 100,000 or more is never overridden."""

@@ -235,6 +235,38 @@ def set_candidacy_status(candidacy: OfficerCandidacy, status: str, *, actor: Use
     return candidacy
 
 
+BULK_STATUSES = {CandidacyStatus.SELECTED: "選定", CandidacyStatus.NOT_SELECTED: "不選定"}
+BULK_LIMIT = 500
+
+
+def set_candidacy_status_many(phase: Phase, officer_ids: list[str], status: str, *,
+                              actor: User) -> tuple[int, list[tuple[Officer, str]]]:
+    """選定 or 不選定 for many applicants of a phase at once (300 at a time is usual), each under the rules one at a
+    time applies (OFF-1, OFF-2: only eligible applicants are selected); refused ones keep their status and are
+    reported with the reason. (changed, refused)."""
+    if status not in BULK_STATUSES:
+        raise InputError("まとめて行える操作は「選定」「不選定」です。")
+    ids = [i for i in (parse_id(v) for v in officer_ids[:BULK_LIMIT + 1]) if i]
+    if not ids:
+        raise InputError("応募者を1名以上選んでください。")
+    if len(ids) > BULK_LIMIT:
+        raise InputError(f"一度に操作できるのは{BULK_LIMIT}名までです。絞り込んでから操作してください。")
+    candidacies = db.session.scalars(select(OfficerCandidacy).options(joinedload(OfficerCandidacy.officer))
+                                     .where(OfficerCandidacy.phase_id == phase.id, OfficerCandidacy.officer_id.in_(ids))
+                                     .order_by(OfficerCandidacy.id))
+    changed, refused = 0, []
+    for candidacy in candidacies:
+        if candidacy.status == status:
+            continue
+        try:
+            with db.session.begin_nested():
+                set_candidacy_status(candidacy, status, actor=actor)
+            changed += 1
+        except RuleViolation as violation:
+            refused.append((candidacy.officer, violation.message))
+    return changed, refused
+
+
 # --- concurrent appointments (OFF-3) ---------------------------------------------------------
 
 def has_covering_appointment(officer: Officer, start: date, end: date) -> bool:

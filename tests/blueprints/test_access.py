@@ -47,6 +47,8 @@ ROUTES = [
     ("GET", "/applications/{application_id}", SECRETARIAT),
     ("GET", "/applications/{application_id}/edit", SECRETARIAT),
     ("POST", "/applications/{application_id}/status", SECRETARIAT),
+    ("POST", "/applications/bulk", SECRETARIAT),
+    ("POST", "/officers/bulk", SECRETARIAT),
     ("POST", "/applications/{application_id}/accept-late", {ADMIN}),
     ("POST", "/applications/{application_id}/confirm-population", {ADMIN}),
     ("GET", "/applications/imports/new", SECRETARIAT),

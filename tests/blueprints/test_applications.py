@@ -178,3 +178,27 @@ def test_times_are_accepted_as_the_browser_sends_them_with_or_without_seconds(ap
     assert bad.status_code == 422
     body = bad.get_data(as_text=True)
     assert "「2026-04-01 09:00」のように" in body and "無効な時間型" not in body
+
+
+def test_staff_move_many_answers_at_once_and_the_refused_ones_are_named(app, client):
+    """Gap: 115 answers were moved through 確認済 → 対象 one page at a time."""
+    from banso.models import Application
+    from tests.factories import make_application
+
+    with app.app_context():
+        phase = make_phase()
+        good = [make_application(phase, make_municipality(name=f"一括町{i}")) for i in range(3)]
+        seconded = make_application(phase, make_municipality(name="出向町"), seconded_national_staff=True)
+        ids = [a.id for a in good + [seconded]]
+        db.session.commit()
+    _staff(app, client)
+    page = client.get("/applications/?phase=2").get_data(as_text=True)
+    assert 'name="ids"' in page and 'data-select-all="ids"' in page
+    client.post("/applications/bulk", data={"ids": [str(i) for i in ids], "action": "confirm", "next": "/applications/?phase=2"})
+    done = client.post("/applications/bulk", data={"ids": [str(i) for i in ids], "action": "eligible", "next": "/applications/?phase=2"},
+                       follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "3件を「対象」にしました" in text and "1件は「対象」にできませんでした" in text and "出向町" in text
+    with app.app_context():
+        statuses = {a.municipality.name: a.status for a in db.session.scalars(db.select(Application).where(Application.id.in_(ids)))}
+    assert statuses == {"一括町0": "eligible", "一括町1": "eligible", "一括町2": "eligible", "出向町": "confirmed"}

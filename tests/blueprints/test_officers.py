@@ -176,3 +176,27 @@ def test_two_staff_editing_one_officer_the_second_save_never_overwrites_the_firs
     with app.app_context():
         saved = db.session.get(Officer, officer_id)
         assert saved.post_title == "課長" and saved.phone != "03-0000-0000" and saved.version == 2
+
+
+def test_staff_select_many_applicants_at_once_and_the_ineligible_are_named(app, client):
+    """Gap: 300 applicants were selected for a phase one by one."""
+    from banso.models import OfficerCandidacy
+
+    with app.app_context():
+        phase = make_phase()
+        fit = [make_officer(phase) for _ in range(3)]
+        regional = make_officer(phase, workplace_type="地方支分部局")
+        ids = [o.id for o in fit + [regional]]
+        staff = make_user().email
+        db.session.commit()
+    login(client, staff)
+    page = client.get("/officers/?phase=2").get_data(as_text=True)
+    assert 'data-select-all="ids"' in page
+    done = client.post("/officers/bulk", data={"phase": "2", "ids": [str(i) for i in ids], "status": "selected",
+                                               "next": "/officers/?phase=2"}, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "3名を「選定」にしました" in text and "1名は「選定」にできませんでした" in text and "OFF-2" in text
+    with app.app_context():
+        statuses = dict(db.session.execute(db.select(OfficerCandidacy.officer_id, OfficerCandidacy.status)
+                                           .where(OfficerCandidacy.officer_id.in_(ids))).all())
+    assert [statuses[i] for i in ids] == ["selected", "selected", "selected", "applied"]

@@ -102,6 +102,26 @@ def edit(application_id: int):
     return _form_page(form, application.phase, application, status=422 if form.errors or form.form_errors else 200)
 
 
+@bp.post("/bulk")
+@roles_required(*STAFF)
+def bulk():
+    """確認済 or 対象 for the answers ticked in the list, each under its own rules; the refused ones are named."""
+    selected = applications.by_ids(request.form.getlist("ids"))
+    action = request.form.get("action", "")
+    target = request.form.get("next", "")
+    back = redirect(target if target.startswith("/applications") and not target.startswith("//") else url_for("applications.index"))
+    on_refusal(lambda: back)
+    changed, refused = applications.change_status_many(selected, action, actor=current_user)
+    label = applications.BULK_ACTIONS[action]
+    if changed:
+        flash(f"{changed}件を「{label}」にしました。", "success")
+    if refused:
+        flash(f"{len(refused)}件は「{label}」にできませんでした（状態は変わっていません）: "
+              + "；".join(f"{a.municipality.full_name}: {message}" for a, message in refused[:10])
+              + (f"（ほか{len(refused) - 10}件）" if len(refused) > 10 else ""), "warning")
+    return back
+
+
 @bp.post("/<int:application_id>/status")
 @roles_required(*STAFF)
 def change_status(application_id: int):

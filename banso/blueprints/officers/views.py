@@ -116,6 +116,28 @@ def candidacy_status(officer_id: int, candidacy_id: int):
     return back
 
 
+@bp.post("/bulk")
+@roles_required(*STAFF)
+def bulk():
+    """選定 or 不選定 for the applicants ticked in the phase's list; the refused ones are named."""
+    phase = phases.selected_phase(request.form.get("phase"))
+    target = request.form.get("next", "")
+    back = redirect(target if target.startswith("/officers") and not target.startswith("//") else url_for("officers.index"))
+    on_refusal(lambda: back)
+    if phase is None:
+        raise InputError("期を選んでください。")
+    status = request.form.get("status", "")
+    changed, refused = officers.set_candidacy_status_many(phase, request.form.getlist("ids"), status, actor=current_user)
+    label = officers.BULK_STATUSES.get(status, "")
+    if changed:
+        flash(f"{changed}名を「{label}」にしました。", "success")
+    if refused:
+        flash(f"{len(refused)}名は「{label}」にできませんでした（状態は変わっていません）: "
+              + "；".join(f"{o.name}: {message}" for o, message in refused[:10])
+              + (f"（ほか{len(refused) - 10}名）" if len(refused) > 10 else ""), "warning")
+    return back
+
+
 @bp.post("/<int:officer_id>/apply")
 @roles_required(*STAFF)
 def apply(officer_id: int):

@@ -15,6 +15,16 @@
     }
   }, true);
 
+  // <input type="checkbox" data-select-all="ids">: ticks or clears every checkbox named "ids" in its form.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var name = box.getAttribute && box.getAttribute("data-select-all");
+    if (!name || !box.form) { return; }
+    box.form.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (item) {
+      item.checked = box.checked;
+    });
+  });
+
   function showError(text) {
     var box = document.getElementById("htmx-error");
     if (!box) { window.alert(text); return; }
