@@ -36,34 +36,45 @@ class NavItem:
     label: str
     roles: tuple[Role, ...]
     dev_only: bool = False
+    group: str = ""  # the area it is listed under (a menu of its own); "" stands alone
 
 
-# Menus in the order they are shown. Each area adds its entries here.
+# Menus in the order they are shown, grouped by area (the Digital Agency design system's header menu): a group
+# with one entry for a role is shown as that entry. Each area adds its entries here.
 NAV: list[NavItem] = [
     NavItem("dashboard.index", "ホーム", ALL_ROLES),
-    NavItem("applications.index", "活用希望調査", SECRETARIAT_ROLES),
-    NavItem("applications.continuation", "継続意向調査", SECRETARIAT_ROLES),
-    NavItem("municipalities.index", "市区町村", SECRETARIAT_ROLES),
-    NavItem("matching.index", "マッチング", SECRETARIAT_ROLES),
-    NavItem("teams.index", "チーム", ALL_ROLES),
-    NavItem("teams.reports", "活動報告", SECRETARIAT_ROLES),
-    NavItem("officers.index", "支援官", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)),
-    NavItem("appointments.index", "併任発令", SECRETARIAT_ROLES),
-    NavItem("officers.changes", "変更申請", SECRETARIAT_ROLES),
+    NavItem("applications.index", "活用希望調査", SECRETARIAT_ROLES, group="申請・自治体"),
+    NavItem("applications.continuation", "継続意向調査", SECRETARIAT_ROLES, group="申請・自治体"),
+    NavItem("municipalities.index", "市区町村", SECRETARIAT_ROLES, group="申請・自治体"),
+    NavItem("officers.index", "支援官", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE), group="支援官・発令"),
+    NavItem("appointments.index", "併任発令", SECRETARIAT_ROLES, group="支援官・発令"),
+    NavItem("officers.changes", "変更申請", SECRETARIAT_ROLES, group="支援官・発令"),
     NavItem("officers.me", "マイプロフィール", (Role.OFFICER,)),
-    NavItem("travel.index", "旅費", ALL_ROLES),
+    NavItem("teams.index", "チーム", ALL_ROLES, group="チーム"),
+    NavItem("matching.index", "マッチング", SECRETARIAT_ROLES, group="チーム"),
+    NavItem("teams.reports", "活動報告", SECRETARIAT_ROLES, group="チーム"),
+    NavItem("travel.index", "旅費", ALL_ROLES, group="旅費"),
+    NavItem("travel.budget", "旅費予算", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE), group="旅費"),
+    NavItem("travel.rates", "旅費単価", (Role.FINANCE,), group="旅費"),
     NavItem("inquiries.index", "問い合わせ", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)),
     NavItem("inquiries.mine", "問い合わせ", (Role.OFFICER,)),
-    NavItem("travel.budget", "旅費予算", (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)),
-    NavItem("travel.rates", "旅費単価", (Role.FINANCE,)),
-    NavItem("publication.index", "公表", SECRETARIAT_ROLES),
-    NavItem("stats.index", "実績", SECRETARIAT_ROLES),
-    NavItem("admin.notifications", "通知の送信状況", SECRETARIAT_ROLES),
-    NavItem("admin.users", "利用者管理", (Role.ADMIN,)),
-    NavItem("admin.phases", "期・日程", (Role.ADMIN,)),
-    NavItem("admin.audit", "監査ログ", (Role.ADMIN,)),
-    NavItem("dev.mailbox", "開発用メールボックス", SECRETARIAT_ROLES, dev_only=True),
+    NavItem("publication.index", "公表", SECRETARIAT_ROLES, group="公表・実績"),
+    NavItem("stats.index", "実績", SECRETARIAT_ROLES, group="公表・実績"),
+    NavItem("admin.notifications", "通知の送信状況", SECRETARIAT_ROLES, group="管理"),
+    NavItem("admin.users", "利用者管理", (Role.ADMIN,), group="管理"),
+    NavItem("admin.phases", "期・日程", (Role.ADMIN,), group="管理"),
+    NavItem("admin.audit", "監査ログ", (Role.ADMIN,), group="管理"),
+    NavItem("dev.mailbox", "開発用メールボックス", SECRETARIAT_ROLES, dev_only=True, group="管理"),
 ]
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    label: str
+    items: list[NavItem]
+
+    def holds(self, endpoint: str | None) -> bool:
+        return any(item.endpoint == endpoint for item in self.items)
 
 
 def nav_for(user) -> list[NavItem]:
@@ -73,3 +84,18 @@ def nav_for(user) -> list[NavItem]:
         return []
     dev = current_app.config["BANSO_ENV"] != "production"
     return [item for item in NAV if user.has_role(*item.roles) and (dev or not item.dev_only)]
+
+
+def nav_groups_for(user) -> list[NavItem | NavGroup]:
+    """The menu bar: entries standing alone, and a group per area with two or more entries for this user."""
+    shown: list[NavItem | NavGroup] = []
+    for item in nav_for(user):
+        if not item.group:
+            shown.append(item)
+            continue
+        group = next((g for g in shown if isinstance(g, NavGroup) and g.label == item.group), None)
+        if group is None:
+            shown.append(NavGroup(item.group, [item]))
+        else:
+            group.items.append(item)
+    return [g.items[0] if isinstance(g, NavGroup) and len(g.items) == 1 else g for g in shown]

@@ -2,7 +2,7 @@
 import pytest
 
 from banso.extensions import db
-from tests.e2e.test_signin import sign_in
+from tests.e2e.test_signin import go, sign_in
 from tests.factories import make_municipality, make_phase, make_user
 from tests.services.test_application_import import _row, _xlsx
 
@@ -21,7 +21,7 @@ def test_staff_imports_a_spreadsheet_excluding_a_bad_row(app, live_server, page,
     spreadsheet.write_bytes(_xlsx(rows))
 
     sign_in(page, live_server, "staff@banso.example", "correct-horse-battery")
-    page.get_by_role("link", name="活用希望調査").click()
+    go(page, "活用希望調査")
     page.get_by_role("link", name="メールの回答を取込").click()
     page.get_by_label("回答フォーム記載事項リスト").set_input_files(str(spreadsheet))
     page.get_by_role("button", name="確認する").click()

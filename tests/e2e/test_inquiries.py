@@ -7,7 +7,7 @@ import pytest
 from banso.extensions import db
 from banso.models import Role
 from tests.conftest import run_worker
-from tests.e2e.test_signin import sign_in
+from tests.e2e.test_signin import go, sign_in
 from tests.factories import PASSWORD, make_municipality, make_user
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +36,7 @@ def test_visitor_asks_staff_reply_and_the_emailed_answer_reopens_it(app, live_se
     visitor.context.close()
 
     sign_in(page, live_server, "staff@banso.example", PASSWORD)
-    page.get_by_role("link", name="問い合わせ").first.click()
+    go(page, "問い合わせ")
     page.get_by_role("link", name=receipt).click()
     assert "遠野市" in page.locator("dl.facts").inner_text()
     page.get_by_role("button", name="自分が担当する").click()

@@ -3,7 +3,7 @@ import pytest
 
 from banso.extensions import db
 from banso.models import Role
-from tests.e2e.test_signin import sign_in
+from tests.e2e.test_signin import go, sign_in
 from tests.factories import PASSWORD, make_officer, make_phase, make_user
 
 pytestmark = pytest.mark.e2e
@@ -17,7 +17,7 @@ def test_officer_edits_introduction_files_a_change_and_staff_approve(app, live_s
         db.session.commit()
 
     sign_in(page, live_server, "officer@banso.example", PASSWORD)
-    page.get_by_role("link", name="マイプロフィール").click()
+    go(page, "マイプロフィール")
     page.get_by_label("自己紹介").fill("港湾行政の経験を地域の産業振興に活かしたいと考えています。")
     page.get_by_role("button", name="保存する").click()
     page.get_by_text("プロフィールを更新しました。").wait_for()
@@ -29,12 +29,12 @@ def test_officer_edits_introduction_files_a_change_and_staff_approve(app, live_s
     page.get_by_role("button", name="サインアウト").click()
 
     sign_in(page, live_server, "staff@banso.example", PASSWORD)
-    page.get_by_role("link", name="変更申請").click()
+    go(page, "変更申請")
     card = page.locator("article", has_text="石田 健一")
     assert "企画官" in card.inner_text()
     card.get_by_role("button", name="承認して反映").click()
     page.get_by_text("石田 健一さんの申請を承認しました。").wait_for()
-    page.get_by_role("link", name="支援官").first.click()
+    go(page, "支援官")
     page.get_by_role("link", name="石田 健一").click()
     assert page.get_by_text("企画官").first.is_visible()
 

@@ -4,7 +4,7 @@ import pytest
 from banso.extensions import db
 from banso.models import Role
 from tests.conftest import run_worker
-from tests.e2e.test_signin import sign_in
+from tests.e2e.test_signin import go, sign_in
 from tests.factories import PASSWORD, make_municipality, make_team, make_user
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +21,7 @@ def test_admin_confirms_notifies_and_releases_and_the_public_page_shows_the_resu
     assert public.goto(f"{live_server}/public/2/results").status == 404  # embargoed
 
     sign_in(page, live_server, "admin@banso.example", PASSWORD)
-    page.get_by_role("link", name="公表").click()
+    go(page, "公表")
     for button, done in (("確定する", "確定しました"), ("事前通知を送る", "事前通知を送信しました"), ("公表する", "公表しました")):
         page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name=button).click()

@@ -4,7 +4,7 @@ import pytest
 
 from banso.extensions import db
 from banso.models import Role
-from tests.e2e.test_signin import sign_in
+from tests.e2e.test_signin import go, sign_in
 from tests.factories import PASSWORD, make_publication, make_rates, make_team, make_user
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ def test_officer_files_finance_approves_officer_claims_finance_settles(app, live
 
     # The officer files a one-night site visit; the estimate and the budget fit show while typing.
     sign_in(page, live_server, "ishida@banso.example", PASSWORD)
-    page.get_by_role("link", name="旅費").first.click()
+    go(page, "旅費")
     page.get_by_role("link", name="出張を申請する").click()
     assert page.get_by_label(f"{name}（国土交通省）").is_checked()
     page.get_by_label("出発日").fill("2026-06-10")

@@ -25,6 +25,22 @@
     });
   });
 
+  // The header's area menus (<details>): opening one closes the others; a click elsewhere or Escape closes it.
+  function closeMenus(except) {
+    document.querySelectorAll("details.site-nav__menu[open]").forEach(function (menu) {
+      if (menu !== except) { menu.removeAttribute("open"); }
+    });
+  }
+  document.addEventListener("toggle", function (event) {
+    if (event.target.matches && event.target.matches("details.site-nav__menu") && event.target.open) { closeMenus(event.target); }
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("details.site-nav__menu")) { closeMenus(null); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeMenus(null); }
+  });
+
   function showError(text) {
     var box = document.getElementById("htmx-error");
     if (!box) { window.alert(text); return; }
