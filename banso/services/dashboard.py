@@ -1,11 +1,15 @@
-"""What the signed-in home page shows: the current phase's timeline and what needs attention."""
+"""What the signed-in home page shows: the phases' timelines and, for each role, what is waiting for them."""
 from __future__ import annotations
 
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from banso.clock import today_jst
 from banso.extensions import db
-from banso.models import Notification, NotificationStatus
+from banso.models import (Activity, HalfYearReport, Notification, NotificationStatus, Officer, ProfileChangeRequest, Publication, TripRequest,
+                          TripTraveller)
+from banso.models.travel import TripStatus
+from banso.policies import admin as admin_policy
 from banso.policies import inquiries as inquiries_policy
 from banso.policies import teams as teams_policy
 from banso.policies import travel as travel_policy
@@ -25,13 +29,51 @@ def overview() -> dict:
         data["failed_notifications"] = db.session.scalar(
             select(func.count()).where(Notification.status == NotificationStatus.FAILED)
         )
+        data["change_requests"] = db.session.scalar(select(func.count()).where(ProfileChangeRequest.status == "pending"))
+        earlier = phases.running_beside(phase)  # December–March: last phase's teams and this phase's survey
+        if earlier is not None:
+            data["earlier_phase"], data["earlier_milestones"] = earlier, phases.timeline(earlier)
         if phase is not None:
             data["flagged_teams"] = teams.flagged_teams(phase)
             data["missing_reports"] = len(teams.missing_reports(phase))
+    if admin_policy.may_administer(current_user):  # PUB-3: an early release waits for a second admin
+        data["early_requests"] = list(db.session.scalars(select(Publication).where(
+            Publication.early_requested_at.is_not(None), Publication.released_at.is_(None))))
+        data["unlocked"] = list(db.session.scalars(select(Publication).where(Publication.unlocked.is_(True))))
     if inquiries_policy.may_be_assigned(current_user):  # those who answer inquiries
         data["inquiry_counts"] = inquiries.status_counts(current_user)  # INQ-1: nothing waits unseen
     if travel_policy.may_review(current_user) and phase is not None:
         data["figures"] = travel.budget(phase)  # TRV-2: where the cap stands, and what awaits review
+    if travel_policy.may_review(current_user):
+        data["claims_waiting"] = db.session.scalar(select(func.count()).where(TripRequest.status == TripStatus.CLAIM_SUBMITTED))
     if teams_policy.sees_own_teams_only(current_user):
-        data["own_team"] = teams.team_of_user(current_user, phase)
+        team = teams.team_of_user(current_user)  # their team now, whichever phase it belongs to
+        data["own_team"] = team
+        data.update(_officer_day(team))
+    return data
+
+
+NEXT_STEP = {TripStatus.SUBMITTED: "会計担当の審査待ち", TripStatus.RETURNED: "差し戻されました。修正して再提出してください",
+             TripStatus.APPROVED: "承認済み。出張後に精算を申請してください", TripStatus.CLAIM_SUBMITTED: "精算の審査待ち",
+             TripStatus.CLAIM_RETURNED: "精算が差し戻されました。修正して再申請してください"}
+
+
+def _officer_day(team) -> dict:
+    """An officer's own work: their open trips with the next step, claims now due, the next report, the weeks
+    since the team last met."""
+    today = today_jst()
+    mine = (select(TripRequest).join(TripTraveller, TripTraveller.trip_id == TripRequest.id)
+            .join(Officer, Officer.id == TripTraveller.officer_id)
+            .where(Officer.user_id == current_user.id, TripRequest.status.in_(list(NEXT_STEP)))
+            .order_by(TripRequest.depart_on).limit(20))
+    trips = [(trip, NEXT_STEP[TripStatus(trip.status)], trip.status == TripStatus.APPROVED and trip.return_on < today)
+             for trip in db.session.scalars(mine).unique()]
+    data = {"my_trips": trips, "claims_due": sum(1 for _, _, due in trips if due)}
+    if team is not None:
+        filed = set(db.session.scalars(select(HalfYearReport.period).where(HalfYearReport.team_id == team.id)))
+        upcoming = [(period, teams.report_due(team, period)) for period in (1, 2) if period not in filed]
+        data["next_report"] = min(upcoming, key=lambda p: p[1]) if upcoming else None
+        last_meeting = db.session.scalar(select(func.max(Activity.started_on)).where(
+            Activity.team_id == team.id, Activity.kind == "online_meeting"))
+        data["weeks_since_meeting"] = (today - last_meeting).days // 7 if last_meeting else None
     return data

@@ -53,6 +53,16 @@ def current_phase() -> Phase | None:
     return phase or db.session.scalar(select(Phase).order_by(Phase.number).limit(1))
 
 
+def running_beside(phase: Phase | None) -> Phase | None:
+    """The earlier phase still in support while ``phase``'s survey runs (December–March both are live)."""
+    if phase is None:
+        return None
+    from banso.clock import today_jst
+
+    return db.session.scalar(select(Phase).where(Phase.number < phase.number, Phase.support_end >= today_jst())
+                             .order_by(Phase.number.desc()).limit(1))
+
+
 def timeline(phase: Phase) -> list[Milestone]:
     """The phase's schedule in order, marking what has passed and what is due next."""
     at = now()

@@ -31,11 +31,9 @@
       if (menu !== except) { menu.removeAttribute("open"); }
     });
   }
-  document.addEventListener("toggle", function (event) {
-    if (event.target.matches && event.target.matches("details.site-nav__menu") && event.target.open) { closeMenus(event.target); }
-  }, true);
   document.addEventListener("click", function (event) {
-    if (!event.target.closest || !event.target.closest("details.site-nav__menu")) { closeMenus(null); }
+    // A click (or Enter, which clicks) on one menu closes the others; anywhere else, all of them.
+    closeMenus(event.target.closest ? event.target.closest("details.site-nav__menu") : null);
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { closeMenus(null); }
