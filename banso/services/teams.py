@@ -18,7 +18,7 @@ from banso.models import (Activity, Application, ApplicationStatus, CandidacySta
                           Team, TeamExtension, TeamMembership, TeamStatus, User)
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
 from banso.policies import teams as policy
-from banso.reference import FIELDS, field_label
+from banso.reference import FIELDS, field_label, normalize_name
 from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, applications, audit, check_version, notifications,
                             officers)
 
@@ -279,8 +279,9 @@ def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
                              **publication.hold(team.phase))  # PUB-2: before release it waits in the outbox
 
 
-def replacement_candidates(team: Team, leaving: Officer, limit: int = 10) -> list[tuple[Officer, int, list[str]]]:
-    """Selected officers free in the phase who keep the team mixed, best fit for its themes first."""
+def replacement_candidates(team: Team, leaving: Officer, limit: int = 10, q: str = "") -> list[tuple[Officer, int, list[str]]]:
+    """Selected officers free in the phase who keep the team mixed, best fit for its themes first; ``q`` narrows
+    them by name, kana, ministry, home town or ties (as typed)."""
     keep = [m.officer for m in team.current_members if m.officer is not leaving]
     taken = {home_ministry(o).name for o in keep}
     busy = select(TeamMembership.officer_id).where(TeamMembership.phase_id == team.phase_id, TeamMembership.left_on.is_(None))
@@ -292,6 +293,9 @@ def replacement_candidates(team: Team, leaving: Officer, limit: int = 10) -> lis
     scored = []
     for officer in free:
         if home_ministry(officer).name in taken:
+            continue
+        text = normalize_name(f"{officer.name}{officer.name_kana}{officer.ministry.label}{officer.home_town}{officer.region_ties}")
+        if q and normalize_name(q) not in text:
             continue
         matched = [field_label(f) for f in team.themes if f in (officer.expertise_fields or [])]
         ties = team.municipality.prefecture in f"{officer.home_town}{officer.region_ties}"

@@ -1,3 +1,5 @@
+import re
+
 from sqlalchemy import select
 
 from banso.extensions import db
@@ -200,3 +202,15 @@ def test_staff_select_many_applicants_at_once_and_the_ineligible_are_named(app, 
         statuses = dict(db.session.execute(db.select(OfficerCandidacy.officer_id, OfficerCandidacy.status)
                                            .where(OfficerCandidacy.officer_id.in_(ids))).all())
     assert [statuses[i] for i in ids] == ["selected", "selected", "selected", "applied"]
+
+
+def test_expertise_is_chosen_with_checkboxes_so_one_click_never_wipes_earlier_choices(app, client):
+    """Found: the expertise picker was a multi-select listbox where one click without Ctrl cleared the others."""
+    with app.app_context():
+        staff = make_user().email
+        db.session.commit()
+    login(client, staff)
+    page = client.get("/officers/new").get_data(as_text=True)
+    boxes = re.findall(r'<input[^>]*name="expertise_fields"[^>]*>', page)
+    assert len(boxes) == 26 and all('type="checkbox"' in b for b in boxes)
+    assert "<select" not in page.split('name="expertise_fields"')[0][-300:]

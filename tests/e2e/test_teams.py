@@ -24,8 +24,12 @@ def test_staff_replace_a_member_and_everyone_is_told(app, live_server, page, smt
     page.goto(f"{live_server}/teams/{team_id}")
     page.get_by_role("link", name="メンバー交代").click()
     page.get_by_label("交代するメンバー").select_option(label=f"{leaving_name}（国土交通省）")
-    assert "新任 一郎" in page.locator("table").inner_text()
-    page.get_by_label("着任する支援官").select_option(label="新任 一郎（防衛省）")
+    assert "新任 一郎" in page.locator("#candidates").inner_text()
+    page.get_by_label("候補を探す（氏名・府省庁・出身地・ゆかり）").fill("防衛")  # narrowed by ministry, as typed
+    page.get_by_role("button", name="探す").click()
+    page.wait_for_load_state()
+    assert "新任 一郎" in page.locator("#candidates").inner_text() and "防衛省" in page.locator("#candidates").inner_text()
+    page.get_by_label("新任 一郎").check()  # a row with ministry, grade, home town, ties and fit beside the choice
     page.get_by_label("理由").select_option("人事異動")
     page.get_by_label("交代日").fill("2026-10-01")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -390,3 +390,12 @@ def test_team_5_an_activity_entry_is_corrected_or_deleted_audited_and_every_entr
     assert "全59件" in page and "現地で意見交換" in page
     assert "定例会議 1<" in client.get(f"/teams/{team_id}/activities?page=3").get_data(as_text=True)
     assert "すべての記録を見る（全59件" in client.get(f"/teams/{team_id}").get_data(as_text=True)
+
+
+def test_team_4_replacement_candidates_can_be_searched_as_typed(ctx):
+    team = make_team()
+    leaving = team.current_members[0].officer
+    found = make_ready_officer(team.phase, "防衛省")
+    found.home_town = "岩手県大船渡市"
+    assert [o for o, _, _ in teams.replacement_candidates(team, leaving, q="大船渡")] == [found]
+    assert teams.replacement_candidates(team, leaving, q="どこにもない") == []

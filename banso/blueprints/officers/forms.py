@@ -4,6 +4,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from banso.reference import (APPOINTMENT_POSTS, FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, JOB_TYPES, OFFICER_TYPES, SEXES,
                              WORKPLACES, field_label)
@@ -26,8 +27,9 @@ class SelfFields:
 
     email = EmailField("メールアドレス", validators=[Length(max=254)])
     phone = StringField("電話番号", validators=[Length(max=30)])
-    expertise_fields = SelectMultipleField("専門分野（26分野から）", choices=FIELD_CHOICES, coerce=int, validate_choice=False,
-                                           validators=[Optional()])
+    expertise_fields = SelectMultipleField("専門分野（26分野から、当てはまるものすべて）", choices=FIELD_CHOICES, coerce=int,
+                                           validate_choice=False, validators=[Optional()],
+                                           option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     home_town = StringField("出身地", validators=[Length(max=100)])
     region_ties = TextAreaField("ゆかりのある地域", validators=[Length(max=2000)])
     preferences = TextAreaField("希望（支援したい分野・地域など）", validators=[Length(max=2000)])

@@ -179,7 +179,7 @@ def replace(team_id: int):
     form.leaving.choices = [SelectChoice(str(m.officer.id), f"{m.officer.name}（{teams.home_ministry(m.officer).name}）")
                             for m in team.current_members]
     leaving = db.session.get(Officer, parse_id(form.leaving.data)) if parse_id(form.leaving.data) else team.current_members[0].officer
-    candidates = teams.replacement_candidates(team, leaving)
+    candidates = teams.replacement_candidates(team, leaving, limit=30, q=request.values.get("q", ""))
     form.joining.choices = [SelectChoice(str(o.id), f"{o.name}（{teams.home_ministry(o).name}）") for o, _, _ in candidates]
 
     def page():
@@ -187,7 +187,8 @@ def replace(team_id: int):
             422 if form.errors or form.form_errors else 200
 
     on_refusal(page, form)
-    if request.method == "POST" and form.validate_on_submit() and request.form.get("confirm") == "1":
+    # 「候補を表示」「探す」 post the form to show candidates; only 「交代を確定する」 is checked and saved.
+    if request.method == "POST" and request.form.get("confirm") == "1" and form.validate_on_submit():
         joining = db.session.get(Officer, parse_id(form.joining.data)) if parse_id(form.joining.data) else None
         if joining is None:
             raise InputError("着任する支援官を選んでください。", "joining")
