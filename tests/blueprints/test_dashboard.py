@@ -45,3 +45,18 @@ def test_each_role_sees_what_waits_for_them_on_the_home_page(app, client, clock)
 
     login(client, emails["finance"])
     assert "審査待ちの申請・精算" in client.get("/").get_data(as_text=True)
+
+
+def test_an_officer_gets_officer_sized_lists_without_47_prefecture_filters(app, client):
+    """Found: an officer's list of one team came with the secretariat's filter panel (47 prefectures)."""
+    with app.app_context():
+        team = make_team()
+        make_publication(team.phase)
+        officer_user = make_user(Role.OFFICER)
+        team.current_members[0].officer.user = officer_user
+        email = officer_user.email
+        db.session.commit()
+    login(client, email)
+    for path in ("/teams/", "/travel/"):
+        page = client.get(path).get_data(as_text=True)
+        assert "北海道</option>" not in page and "沖縄県</option>" not in page, path
