@@ -94,9 +94,24 @@ def _pool(phase: Phase) -> list[_Candidate]:
             for o in officers if any(a.covers(start, end) for a in o.appointments)]
 
 
-def available_officers(phase: Phase) -> list[Officer]:
-    """Officers free to join a team now, for editing a proposal by hand."""
-    return sorted((c.officer for c in _pool(phase)), key=lambda o: (teams.home_ministry(o).sort_order, o.name_kana))
+def available_officers(phase: Phase, application=None, q: str = "") -> list[tuple[Officer, list[str]]]:
+    """Officers free to join a team now, for composing a team by hand: with what of the answer's priority fields and
+    prefecture they match, best fit first; ``q`` narrows them by name, kana, ministry, home town or ties."""
+    from banso.reference import field_label, normalize_name
+
+    wanted = list(application.priority_fields) if application is not None else []
+    prefecture = application.municipality.prefecture if application is not None else None
+    rows = []
+    for officer in (c.officer for c in _pool(phase)):
+        text = normalize_name(f"{officer.name}{officer.name_kana}{officer.ministry.label}{officer.home_town}{officer.region_ties}")
+        if q and normalize_name(q) not in text:
+            continue
+        fit = [field_label(f) for f in wanted if f in (officer.expertise_fields or [])]
+        if prefecture and prefecture in f"{officer.home_town}{officer.region_ties}":
+            fit.append("地域のゆかり")
+        rows.append((officer, fit))
+    rows.sort(key=lambda row: (-len(row[1]), teams.home_ministry(row[0]).sort_order, row[0].name_kana))
+    return rows
 
 
 def propose_plan(phase: Phase) -> Plan:

@@ -87,7 +87,9 @@ def test_staff_edit_a_proposal_by_hand_and_the_mix_rule_still_applies(app, clien
         db.session.commit()
     login(client, staff)
     page = client.get(f"/matching/edit/{ids[0]}?officers={ids[1]},{ids[2]}").get_data(as_text=True)
-    assert f'<option value="{ids[1]}" selected>' in page
+    assert f'id="member-{ids[1]}" value="{ids[1]}" checked' in page and f'id="member-{ids[3]}" value="{ids[3]}">' in page
+    assert "財務省" in client.get(f"/matching/edit/{ids[0]}?q=財務").get_data(as_text=True).split('id="available-officers"')[1]
+    assert "総務省" not in client.get(f"/matching/edit/{ids[0]}?q=財務").get_data(as_text=True).split('id="available-officers"')[1]
     refused = client.post("/matching/accept?phase=2", data={"application_id": ids[0], "member": [ids[3], ids[4]]}, follow_redirects=True)
     assert "省庁混成" in refused.get_data(as_text=True)  # 観光庁 and 国土交通省 are one ministry
     client.post("/matching/accept?phase=2", data={"application_id": ids[0], "member": [ids[1], ids[2], ids[3]]})

@@ -272,7 +272,8 @@ def edit_proposal(application_id: int):
     application = db.get_or_404(Application, application_id)
     proposed = [n for n in map(parse_id, request.args.get("officers", "").split(",")) if n]
     return render_template("matching/edit.html", application=application, phase=application.phase, proposed=proposed,
-                           available=matching.available_officers(application.phase), home_ministry=teams.home_ministry,
+                           available=matching.available_officers(application.phase, application, request.args.get("q", "")),
+                           home_ministry=teams.home_ministry,
                            field_label=field_label)
 
 
