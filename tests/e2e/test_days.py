@@ -1,0 +1,60 @@
+"""A secretariat's and an officer's day in Chromium with what was missing: answers moved in bulk, an activity entry
+corrected, the home page saying what is waiting."""
+from datetime import date
+
+import pytest
+
+from banso.extensions import db
+from banso.models import Role
+from banso.services import teams, travel
+from tests.e2e.test_signin import go, sign_in
+from tests.factories import (PASSWORD, make_application, make_municipality, make_phase, make_publication, make_rates,
+                             make_team, make_trip, make_user)
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_staff_members_day_bulk_answers_and_a_corrected_activity(app, live_server, page):
+    with app.app_context():
+        phase = make_phase()
+        for i in range(3):
+            make_application(phase, make_municipality(name=f"一括町{i}"))
+        team = make_team(phase)
+        make_publication(phase)
+        staff = make_user(Role.SECRETARIAT, email="staff@banso.example")
+        teams.record_activity(team, {"kind": "online_meeting", "started_on": date(2026, 6, 1), "summary": "定例会議（誤記）"},
+                              actor=staff)
+        team_id = team.id
+        db.session.commit()
+    sign_in(page, live_server, "staff@banso.example", PASSWORD)
+    go(page, "活用希望調査")
+    page.get_by_label("このページの回答をすべて選択").check()  # ticks every answer on the page (banso.js)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="確認済にする").click()
+    page.get_by_text("件を「確認済」にしました").wait_for()
+
+    page.goto(f"{live_server}/teams/{team_id}")
+    page.locator("#activities").get_by_role("link", name="修正").first.click()
+    page.get_by_label("概要").fill("定例会議（第3回）")
+    page.get_by_role("button", name="修正を保存する").click()
+    page.get_by_text("の記録を修正しました").wait_for()
+    assert "定例会議（第3回）" in page.locator("#activities").inner_text()
+
+
+def test_an_officers_day_starts_with_what_is_due(app, live_server, page):
+    with app.app_context():
+        make_rates(2026)
+        team = make_team()
+        make_publication(team.phase)
+        me = make_user(Role.OFFICER, email="me@banso.example")
+        team.current_members[0].officer.user = me
+        db.session.flush()
+        trip = make_trip(team, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+        travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
+        number = trip.number
+        db.session.commit()
+    sign_in(page, live_server, "me@banso.example", PASSWORD)
+    mine = page.locator("#my-trips")
+    assert "精算を申請してください" in mine.inner_text()
+    mine.get_by_role("link", name=number, exact=False).click()
+    page.get_by_role("link", name="精算を申請する").wait_for()
