@@ -119,3 +119,13 @@ def act(action, success: str, then):
     action()
     flash(success, "success")
     return then
+
+
+def report_bulk(changed: int, refused: list, label: str, unit: str, name_of) -> None:
+    """What a bulk action did: how many changed, and each refused one named with its reason (the first ten)."""
+    if changed:
+        flash(f"{changed}{unit}を「{label}」にしました。", "success")
+    if refused:
+        flash(f"{len(refused)}{unit}は「{label}」にできませんでした（状態は変わっていません）: "
+              + "；".join(f"{name_of(item)}: {message}" for item, message in refused[:10])
+              + (f"（ほか{len(refused) - 10}{unit}）" if len(refused) > 10 else ""), "warning")

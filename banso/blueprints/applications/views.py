@@ -4,7 +4,7 @@ from flask_login import current_user
 from banso.blueprints.applications import bp
 from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ImportForm, LateAcceptanceForm,
                                                  StatusForm)
-from banso.blueprints.forms import act, already_sent, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk
 from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
 from banso.extensions import db
@@ -112,13 +112,7 @@ def bulk():
     back = redirect(target if target.startswith("/applications") and not target.startswith("//") else url_for("applications.index"))
     on_refusal(lambda: back)
     changed, refused = applications.change_status_many(selected, action, actor=current_user)
-    label = applications.BULK_ACTIONS[action]
-    if changed:
-        flash(f"{changed}件を「{label}」にしました。", "success")
-    if refused:
-        flash(f"{len(refused)}件は「{label}」にできませんでした（状態は変わっていません）: "
-              + "；".join(f"{a.municipality.full_name}: {message}" for a, message in refused[:10])
-              + (f"（ほか{len(refused) - 10}件）" if len(refused) > 10 else ""), "warning")
+    report_bulk(changed, refused, applications.BULK_ACTIONS[action], "件", lambda a: a.municipality.full_name)
     return back
 
 

@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from banso import queue
-from banso.blueprints.forms import act, already_sent, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk
 from banso.blueprints.imports.views import start_upload
 from banso.blueprints.officers import appointments_bp, bp
 from banso.blueprints.officers.forms import (ChangeRequestForm, DecisionForm, EndAppointmentForm, ImportForm,
@@ -128,13 +128,7 @@ def bulk():
         raise InputError("期を選んでください。")
     status = request.form.get("status", "")
     changed, refused = officers.set_candidacy_status_many(phase, request.form.getlist("ids"), status, actor=current_user)
-    label = officers.BULK_STATUSES.get(status, "")
-    if changed:
-        flash(f"{changed}名を「{label}」にしました。", "success")
-    if refused:
-        flash(f"{len(refused)}名は「{label}」にできませんでした（状態は変わっていません）: "
-              + "；".join(f"{o.name}: {message}" for o, message in refused[:10])
-              + (f"（ほか{len(refused) - 10}名）" if len(refused) > 10 else ""), "warning")
+    report_bulk(changed, refused, officers.BULK_STATUSES[status], "名", lambda o: o.name)
     return back
 
 
