@@ -184,7 +184,7 @@ def _register_templates(app: Flask) -> None:
     from banso import policies
     from banso.formatting import FILTERS
     from banso.policies import hold
-    from banso.permissions import nav_groups_for
+    from banso.permissions import breadcrumbs_for, nav_groups_for
 
     app.jinja_env.filters.update(FILTERS)
 
@@ -195,7 +195,8 @@ def _register_templates(app: Flask) -> None:
         from banso.services.phases import before_publication
         from banso.services.publication import watermark
 
-        return {"nav_items": nav_groups_for(current_user), "banso_env": app.config["BANSO_ENV"],
+        return {"nav_items": nav_groups_for(current_user), "breadcrumbs": breadcrumbs_for(current_user, request.endpoint),
+                "banso_env": app.config["BANSO_ENV"],
                 "before_publication": before_publication, "watermark": watermark, "may": policies.MAY,
                 "page_watermark": hold.watermark_text}
 

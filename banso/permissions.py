@@ -86,6 +86,24 @@ def nav_for(user) -> list[NavItem]:
     return [item for item in NAV if user.has_role(*item.roles) and (dev or not item.dev_only)]
 
 
+def breadcrumbs_for(user, endpoint: str | None) -> list[tuple[str, str | None]]:
+    """Where this page sits (the design system's breadcrumbs): ホーム › the area › its list, each with the endpoint to
+    link to (None: a heading only); the page itself follows. Empty on the home page and outside the menu."""
+    if endpoint in (None, "dashboard.index"):
+        return []
+    items = nav_for(user)
+    item = next((i for i in items if i.endpoint == endpoint), None)
+    if item is None:  # a page inside an area: under the first menu entry of its blueprint
+        blueprint = endpoint.split(".")[0]
+        item = next((i for i in items if i.endpoint.split(".")[0] == blueprint), None)
+        if item is None:
+            return []
+        trail = [(item.label, item.endpoint)]
+    else:
+        trail = []
+    return [("ホーム", "dashboard.index")] + ([(item.group, None)] if item.group else []) + trail
+
+
 def nav_groups_for(user) -> list[NavItem | NavGroup]:
     """The menu bar: entries standing alone, and a group per area with two or more entries for this user."""
     shown: list[NavItem | NavGroup] = []

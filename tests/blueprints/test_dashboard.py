@@ -60,3 +60,24 @@ def test_an_officer_gets_officer_sized_lists_without_47_prefecture_filters(app, 
     for path in ("/teams/", "/travel/"):
         page = client.get(path).get_data(as_text=True)
         assert "北海道</option>" not in page and "沖縄県</option>" not in page, path
+
+
+def test_breadcrumbs_say_where_a_page_sits(app, client):
+    import re
+
+    with app.app_context():
+        team = make_team()
+        staff = make_user(Role.SECRETARIAT).email
+        team_id = team.id
+        db.session.commit()
+    login(client, staff)
+
+    def crumbs(path):
+        html = client.get(path).get_data(as_text=True)
+        nav = re.search(r'<nav class="breadcrumbs" aria-label="現在の位置"><ol>(.*?)</ol></nav>', html, re.S).group(1)
+        return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li[^>]*>(.*?)</li>", nav, re.S)]
+
+    assert crumbs("/admin/notifications")[:2] == ["ホーム", "管理"]
+    trail = crumbs(f"/teams/{team_id}")
+    assert trail[:3] == ["ホーム", "チーム", "チーム"] and trail[-1].endswith("チーム") and len(trail) == 4
+    assert '<nav class="breadcrumbs"' not in client.get("/").get_data(as_text=True)
