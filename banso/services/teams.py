@@ -2,9 +2,12 @@
 replacement (TEAM-4), the activity record (TEAM-5), half-year reports (TEAM-6), scope (TEAM-7)."""
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -163,8 +166,9 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
     if joining in current:
         raise InputError(f"{joining.name}さんは既にこのチームのメンバーです。", "joining")
     planned = planned_replacements(team)
-    if any(r.leaving_officer_id == leaving.id for r in planned):
-        raise WrongState(f"{leaving.name}さんの交代は既に予定されています（{wareki(planned[0].effective_on)}付）。", "leaving")
+    already = next((r for r in planned if r.leaving_officer_id == leaving.id), None)
+    if already is not None:
+        raise WrongState(f"{leaving.name}さんの交代は既に予定されています（{wareki(already.effective_on)}付）。", "leaving")
     if any(r.joining_officer_id == joining.id for r in planned):
         raise InputError(f"{joining.name}さんは既にこのチームへの着任が予定されています。", "joining")
     _check_mix([o for o in current if o is not leaving] + [joining])
@@ -196,8 +200,6 @@ def apply_due_replacements(today: date | None = None) -> int:
     """On the worker's timer: replacements whose date has come take effect (memberships, candidacies, OFF-3
     appointments). A replacement that can no longer be made (the newcomer appointed elsewhere meanwhile) stays
     予定 and is logged for the secretariat."""
-    import logging
-
     today = today or today_jst()
     applied = 0
     for replacement in db.session.scalars(select(MemberReplacement).where(MemberReplacement.applied_at.is_(None),
@@ -245,8 +247,6 @@ def contact_lines(officers: list[Officer]) -> str:
 
 
 def secretariat_line() -> str:
-    from flask import current_app
-
     contact = current_app.config.get("SECRETARIAT_CONTACT")
     return f"本件についてのお問い合わせ: {contact}\n" if contact else ""
 
