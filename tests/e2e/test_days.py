@@ -58,3 +58,43 @@ def test_an_officers_day_starts_with_what_is_due(app, live_server, page):
     assert "精算を申請してください" in mine.inner_text()
     mine.get_by_role("link", name=number, exact=False).click()
     page.get_by_role("link", name="精算を申請する").wait_for()
+
+
+def test_an_admins_day_starts_with_the_early_release_waiting_for_them(app, live_server, page):
+    from banso.clock import jst
+    from banso.services import publication
+
+    with app.app_context():
+        team = make_team()
+        phase = team.phase
+        make_publication(phase, status="notified")
+        requester = make_user(Role.ADMIN, name="依頼 管理者")
+        make_user(Role.ADMIN, email="admin2@banso.example")
+        phase.publication_at = jst(2027, 3, 24, 10)
+        publication.request_early_release(phase, "知事の記者会見に合わせるため", actor=requester)
+        db.session.commit()
+    sign_in(page, live_server, "admin2@banso.example", PASSWORD)
+    waiting = page.locator("#waiting-for-me")
+    assert "別の管理者の確認を待っています" in waiting.inner_text() and "依頼 管理者" in waiting.inner_text()
+    waiting.get_by_role("link").first.click()
+    page.get_by_text("別の管理者が「公表する」を押すと公表されます").wait_for()
+
+
+def test_a_finance_users_day_starts_with_the_claims_waiting(app, live_server, page):
+    with app.app_context():
+        make_rates(2026)
+        team = make_team()
+        make_publication(team.phase)
+        staff = make_user(Role.SECRETARIAT)
+        trip = make_trip(team, actor=staff, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+        travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
+        lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
+        travel.file_claim(trip, lines, [("receipt.pdf", b"%PDF-1.4\nreceipt\n%%EOF\n")], actor=staff)
+        make_user(Role.FINANCE, email="kaikei@banso.example")
+        number = trip.number
+        db.session.commit()
+    sign_in(page, live_server, "kaikei@banso.example", PASSWORD)
+    budget = page.locator("#travel-budget")
+    assert "うち精算 1件" in budget.inner_text()
+    budget.get_by_role("link", name="審査待ちの申請・精算", exact=False).click()
+    page.get_by_role("link", name=number, exact=False).first.wait_for()
