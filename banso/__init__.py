@@ -134,14 +134,14 @@ def _register_session_limits(app: Flask) -> None:
     def _account_first():
         """Before any other page: a password someone else typed is replaced, and a role that requires two factors
         enrols them (banso/services/two_factor.py)."""
-        from banso.services import two_factor
+        from banso.policies import admin as policy
 
         if request.endpoint in _ACCOUNT_ENDPOINTS:
             return None
         if current_user.password_must_change:
             flash("初めてのサインインのため、ご自身でパスワードを設定してください。", "info")
             return redirect(url_for("auth.password"))
-        if not current_user.has_two_factor and two_factor.required_for(current_user):
+        if not current_user.has_two_factor and policy.two_factor_required(current_user):
             flash(f"{current_user.role_label}は二要素認証が必須です。認証アプリで設定してから、ご利用ください。", "info")
             return redirect(url_for("auth.two_factor"))
         return None

@@ -121,6 +121,14 @@ def act(action, success: str, then):
     return then
 
 
+def opened_version() -> str | None:
+    """The record's version when its page was opened (the form's hidden ``version``): services refuse a save over
+    a newer one (services.check_version)."""
+    from flask import request
+
+    return request.form.get("version")
+
+
 def report_bulk(changed: int, refused: list, label: str, unit: str, name_of) -> None:
     """What a bulk action did: how many changed, and each refused one named with its reason (the first ten)."""
     if changed:

@@ -5,6 +5,18 @@ from __future__ import annotations
 from banso.models import Role, User
 
 
+def two_factor_required(user: User) -> bool:
+    """Roles in MFA_REQUIRED_ROLES (admin and finance in production) sign in with two factors."""
+    from flask import current_app
+
+    return user.role in current_app.config["MFA_REQUIRED_ROLES"]
+
+
+def may_turn_off_two_factor(user: User) -> bool:
+    """Anyone may enrol; only those whose role does not require it may turn it off again."""
+    return not two_factor_required(user)
+
+
 def may_administer(user: User) -> bool:
     return user.has_role(Role.ADMIN)
 

@@ -76,4 +76,5 @@ def _officer_day(team) -> dict:
         last_meeting = db.session.scalar(select(func.max(Activity.started_on)).where(
             Activity.team_id == team.id, Activity.kind == "online_meeting"))
         data["weeks_since_meeting"] = (today - last_meeting).days // 7 if last_meeting else None
+        data["meeting_overdue"] = last_meeting is None or today - last_meeting > teams.MEETING_GAP  # TEAM-5, as flagged
     return data

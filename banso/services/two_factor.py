@@ -11,21 +11,17 @@ import unicodedata
 
 import pyotp
 import segno
-from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
 from banso.clock import now
 from banso.extensions import db
 from banso.models import RecoveryCode, User
+from banso.policies import admin as policy
 from banso.services import InputError, NotPermitted, WrongState, audit, notifications
 
 ISSUER = "Banso 地方創生伴走支援"
 RECOVERY_CODES = 10
 WRONG_CODE = "確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。"
-
-
-def required_for(user: User) -> bool:
-    return user.role in current_app.config["MFA_REQUIRED_ROLES"]
 
 
 def start(user: User) -> None:
@@ -101,7 +97,7 @@ def renew_recovery_codes(user: User, code: str) -> list[str]:
 
 def disable(user: User, code: str) -> None:
     """Turn one's own two factors off (only where the role does not require them), on a current code."""
-    if required_for(user):
+    if not policy.may_turn_off_two_factor(user):
         raise NotPermitted(f"{user.role_label}は二要素認証が必須のため、解除できません。")
     if check(user, code) is None:
         raise InputError(WRONG_CODE, "code")

@@ -158,7 +158,7 @@ def _with_code(action, success: str):
 
 def _two_factor_page(form, status: int):
     user = current_user._get_current_object()
-    return render_template("auth/two_factor.html", user=user, form=form, required=factors.required_for(user),
+    return render_template("auth/two_factor.html", user=user, form=form,
                            qr=factors.enrolment_qr_svg(user) if user.totp_pending_secret else None,
                            secret=factors.grouped(user.totp_pending_secret or ""),
                            unused=factors.unused_recovery_codes(user) if user.has_two_factor else 0), status

@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import act, already_sent, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal, opened_version
 from banso.blueprints.inquiries import bp, public_bp
 from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
 from banso.extensions import db
@@ -186,7 +186,7 @@ def reply(inquiry_id: int):
     if (sent := already_sent(form)) is not None:
         return sent
     return _act(inquiry, lambda: inquiries.reply(inquiry, form.body.data, actor=current_user, close=close,
-                                                     expected_version=request.form.get("version")),
+                                                     expected_version=opened_version()),
                 "回答を送信しました（メールは送信キューから配信されます）。", "#thread")
 
 
@@ -205,7 +205,7 @@ def note(inquiry_id: int):
 def status(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     value = request.form.get("status", "")
-    return _act(inquiry, lambda: inquiries.set_status(inquiry, value, actor=current_user, expected_version=request.form.get("version")), "状態を更新しました。")
+    return _act(inquiry, lambda: inquiries.set_status(inquiry, value, actor=current_user, expected_version=opened_version()), "状態を更新しました。")
 
 
 @bp.post("/<int:inquiry_id>/assign")
@@ -214,7 +214,7 @@ def assign(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     chosen = request.form.get("assignee_id", "")
     assignee = current_user if chosen == "me" else db.session.get(User, parse_id(chosen)) if parse_id(chosen) else None
-    return _act(inquiry, lambda: inquiries.assign(inquiry, assignee, actor=current_user, expected_version=request.form.get("version")),
+    return _act(inquiry, lambda: inquiries.assign(inquiry, assignee, actor=current_user, expected_version=opened_version()),
                 f"担当を{assignee.name if assignee else '未割当'}にしました。")
 
 
@@ -227,7 +227,7 @@ def merge(inquiry_id: int):
     if target is None:
         flash(f"受付番号「{number}」のお問い合わせが見つかりません（例: 問-2026-0001）。", "error")
         return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
-    return _act(inquiry, lambda: inquiries.merge(inquiry, target, actor=current_user, expected_version=request.form.get("version")), f"{target.receipt_number} に統合しました。")
+    return _act(inquiry, lambda: inquiries.merge(inquiry, target, actor=current_user, expected_version=opened_version()), f"{target.receipt_number} に統合しました。")
 
 
 @bp.post("/<int:inquiry_id>/link")
@@ -235,7 +235,7 @@ def merge(inquiry_id: int):
 def link(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     code = request.form.get("municipality_code", "")
-    return _act(inquiry, lambda: inquiries.link_municipality(inquiry, code, actor=current_user, expected_version=request.form.get("version")), "市区町村を関連付けました。")
+    return _act(inquiry, lambda: inquiries.link_municipality(inquiry, code, actor=current_user, expected_version=opened_version()), "市区町村を関連付けました。")
 
 
 @bp.post("/<int:inquiry_id>/faq")

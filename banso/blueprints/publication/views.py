@@ -2,7 +2,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from banso.blueprints.forms import act
+from banso.blueprints.forms import act, opened_version
 from banso.blueprints.publication import bp, public_bp
 from banso.extensions import db
 from banso.listing import export, export_workbook
@@ -88,7 +88,7 @@ def prefectures():
         prefecture = request.form.get("prefecture", "")
         return act(lambda: publication.set_prefecture_contact(prefecture, request.form.get("email", ""),
                                                               request.form.get("department", ""), actor=current_user,
-                                                              expected_version=request.form.get("version")),
+                                                              expected_version=opened_version()),
                    f"{prefecture}の共有先を保存しました。", back)
     prefecture = request.args.get("prefecture")
     if prefecture in PREFECTURES and request.args.get("format") == "xlsx":

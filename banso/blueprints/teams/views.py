@@ -4,7 +4,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from banso.formatting import parse_id, wareki
-from banso.blueprints.forms import act, already_sent, on_refusal
+from banso.blueprints.forms import act, already_sent, on_refusal, opened_version
 from banso.blueprints.teams import bp, matching_bp
 from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
 from banso.clock import today_jst
@@ -146,7 +146,7 @@ def correct_activity(team_id: int, activity_id: int):
 
     on_refusal(page, form)
     if request.method == "POST" and form.validate_on_submit():
-        teams.correct_activity(activity, form.data, actor=current_user, expected_version=request.form.get("version"))
+        teams.correct_activity(activity, form.data, actor=current_user, expected_version=opened_version())
         flash(f"{activity.kind_label}（{wareki(activity.started_on)}）の記録を修正しました。", "success")
         return redirect(url_for("teams.detail", team_id=team_id) + "#activities")
     return page()
@@ -157,7 +157,7 @@ def correct_activity(team_id: int, activity_id: int):
 def delete_activity(team_id: int, activity_id: int):
     activity = _activity(team_id, activity_id)
     label = f"{activity.kind_label}（{wareki(activity.started_on)}）"
-    return act(lambda: teams.delete_activity(activity, actor=current_user, expected_version=request.form.get("version")),
+    return act(lambda: teams.delete_activity(activity, actor=current_user, expected_version=opened_version()),
                f"{label}の記録を削除しました。", redirect(url_for("teams.detail", team_id=team_id) + "#activities"))
 
 
@@ -193,7 +193,7 @@ def replace(team_id: int):
         if joining is None:
             raise InputError("着任する支援官を選んでください。", "joining")
         replacement = teams.replace_member(team, leaving, joining, effective=form.effective.data, reason=form.reason.data,
-                                           note=form.note.data, actor=current_user, expected_version=request.form.get("version"))
+                                           note=form.note.data, actor=current_user, expected_version=opened_version())
         flash(f"{leaving.name}さんから{joining.name}さんへの交代を記録し、市町村とチームに通知しました。"
               + ("" if replacement.applied_at else f"{wareki(replacement.effective_on)}付で反映します（それまでは予定として表示します）。"),
               "success")
@@ -211,7 +211,7 @@ def extend(team_id: int):
         if not form.validate_on_submit():
             raise InputError("延長後の終了日を入力してください。", "new_end")
         teams.extend_team(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user,
-                          expected_version=request.form.get("version"))
+                          expected_version=opened_version())
 
     return act(extend_it, "支援期間の延長を記録しました。", redirect(url_for("teams.detail", team_id=team.id)))
 

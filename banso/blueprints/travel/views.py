@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal
+from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal, opened_version
 from banso.blueprints.travel import bp
 from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
@@ -183,11 +183,6 @@ def edit(trip_id: int):
     return page()
 
 
-def _opened_at() -> str | None:
-    """The record's version when its page was opened (the hidden ``version`` of the form)."""
-    return request.form.get("version")
-
-
 def _after(trip: TripRequest, action, success: str, anchor: str = ""):
     return act(action, success, redirect(url_for("travel.detail", trip_id=trip.id) + anchor))
 
@@ -199,7 +194,7 @@ def review(trip_id: int):
     decision = request.form.get("decision", "")
     form = ReviewForm()
     label = travel.REVIEW_DECISIONS.get(decision, "審査")
-    return _after(trip, lambda: travel.review_request(trip, decision, form.comment.data, actor=current_user, expected_version=_opened_at()),
+    return _after(trip, lambda: travel.review_request(trip, decision, form.comment.data, actor=current_user, expected_version=opened_version()),
                   f"出張申請 {trip.number} を{label}しました。申請者に通知します。")
 
 
@@ -209,7 +204,7 @@ def bearer(trip_id: int):
     trip = _trip(trip_id)
     form = BearerForm()
     return _after(trip, lambda: travel.decide_bearer(trip, form.cost_bearer.data, form.bearer_reason.data, actor=current_user,
-                                                   expected_version=_opened_at()),
+                                                   expected_version=opened_version()),
                   "費用負担者を記録しました。")
 
 
@@ -217,7 +212,7 @@ def bearer(trip_id: int):
 @roles_required(*FILERS)
 def cancel(trip_id: int):
     trip = _trip(trip_id)
-    return _after(trip, lambda: travel.cancel_request(trip, actor=current_user, expected_version=_opened_at()), f"出張申請 {trip.number} を取り消しました。")
+    return _after(trip, lambda: travel.cancel_request(trip, actor=current_user, expected_version=opened_version()), f"出張申請 {trip.number} を取り消しました。")
 
 
 def _uploads() -> list[tuple[str, bytes]]:
@@ -242,7 +237,7 @@ def claim(trip_id: int):
         lines = [travel.ClaimInput(t.officer_id, category, travel.parse_yen(request.form.get(f"claimed-{t.officer_id}-{category}"), blank=0),
                                    request.form.get(f"exception-{t.officer_id}", ""))
                  for t in trip.travellers for category in CATEGORIES]
-        travel.file_claim(trip, lines, _uploads(), actor=current_user, expected_version=_opened_at())
+        travel.file_claim(trip, lines, _uploads(), actor=current_user, expected_version=opened_version())
         flash(f"出張 {trip.number} の精算を申請しました。会計担当の審査をお待ちください。", "success")
         return redirect(url_for("travel.detail", trip_id=trip.id))
     return page()
@@ -271,7 +266,7 @@ def review_claim(trip_id: int):
                  for line in (trip.claim.lines if trip.claim else [])}
     done = {"settle": "完了しました", "return": "差し戻しました"}.get(decision, "審査しました")
     return _after(trip, lambda: travel.review_claim(trip, decision, approvals, request.form.get("comment", ""), actor=current_user,
-                                                expected_version=_opened_at()),
+                                                expected_version=opened_version()),
                   f"出張 {trip.number} の精算を{done}。申請者に通知します。", "#claim")
 
 
@@ -371,7 +366,7 @@ def plan(team_id: int):
     return _budget_action(team.phase, lambda: travel.set_plan(team, form.planned_site_visits.data if valid else None,
                                                               form.standard_visit_cost_yen.data if valid else None,
                                                               form.note.data, actor=current_user,
-                                                              expected_version=_opened_at()),
+                                                              expected_version=opened_version()),
                           f"{team.name}の現地訪問計画を更新しました。")
 
 
