@@ -36,12 +36,16 @@ def is_loaded() -> bool:
 PARTS = 9
 
 
-def load(progress: Callable[[int, int, str, float], None] | None = None) -> None:
-    """Load the demo, part by part; ``progress(done, PARTS, part, seconds)`` is told after each part."""
-    from banso import demo_applications, demo_inquiries, demo_officers, demo_teams, demo_travel
-    from banso.services import municipalities
+MATCHING_WEEK = "第2期の活用希望調査と継続意向"
 
+
+def load(progress: Callable[[int, int, str, float], None] | None = None, *, until: str | None = None) -> None:
+    """Load the demo, part by part; ``progress(done, PARTS, part, seconds)`` is told after each part. ``until`` stops
+    after the part of that name: ``MATCHING_WEEK`` is the demo as it stood before 第2期's teams were formed."""
     done = 0
+
+    class Enough(Exception):
+        pass
 
     @contextmanager
     def part(label: str):
@@ -51,6 +55,18 @@ def load(progress: Callable[[int, int, str, float], None] | None = None) -> None
         done += 1
         if progress is not None:
             progress(done, PARTS, label, time.monotonic() - started)
+        if label == until:
+            raise Enough
+
+    try:
+        _load_parts(part)
+    except Enough:
+        pass
+
+
+def _load_parts(part) -> None:
+    from banso import demo_applications, demo_inquiries, demo_officers, demo_teams, demo_travel
+    from banso.services import municipalities
 
     with part("利用者・期・市町村マスタ"):
         created = [users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD, actor=None)

@@ -18,8 +18,7 @@ VISITS = ["市長・副市長と意見交換、現地視察", "地域の事業�
 
 
 def form_all(phase: Phase, actor: User) -> list[Team]:
-    plan = matching.propose_plan(phase)
-    return matching.accept(phase, [(p.application.id, [o.id for o in p.officers]) for p in plan.proposals], actor=actor)
+    return matching.accept(phase, matching.plan_now(phase), actor=actor)
 
 
 def _record(team: Team, kind: str, day: date, summary: str, actor: User, **extra) -> None:
@@ -74,7 +73,8 @@ def load_second_phase(staff: User) -> None:
             _report(team, 1, staff)
     # A personnel transfer mid-term (TEAM-4): a reserve applicant is selected and appointed, then replaces.
     team = second[3]
-    leaving = team.current_members[0].officer
+    leaving = next(m.officer for m in team.current_members  # a 支援官 without a sign-in of the demo's own
+                   if m.officer.officer_type != "secondee" and m.officer.user_id is None)
     taken = {teams.home_ministry(m.officer).name for m in team.current_members if m.officer is not leaving}
     reserve = next(c for c in db.session.scalars(select(OfficerCandidacy).where(
         OfficerCandidacy.phase_id == phase2.id, OfficerCandidacy.status == CandidacyStatus.NOT_SELECTED,

@@ -84,6 +84,34 @@ REGION_BLOCKS: dict[str, list[str]] = {
 PREFECTURES: list[str] = [p for block in REGION_BLOCKS.values() for p in block]  # JIS order
 BLOCK_OF: dict[str, str] = {p: block for block, prefs in REGION_BLOCKS.items() for p in prefs}
 
+# The seat of each prefectural government (latitude, longitude), for estimating travel from Tokyo (the matching
+# assistant's expected travel cost: distance only, never a fare quoted to anyone).
+PREFECTURE_SEATS: dict[str, tuple[float, float]] = {
+    "北海道": (43.06, 141.35), "青森県": (40.82, 140.74), "岩手県": (39.70, 141.15), "宮城県": (38.27, 140.87),
+    "秋田県": (39.72, 140.10), "山形県": (38.24, 140.36), "福島県": (37.75, 140.47), "茨城県": (36.34, 140.45),
+    "栃木県": (36.57, 139.88), "群馬県": (36.39, 139.06), "埼玉県": (35.86, 139.65), "千葉県": (35.61, 140.12),
+    "東京都": (35.69, 139.69), "神奈川県": (35.45, 139.64), "新潟県": (37.90, 139.02), "富山県": (36.70, 137.21),
+    "石川県": (36.59, 136.63), "福井県": (36.07, 136.22), "山梨県": (35.66, 138.57), "長野県": (36.65, 138.18),
+    "岐阜県": (35.39, 136.72), "静岡県": (34.98, 138.38), "愛知県": (35.18, 136.91), "三重県": (34.73, 136.51),
+    "滋賀県": (35.00, 135.87), "京都府": (35.02, 135.76), "大阪府": (34.69, 135.52), "兵庫県": (34.69, 135.18),
+    "奈良県": (34.69, 135.83), "和歌山県": (34.23, 135.17), "鳥取県": (35.50, 134.24), "島根県": (35.47, 133.05),
+    "岡山県": (34.66, 133.93), "広島県": (34.40, 132.46), "山口県": (34.19, 131.47), "徳島県": (34.07, 134.56),
+    "香川県": (34.34, 134.04), "愛媛県": (33.84, 132.77), "高知県": (33.56, 133.53), "福岡県": (33.61, 130.42),
+    "佐賀県": (33.25, 130.30), "長崎県": (32.74, 129.87), "熊本県": (32.79, 130.74), "大分県": (33.24, 131.61),
+    "宮崎県": (31.91, 131.42), "鹿児島県": (31.56, 130.56), "沖縄県": (26.21, 127.68),
+}
+
+
+def distance_km(a: str, b: str) -> float:
+    """Great-circle distance between two prefectures' seats, in kilometres."""
+    import math
+
+    (lat1, lon1), (lat2, lon2) = (PREFECTURE_SEATS[a], PREFECTURE_SEATS[b])
+    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
+    cos = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl)
+    return 6371 * math.acos(max(-1.0, min(1.0, cos)))
+
+
 # 人口規模 (seed 000 ⑥). Upper bounds exclusive.
 POPULATION_LIMIT = 100_000
 POPULATION_BANDS: dict[str, tuple[int, int | None]] = {

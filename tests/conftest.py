@@ -188,7 +188,7 @@ def _isolation(request, app, redis_url):
     empty or to its world's snapshot; the app's config and clock go back to what they were."""
     saved = dict(app.config)
     committing = any(request.node.get_closest_marker(m) for m in COMMITTING_MARKERS)
-    if "demo_app" in request.fixturenames:  # a copy of its own (see demo_app): nothing to undo here
+    if {"demo_app", "matching_week_app"} & set(request.fixturenames):  # a copy of its own: nothing to undo here
         assert not Rollback.stack, "the demo's copy cannot be used inside a rolled-back world"
         yield
     elif committing:
@@ -213,17 +213,17 @@ class DemoTemplate:
     """The demo, loaded once per session into a database of its own; each test that asks for it gets a copy
     (PostgreSQL: CREATE DATABASE … TEMPLATE; SQLite: a copy of the file), so a test may change anything."""
 
-    def __init__(self, app, database_url: str, redis_url: str, tmp_root: Path):
+    def __init__(self, app, database_url: str, redis_url: str, tmp_root: Path, *, until: str | None = None, name: str = "demo"):
         self.admin_engine = None
-        self.redis_url, self.receipts = redis_url, str(tmp_root / "demo-receipts")
+        self.redis_url, self.receipts = redis_url, str(tmp_root / f"{name}-receipts")
         if database_url.startswith("sqlite"):
-            self.template, self.copy = tmp_root / "demo-template.sqlite3", tmp_root / "demo.sqlite3"
+            self.template, self.copy = tmp_root / f"{name}-template.sqlite3", tmp_root / f"{name}.sqlite3"
             self.url, self.copy_url = f"sqlite:///{self.template}", f"sqlite:///{self.copy}"
         else:
             with app.app_context():
                 self.admin_engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
             base = make_url(database_url).database
-            self.template, self.copy = f"{base}_demo_template", f"{base}_demo"
+            self.template, self.copy = f"{base}_{name}_template", f"{base}_{name}"
             self.url = make_url(database_url).set(database=self.template).render_as_string(hide_password=False)
             self.copy_url = make_url(database_url).set(database=self.copy).render_as_string(hide_password=False)
             self._sql(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)', f'CREATE DATABASE "{self.template}"')
@@ -231,7 +231,7 @@ class DemoTemplate:
         loader = make_app(self.url, redis_url, RECEIPT_DIR=self.receipts)
         with loader.app_context():
             upgrade()
-            demo.load(progress=lambda done, total, part, seconds: self.progress.append((done, total, part)))
+            demo.load(progress=lambda done, total, part, seconds: self.progress.append((done, total, part)), until=until)
             db.session.commit()
             db.session.remove()
             db.engine.dispose()
@@ -266,6 +266,25 @@ def demo_template(app, database_url, redis_url, tmp_root):
 def demo_app(demo_template):
     """An app on a fresh copy of the demo (committed data, so a live server and other connections see it)."""
     own = make_app(demo_template.fresh_copy(), demo_template.redis_url, RECEIPT_DIR=demo_template.receipts)
+    yield own
+    with own.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def matching_week_template(app, database_url, redis_url, tmp_root):
+    """The demo as it stood in 第2期's matching week: applications judged, officers selected and appointed, no team."""
+    assert not Rollback.stack, "the demo is loaded outside any rolled-back world"
+    template = DemoTemplate(app, database_url, redis_url, tmp_root, until=demo.MATCHING_WEEK, name="matching_week")
+    yield template
+    template.drop()
+
+
+@pytest.fixture
+def matching_week_app(matching_week_template):
+    own = make_app(matching_week_template.fresh_copy(), matching_week_template.redis_url,
+                   RECEIPT_DIR=matching_week_template.receipts)
     yield own
     with own.app_context():
         db.session.remove()

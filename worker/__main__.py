@@ -25,6 +25,8 @@ def _sweep_forever(app, stop: threading.Event) -> None:
                     log.info("支援期間が終了したチームを終了にしました")
                 if jobs.release_due_publications():
                     log.info("予定日時を過ぎたマッチング結果を公表しました")
+                if jobs.replan_matching():
+                    log.info("入力が変わったマッチングの計画を再計画に回しました")
             except Exception:  # the sweep must outlive a database or Redis hiccup
                 log.exception("定期処理に失敗しました")
 

@@ -162,3 +162,53 @@ def release_due_publications() -> int:
         return count
     finally:
         db.session.remove()
+
+
+def plan_matching(plan_id: int) -> str:
+    """Compute a queued matching plan (PUB-1). The plan is claimed by a conditional update, so two workers never
+    compute the same one; each stage's progress is committed for the page's bar (what was loaded stays loaded)."""
+    from sqlalchemy import update
+
+    from banso.models import MatchingPlan
+    from banso.services import matching
+
+    session = db.session()
+    session.expire_on_commit = False
+
+    def progress(percent: int, stage: str) -> None:
+        plan.progress, plan.stage = percent, stage
+        session.commit()
+
+    try:
+        claimed = db.session.execute(update(MatchingPlan).where(MatchingPlan.id == plan_id, MatchingPlan.status == "queued")
+                                     .values(status="running", progress=1, stage="計画を始めました")).rowcount
+        db.session.commit()
+        if not claimed:
+            return "skipped"
+        plan = db.session.get(MatchingPlan, plan_id)
+        try:
+            matching.run_plan(plan, progress=progress)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            db.session.execute(update(MatchingPlan).where(MatchingPlan.id == plan_id)
+                               .values(status="failed", progress=100, stage="計画中に問題が起きました"))
+            db.session.commit()
+            raise
+        return plan.status
+    finally:
+        session.expire_on_commit = True
+        db.session.remove()
+
+
+def replan_matching() -> int:
+    """On the worker's timer: a phase whose inputs changed since its last plan (an application judged, an officer
+    selected or appointed, a team formed by hand) is planned again."""
+    from banso.services import matching
+
+    try:
+        count = matching.replan_changed()
+        db.session.commit()
+        return count
+    finally:
+        db.session.remove()

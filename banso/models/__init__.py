@@ -4,6 +4,7 @@ from banso.models.application import (Application, ApplicationStatus, Continuati
 from banso.models.audit import AuditEntry
 from banso.models.inquiry import (FaqEntry, Inquiry, InquiryMessage, InquiryStatus, ReceiptCounter,
                                   ReplyTemplate)
+from banso.models.matching import MatchingConstraint, MatchingPlan, MatchingSettings
 from banso.models.municipality import Municipality, OfficialPopulation
 from banso.models.notification import MailboxMessage, Notification, NotificationStatus
 from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
@@ -17,6 +18,9 @@ from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate
 from banso.models.user import AccountLink, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
+    "MatchingConstraint",
+    "MatchingPlan",
+    "MatchingSettings",
     "PrefectureContact",
     "Publication",
     "PublicationStatus",

@@ -10,8 +10,8 @@ from banso import queue
 from sqlalchemy import select
 
 from banso.extensions import db
-from banso.models import PhaseEvent, ProfileChangeRequest, Role
-from banso.services import application_import, imports, inquiries, notifications, officers, teams, travel, users as accounts
+from banso.models import MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
+from banso.services import application_import, imports, inquiries, matching, notifications, officers, teams, travel, users as accounts
 from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
                              make_team,
@@ -95,6 +95,12 @@ ROUTES = [
     ("POST", "/matching/accept", SECRETARIAT),
     ("POST", "/matching/unmatched/{application_id}", SECRETARIAT),
     ("GET", "/matching/edit/{application_id}", SECRETARIAT),
+    ("POST", "/matching/plan", SECRETARIAT),
+    ("GET", "/matching/plan/{plan_id}/status", SECRETARIAT),
+    ("POST", "/matching/settings", SECRETARIAT),
+    ("POST", "/matching/constraints", SECRETARIAT),
+    ("POST", "/matching/constraints/{constraint_id}/delete", SECRETARIAT),
+    ("GET", "/matching/score/{application_id}", SECRETARIAT),
     ("GET", "/travel/", EVERYONE),
     ("GET", "/travel/new", {ADMIN, STAFF, OFFICER}),
     ("POST", "/travel/estimate?team_id={team_id}", SECRETARIAT),  # officers: their own team only
@@ -194,7 +200,12 @@ def ids(app, redis_url):
             inquiry = inquiries.receive({"org_type": "other", "category": "general", "name": "問合 太郎",
                                          "email": "inquirer-secret@example.jp", "subject": "件名", "body": "本文"},
                                         channel="form", actor=None)
-            result = {"user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
+            plan = MatchingPlan(phase_id=phase.id)
+            pinned = MatchingConstraint(phase_id=phase.id, kind="forbid", application=application, officer=other, reason="利益相反")
+            db.session.add_all([plan, pinned])
+            db.session.flush()
+            matching.run_plan(plan)
+            result = {"plan_id": plan.id, "constraint_id": pinned.id, "user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
                       "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
                       "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
                       "appointment_id": other.appointments[0].id, "team_id": team.id,

@@ -47,6 +47,13 @@ def demo_server(demo_app):
         yield url
 
 
+@pytest.fixture
+def matching_week_server(matching_week_app):
+    """A fresh copy of the demo in 第2期's matching week (tests/conftest.py) served on loopback."""
+    with _serving(matching_week_app) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

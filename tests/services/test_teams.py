@@ -9,9 +9,9 @@ from banso.clock import jst
 from banso.extensions import db
 from banso.models import (ConcurrentAppointment, Notification, Officer,
                           Role, Team, TeamMembership)
-from banso.services import RuleViolation, matching, teams
+from banso.services import RuleViolation, teams
 from tests.conftest import race
-from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_officer, make_phase, make_ready_officer,
+from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_officer, make_ready_officer,
                              make_team, make_user)
 
 
@@ -244,48 +244,6 @@ def test_team_6_reports_are_due_each_half_year_and_reminders_go_once(ctx, clock)
 def test_team_7_drafting_the_municipalitys_own_documents_is_flagged_as_out_of_scope(ctx):
     assert teams.scope_warnings("補助金の申請書類の作成を代わりに行う")[0].startswith("TEAM-7")
     assert teams.scope_warnings("申請に向けた論点の整理を助言") == []
-
-
-# --- PUB-1 matching ------------------------------------------------------------------------------
-
-def test_pub_1_the_assistant_plans_valid_teams_at_phase_2_scale_and_reports_quality(ctx):
-    import random
-
-    rng = random.Random(7)
-    phase = make_phase()
-    for _ in range(115):
-        make_eligible_application(phase, priority_fields=rng.sample(range(1, 26), 2))
-    for i in range(278):
-        make_ready_officer(phase, MINISTRY_CYCLE[i % len(MINISTRY_CYCLE)], expertise_fields=rng.sample(range(1, 26), 2),
-                           home_town="岩手県" if i % 5 == 0 else "東京都")
-    plan = matching.propose_plan(phase)
-    assert len(plan.proposals) + len(plan.unmatched) == 115
-    seen = set()
-    for proposal in plan.proposals:
-        ministries = [teams.home_ministry(o).name for o in proposal.officers]
-        assert 2 <= len(proposal.officers) <= 3 and len(set(ministries)) == len(ministries)
-        assert not seen & {o.id for o in proposal.officers}
-        seen |= {o.id for o in proposal.officers}
-    assert len(plan.proposals) == 115  # 278 officers are enough for 2 each
-    assert 0.5 <= plan.first_priority_share <= 1.0
-    formed = matching.accept(phase, [(p.application.id, [o.id for o in p.officers]) for p in plan.proposals], actor=make_user())
-    assert len(formed) == 115 and db.session.scalar(select(func.count()).select_from(Team)) == 115
-
-
-def test_pub_1_a_match_is_not_guaranteed_and_the_reason_is_given(ctx):
-    phase = make_phase()
-    for _ in range(3):
-        make_eligible_application(phase)
-    for ministry in ("総務省", "財務省", "環境省"):
-        make_ready_officer(phase, ministry)
-    plan = matching.propose_plan(phase)
-    assert len(plan.proposals) == 1 and len(plan.unmatched) == 2
-    assert "確保できる支援官が残っていません" in plan.unmatched[0][1]
-    application = plan.unmatched[0][0]
-    from banso.services import applications
-
-    applications.change_status(application, "unmatched", reason="支援官との組み合わせが整わなかったため", actor=make_user())
-    assert application.status == "unmatched"
 
 
 def test_team_3_teams_past_their_end_date_are_closed_by_the_worker_job(app, clock):

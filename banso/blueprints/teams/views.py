@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -10,7 +10,8 @@ from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, Replacemen
 from banso.clock import today_jst
 from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import Activity, Application, HalfYearReport, MemberReplacement, Municipality, Officer, Role, Team, TeamExtension
+from banso.models import (Activity, Application, HalfYearReport, MatchingConstraint, MatchingPlan, MemberReplacement, Municipality,
+                          Officer, Role, Team, TeamExtension)
 from banso.models.team import ACTIVITY_KINDS
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import teams as policy
@@ -238,11 +239,82 @@ def remind_reports():
 @matching_bp.get("/", endpoint="index")
 @roles_required(*STAFF)
 def matching_index():
+    """The stored plan (computed on the worker: never on this page), the decisions and weights behind it."""
     phase = phases.selected_phase(request.args.get("phase"))
-    plan = matching.propose_plan(phase)
-    return render_template("matching/index.html", phase=phase, plan=plan, field_label=field_label,
+    plan = matching.latest_plan(phase)
+    view = matching.read_plan(plan) if plan is not None and plan.status == "done" else None
+    settings = matching.settings_for(phase)
+    return render_template("matching/index.html", phase=phase, plan=plan, view=view, field_label=field_label,
                            home_ministry=teams.home_ministry, all_phases=phases.all_phases(),
-                           unmatched=teams.unmatched_applications(phase))
+                           unmatched=teams.unmatched_applications(phase), constraints=matching.constraints(phase),
+                           settings=settings, weights=matching.weights_of(settings), factors=matching.FACTORS,
+                           factor_label=matching.factor_label)
+
+
+@matching_bp.post("/plan")
+@roles_required(*STAFF)
+def request_plan():
+    phase = phases.selected_phase(request.args.get("phase"))
+    return act(lambda: matching.request_plan(phase, actor=current_user),
+               "計画を依頼しました。進み具合はこの画面に表示されます。", redirect(url_for("matching.index", phase=phase.number)))
+
+
+@matching_bp.get("/plan/<int:plan_id>/status")
+@roles_required(*STAFF)
+def plan_status(plan_id: int):
+    """The progress bar's poll; once the plan is ready the page reloads to show it."""
+    plan = db.get_or_404(MatchingPlan, plan_id)
+    response = make_response(render_template("matching/_status.html", plan=plan, phase=plan.phase))
+    if not plan.busy and request.args.get("was") == "busy":
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@matching_bp.post("/settings")
+@roles_required(*STAFF)
+def save_settings():
+    phase = phases.selected_phase(request.args.get("phase"))
+    options = {key: request.form.get(key) == "1" for key in
+               ("exclude_home_municipality", "exclude_home_prefecture", "exclude_secondment", "within_budget")}
+    return act(lambda: matching.save_settings(phase, request.form, options, actor=current_user,
+                                              expected_version=opened_version()),
+               "重みと除外条件を保存しました。新しい条件で計画し直します。", redirect(url_for("matching.index", phase=phase.number)))
+
+
+@matching_bp.post("/constraints")
+@roles_required(*STAFF)
+def add_constraint():
+    application = db.session.get(Application, parse_id(request.form.get("application_id")) or 0)
+    officer = db.session.get(Officer, parse_id(request.form.get("officer_id")) or 0)
+    kind = request.form.get("kind", "")
+    if application is None:
+        on_refusal(lambda: redirect(url_for("matching.index")))
+        raise InputError("指定する市町村の回答が見つかりません。マッチングの画面から指定してください。")
+    back = request.form.get("back") == "edit"
+    then = redirect(url_for("matching.edit_proposal", application_id=application.id) if back
+                    else url_for("matching.index", phase=application.phase.number))
+    return act(lambda: matching.add_constraint(application, kind, officer, request.form.get("reason", ""), actor=current_user),
+               "指定しました。この指定を守って計画し直します。", then)
+
+
+@matching_bp.post("/constraints/<int:constraint_id>/delete")
+@roles_required(*STAFF)
+def remove_constraint(constraint_id: int):
+    constraint = db.get_or_404(MatchingConstraint, constraint_id)
+    phase = constraint.application.phase
+    return act(lambda: matching.remove_constraint(constraint, actor=current_user),
+               "指定を取り消しました。計画し直します。", redirect(url_for("matching.index", phase=phase.number)))
+
+
+@matching_bp.get("/score/<int:application_id>")
+@roles_required(*STAFF)
+def score(application_id: int):
+    """Live re-score of a hand-picked team on the edit page (htmx)."""
+    application = db.get_or_404(Application, application_id)
+    ids = [n for n in map(parse_id, request.args.getlist("member")) if n][:10]
+    members = list(db.session.scalars(select(Officer).where(Officer.id.in_(ids)))) if ids else []
+    return render_template("matching/_score.html", scored=matching.score_team(application, members),
+                           factor_label=matching.factor_label, home_ministry=teams.home_ministry)
 
 
 @matching_bp.post("/accept")
@@ -271,10 +343,11 @@ def edit_proposal(application_id: int):
     """Change the proposed members before adopting: any free, appointed officer of the phase."""
     application = db.get_or_404(Application, application_id)
     proposed = [n for n in map(parse_id, request.args.get("officers", "").split(",")) if n]
+    members = list(db.session.scalars(select(Officer).where(Officer.id.in_(proposed)))) if proposed else []
     return render_template("matching/edit.html", application=application, phase=application.phase, proposed=proposed,
                            available=matching.available_officers(application.phase, application, request.args.get("q", "")),
-                           home_ministry=teams.home_ministry,
-                           field_label=field_label)
+                           home_ministry=teams.home_ministry, scored=matching.score_team(application, members),
+                           factor_label=matching.factor_label, field_label=field_label)
 
 
 @matching_bp.post("/unmatched/<int:application_id>")
