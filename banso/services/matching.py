@@ -174,8 +174,12 @@ def remove_constraint(constraint: MatchingConstraint, *, actor: User) -> None:
 
 # --- the plan on the worker ----------------------------------------------------------------------------------
 
-def latest_plan(phase: Phase) -> MatchingPlan | None:
-    return db.session.scalar(select(MatchingPlan).where(MatchingPlan.phase_id == phase.id).order_by(MatchingPlan.id.desc()).limit(1))
+def latest_plan(phase: Phase, *, done: bool = False) -> MatchingPlan | None:
+    """The phase's newest plan (``done``: the newest one computed, shown while a newer one is planned)."""
+    query = select(MatchingPlan).where(MatchingPlan.phase_id == phase.id)
+    if done:
+        query = query.where(MatchingPlan.status == "done")
+    return db.session.scalar(query.order_by(MatchingPlan.id.desc()).limit(1))
 
 
 def request_plan(phase: Phase, *, actor: User | None) -> MatchingPlan:

@@ -242,7 +242,8 @@ def matching_index():
     """The stored plan (computed on the worker: never on this page), the decisions and weights behind it."""
     phase = phases.selected_phase(request.args.get("phase"))
     plan = matching.latest_plan(phase)
-    view = matching.read_plan(plan) if plan is not None and plan.status == "done" else None
+    shown = plan if plan is not None and plan.status == "done" else matching.latest_plan(phase, done=True)
+    view = matching.read_plan(shown) if shown is not None else None
     settings = matching.settings_for(phase)
     return render_template("matching/index.html", phase=phase, plan=plan, view=view, field_label=field_label,
                            home_ministry=teams.home_ministry, all_phases=phases.all_phases(),
