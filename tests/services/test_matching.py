@@ -285,3 +285,39 @@ def test_pub_1_a_hand_picked_team_is_scored_live_with_the_rule_it_breaks(ctx):
     assert scored["total"] > 0 and "first_field" in scored["factors"]
     assert scored["breaks"] == ["同じ府省庁（農林水産省）の支援官が2名います。"]
     assert teams.home_ministry(a).name == "農林水産省"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_pub_1_every_plan_of_a_random_small_phase_passes_the_team_services_own_checks(ctx, data):
+    """Random phases (fields, ministries with a 外局, grades, ties, pins): every proposal is formed by
+    ``teams.form_team`` — the validators a team formed by hand meets (TEAM-1, TEAM-2, OFF-3) — without a refusal."""
+    from banso.models import Ministry
+    from banso.services import officers as officer_service
+
+    if not db.session.scalar(select(func.count()).select_from(Ministry)):
+        officer_service.ensure_ministries()  # once, outside the example's savepoint
+        db.session.flush()
+    nested = db.session.begin_nested()
+    try:
+        phase = make_phase()
+        apps = [make_eligible_application(phase, priority_fields=data.draw(st.lists(st.integers(1, 26), min_size=1, max_size=3, unique=True)))
+                for _ in range(data.draw(st.integers(1, 4)))]
+        ministries = ["国土交通省", "観光庁", "総務省", "財務省", "環境省"]  # 観光庁 counts with 国土交通省
+        officers = [make_ready_officer(phase, data.draw(st.sampled_from(ministries)),
+                                       expertise_fields=data.draw(st.lists(st.integers(1, 26), max_size=3, unique=True)),
+                                       grade_band=data.draw(st.sampled_from(["課長級", "課長補佐級"])))
+                    for _ in range(data.draw(st.integers(2, 9)))]
+        if data.draw(st.booleans()):
+            matching.add_constraint(apps[0], "pin", officers[0], "", actor=make_user())
+        plan = _plan(phase)
+        if plan.status == "infeasible":
+            assert plan.result["problems"]
+            return
+        for application_id, members in _teams(plan).items():
+            groups = [teams.home_ministry(o).name for o in officers if o.id in members]
+            assert len(groups) == len(set(groups))
+        matching.accept(phase, sorted(_teams(plan).items()), actor=make_user())  # refuses on any broken rule
+    finally:
+        nested.rollback()
+        db.session.expunge_all()  # the next example starts from the rolled-back state, ids reused
