@@ -16,6 +16,9 @@ from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, check_
 from banso.services import InputError, audit, spreadsheets
 
 MASTER_FILE = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
+# Names that mergers retired, with their successor (平成の大合併 and after): reference data shipped with the master,
+# extended the same way when a merger comes to light.
+FORMER_FILE = Path(__file__).resolve().parent.parent / "data" / "former_municipalities.csv"
 MASTER_DATE = date(2025, 1, 1)
 # Within this share of the limit, a figure without foreign residents may be over it in the official total.
 CHECK_MARGIN = 0.05
@@ -56,6 +59,7 @@ class Lookup:
         municipalities = list(db.session.scalars(select(Municipality)))
         self.by_code = {m.code: m for m in municipalities}
         self.by_name = {(m.prefecture, normalize_name(m.name)): m for m in municipalities}
+        self.former = _former_names()
 
     def find(self, code: str, prefecture: str, name: str) -> Municipality | None:
         if code:
@@ -85,10 +89,32 @@ class Lookup:
                         f"{city.full_name}の団体コード {city.code} を記入してください。")
             return f"団体コード {code} に該当する市区町村がマスタにありません。6桁の団体コードをご確認ください。"
         label = f"{prefecture}{name}"
+        merged = self.successor(prefecture, name)
+        if merged is not None:
+            successor, day = merged
+            return (f"「{label}」は{wareki(day)}の合併により、現在は{successor.full_name}（団体コード {successor.code}）です。"
+                    f"{successor.full_name}として回答するか、団体コード {successor.code} を記入してください。")
         if name.endswith("区") and any(normalize_name(m.name) and normalize_name(name).startswith(normalize_name(m.name))
                                       for (p, _), m in self.by_name.items() if m.name.endswith("市") and p == normalize_name(prefecture)):
             return f"「{label}」は政令指定都市の区です。市として回答しますので、市の名称か団体コードを記入してください。"
         return f"「{label}」に該当する市区町村がマスタにありません。合併などで名称が変わっていないか、団体コードとあわせてご確認ください。"
+
+
+    def successor(self, prefecture: str, name: str) -> tuple[Municipality, date] | None:
+        """The municipality a merger folded ``name`` into, and the day; with no prefecture, only if the name is unique."""
+        matches = [(p, successor_name, day) for (p, former), (successor_name, day) in self.former.items()
+                   if former == normalize_name(name) and (not prefecture or p == normalize_name(prefecture))]
+        if len(matches) != 1:
+            return None
+        p, successor_name, day = matches[0]
+        successor = self.by_name.get((p, normalize_name(successor_name)))
+        return (successor, day) if successor is not None else None
+
+
+def _former_names() -> dict[tuple[str, str], tuple[str, date]]:
+    with open(FORMER_FILE, encoding="utf-8-sig", newline="") as handle:
+        return {(row["prefecture"], normalize_name(row["former_name"])): (row["successor_name"], date.fromisoformat(row["merged_on"]))
+                for row in csv.DictReader(handle)}
 
 
 def population_column(phase: Phase | None):

@@ -274,3 +274,26 @@ def test_amounts_are_read_as_typed_and_look_alike_digits_are_refused(typed, valu
     from banso.services import travel
 
     assert travel.parse_yen(typed) == value
+
+
+def test_an_old_municipality_name_after_a_merger_names_its_successor(ctx):
+    """Found: an old name (after a merger) got the same "not in the master" message as a typo, with no hint."""
+    from openpyxl import Workbook
+
+    from banso.reference import check_digit
+    from banso.services import municipalities
+
+    phase = make_phase()
+    oshu = make_municipality(name="奥州市", code="03215" + str(check_digit("03215")), prefecture="岩手県")
+    wb = Workbook()
+    sheet = wb.active
+    sheet.append(HEADER)
+    for row in (_row(None, 都道府県="岩手県", 市町村名="水沢市"), _row(None, 都道府県="岩手県", 市町村名="水沢巿")):
+        sheet.append([row.get(h, "") for h in HEADER])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    batch = imports.start(application_import.KIND, phase, "回答.xlsx", buffer.getvalue(), actor=None, inline=True)
+    merged, typo = (" ".join(row["errors"].values()) for row in batch.rows)
+    assert "合併により、現在は岩手県奥州市" in merged and oshu.code in merged and "平成18年2月20日" in merged
+    assert "合併" in typo and "奥州市" not in typo  # a typo is not taken for a merger
+    assert municipalities.Lookup().successor("", "水沢市")[0] == oshu  # the name alone is enough when it is unique
