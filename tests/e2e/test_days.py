@@ -98,3 +98,53 @@ def test_a_finance_users_day_starts_with_the_claims_waiting(app, live_server, pa
     assert "うち精算 1件" in budget.inner_text()
     budget.get_by_role("link", name="審査待ちの申請・精算", exact=False).click()
     page.get_by_role("link", name=number, exact=False).first.wait_for()
+
+
+def test_a_staff_members_week_on_a_narrow_screen_selecting_applicants_in_bulk(app, live_server, page):
+    """Gaps 2 and 4: 300 applicants are chosen a page at a time with one refusal named; the menus are grouped by area
+    and usable at 768 px, with breadcrumbs."""
+    from tests.factories import make_officer
+
+    with app.app_context():
+        phase = make_phase()
+        names = []
+        for i in range(3):
+            names.append(make_officer(phase, status="applied", name=f"応募 次郎{i}").name)
+        make_officer(phase, status="applied", name="係員 三郎", grade_band="係員")  # OFF-2: not eligible
+        make_user(Role.SECRETARIAT, email="staff@banso.example")
+        db.session.commit()
+    page.set_viewport_size({"width": 768, "height": 1024})
+    sign_in(page, live_server, "staff@banso.example", PASSWORD)
+    nav = page.get_by_role("navigation", name="メインメニュー")
+    assert nav.bounding_box()["width"] <= 768
+    go(page, "支援官")  # inside the 「支援官・発令」 group
+    assert "支援官" in page.locator("nav.breadcrumbs").inner_text()
+    page.get_by_label("このページの応募者をすべて選択").check()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="選定する").click()
+    page.get_by_text("名を「選定」にしました").wait_for()
+    warning = page.locator(".flash--warning").inner_text()
+    assert "係員 三郎" in warning and "状態は変わっていません" in warning
+    assert page.locator("body").evaluate("b => b.scrollWidth") <= 768  # nothing pushes the page sideways
+
+
+def test_an_officer_keeps_their_profile_with_checkboxes_and_sees_a_list_sized_for_one_team(app, live_server, page):
+    """Gaps 4 and 5: the expertise picker is checkboxes (a click adds, never wipes earlier choices); an officer's
+    team list has no filter panel for a list of one."""
+    with app.app_context():
+        team = make_team()
+        make_publication(team.phase)
+        me = make_user(Role.OFFICER, email="me@banso.example")
+        team.current_members[0].officer.user = me
+        db.session.commit()
+    sign_in(page, live_server, "me@banso.example", PASSWORD)
+    page.goto(f"{live_server}/teams/")
+    assert page.get_by_label("都道府県").count() == 0 and page.locator("#teams-list, table").count() >= 1
+    page.goto(f"{live_server}/officers/me")
+    boxes = page.locator('input[type="checkbox"][name="expertise_fields"]')
+    assert boxes.count() == 26
+    before = {boxes.nth(i).get_attribute("value") for i in range(26) if boxes.nth(i).is_checked()}
+    page.get_by_label("⑩移住・定住").check()
+    page.get_by_label("⑯防災").check()
+    after = {boxes.nth(i).get_attribute("value") for i in range(26) if boxes.nth(i).is_checked()}
+    assert after == before | {"10", "16"}

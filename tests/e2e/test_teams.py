@@ -15,7 +15,8 @@ def test_staff_replace_a_member_and_everyone_is_told(app, live_server, page, smt
         team = make_team(contact_email="kikaku@example.lg.jp")
         make_publication(team.phase)  # mid-term, after release: the notices go at once (before it they wait, PUB-2)
         leaving = team.current_members[0].officer
-        make_ready_officer(team.phase, "防衛省", name="新任 一郎", expertise_fields=[4])
+        make_ready_officer(team.phase, "防衛省", name="新任 一郎", expertise_fields=[4],
+                           introduction="防衛施設周辺の地域振興を担当しています。")
         make_user(email="staff@banso.example", name="坂本 翔太")
         team_id, leaving_name = team.id, leaving.name
         db.session.commit()
@@ -42,4 +43,9 @@ def test_staff_replace_a_member_and_everyone_is_told(app, live_server, page, smt
     notices = [m for m in smtp.messages if "メンバー交代" in m["Subject"]]
     to = [m["To"].addresses[0].addr_spec for m in notices]
     assert "kikaku@example.lg.jp" in to and len(to) == len(set(to)) == 5  # municipality, two staying, joining, leaving: once each
-    assert "新任 一郎" in notices[0].get_content()
+    to_town = next(m for m in notices if m["To"].addresses[0].addr_spec == "kikaku@example.lg.jp").get_content()
+    # complete as plain text (LGWAN mail may strip links): the date, who joins with their introduction, the line-up
+    # after it with each member's contact, the support period and the secretariat's contact
+    assert "新任 一郎" in to_town and "防衛施設周辺の地域振興を担当しています。" in to_town and "令和8年10月1日" in to_town
+    assert "からのメンバー:" in to_town and "※チームの連絡窓口" in to_town and "支援期間:" in to_town and "事務局" in to_town
+    assert "http" not in to_town
