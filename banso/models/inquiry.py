@@ -49,6 +49,9 @@ class Inquiry(db.Model):
         CheckConstraint(one_of("category", CATEGORIES), name="category_known"),
         CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"),
         Index("ix_inquiries_status_due", "status", "due_at"),
+        Index("ix_inquiries_received", "received_at"),  # the inbox, newest first
+        Index("ix_inquiries_merged_into", "merged_into_id"),
+        Index("ix_inquiries_follows", "follows_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

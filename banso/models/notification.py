@@ -33,6 +33,7 @@ class Notification(db.Model):
         CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_has_time"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         Index("ix_notifications_status_created", "status", "created_at"),
+        Index("ix_notifications_created", "created_at"),  # the log, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -155,7 +155,7 @@ class ConcurrentAppointment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
-    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"))
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"), index=True)
     post: Mapped[str] = mapped_column(String(50))
     order_number: Mapped[str | None] = mapped_column(String(50))
     order_date: Mapped[date | None]

@@ -50,6 +50,9 @@ class Team(db.Model):
     issues: Mapped[str] = mapped_column(Text, default="")        # 市の課題 (seed 001)
     support_flow: Mapped[str] = mapped_column(Text, default="")  # 支援の流れ
     results: Mapped[str] = mapped_column(Text, default="")       # 成果・展望
+    # TEAM-5 summary, kept by the activity service in the same transaction (teams.refresh_activity_dates)
+    last_meeting_on: Mapped[date | None]
+    last_visit_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     phase: Mapped[Phase] = relationship()
@@ -79,6 +82,8 @@ class TeamMembership(db.Model):
     __table_args__ = (
         # An officer serves on at most one team at a time in a phase.
         Index("uq_team_memberships_active_officer", "officer_id", "phase_id", unique=True,
+              sqlite_where=text("left_on IS NULL"), postgresql_where=text("left_on IS NULL")),
+        Index("ix_team_memberships_phase_current", "phase_id",  # a phase's current members (lists, counts)
               sqlite_where=text("left_on IS NULL"), postgresql_where=text("left_on IS NULL")),
         CheckConstraint("left_on IS NULL OR joined_on <= left_on", name="stay_ordered"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from banso.clock import now
@@ -138,6 +138,7 @@ class TripRequest(db.Model):
         CheckConstraint(one_of("cost_bearer", BEARERS), name="bearer_known"),
         CheckConstraint("meals IN (0, 1, 2)", name="meals_known"),
         CheckConstraint("room_rate_yen >= 0", name="room_rate_not_negative"),
+        Index("ix_trip_requests_phase_depart", "phase_id", "depart_on"),  # the phase's trips by date (lists, months)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

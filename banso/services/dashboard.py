@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from banso.clock import today_jst
 from banso.extensions import db
-from banso.models import (Activity, HalfYearReport, Notification, NotificationStatus, Officer, ProfileChangeRequest, Publication, TripRequest,
+from banso.models import (HalfYearReport, Notification, NotificationStatus, Officer, ProfileChangeRequest, Publication, TripRequest,
                           TripTraveller)
 from banso.models.travel import TripStatus
 from banso.policies import admin as admin_policy
@@ -34,8 +34,8 @@ def overview() -> dict:
         if earlier is not None:
             data["earlier_phase"], data["earlier_milestones"] = earlier, phases.timeline(earlier)
         if phase is not None:
-            data["flagged_teams"] = teams.flagged_teams(phase)
-            data["missing_reports"] = len(teams.missing_reports(phase))
+            data["flagged_count"], data["flagged_teams"] = teams.flagged_teams(phase)
+            data["missing_reports"] = teams.unfiled_reports(phase, limit=0)[0]
     if admin_policy.may_administer(current_user):  # PUB-3: an early release waits for a second admin
         data["early_requests"] = list(db.session.scalars(select(Publication).where(
             Publication.early_requested_at.is_not(None), Publication.released_at.is_(None))))
@@ -73,8 +73,7 @@ def _officer_day(team) -> dict:
         filed = set(db.session.scalars(select(HalfYearReport.period).where(HalfYearReport.team_id == team.id)))
         upcoming = [(period, teams.report_due(team, period)) for period in (1, 2) if period not in filed]
         data["next_report"] = min(upcoming, key=lambda p: p[1]) if upcoming else None
-        last_meeting = db.session.scalar(select(func.max(Activity.started_on)).where(
-            Activity.team_id == team.id, Activity.kind == "online_meeting"))
+        last_meeting = team.last_meeting_on
         data["weeks_since_meeting"] = (today - last_meeting).days // 7 if last_meeting else None
         data["meeting_overdue"] = last_meeting is None or today - last_meeting > teams.MEETING_GAP  # TEAM-5, as flagged
     return data

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -322,6 +322,8 @@ def record_activity(team: Team, data: dict, *, actor: User) -> Activity:
         raise NotPermitted("活動を記録できるのは、このチームの支援官と事務局だけです。")
     activity = Activity(team=team, recorded_by_id=actor.id, **_activity_values(team, data))
     db.session.add(activity)
+    db.session.flush()
+    refresh_activity_dates([team.id])
     audit.record("record_activity", team, actor=actor,
                  summary=f"{team.name}: {activity.kind_label}（{wareki(activity.started_on)}）を記録")
     return activity
@@ -336,6 +338,8 @@ def correct_activity(activity: Activity, data: dict, *, actor: User, expected_ve
     for key, value in _activity_values(activity.team, data).items():
         setattr(activity, key, value)
     after = audit.snapshot(activity, ACTIVITY_FIELDS)
+    db.session.flush()
+    refresh_activity_dates([activity.team_id])
     if before != after:
         audit.record("correct_activity", activity, actor=actor,
                      summary=f"{activity.team.name}: {activity.kind_label}（{wareki(activity.started_on)}）の記録を修正",
@@ -352,6 +356,24 @@ def delete_activity(activity: Activity, *, actor: User, expected_version=None) -
                  summary=f"{activity.team.name}: {activity.kind_label}（{wareki(activity.started_on)}）の記録を削除",
                  before=audit.snapshot(activity, ACTIVITY_FIELDS))
     db.session.delete(activity)
+    db.session.flush()
+    refresh_activity_dates([activity.team_id])
+
+
+def refresh_activity_dates(team_ids: list[int] | None = None) -> None:
+    """TEAM-5's summary on each team: its last online meeting and site visit, recomputed from the entries in one
+    statement (after each entry is recorded, corrected or deleted; for every team after bulk data)."""
+    def last(kind: str):
+        return (select(func.max(Activity.started_on)).where(Activity.team_id == Team.id, Activity.kind == kind)
+                .correlate(Team).scalar_subquery())
+
+    statement = update(Team).values(last_meeting_on=last("online_meeting"), last_visit_on=last("site_visit"))
+    if team_ids is not None:
+        statement = statement.where(Team.id.in_(team_ids))
+    db.session.execute(statement.execution_options(synchronize_session=False))
+    for team in list(db.session.identity_map.values()):
+        if isinstance(team, Team) and (team_ids is None or team.id in team_ids):
+            db.session.expire(team, ["last_meeting_on", "last_visit_on"])
 
 
 def _activity_values(team: Team, data: dict) -> dict:
@@ -413,34 +435,36 @@ def activity_flags(team: Team, last_meeting: date | None, last_visit: date | Non
     return flags
 
 
-def flagged_teams(phase: Phase) -> list[tuple[Team, list[str]]]:
-    """Every team's TEAM-5 flags in one aggregate query (the secretariat dashboard)."""
-    last = (select(Activity.team_id,
-                   func.max(Activity.started_on).filter(Activity.kind == "online_meeting").label("meeting"),
-                   func.max(Activity.started_on).filter(Activity.kind == "site_visit").label("visit"))
-            .where(Activity.team_id.in_(select(Team.id).where(Team.phase_id == phase.id)))  # this phase's only
-            .group_by(Activity.team_id).subquery())
-    rows = db.session.execute(
-        select(Team, last.c.meeting, last.c.visit).outerjoin(last, last.c.team_id == Team.id)
-        .options(joinedload(Team.municipality)).where(Team.phase_id == phase.id).order_by(Team.id))
-    result = []
-    for team, meeting, visit in rows:
-        flags = activity_flags(team, meeting, visit)
-        if flags:
-            result.append((team, flags))
-    return result
+def quiet_condition(today: date):
+    """TEAM-5 in SQL, from each team's summary dates: an active team past its start with no online meeting for three
+    weeks or no site visit for a quarter (counted from the start when there has been none)."""
+    return and_(Team.status.in_((TeamStatus.ACTIVE, TeamStatus.EXTENDED)), Team.start_date <= today,
+                or_(func.coalesce(Team.last_meeting_on, Team.start_date) < today - MEETING_GAP,
+                    func.coalesce(Team.last_visit_on, Team.start_date) < today - VISIT_GAP))
+
+
+def flagged_teams(phase: Phase, *, limit: int = 20) -> tuple[int, list[tuple[Team, list[str]]]]:
+    """How many of the phase's teams TEAM-5 flags, and the first ``limit`` with their flags (two statements, whatever
+    the phase's size: the dashboard)."""
+    today = today_jst()
+    condition = and_(Team.phase_id == phase.id, quiet_condition(today))
+    count = db.session.scalar(select(func.count()).select_from(Team).where(condition))
+    rows = db.session.scalars(select(Team).options(joinedload(Team.municipality)).where(condition)
+                              .order_by(Team.id).limit(limit))
+    return count, [(team, activity_flags(team, team.last_meeting_on, team.last_visit_on, today)) for team in rows]
 
 
 # --- half-year reports (TEAM-6) ----------------------------------------------------------------
 
 def report_due(team: Team, period: int) -> date:
     """First half: six months after the start; second half: the end of the support period."""
-    if period == 1:
-        start = team.start_date
-        month = start.month + 6
-        year = start.year + (month - 1) // 12
-        return date(year, (month - 1) % 12 + 1, 1) - timedelta(days=1)
-    return team.end_date
+    return _half_year_end(team.start_date) if period == 1 else team.end_date
+
+
+def _half_year_end(start: date) -> date:
+    month = start.month + 6
+    year = start.year + (month - 1) // 12
+    return date(year, (month - 1) % 12 + 1, 1) - timedelta(days=1)
 
 
 def file_report(team: Team, period: int, data: dict, *, actor: User) -> HalfYearReport:
@@ -465,18 +489,49 @@ def file_report(team: Team, period: int, data: dict, *, actor: User) -> HalfYear
     return report
 
 
-def missing_reports(phase: Phase, today: date | None = None, *, within: int = 0) -> list[tuple[Team, int, date]]:
-    """Reports not yet filed whose due date has come (or comes within ``within`` days)."""
-    today = today or today_jst()
-    filed = {(r.team_id, r.period) for r in db.session.scalars(
-        select(HalfYearReport).join(Team).where(Team.phase_id == phase.id))}
-    result = []
-    for team in db.session.scalars(select(Team).options(joinedload(Team.municipality)).where(Team.phase_id == phase.id)):
-        for period in (1, 2):
-            due = report_due(team, period)
-            if (team.id, period) not in filed and due <= today + timedelta(days=within):
-                result.append((team, period, due))
-    return result
+def _unfiled(phase: Phase, *, until: date, after: date | None = None):
+    """SQL for the (team, period) pairs of the phase whose report is not filed and falls due on or before ``until``
+    (and after ``after``). Due dates follow from the teams' start and end dates, of which a phase has a handful:
+    they are read and decided here, so the database filters the teams (no team is loaded to test it)."""
+    def due(values, period):
+        chosen = []
+        for value in values:
+            day = _half_year_end(value) if period == 1 else value
+            if day <= until and (after is None or day > after):
+                chosen.append(value)
+        return chosen
+
+    parts = []
+    for period, column in ((1, Team.start_date), (2, Team.end_date)):
+        values = due(db.session.scalars(select(column).where(Team.phase_id == phase.id).distinct()), period)
+        if values:
+            filed = select(HalfYearReport.id).where(HalfYearReport.team_id == Team.id, HalfYearReport.period == period)
+            parts.append(select(Team.id.label("team_id"), literal(period).label("period"))
+                         .where(Team.phase_id == phase.id, column.in_(values), ~filed.exists()))
+    return union_all(*parts).subquery() if parts else None
+
+
+def unfiled_reports(phase: Phase, *, within: int = 0, after_today: bool = False, limit: int | None = None,
+                    offset: int = 0) -> tuple[int, list[tuple[Team, int, date]]]:
+    """How many reports are not filed whose due date has come (or comes within ``within`` days; ``after_today``: only
+    those still to come), and those rows in team order, ``limit`` at a time."""
+    today = today_jst()
+    unfiled = _unfiled(phase, until=today + timedelta(days=within), after=today if after_today else None)
+    if unfiled is None:
+        return 0, []
+    count = db.session.scalar(select(func.count()).select_from(unfiled))
+    if limit == 0 or not count:
+        return count, []
+    stmt = (select(Team, unfiled.c.period).join(unfiled, unfiled.c.team_id == Team.id).options(joinedload(Team.municipality))
+            .order_by(Team.id, unfiled.c.period).offset(offset))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return count, [(team, period, report_due(team, period)) for team, period in db.session.execute(stmt)]
+
+
+def missing_reports(phase: Phase, *, within: int = 0) -> list[tuple[Team, int, date]]:
+    """Every report not yet filed whose due date has come (or comes within ``within`` days): the worker's reminders."""
+    return unfiled_reports(phase, within=within)[1]
 
 
 def remind_reports(phase: Phase, *, days_before: int = 14, actor: User | None) -> int:
@@ -504,7 +559,8 @@ def remind_reports(phase: Phase, *, days_before: int = 14, actor: User | None) -
 
 # --- lists -------------------------------------------------------------------------------------
 
-def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id=None, status=None, officer_user=None):
+def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id=None, status=None, quiet=False,
+               officer_user=None):
     stmt = (select(Team).join(Team.municipality)
             .options(joinedload(Team.municipality),
                      selectinload(Team.memberships).joinedload(TeamMembership.officer).joinedload(Officer.ministry).joinedload(Ministry.parent))
@@ -525,6 +581,8 @@ def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id
         stmt = stmt.where(Team.id.in_(in_ministry))
     if status in {s.value for s in TeamStatus}:
         stmt = stmt.where(Team.status == status)
+    if quiet:
+        stmt = stmt.where(quiet_condition(today_jst()))
     return stmt
 
 

@@ -202,7 +202,16 @@ def test_team_5_activities_are_counted_like_the_case_page_and_gaps_are_flagged(c
     assert summary.counts["online_meeting"] == 3 and summary.counts["site_visit"] == 1 and summary.companies == 3
     assert summary.dates["online_meeting"] == [date(2026, 4, 30), date(2026, 5, 8), date(2026, 10, 20)]
     assert any("3週間" in f for f in summary.flags) and any("四半期" in f for f in summary.flags)
-    assert [t.id for t, _ in teams.flagged_teams(team.phase)] == [team.id]
+    count, flagged = teams.flagged_teams(team.phase)
+    assert count == 1 and [t.id for t, _ in flagged] == [team.id]
+    assert (team.last_meeting_on, team.last_visit_on) == (date(2026, 10, 20), date(2026, 5, 29))  # the summary row
+    visit = teams.record_activity(team, {"kind": "site_visit", "started_on": date(2026, 11, 20), "summary": "現地視察"}, actor=staff)
+    meeting = teams.record_activity(team, {"kind": "online_meeting", "started_on": date(2026, 11, 19), "summary": "定例"}, actor=staff)
+    assert teams.flagged_teams(team.phase) == (0, [])
+    teams.delete_activity(meeting, actor=staff)  # a deleted entry moves the summary back
+    assert team.last_meeting_on == date(2026, 10, 20) and teams.flagged_teams(team.phase)[0] == 1
+    teams.correct_activity(visit, {"kind": "online_meeting", "started_on": date(2026, 11, 20), "summary": "定例"}, actor=staff)
+    assert (team.last_meeting_on, team.last_visit_on) == (date(2026, 11, 20), date(2026, 5, 29))
 
 
 def test_team_5_only_the_team_and_the_secretariat_record_activity(ctx, clock):

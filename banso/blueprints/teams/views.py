@@ -1,4 +1,4 @@
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -9,7 +9,7 @@ from banso.blueprints.teams import bp, matching_bp
 from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
 from banso.clock import today_jst
 from banso.extensions import db
-from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.listing import Page, export, int_arg, page_or_fragment, paginate, sort_by
 from banso.models import (Activity, Application, HalfYearReport, MatchingConstraint, MatchingPlan, MemberReplacement, Municipality,
                           Officer, Role, Team, TeamExtension)
 from banso.models.team import ACTIVITY_KINDS
@@ -41,7 +41,7 @@ def index():
         abort(404)
     stmt = teams.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),
                             theme=request.args.get("theme"), ministry_id=request.args.get("ministry_id"),
-                            status=request.args.get("status"),
+                            status=request.args.get("status"), quiet=request.args.get("quiet") == "1",
                             officer_user=current_user if policy.sees_own_teams_only(current_user) else None)
     stmt, sort = sort_by(stmt, {"code": Municipality.code, "start": Team.start_date, "status": Team.status}, "code")
     limited = not policy.sees_full_list(current_user)
@@ -221,8 +221,12 @@ def extend(team_id: int):
 @roles_required(*STAFF)
 def reports():
     phase = phases.selected_phase(request.args.get("phase"))
-    return render_template("teams/reports.html", phase=phase, missing=teams.missing_reports(phase),
-                           upcoming=teams.missing_reports(phase, within=14), all_phases=phases.all_phases())
+    per_page = current_app.config["PER_PAGE"]
+    page = int_arg("page")
+    total, missing = teams.unfiled_reports(phase, limit=per_page, offset=(page - 1) * per_page)
+    soon, upcoming = teams.unfiled_reports(phase, within=14, after_today=True, limit=per_page)
+    return render_template("teams/reports.html", phase=phase, missing=Page(missing, page, per_page, total),
+                           upcoming=upcoming, soon=soon, all_phases=phases.all_phases())
 
 
 @bp.post("/reports/remind")
