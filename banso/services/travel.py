@@ -218,8 +218,27 @@ def _spent_sum(phase_id: int, bearer: str = "national"):
 def budget(phase: Phase) -> Budget:
     """The phase's figures, read from the records every time (never a running total)."""
     with hold.lifted("TRV-2: the forecast counts every team's plan; the figure names no team"):
-        forecast = sum(p.remaining_cost for p in team_plans(phase))
+        forecast = _forecast(phase)
     return _figures(phase, forecast=forecast)
+
+
+def _forecast(phase: Phase) -> int:
+    """Planned site visits not yet requested × their standard cost, summed in SQL (two statements, no team loaded):
+    teams with a plan of their own in one sum; teams on the default plan grouped by their support period (a phase
+    has a handful), whose default number of visits is decided here (TEAM-5: one a quarter)."""
+    requested = _site_visits_query().where(TripRequest.phase_id == phase.id).subquery()
+    done = func.coalesce(requested.c.n, 0)
+    left = TeamTravelPlan.planned_site_visits - done
+    planned = db.session.scalar(
+        select(func.coalesce(func.sum(case((left > 0, left * TeamTravelPlan.standard_visit_cost_yen), else_=0)), 0))
+        .select_from(Team).join(TeamTravelPlan, TeamTravelPlan.team_id == Team.id)
+        .outerjoin(requested, requested.c.team_id == Team.id).where(Team.phase_id == phase.id))
+    rows = db.session.execute(
+        select(Team.start_date, Team.end_date, done, func.count()).select_from(Team)
+        .outerjoin(TeamTravelPlan, TeamTravelPlan.team_id == Team.id).outerjoin(requested, requested.c.team_id == Team.id)
+        .where(Team.phase_id == phase.id, TeamTravelPlan.id.is_(None)).group_by(Team.start_date, Team.end_date, done))
+    default = sum(max(0, _default_visits(start, end) - n) * count for start, end, n, count in rows)
+    return int(planned) + default * phase.travel_standard_visit_yen
 
 
 def _figures(phase: Phase, *, forecast: int = 0) -> Budget:
@@ -310,7 +329,11 @@ class TeamPlan:
 
 def default_visits(team: Team) -> int:
     """TEAM-5: about one site visit a quarter of the support period."""
-    months = (team.end_date.year - team.start_date.year) * 12 + team.end_date.month - team.start_date.month + 1
+    return _default_visits(team.start_date, team.end_date)
+
+
+def _default_visits(start: date, end: date) -> int:
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
     return max(1, math.ceil(months / 3)) * VISITS_PER_QUARTER
 
 
@@ -320,12 +343,14 @@ def _site_visits_query():
             .group_by(TripRequest.team_id))
 
 
-def team_plans(phase: Phase) -> list[TeamPlan]:
-    """Every team of the phase with its plan (or the default) and its site visits so far: two queries."""
-    counts = dict(db.session.execute(_site_visits_query().where(TripRequest.phase_id == phase.id)).all())
-    rows = db.session.execute(select(Team, TeamTravelPlan).outerjoin(TeamTravelPlan, TeamTravelPlan.team_id == Team.id)
-                              .options(joinedload(Team.municipality))
-                              .where(Team.phase_id == phase.id).order_by(Team.id)).all()
+def team_plans(phase: Phase, *, limit: int | None = None, offset: int = 0) -> list[TeamPlan]:
+    """The phase's teams (``limit`` at a time, in team order) with their plan (or the default) and their site visits so
+    far: two queries."""
+    stmt = (select(Team, TeamTravelPlan).outerjoin(TeamTravelPlan, TeamTravelPlan.team_id == Team.id)
+            .options(joinedload(Team.municipality)).where(Team.phase_id == phase.id).order_by(Team.id).offset(offset))
+    rows = db.session.execute(stmt if limit is None else stmt.limit(limit)).all()
+    counts = dict(db.session.execute(_site_visits_query().where(
+        TripRequest.team_id.in_([team.id for team, _ in rows]))).all()) if rows else {}
     return [TeamPlan(team, plan.planned_site_visits if plan else default_visits(team),
                      plan.standard_visit_cost_yen if plan else phase.travel_standard_visit_yen,
                      counts.get(team.id, 0), plan is not None, plan.version if plan else 0) for team, plan in rows]
@@ -978,9 +1003,14 @@ def by_month(phase: Phase) -> list[tuple[str, int, int, int]]:
     return rows
 
 
-def by_team(phase: Phase) -> list[tuple[str, int, int]]:
-    amounts = _amounts_by(phase, Municipality.name)
-    return sorted(((name, s, c) for name, (s, c) in amounts.items()), key=lambda r: -(r[1] + r[2]))
+def by_team(phase: Phase, *, limit: int | None = None) -> list[tuple[str, int, int]]:
+    """Spent and committed per team, largest first (``limit``: the first ones only, for the chart). The teams named
+    are loaded as records, so a page naming a held phase's teams is audited like any other (PUB-2)."""
+    amounts = _amounts_by(phase, Team.id)
+    top = sorted(amounts, key=lambda team_id: (-sum(amounts[team_id]), team_id))[:limit]
+    names = {team.id: team.municipality.name for team in db.session.scalars(
+        select(Team).options(joinedload(Team.municipality)).where(Team.id.in_(top)))} if top else {}
+    return [(names[team_id], *amounts[team_id]) for team_id in top if team_id in names]
 
 
 def by_prefecture(phase: Phase) -> list[tuple[str, int, int]]:

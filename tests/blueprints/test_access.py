@@ -117,6 +117,7 @@ ROUTES = [
     ("POST", "/travel/budget/cap", {ADMIN}),
     ("POST", "/travel/budget/standard", {FINANCE}),
     ("POST", "/travel/budget/plans/{team_id}", {FINANCE}),
+    ("GET", "/travel/budget/plans", {ADMIN, STAFF, FINANCE}),
     ("GET", "/travel/rates", {ADMIN, STAFF, FINANCE}),
     ("GET", "/contact", PUBLIC),
     ("GET", "/contact/municipalities?prefecture=岩手県", PUBLIC),

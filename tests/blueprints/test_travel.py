@@ -192,3 +192,21 @@ def test_the_same_trip_form_sent_three_times_files_one_request(client, world, ap
     refused = client.post("/travel/new", data=dict(form, submission_key="another-key", return_on="2026-06-30"))
     assert refused.status_code == 422  # a refused form keeps its key free: corrected, it goes through
     assert client.post("/travel/new", data=dict(form, submission_key="another-key")).status_code == 302
+
+
+def test_trv_2_the_visit_plans_have_a_page_of_their_own_a_page_at_a_time(app, client, world):
+    """Found: /travel/budget rendered every team's plan form (1 MB at N = 10); the plans are now paged on their own
+    page, and a saved plan returns to the page it was saved from."""
+    app.config["PER_PAGE"] = 1
+    login(client, "finance@banso.example")
+    budget = client.get("/travel/budget?phase=2").get_data(as_text=True)
+    assert 'id="plan-' not in budget and "/travel/budget/plans?phase=2" in budget
+    first = client.get("/travel/budget/plans?phase=2").get_data(as_text=True)
+    second = client.get("/travel/budget/plans?phase=2&page=2").get_data(as_text=True)
+    assert f'id="plan-{world["own_team"]}"' in first and f'id="plan-{world["other_team"]}"' in second
+    assert f'id="plan-{world["other_team"]}"' not in first and "全2件中" in first
+    with app.app_context():
+        version = travel.plan_for(db.session.get(Team, world["other_team"])).version
+    saved = client.post(f"/travel/budget/plans/{world['other_team']}?page=2",
+                        data={"planned_site_visits": "2", "standard_visit_cost_yen": "120000", "version": version or 0})
+    assert saved.status_code == 302 and "/travel/budget/plans" in saved.location and "page=2" in saved.location

@@ -348,3 +348,21 @@ def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
         assert sorted(outcomes) == ["TRV-2"] * 6 + ["approved"] * 4
         assert approved == 4 and figures.committed == 4 * each <= figures.cap
 
+
+
+def test_trv_2_the_forecast_summed_in_sql_equals_each_teams_plan_added_up(team, staff, finance):
+    """The budget's forecast is two aggregate statements (no team loaded); it must equal the sum of every team's
+    remaining planned visits × their cost, for custom plans, default plans and shorter support periods alike."""
+    travel.set_plan(team, 2, 90_000, actor=finance)
+    make_trip(team, actor=staff)  # one of the two planned visits requested
+    short = make_team(team.phase)
+    short.start_date = date(2026, 10, 1)  # half a year: two visits by default
+    make_team(team.phase)  # a full year on the default plan: four
+    over = make_team(team.phase)
+    travel.set_plan(over, 1, 80_000, actor=finance)
+    for i in range(2):  # more requested than planned: nothing left, never negative
+        make_trip(over, actor=staff, depart_on=date(2026, 6 + i, 1), return_on=date(2026, 6 + i, 2))
+    db.session.flush()
+    expected = sum(p.remaining_cost for p in travel.team_plans(team.phase))
+    assert expected == 90_000 + (2 + 4) * team.phase.travel_standard_visit_yen
+    assert travel.budget(team.phase).forecast == expected

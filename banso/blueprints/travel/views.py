@@ -1,5 +1,6 @@
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal, opened_version
@@ -8,7 +9,7 @@ from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, Receip
                                            TripForm)
 from banso.extensions import db
 from banso.formatting import parse_id
-from banso.listing import export, export_workbook, page_or_fragment, paginate, sort_by
+from banso.listing import Page, export, export_workbook, int_arg, page_or_fragment, paginate, sort_by
 from banso.models import Municipality, Receipt, Role, Team, TripRequest
 from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPORT, TripStatus
 from banso.permissions import ALL_ROLES, roles_required
@@ -304,10 +305,23 @@ def budget():
     if request.args.get("format") == "xlsx":
         return _budget_workbook(phase, figures)
     return render_template("travel/budget.html", phase=phase, figures=figures, months=travel.by_month(phase),
-                           teams=travel.by_team(phase), prefectures=travel.by_prefecture(phase),
-                           plans=travel.team_plans(phase), revisions=travel.revisions(phase), cap_form=CapForm(),
-                           standard_form=StandardCostForm(standard_visit_cost_yen=phase.travel_standard_visit_yen),
+                           teams=travel.by_team(phase, limit=20), prefectures=travel.by_prefecture(phase),
+                           revisions=travel.revisions(phase), cap_form=CapForm(),
                            all_phases=phases.all_phases(), warn_at=travel.WARN_AT, danger_at=travel.DANGER_AT)
+
+
+@bp.get("/budget/plans")
+@roles_required(*READERS)
+def plans():
+    """The teams' site-visit plans, a page at a time (TRV-2, TEAM-5)."""
+    phase = _phase()
+    per_page = current_app.config["PER_PAGE"]
+    page = int_arg("page")
+    total = db.session.scalar(select(func.count()).select_from(Team).where(Team.phase_id == phase.id))
+    rows = travel.team_plans(phase, limit=per_page, offset=(page - 1) * per_page)
+    return render_template("travel/plans.html", phase=phase, plans=Page(rows, page, per_page, total),
+                           standard_form=StandardCostForm(standard_visit_cost_yen=phase.travel_standard_visit_yen),
+                           all_phases=phases.all_phases())
 
 
 def _budget_workbook(phase, figures):
@@ -331,8 +345,8 @@ def _budget_workbook(phase, figures):
     ], f"{phase.name}_旅費予算")
 
 
-def _budget_action(phase, action, success: str):
-    return act(action, success, redirect(url_for("travel.budget", phase=phase.number)))
+def _budget_action(phase, action, success: str, to: str = "travel.budget"):
+    return act(action, success, redirect(url_for(to, phase=phase.number, page=request.args.get("page"))))
 
 
 @bp.post("/budget/cap")
@@ -354,7 +368,7 @@ def standard_cost():
     form = StandardCostForm()
     value = form.standard_visit_cost_yen.data if form.validate_on_submit() else None
     return _budget_action(phase, lambda: travel.set_standard_visit_cost(phase, value, actor=current_user),
-                          "現地訪問1回あたりの標準費用を更新しました。")
+                          "現地訪問1回あたりの標準費用を更新しました。", "travel.plans")
 
 
 @bp.post("/budget/plans/<int:team_id>")
@@ -367,7 +381,7 @@ def plan(team_id: int):
                                                               form.standard_visit_cost_yen.data if valid else None,
                                                               form.note.data, actor=current_user,
                                                               expected_version=opened_version()),
-                          f"{team.name}の現地訪問計画を更新しました。")
+                          f"{team.name}の現地訪問計画を更新しました。", "travel.plans")
 
 
 # --- rates --------------------------------------------------------------------------------
