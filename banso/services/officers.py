@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, Text, func, or_, select
+from sqlalchemy import String, Text, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now
@@ -473,40 +473,48 @@ def candidacies_by_officer(phase: Phase, officer_ids: list[int]) -> dict[int, Of
 
 
 def breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
-    """Seed 000 ①–④ and ministries: (label, applicants, selected) per category, counted in SQL."""
+    """Seed 000 ①–④ and ministries: (label, applicants, selected) per category. One grouped query (a few hundred
+    groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band."""
     from banso.services.statistics import SERVING  # the headline's count: a replaced member is not counted twice
 
-    selected = OfficerCandidacy.status.in_(SERVING)
-    base = (select(Officer, selected.label("selected")).join(OfficerCandidacy, OfficerCandidacy.officer_id == Officer.id)
-            .where(OfficerCandidacy.phase_id == phase.id))
-    rows = db.session.execute(base.options(joinedload(Officer.ministry).joinedload(Ministry.parent))).all()
     on = phase.support_start
 
-    def count(key, order):
-        table = {label: [0, 0] for label in order}
-        for officer, is_selected in rows:
-            label = key(officer)
-            table.setdefault(label, [0, 0])
-            table[label][0] += 1
-            table[label][1] += int(bool(is_selected))
-        return [(label, a, s) for label, (a, s) in table.items() if a or label in order]
+    def born_after(age: int) -> date:  # younger than ``age`` on the day ⇔ born after this
+        try:
+            return on.replace(year=on.year - age)
+        except ValueError:  # 29 February
+            return on.replace(year=on.year - age, day=28)
 
-    def age_band(officer):
-        age = officer.age_on(on)
-        return next((label for label, low, high in AGE_BANDS if low <= age < high), "20代")
+    bands = [(label, high) for label, _, high in AGE_BANDS]
+    age = case(*[(Officer.birth_date > born_after(high), label) for label, high in bands[:-1]], else_=bands[-1][0])
+    top = func.coalesce(Ministry.parent_id, Ministry.id)
+    selected = case((OfficerCandidacy.status.in_(SERVING), 1), else_=0)
+    groups = db.session.execute(
+        select(Officer.sex, Officer.job_type, Officer.grade_band, age, top, Officer.officer_type, func.count(), func.sum(selected))
+        .select_from(OfficerCandidacy).join(Officer, Officer.id == OfficerCandidacy.officer_id)
+        .join(Ministry, Ministry.id == Officer.ministry_id).where(OfficerCandidacy.phase_id == phase.id)
+        .group_by(Officer.sex, Officer.job_type, Officer.grade_band, age, top, Officer.officer_type)).all()
+    names = {m.id: m.name for m in all_ministries()}
+    type_labels = {"officer": "地方創生支援官", "secondee": "地方創生支援オフィサー"}
 
-    def top_ministry(officer):
-        return (officer.ministry.parent or officer.ministry).name
+    def count(position, order, label=lambda value: value):
+        table = {name: [0, 0] for name in order}
+        for row in groups:
+            name = label(row[position])
+            table.setdefault(name, [0, 0])
+            table[name][0] += row[6]
+            table[name][1] += int(row[7] or 0)
+        return [(name, a, s) for name, (a, s) in table.items() if a or name in order]
 
     ministries = [name for name, parent in MINISTRIES if parent is None]
-    by_ministry = sorted(count(top_ministry, []), key=lambda r: (-r[1], ministries.index(r[0]) if r[0] in ministries else 99))
+    by_ministry = sorted(count(4, [], names.get), key=lambda r: (-r[1], ministries.index(r[0]) if r[0] in ministries else 99))
     return {
-        "① 性別": count(lambda o: o.sex, SEXES),
-        "② 事務官・技官": count(lambda o: o.job_type, JOB_TYPES),
-        "③ 役職": count(lambda o: o.grade_band, GRADE_BANDS),
-        "④ 年齢": count(age_band, [label for label, _, _ in AGE_BANDS]),
+        "① 性別": count(0, SEXES),
+        "② 事務官・技官": count(1, JOB_TYPES),
+        "③ 役職": count(2, GRADE_BANDS),
+        "④ 年齢": count(3, [label for label, _ in bands]),
         "府省庁（本府省単位）": by_ministry,
-        "区分": count(lambda o: o.type_label, ["地方創生支援官", "地方創生支援オフィサー"]),
+        "区分": count(5, list(type_labels.values()), type_labels.get),
     }
 
 

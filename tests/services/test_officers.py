@@ -268,3 +268,7 @@ def test_breakdown_counts_applicants_and_selected_by_category(ctx):
     assert ("技官", 1, 1) in data["② 事務官・技官"]
     assert ("30代", 1, 1) in data["④ 年齢"]  # 32 on 2026-04-01
     assert data["府省庁（本府省単位）"][0] == ("国土交通省", 3, 2)  # 観光庁 counts under its ministry
+    make_officer(phase, status="applied", birth_date=date(1996, 4, 1))  # 30 on the first day of support
+    make_officer(phase, status="applied", birth_date=date(1996, 4, 2))  # still 29 that day
+    ages = dict((label, applied) for label, applied, _ in officers.breakdown(phase)["④ 年齢"])
+    assert ages["30代"] == 2 and ages["20代"] == 1  # banded in SQL by birth date, to the day
