@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from flask import current_app, make_response, render_template, request
 from openpyxl import Workbook
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Select, Text, cast, func, or_, select, tuple_
 
 from banso.clock import JST
 from banso.formatting import parse_id, strip_control
@@ -35,6 +35,35 @@ class Page:
     @property
     def last_index(self) -> int:
         return min(self.total, self.page * self.per_page)
+
+
+@dataclass
+class LogPage:
+    """A page of a growing log, newest first, reached by where the previous page ended (``?before=<time>_<id>``): no
+    count of the whole log and no OFFSET over it, so the thousandth page costs what the first does."""
+
+    items: list[Any]
+    before: str | None       # where this page started (None: the newest)
+    next_before: str | None  # where to continue (None: nothing older)
+
+
+def log_page(stmt: Select, time_column, id_column) -> LogPage:
+    """``stmt`` newest first by (``time_column``, ``id_column``), one page below ``?before``."""
+    per_page = current_app.config["PER_PAGE"]
+    before = request.args.get("before") or None
+    if before:
+        moment, _, key = before.rpartition("_")
+        try:
+            stmt = stmt.where(tuple_(time_column, id_column) < tuple_(datetime.fromisoformat(moment), int(key)))
+        except ValueError:
+            before = None  # a cursor typed by hand: start from the newest
+    rows = list(db.session.scalars(stmt.order_by(time_column.desc(), id_column.desc()).limit(per_page + 1)))
+    items = rows[:per_page]
+    last = items[-1] if len(rows) > per_page else None
+    cursor = None
+    if last is not None:
+        cursor = f"{getattr(last, time_column.key).isoformat()}_{getattr(last, id_column.key)}"
+    return LogPage(items, before, cursor)
 
 
 def int_arg(name: str, default: int = 1) -> int:

@@ -48,7 +48,7 @@ def _json_safe(value):
     return value
 
 
-def list_query(*, actor_id: int | None = None, object_type: str | None = None,
+def list_query(*, actor_id: int | None = None, actor_q: str | None = None, object_type: str | None = None,
                date_from=None, date_to=None, q: str | None = None):
     """The audit trail, filtered; dates are JST calendar days, both ends included."""
     from datetime import time, timedelta
@@ -61,6 +61,13 @@ def list_query(*, actor_id: int | None = None, object_type: str | None = None,
     stmt = select(AuditEntry).options(joinedload(AuditEntry.actor))
     if actor_id:
         stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    if actor_q and actor_q.strip():
+        from sqlalchemy import or_
+
+        from banso.models import User
+
+        like = f"%{actor_q.strip()}%"
+        stmt = stmt.where(AuditEntry.actor_id.in_(select(User.id).where(or_(User.name.like(like), User.email.like(like)))))
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type)
     if date_from:
@@ -73,9 +80,8 @@ def list_query(*, actor_id: int | None = None, object_type: str | None = None,
 
 
 def object_types() -> list[str]:
-    from sqlalchemy import select
-
-    return list(db.session.scalars(select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)))
+    """What an audit row may be about: every kind of record, and exports of lists (no scan of the log)."""
+    return sorted({mapper.class_.__name__ for mapper in db.Model.registry.mappers} | {"Export"})
 
 
 def history_of(obj) -> list[AuditEntry]:

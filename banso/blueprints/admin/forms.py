@@ -55,7 +55,7 @@ class AuditFilterForm(BansoForm):
     class Meta:
         csrf = False
 
-    actor = SelectField("利用者", coerce=str, validate_choice=False)
+    actor = StringField("利用者（氏名・メールアドレスの一部）", validators=[Optional(), Length(max=100)])
     object_type = SelectField("対象の種類", coerce=str, validate_choice=False)
     date_from = DateField("期間（開始）", validators=[Optional()])
     date_to = DateField("期間（終了）", validators=[Optional()])

@@ -8,7 +8,7 @@ from banso.blueprints.admin.forms import (AuditFilterForm, PhaseEventForm, Phase
 from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.extensions import db
 from banso.formatting import jst_datetime, parse_id
-from banso.listing import export, page_or_fragment, paginate, sort_by
+from banso.listing import export, log_page, page_or_fragment, paginate, sort_by
 from banso.models import AuditEntry, Notification, Phase, PhaseEvent, Role, User
 from banso.models.user import ROLE_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
@@ -162,23 +162,23 @@ def phases_remove_event(phase_id: int, event_id: int):
 @roles_required(*ADMIN)
 def audit_index():
     form = AuditFilterForm(request.args)
-    form.actor.choices = [SelectChoice("", "すべて")] + [SelectChoice(str(u.id), u.name) for u in users.all_users()]
     form.object_type.choices = [SelectChoice("", "すべて")] + [SelectChoice(t) for t in audit.object_types()]
     valid = form.validate()
     stmt = audit.list_query(
-        actor_id=parse_id(form.actor.data),
+        actor_id=parse_id(request.args.get("actor_id")),  # a user's own page links here with their id
+        actor_q=form.actor.data,
         object_type=form.object_type.data or None,
         date_from=form.date_from.data if valid else None,
         date_to=form.date_to.data if valid else None,
         q=form.q.data,
-    ).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    )
     if request.args.get("format") in ("csv", "xlsx"):
-        return export(db.session.scalars(stmt), [
+        return export(db.session.scalars(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())), [
             ("日時", lambda e: jst_datetime(e.at)), ("利用者", lambda e: e.actor.name if e.actor else "システム"),
             ("操作", lambda e: e.action), ("対象", lambda e: e.object_type), ("対象ID", lambda e: e.object_id),
             ("内容", lambda e: e.summary), ("変更前", lambda e: _json(e.before)), ("変更後", lambda e: _json(e.after)),
         ], "監査ログ")
-    return page_or_fragment("admin/audit.html", "admin/_audit_table.html", page=paginate(stmt), form=form)
+    return page_or_fragment("admin/audit.html", "admin/_audit_table.html", page=log_page(stmt, AuditEntry.at, AuditEntry.id), form=form)
 
 
 
