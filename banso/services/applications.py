@@ -423,9 +423,25 @@ def previous_phase(phase: Phase) -> Phase | None:
 
 def continuation_rows(phase: Phase, *, unanswered_only: bool = False):
     """Each previous-phase supported municipality with its answer (None when no row yet)."""
+    stmt = continuation_query(phase, unanswered_only=unanswered_only)
+    return [] if stmt is None else list(db.session.execute(stmt))
+
+
+def continuation_counts(phase: Phase) -> tuple[int, int]:
+    """(answered, all) of the survey, counted in SQL."""
+    stmt = continuation_query(phase)
+    if stmt is None:
+        return 0, 0
+    rows = stmt.order_by(None).subquery()
+    answered, total = db.session.execute(select(func.count(rows.c.answered_at), func.count())).one()
+    return answered, total
+
+
+def continuation_query(phase: Phase, *, unanswered_only: bool = False):
+    """SQL for each previous-phase supported municipality with its answer, in code order (None: no previous phase)."""
     previous = previous_phase(phase)
     if previous is None:
-        return []
+        return None
     stmt = (select(Application, ContinuationResponse)
             .join(Application.municipality)
             .options(joinedload(Application.municipality))
@@ -435,7 +451,7 @@ def continuation_rows(phase: Phase, *, unanswered_only: bool = False):
             .order_by(Municipality.code))
     if unanswered_only:
         stmt = stmt.where(or_(ContinuationResponse.id.is_(None), ContinuationResponse.answered_at.is_(None)))
-    return list(db.session.execute(stmt))
+    return stmt
 
 
 def record_continuation(phase: Phase, previous_application: Application, *, wishes_to_continue: bool,

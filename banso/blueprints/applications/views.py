@@ -185,8 +185,10 @@ def import_new():
 @roles_required(*STAFF)
 def continuation():
     phase = _phase()
-    rows = applications.continuation_rows(phase, unanswered_only=request.args.get("unanswered") == "1")
-    return render_template("applications/continuation.html", phase=phase, rows=rows, form=ContinuationForm(),
+    stmt = applications.continuation_query(phase, unanswered_only=request.args.get("unanswered") == "1")
+    page = paginate(stmt, rows=True) if stmt is not None else None
+    return render_template("applications/continuation.html", phase=phase, page=page, form=ContinuationForm(),
+                           counts=applications.continuation_counts(phase),
                            previous=applications.previous_phase(phase), all_phases=phases.all_phases())
 
 
