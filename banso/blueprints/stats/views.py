@@ -21,7 +21,7 @@ def index():
     if phase is None:
         abort(404)
     all_phases = phases.all_phases()
-    headlines = [statistics.headline(p) for p in sorted(all_phases, key=lambda p: p.number)]
+    headlines = statistics.headlines(sorted(all_phases, key=lambda p: p.number))
     breakdown, regions, sizes = officers.breakdown(phase), statistics.by_region(phase), statistics.by_population(phase)
     if request.args.get("format") == "xlsx":
         pair = [("区分", lambda r: r[0]), ("応募", lambda r: r[1]), ("選定・支援", lambda r: r[2])]
