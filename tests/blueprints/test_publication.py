@@ -75,3 +75,28 @@ def test_pub_4_a_prefectures_packet_holds_its_answers_results_and_activity(app, 
     client.post("/logout")
     login(client, "finance@banso.example")
     assert client.get(f"/publication/prefectures?phase={embargo['number']}&prefecture=岩手県&format=xlsx").status_code == 403
+
+
+def test_the_public_page_is_rendered_once_per_state_of_the_results_and_answers_304_when_unchanged(app, client, embargo):
+    """Found: every anonymous request rendered the whole phase. The page is kept per state of the results, so a
+    replacement or an edited name shows at once, and a browser with the same state is answered 304."""
+    from banso.models import Officer, Phase
+
+    with app.app_context():
+        phase = db.session.get(Phase, embargo["phase_id"])
+        staff, admin = make_user(Role.SECRETARIAT), make_user(Role.ADMIN)
+        publication.confirm(phase, actor=staff)
+        publication.send_advance_notices(phase, actor=staff)
+        publication.release(phase, actor=admin)
+        db.session.commit()
+    url = f"/public/{embargo['number']}/results"
+    first = client.get(url)
+    assert first.status_code == 200 and SECRET_OFFICER in first.get_data(as_text=True) and first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    with app.app_context():
+        officer = db.session.scalar(select(Officer).where(Officer.name == SECRET_OFFICER))
+        officer.name = "改名 花子"  # an officer's name corrected after release
+        db.session.commit()
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and "改名 花子" in again.get_data(as_text=True)
+    assert again.headers["ETag"] != first.headers["ETag"]

@@ -1,4 +1,4 @@
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -95,7 +95,7 @@ def prefectures():
         return _packet(phase, prefecture)
     counts = dict(db.session.execute(select(Municipality.prefecture, func.count()).join(Application)
                                      .where(Application.phase_id == phase.id).group_by(Municipality.prefecture)).all())
-    supported = {p: len(teams) for p, teams in publication.results(phase).items()}
+    supported = publication.supported_by_prefecture(phase)
     contacts = {c.prefecture: c for c in db.session.scalars(select(PrefectureContact))}
     return render_template("publication/prefectures.html", phase=phase, counts=counts, supported=supported, contacts=contacts,
                            prefectures=PREFECTURES, may_share=publication.may_share(phase), all_phases=phases.all_phases())
@@ -138,6 +138,8 @@ def preview():
 
 
 def _results_page(phase: Phase, endpoint: str):
+    if endpoint == "public.results" and request.args.get("format") not in ("csv", "xlsx"):
+        return _cached_public_page(phase, endpoint)
     grouped = publication.results(phase)
     if request.args.get("format") in ("csv", "xlsx"):
         rows = [team for teams in grouped.values() for team in teams]
@@ -146,3 +148,37 @@ def _results_page(phase: Phase, endpoint: str):
         return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官")
     return render_template("publication/results.html", phase=phase, grouped=grouped, figures=statistics.headline(phase),
                            preview=publication.confidential(phase), endpoint=endpoint)
+
+
+PUBLIC_PAGE_SECONDS = 24 * 3600
+
+
+def _cached_public_page(phase: Phase, endpoint: str):
+    """The released results as the public reads them, rendered once per state of the results (release, members,
+    names: ``publication.results_fingerprint``) and kept in Redis; a browser holding the same state gets a 304."""
+    import redis
+
+    from banso import queue
+
+    fingerprint = publication.results_fingerprint(phase)
+    if fingerprint in request.if_none_match:
+        response = make_response("", 304)
+    else:
+        key = f"banso:public-results:{phase.id}:{fingerprint}"
+        html = None
+        try:
+            cached = queue.connection().get(key)
+            html = cached.decode() if cached else None
+        except redis.RedisError:
+            pass  # no cache: render as before
+        if html is None:
+            html = render_template("publication/results.html", phase=phase, grouped=publication.results(phase),
+                                   figures=statistics.headline(phase), preview=False, endpoint=endpoint)
+            try:
+                queue.connection().set(key, html, ex=PUBLIC_PAGE_SECONDS)
+            except redis.RedisError:
+                pass
+        response = make_response(html)
+    response.set_etag(fingerprint)
+    response.headers["Cache-Control"] = "no-cache"  # always ask; the ETag answers cheaply
+    return response
