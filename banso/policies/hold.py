@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import g, has_request_context
-from sqlalchemy import event, false, or_, select, true
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import event, exists, false, or_, select, true
+from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
 
 from banso.models import (Activity, Application, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer,
                           Publication, PublicationStatus, Receipt, Role, Team, TeamExtension, TeamMembership, TravelClaim,
@@ -28,7 +28,7 @@ from banso.models import (Activity, Application, ApplicationStatus, HalfYearRepo
 from banso.models.travel import TeamTravelPlan
 
 _LIFTED = "banso_hold_lifted"
-_NAMES_A_TEAM = (TeamMembership, TeamExtension, MemberReplacement, Activity, HalfYearReport, TeamTravelPlan, TripRequest)
+_NAMES_A_TEAM = (TeamMembership, TeamExtension, MemberReplacement, Activity, HalfYearReport, TeamTravelPlan)
 _ON_A_TRIP = (TripTraveller, TripEstimateLine, TravelClaim)
 _ON_A_CLAIM = (TravelClaimLine, Receipt)
 
@@ -49,6 +49,13 @@ class Scope:
             conditions.append(Team.id.in_(self.own_teams))
         return or_(*conditions) if conditions else false()
 
+    def trip_condition(self, trip):
+        """The same on a trip's own columns (its phase and team): no team is read to decide it."""
+        conditions = [trip.phase_id.in_(self.released_phases)] if self.released_phases else []
+        if self.own_teams:
+            conditions.append(trip.team_id.in_(self.own_teams))
+        return or_(*conditions) if conditions else false()
+
 
 def scope_for(user: User | None) -> Scope:
     """The viewer's scope, read with the hold lifted (the reads name only phases and the viewer's own teams)."""
@@ -56,8 +63,8 @@ def scope_for(user: User | None) -> Scope:
         return Scope(everything=True)
     from banso.extensions import db
 
+    released = tuple(sorted(released_phases()))
     with lifted("the hold's own scope"):
-        released = tuple(db.session.scalars(select(Publication.phase_id).where(Publication.status == PublicationStatus.RELEASED)))
         own: tuple[int, ...] = ()
         if user is not None and getattr(user, "is_authenticated", False) and user.has_role(Role.OFFICER):
             noticed = select(Publication.phase_id).where(Publication.status.in_((PublicationStatus.NOTIFIED, PublicationStatus.RELEASED)))
@@ -65,6 +72,30 @@ def scope_for(user: User | None) -> Scope:
                 select(TeamMembership.team_id).join(Officer).join(Team, Team.id == TeamMembership.team_id)
                 .where(Officer.user_id == user.id, TeamMembership.left_on.is_(None), Team.phase_id.in_(noticed))))
     return Scope(everything=False, released_phases=released, own_teams=own)
+
+
+_RELEASED = "banso_released_phases"
+
+
+def released_phases() -> frozenset[int]:
+    """The released phases, read once per request: the viewer's scope, the watermark and the end-of-request audit all
+    ask (outside a request, read each time)."""
+    from banso.extensions import db
+
+    if has_request_context() and _RELEASED in g:
+        return g.get(_RELEASED)
+    with lifted("which phases are released"):
+        released = frozenset(db.session.scalars(select(Publication.phase_id).where(Publication.status == PublicationStatus.RELEASED)))
+    if has_request_context():
+        setattr(g, _RELEASED, released)
+    return released
+
+
+def forget_released() -> None:
+    """A phase was released during this request: read the released phases again."""
+    if has_request_context():
+        g.pop(_RELEASED, None)
+        g.pop("banso_hold_scope", None)
 
 
 def current_scope() -> Scope | None:
@@ -110,12 +141,17 @@ def _apply_hold(state: ORMExecuteState) -> None:
     if scope is None or scope.everything:
         return
     visible_teams = select(Team.id).where(scope.team_condition()).scalar_subquery()
-    visible_trips = select(TripRequest.id).where(TripRequest.team_id.in_(visible_teams))
-    visible_claims = select(TravelClaim.id).where(TravelClaim.trip_id.in_(visible_trips))
+    # A trip is decided on its own phase and team; a row on a trip (or on a claim) by its own trip, asked per row
+    # (EXISTS by primary key) — never by listing every visible trip or claim of the programme first.
+    trip, claim = aliased(TripRequest), aliased(TravelClaim)
     options = [with_loader_criteria(Team, scope.team_condition(), include_aliases=True)]
     options += [with_loader_criteria(model, model.team_id.in_(visible_teams), include_aliases=True) for model in _NAMES_A_TEAM]
-    options += [with_loader_criteria(model, model.trip_id.in_(visible_trips), include_aliases=True) for model in _ON_A_TRIP]
-    options += [with_loader_criteria(model, model.claim_id.in_(visible_claims), include_aliases=True) for model in _ON_A_CLAIM]
+    options.append(with_loader_criteria(TripRequest, scope.trip_condition(TripRequest), include_aliases=True))
+    options += [with_loader_criteria(model, exists().where(trip.id == model.trip_id, scope.trip_condition(trip))
+                                     .correlate_except(trip), include_aliases=True) for model in _ON_A_TRIP]
+    options += [with_loader_criteria(model, exists().where(claim.id == model.claim_id, trip.id == claim.trip_id,
+                                                           scope.trip_condition(trip)).correlate_except(claim, trip),
+                                     include_aliases=True) for model in _ON_A_CLAIM]
     options.append(with_loader_criteria(Inquiry, or_(Inquiry.team_id.is_(None), Inquiry.team_id.in_(visible_teams)),
                                         include_aliases=True))
     state.statement = state.statement.options(*options)
@@ -160,11 +196,8 @@ def confidential_seen() -> dict[int, set[int]]:
     seen = g.get(_SEEN) if has_request_context() else None
     if not seen:
         return {}
-    from banso.extensions import db
 
-    with lifted("which of the phases seen are still held"):
-        released = set(db.session.scalars(select(Publication.phase_id).where(
-            Publication.status == PublicationStatus.RELEASED, Publication.phase_id.in_({p for p, _ in seen}))))
+    released = released_phases()
     held: dict[int, set[int]] = {}
     for phase_id, team_id in seen:
         if phase_id not in released:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from banso.clock import today_jst
 from banso.extensions import db
@@ -26,10 +26,9 @@ def overview() -> dict:
         "failed_notifications": 0,
     }
     if teams_policy.may_manage(current_user):  # the secretariat's work: failed notices, TEAM-5/6 follow-ups
-        data["failed_notifications"] = db.session.scalar(
-            select(func.count()).where(Notification.status == NotificationStatus.FAILED)
-        )
-        data["change_requests"] = db.session.scalar(select(func.count()).where(ProfileChangeRequest.status == "pending"))
+        data["failed_notifications"], data["change_requests"] = db.session.execute(select(
+            select(func.count()).where(Notification.status == NotificationStatus.FAILED).scalar_subquery(),
+            select(func.count()).where(ProfileChangeRequest.status == "pending").scalar_subquery())).one()
         earlier = phases.running_beside(phase)  # December–March: last phase's teams and this phase's survey
         if earlier is not None:
             data["earlier_phase"], data["earlier_milestones"] = earlier, phases.timeline(earlier)
@@ -37,9 +36,10 @@ def overview() -> dict:
             data["flagged_count"], data["flagged_teams"] = teams.flagged_teams(phase)
             data["missing_reports"] = teams.unfiled_reports(phase, limit=0)[0]
     if admin_policy.may_administer(current_user):  # PUB-3: an early release waits for a second admin
-        data["early_requests"] = list(db.session.scalars(select(Publication).where(
-            Publication.early_requested_at.is_not(None), Publication.released_at.is_(None))))
-        data["unlocked"] = list(db.session.scalars(select(Publication).where(Publication.unlocked.is_(True))))
+        waiting = list(db.session.scalars(select(Publication).where(or_(
+            and_(Publication.early_requested_at.is_not(None), Publication.released_at.is_(None)), Publication.unlocked.is_(True)))))
+        data["early_requests"] = [p for p in waiting if p.early_requested_at is not None and p.released_at is None]
+        data["unlocked"] = [p for p in waiting if p.unlocked]
     if inquiries_policy.may_be_assigned(current_user):  # those who answer inquiries
         data["inquiry_counts"] = inquiries.status_counts(current_user)  # INQ-1: nothing waits unseen
     if travel_policy.may_review(current_user) and phase is not None:

@@ -204,6 +204,10 @@ def release(phase: Phase, *, actor: User | None) -> bool:
         raise NotPermitted("公表を行えるのは事務局管理者のみです。")
     at = now()
     publication.status, publication.released_at, publication.released_by_id = S.RELEASED, at, actor.id if actor else None
+    db.session.flush()
+    from banso.policies.hold import forget_released
+
+    forget_released()  # this request's view of the hold changes with it
     held = list(db.session.scalars(select(Notification.id).where(Notification.release_phase_id == phase.id,
                                                                  Notification.status == NotificationStatus.PENDING)))
     db.session.execute(update(Notification).where(Notification.id.in_(held)).values(hold_until=at)

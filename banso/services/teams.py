@@ -501,9 +501,10 @@ def _unfiled(phase: Phase, *, until: date, after: date | None = None):
                 chosen.append(value)
         return chosen
 
+    periods = db.session.execute(select(Team.start_date, Team.end_date).where(Team.phase_id == phase.id).distinct()).all()
     parts = []
     for period, column in ((1, Team.start_date), (2, Team.end_date)):
-        values = due(db.session.scalars(select(column).where(Team.phase_id == phase.id).distinct()), period)
+        values = due({row[period - 1] for row in periods}, period)
         if values:
             filed = select(HalfYearReport.id).where(HalfYearReport.team_id == Team.id, HalfYearReport.period == period)
             parts.append(select(Team.id.label("team_id"), literal(period).label("period"))

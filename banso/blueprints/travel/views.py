@@ -63,7 +63,7 @@ def index():
         return export(db.session.scalars(stmt).unique(), EXPORT_COLUMNS, f"{phase.name}_出張申請")
     return page_or_fragment("travel/index.html", "travel/_table.html", page=paginate(stmt), sort=sort, phase=phase,
                             counts=travel.stage_counts(phase, current_user), stages=travel.STAGES,
-                            teams=travel.teams_for(current_user, phase), prefectures=PREFECTURES, bearers=BEARERS,
+                            teams=travel.team_choices(current_user, phase), prefectures=PREFECTURES, bearers=BEARERS,
                             statuses=TripStatus, all_phases=phases.all_phases(),
                             figures=travel.budget(phase) if policy.may_see_budget(current_user) else None)
 
