@@ -43,17 +43,22 @@ def test_pub_2_the_secretariat_sees_it_with_the_banner_and_each_view_is_audited(
     assert client.get(f"/public/{embargo['number']}/results").status_code == 404  # the public address, never before release
 
 
-def test_pub_3_after_release_the_public_page_shows_the_pairing(app, client, embargo):
-    assert client.get(f"/public/{embargo['number']}/results").status_code == 404
-    with app.app_context():
-        from banso.models import Phase
+def _release(app, phase_id: int) -> None:
+    """Confirm, notify and release the embargoed phase, as staff and an admin do (PUB-2, PUB-3)."""
+    from banso.models import Phase
 
-        phase = db.session.get(Phase, embargo["phase_id"])
+    with app.app_context():
+        phase = db.session.get(Phase, phase_id)
         staff, admin = make_user(Role.SECRETARIAT), make_user(Role.ADMIN)
         publication.confirm(phase, actor=staff)
         publication.send_advance_notices(phase, actor=staff)
         publication.release(phase, actor=admin)
         db.session.commit()
+
+
+def test_pub_3_after_release_the_public_page_shows_the_pairing(app, client, embargo):
+    assert client.get(f"/public/{embargo['number']}/results").status_code == 404
+    _release(app, embargo["phase_id"])
     page = client.get(f"/public/{embargo['number']}/results").get_data(as_text=True)
     assert SECRET_TOWN in page and SECRET_OFFICER in page and "公表前" not in page
     csv = client.get(f"/public/{embargo['number']}/results?format=csv").get_data(as_text=True)
@@ -80,15 +85,9 @@ def test_pub_4_a_prefectures_packet_holds_its_answers_results_and_activity(app, 
 def test_the_public_page_is_rendered_once_per_state_of_the_results_and_answers_304_when_unchanged(app, client, embargo):
     """Found: every anonymous request rendered the whole phase. The page is kept per state of the results, so a
     replacement or an edited name shows at once, and a browser with the same state is answered 304."""
-    from banso.models import Officer, Phase
+    from banso.models import Officer
 
-    with app.app_context():
-        phase = db.session.get(Phase, embargo["phase_id"])
-        staff, admin = make_user(Role.SECRETARIAT), make_user(Role.ADMIN)
-        publication.confirm(phase, actor=staff)
-        publication.send_advance_notices(phase, actor=staff)
-        publication.release(phase, actor=admin)
-        db.session.commit()
+    _release(app, embargo["phase_id"])
     url = f"/public/{embargo['number']}/results"
     first = client.get(url)
     assert first.status_code == 200 and SECRET_OFFICER in first.get_data(as_text=True) and first.headers["ETag"]
