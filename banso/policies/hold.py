@@ -31,6 +31,7 @@ _LIFTED = "banso_hold_lifted"
 _NAMES_A_TEAM = (TeamMembership, TeamExtension, MemberReplacement, Activity, HalfYearReport, TeamTravelPlan)
 _ON_A_TRIP = (TripTraveller, TripEstimateLine, TravelClaim)
 _ON_A_CLAIM = (TravelClaimLine, Receipt)
+_TRIP, _CLAIM = aliased(TripRequest, name="held_trip"), aliased(TravelClaim, name="held_claim")  # built once: cheap to reuse
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,24 @@ def _apply_hold(state: ORMExecuteState) -> None:
     scope = current_scope()
     if scope is None or scope.everything:
         return
+    options = g.get(_OPTIONS) if has_request_context() else None
+    if options is None or options[0] is not scope:
+        options = (scope, _criteria(scope))
+        if has_request_context():
+            setattr(g, _OPTIONS, options)
+    state.statement = state.statement.options(*options[1])
+
+
+_OPTIONS = "banso_hold_options"
+
+
+def _criteria(scope: Scope) -> list:
+    """The viewer's criteria for every held kind of record, built once per request (building them is not free: a
+    page runs a dozen statements)."""
     visible_teams = select(Team.id).where(scope.team_condition()).scalar_subquery()
     # A trip is decided on its own phase and team; a row on a trip (or on a claim) by its own trip, asked per row
     # (EXISTS by primary key) — never by listing every visible trip or claim of the programme first.
-    trip, claim = aliased(TripRequest), aliased(TravelClaim)
+    trip, claim = _TRIP, _CLAIM
     options = [with_loader_criteria(Team, scope.team_condition(), include_aliases=True)]
     options += [with_loader_criteria(model, model.team_id.in_(visible_teams), include_aliases=True) for model in _NAMES_A_TEAM]
     options.append(with_loader_criteria(TripRequest, scope.trip_condition(TripRequest), include_aliases=True))
@@ -154,7 +169,7 @@ def _apply_hold(state: ORMExecuteState) -> None:
                                      include_aliases=True) for model in _ON_A_CLAIM]
     options.append(with_loader_criteria(Inquiry, or_(Inquiry.team_id.is_(None), Inquiry.team_id.in_(visible_teams)),
                                         include_aliases=True))
-    state.statement = state.statement.options(*options)
+    return options
 
 
 # --- the loader audits: every embargoed team or trip shown is recorded, and the page or export marked ----------
