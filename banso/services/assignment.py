@@ -130,7 +130,7 @@ class Problem:
 class Solution:
     teams: dict[Need, list[Candidate]]
     objective: float
-    status: str              # "optimal", "time_limit" (best found, gap given), "infeasible"
+    status: str              # "optimal", "near_optimal" (within the gap asked), "time_limit" (best found, gap given)
     gap: float = 0.0         # relative optimality gap (0 when proved optimal)
     seconds: float = 0.0
 
@@ -139,10 +139,12 @@ class Infeasible(Exception):
     """The pins (with the hard rules) admit no plan at all."""
 
 
-def solve(problem: Problem, *, time_limit: float = 30.0, start: dict[Need, list[Candidate]] | None = None) -> Solution:
+def solve(problem: Problem, *, time_limit: float = 30.0, start: dict[Need, list[Candidate]] | None = None,
+          gap: float = 1e-6) -> Solution:
     """The best plan, proved optimal (gap 0) unless ``time_limit`` seconds pass first: then the best found, with the
     gap to the solver's bound. ``start`` (e.g. the greedy plan) is handed to the solver as its first solution, so the
-    answer is never worse than it."""
+    answer is never worse than it. ``gap``: stop once the plan is proved within this share of the optimum ("optimal"
+    when the proof closes, "near_optimal" with the proved gap otherwise)."""
     import highspy
     import numpy as np
 
@@ -217,10 +219,12 @@ def solve(problem: Problem, *, time_limit: float = 30.0, start: dict[Need, list[
     lp.a_matrix_.value_ = np.array(coefficient, dtype=float)
     lp.integrality_ = [highspy.HighsVarType.kInteger] * (len(pairs) + len(needs)) + [highspy.HighsVarType.kContinuous] * len(extra)
 
+    if len(pairs) > LP_GUIDED_FROM and not problem.violations(start or {}):
+        start = _lp_guided(problem, lp, pairs, start or {}, time_limit=time_limit / 3)
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", bool(__import__("os").environ.get("HIGHS_LOG")))
-    highs.setOptionValue("time_limit", float(time_limit))
-    highs.setOptionValue("mip_rel_gap", 1e-6)
+    highs.setOptionValue("time_limit", max(1.0, float(time_limit) - (time.monotonic() - started)))
+    highs.setOptionValue("mip_rel_gap", float(gap))
     highs.setOptionValue("threads", 1)
     highs.passModel(lp)
     if start and not problem.violations(start):
@@ -240,7 +244,8 @@ def solve(problem: Problem, *, time_limit: float = 30.0, start: dict[Need, list[
             teams[p[0]].append(p[1])
     teams = dict(teams)
     if status == highspy.HighsModelStatus.kOptimal:
-        return Solution(teams, problem.total(teams), "optimal", 0.0, seconds)
+        proved = max(0.0, float(info.mip_gap))
+        return Solution(teams, problem.total(teams), "optimal" if proved < 1e-6 else "near_optimal", proved, seconds)
     return Solution(teams, problem.total(teams), "time_limit", max(0.0, float(info.mip_gap)), seconds)
 
 
@@ -308,6 +313,35 @@ def upper_bound(problem: Problem) -> float:
         top = values[:problem.size[0]] + [v for v in values[problem.size[0]:problem.size[1]] if v > 0]
         bound += max(0.0, problem.team_value + sum(top) + extra)
     return bound
+
+
+LP_GUIDED_FROM = 5_000  # pairs: above this, a start from the LP relaxation pays for itself
+
+
+def _lp_guided(problem: Problem, lp, pairs: list, start: dict, *, time_limit: float) -> dict:
+    """A strong first solution: solve the relaxation (fractional teams allowed), keep only the pairs it uses at all
+    (plus the given start's), and solve that small problem exactly. The LP of an assignment like this is nearly
+    integral, so the answer is usually the optimum or close to it; the full problem then only has to prove it."""
+    import highspy
+
+    relaxed = highspy.Highs()
+    relaxed.setOptionValue("output_flag", False)
+    relaxed.setOptionValue("time_limit", float(time_limit))
+    relaxed.passModel(lp)
+    relaxed.changeColsIntegrality(lp.num_col_, list(range(lp.num_col_)), [highspy.HighsVarType.kContinuous] * lp.num_col_)
+    relaxed.run()
+    if relaxed.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return start
+    values = relaxed.getSolution().col_value
+    keep = {p for i, p in enumerate(pairs) if values[i] > 1e-6} | {(n, c) for n, m in start.items() for c in m} | set(problem.pins)
+    small = Problem(problem.needs, problem.candidates, problem.group, {p: problem.pair[p] for p in keep if p in problem.pair},
+                    problem.cover, problem.mix, problem.team_value, problem.size, problem.pins,
+                    {p: v for p, v in problem.cost.items() if p in keep}, problem.budget)
+    try:
+        found = solve(small, time_limit=time_limit, start=start)
+    except Infeasible:
+        return start
+    return found.teams if found.objective > problem.total(start) else start
 
 
 def _columns(problem: Problem, teams, px, ny, extra, n_vars):
