@@ -297,6 +297,9 @@ class Model:
                 continue
             if c.officer_id in self.unavailable:
                 problems.append(f"{c.officer.name}さんは配属できる支援官ではありません（{self.unavailable[c.officer_id]}）。")
+            elif c.officer_id not in self.officers:
+                problems.append(f"{c.officer.name}さんは既にチームに配属されているか、{self.phase.name}の選定された支援官ではありません。"
+                                "固定を取り消してください。")
             elif (c.application_id, c.officer_id) in self.excluded:
                 problems.append(f"{c.officer.name}さんと{c.application.municipality.full_name}は固定と除外の両方が指定されています"
                                 f"（{self.excluded[(c.application_id, c.officer_id)]}）。")

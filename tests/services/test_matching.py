@@ -170,6 +170,15 @@ def test_pub_1_pins_that_cannot_hold_are_reported_as_such(ctx):
     assert "同じ府省庁（農林水産省）の支援官が2名固定されています" in problems
 
 
+def test_pub_1_a_pin_on_an_officer_placed_by_hand_since_is_reported_not_dropped(ctx):
+    phase, (farm, tourism), expert, others = _small_phase()
+    staff = make_user()
+    matching.add_constraint(farm, "pin", expert, "", actor=staff)
+    teams.form_team(tourism, [expert, others[0]], actor=staff)  # placed by hand on another municipality meanwhile
+    plan = _plan(phase)
+    assert plan.status == "infeasible" and f"{expert.name}さんは既にチームに配属されている" in plan.result["problems"][0]
+
+
 def test_pub_1_pins_the_budget_cannot_carry_are_reported_by_the_solver(ctx):
     phase, (farm, tourism), expert, others = _small_phase()
     phase.travel_budget_cap_yen = 1_000  # far less than any quarterly visits
