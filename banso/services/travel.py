@@ -18,6 +18,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import String, case, cast, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from banso.formatting import parse_id, wareki
 from banso.clock import now, today_jst
@@ -219,7 +220,36 @@ def budget(phase: Phase) -> Budget:
     """The phase's figures, read from the records every time (never a running total)."""
     with hold.lifted("TRV-2: the forecast counts every team's plan; the figure names no team"):
         forecast = _forecast(phase)
-    return _figures(phase, forecast=forecast)
+    return _figures(phase, forecast=forecast, kept=True)
+
+
+KEPT_SECONDS = 24 * 3600
+
+
+def _kept(phase: Phase, name: str, compute):
+    """A money figure of the phase kept in Redis under its money revision (``Phase.travel_revision``): every change of
+    the money — an approval, a cancellation of an approved trip, a settlement, a cap revision — takes the budget lock,
+    which sets a new revision in the same transaction, so a kept figure is never one the records no longer give.
+    Without Redis, computed every time."""
+    import json
+
+    import redis
+
+    from banso import queue
+
+    key = f"banso:travel:{phase.id}:{phase.travel_revision}:{name}"
+    try:
+        kept = queue.connection().get(key)
+        if kept is not None:
+            return json.loads(kept)
+    except redis.RedisError:
+        return compute()
+    value = compute()
+    try:
+        queue.connection().set(key, json.dumps(value), ex=KEPT_SECONDS)
+    except redis.RedisError:
+        pass
+    return value
 
 
 def _forecast(phase: Phase) -> int:
@@ -241,18 +271,21 @@ def _forecast(phase: Phase) -> int:
     return int(planned) + default * phase.travel_standard_visit_yen
 
 
-def _figures(phase: Phase, *, forecast: int = 0) -> Budget:
+def _figures(phase: Phase, *, forecast: int = 0, kept: bool = False) -> Budget:
     """Cap, committed, spent and municipality-borne in one statement, awaiting in another; the forecast (every team's plan)
-    is read only by ``budget``: the cap checks need none of it. Every trip counts, whoever asks (TRV-2)."""
-    with hold.lifted("TRV-2: the cap counts every trip; the figures name no team"):
-        row = db.session.execute(select(
-            select(Phase.travel_budget_cap_yen).where(Phase.id == phase.id).scalar_subquery(),
-            _committed_sum(phase.id).scalar_subquery(),
-            _spent_sum(phase.id).scalar_subquery(),
-            _committed_sum(phase.id, "municipality").scalar_subquery(),
-            _spent_sum(phase.id, "municipality").scalar_subquery(),
-        )).one()
-    cap, committed, spent, m_committed, m_spent = row
+    is read only by ``budget``: the cap checks need none of it. Every trip counts, whoever asks (TRV-2). ``kept``: the
+    money sums as kept under the phase's money revision (pages); the cap checks read them afresh after the lock."""
+    def sums():
+        with hold.lifted("TRV-2: the cap counts every trip; the figures name no team"):
+            return list(db.session.execute(select(
+                select(Phase.travel_budget_cap_yen).where(Phase.id == phase.id).scalar_subquery(),
+                _committed_sum(phase.id).scalar_subquery(),
+                _spent_sum(phase.id).scalar_subquery(),
+                _committed_sum(phase.id, "municipality").scalar_subquery(),
+                _spent_sum(phase.id, "municipality").scalar_subquery(),
+            )).one())
+
+    cap, committed, spent, m_committed, m_spent = _kept(phase, "sums", sums) if kept else sums()
     awaiting = db.session.scalar(select(func.count()).where(  # the viewer's work: trips they may see (PUB-2)
         TripRequest.phase_id == phase.id, TripRequest.status.in_((TripStatus.SUBMITTED, TripStatus.CLAIM_SUBMITTED))))
     return Budget(cap=cap, committed=committed, spent=spent, forecast=forecast,
@@ -260,10 +293,14 @@ def _figures(phase: Phase, *, forecast: int = 0) -> Budget:
 
 
 def _lock_budget(phase: Phase) -> None:
-    """Serialise every change that moves the budget: a row lock on PostgreSQL, the write lock on SQLite."""
-    db.session.execute(update(Phase).where(Phase.id == phase.id)
-                       .values(travel_budget_cap_yen=Phase.travel_budget_cap_yen)
+    """Serialise every change that moves the budget: a row lock on PostgreSQL, the write lock on SQLite. The phase's
+    money revision changes with it, so the sums kept for pages under the old one are no longer read."""
+    import uuid
+
+    revision = uuid.uuid4().hex
+    db.session.execute(update(Phase).where(Phase.id == phase.id).values(travel_revision=revision)
                        .execution_options(synchronize_session=False))
+    set_committed_value(phase, "travel_revision", revision)  # this request's view, without marking the phase as changed
 
 
 def _check_cap(phase: Phase, adding: int, *, releasing: int = 0, action: str) -> None:
@@ -682,6 +719,8 @@ def cancel_request(trip: TripRequest, *, actor: User, expected_version=None) -> 
     check_version(trip, expected_version, TRIP_FIELDS)
     if not policy.may_edit(trip, actor):
         raise NotPermitted("この申請を取り消せるのは、申請者・出張者と事務局です。")
+    if trip.status == TripStatus.APPROVED:
+        _lock_budget(trip.phase)  # an approved estimate is released from the budget
     _move(trip, (TripStatus.SUBMITTED, TripStatus.RETURNED, TripStatus.APPROVED), TripStatus.CANCELLED)
     audit.record("cancel", trip, actor=actor, summary=f"{trip.number}を取消（見積 {trip.estimated_yen:,}円を解放）",
                  after={"status": trip.status})
@@ -984,8 +1023,16 @@ def team_choices(user: User, phase: Phase) -> list[tuple[int, str]]:
 
 # --- the budget's breakdowns -----------------------------------------------------------------
 
-def _amounts_by(phase: Phase, key) -> dict:
-    """Committed and spent (national) grouped by ``key`` of the trip, two aggregate queries."""
+def _amounts_by(phase: Phase, key, name: str) -> dict:
+    """Committed and spent (national) grouped by ``key`` of the trip, two aggregate queries, kept under the phase's
+    money revision (and the viewer's hold: the secretariat's sums of a held phase are not finance's)."""
+    scope = hold.current_scope()
+    seen = "all" if scope is None or scope.everything else "released"
+    rows = _kept(phase, f"{name}:{seen}", lambda: [[k, s, c] for k, (s, c) in _sum_by(phase, key).items()])
+    return {k: (s, c) for k, s, c in rows}
+
+
+def _sum_by(phase: Phase, key) -> dict:
     committed = dict(db.session.execute(
         select(key, func.sum(TripEstimateLine.amount_yen)).select_from(TripRequest)
         .join(TripEstimateLine, TripEstimateLine.trip_id == TripRequest.id)
@@ -1004,7 +1051,7 @@ def _amounts_by(phase: Phase, key) -> dict:
 def by_month(phase: Phase) -> list[tuple[str, int, int, int]]:
     """(month, spent, committed, cumulative spent + committed) for each month of the fiscal year, by departure."""
     key = func.substr(cast(TripRequest.depart_on, String), 1, 7)
-    amounts = _amounts_by(phase, key)
+    amounts = _amounts_by(phase, key, "month")
     rows, running, first = [], 0, date(phase.fiscal_year, 4, 1)
     for i in range(12):
         month = date(first.year + (first.month + i - 1) // 12, (first.month + i - 1) % 12 + 1, 1)
@@ -1017,7 +1064,7 @@ def by_month(phase: Phase) -> list[tuple[str, int, int, int]]:
 def by_team(phase: Phase, *, limit: int | None = None) -> list[tuple[str, int, int]]:
     """Spent and committed per team, largest first (``limit``: the first ones only, for the chart). The teams named
     are loaded as records, so a page naming a held phase's teams is audited like any other (PUB-2)."""
-    amounts = _amounts_by(phase, Team.id)
+    amounts = _amounts_by(phase, Team.id, "team")
     top = sorted(amounts, key=lambda team_id: (-sum(amounts[team_id]), team_id))[:limit]
     names = {team.id: team.municipality.name for team in db.session.scalars(
         select(Team).options(joinedload(Team.municipality)).where(Team.id.in_(top)))} if top else {}
@@ -1025,7 +1072,7 @@ def by_team(phase: Phase, *, limit: int | None = None) -> list[tuple[str, int, i
 
 
 def by_prefecture(phase: Phase) -> list[tuple[str, int, int]]:
-    amounts = _amounts_by(phase, TripRequest.destination_prefecture)
+    amounts = _amounts_by(phase, TripRequest.destination_prefecture, "prefecture")
     return [(p, *amounts[p]) for p in PREFECTURES if p in amounts]
 
 

@@ -366,3 +366,19 @@ def test_trv_2_the_forecast_summed_in_sql_equals_each_teams_plan_added_up(team, 
     expected = sum(p.remaining_cost for p in travel.team_plans(team.phase))
     assert expected == 90_000 + (2 + 4) * team.phase.travel_standard_visit_yen
     assert travel.budget(team.phase).forecast == expected
+
+
+def test_trv_2_the_budgets_sums_kept_for_pages_follow_every_change_of_the_money(team, staff, finance):
+    """The page figures are kept in Redis under the phase's money revision; every change of the money takes the budget
+    lock, which changes the revision, so the figures shown are always the records' sums."""
+    def shown():
+        figures = travel.budget(team.phase)
+        return figures.committed, figures.spent, dict((label, s + c) for label, s, c, _ in travel.by_month(team.phase))["7月"]
+
+    trip = make_trip(team, actor=staff, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+    assert shown() == (0, 0, 0)  # filed only: nothing committed yet (now kept)
+    before = team.phase.travel_revision
+    travel.review_request(trip, "approve", actor=finance)
+    assert team.phase.travel_revision != before and shown() == (trip.estimated_yen, 0, trip.estimated_yen)
+    travel.cancel_request(trip, actor=staff)  # an approved estimate released: the lock, a new revision
+    assert shown() == (0, 0, 0)
