@@ -222,7 +222,7 @@ def solve(problem: Problem, *, time_limit: float = 30.0, start: dict[Need, list[
     if len(pairs) > LP_GUIDED_FROM and not problem.violations(start or {}):
         start = _lp_guided(problem, lp, pairs, start or {}, time_limit=time_limit / 3)
     highs = highspy.Highs()
-    highs.setOptionValue("output_flag", bool(__import__("os").environ.get("HIGHS_LOG")))
+    highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", max(1.0, float(time_limit) - (time.monotonic() - started)))
     highs.setOptionValue("mip_rel_gap", float(gap))
     highs.setOptionValue("threads", 1)
