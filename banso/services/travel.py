@@ -229,27 +229,10 @@ KEPT_SECONDS = 24 * 3600
 def _kept(phase: Phase, name: str, compute):
     """A money figure of the phase kept in Redis under its money revision (``Phase.travel_revision``): every change of
     the money — an approval, a cancellation of an approved trip, a settlement, a cap revision — takes the budget lock,
-    which sets a new revision in the same transaction, so a kept figure is never one the records no longer give.
-    Without Redis, computed every time."""
-    import json
-
-    import redis
-
+    which sets a new revision in the same transaction, so a kept figure is never one the records no longer give."""
     from banso import queue
 
-    key = f"banso:travel:{phase.id}:{phase.travel_revision}:{name}"
-    try:
-        kept = queue.connection().get(key)
-        if kept is not None:
-            return json.loads(kept)
-    except redis.RedisError:
-        return compute()
-    value = compute()
-    try:
-        queue.connection().set(key, json.dumps(value), ex=KEPT_SECONDS)
-    except redis.RedisError:
-        pass
-    return value
+    return queue.kept(f"banso:travel:{phase.id}:{phase.travel_revision}:{name}", compute, seconds=KEPT_SECONDS)
 
 
 def _forecast(phase: Phase) -> int:

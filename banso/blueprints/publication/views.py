@@ -156,29 +156,17 @@ PUBLIC_PAGE_SECONDS = 24 * 3600
 def _cached_public_page(phase: Phase, endpoint: str):
     """The released results as the public reads them, rendered once per state of the results (release, members,
     names: ``publication.results_fingerprint``) and kept in Redis; a browser holding the same state gets a 304."""
-    import redis
-
     from banso import queue
 
     fingerprint = publication.results_fingerprint(phase)
     if fingerprint in request.if_none_match:
         response = make_response("", 304)
     else:
-        key = f"banso:public-results:{phase.id}:{fingerprint}"
-        html = None
-        try:
-            cached = queue.connection().get(key)
-            html = cached.decode() if cached else None
-        except redis.RedisError:
-            pass  # no cache: render as before
-        if html is None:
-            html = render_template("publication/results.html", phase=phase, grouped=publication.results(phase),
-                                   figures=statistics.headline(phase), preview=False, endpoint=endpoint)
-            try:
-                queue.connection().set(key, html, ex=PUBLIC_PAGE_SECONDS)
-            except redis.RedisError:
-                pass
-        response = make_response(html)
+        response = make_response(queue.kept(
+            f"banso:public-results:{phase.id}:{fingerprint}",
+            lambda: render_template("publication/results.html", phase=phase, grouped=publication.results(phase),
+                                    figures=statistics.headline(phase), preview=False, endpoint=endpoint),
+            seconds=PUBLIC_PAGE_SECONDS))
     response.set_etag(fingerprint)
     response.headers["Cache-Control"] = "no-cache"  # always ask; the ETag answers cheaply
     return response
