@@ -730,8 +730,10 @@ def read_plan(plan: MatchingPlan) -> PlanView:
     return PlanView(plan, proposals, unmatched, officers, applications)
 
 
-def score_team(application: Application, members: list[Officer]) -> dict:
+def score_team(application: Application, officer_ids: list[int]) -> dict:
     """Live re-score of a hand-picked team (the edit page): each member's factors, the total, and what breaks a rule."""
+    officer_ids = officer_ids[:10]  # a team is 2–3: anything beyond is not a team to score
+    members = list(db.session.scalars(select(Officer).where(Officer.id.in_(officer_ids)))) if officer_ids else []
     model = build(application.phase, only=application, members=members)
     ids = [o.id for o in members]
     problem = model.problem

@@ -376,6 +376,12 @@ def team_plans(phase: Phase, *, limit: int | None = None, offset: int = 0) -> li
                      counts.get(team.id, 0), plan is not None, plan.version if plan else 0) for team, plan in rows]
 
 
+def plans_page(phase: Phase, page: int, per_page: int) -> tuple[int, list[TeamPlan]]:
+    """How many teams the phase has, and one page of their plans (the plans page)."""
+    total = db.session.scalar(select(func.count()).select_from(Team).where(Team.phase_id == phase.id))
+    return total, team_plans(phase, limit=per_page, offset=(page - 1) * per_page)
+
+
 def plan_for(team: Team) -> TeamPlan:
     plan = db.session.scalar(select(TeamTravelPlan).where(TeamTravelPlan.team_id == team.id))
     requested = db.session.scalar(select(func.count()).where(

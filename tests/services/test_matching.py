@@ -290,7 +290,7 @@ def test_pub_1_a_hand_picked_team_is_scored_live_with_the_rule_it_breaks(ctx):
     application = make_eligible_application(phase, priority_fields=[5])
     a = make_ready_officer(phase, "農林水産省", expertise_fields=[5])
     b = make_ready_officer(phase, "農林水産省")
-    scored = matching.score_team(application, [a, b])
+    scored = matching.score_team(application, [a.id, b.id])
     assert scored["total"] > 0 and "first_field" in scored["factors"]
     assert scored["breaks"] == ["同じ府省庁（農林水産省）の支援官が2名います。"]
     assert teams.home_ministry(a).name == "農林水産省"

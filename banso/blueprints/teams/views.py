@@ -316,9 +316,8 @@ def remove_constraint(constraint_id: int):
 def score(application_id: int):
     """Live re-score of a hand-picked team on the edit page (htmx)."""
     application = db.get_or_404(Application, application_id)
-    ids = [n for n in map(parse_id, request.args.getlist("member")) if n][:10]
-    members = list(db.session.scalars(select(Officer).where(Officer.id.in_(ids)))) if ids else []
-    return render_template("matching/_score.html", scored=matching.score_team(application, members),
+    ids = [n for n in map(parse_id, request.args.getlist("member")) if n]
+    return render_template("matching/_score.html", scored=matching.score_team(application, ids),
                            factor_label=matching.factor_label, home_ministry=teams.home_ministry)
 
 
@@ -348,10 +347,9 @@ def edit_proposal(application_id: int):
     """Change the proposed members before adopting: any free, appointed officer of the phase."""
     application = db.get_or_404(Application, application_id)
     proposed = [n for n in map(parse_id, request.args.get("officers", "").split(",")) if n]
-    members = list(db.session.scalars(select(Officer).where(Officer.id.in_(proposed)))) if proposed else []
     return render_template("matching/edit.html", application=application, phase=application.phase, proposed=proposed,
                            available=matching.available_officers(application.phase, application, request.args.get("q", "")),
-                           home_ministry=teams.home_ministry, scored=matching.score_team(application, members),
+                           home_ministry=teams.home_ministry, scored=matching.score_team(application, proposed),
                            factor_label=matching.factor_label, field_label=field_label)
 
 

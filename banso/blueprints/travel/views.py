@@ -1,6 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal, opened_version
@@ -317,8 +316,7 @@ def plans():
     phase = _phase()
     per_page = current_app.config["PER_PAGE"]
     page = int_arg("page")
-    total = db.session.scalar(select(func.count()).select_from(Team).where(Team.phase_id == phase.id))
-    rows = travel.team_plans(phase, limit=per_page, offset=(page - 1) * per_page)
+    total, rows = travel.plans_page(phase, page, per_page)
     return render_template("travel/plans.html", phase=phase, plans=Page(rows, page, per_page, total),
                            standard_form=StandardCostForm(standard_visit_cost_yen=phase.travel_standard_visit_yen),
                            all_phases=phases.all_phases())
