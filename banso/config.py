@@ -116,6 +116,32 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "INQUIRY_LIMIT_PER_HOUR": 5,
         "INQUIRY_FLOOD_FACTOR": 40,  # without Redis: at most 40 × the limit form inquiries an hour from everyone
         "EML_MAX_BYTES": 10 * 1024 * 1024,
+        # The inquiries' mailbox (banso/services/mailbox.py): fetched by the worker over IMAP when a host is set.
+        # SECURITY: ssl (IMAPS, 993), starttls (143) or none (loopback only); CA_FILE: the ministry's own CA if any.
+        "INQUIRY_IMAP_HOST": setting("INQUIRY_IMAP_HOST"),
+        "INQUIRY_IMAP_PORT": int(setting("INQUIRY_IMAP_PORT", 0) or 0),
+        "INQUIRY_IMAP_USER": setting("INQUIRY_IMAP_USER"),
+        "INQUIRY_IMAP_PASSWORD": setting("INQUIRY_IMAP_PASSWORD"),
+        "INQUIRY_IMAP_FOLDER": setting("INQUIRY_IMAP_FOLDER", "INBOX"),
+        "INQUIRY_IMAP_PROCESSED_FOLDER": setting("INQUIRY_IMAP_PROCESSED_FOLDER", "Banso-processed"),
+        "INQUIRY_IMAP_SECURITY": setting("INQUIRY_IMAP_SECURITY", "ssl"),
+        "INQUIRY_IMAP_CA_FILE": setting("INQUIRY_IMAP_CA_FILE"),
+        "INQUIRY_IMAP_EVERY": int(setting("INQUIRY_IMAP_EVERY", 60)),
+        "INQUIRY_IMAP_BATCH": 50,  # messages per fetch; the rest wait for the next minute
+        "INQUIRY_MAIL_MAX_BYTES": 25 * 1024 * 1024,  # larger mail is taken by its headers, the original left in the mailbox
+        "INQUIRY_ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+        # Where inquirers' replies go (Reply-To of every inquiry mail): the polled mailbox's address.
+        "INQUIRY_REPLY_TO": setting("INQUIRY_REPLY_TO"),
+        # The largest message the ministry's relay accepts (a reply with its attachments, as sent).
+        "MAIL_MAX_BYTES": int(setting("MAIL_MAX_BYTES", 10 * 1024 * 1024)),
+        # The help desk's own reminders (banso/services/helpdesk.py): the morning digest's time (JST), the business
+        # days of 回答待ち before a reminder to the inquirer and then before closing, whether overdue ones escalate.
+        "INQUIRY_DIGEST_AT": setting("INQUIRY_DIGEST_AT", "08:30"),
+        "INQUIRY_WAITING_REMIND_DAYS": int(setting("INQUIRY_WAITING_REMIND_DAYS", 5)),
+        "INQUIRY_WAITING_CLOSE_DAYS": int(setting("INQUIRY_WAITING_CLOSE_DAYS", 5)),
+        "INQUIRY_ESCALATE_OVERDUE": setting("INQUIRY_ESCALATE_OVERDUE", "true").lower() in ("1", "true", "yes"),
+        # How long an inquirer's status link works after the inquiry is closed (the inquiry's retention).
+        "INQUIRY_RETENTION_DAYS": int(setting("INQUIRY_RETENTION_DAYS", 365)),
         "LOAD_DEMO_DATA": not production,
     }
     config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL", "MFA_REQUIRED_ROLES")})

@@ -6,7 +6,6 @@ The rates are demonstration values in the shape of the 宿泊費基準額 table 
 the real ones are entered by finance at /travel/rates from the Ministry of Finance ordinance."""
 from __future__ import annotations
 
-import hashlib
 import random
 from datetime import date, timedelta
 
@@ -19,7 +18,7 @@ from banso.models import (Activity, AuditEntry, Notification, NotificationStatus
                           TravelClaimLine, TripEstimateLine, TripRequest, TripTraveller, User)
 from banso.models.travel import RATE_BANDS
 from banso.reference import BLOCK_OF, PREFECTURES
-from banso.services import travel
+from banso.services import files, travel
 
 # Trips that came back more than this long ago were settled long since: they are written as the services
 # leave them, in bulk (a year of them through every step of the services took most of the demo's load time).
@@ -178,12 +177,7 @@ def _settled(out: BulkWriter, team: Team, data: dict, rng: random.Random, *, sta
 
 def _demo_receipt() -> str:
     """The receipt every long-settled demo trip carries, stored once where receipts are kept."""
-    digest = hashlib.sha256(DEMO_RECEIPT).hexdigest()
-    path = travel.receipt_path(digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(DEMO_RECEIPT)
-    return digest
+    return files.store(DEMO_RECEIPT)
 
 
 def _upcoming(phase: Phase, rng: random.Random, staff: User, finance: User, today: date) -> None:

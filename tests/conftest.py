@@ -385,3 +385,75 @@ def login(client, user_or_email, password="correct-horse-battery"):
     response = client.post("/login", data={"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """Dovecot on loopback (tests/imap_server.py), once per session; skipped with a message where none is installed."""
+    from tests.imap_server import DOVECOT, MISSING, ImapServer
+
+    if DOVECOT is None:
+        pytest.skip(MISSING)
+    with tempfile.TemporaryDirectory(prefix="banso-imap-") as root:
+        os.chmod(root, 0o755)  # Dovecot's own users reach the mailboxes inside
+        server = ImapServer(Path(root))
+        server.start()
+        yield server
+        server.stop()
+
+
+class Mailbox:
+    """A mailbox of its own on the test's IMAP server, configured as the inquiries' mailbox; ``deliver`` appends a
+    message as a mail server would, ``folder`` lists what a folder holds."""
+
+    def __init__(self, server, user: str):
+        from imapclient import IMAPClient
+
+        self.server, self.user = server, user
+        self._client_class = IMAPClient
+
+    def client(self):
+        import ssl
+
+        client = self._client_class("127.0.0.1", port=self.server.port, ssl=False)
+        client.starttls(ssl.create_default_context(cafile=str(self.server.certificate)))
+        from tests.imap_server import PASSWORD
+
+        client.login(self.user, PASSWORD)
+        return client
+
+    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
+        client = self.client()
+        try:
+            client.append(folder, raw)
+        finally:
+            client.logout()
+
+    def folder(self, name: str) -> list[bytes]:
+        client = self.client()
+        try:
+            if not client.folder_exists(name):
+                return []
+            client.select_folder(name, readonly=True)
+            uids = client.search(["ALL"])
+            return [item[b"BODY[]"] for item in client.fetch(uids, ["BODY.PEEK[]"]).values()] if uids else []
+        finally:
+            client.logout()
+
+    def flags(self, name: str) -> list[tuple]:
+        client = self.client()
+        try:
+            client.select_folder(name, readonly=True)
+            uids = client.search(["ALL"])
+            return [item[b"FLAGS"] for item in client.fetch(uids, ["FLAGS"]).values()] if uids else []
+        finally:
+            client.logout()
+
+
+@pytest.fixture
+def mailbox(app, imap_server, request):
+    import uuid
+
+    user = f"inquiries-{uuid.uuid4().hex[:10]}"
+    app.config.update(imap_server.settings(user))
+    return Mailbox(imap_server, user)

@@ -1,5 +1,6 @@
-"""Run one RQ worker with RQ's scheduler (delayed retries, held notifications) and
-the outbox sweep on a timer. Start several for more throughput."""
+"""Run one RQ worker with RQ's scheduler (delayed retries, held notifications), the outbox sweep and the help
+desk's reminders on a timer, and the inquiries' mailbox fetched every minute when it is configured. Start
+several for more throughput (the mailbox is fetched by one at a time)."""
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,23 @@ def _sweep_forever(app, stop: threading.Event) -> None:
                     log.info("予定日時を過ぎたマッチング結果を公表しました")
                 if jobs.replan_matching():
                     log.info("入力が変わったマッチングの計画を再計画に回しました")
+                if jobs.chase_inquiries():
+                    log.info("問い合わせの催促・通知を送信キューに入れました")
             except Exception:  # the sweep must outlive a database or Redis hiccup
                 log.exception("定期処理に失敗しました")
+
+
+def _fetch_mail_forever(app, stop: threading.Event) -> None:
+    """The inquiries' mailbox, every INQUIRY_IMAP_EVERY seconds (from the first minute on)."""
+    every = app.config["INQUIRY_IMAP_EVERY"]
+    while True:
+        with app.app_context():
+            try:
+                jobs.fetch_mailbox()
+            except Exception:  # the mail server away, or the database: the next round tries again
+                log.exception("メールボックスを取得できませんでした")
+        if stop.wait(every):
+            return
 
 
 def main() -> None:
@@ -38,6 +54,8 @@ def main() -> None:
     with app.app_context():
         connection = queue.connection()
         threading.Thread(target=_sweep_forever, args=(app, stop), daemon=True).start()
+        if app.config["INQUIRY_IMAP_HOST"]:
+            threading.Thread(target=_fetch_mail_forever, args=(app, stop), daemon=True).start()
         queues = [Queue(name, connection=connection) for name in queue.QUEUES]
         # SimpleWorker runs jobs in this process: no fork, so database connections are never shared.
         worker = SimpleWorker(queues, connection=connection)

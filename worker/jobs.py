@@ -212,3 +212,30 @@ def replan_matching() -> int:
         return count
     finally:
         db.session.remove()
+
+
+def fetch_mailbox() -> int:
+    """On the worker's mailbox timer: the inquiries' mailbox taken in (banso/services/mailbox.py)."""
+    from banso.services import mailbox
+
+    try:
+        if not mailbox.configured():
+            return 0
+        fetched = mailbox.fetch()
+        if fetched.count or fetched.left:
+            log.info("メールボックス: %d 件を取り込みました（%s）、%d 件は次回に", fetched.count, fetched.taken, fetched.left)
+        return fetched.count
+    finally:
+        db.session.remove()
+
+
+def chase_inquiries() -> int:
+    """On the worker's timer: the help desk's digests, escalations, reminders and closings (banso/services/helpdesk.py)."""
+    from banso.services import helpdesk
+
+    try:
+        done = helpdesk.chase()
+        db.session.commit()
+        return done
+    finally:
+        db.session.remove()

@@ -2,8 +2,8 @@
 from banso.models.application import (Application, ApplicationStatus, ContinuationResponse,
                                      ImportBatch)
 from banso.models.audit import AuditEntry
-from banso.models.inquiry import (FaqEntry, Inquiry, InquiryMessage, InquiryStatus, ReceiptCounter,
-                                  ReplyTemplate)
+from banso.models.inquiry import (FaqEntry, InboundMail, Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus,
+                                  ReceiptCounter, ReplyTemplate)
 from banso.models.matching import MatchingConstraint, MatchingPlan, MatchingSettings
 from banso.models.municipality import Municipality, OfficialPopulation
 from banso.models.notification import MailboxMessage, Notification, NotificationStatus
@@ -25,7 +25,9 @@ __all__ = [
     "Publication",
     "PublicationStatus",
     "FaqEntry",
+    "InboundMail",
     "Inquiry",
+    "InquiryAttachment",
     "InquiryMessage",
     "InquiryStatus",
     "ReceiptCounter",

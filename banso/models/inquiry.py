@@ -19,6 +19,8 @@ CHANNELS = {"form": "フォーム", "email": "メール", "phone": "電話", "ot
 ORG_TYPES = {"municipality": "市町村", "prefecture": "都道府県", "officer": "地方創生支援官", "other": "その他"}
 CATEGORIES = {"general": "制度全般", "application": "活用希望調査", "matching": "マッチング", "travel": "旅費",
               "activity": "活動", "other": "その他"}
+MAIL_OUTCOMES = {"thread": "スレッドに追加", "new": "新規受付", "unconfirmed": "差出人の確認待ち", "bounce": "配送不能通知",
+                 "auto_reply": "自動応答", "unreadable": "読み取れないメール"}
 MESSAGE_KINDS = {"incoming": "先方から", "reply": "回答", "note": "内部メモ"}
 
 
@@ -77,6 +79,8 @@ class Inquiry(db.Model):
     received_at: Mapped[datetime] = mapped_column(default=now)
     due_at: Mapped[datetime]
     waiting_since: Mapped[datetime | None]
+    # The due time an admin was last told this inquiry had passed (helpdesk.escalate: each due time once).
+    escalated_due_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime] = mapped_column(default=now)
@@ -132,15 +136,66 @@ class InquiryMessage(db.Model):
     from_email: Mapped[str] = mapped_column(String(254), default="")
     email_message_id: Mapped[str | None] = mapped_column(String(250), unique=True)  # of an imported mail
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))  # of a reply
+    # Mail from an address other than the inquiry's: on the thread, but it reopens nothing until staff confirm it.
+    sender_unconfirmed: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(default=now)
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="messages")
     author: Mapped[User | None] = relationship()
     notification = relationship("Notification")
+    attachments: Mapped[list[InquiryAttachment]] = relationship(back_populates="message", order_by="InquiryAttachment.id")
 
     @property
     def kind_label(self) -> str:
         return MESSAGE_KINDS[self.kind]
+
+
+class InquiryAttachment(db.Model):
+    """A file that came with a message or went with a reply, kept by its hash outside the web root (like receipts).
+    A file of a kind Banso does not keep, or too large, is listed with the reason (the original mail keeps it)."""
+
+    __tablename__ = "inquiry_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inquiry_messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # None: not kept (refused_reason says why)
+    refused_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    message: Mapped[InquiryMessage] = relationship(back_populates="attachments")
+
+    @property
+    def kept(self) -> bool:
+        return self.sha256 is not None
+
+
+class InboundMail(db.Model):
+    """Every mail Banso took in (the mailbox or an uploaded .eml), what became of it and its original, kept by hash.
+    ``message_key`` (the Message-ID, else the original's hash) makes taking a mail in idempotent."""
+
+    __tablename__ = "inbound_mails"
+    __table_args__ = (CheckConstraint(one_of("outcome", MAIL_OUTCOMES), name="outcome_known"),
+                      Index("ix_inbound_mails_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(250), unique=True)
+    source: Mapped[str] = mapped_column(String(10))  # imap / upload
+    from_email: Mapped[str] = mapped_column(String(254), default="")
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    inquiry_id: Mapped[int | None] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+
+    inquiry: Mapped[Inquiry | None] = relationship()
+
+    @property
+    def outcome_label(self) -> str:
+        return MAIL_OUTCOMES[self.outcome]
 
 
 class ReplyTemplate(db.Model):

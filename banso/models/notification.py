@@ -3,12 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from banso.clock import now
 from banso.extensions import db
 from banso.models.user import User
+
+
+# Files a notification carries (an inquiry reply's attachments), sent with it by the outbox.
+notification_attachments = Table(
+    "notification_attachments", db.metadata,
+    Column("notification_id", ForeignKey("notifications.id"), primary_key=True),
+    Column("attachment_id", ForeignKey("inquiry_attachments.id"), primary_key=True),
+)
 
 
 class NotificationStatus(StrEnum):
@@ -58,6 +66,7 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None]
 
     recipient_user: Mapped[User | None] = relationship()
+    attachments = relationship("InquiryAttachment", secondary=notification_attachments, order_by="InquiryAttachment.id")
 
     @property
     def status_label(self) -> str:
@@ -81,4 +90,5 @@ class MailboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[str] = mapped_column(Text, default="")  # the attached files' names, one per line
     delivered_at: Mapped[datetime] = mapped_column(default=now)

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.utils import parseaddr
+from pathlib import Path
 
 import jpholiday
 import redis
@@ -31,11 +32,12 @@ from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import parse_id, strip_control, wareki
 from banso.models import Application, Municipality, Notification, Role, Team, User
-from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, Inquiry, InquiryMessage,
-                                  InquiryStatus, ReceiptCounter, ReplyTemplate)
+from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, InboundMail, Inquiry,
+                                  InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.services import InputError, InputProblems, NotPermitted, WrongState, audit, check_version, notifications, phases
+from banso.services import (InputError, InputProblems, NotPermitted, WrongState, audit, check_version, files, notifications,
+                            phases)
 
 log = logging.getLogger(__name__)
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
@@ -211,23 +213,210 @@ def _link_related(inquiry: Inquiry) -> None:
                                                         Team.phase_id == inquiry.phase.id))
 
 
-# --- e-mail ---------------------------------------------------------------------------------
+# --- e-mail: the one way mail comes in (the mailbox on the worker, or a saved .eml uploaded by staff) ---------
 
 @dataclass
 class Imported:
-    inquiry: Inquiry
+    inquiry: Inquiry | None  # None: nothing for a thread (an automatic message, an unreadable one)
     created: bool
     reason: str
+    outcome: str = "thread"
 
 
-def _plain_body(message) -> str:
-    part = message.get_body(preferencelist=("plain", "html"))
+class AlreadyTaken(WrongState):
+    """This mail was taken in before (its Message-ID, or the same original)."""
+
+
+# Charsets as Japanese mail programs label them, read with the codecs that hold what they actually send (①, ㈱).
+_WIDER_CHARSETS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "windows-31j": "cp932",
+                   "iso-2022-jp": "iso2022_jp_2", "euc-jp": "euc_jis_2004"}
+_AUTO_REPLY_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+_BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
+_OUR_NOTIFICATION = re.compile(rb"<notification-(\d+)@banso\.local>")
+
+
+def _text_of(part) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = (part.get_content_charset() or "utf-8").lower()
+    for candidate in (_WIDER_CHARSETS.get(charset, charset), charset, "utf-8", "cp932"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("utf-8", errors="replace")
+
+
+def _body_part(message):
+    return message.get_body(preferencelist=("plain", "html"))
+
+
+def _plain_body(part) -> str:
     if part is None:
         return ""
-    text = part.get_content()
+    text = _text_of(part)
     if part.get_content_type() == "text/html":
         text = re.sub(r"<[^>]+>", " ", text)  # kept as text; never rendered as markup
     return text.strip()
+
+
+def _files_of(message, body_part) -> list[tuple[str, bytes]]:
+    """The files a mail carries: every leaf part with a file name or marked as an attachment, but its body."""
+    found = []
+    for part in message.walk():
+        if part.is_multipart() or part is body_part:
+            continue
+        name = part.get_filename()
+        if not name and part.get_content_disposition() != "attachment":
+            continue
+        name = strip_control(Path(str(name or "添付ファイル")).name).strip()[:255] or "添付ファイル"
+        found.append((name, part.get_payload(decode=True) or b""))
+    return found
+
+
+def automatic_kind(message, sender: str) -> str | None:
+    """"bounce" for a delivery-status notice, "auto_reply" for an out-of-office or list mail, None for a person's."""
+    if message.get_content_type() == "multipart/report" or any(p.get_content_type() == "message/delivery-status" for p in message.walk()):
+        return "bounce"
+    if sender.partition("@")[0].lower() in _BOUNCE_SENDERS or str(message.get("Return-Path", "")).strip() == "<>":
+        return "bounce"
+    if str(message.get("Auto-Submitted", "no")).strip().lower() != "no":
+        return "auto_reply"
+    if str(message.get("Precedence", "")).strip().lower() in _AUTO_REPLY_PRECEDENCE:
+        return "auto_reply"
+    if any(message.get(h) for h in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply")):
+        return "auto_reply"
+    return None
+
+
+def _message_key(message_id: str | None, raw: bytes) -> str:
+    return (message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()}>")[:250]
+
+
+def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = False) -> Imported:
+    """One mail, in the caller's transaction: a reply joins its thread (or the thread it was merged into); a reply to
+    a thread closed over 14 days ago opens a new inquiry linked to it; mail from another address than the
+    inquiry's joins the thread flagged and reopens nothing until staff confirm it; bounces and automatic replies
+    are recorded and become nothing; attachments are kept (or listed with why not). Every mail is recorded in
+    ``InboundMail`` with its original, once: a second arrival of the same mail raises AlreadyTaken.
+    ``too_large``: ``raw`` holds only the headers of a mail over the size limit (its original stays in the mailbox)."""
+    try:
+        message = message_from_bytes(raw, policy=email_policy.default)
+        sender_name, sender = (strip_control(part) for part in parseaddr(str(message.get("From", ""))))
+        subject = re.sub(r"\s*[\r\n\t]+\s*", " ", strip_control(str(message.get("Subject", "")))).strip()[:200]
+        message_id = re.sub(r"\s+", "", strip_control(str(message.get("Message-ID", "")))) or None
+        body_part = None if too_large else _body_part(message)
+        body = strip_control(_plain_body(body_part))  # the same rule as typed input (a NUL would fail on PostgreSQL)
+        attached = [] if too_large else _files_of(message, body_part)
+    except Exception as exc:  # a broken mail must never reach anyone as a 500, nor stop the mailbox
+        return _unreadable(raw, source, f"メールを読み取れませんでした（{type(exc).__name__}）", actor)
+    if too_large:
+        limit = current_app.config["INQUIRY_MAIL_MAX_BYTES"] // 1024 // 1024
+        body = (f"（このメールは{limit}MBを超えるため、本文と添付ファイルを取り込んでいません。"
+                "原本はメールボックスの処理済みフォルダにあります。）")
+    key = _message_key(message_id, raw)
+    if db.session.scalar(select(InboundMail.id).where(InboundMail.message_key == key)) is not None or (
+            message_id and db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id))):
+        raise AlreadyTaken("このメールは既に取り込まれています。", "file")
+    record = InboundMail(message_key=key, source=source, from_email=sender[:254], subject=subject, size_bytes=len(raw),
+                         raw_sha256=files.store(raw), outcome="unreadable", at=now())
+    db.session.add(record)
+    db.session.flush()  # two workers taking the same mail: the second stops here, at the unique key
+    if not sender or "@" not in sender:
+        record.reason = "差出人がありません"
+        return Imported(None, False, record.reason, "unreadable")
+    if (kind := automatic_kind(message, sender)) is not None:
+        record.outcome, record.reason = kind, _bounced(raw, record) if kind == "bounce" else "自動応答のため受付していません"
+        return Imported(db.session.get(Inquiry, record.inquiry_id) if record.inquiry_id else None, False, record.reason, kind)
+    body = (body or "（本文なし）")[:LIMITS["body"]]
+    result = _thread(message, sender, sender_name, subject, body, message_id, actor)
+    for name, data in attached:
+        _attach(result.message, name, data)
+    record.outcome, record.reason, record.inquiry_id = result.outcome, result.reason, result.inquiry.id
+    return Imported(result.inquiry, result.created, result.reason, result.outcome)
+
+
+@dataclass
+class _Threaded:
+    inquiry: Inquiry
+    message: InquiryMessage
+    created: bool
+    reason: str
+    outcome: str
+
+
+def _thread(message, sender: str, sender_name: str, subject: str, body: str, message_id: str | None,
+            actor: User | None) -> _Threaded:
+    inquiry, reason = _thread_of(message)
+    while inquiry is not None and inquiry.merged_into is not None:
+        inquiry, reason = inquiry.merged_into, reason + "（統合先のスレッド）"
+    at = now()
+    if inquiry is not None and inquiry.status == InquiryStatus.CLOSED and inquiry.closed_at and at - inquiry.closed_at > REOPEN_WITHIN:
+        data = {"org_type": inquiry.org_type, "category": inquiry.category, "name": inquiry.name, "email": sender,
+                "organisation": inquiry.organisation, "prefecture": inquiry.prefecture,
+                "municipality_code": inquiry.municipality.code if inquiry.municipality else "",
+                "subject": subject or inquiry.subject, "body": body}
+        created = receive(data, channel="email", actor=actor, email_message_id=message_id, follows=inquiry)
+        return _Threaded(created, created.messages[0], True,
+                         f"{inquiry.receipt_number} は完了から14日を過ぎているため、新しいお問い合わせとして受け付けました", "new")
+    if inquiry is None:
+        data = {"org_type": "other", "category": "other", "name": sender_name or sender, "email": sender,
+                "subject": subject or "（件名なし）", "body": body}
+        created = receive(data, channel="email", actor=actor, email_message_id=message_id)
+        return _Threaded(created, created.messages[0], True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました", "new")
+    if sender.lower() != (inquiry.email or "").lower():
+        # Anyone can write a receipt number into a subject: mail from another address is shown on the thread, flagged,
+        # and reopens nothing until staff confirm it comes from the inquirer's side (confirm_sender).
+        added = InquiryMessage(inquiry=inquiry, kind="incoming", body=body, from_email=sender, at=at,
+                               email_message_id=message_id, sender_unconfirmed=True)
+        db.session.add(added)
+        audit.record("incoming", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に登録と異なるアドレス（{sender}）からのメールを追加（確認待ち）")
+        return _Threaded(inquiry, added, False, f"{reason}で {inquiry.receipt_number} のスレッドに追加しましたが、差出人が登録のアドレスと"
+                                               "異なるため確認待ちです。同じ方からのものと確認できたら「確認して再開」を押してください", "unconfirmed")
+    added = add_incoming(inquiry, body, from_email=sender, email_message_id=message_id, actor=actor)
+    return _Threaded(inquiry, added, False, f"{reason}により {inquiry.receipt_number} のスレッドに追加しました", "thread")
+
+
+def _unreadable(raw: bytes, source: str, reason: str, actor: User | None) -> Imported:
+    if source == "upload":
+        raise InputError(f"{reason}。.eml 形式で保存したメールを選んでください。", "file")
+    key = _message_key(None, raw)
+    if db.session.scalar(select(InboundMail.id).where(InboundMail.message_key == key)) is not None:
+        raise AlreadyTaken("このメールは既に取り込まれています。", "file")
+    db.session.add(InboundMail(message_key=key, source=source, size_bytes=len(raw), raw_sha256=files.store(raw),
+                               outcome="unreadable", reason=reason[:300], at=now()))
+    return Imported(None, False, reason, "unreadable")
+
+
+def _bounced(raw: bytes, record: InboundMail) -> str:
+    """A delivery-status notice for one of our replies: the inquiry gets an internal note, for staff to reach the
+    inquirer another way."""
+    for notification_id in _OUR_NOTIFICATION.findall(raw):
+        notification = db.session.get(Notification, int(notification_id))
+        if notification is None or notification.object_type != "Inquiry":
+            continue
+        inquiry = db.session.get(Inquiry, notification.object_id)
+        if inquiry is None:
+            continue
+        record.inquiry_id = inquiry.id
+        db.session.add(InquiryMessage(inquiry=inquiry, kind="note", at=now(),
+                                      body=f"送信したメール「{notification.subject}」が {notification.recipient_email} に届かず、配送不能通知が戻りました。"
+                                           "アドレスを確かめ、電話など別の方法で連絡してください。"))
+        audit.record("bounce", inquiry, actor=None, summary=f"{inquiry.receipt_number} への送信メールが配送不能で戻りました")
+        return f"配送不能通知（{inquiry.receipt_number} への送信メール）: スレッドに内部メモを残しました"
+    return "配送不能通知のため受付していません"
+
+
+def _attach(message: InquiryMessage, name: str, data: bytes) -> InquiryAttachment:
+    """A received file: kept when it is of a kind Banso keeps and within the limit, else listed with why not."""
+    limit = current_app.config["INQUIRY_ATTACHMENT_MAX_BYTES"]
+    content_type, refused = (None, "空のファイル") if not data else \
+        (None, f"{limit // 1024 // 1024}MBを超えるため保存していません") if len(data) > limit else files.kind_of(name, data)
+    attachment = InquiryAttachment(message=message, filename=name, size_bytes=len(data),
+                                   content_type=content_type or "application/octet-stream",
+                                   sha256=files.store(data) if content_type else None,
+                                   refused_reason=(refused + "。元のメールに含まれています")[:200] if refused else "")
+    db.session.add(attachment)
+    return attachment
 
 
 def _thread_of(message) -> tuple[Inquiry | None, str]:
@@ -250,48 +439,13 @@ def _thread_of(message) -> tuple[Inquiry | None, str]:
 
 
 def import_eml(data: bytes, *, actor: User) -> Imported:
-    """A saved e-mail (.eml, any Japanese encoding): a reply joins its thread (or the thread it was
-    merged into); a reply to a thread closed over 14 days ago opens a new inquiry linked to it."""
+    """A saved e-mail (.eml, any Japanese encoding) uploaded by staff: taken in as the mailbox takes mail in."""
     if not data or len(data) > current_app.config["EML_MAX_BYTES"]:
         raise InputError("メールファイルが空か、大きすぎます（10MBまで）。", "file")
-    try:
-        message = message_from_bytes(data, policy=email_policy.default)
-        sender_name, sender = (strip_control(part) for part in parseaddr(str(message.get("From", ""))))
-        subject = re.sub(r"\s*[\r\n\t]+\s*", " ", strip_control(str(message.get("Subject", "")))).strip()
-        body = strip_control(_plain_body(message))  # the same rule as typed input (a NUL would fail on PostgreSQL)
-        message_id = str(message.get("Message-ID", "")).strip() or None
-    except Exception as exc:  # a broken file must never reach the user as a 500
-        raise InputError(f"メールファイルを読み取れませんでした（{type(exc).__name__}）。.eml 形式で保存したメールを選んでください。", "file") from None
-    if not sender or "@" not in sender or not body:
-        raise InputError("メールファイルを読み取れませんでした（差出人または本文がありません）。.eml 形式で保存したメールを選んでください。", "file")
-    if message_id and db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id)):
-        raise WrongState("このメールは既に取り込まれています。", "file")
-    inquiry, reason = _thread_of(message)
-    while inquiry is not None and inquiry.merged_into is not None:
-        inquiry, reason = inquiry.merged_into, reason + "（統合先のスレッド）"
-    at = now()
-    if inquiry is not None and inquiry.status == InquiryStatus.CLOSED and inquiry.closed_at and at - inquiry.closed_at > REOPEN_WITHIN:
-        data = {"org_type": inquiry.org_type, "category": inquiry.category, "name": inquiry.name, "email": sender,
-                "organisation": inquiry.organisation, "prefecture": inquiry.prefecture,
-                "municipality_code": inquiry.municipality.code if inquiry.municipality else "",
-                "subject": subject or inquiry.subject, "body": body[:LIMITS["body"]]}
-        created = receive(data, channel="email", actor=actor, email_message_id=message_id, follows=inquiry)
-        return Imported(created, True, f"{inquiry.receipt_number} は完了から14日を過ぎているため、新しいお問い合わせとして受け付けました")
-    if inquiry is None:
-        data = {"org_type": "other", "category": "other", "name": sender_name or sender, "email": sender,
-                "subject": subject or "（件名なし）", "body": body[:LIMITS["body"]]}
-        created = receive(data, channel="email", actor=actor, email_message_id=message_id)
-        return Imported(created, True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました")
-    if sender.lower() != (inquiry.email or "").lower():
-        # Anyone can write a receipt number into a subject: mail from another sender never joins (or reopens)
-        # the thread by itself; it arrives as its own inquiry, linked, for staff to merge if it belongs there.
-        data = {"org_type": "other", "category": inquiry.category, "name": sender_name or sender, "email": sender,
-                "subject": subject or "（件名なし）", "body": body[:LIMITS["body"]]}
-        created = receive(data, channel="email", actor=actor, email_message_id=message_id, follows=inquiry, acknowledge=False)
-        return Imported(created, True, f"{reason}は {inquiry.receipt_number} を指していますが、差出人が異なるため、"
-                                       "関連付けた新しいお問い合わせとして受け付けました。同じ件であれば統合してください")
-    add_incoming(inquiry, body[:LIMITS["body"]], from_email=sender, email_message_id=message_id, actor=actor)
-    return Imported(inquiry, False, f"{reason}により {inquiry.receipt_number} のスレッドに追加しました")
+    result = take_in(data, source="upload", actor=actor)
+    if result.outcome == "unreadable":
+        raise InputError(f"メールファイルを読み取れませんでした（{result.reason}）。.eml 形式で保存したメールを選んでください。", "file")
+    return result
 
 
 def add_incoming(inquiry: Inquiry, body: str, *, from_email: str = "", email_message_id: str | None = None,
@@ -301,14 +455,31 @@ def add_incoming(inquiry: Inquiry, body: str, *, from_email: str = "", email_mes
     message = InquiryMessage(inquiry=inquiry, kind="incoming", body=body.strip(), from_email=from_email, at=at,
                              email_message_id=email_message_id)
     db.session.add(message)
+    _reopen(inquiry, at, actor, f"{inquiry.receipt_number} に先方からのメッセージを追加")
+    return message
+
+
+def _reopen(inquiry: Inquiry, at: datetime, actor: User | None, what: str) -> None:
     before = inquiry.status
     if inquiry.status != InquiryStatus.NEW:
         inquiry.status = InquiryStatus.IN_PROGRESS
     if before in (InquiryStatus.ANSWERED, InquiryStatus.CLOSED, InquiryStatus.WAITING):
         inquiry.due_at, inquiry.waiting_since, inquiry.closed_at = due_date(at), None, None
     inquiry.last_message_at = at
-    audit.record("incoming", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に先方からのメッセージを追加（{InquiryStatus(before).label} → {inquiry.status_label}）",
+    audit.record("incoming", inquiry, actor=actor, summary=f"{what}（{InquiryStatus(before).label} → {inquiry.status_label}）",
                  before={"status": before}, after={"status": inquiry.status})
+
+
+def confirm_sender(message: InquiryMessage, *, actor: User, expected_version=None) -> InquiryMessage:
+    """Staff confirm that mail from another address comes from the inquirer's side: it now counts as theirs
+    (reopens the inquiry and restarts its clock as any message of theirs does)."""
+    inquiry = message.inquiry
+    check_version(inquiry, expected_version, INQUIRY_FIELDS)
+    _staff(actor, inquiry)
+    if not message.sender_unconfirmed:
+        raise WrongState("このメールは確認済みです。")
+    message.sender_unconfirmed = False
+    _reopen(inquiry, now(), actor, f"{inquiry.receipt_number} の {message.from_email} からのメールを確認し、スレッドに含めました")
     return message
 
 
@@ -443,6 +614,12 @@ def thread(inquiry: Inquiry, viewer: User) -> list[InquiryMessage]:
     return list(db.session.scalars(select(InquiryMessage).options(joinedload(InquiryMessage.author),
                                                                   joinedload(InquiryMessage.notification))
                                    .where(InquiryMessage.inquiry_id.in_(ids)).order_by(InquiryMessage.at, InquiryMessage.id)))
+
+
+def shown_to_inquirer(message: InquiryMessage) -> bool:
+    """What the inquirer's side sees of a thread (an officer's own page, the status link): their messages and our
+    replies; never internal notes, nor mail from another address nobody has confirmed."""
+    return message.kind != "note" and not message.sender_unconfirmed
 
 
 # --- templates and FAQ ----------------------------------------------------------------------

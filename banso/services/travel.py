@@ -9,7 +9,6 @@ secretariat records who bears them. TEAM-5: site-visit trips count against the t
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -31,7 +30,7 @@ from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES, typed
 from banso.services import (EditedMeanwhile, InputError, NotPermitted, RuleViolation, WrongState, audit, check_version,
-                            notifications)
+                            files, notifications)
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 WARN_AT, DANGER_AT = 0.80, 0.95
@@ -839,13 +838,7 @@ def check_receipt(filename: str, data: bytes) -> tuple[str, bytes, str]:
 
 
 def _store_receipt(claim: TravelClaim, name: str, data: bytes, content_type: str, *, actor: User) -> Receipt:
-    digest = hashlib.sha256(data).hexdigest()
-    path = receipt_path(digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(data)
-        temporary.replace(path)  # content-addressed: a rolled-back upload leaves only an unreferenced file
+    digest = files.store(data)
     receipt = Receipt(claim=claim, filename=name, content_type=content_type, size_bytes=len(data), sha256=digest,
                       uploaded_by_id=actor.id)
     db.session.add(receipt)
@@ -864,10 +857,6 @@ def add_receipts(trip: TripRequest, uploads: list[tuple[str, bytes]], *, actor: 
     audit.record("add_receipts", trip, actor=actor, summary=f"{trip.number}に領収書を{len(receipts)}件追加",
                  after={"files": [r.filename for r in receipts]})
     return receipts
-
-
-def receipt_path(digest: str) -> Path:
-    return Path(current_app.config["RECEIPT_DIR"]) / digest[:2] / digest
 
 
 CLAIM_DECISIONS = {"settle": "精算", "return": "差戻し"}

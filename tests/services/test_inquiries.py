@@ -201,14 +201,22 @@ def test_the_acknowledgement_repeats_nothing_the_sender_typed(staff):
     assert "phish" not in notice.body + notice.subject and "当選" not in notice.body + notice.subject + notice.recipient_name
 
 
-def test_mail_from_another_sender_never_joins_someone_elses_thread(staff):
+def test_mail_from_another_sender_is_flagged_on_the_thread_and_reopens_nothing_until_staff_confirm_it(staff):
     """Found: any sender quoting a (guessable) receipt number was appended to, and reopened, that inquiry."""
     inquiry = inquiries.receive(_form(), channel="form", actor=None)
     inquiries.reply(inquiry, "回答します。", actor=staff)
-    before = (inquiry.status, len(inquiry.messages))
+    before = (inquiry.status, inquiry.due_at)
     result = inquiries.import_eml(_eml(f"Re: {inquiry.receipt_number}", "私の個人情報を教えて", sender="stranger@example.com"),
                                   actor=staff)
-    assert result.created and result.inquiry is not inquiry and result.inquiry.follows_id == inquiry.id
-    assert "差出人が異なる" in result.reason and (inquiry.status, len(inquiry.messages)) == before
+    flagged = inquiry.messages[-1]
+    assert result.inquiry is inquiry and result.outcome == "unconfirmed" and "確認待ち" in result.reason
+    assert flagged.sender_unconfirmed and flagged.from_email == "stranger@example.com"
+    assert (inquiry.status, inquiry.due_at) == before  # nothing reopened, no clock restarted
+    officer_view = [m for m in inquiries.thread(inquiry, staff) if inquiries.shown_to_inquirer(m)]
+    assert flagged not in officer_view
+    inquiries.confirm_sender(flagged, actor=staff)
+    assert not flagged.sender_unconfirmed and inquiry.status == InquiryStatus.IN_PROGRESS
+    with pytest.raises(RuleViolation, match="確認済み"):
+        inquiries.confirm_sender(flagged, actor=staff)
     same = inquiries.import_eml(_eml(f"Re: {inquiry.receipt_number}", "補足です。"), actor=staff)  # the inquirer: joins
-    assert same.inquiry is inquiry and not same.created
+    assert same.inquiry is inquiry and not same.created and same.outcome == "thread"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from banso.extensions import db
 from banso.models import Phase, Receipt, TravelClaim, TripRequest, TripStatus
-from banso.services import RuleViolation, travel
+from banso.services import RuleViolation, files, travel
 from tests.conftest import race, run_worker
 from tests.factories import make_officer, make_rates, make_ready_officer, make_team, make_trip, make_user, trip_data
 
@@ -284,7 +284,7 @@ def test_claim_needs_a_receipt_and_checks_its_content(team, staff, finance, app)
     assert db.session.scalar(select(func.count()).select_from(TravelClaim)) == 0
     claim = _claim_all(trip, staff, uploads=[("領収書.png", PNG)])
     stored = claim.receipts[0]
-    assert stored.content_type == "image/png" and travel.receipt_path(stored.sha256).read_bytes() == PNG
+    assert stored.content_type == "image/png" and files.path(stored.sha256).read_bytes() == PNG
 
 
 def test_a_claim_overlapping_another_for_the_same_traveller_is_flagged(team, staff, finance):

@@ -293,4 +293,4 @@ def mine():
 def mine_detail(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     return render_template("inquiries/mine_detail.html", inquiry=inquiry,
-                           thread=[m for m in inquiries.thread(inquiry, current_user) if m.kind != "note"])
+                           thread=[m for m in inquiries.thread(inquiry, current_user) if inquiries.shown_to_inquirer(m)])

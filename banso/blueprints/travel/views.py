@@ -14,7 +14,7 @@ from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPOR
 from banso.permissions import ALL_ROLES, roles_required
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.services import RuleViolation, phases, travel
+from banso.services import RuleViolation, files, phases, travel
 
 STAFF, FILERS, READERS = policy.STAFF, policy.FILERS, policy.READERS
 
@@ -286,7 +286,7 @@ def receipt(receipt_id: int):
     found = travel.visible_receipt(receipt_id, current_user)
     if found is None:
         abort(404 if db.session.get(Receipt, receipt_id) is None else 403)
-    path = travel.receipt_path(found.sha256)
+    path = files.path(found.sha256)
     if not path.exists():
         abort(404)
     response = send_file(path, mimetype=found.content_type, download_name=found.filename, as_attachment=False)
