@@ -36,7 +36,7 @@ from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES
                                   InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.services import (InputError, InputProblems, NotPermitted, WrongState, audit, check_version, files, notifications,
+from banso.services import (EditedMeanwhile, InputError, InputProblems, NotPermitted, WrongState, audit, check_version, files, notifications,
                             phases)
 
 log = logging.getLogger(__name__)
@@ -496,8 +496,18 @@ def _staff(actor: User, inquiry: Inquiry) -> None:
 INQUIRY_FIELDS = {"status_label": "状態", "assignee_name": "担当"}
 
 
-def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False, expected_version=None) -> InquiryMessage:
-    """A reply is sent by e-mail through the outbox (shown as sent once delivered); the inquiry is 回答済."""
+class ReplyCrossed(EditedMeanwhile):
+    """Another reply went out since this page was opened: the sender reads it, then sends again (or not)."""
+
+
+def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False, wait: bool = False, expected_version=None,
+          seen_message_id=None, forward_ids=(), uploads=()) -> InquiryMessage:
+    """A reply is sent by e-mail through the outbox (shown as sent once delivered); the inquiry is 回答済, or 完了
+    (``close``), or 回答待ち(先方) (``wait``: the help desk reminds the inquirer, then closes). It may carry files of
+    the thread (``forward_ids``) and new ones (``uploads``: (name, bytes)), within what the mail relay accepts.
+    ``seen_message_id``: the last message on the page when it was opened; a reply sent since by someone else is
+    named and this one waits for the sender to send it again."""
+    _check_not_crossed(inquiry, seen_message_id, actor)
     check_version(inquiry, expected_version, INQUIRY_FIELDS)
     _staff(actor, inquiry)
     body = (body or "").strip()
@@ -507,27 +517,80 @@ def reply(inquiry: Inquiry, body: str, *, actor: User, close: bool = False, expe
         raise InputError(f"回答が長すぎます（{LIMITS['body']:,}文字まで）。", "body")
     if not inquiry.email:
         raise WrongState("メールアドレスが登録されていないため、メールで回答できません。電話等で回答し、内部メモに記録してください。", "body")
+    files_out = _reply_files(inquiry, forward_ids, uploads, len(body))
     at = now()
     message = InquiryMessage(inquiry=inquiry, kind="reply", body=body, author_id=actor.id, at=at)
     db.session.add(message)
+    for name, content_type, size, digest in files_out:
+        db.session.add(InquiryAttachment(message=message, filename=name, content_type=content_type, size_bytes=size, sha256=digest))
     db.session.flush()
     notification = notifications.notify(
         key=f"inquiry-{inquiry.id}-reply-{message.id}", kind="inquiry_reply", obj=inquiry,
         recipient_email=inquiry.email, recipient_name=inquiry.name, recipient_user=inquiry.submitted_by,
         subject=f"【地方創生伴走支援】{inquiry.subject}（{inquiry.receipt_number}）",
         body=f"{body}\n\n――――\n受付番号: {inquiry.receipt_number}\nこのメールに返信いただくと、同じお問い合わせとして記録されます。\n{SIGNATURE}")
+    notification.attachments = list(message.attachments)
     message.notification_id = notification.id
     before = inquiry.status
-    inquiry.status = InquiryStatus.CLOSED if close else InquiryStatus.ANSWERED
+    inquiry.status = InquiryStatus.CLOSED if close else InquiryStatus.WAITING if wait else InquiryStatus.ANSWERED
     inquiry.first_response_at = inquiry.first_response_at or at
     flag_modified(inquiry, "status")  # a reply is a new version of the inquiry even when its status stays
     inquiry.closed_at = at if close else None
-    inquiry.waiting_since, inquiry.last_message_at = None, at
+    inquiry.waiting_since, inquiry.last_message_at = (at if wait and not close else None), at
     if inquiry.assignee_id is None:
         inquiry.assignee_id = actor.id
-    audit.record("reply", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に回答（{InquiryStatus(before).label} → {inquiry.status_label}）",
-                 before={"status": before}, after={"status": inquiry.status})
+    audit.record("reply", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に回答（{InquiryStatus(before).label} → {inquiry.status_label}）"
+                 + (f"、添付{len(files_out)}件" if files_out else ""),
+                 before={"status": before}, after={"status": inquiry.status, "files": [f[0] for f in files_out]})
     return message
+
+
+def _check_not_crossed(inquiry: Inquiry, seen_message_id, actor: User) -> None:
+    seen = parse_id(seen_message_id) if seen_message_id not in (None, "") else None
+    if seen is None:
+        return
+    crossed = db.session.scalars(select(InquiryMessage).options(joinedload(InquiryMessage.author))
+                                 .where(InquiryMessage.inquiry_id == inquiry.id, InquiryMessage.kind == "reply",
+                                        InquiryMessage.id > seen, InquiryMessage.author_id != actor.id)
+                                 .order_by(InquiryMessage.id)).all()
+    if crossed:
+        last = crossed[-1]
+        refusal = ReplyCrossed(f"この画面を開いた後に、{last.author.name if last.author else '他の職員'}さんが"
+                               f"{wareki(last.at)} {last.at.astimezone(JST):%H:%M}に回答を送信しています（やりとりの最後に表示しています）。"
+                               "内容を確かめ、それでも送る場合はもう一度「回答を送信」を押してください。入力した回答は下に残しています。", "body")
+        refusal.version = inquiry.version
+        raise refusal
+
+
+def _reply_files(inquiry: Inquiry, forward_ids, uploads, body_length: int) -> list[tuple[str, str, int, str]]:
+    """(name, content type, size, hash) of each file a reply carries: the thread's own (kept ones of this inquiry),
+    and uploads checked as received files are; the whole mail, as encoded, within MAIL_MAX_BYTES."""
+    chosen = [parse_id(i) for i in forward_ids if parse_id(i)]
+    out = []
+    if chosen:
+        found = db.session.scalars(select(InquiryAttachment).join(InquiryMessage)
+                                   .where(InquiryAttachment.id.in_(chosen), InquiryMessage.inquiry_id == inquiry.id,
+                                          InquiryAttachment.sha256.is_not(None))).all()
+        if len(found) != len(set(chosen)):
+            raise InputError("添付するファイルがこのお問い合わせのやりとりにありません。", "forward")
+        out += [(a.filename, a.content_type, a.size_bytes, a.sha256) for a in found]
+    limit = current_app.config["INQUIRY_ATTACHMENT_MAX_BYTES"]
+    for filename, data in uploads:
+        name = strip_control(Path(filename or "").name).strip()[:255]
+        if not name or not data:
+            raise InputError(f"添付ファイル「{name or '（名前なし）'}」が空です。", "files")
+        if len(data) > limit:
+            raise InputError(f"添付ファイル「{name}」は{len(data) / 1024 / 1024:.1f}MBあります。1ファイル{limit // 1024 // 1024}MBまでです。", "files")
+        content_type, refused = files.kind_of(name, data)
+        if content_type is None:
+            raise InputError(f"添付ファイル「{name}」は送れません: {refused}。", "files")
+        out.append((name, content_type, len(data), files.store(data)))
+    relay = current_app.config["MAIL_MAX_BYTES"]
+    encoded = sum(size for *_, size, _ in out) * 4 // 3 + body_length * 4 + 4096  # base64, and the text's own encoding
+    if out and encoded > relay:
+        raise InputError(f"添付ファイルが大きすぎて送れません（メール全体で{relay / 1024 / 1024:.0f}MBまで、添付はおよそ"
+                         f"{relay * 3 / 4 / 1024 / 1024:.1f}MBまで）。ファイルを分けて送ってください。", "files")
+    return out
 
 
 def add_note(inquiry: Inquiry, body: str, *, actor: User) -> InquiryMessage:
@@ -562,13 +625,22 @@ def set_status(inquiry: Inquiry, status: str, *, actor: User, expected_version=N
     return inquiry
 
 
+def close_unanswered(inquiry: Inquiry, at: datetime) -> Inquiry:
+    """The help desk closes an inquiry whose inquirer has not answered (helpdesk.chase_waiting); their answer reopens it."""
+    before = inquiry.status
+    inquiry.status, inquiry.closed_at, inquiry.waiting_since = InquiryStatus.CLOSED, at, None
+    audit.record("status", inquiry, actor=None, summary=f"{inquiry.receipt_number}: 先方からの返信がないため完了（{InquiryStatus(before).label} → 完了）",
+                 before={"status": before}, after={"status": InquiryStatus.CLOSED})
+    return inquiry
+
+
 def assign(inquiry: Inquiry, assignee: User | None, *, actor: User, expected_version=None) -> Inquiry:
     check_version(inquiry, expected_version, INQUIRY_FIELDS)
     _staff(actor, inquiry)
     if assignee is not None and not policy.may_be_assigned(assignee):
         raise InputError("担当者は事務局・会計担当の職員から選んでください。", "assignee")
     before = inquiry.assignee.name if inquiry.assignee else None
-    inquiry.assignee_id = assignee.id if assignee else None
+    inquiry.assignee = assignee
     if inquiry.status == InquiryStatus.NEW and assignee is not None:
         inquiry.status = InquiryStatus.IN_PROGRESS
     audit.record("assign", inquiry, actor=actor, summary=f"{inquiry.receipt_number} の担当を{assignee.name if assignee else '未割当'}に",

@@ -10,6 +10,7 @@ from flask import current_app
 
 from banso.extensions import db
 from banso.models import MailboxMessage, Notification
+from banso.services import files
 
 
 def build_message(notification: Notification) -> EmailMessage:
@@ -25,8 +26,14 @@ def build_message(notification: Notification) -> EmailMessage:
     message["Message-ID"] = notification.message_id
     message["Date"] = formatdate(localtime=False)
     message["X-Banso-Notification"] = str(notification.id)
+    if notification.kind.startswith("inquiry_") and config.get("INQUIRY_REPLY_TO"):
+        message["Reply-To"] = config["INQUIRY_REPLY_TO"]  # the polled mailbox: the inquirer's answer joins the thread
     # Plain text only: nothing anyone typed can become markup in a mail client.
     message.set_content(notification.body, charset="utf-8")
+    for attachment in notification.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(files.read(attachment.sha256), maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=attachment.filename)
     return message
 
 
@@ -58,7 +65,8 @@ class Transport:
         if not config.get("MAIL_SERVER"):
             db.session.add(MailboxMessage(notification_id=notification.id, message_id=notification.message_id,
                                           sender=message["From"], recipient=notification.recipient_email,
-                                          subject=notification.subject, body=notification.body))
+                                          subject=notification.subject, body=notification.body,
+                                          attachments="\n".join(a.filename for a in notification.attachments)))
             return
         try:
             if self.smtp is None:

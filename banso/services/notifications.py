@@ -66,6 +66,15 @@ def notify(
     return notification
 
 
+def exists(key: str) -> bool:
+    """Whether a notification under ``key`` was written (a notice that goes once)."""
+    return find(key) is not None
+
+
+def find(key: str) -> Notification | None:
+    return db.session.scalar(select(Notification).where(Notification.idempotency_key == key))
+
+
 def remember(notification_id: int) -> None:
     """Enqueue this notification after the current transaction commits."""
     db.session.info.setdefault(_OUTBOX, set()).add(notification_id)
