@@ -22,9 +22,10 @@ import jpholiday
 import redis
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from banso import queue
@@ -32,12 +33,12 @@ from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import parse_id, strip_control, wareki
 from banso.models import Application, Municipality, Notification, Role, Team, User
-from banso.models.inquiry import (CATEGORIES, CHANNELS, OPEN_STATUSES, ORG_TYPES, FaqEntry, InboundMail, Inquiry,
-                                  InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
+from banso.models.inquiry import (CATEGORIES, CHANNELS, MAIL_OUTCOMES, OPEN_STATUSES, ORG_TYPES, FaqEntry, InboundMail,
+                                  Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.services import (EditedMeanwhile, InputError, InputProblems, NotPermitted, WrongState, audit, check_version, files, notifications,
-                            phases)
+from banso.services import (EditedMeanwhile, InputError, InputProblems, NotPermitted, WrongState, audit, check_version,
+                            files, notifications, phases)
 
 log = logging.getLogger(__name__)
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
@@ -191,8 +192,37 @@ def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None
                              # someone's text to an address they entered.
                              body=(f"お問い合わせいただいた方へ\n\nお問い合わせを受け付けました。受付番号は {inquiry.receipt_number} です。\n"
                                    f"回答の目安は {wareki(inquiry.due_at)} です。このメールに返信いただくと、同じお問い合わせとして記録されます。\n"
+                                   f"対応の状況と回答は、次のページでご覧になれます（このメールをお持ちの方だけが開けるアドレスです）。\n{status_url(inquiry)}\n"
                                    f"お心当たりのない場合は、このメールを破棄してください。\n\n{SIGNATURE}"))
     return inquiry
+
+
+def status_url(inquiry: Inquiry) -> str:
+    """The inquirer's status page, by a link signed with the secret key (no account needed). It names the inquiry and
+    works until the inquiry's retention ends (INQUIRY_RETENTION_DAYS after it is closed)."""
+    token = _status_signer().dumps([inquiry.id, inquiry.receipt_number])
+    return f"{current_app.config['BASE_URL']}/contact/status/{token}"
+
+
+def by_status_token(token: str) -> Inquiry | None:
+    """The inquiry a status link names, while its retention lasts; None for a forged, altered or expired link."""
+    try:
+        inquiry_id, receipt_number = _status_signer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    inquiry = db.session.get(Inquiry, inquiry_id) if isinstance(inquiry_id, int) else None
+    if inquiry is None or inquiry.receipt_number != receipt_number:
+        return None
+    while inquiry.merged_into is not None:  # a duplicate merged away: its thread continues there
+        inquiry = inquiry.merged_into
+    retention = timedelta(days=current_app.config["INQUIRY_RETENTION_DAYS"])
+    if inquiry.status == InquiryStatus.CLOSED and inquiry.closed_at and now() - inquiry.closed_at > retention:
+        return None
+    return inquiry
+
+
+def _status_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="inquiry-status")
 
 
 def submit_form(data: dict, *, address: str | None, actor: User | None) -> Inquiry:
@@ -684,7 +714,8 @@ def thread(inquiry: Inquiry, viewer: User) -> list[InquiryMessage]:
     ids = [inquiry.id] + list(db.session.scalars(select(Inquiry.id).where(Inquiry.merged_into_id == inquiry.id,
                                                                           policy.visible_condition(viewer))))
     return list(db.session.scalars(select(InquiryMessage).options(joinedload(InquiryMessage.author),
-                                                                  joinedload(InquiryMessage.notification))
+                                                                  joinedload(InquiryMessage.notification),
+                                                                  selectinload(InquiryMessage.attachments))
                                    .where(InquiryMessage.inquiry_id.in_(ids)).order_by(InquiryMessage.at, InquiryMessage.id)))
 
 
@@ -752,6 +783,27 @@ def can_view(inquiry: Inquiry, user: User) -> bool:
     return db.session.scalar(select(Inquiry.id).where(Inquiry.id == inquiry.id, policy.visible_condition(user))) is not None
 
 
+def visible_attachment(attachment_id: int, user: User) -> InquiryAttachment | None:
+    """A kept file, to someone who may see its message: staff who see the inquiry, or the officer who sent it (not
+    notes, nor mail nobody has confirmed)."""
+    attachment = db.session.get(InquiryAttachment, attachment_id)
+    if attachment is None or not attachment.kept or not can_view(attachment.message.inquiry, user):
+        return None
+    if not policy.may_handle(attachment.message.inquiry, user) and not shown_to_inquirer(attachment.message):
+        return None
+    return attachment
+
+
+def inbound_query(*, q=None, outcome=None):
+    stmt = select(InboundMail).options(joinedload(InboundMail.inquiry))
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(InboundMail.from_email.like(like), InboundMail.subject.like(like)))
+    if outcome in MAIL_OUTCOMES:
+        stmt = stmt.where(InboundMail.outcome == outcome)
+    return stmt
+
+
 def list_query(user: User, *, q=None, status=None, category=None, org_type=None, assignee=None, overdue=None, phase_id=None,
                channel=None):
     stmt = (select(Inquiry).options(joinedload(Inquiry.assignee), joinedload(Inquiry.municipality))
@@ -804,26 +856,133 @@ class Report:
     median_first_response_hours: float | None
     overdue: int
     total: int
+    sla_rows: list[tuple[str, list[str]]]  # week label → met % per category (and all), "—" where none was due
+    handlers: list[tuple[str, int, float | None, float | None, str]]  # name, count, medians, met %
+    median_resolution_hours: float | None
+
+
+def _hours(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else (end - start).total_seconds() / 3600
+
+
+def _median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 1) if values else None
+
+
+def sla_met(received_at, due_at, first_response_at, at: datetime) -> bool | None:
+    """Answered by its due time: True/False, None while it is not yet due and unanswered."""
+    if first_response_at is not None:
+        return first_response_at <= due_at
+    return False if due_at < at else None
+
+
+def _percent(flags) -> str:
+    flags = [f for f in flags if f is not None]
+    return f"{100 * sum(flags) / len(flags):.0f}%" if flags else "—"
 
 
 def report(user: User, weeks: int = 12) -> Report:
-    """Per week (last 12) and per category, the median time to a first response, the overdue count."""
+    """The last 12 weeks: receipts per week and category, the share answered by the due time (SLA) per week and
+    category, the medians of first response and of resolution, and the same per handler."""
     today = now().astimezone(JST).date()
     monday = today - timedelta(days=today.weekday())
     start = datetime.combine(monday - timedelta(weeks=weeks - 1), time(0), JST)
-    rows = db.session.execute(select(Inquiry.received_at, Inquiry.first_response_at, Inquiry.category)
-                              .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.received_at >= start)).all()
-    per_week = {monday - timedelta(weeks=i): 0 for i in range(weeks)}
+    rows = _report_rows(user, start, None)
+    at = now()
+    per_week = {monday - timedelta(weeks=i): [] for i in range(weeks)}
+    for row in rows:
+        day = row.received_at.astimezone(JST).date()
+        per_week.setdefault(day - timedelta(days=day.weekday()), []).append(row)
     per_category = {key: 0 for key in CATEGORIES}
-    hours = []
-    for received, responded, category in rows:
-        day = received.astimezone(JST).date()
-        per_week[day - timedelta(days=day.weekday())] = per_week.get(day - timedelta(days=day.weekday()), 0) + 1
-        per_category[category] += 1
-        if responded is not None:
-            hours.append((responded - received).total_seconds() / 3600)
+    for row in rows:
+        per_category[row.category] += 1
+    sla_rows = []
+    for week in sorted(per_week):
+        found = per_week[week]
+        flags = [(r.category, sla_met(r.received_at, r.due_at, r.first_response_at, at)) for r in found]
+        sla_rows.append((f"{week.month}/{week.day}週", [_percent(f for c, f in flags if c == key) for key in CATEGORIES]
+                         + [_percent(f for _, f in flags)]))
     counts = status_counts(user)
-    return Report(weeks=[(f"{w.month}/{w.day}週", per_week[w]) for w in sorted(per_week)],
+    return Report(weeks=[(f"{w.month}/{w.day}週", len(per_week[w])) for w in sorted(per_week)],
                   categories=[(CATEGORIES[k], v) for k, v in per_category.items()],
-                  median_first_response_hours=round(statistics.median(hours), 1) if hours else None,
-                  overdue=counts["overdue"], total=len(rows))
+                  median_first_response_hours=_median(_hours(r.received_at, r.first_response_at) for r in rows),
+                  median_resolution_hours=_median(_hours(r.received_at, r.closed_at) for r in rows),
+                  overdue=counts["overdue"], total=len(rows), sla_rows=sla_rows, handlers=_by_handler(rows, at))
+
+
+def _report_rows(user: User, start: datetime, end: datetime | None):
+    stmt = (select(Inquiry.received_at, Inquiry.due_at, Inquiry.first_response_at, Inquiry.closed_at, Inquiry.category,
+                   User.name.label("handler"))
+            .outerjoin(User, Inquiry.assignee_id == User.id)
+            .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None), Inquiry.received_at >= start))
+    if end is not None:
+        stmt = stmt.where(Inquiry.received_at < end)
+    return db.session.execute(stmt).all()
+
+
+def _by_handler(rows, at: datetime) -> list[tuple[str, int, float | None, float | None, str]]:
+    grouped: dict[str, list] = {}
+    for row in rows:
+        grouped.setdefault(row.handler or "未割当", []).append(row)
+    return [(name, len(found), _median(_hours(r.received_at, r.first_response_at) for r in found),
+             _median(_hours(r.received_at, r.closed_at) for r in found),
+             _percent(sla_met(r.received_at, r.due_at, r.first_response_at, at) for r in found))
+            for name, found in sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0]))]
+
+
+def parse_month(value: str | None) -> date | None:
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", (value or "").strip())
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
+        return None
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def report_months(count: int = 12) -> list[date]:
+    first = now().astimezone(JST).date().replace(day=1)
+    months = []
+    for _ in range(count):
+        months.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return months
+
+
+@dataclass
+class MonthlyReport:
+    month: date
+    figures: list[tuple[str, object]]
+    categories: list[tuple[str, int, float | None, float | None, str]]
+    handlers: list[tuple[str, int, float | None, float | None, str]]
+    inquiries: list[Inquiry]
+
+    def sheets(self, inquiry_columns) -> list:
+        breakdown = [("区分", lambda r: r[0]), ("件数", lambda r: r[1]), ("初回回答まで（中央値・時間）", lambda r: r[2]),
+                     ("完了まで（中央値・時間）", lambda r: r[3]), ("期限内の回答率", lambda r: r[4])]
+        return [("概要", [("項目", lambda r: r[0]), ("値", lambda r: r[1])], self.figures),
+                ("分類別", breakdown, self.categories), ("担当者別", breakdown, self.handlers),
+                ("一覧", inquiry_columns, self.inquiries)]
+
+
+def monthly_report(user: User, month: date) -> MonthlyReport:
+    """One month's inquiries (by receipt date, JST) for the monthly report (Excel)."""
+    start = datetime.combine(month, time(0), JST)
+    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), JST)
+    rows = _report_rows(user, start, end)
+    at = now()
+    categories = []
+    for key, label in CATEGORIES.items():
+        found = [r for r in rows if r.category == key]
+        categories.append((label, len(found), _median(_hours(r.received_at, r.first_response_at) for r in found),
+                           _median(_hours(r.received_at, r.closed_at) for r in found),
+                           _percent(sla_met(r.received_at, r.due_at, r.first_response_at, at) for r in found)))
+    listed = list(db.session.scalars(select(Inquiry).options(joinedload(Inquiry.assignee))
+                                     .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None),
+                                            Inquiry.received_at >= start, Inquiry.received_at < end)
+                                     .order_by(Inquiry.received_at)))
+    figures = [("対象月", f"{wareki(month).removesuffix('1日')}（{month:%Y-%m}）"),
+               ("受付件数", len(rows)),
+               ("期限内の回答率", _percent(sla_met(r.received_at, r.due_at, r.first_response_at, at) for r in rows)),
+               ("初回回答まで（中央値・時間）", _median(_hours(r.received_at, r.first_response_at) for r in rows)),
+               ("完了まで（中央値・時間）", _median(_hours(r.received_at, r.closed_at) for r in rows)),
+               ("未完了", sum(1 for i in listed if i.status != InquiryStatus.CLOSED))]
+    return MonthlyReport(month, figures, categories, _by_handler(rows, at), listed)

@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -8,12 +8,13 @@ from banso.blueprints.inquiries import bp, public_bp
 from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
 from banso.extensions import db
 from banso.formatting import parse_id
-from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import Inquiry, Municipality, Officer, ReplyTemplate, Role, User
-from banso.models.inquiry import CATEGORIES, CHANNELS, ORG_TYPES, InquiryStatus
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.listing import export, export_workbook, page_or_fragment, paginate, sort_by
+from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage, Municipality, Officer, ReplyTemplate, Role, User
+from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
+from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import inquiries as policy
-from banso.services import InputError, inquiries, phases
+from banso.services import InputError, audit, files, helpdesk, inquiries, phases
+from banso.services import mailbox as mailbox_service
 
 HANDLERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
 FIELDS = ["org_type", "prefecture", "municipality_code", "organisation", "name", "email", "phone", "category", "subject", "body"]
@@ -150,6 +151,8 @@ def import_eml():
             raise InputError(".eml 形式のファイルを選んでください。", "file")
         result = inquiries.import_eml(upload.read(), actor=current_user)
         flash(f"メールを取り込みました: {result.reason}。", "success")
+        if result.inquiry is None:  # a delivery-status notice or an automatic reply: recorded, nothing to answer
+            return redirect(url_for("inquiries.mailbox"))
         return redirect(url_for("inquiries.detail", inquiry_id=result.inquiry.id))
     return render_template("inquiries/import.html", form=form), 422 if form.errors or form.form_errors else 200
 
@@ -163,9 +166,15 @@ def detail(inquiry_id: int):
     template = db.session.get(ReplyTemplate, parse_id(template_id)) if parse_id(template_id) else None
     if template is not None:
         reply_form.body.data = inquiries.fill_template(template, inquiry)
-    last_reply = next((m.body for m in reversed(inquiry.messages) if m.kind == "reply"), "")
-    return render_template("inquiries/detail.html", inquiry=inquiry, thread=inquiries.thread(inquiry, current_user),
-                           reply_form=reply_form,
+    return _detail_page(inquiry, reply_form)
+
+
+def _detail_page(inquiry: Inquiry, reply_form: MessageForm):
+    thread = inquiries.thread(inquiry, current_user)
+    last_reply = next((m.body for m in reversed(thread) if m.kind == "reply"), "")
+    return render_template("inquiries/detail.html", inquiry=inquiry, thread=thread, reply_form=reply_form,
+                           last_message_id=max((m.id for m in thread), default=0),
+                           thread_files=[a for m in thread for a in m.attachments if a.kept],
                            note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
                            faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
                            statuses=InquiryStatus, can_handle=policy.may_handle(inquiry, current_user),
@@ -180,14 +189,77 @@ def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):
 @bp.post("/<int:inquiry_id>/reply")
 @roles_required(*HANDLERS)
 def reply(inquiry_id: int):
+    """A refused reply (a crossed reply, a stale page, a file too large) shows the page again with what was typed."""
     inquiry = _inquiry(inquiry_id)
     form = MessageForm()
-    close = request.form.get("close") == "1"
+    then = request.form.get("then", "answer")
+    on_refusal(lambda: _detail_page(inquiry, form), form)
     if (sent := already_sent(form)) is not None:
         return sent
-    return _act(inquiry, lambda: inquiries.reply(inquiry, form.body.data, actor=current_user, close=close,
-                                                     expected_version=opened_version()),
-                "回答を送信しました（メールは送信キューから配信されます）。", "#thread")
+    uploads = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
+    inquiries.reply(inquiry, form.body.data, actor=current_user, close=then == "close", wait=then == "wait",
+                    expected_version=opened_version(), seen_message_id=request.form.get("seen_message_id"),
+                    forward_ids=request.form.getlist("forward"), uploads=uploads)
+    flash("回答を送信しました（メールは送信キューから配信されます）。", "success")
+    return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id) + "#thread")
+
+
+@bp.post("/<int:inquiry_id>/messages/<int:message_id>/confirm-sender")
+@roles_required(*HANDLERS)
+def confirm_sender(inquiry_id: int, message_id: int):
+    inquiry = _inquiry(inquiry_id)
+    message = db.get_or_404(InquiryMessage, message_id)
+    if message.inquiry_id != inquiry.id:
+        abort(404)
+    return _act(inquiry, lambda: inquiries.confirm_sender(message, actor=current_user, expected_version=opened_version()),
+                "差出人を確認し、このメールをお問い合わせの一部として扱いました（対応中に戻しました）。", f"#message-{message.id}")
+
+
+@bp.post("/<int:inquiry_id>/presence")
+@roles_required(*HANDLERS)
+def presence(inquiry_id: int):
+    """Polled by the page: who else has this inquiry open or is writing a reply (the collision warning)."""
+    inquiry = _inquiry(inquiry_id)
+    replying = bool((request.form.get("body") or "").strip())
+    return render_template("inquiries/_presence.html", others=helpdesk.presence(inquiry.id, current_user, replying))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@roles_required(*ALL_ROLES)
+def attachment(attachment_id: int):
+    found = inquiries.visible_attachment(attachment_id, current_user)
+    if found is None:
+        abort(404 if db.session.get(InquiryAttachment, attachment_id) is None else 403)
+    return _send_stored(found.sha256, found.content_type, found.filename)
+
+
+def _send_stored(digest: str, content_type: str, filename: str):
+    path = files.path(digest)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=content_type, download_name=filename, as_attachment=True)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/mailbox")
+@roles_required(*SECRETARIAT_ROLES)
+def mailbox():
+    """Every mail taken in (the mailbox and uploads) and what became of it."""
+    args = request.args
+    stmt, sort = sort_by(inquiries.inbound_query(q=args.get("q"), outcome=args.get("outcome")), {"at": InboundMail.at}, "-at")
+    return page_or_fragment("inquiries/mailbox.html", "inquiries/_mailbox_table.html", page=paginate(stmt), sort=sort,
+                            outcomes=MAIL_OUTCOMES, configured=mailbox_service.configured())
+
+
+@bp.get("/mailbox/<int:mail_id>/original")
+@roles_required(*SECRETARIAT_ROLES)
+def original(mail_id: int):
+    found = db.get_or_404(InboundMail, mail_id)
+    if found.raw_sha256 is None:
+        abort(404)
+    audit.record("download_mail", found, actor=current_user, summary=f"受信メールの原本を取得（{found.from_email}・{found.subject}）")
+    return _send_stored(found.raw_sha256, "message/rfc822", f"mail-{found.id}.eml")
 
 
 @bp.post("/<int:inquiry_id>/note")
@@ -278,7 +350,19 @@ def templates():
 @bp.get("/reports")
 @roles_required(*HANDLERS)
 def reports():
-    return render_template("inquiries/reports.html", report=inquiries.report(current_user))
+    return render_template("inquiries/reports.html", report=inquiries.report(current_user), months=inquiries.report_months())
+
+
+@bp.get("/reports/monthly")
+@roles_required(*HANDLERS)
+def monthly():
+    """The month's report as Excel: the figures, by category, by handler, and every inquiry of the month."""
+    month = inquiries.parse_month(request.args.get("month"))
+    if month is None:
+        flash("月を選んでください（例: 2026-11）。", "error")
+        return redirect(url_for("inquiries.reports"))
+    monthly_report = inquiries.monthly_report(current_user, month)
+    return export_workbook(monthly_report.sheets(EXPORT_COLUMNS), f"問い合わせ月報_{month:%Y-%m}")
 
 
 @bp.get("/mine")
@@ -294,3 +378,16 @@ def mine_detail(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     return render_template("inquiries/mine_detail.html", inquiry=inquiry,
                            thread=[m for m in inquiries.thread(inquiry, current_user) if inquiries.shown_to_inquirer(m)])
+
+
+@public_bp.get("/contact/status/<token>")
+def status_page(token: str):
+    """The inquirer's own view, by the signed link in the receipt mail: the status and the replies, no staff notes."""
+    inquiry = inquiries.by_status_token(token)
+    if inquiry is None:
+        return render_template("inquiries/status_gone.html"), 404
+    response = make_response(render_template("inquiries/status.html", inquiry=inquiry,
+                                              thread=[m for m in inquiry.messages if inquiries.shown_to_inquirer(m)]))
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key: it never leaves in a Referer
+    return response
