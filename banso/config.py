@@ -149,6 +149,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         config["SQLALCHEMY_DATABASE_URI"] = _database_url(overrides["DATABASE_URL"])
     if production:
         config["LOAD_DEMO_DATA"] = False
+    if config["INQUIRY_IMAP_SECURITY"] not in ("ssl", "starttls", "none"):
+        raise ConfigError("INQUIRY_IMAP_SECURITY は ssl・starttls・none のいずれかにしてください（none はこのマシン上のメールサーバーだけ）。")
+    if config["INQUIRY_IMAP_HOST"] and not config["INQUIRY_IMAP_USER"]:
+        raise ConfigError("INQUIRY_IMAP_HOST を設定したときは INQUIRY_IMAP_USER と INQUIRY_IMAP_PASSWORD も設定してください。")
     return config
 
 

@@ -44,6 +44,8 @@ def test_production_refuses_a_weak_secret_key(key):
     ({"MFA_REQUIRED_ROLES": "admin"}, "MFA_REQUIRED_ROLES"),
     ({"MFA_REQUIRED_ROLES": ""}, "MFA_REQUIRED_ROLES"),
     ({"MFA_REQUIRED_ROLES": "admin,finance,auditor"}, "MFA_REQUIRED_ROLES"),
+    ({"INQUIRY_IMAP_HOST": "imap.example.go.jp", "INQUIRY_IMAP_SECURITY": "tls"}, "INQUIRY_IMAP_SECURITY"),
+    ({"INQUIRY_IMAP_HOST": "imap.example.go.jp"}, "INQUIRY_IMAP_USER"),
 ])
 def test_production_refuses_sqlite_and_an_unknown_environment(overrides, message):
     with pytest.raises(ConfigError, match=message):

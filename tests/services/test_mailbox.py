@@ -3,13 +3,16 @@ worker fetches it — threading, Japanese encodings, attachments, bounces, and n
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import subprocess
 import sys
+import time
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +25,7 @@ from banso.models.inquiry import InquiryStatus
 from banso.services import files, inquiries, mailbox as mailbox_service
 from tests.factories import make_user
 
+ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -221,3 +225,34 @@ def test_a_worker_killed_between_fetch_and_commit_or_before_moving_loses_and_dou
             stored = db.session.scalar(select(func.count()).select_from(InquiryMessage).where(InquiryMessage.body == f"補足{number}です。"))
             assert stored == 1 and mailbox.folder("INBOX") == []
             db.session.remove()
+
+
+@pytest.mark.commits
+def test_with_the_mailbox_configured_a_running_worker_puts_a_reply_and_its_file_on_the_thread(app, mailbox, database_url, redis_url):
+    """The worker as deployed (`python -m worker` with INQUIRY_IMAP_* in its environment): its mailbox timer takes
+    the inquirer's reply in at its first round, well within the minute."""
+    with app.app_context():
+        inquiry = inquiries.receive(_form(), channel="form", actor=None)
+        inquiry_id, receipt = inquiry.id, inquiry.receipt_number
+        db.session.commit()
+    mailbox.deliver(_iso_2022_jp_with_pdf(f"Re: {receipt}", "記入した調査票を送ります。", "調査票.pdf"))
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": app.config["SECRET_KEY"],
+           "RECEIPT_DIR": app.config["RECEIPT_DIR"], **{k: str(v) for k, v in mailbox.server.settings(mailbox.user).items()}}
+    worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        with app.app_context():
+            for _ in range(300):
+                found = db.session.scalar(select(InquiryMessage).where(InquiryMessage.inquiry_id == inquiry_id,
+                                                                        InquiryMessage.body == "記入した調査票を送ります。"))
+                if found is not None:
+                    break
+                db.session.remove()
+                time.sleep(0.2)
+            assert found is not None, "the worker did not take the reply in within a minute"
+            assert [a.filename for a in found.attachments] == ["調査票.pdf"] and files.read(found.attachments[0].sha256) == PDF
+            db.session.remove()
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    assert mailbox.folder("INBOX") == []
