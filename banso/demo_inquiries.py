@@ -3,8 +3,12 @@ and officers — most answered and closed, some open, a few overdue or waiting f
 with reply templates and FAQ entries. People are fictional; municipalities are real."""
 from __future__ import annotations
 
+import io
 import random
 from datetime import timedelta
+from email.message import EmailMessage
+
+from openpyxl import Workbook
 
 from sqlalchemy import select
 
@@ -86,4 +90,39 @@ def load(staff: list[User], finance: User) -> None:
     duplicate = db.session.scalars(select(Inquiry).where(Inquiry.status == InquiryStatus.NEW).order_by(Inquiry.id.desc()).limit(2)).all()
     if len(duplicate) == 2:
         inquiries.merge(duplicate[0], duplicate[1], actor=staff[0])
+    _mail()
+
+
+def _mail() -> None:
+    """This week's mail as the mailbox took it in: an inquirer's answer with a spreadsheet, a colleague writing from
+    another address, an out-of-office reply and a bounce (on /inquiries/mailbox)."""
+    answered = db.session.scalars(select(Inquiry).where(Inquiry.status == InquiryStatus.ANSWERED, Inquiry.email != "")
+                                  .order_by(Inquiry.id.desc()).limit(2)).all()
+    if len(answered) < 2:
+        return
+    workbook = Workbook()
+    workbook.active.append(["課題分野", "現状", "目標"])
+    workbook.active.append(["⑤農林水産業", "担い手の減少", "新規就農者 年5人"])
+    sheet = io.BytesIO()
+    workbook.save(sheet)
+    reply = EmailMessage()
+    reply["From"], reply["To"] = answered[0].email, "toiawase@banso.example"
+    reply["Subject"], reply["Message-ID"] = f"Re: 【地方創生伴走支援】{answered[0].subject}（{answered[0].receipt_number}）", "<demo-answer@example.lg.jp>"
+    reply.set_content("ご回答ありがとうございます。\nご指摘の点を整理した表を添付します。", charset="iso-2022-jp")
+    reply.add_attachment(sheet.getvalue(), maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         filename="課題の整理.xlsx")
+    colleague = EmailMessage()
+    colleague["From"], colleague["Subject"] = "kikaku-ka@example.lg.jp", f"Re: {answered[1].receipt_number} 担当者からの補足"
+    colleague["Message-ID"] = "<demo-colleague@example.lg.jp>"
+    colleague.set_content("担当者が不在のため、代わりに補足いたします。", charset="iso-2022-jp")
+    away = EmailMessage()
+    away["From"], away["Subject"], away["Message-ID"] = answered[1].email, "不在のお知らせ", "<demo-away@example.lg.jp>"
+    away["Auto-Submitted"] = "auto-replied"
+    away.set_content("12月8日まで出張のため不在にしております。", charset="iso-2022-jp")
+    bounce = ("From: MAILER-DAEMON@mx.example.lg.jp\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+              "Message-ID: <demo-bounce@mx.example.lg.jp>\r\nMIME-Version: 1.0\r\n"
+              'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n--B\r\n'
+              "Content-Type: text/plain\r\n\r\nUser unknown\r\n--B--\r\n").encode()
+    for raw in (reply.as_bytes(), colleague.as_bytes(), away.as_bytes(), bounce):
+        inquiries.take_in(raw, source="imap", actor=None)
 

@@ -1,7 +1,7 @@
 """The demo data `make run` loads is the programme at its real scale: seed 000's headline figures."""
 from banso import demo
 from banso.extensions import db
-from banso.models import Inquiry, Phase, TripRequest
+from banso.models import InboundMail, Inquiry, InquiryAttachment, Phase, TripRequest
 from banso.services import statistics, travel
 
 
@@ -17,6 +17,9 @@ def test_demo_reproduces_seed_000_and_looks_lived_in(demo_app):
         assert budget.spent > 0 and budget.committed > 0 and budget.awaiting > 0 and budget.available > 0
         assert db.session.scalar(db.select(db.func.count()).select_from(TripRequest)) > 500
         assert db.session.scalar(db.select(db.func.count()).select_from(Inquiry)) >= 300
+        outcomes = dict(db.session.execute(db.select(InboundMail.outcome, db.func.count()).group_by(InboundMail.outcome)).all())
+        assert outcomes == {"thread": 1, "unconfirmed": 1, "auto_reply": 1, "bounce": 1}  # the mailbox's week
+        assert db.session.scalar(db.select(InquiryAttachment.filename)) == "課題の整理.xlsx"
 
 
 def test_loading_the_demo_reports_each_part_as_it_finishes(demo_template):
