@@ -156,6 +156,20 @@ def _audit_export(filename: str, kind: str, rows: int) -> None:
                  after={"list": filename, "path": request.path, "filters": filters, "rows": rows, "format": kind})
 
 
+def send_stored(digest: str, mimetype: str, filename: str, *, as_attachment: bool = True):
+    """A kept file (banso/services/files.py) to a viewer the caller's policy has let through; never cached."""
+    from flask import abort, send_file
+
+    from banso.services import files
+
+    path = files.path(digest)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=mimetype, download_name=filename, as_attachment=as_attachment)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _download(body, mimetype: str, filename: str, ext: str):
     from urllib.parse import quote
 

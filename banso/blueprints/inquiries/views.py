@@ -1,4 +1,4 @@
-from flask import abort, flash, make_response, redirect, render_template, request, send_file, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -8,12 +8,12 @@ from banso.blueprints.inquiries import bp, public_bp
 from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogForm, MessageForm, TemplateForm
 from banso.extensions import db
 from banso.formatting import parse_id
-from banso.listing import export, export_workbook, page_or_fragment, paginate, sort_by
+from banso.listing import export, export_workbook, page_or_fragment, paginate, send_stored, sort_by
 from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage, Municipality, Officer, ReplyTemplate, Role, User
 from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import inquiries as policy
-from banso.services import InputError, audit, files, helpdesk, inquiries, phases
+from banso.services import InputError, audit, helpdesk, inquiries, phases
 from banso.services import mailbox as mailbox_service
 
 HANDLERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
@@ -230,16 +230,7 @@ def attachment(attachment_id: int):
     found = inquiries.visible_attachment(attachment_id, current_user)
     if found is None:
         abort(404 if db.session.get(InquiryAttachment, attachment_id) is None else 403)
-    return _send_stored(found.sha256, found.content_type, found.filename)
-
-
-def _send_stored(digest: str, content_type: str, filename: str):
-    path = files.path(digest)
-    if not path.exists():
-        abort(404)
-    response = send_file(path, mimetype=content_type, download_name=filename, as_attachment=True)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(found.sha256, found.content_type, found.filename)
 
 
 @bp.get("/mailbox")
@@ -259,7 +250,7 @@ def original(mail_id: int):
     if found.raw_sha256 is None:
         abort(404)
     audit.record("download_mail", found, actor=current_user, summary=f"受信メールの原本を取得（{found.from_email}・{found.subject}）")
-    return _send_stored(found.raw_sha256, "message/rfc822", f"mail-{found.id}.eml")
+    return send_stored(found.raw_sha256, "message/rfc822", f"mail-{found.id}.eml")
 
 
 @bp.post("/<int:inquiry_id>/note")

@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -8,13 +8,13 @@ from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, Receip
                                            TripForm)
 from banso.extensions import db
 from banso.formatting import parse_id
-from banso.listing import Page, export, export_workbook, int_arg, page_or_fragment, paginate, sort_by
+from banso.listing import Page, export, export_workbook, int_arg, page_or_fragment, paginate, send_stored, sort_by
 from banso.models import Municipality, Receipt, Role, Team, TripRequest
 from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPORT, TripStatus
 from banso.permissions import ALL_ROLES, roles_required
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.services import RuleViolation, files, phases, travel
+from banso.services import RuleViolation, phases, travel
 
 STAFF, FILERS, READERS = policy.STAFF, policy.FILERS, policy.READERS
 
@@ -286,12 +286,7 @@ def receipt(receipt_id: int):
     found = travel.visible_receipt(receipt_id, current_user)
     if found is None:
         abort(404 if db.session.get(Receipt, receipt_id) is None else 403)
-    path = files.path(found.sha256)
-    if not path.exists():
-        abort(404)
-    response = send_file(path, mimetype=found.content_type, download_name=found.filename, as_attachment=False)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(found.sha256, found.content_type, found.filename, as_attachment=False)
 
 
 # --- budget -------------------------------------------------------------------------------
