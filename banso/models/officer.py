@@ -70,7 +70,7 @@ class Officer(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")  # secretariat only
     created_at: Mapped[datetime] = mapped_column(default=now)
 
-    ministry: Mapped[Ministry] = relationship()
+    ministry: Mapped[Ministry] = relationship(lazy="joined")  # named wherever an officer is: one join, never a query each
     user: Mapped[User | None] = relationship()
     candidacies: Mapped[list[OfficerCandidacy]] = relationship(back_populates="officer", cascade="all, delete-orphan")
     appointments: Mapped[list[ConcurrentAppointment]] = relationship(

@@ -97,7 +97,7 @@ class TeamMembership(db.Model):
     leave_reason: Mapped[str | None] = mapped_column(Text)
 
     team: Mapped[Team] = relationship(back_populates="memberships")
-    officer: Mapped[Officer] = relationship()
+    officer: Mapped[Officer] = relationship(lazy="joined")  # a membership is shown with its officer
 
 
 class TeamExtension(db.Model):

@@ -214,7 +214,7 @@ class TripTraveller(db.Model):
     band: Mapped[str] = mapped_column(String(10))  # the rate band at the time of the request
 
     trip: Mapped[TripRequest] = relationship(back_populates="travellers")
-    officer: Mapped[Officer] = relationship()
+    officer: Mapped[Officer] = relationship(lazy="joined")  # a traveller is shown with their name and band
 
 
 class TripEstimateLine(db.Model):

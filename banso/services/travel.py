@@ -43,6 +43,15 @@ RECEIPT_TYPES = {b"%PDF-": ("application/pdf", (".pdf",)),
                  b"\x89PNG\r\n\x1a\n": ("image/png", (".png",))}
 
 
+def page_loads() -> list:
+    """What a trip's page shows, loaded with the trip (a statement per relation, not one per row)."""
+    return [joinedload(TripRequest.team).joinedload(Team.municipality), joinedload(TripRequest.phase),
+            joinedload(TripRequest.filed_by), joinedload(TripRequest.reviewed_by),
+            selectinload(TripRequest.travellers), selectinload(TripRequest.estimate_lines),
+            joinedload(TripRequest.claim).options(joinedload(TravelClaim.filed_by), joinedload(TravelClaim.reviewed_by),
+                                                  selectinload(TravelClaim.lines), selectinload(TravelClaim.receipts))]
+
+
 def fiscal_year(day: date) -> int:
     """Japan's fiscal year starts on 1 April: 2026-03-31 is FY2025, 2026-04-01 FY2026."""
     return day.year if day.month >= 4 else day.year - 1

@@ -19,9 +19,9 @@ from banso.services import RuleViolation, phases, travel
 STAFF, FILERS, READERS = policy.STAFF, policy.FILERS, policy.READERS
 
 
-def _trip(trip_id: int) -> TripRequest:
+def _trip(trip_id: int, options=()) -> TripRequest:
     """Load a trip the user may see: officers only their own."""
-    trip = db.get_or_404(TripRequest, trip_id)  # a trip of a held team is not found (PUB-2)
+    trip = db.get_or_404(TripRequest, trip_id, options=list(options))  # a trip of a held team is not found (PUB-2)
     if not policy.may_view(trip, current_user):
         abort(403)
     return trip
@@ -146,7 +146,7 @@ def estimate():
 @bp.get("/<int:trip_id>")
 @roles_required(*ALL_ROLES)
 def detail(trip_id: int):
-    trip = _trip(trip_id)
+    trip = _trip(trip_id, travel.page_loads())
     return render_template("travel/detail.html", trip=trip, plan=travel.plan_for(trip.team),
                            figures=travel.budget(trip.phase) if policy.may_see_budget(current_user) else None,
                            duplicates=travel.duplicate_claims(trip) if trip.claim else [],
