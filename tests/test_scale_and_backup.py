@@ -30,6 +30,11 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+# Records one page may load (the team list: 25 teams with their members, officers and ministries is about 260; the
+# rate table, fixed at 47 prefectures × 4 bands, about 200).
+ROWS_PER_PAGE = 300
+
+
 @pytest.fixture(scope="class")
 def scale_one(app):
     """The N = 1 set, generated once for the tests of ScaleOne (about a hundred thousand rows), rolled back after them."""
@@ -123,6 +128,42 @@ class TestScaleOne:
         assert db.session.scalar(select(User.id).join(Officer, Officer.user_id == User.id)
                                  .join(TeamMembership, TeamMembership.officer_id == Officer.id)
                                  .where(User.email == "officer@banso.example").limit(1)) is not None
+
+    def test_no_page_loads_more_than_a_page_of_records_at_ten_years(self, app, scale_one):
+        """Issue 19's guard on rows read: every page `make bench` measures, as its role, over ten years of the programme
+        (a phase: 97 teams, ~290 memberships, 330 officers, ~4,000 activities), hydrates at most ROWS_PER_PAGE records.
+        A page that loads a whole phase — its teams with their members, its officers, its activity — fails here."""
+        from collections import Counter
+
+        from sqlalchemy import event
+
+        from bench.pages import PAGES, PASSWORD, ROLES, _ids
+
+        with app.app_context():
+            ids = _ids()
+        loaded: Counter = Counter()
+
+        def on_load(target, _context):
+            loaded[type(target).__name__] += 1
+
+        over = {}
+        event.listen(db.Model, "load", on_load, propagate=True)
+        try:
+            clients = {}
+            for role, email in ROLES.items():
+                clients[role] = app.test_client()
+                if email:
+                    assert clients[role].post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+            for role, template in PAGES:
+                path = template.format(**ids)
+                clients[role].get(path)  # warm: what a first visit fills is not the page's own reading
+                loaded.clear()
+                assert clients[role].get(path).status_code == 200, (role, path)
+                if sum(loaded.values()) > ROWS_PER_PAGE:
+                    over[f"{role} {template}"] = dict(loaded.most_common(4))
+        finally:
+            event.remove(db.Model, "load", on_load)
+        assert over == {}, over
 
     def test_export_then_import_into_an_empty_database_restores_every_table_and_file(self, app, scale_one, ctx, tmp_path):
         receipt = Path(app.config["RECEIPT_DIR"]) / "ab" / "ab12"
