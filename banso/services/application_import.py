@@ -76,9 +76,17 @@ class ApplicationImporter:
         return _check_row(ctx.row, values, ctx)
 
     def store(self, batch: ImportBatch, row: dict, actor: User | None) -> None:
-        data = dict(row["data"], received_at=datetime.fromisoformat(row["data"]["received_at"]))
-        municipality = db.session.get(Municipality, row["data"]["municipality_id"])
-        applications.submit_application(batch.phase, municipality, data, actor=actor)
+        self.store_all(batch, [row], actor)
+
+    def store_all(self, batch: ImportBatch, rows: list[dict], actor: User | None) -> None:
+        """Every row in bulk (applications.submit_many): the municipalities read in one statement per 500."""
+        ids = [row["data"]["municipality_id"] for row in rows]
+        found = {}
+        for start in range(0, len(ids), 500):
+            found |= {m.id: m for m in db.session.scalars(select(Municipality).where(Municipality.id.in_(ids[start:start + 500])))}
+        applications.submit_many(batch.phase, [(row["row"], found[row["data"]["municipality_id"]],
+                                                dict(row["data"], received_at=datetime.fromisoformat(row["data"]["received_at"])))
+                                               for row in rows], actor=actor)
 
     def done_url(self, batch: ImportBatch) -> str:
         return url_for("applications.index", phase=batch.phase.number)

@@ -120,24 +120,70 @@ def submit_application(phase: Phase, municipality: Municipality, data: dict, *, 
     if db.session.scalar(select(Application.id).where(Application.phase_id == phase.id,
                                                        Application.municipality_id == municipality.id)):
         raise RuleViolation("APP-5", f"{municipality.full_name}の回答は{phase.name}で既に受け付けています（1市町村につき1件）。", "municipality")
-    application = Application(phase=phase, municipality=municipality, is_continuing=continuing)
-    _apply(application, data)
-    application.is_late = not continuing and application.received_at > phase.answer_deadline_at  # APP-6
-    application.status = S.LATE if application.is_late else S.RECEIVED
+    application = _new_application(phase, municipality, data, continuing)
     try:
         with db.session.begin_nested():
             db.session.add(application)
             db.session.flush()
     except IntegrityError as exc:  # a simultaneous submission for the same municipality won
         raise RuleViolation("APP-5", f"{municipality.full_name}の回答は{phase.name}で既に受け付けています（1市町村につき1件）。", "municipality") from exc
-    audit.record("create", application, actor=actor,
-                 summary=f"{municipality.full_name}の回答を{'期限後として' if application.is_late else ''}受付（{application.channel_label}）",
-                 after=audit.snapshot(application, AUDITED))
+    audit.record("create", application, actor=actor, summary=_received_summary(application), after=audit.snapshot(application, AUDITED))
     if application.requested_national_staff:
         _record_jinzai_withdrawal(application, actor)
     if application.status == S.RECEIVED:
-        _send_receipt(application)
+        notifications.notify(**_receipt_notice(application))
     return application
+
+
+def submit_many(phase: Phase, answers: list[tuple[int, Municipality, dict]], *, actor: User | None) -> list[Application]:
+    """Many answers at once (a spreadsheet's rows: (row number, municipality, data)), by the same rules as
+    ``submit_application``: APP-4 and APP-5 checked once for the lot under the phase's lock, then the answers, their
+    audit rows and their notices written in bulk. A refusal names the row; nothing is kept (the caller rolls back)."""
+    for number, _municipality, data in answers:
+        errors = field_errors(data)
+        if errors:
+            field, message = next(iter(errors.items()))
+            raise RuleViolation(message.split(":")[0] if message.startswith("APP-") else "APP-7", f"{number}行目: {message}", field)
+    db.session.execute(select(Phase.id).where(Phase.id == phase.id).with_for_update())  # one bulk intake per phase at a time
+    answered = set(db.session.scalars(select(Application.municipality_id).where(Application.phase_id == phase.id)))
+    supported = previously_supported_set(phase)
+    for number, municipality, _data in answers:
+        if municipality.id in supported:
+            raise RuleViolation("APP-4", f"{number}行目: {municipality.full_name}は前期の支援先のため、継続意向調査で回答を受け付けます。", "municipality")
+        if municipality.id in answered:
+            raise RuleViolation("APP-5", f"{number}行目: {municipality.full_name}の回答は{phase.name}で既に受け付けています（1市町村につき1件）。", "municipality")
+        answered.add(municipality.id)
+    created = [_new_application(phase, municipality, data, False) for _number, municipality, data in answers]
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(created)
+            db.session.flush()
+    except IntegrityError as exc:  # a submission for one of them arrived meanwhile by another way
+        raise RuleViolation("APP-5", f"取り込む市町村のいずれかの回答が{phase.name}で既に受け付けられました。一覧を確認してから取り込み直してください。",
+                            "municipality") from exc
+    for application in created:
+        audit.record("create", application, actor=actor, summary=_received_summary(application), after=audit.snapshot(application, AUDITED))
+    notices = []
+    for application in created:
+        if application.requested_national_staff:
+            _note_jinzai_withdrawal(application, actor)
+            notices.append(_jinzai_notice(application))
+        if application.status == S.RECEIVED:
+            notices.append(_receipt_notice(application))
+    notifications.notify_many(notices)
+    return created
+
+
+def _new_application(phase: Phase, municipality: Municipality, data: dict, continuing: bool) -> Application:
+    application = Application(phase=phase, municipality=municipality, is_continuing=continuing)
+    _apply(application, data)
+    application.is_late = not continuing and application.received_at > phase.answer_deadline_at  # APP-6
+    application.status = S.LATE if application.is_late else S.RECEIVED
+    return application
+
+
+def _received_summary(application: Application) -> str:
+    return f"{application.municipality.full_name}の回答を{'期限後として' if application.is_late else ''}受付（{application.channel_label}）"
 
 
 def update_application(application: Application, data: dict, *, actor: User, expected_version=None) -> Application:
@@ -164,11 +210,19 @@ def update_application(application: Application, data: dict, *, actor: User, exp
 
 def _record_jinzai_withdrawal(application: Application, actor: User | None) -> None:
     """APP-3: the 地方創生人材支援制度 request for a national civil servant is deemed withdrawn."""
+    _note_jinzai_withdrawal(application, actor)
+    notifications.notify(**_jinzai_notice(application))
+
+
+def _note_jinzai_withdrawal(application: Application, actor: User | None) -> None:
     application.jinzai_request_withdrawn_at = now()
-    m = application.municipality
     audit.record("jinzai_withdrawn", application, actor=actor,
-                 summary=f"APP-3: {m.full_name}の地方創生人材支援制度による国家公務員の派遣希望を取り下げたものとして記録")
-    notifications.notify(
+                 summary=f"APP-3: {application.municipality.full_name}の地方創生人材支援制度による国家公務員の派遣希望を取り下げたものとして記録")
+
+
+def _jinzai_notice(application: Application) -> dict:
+    m = application.municipality
+    return dict(
         key=f"app3-{application.id}", kind="jinzai_withdrawn", obj=application,
         recipient_email=application.contact_email, recipient_name=application.contact_person,
         subject="【地方創生伴走支援制度】地方創生人材支援制度の派遣希望の取扱いについて",
@@ -182,10 +236,10 @@ def _record_jinzai_withdrawal(application: Application, actor: User | None) -> N
     )
 
 
-def _send_receipt(application: Application) -> None:
+def _receipt_notice(application: Application) -> dict:
     m = application.municipality
     fields = "、".join(field_label(f) for f in application.priority_fields)
-    notifications.notify(
+    return dict(
         key=f"receipt-{application.id}", kind="application_receipt", obj=application,
         recipient_email=application.contact_email, recipient_name=application.contact_person,
         subject=f"【地方創生伴走支援制度】{application.phase.name} 活用希望調査の回答を受け付けました（{m.full_name}）",
@@ -360,7 +414,7 @@ def accept_late(application: Application, *, reason: str, actor: User) -> Applic
     audit.record("accept_late", application, actor=actor,
                  summary=f"APP-6: {application.municipality.full_name}の期限後の回答を受付", before={"status": S.LATE},
                  after={"status": S.RECEIVED, "late_acceptance_reason": application.late_acceptance_reason})
-    _send_receipt(application)
+    notifications.notify(**_receipt_notice(application))
     return application
 
 

@@ -29,6 +29,7 @@ class Importer(Protocol):
     def context(self, batch: ImportBatch) -> Any: ...            # lookups shared by all rows
     def check_row(self, values: dict[str, str], ctx: Any) -> "Row": ...
     def store(self, batch: ImportBatch, row: dict, actor: User | None) -> None: ...
+    # Optional: ``store_all(batch, rows, actor)`` stores every included row at once (and names a refused row itself).
     def done_url(self, batch: ImportBatch) -> str: ...
 
 
@@ -126,11 +127,17 @@ def commit(batch: ImportBatch, *, actor: User | None) -> int:
     if not included:
         raise InputError("取り込む行がありません。")
     importer = IMPORTERS[batch.kind]
-    for row in included:
+    if hasattr(importer, "store_all"):  # in bulk: the importer names the row it refuses
         try:
-            importer.store(batch, row, actor)
+            importer.store_all(batch, included, actor)
         except RuleViolation as violation:
-            raise RuleViolation(violation.rule_id, f"{row['row']}行目: {violation.message}（何も取り込んでいません）") from violation
+            raise RuleViolation(violation.rule_id, f"{violation.message}（何も取り込んでいません）", violation.field) from violation
+    else:
+        for row in included:
+            try:
+                importer.store(batch, row, actor)
+            except RuleViolation as violation:
+                raise RuleViolation(violation.rule_id, f"{row['row']}行目: {violation.message}（何も取り込んでいません）") from violation
     batch.status = "imported"
     batch.imported_at = now()
     batch.imported_count = len(included)
