@@ -27,6 +27,7 @@ class ImapServer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.port = _free_port()
+        self.imaps_port = _free_port()
         self.certificate = root / "cert.pem"
         self.user = "dovecot" if _exists("dovecot") else pwd.getpwuid(os.getuid()).pw_name
         self.login_user = "dovenull" if _exists("dovenull") else self.user
@@ -50,6 +51,7 @@ ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
+auth_failure_delay = 0
 first_valid_uid = 1
 first_valid_gid = 1
 default_internal_user = {self.user}
@@ -70,7 +72,9 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port}
+    ssl = yes
   }}
   chroot =
 }}
@@ -100,9 +104,10 @@ namespace inbox {{
         except subprocess.TimeoutExpired:
             self.process.kill()
 
-    def settings(self, user: str) -> dict:
-        return {"INQUIRY_IMAP_HOST": "127.0.0.1", "INQUIRY_IMAP_PORT": self.port, "INQUIRY_IMAP_USER": user,
-                "INQUIRY_IMAP_PASSWORD": PASSWORD, "INQUIRY_IMAP_SECURITY": "starttls",
+    def settings(self, user: str, security: str = "starttls") -> dict:
+        """The inquiries' mailbox settings for ``user``: STARTTLS on the IMAP port, or IMAPS (security="ssl")."""
+        return {"INQUIRY_IMAP_HOST": "127.0.0.1", "INQUIRY_IMAP_PORT": self.imaps_port if security == "ssl" else self.port,
+                "INQUIRY_IMAP_USER": user, "INQUIRY_IMAP_PASSWORD": PASSWORD, "INQUIRY_IMAP_SECURITY": security,
                 "INQUIRY_IMAP_CA_FILE": str(self.certificate)}
 
 

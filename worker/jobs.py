@@ -221,7 +221,13 @@ def fetch_mailbox() -> int:
     try:
         if not mailbox.configured():
             return 0
-        fetched = mailbox.fetch()
+        try:
+            fetched = mailbox.fetch()
+        except Exception as exc:  # the mail server away, refused sign-in, a certificate: shown on the mailbox page
+            mailbox.record_status(False, f"{type(exc).__name__}: {exc}")
+            raise
+        if not fetched.skipped:
+            mailbox.record_status(fetched.left == 0, f"{fetched.count}件を取り込み" + (f"、{fetched.left}件は次回に" if fetched.left else ""))
         if fetched.count or fetched.left:
             log.info("メールボックス: %d 件を取り込みました（%s）、%d 件は次回に", fetched.count, fetched.taken, fetched.left)
         return fetched.count

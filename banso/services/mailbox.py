@@ -120,6 +120,36 @@ def _take(client: IMAPClient, uid: int, size: int, processed: str, result: Fetch
         client.uid_expunge([uid]) if client.has_capability("UIDPLUS") else client.expunge()
 
 
+STATUS = "banso:mailbox:last"
+
+
+def record_status(ok: bool, detail: str) -> None:
+    """The last fetch's outcome, for the mailbox page (an outage shows there, not only in the worker's log)."""
+    import json
+
+    from banso.clock import now
+
+    try:
+        queue.connection().set(STATUS, json.dumps({"at": now().isoformat(), "ok": ok, "detail": detail[:300]}, ensure_ascii=False))
+    except redis.RedisError:
+        pass
+
+
+def last_status() -> dict | None:
+    import json
+    from datetime import datetime
+
+    try:
+        found = queue.connection().get(STATUS)
+    except redis.RedisError:
+        return None
+    if found is None:
+        return None
+    status = json.loads(found)
+    status["at"] = datetime.fromisoformat(status["at"])
+    return status
+
+
 def _lock(token: str) -> bool:
     """One fetch at a time across workers. Without Redis the fetch goes on: the unique key still stops a double."""
     try:

@@ -103,6 +103,26 @@ def test_inq_1_a_reply_finds_its_thread_by_the_receipt_number_and_a_new_sender_a
     assert newcomer.subject == "はじめて問い合わせます"
 
 
+def test_imaps_and_quoted_printable_and_a_wrong_certificate_is_refused(staff, mailbox, app, tmp_path):
+    import ssl
+
+    inquiry = inquiries.receive(_form(), channel="form", actor=None)
+    app.config.update(mailbox.server.settings(mailbox.user, security="ssl"))
+    raw = (f"From: sato@example.lg.jp\r\nSubject: Re: {inquiry.receipt_number}\r\nMessage-ID: <qp-1@x>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+           "=E8=A3=9C=E8=B6=B3=E3=81=A7=E3=81=99=E3=80=82\r\n").encode()
+    mailbox.deliver(raw)
+    assert mailbox_service.fetch().taken == {"thread": 1} and inquiry.messages[-1].body == "補足です。"
+    other = tmp_path / "other-ca.pem"  # a CA that did not sign the server's certificate
+    import subprocess as run
+
+    run.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
+             "-keyout", str(tmp_path / "k.pem"), "-out", str(other)], check=True, capture_output=True)
+    app.config["INQUIRY_IMAP_CA_FILE"] = str(other)
+    with pytest.raises(ssl.SSLError):
+        mailbox_service.fetch()
+
+
 def test_inq_1_iso_2022_jp_mail_with_an_attachment_keeps_the_file(staff, mailbox):
     inquiry = inquiries.receive(_form(), channel="form", actor=None)
     mailbox.deliver(_iso_2022_jp_with_pdf(f"Re: {inquiry.receipt_number} 様式を送ります", "様式を添付します。ご確認ください。",
@@ -256,3 +276,26 @@ def test_with_the_mailbox_configured_a_running_worker_puts_a_reply_and_its_file_
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     assert mailbox.folder("INBOX") == []
+
+
+def test_a_mailbox_that_cannot_be_fetched_is_shown_to_staff_and_its_mail_waits(app, mailbox, client):
+    from imapclient.exceptions import LoginError
+
+    from tests.conftest import login
+    from worker import jobs
+
+    with app.app_context():
+        make_user("secretariat", email="staff@banso.example")
+        db.session.commit()
+    mailbox.deliver(_mail("はじめて問い合わせます", "制度について教えてください。", message_id="<wait-1@x>"))
+    app.config["INQUIRY_IMAP_PASSWORD"] = "wrong"
+    with app.app_context(), pytest.raises(LoginError):
+        jobs.fetch_mailbox()
+    login(client, "staff@banso.example")
+    page = client.get("/inquiries/mailbox").get_data(as_text=True)
+    assert "メールボックスを取得できませんでした" in page and "LoginError" in page and len(mailbox.folder("INBOX")) == 1
+    app.config.update(mailbox.server.settings(mailbox.user))
+    with app.app_context():
+        assert jobs.fetch_mailbox() == 1
+    page = client.get("/inquiries/mailbox").get_data(as_text=True)
+    assert "1件を取り込み" in page and "はじめて問い合わせます" in page

@@ -240,7 +240,7 @@ def mailbox():
     args = request.args
     stmt, sort = sort_by(inquiries.inbound_query(q=args.get("q"), outcome=args.get("outcome")), {"at": InboundMail.at}, "-at")
     return page_or_fragment("inquiries/mailbox.html", "inquiries/_mailbox_table.html", page=paginate(stmt), sort=sort,
-                            outcomes=MAIL_OUTCOMES, configured=mailbox_service.configured())
+                            outcomes=MAIL_OUTCOMES, configured=mailbox_service.configured(), last=mailbox_service.last_status())
 
 
 @bp.get("/mailbox/<int:mail_id>/original")
