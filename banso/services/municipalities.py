@@ -142,12 +142,25 @@ class PopulationFigure:
 
 def population_for(municipality: Municipality, phase: Phase) -> PopulationFigure:
     official = db.session.scalar(
-        select(OfficialPopulation).where(OfficialPopulation.municipality_id == municipality.id,
-                                         OfficialPopulation.reference_date == phase.population_reference_date)
+        select(OfficialPopulation.population).where(OfficialPopulation.municipality_id == municipality.id,
+                                                    OfficialPopulation.reference_date == phase.population_reference_date)
     )
+    return _figure(municipality, phase, official)
+
+
+def _figure(municipality: Municipality, phase: Phase, official: int | None) -> PopulationFigure:
+    """The phase's official figure when loaded, else the master's (dated, so APP-1 can tell it is not the one wanted)."""
     if official is not None:
-        return PopulationFigure(official.population, official.reference_date, True)
+        return PopulationFigure(official, phase.population_reference_date, True)
     return PopulationFigure(municipality.default_population, municipality.default_population_date, False)
+
+
+def populations_by_phase(municipality: Municipality, all_phases: list[Phase]) -> list[tuple[Phase, PopulationFigure]]:
+    """``population_for`` for every phase, in one statement (the municipality's page: its history grows every year)."""
+    official = {row.reference_date: row.population for row in db.session.execute(
+        select(OfficialPopulation.reference_date, OfficialPopulation.population)
+        .where(OfficialPopulation.municipality_id == municipality.id))}
+    return [(phase, _figure(municipality, phase, official.get(phase.population_reference_date))) for phase in all_phases]
 
 
 def population_verdict(figure: PopulationFigure, wanted: date | None = None) -> tuple[str, str]:

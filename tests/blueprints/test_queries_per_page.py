@@ -153,3 +153,33 @@ def test_every_benchmarked_page_runs_as_many_statements_for_many_rows_as_for_few
     assert many == few, {page: (few[page], many[page]) for page in few if few[page] != many[page]}
     over = {page: n for page, n in many.items() if n > ABOVE_TARGET.get(page, TARGET)}
     assert over == {}, over
+
+
+def test_a_municipalitys_page_runs_as_many_statements_after_years_of_phases(app, client):
+    """Found by `make bench`: the page asked each phase's population on its own (18 statements at N = 1, 22 at N = 10)."""
+    from banso.models import OfficialPopulation
+    from tests.factories import make_application, make_municipality
+
+    with app.app_context():
+        municipality = make_municipality()
+        make_user(Role.SECRETARIAT, email="staff@banso.example")
+        first = make_phase(number=1, name="第1期", fiscal_year=2025)
+        make_application(first, municipality)
+        db.session.add(OfficialPopulation(municipality=municipality, reference_date=first.population_reference_date, population=8000))
+        municipality_id = municipality.id
+        db.session.commit()
+    login(client, "staff@banso.example")
+
+    def statements() -> int:
+        client.get(f"/municipalities/{municipality_id}")
+        with counted(app) as found:
+            assert client.get(f"/municipalities/{municipality_id}").status_code == 200
+        return len(found)
+
+    few = statements()
+    with app.app_context():
+        for number in (2, 3, 4):
+            make_phase(number=number, name=f"第{number}期", fiscal_year=2024 + number,
+                       population_reference_date=date(2023 + number, 1, 1))
+        db.session.commit()
+    assert statements() == few

@@ -42,7 +42,7 @@ def detail(municipality_id: int):
     history = list(db.session.scalars(select(Application).options(joinedload(Application.phase))
                                       .where(Application.municipality_id == municipality.id)))
     history.sort(key=lambda a: a.phase.number, reverse=True)
-    figures = [(p, municipalities.population_for(municipality, p)) for p in phases.all_phases()]
+    figures = municipalities.populations_by_phase(municipality, phases.all_phases())
     team_history = list(db.session.scalars(select(Team).options(joinedload(Team.phase)).where(Team.municipality_id == municipality.id)
                                            .order_by(Team.start_date.desc())))
     related = list(db.session.scalars(select(Inquiry).where(Inquiry.municipality_id == municipality.id)
