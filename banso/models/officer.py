@@ -123,7 +123,7 @@ class OfficerCandidacy(db.Model):
     applied_at: Mapped[datetime] = mapped_column(default=now)
 
     officer: Mapped[Officer] = relationship(back_populates="candidacies")
-    phase: Mapped[Phase] = relationship()
+    phase: Mapped[Phase] = relationship(lazy="joined")  # an officer's history names each phase: one join, not a query a year
 
     @property
     def status_label(self) -> str:
@@ -166,7 +166,7 @@ class ConcurrentAppointment(db.Model):
     end_reason: Mapped[str | None] = mapped_column(Text)
 
     officer: Mapped[Officer] = relationship(back_populates="appointments")
-    phase: Mapped[Phase] = relationship()
+    phase: Mapped[Phase] = relationship(lazy="joined")  # as for candidacies
 
     @property
     def state_label(self) -> str:

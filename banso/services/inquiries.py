@@ -708,6 +708,19 @@ def link_municipality(inquiry: Inquiry, code: str, *, actor: User, expected_vers
     return inquiry
 
 
+def page_loads() -> list:
+    """What an inquiry's page shows of it, loaded with it."""
+    return [joinedload(Inquiry.municipality), joinedload(Inquiry.application), joinedload(Inquiry.phase), joinedload(Inquiry.team),
+            joinedload(Inquiry.assignee), joinedload(Inquiry.merged_into), joinedload(Inquiry.follows)]
+
+
+def related(inquiry: Inquiry) -> tuple[list[Inquiry], list[Inquiry]]:
+    """(the duplicates merged into it, the inquiries that followed it after it closed), in one statement."""
+    found = db.session.scalars(select(Inquiry).where(or_(Inquiry.merged_into_id == inquiry.id, Inquiry.follows_id == inquiry.id))
+                               .order_by(Inquiry.id)).all()
+    return [i for i in found if i.merged_into_id == inquiry.id], [i for i in found if i.follows_id == inquiry.id]
+
+
 def thread(inquiry: Inquiry, viewer: User) -> list[InquiryMessage]:
     """The conversation in order, with the messages of the inquiries merged into this one that ``viewer`` may see
     (an officer's own inquiry does not show a citizen's duplicate merged into it)."""

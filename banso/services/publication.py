@@ -50,8 +50,11 @@ def is_released(phase: Phase) -> bool:
 # --- the hold (PUB-2) -----------------------------------------------------------------------
 
 def confidential(phase: Phase) -> bool:
-    """Pages showing this phase's matching carry the 公表前・取扱注意 banner and a watermark until release."""
-    return not is_released(phase)
+    """Pages showing this phase's matching carry the 公表前・取扱注意 banner and a watermark until release (the request's
+    memo of released phases: a page asks it often; what holds a notice reads the state afresh, ``is_released``)."""
+    from banso.policies.hold import released_phases
+
+    return phase.id not in released_phases()
 
 
 def watermark(user: User) -> str:

@@ -189,8 +189,11 @@ def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective:
     return replacement
 
 
-def planned_replacements(team: Team) -> list[MemberReplacement]:
-    """Replacements recorded ahead of their date (予定), soonest first."""
+def planned_replacements(team: Team, recorded: list[MemberReplacement] | None = None) -> list[MemberReplacement]:
+    """Replacements recorded ahead of their date (予定), soonest first; of ``recorded`` when the caller has the team's
+    replacements already (the team's page)."""
+    if recorded is not None:
+        return sorted((r for r in recorded if r.applied_at is None), key=lambda r: r.effective_on)
     return list(db.session.scalars(select(MemberReplacement).where(MemberReplacement.team_id == team.id,
                                                                    MemberReplacement.applied_at.is_(None))
                                    .order_by(MemberReplacement.effective_on)))

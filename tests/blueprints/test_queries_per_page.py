@@ -78,10 +78,9 @@ def test_travel_and_inquiry_pages_run_as_many_statements_for_many_rows_as_for_fe
 # Statements per page, at most: 12 (the target), or today's count for the pages that still run more — a ceiling that
 # only comes down (the benchmark's table and the README name them).
 TARGET = 12
-ABOVE_TARGET = {
-    "admin /": 14, "admin /publication/": 14, "secretariat /": 13, "secretariat /teams/{team}": 14,
-    "secretariat /inquiries/{inquiry}": 13, "secretariat /stats/": 16, "finance /travel/": 14, "finance /travel/{trip}": 17,
-    "officer /officers/me": 14, "officer /travel/{own_trip}": 15,
+ABOVE_TARGET = {  # counted here with the test's two SAVEPOINT statements (`make bench`, on PostgreSQL, counts two fewer)
+    "admin /": 14, "admin /publication/": 13, "secretariat /": 13, "secretariat /stats/": 16, "finance /travel/": 14,
+    "finance /travel/{trip}": 17, "officer /officers/me": 13, "officer /travel/{own_trip}": 15,
 }
 
 

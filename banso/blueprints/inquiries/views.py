@@ -82,8 +82,8 @@ def faq():
 
 # --- the inbox --------------------------------------------------------------------------------
 
-def _inquiry(inquiry_id: int) -> Inquiry:
-    inquiry = db.get_or_404(Inquiry, inquiry_id)
+def _inquiry(inquiry_id: int, options=()) -> Inquiry:
+    inquiry = db.get_or_404(Inquiry, inquiry_id, options=list(options))
     if not inquiries.can_view(inquiry, current_user):
         abort(403)
     return inquiry
@@ -160,7 +160,7 @@ def import_eml():
 @bp.get("/<int:inquiry_id>")
 @roles_required(*HANDLERS)
 def detail(inquiry_id: int):
-    inquiry = _inquiry(inquiry_id)
+    inquiry = _inquiry(inquiry_id, inquiries.page_loads())
     reply_form = MessageForm()
     template_id = request.args.get("template_id")
     template = db.session.get(ReplyTemplate, parse_id(template_id)) if parse_id(template_id) else None
@@ -171,6 +171,7 @@ def detail(inquiry_id: int):
 
 def _detail_page(inquiry: Inquiry, reply_form: MessageForm):
     thread = inquiries.thread(inquiry, current_user)
+    merged, followers = inquiries.related(inquiry)
     last_reply = next((m.body for m in reversed(thread) if m.kind == "reply"), "")
     return render_template("inquiries/detail.html", inquiry=inquiry, thread=thread, reply_form=reply_form,
                            last_message_id=max((m.id for m in thread), default=0),
@@ -178,8 +179,7 @@ def _detail_page(inquiry: Inquiry, reply_form: MessageForm):
                            note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
                            faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
                            statuses=InquiryStatus, can_handle=policy.may_handle(inquiry, current_user),
-                           merged=db.session.scalars(select(Inquiry).where(Inquiry.merged_into_id == inquiry.id)).all(),
-                           followers=db.session.scalars(select(Inquiry).where(Inquiry.follows_id == inquiry.id)).all())
+                           merged=merged, followers=followers)
 
 
 def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):

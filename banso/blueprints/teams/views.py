@@ -70,7 +70,7 @@ def detail(team_id: int):
     form = ActivityForm()
     form.started_on.data = today_jst()
     return render_template("teams/detail.html", team=team, activities=activities, summary=teams.summarize(team, activities[::-1]),
-                           planned=teams.planned_replacements(team),
+                           planned=teams.planned_replacements(team, history["replacements"]),
                            reports=reports, due={p: teams.report_due(team, p) for p in (1, 2)}, history=history,
                            activity_form=form, report_form=ReportForm(), extension_form=ExtensionForm(),
                            field_label=field_label,
