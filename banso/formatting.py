@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 
 from japanera import EraDate
 from markupsafe import Markup, escape
@@ -38,6 +39,12 @@ def wareki(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(JST).date()
+    return _wareki_of(value)
+
+
+@lru_cache(maxsize=8192)
+def _wareki_of(value: date) -> str:
+    """Kept per day: japanera looks the era up anew each time, and date-heavy pages format thousands of dates."""
     try:
         era = EraDate.from_date(value).era
     except ValueError:  # before 明治 (a mistyped year): shown as typed, in 西暦
