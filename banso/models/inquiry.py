@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from banso.clock import now
@@ -51,6 +51,9 @@ class Inquiry(db.Model):
         CheckConstraint(one_of("category", CATEGORIES), name="category_known"),
         CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"),
         Index("ix_inquiries_status_due", "status", "due_at"),
+        # The inbox's counts by status and overdue: read from this index alone (merged duplicates are never counted).
+        Index("ix_inquiries_unmerged_status_due", "status", "due_at", postgresql_where=text("merged_into_id IS NULL"),
+              sqlite_where=text("merged_into_id IS NULL")),
         Index("ix_inquiries_received", "received_at"),  # the inbox, newest first
         Index("ix_inquiries_merged_into", "merged_into_id"),
         Index("ix_inquiries_follows", "follows_id"),

@@ -23,7 +23,7 @@ import redis
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -847,13 +847,13 @@ def list_query(user: User, *, q=None, status=None, category=None, org_type=None,
 
 
 def status_counts(user: User) -> dict[str, int]:
-    """Inquiries by status, and how many open ones are past their due time: one grouped statement."""
-    overdue = func.sum(case((and_(Inquiry.status.in_(OPEN_STATUSES), Inquiry.due_at < now()), 1), else_=0))
-    rows = db.session.execute(select(Inquiry.status, func.count(), overdue)
+    """Inquiries by status, and how many open ones are past their due time: one grouped statement, answered from the
+    index of unmerged inquiries by status and due time (ix_inquiries_unmerged_status_due) without reading the table."""
+    rows = db.session.execute(select(Inquiry.status, func.count(), func.count().filter(Inquiry.due_at < now()))
                               .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None))
                               .group_by(Inquiry.status)).all()
     counts = {s.value: 0 for s in InquiryStatus} | {status: n for status, n, _ in rows}
-    counts["overdue"] = sum(int(late or 0) for _, _, late in rows)
+    counts["overdue"] = sum(late for status, _, late in rows if status in OPEN_STATUSES)
     return counts
 
 
