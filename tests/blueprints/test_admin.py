@@ -145,3 +145,28 @@ def test_the_audit_log_pages_by_where_the_last_page_ended_and_finds_users_by_nam
     found = client.get("/admin/audit?actor=管理&q=記録0").get_data(as_text=True)
     assert "記録0" in found and 'id="actor" maxlength="100" name="actor" type="text"' in found  # typed, not 4,000 options
     assert "該当する記録はありません" in client.get("/admin/audit?actor=存在しない人&q=記録0").get_data(as_text=True)
+
+
+def test_the_outbox_pages_by_where_the_last_page_ended_with_its_filters(app, client, clock):
+    """Issue 19: the outbox log counted its ~80,000 rows and skipped by OFFSET on every page; it now continues below the
+    last row shown, newest first, each notification once, keeping the status filter and the search."""
+    import re
+
+    from banso.clock import jst
+    from banso.services import notifications
+
+    _admin(app, client)
+    app.config["PER_PAGE"] = 4
+    with app.app_context():
+        for i in range(9):
+            clock.set(jst(2026, 5, 1, 9, i))
+            notifications.notify(key=f"page-{i}", recipient_email=f"r{i}@example.lg.jp", kind="test", subject=f"件名{i}", body="本文")
+        db.session.commit()
+    seen, url = [], "/admin/notifications?q=件名&status=pending"
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        seen += re.findall(r"件名(\d)", page)
+        more = re.search(r'href="([^"]*before=[^"]*)" rel="next"', page)
+        url = more.group(1).replace("&amp;", "&") if more else None
+        assert url is None or "status=pending" in url and "q=" in url
+    assert seen == ["8", "7", "6", "5", "4", "3", "2", "1", "0"]
