@@ -32,7 +32,9 @@ def _inquiry(app, **extra) -> int:
 
 
 def _page_values(html: str) -> dict:
-    return {name: re.search(rf'name="{name}" value="([^"]*)"', html).group(1) for name in ("version", "seen_message_id")}
+    """The reply form's hidden fields as the page carries them: the version, the last message seen, the one-time key."""
+    return {name: re.search(rf'name="{name}" (?:type="hidden" )?value="([^"]*)"', html).group(1)
+            for name in ("version", "seen_message_id", "submission_key")}
 
 
 def test_a_reply_carries_a_file_of_the_thread_and_an_upload_and_they_arrive_by_smtp(client, app, smtp):

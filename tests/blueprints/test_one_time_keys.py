@@ -168,3 +168,31 @@ def test_the_same_trip_form_arriving_twice_at_the_same_moment_files_one_request(
     race(send, [(c,) for c in clients])
     assert _count(app, TripRequest) == before + 1
     assert sorted(answers)[0] == 302 and all(code in (302, 409) for code in answers)
+
+
+@pytest.mark.commits
+def test_a_form_refused_after_its_key_is_taken_can_be_sent_again_on_every_database(app):
+    """Found in Chromium on the embedded SQLite: a reply refused (a colleague's reply crossed it) had spent its one-time
+    key for good — pysqlite ran the key's SAVEPOINT outside the request's transaction — so sending it again, as the
+    page asks, was turned away as a double submit and the reply was lost. Real commits here, as in a running server."""
+    def build():
+        make_user("secretariat", email="first@banso.example")
+        make_user("secretariat", email="second@banso.example")
+        return inquiries.receive({"org_type": "other", "category": "general", "name": "問合 太郎", "email": "q@example.jp",
+                                  "subject": "件名", "body": "本文"}, channel="form", actor=None).id
+    inquiry_id = _in_db(app, build)
+    first, second = app.test_client(), app.test_client()
+    login(first, "first@banso.example")
+    login(second, "second@banso.example")
+    pages = [c.get(f"/inquiries/{inquiry_id}").get_data(as_text=True) for c in (first, second)]
+
+    def fields(page: str) -> dict:
+        return {name: re.search(rf'name="{name}" (?:type="hidden" )?value="([^"]*)"', page).group(1)
+                for name in ("version", "seen_message_id", "submission_key")}
+
+    assert first.post(f"/inquiries/{inquiry_id}/reply", data={"body": "先の回答", **fields(pages[0])}).status_code == 302
+    crossed = second.post(f"/inquiries/{inquiry_id}/reply", data={"body": "後の回答", **fields(pages[1])})
+    assert crossed.status_code == 409
+    again = second.post(f"/inquiries/{inquiry_id}/reply", data={"body": "後の回答", **fields(crossed.get_data(as_text=True))})
+    assert again.status_code == 302 and "/inquiries/" in again.location
+    assert _count(app, InquiryMessage) == 3  # the question and both replies

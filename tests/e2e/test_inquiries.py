@@ -64,3 +64,49 @@ def test_visitor_asks_staff_reply_and_the_emailed_answer_reopens_it(app, live_se
     page.get_by_text(f"{receipt} のスレッドに追加しました").wait_for()
     assert page.locator("#inquiry-status").inner_text() == "対応中"
     assert "締切の時刻を教えてください" in page.locator("#thread").inner_text()
+
+
+def test_two_staff_see_each_other_on_an_inquiry_and_a_crossed_reply_is_read_before_it_goes(app, live_server, page, browser,
+                                                                                           smtp, tmp_path):
+    """The collision warning as staff meet it in Chromium: the page polls (htmx) who else has the inquiry open or is
+    typing; a reply sent after a colleague's is shown again with theirs, then goes with its file."""
+    from banso.services import inquiries
+
+    with app.app_context():
+        make_user(Role.SECRETARIAT, email="sakamoto@banso.example", name="坂本 翔太")
+        make_user(Role.SECRETARIAT, email="kobayashi@banso.example", name="小林 美咲")
+        inquiry = inquiries.receive({"org_type": "municipality", "category": "travel", "name": "佐藤 由美", "email": "sato@example.lg.jp",
+                                     "organisation": "遠野市 企画課", "subject": "旅費の精算", "body": "精算の期限を教えてください。"},
+                                    channel="form", actor=None)
+        url = f"{live_server}/inquiries/{inquiry.id}"
+        db.session.commit()
+    sign_in(page, live_server, "sakamoto@banso.example", PASSWORD)
+    colleague = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo").new_page()
+    sign_in(colleague, live_server, "kobayashi@banso.example", PASSWORD)
+    page.goto(url)
+    colleague.goto(url)
+    page.get_by_label("本文").fill("佐藤 様\n\n精算は出張の終了後1か月以内にお願いします。")
+    colleague.locator("#presence").get_by_text("坂本 翔太さんがこのお問い合わせへの回答を入力中です").wait_for(timeout=20_000)
+    page.locator("#presence").get_by_text("小林 美咲さんがこのお問い合わせを開いています").wait_for(timeout=20_000)
+
+    guide = tmp_path / "精算の手引き.pdf"
+    guide.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.get_by_label("ファイルを選んで添付").set_input_files(str(guide))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="回答を送信", exact=True).click()
+    page.get_by_text("回答を送信しました").wait_for()
+    assert "精算の手引き.pdf" in page.locator("#thread").inner_text()
+
+    colleague.get_by_label("本文").fill("佐藤 様\n\n期限は1か月です。")
+    colleague.once("dialog", lambda dialog: dialog.accept())
+    colleague.get_by_role("button", name="回答を送信", exact=True).click()
+    colleague.get_by_text("坂本 翔太さんが").first.wait_for()
+    assert "精算は出張の終了後1か月以内" in colleague.locator("#thread").inner_text()  # the colleague's reply, to read
+    assert colleague.get_by_label("本文").input_value() == "佐藤 様\n\n期限は1か月です。"  # what was typed, kept
+    colleague.once("dialog", lambda dialog: dialog.accept())
+    colleague.get_by_role("button", name="回答を送信", exact=True).click()
+    colleague.get_by_text("回答を送信しました").wait_for()
+    colleague.context.close()
+    run_worker(app)
+    sent = [m for m in smtp.messages if "旅費の精算" in str(m["Subject"])]
+    assert len(sent) == 2 and [p.get_filename() for p in sent[0].iter_attachments()] == ["精算の手引き.pdf"]
