@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import String, case, cast, exists, func, or_, select, update
+from sqlalchemy import String, case, cast, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -84,6 +84,30 @@ def night_allowance(year: int, meals: int) -> int:
 def _nights(depart: date, back: date) -> list[date]:
     """The nights of a trip, each named by the day it starts (its fiscal year decides the rate)."""
     return [depart + timedelta(days=i) for i in range((back - depart).days)]
+
+
+def rates_for(years: set[int], bands: set[str], prefecture: str, meals: int) -> tuple[dict[tuple[int, str], int], dict[int, int]]:
+    """The lodging caps ((year, band) → yen) and nightly allowances (year → yen) a trip needs, in one statement; a
+    missing rate is refused as ``lodging_cap`` and ``night_allowance`` refuse it."""
+    lodging_rows = select(literal("lodging"), LodgingRate.fiscal_year, LodgingRate.band, LodgingRate.cap_yen).where(
+        LodgingRate.fiscal_year.in_(years), LodgingRate.band.in_(bands), LodgingRate.prefecture == prefecture)
+    allowance_rows = select(literal("allowance"), NightAllowanceRate.fiscal_year, literal(""), NightAllowanceRate.amount_yen).where(
+        NightAllowanceRate.fiscal_year.in_(years), NightAllowanceRate.meals == meals)
+    lodging, allowance = {}, {}
+    for kind, year, band, yen in db.session.execute(union_all(lodging_rows, allowance_rows)):
+        if kind == "lodging":
+            lodging[(year, band)] = yen
+        else:
+            allowance[year] = yen
+    for year in sorted(years):
+        for band in sorted(bands):
+            if (year, band) not in lodging:
+                raise WrongState(f"{year}年度の宿泊費基準額（{prefecture}・{band}）が登録されていません。"
+                                 "会計担当に旅費単価表への登録を依頼してください。")
+        if year not in allowance:
+            raise WrongState(f"{year}年度の宿泊手当（{MEALS[meals]}）が登録されていません。"
+                             "会計担当に旅費単価表への登録を依頼してください。")
+    return lodging, allowance
 
 
 def lodging_limit(depart: date, back: date, band: str, prefecture: str) -> int:
@@ -391,9 +415,12 @@ def plans_page(phase: Phase, page: int, per_page: int) -> tuple[int, list[TeamPl
 
 
 def plan_for(team: Team) -> TeamPlan:
-    plan = db.session.scalar(select(TeamTravelPlan).where(TeamTravelPlan.team_id == team.id))
-    requested = db.session.scalar(select(func.count()).where(
-        TripRequest.team_id == team.id, TripRequest.purpose == "site_visit", TripRequest.status.in_(LIVE)))
+    """The team's visit plan (its own, or the phase's default) and the site visits requested against it: one statement."""
+    requested = (select(func.count()).where(TripRequest.team_id == team.id, TripRequest.purpose == "site_visit",
+                                            TripRequest.status.in_(LIVE)).scalar_subquery())
+    found = db.session.execute(select(requested, TeamTravelPlan).select_from(Team)
+                               .outerjoin(TeamTravelPlan, TeamTravelPlan.team_id == Team.id).where(Team.id == team.id)).first()
+    requested, plan = found if found is not None else (0, None)  # a team the viewer may not see: nothing of it counted
     return TeamPlan(team, plan.planned_site_visits if plan else default_visits(team),
                     plan.standard_visit_cost_yen if plan else team.phase.travel_standard_visit_yen, requested, plan is not None)
 
@@ -751,9 +778,11 @@ def claim_limits(trip: TripRequest) -> dict[tuple[int, str], int]:
     """Per traveller: the lodging cap over the trip's nights, and the full nightly allowance."""
     if not trip.nights:
         return {}
-    lodging = {band: lodging_limit(trip.depart_on, trip.return_on, band, trip.destination_prefecture)
-               for band in {t.band for t in trip.travellers}}
-    allowance = allowance_limit(trip.depart_on, trip.return_on, 0)
+    nights = _nights(trip.depart_on, trip.return_on)
+    bands = {t.band for t in trip.travellers}
+    caps, allowances = rates_for({fiscal_year(n) for n in nights}, bands, trip.destination_prefecture, 0)
+    lodging = {band: sum(caps[(fiscal_year(n), band)] for n in nights) for band in bands}
+    allowance = sum(allowances[fiscal_year(n)] for n in nights)
     limits = {}
     for t in trip.travellers:
         limits[(t.officer_id, "lodging")] = lodging[t.band]
