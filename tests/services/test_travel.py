@@ -382,3 +382,21 @@ def test_trv_2_the_budgets_sums_kept_for_pages_follow_every_change_of_the_money(
     assert team.phase.travel_revision != before and shown() == (trip.estimated_yen, 0, trip.estimated_yen)
     travel.cancel_request(trip, actor=staff)  # an approved estimate released: the lock, a new revision
     assert shown() == (0, 0, 0)
+
+
+def test_a_trips_limits_take_each_nights_fiscal_year_and_name_a_missing_rate(ctx, clock):
+    """The claim limits read every rate the trip needs at once: a trip over 31 March takes each night's year."""
+    from datetime import date
+
+    make_rates(2025, 9_000)
+    make_rates(2026, 10_000)
+    from banso.models import TripTraveller
+
+    band = "課長級以下"
+    trip = TripRequest(depart_on=date(2026, 3, 30), return_on=date(2026, 4, 2), destination_prefecture="岩手県",
+                       travellers=[TripTraveller(officer_id=7, band=band)])  # nights: 3/30, 3/31 (FY2025), 4/1 (FY2026)
+    limits = travel.claim_limits(trip)
+    assert limits[(7, "lodging")] == 9_000 * 2 + 10_000
+    assert travel.rates_for({2025, 2026}, {band}, "岩手県", 0)[0] == {(2025, band): 9_000, (2026, band): 10_000}
+    with pytest.raises(RuleViolation, match="2027年度の宿泊費基準額（岩手県・"):
+        travel.rates_for({2026, 2027}, {band}, "岩手県", 0)
