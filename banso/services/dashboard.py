@@ -41,7 +41,7 @@ def overview() -> dict:
         data["early_requests"] = [p for p in waiting if p.early_requested_at is not None and p.released_at is None]
         data["unlocked"] = [p for p in waiting if p.unlocked]
     if inquiries_policy.may_be_assigned(current_user):  # those who answer inquiries
-        data["inquiry_counts"] = inquiries.status_counts(current_user)  # INQ-1: nothing waits unseen
+        data["inquiry_counts"] = inquiries.status_counts(current_user, open_only=True)  # INQ-1: nothing waits unseen
     if travel_policy.may_review(current_user) and phase is not None:
         data["figures"] = travel.budget(phase)  # TRV-2: where the cap stands, and what awaits review
     if travel_policy.may_review(current_user):
