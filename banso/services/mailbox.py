@@ -11,10 +11,12 @@ IMAPClient (not the standard imaplib) because it parses the server's answers (UI
 modified UTF-7) and speaks MOVE and UIDPLUS, which is what we would otherwise write by hand."""
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import redis
 from flask import current_app
@@ -23,11 +25,13 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import IntegrityError
 
 from banso import queue
+from banso.clock import now
 from banso.extensions import db
 from banso.services import inquiries
 
 log = logging.getLogger(__name__)
 LOCK = "banso:mailbox:fetch"
+STATUS = "banso:mailbox:last"
 SEEN = b"\\Seen"
 
 
@@ -120,15 +124,8 @@ def _take(client: IMAPClient, uid: int, size: int, processed: str, result: Fetch
         client.uid_expunge([uid]) if client.has_capability("UIDPLUS") else client.expunge()
 
 
-STATUS = "banso:mailbox:last"
-
-
 def record_status(ok: bool, detail: str) -> None:
     """The last fetch's outcome, for the mailbox page (an outage shows there, not only in the worker's log)."""
-    import json
-
-    from banso.clock import now
-
     try:
         queue.connection().set(STATUS, json.dumps({"at": now().isoformat(), "ok": ok, "detail": detail[:300]}, ensure_ascii=False))
     except redis.RedisError:
@@ -136,9 +133,6 @@ def record_status(ok: bool, detail: str) -> None:
 
 
 def last_status() -> dict | None:
-    import json
-    from datetime import datetime
-
     try:
         found = queue.connection().get(STATUS)
     except redis.RedisError:
