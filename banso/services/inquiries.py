@@ -37,8 +37,8 @@ from banso.models.inquiry import (CATEGORIES, CHANNELS, MAIL_OUTCOMES, OPEN_STAT
                                   Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.services import (EditedMeanwhile, InputError, InputProblems, NotPermitted, WrongState, audit, check_version,
-                            files, notifications, phases)
+from banso.services import (EditedMeanwhile, InputError, InputProblems, NotPermitted, RuleViolation, WrongState, audit,
+                            check_version, files, notifications, phases)
 
 log = logging.getLogger(__name__)
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室\n地方創生伴走支援制度 担当"
@@ -333,7 +333,7 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
         message = message_from_bytes(raw, policy=email_policy.default)
         sender_name, sender = (strip_control(part) for part in parseaddr(str(message.get("From", ""))))
         subject = re.sub(r"\s*[\r\n\t]+\s*", " ", strip_control(str(message.get("Subject", "")))).strip()[:200]
-        message_id = re.sub(r"\s+", "", strip_control(str(message.get("Message-ID", "")))) or None
+        message_id = re.sub(r"\s+", "", strip_control(str(message.get("Message-ID", ""))))[:250] or None
         body_part = None if too_large else _body_part(message)
         body = strip_control(_plain_body(body_part))  # the same rule as typed input (a NUL would fail on PostgreSQL)
         attached = [] if too_large else _files_of(message, body_part)
@@ -358,9 +358,18 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
         record.outcome, record.reason = kind, _bounced(raw, record) if kind == "bounce" else "自動応答のため受付していません"
         return Imported(db.session.get(Inquiry, record.inquiry_id) if record.inquiry_id else None, False, record.reason, kind)
     body = (body or "（本文なし）")[:LIMITS["body"]]
-    result = _thread(message, sender, sender_name, subject, body, message_id, actor)
-    for name, data in attached:
-        _attach(result.message, name, data)
+    try:
+        with db.session.begin_nested():  # a refusal keeps the record of the mail, and nothing of a half-made inquiry
+            result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor)
+            for name, data in attached:
+                _attach(result.message, name, data)
+    except RuleViolation as refused:
+        if source == "upload":
+            raise
+        # From the mailbox, a mail Banso cannot take as an inquiry (a sender address it cannot answer, say) must not
+        # come back every minute: it is recorded with the reason and its original, for staff to record by hand.
+        record.reason = f"受付できませんでした（{refused.message}）原本から内容を確認し、必要なら記録してください"[:300]
+        return Imported(None, False, record.reason, "unreadable")
     record.outcome, record.reason, record.inquiry_id = result.outcome, result.reason, result.inquiry.id
     return Imported(result.inquiry, result.created, result.reason, result.outcome)
 
@@ -389,7 +398,7 @@ def _thread(message, sender: str, sender_name: str, subject: str, body: str, mes
         return _Threaded(created, created.messages[0], True,
                          f"{inquiry.receipt_number} は完了から14日を過ぎているため、新しいお問い合わせとして受け付けました", "new")
     if inquiry is None:
-        data = {"org_type": "other", "category": "other", "name": sender_name or sender, "email": sender,
+        data = {"org_type": "other", "category": "other", "name": (sender_name or sender)[:LIMITS["name"]], "email": sender,
                 "subject": subject or "（件名なし）", "body": body}
         created = receive(data, channel="email", actor=actor, email_message_id=message_id)
         return _Threaded(created, created.messages[0], True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました", "new")

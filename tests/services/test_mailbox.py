@@ -299,3 +299,16 @@ def test_a_mailbox_that_cannot_be_fetched_is_shown_to_staff_and_its_mail_waits(a
         assert jobs.fetch_mailbox() == 1
     page = client.get("/inquiries/mailbox").get_data(as_text=True)
     assert "1件を取り込み" in page and "はじめて問い合わせます" in page
+
+
+def test_mail_banso_cannot_take_as_an_inquiry_is_recorded_and_moved_not_fetched_again_every_minute(staff, mailbox):
+    """A sender address no reply could reach (an intranet name without a domain) and a Message-ID longer than the
+    column: recorded with the reason and the original, and out of the inbox — the next mail goes on."""
+    mailbox.deliver(_mail("内部からの問い合わせ", "本文です。", sender="taro@intranet", message_id="<internal-1@x>"))
+    mailbox.deliver(_mail("長いID", "本文です。", sender="long@example.lg.jp", message_id="<" + "x" * 300 + "@example.lg.jp>"))
+    fetched = mailbox_service.fetch()
+    assert fetched.taken == {"unreadable": 1, "new": 1} and fetched.left == 0
+    refused = db.session.scalar(select(InboundMail).where(InboundMail.outcome == "unreadable"))
+    assert "受付できませんでした" in refused.reason and refused.from_email == "taro@intranet" and refused.raw_sha256
+    assert db.session.scalar(select(func.count()).select_from(Inquiry).where(Inquiry.email == "taro@intranet")) == 0
+    assert mailbox.folder("INBOX") == [] and mailbox_service.fetch().count == 0
