@@ -24,6 +24,12 @@ def may_handle(inquiry: Inquiry, user: User) -> bool:
     return user.has_role(*STAFF) or (user.has_role(Role.FINANCE) and inquiry.category == "travel")
 
 
+def may_answer(inquiry: Inquiry, user: User) -> bool:
+    """What the inquiry's page offers to act on it: someone who may handle it, while it is not merged away (a merged
+    duplicate is answered on its target)."""
+    return may_handle(inquiry, user) and inquiry.merged_into_id is None
+
+
 def may_record(user: User) -> bool:
     """Recording phone calls and e-mails, importing .eml files, the reply templates, merging and linking: staff."""
     return user.has_role(*STAFF)

@@ -826,6 +826,15 @@ def inbound_query(*, q=None, outcome=None):
     return stmt
 
 
+def original_mail(mail_id: int, *, actor: User) -> InboundMail | None:
+    """A mail's original (.eml) for staff, audited: it may hold what no thread shows (a refused file, a bounce)."""
+    found = db.session.get(InboundMail, mail_id)
+    if found is None or found.raw_sha256 is None:
+        return None
+    audit.record("download_mail", found, actor=actor, summary=f"受信メールの原本を取得（{found.from_email}・{found.subject}）")
+    return found
+
+
 def list_query(user: User, *, q=None, status=None, category=None, org_type=None, assignee=None, overdue=None, phase_id=None,
                channel=None):
     stmt = (select(Inquiry).options(joinedload(Inquiry.assignee), joinedload(Inquiry.municipality))

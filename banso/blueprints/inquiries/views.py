@@ -13,7 +13,7 @@ from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage
 from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import inquiries as policy
-from banso.services import InputError, audit, helpdesk, inquiries, phases
+from banso.services import InputError, helpdesk, inquiries, phases
 from banso.services import mailbox as mailbox_service
 
 HANDLERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
@@ -178,7 +178,7 @@ def _detail_page(inquiry: Inquiry, reply_form: MessageForm):
                            thread_files=[a for m in thread for a in m.attachments if a.kept],
                            note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
                            faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
-                           statuses=InquiryStatus, can_handle=policy.may_handle(inquiry, current_user),
+                           statuses=InquiryStatus, can_answer=policy.may_answer(inquiry, current_user),
                            merged=merged, followers=followers)
 
 
@@ -246,10 +246,9 @@ def mailbox():
 @bp.get("/mailbox/<int:mail_id>/original")
 @roles_required(*SECRETARIAT_ROLES)
 def original(mail_id: int):
-    found = db.get_or_404(InboundMail, mail_id)
-    if found.raw_sha256 is None:
+    found = inquiries.original_mail(mail_id, actor=current_user)
+    if found is None:
         abort(404)
-    audit.record("download_mail", found, actor=current_user, summary=f"受信メールの原本を取得（{found.from_email}・{found.subject}）")
     return send_stored(found.raw_sha256, "message/rfc822", f"mail-{found.id}.eml")
 
 
