@@ -97,9 +97,9 @@ def escalate(at: datetime) -> int:
                              subject=f"【伴走支援】回答期限を過ぎたお問い合わせ（{len(late)}件）",
                              body=f"{admin.name} 様\n\n次のお問い合わせが回答期限を過ぎています。担当者の状況を確認してください。\n\n{lines}\n\n"
                                   f"一覧: {current_app.config['BASE_URL']}/inquiries/?overdue=1\n\n（Banso からの自動送信）")
+    db.session.execute(update(Inquiry).where(Inquiry.id.in_([i.id for i in late])).values(escalated_due_at=Inquiry.due_at)
+                       .execution_options(synchronize_session=False))
     for inquiry in late:
-        db.session.execute(update(Inquiry).where(Inquiry.id == inquiry.id).values(escalated_due_at=Inquiry.due_at)
-                           .execution_options(synchronize_session=False))
         audit.record("escalate", inquiry, actor=None, summary=f"{inquiry.receipt_number} の回答期限超過を管理者に通知")
     return len(admins)
 
@@ -118,9 +118,11 @@ def chase_waiting(at: datetime) -> int:
     waiting = db.session.scalars(select(Inquiry).where(Inquiry.status == InquiryStatus.WAITING, Inquiry.waiting_since.is_not(None),
                                                        Inquiry.merged_into_id.is_(None), Inquiry.email != "")
                                  .order_by(Inquiry.waiting_since).limit(500)).all()
+    stamps = {i.id: i.waiting_since.astimezone(JST).strftime("%Y%m%d%H%M%S") for i in waiting}
+    reminders = notifications.find_many([f"inquiry-{i.id}-waiting-{stamps[i.id]}-reminder" for i in waiting])
     for inquiry in waiting:
-        stamp = inquiry.waiting_since.astimezone(JST).strftime("%Y%m%d%H%M%S")
-        reminder = notifications.find(f"inquiry-{inquiry.id}-waiting-{stamp}-reminder")
+        stamp = stamps[inquiry.id]
+        reminder = reminders.get(f"inquiry-{inquiry.id}-waiting-{stamp}-reminder")
         if reminder is None:
             if today >= inquiries.add_business_days(inquiry.waiting_since.astimezone(JST).date(), remind_after):
                 close_on = inquiries.add_business_days(today, close_after)

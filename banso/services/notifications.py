@@ -69,11 +69,7 @@ def notify(
 def notify_many(notices: list[dict]) -> list[Notification]:
     """Many notices at once (a spreadsheet's answers), each as ``notify`` takes it: the existing keys read in one
     statement per 500, the new rows inserted together."""
-    keys = [n["key"] for n in notices]
-    existing = set()
-    for start in range(0, len(keys), 500):
-        existing |= set(db.session.scalars(select(Notification.idempotency_key)
-                                           .where(Notification.idempotency_key.in_(keys[start:start + 500]))))
+    existing = set(find_many([n["key"] for n in notices]))
     created = []
     for notice in notices:
         if notice["key"] in existing:
@@ -99,6 +95,15 @@ def exists(key: str) -> bool:
 
 def find(key: str) -> Notification | None:
     return db.session.scalar(select(Notification).where(Notification.idempotency_key == key))
+
+
+def find_many(keys: list[str]) -> dict[str, Notification]:
+    """The notifications written under any of ``keys``, by key: a statement per 500 keys."""
+    found = {}
+    for start in range(0, len(keys), 500):
+        found |= {n.idempotency_key: n for n in db.session.scalars(
+            select(Notification).where(Notification.idempotency_key.in_(keys[start:start + 500])))}
+    return found
 
 
 def remember(notification_id: int) -> None:
