@@ -207,3 +207,26 @@ def make_publication(phase, status: str = "released", **overrides):
     db.session.add(publication)
     db.session.flush()
     return publication
+
+
+def inquiry_data(**overrides) -> dict:
+    """What the public form sends for an inquiry (inquiries.receive's data)."""
+    values = {"org_type": "municipality", "category": "application", "name": "佐藤 由美", "email": "sato@example.lg.jp",
+              "organisation": "テスト町 企画課", "subject": "回答フォームの記入方法", "body": "課題分野の選び方を教えてください。"}
+    return values | overrides
+
+
+def mail(subject: str, body: str, *, sender="sato@example.lg.jp", in_reply_to: str | None = None, charset="iso-2022-jp",
+         message_id: str | None = None) -> bytes:
+    """A mail as an inquirer's mail program sends it (ISO-2022-JP unless told), threaded by ``in_reply_to`` if given."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = f"佐藤 由美 <{sender}>"
+    message["To"] = "toiawase@banso.example"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or f"<{abs(hash((subject, body, sender)))}@example.lg.jp>"
+    if in_reply_to:
+        message["In-Reply-To"] = message["References"] = in_reply_to
+    message.set_content(body, charset=charset)
+    return message.as_bytes()

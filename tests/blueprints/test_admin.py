@@ -118,6 +118,17 @@ def test_dashboard_shows_the_timeline_in_wareki_and_seireki(app, client, clock):
     assert "次の予定: <strong>活用希望調査の回答締切</strong> — 令和7年12月24日 17:00（2025年12月24日(水)）" in body
 
 
+def _log_pages(client, url: str):
+    """(url, page) for each page of a log, following its 「さらに古い記録」 link to the end."""
+    import re
+
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        yield url, page
+        more = re.search(r'href="([^"]*before=[^"]*)" rel="next"', page)
+        url = more.group(1).replace("&amp;", "&") if more else None
+
+
 def test_the_audit_log_pages_by_where_the_last_page_ended_and_finds_users_by_name(app, client, clock):
     """Found: the log counted its 125,000 rows for every page and offered 4,000 users as options. It now continues
     below the last row shown (newest first, each row once) and finds the user by part of a name or address."""
@@ -135,12 +146,7 @@ def test_the_audit_log_pages_by_where_the_last_page_ended_and_finds_users_by_nam
             audit.record("note", admin, actor=admin, summary=f"記録{i}")
             db.session.flush()  # the row takes the clock's time when written
         db.session.commit()
-    seen, url = [], "/admin/audit?q=記録"
-    while url:
-        page = client.get(url).get_data(as_text=True)
-        seen += re.findall(r"記録(\d)", page)
-        more = re.search(r'href="([^"]*before=[^"]*)" rel="next"', page)
-        url = more.group(1).replace("&amp;", "&") if more else None
+    seen = [found for _, page in _log_pages(client, "/admin/audit?q=記録") for found in re.findall(r"記録(\d)", page)]
     assert seen == ["5", "4", "3", "2", "1", "6", "0"]  # by time, newest first; ties by the order recorded
     found = client.get("/admin/audit?actor=管理&q=記録0").get_data(as_text=True)
     assert "記録0" in found and 'id="actor" maxlength="100" name="actor" type="text"' in found  # typed, not 4,000 options
@@ -162,11 +168,7 @@ def test_the_outbox_pages_by_where_the_last_page_ended_with_its_filters(app, cli
             clock.set(jst(2026, 5, 1, 9, i))
             notifications.notify(key=f"page-{i}", recipient_email=f"r{i}@example.lg.jp", kind="test", subject=f"件名{i}", body="本文")
         db.session.commit()
-    seen, url = [], "/admin/notifications?q=件名&status=pending"
-    while url:
-        page = client.get(url).get_data(as_text=True)
-        seen += re.findall(r"件名(\d)", page)
-        more = re.search(r'href="([^"]*before=[^"]*)" rel="next"', page)
-        url = more.group(1).replace("&amp;", "&") if more else None
-        assert url is None or "status=pending" in url and "q=" in url
+    pages = list(_log_pages(client, "/admin/notifications?q=件名&status=pending"))
+    assert all("status=pending" in url and "q=" in url for url, _ in pages)  # every page keeps the filters
+    seen = [found for _, page in pages for found in re.findall(r"件名(\d)", page)]
     assert seen == ["8", "7", "6", "5", "4", "3", "2", "1", "0"]

@@ -12,13 +12,8 @@ from banso.extensions import db
 from banso.models import Notification
 from banso.models.inquiry import InquiryStatus
 from banso.services import helpdesk, inquiries
+from tests.factories import inquiry_data as _form
 from tests.factories import make_user
-
-
-def _form(**overrides):
-    values = {"org_type": "municipality", "category": "application", "name": "佐藤 由美", "email": "sato@example.lg.jp",
-              "organisation": "テスト町 企画課", "subject": "回答フォームの記入方法", "body": "課題分野の選び方を教えてください。"}
-    return values | overrides
 
 
 def _sent(kind: str) -> list[Notification]:

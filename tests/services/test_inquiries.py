@@ -1,7 +1,6 @@
 """INQ-1: every inquiry, by any channel, is recorded with a receipt number, an owner, a due date in
 business days and its thread, and answered through the outbox exactly once."""
 from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import func, select
@@ -12,28 +11,9 @@ from banso.models import Inquiry, Notification
 from banso.models.inquiry import InquiryStatus
 from banso.services import RuleViolation, inquiries
 from tests.conftest import run_worker
+from tests.factories import inquiry_data as _form
+from tests.factories import mail as _eml
 from tests.factories import make_municipality, make_user
-
-
-def _form(**overrides):
-    values = {"org_type": "municipality", "category": "application", "name": "佐藤 由美", "email": "sato@example.lg.jp",
-              "organisation": "テスト町 企画課", "subject": "回答フォームの記入方法", "body": "課題分野の選び方を教えてください。"}
-    values.update(overrides)
-    return values
-
-
-def _eml(subject: str, body: str, *, sender="sato@example.lg.jp", in_reply_to: str | None = None, charset="iso-2022-jp",
-         message_id: str | None = None) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"佐藤 由美 <{sender}>"
-    message["To"] = "banso-noreply@banso.example"
-    message["Subject"] = subject
-    message["Message-ID"] = message_id or f"<{abs(hash((subject, body)))}@example.lg.jp>"
-    if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
-        message["References"] = in_reply_to
-    message.set_content(body, charset=charset)
-    return message.as_bytes()
 
 
 @pytest.fixture

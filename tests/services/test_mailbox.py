@@ -23,28 +23,12 @@ from banso.extensions import db
 from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage
 from banso.models.inquiry import InquiryStatus
 from banso.services import files, inquiries, mailbox as mailbox_service
+from tests.factories import inquiry_data as _form
+from tests.factories import mail as _mail
 from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def _form(**overrides):
-    values = {"org_type": "municipality", "category": "application", "name": "佐藤 由美", "email": "sato@example.lg.jp",
-              "organisation": "テスト町 企画課", "subject": "回答フォームの記入方法", "body": "課題分野の選び方を教えてください。"}
-    return values | overrides
-
-
-def _mail(subject: str, body: str, *, sender="sato@example.lg.jp", in_reply_to=None, message_id=None, charset="utf-8") -> bytes:
-    message = EmailMessage()
-    message["From"] = f"佐藤 由美 <{sender}>"
-    message["To"] = "toiawase@banso.example"
-    message["Subject"] = subject
-    message["Message-ID"] = message_id or f"<{abs(hash((subject, body, sender)))}@example.lg.jp>"
-    if in_reply_to:
-        message["In-Reply-To"] = message["References"] = in_reply_to
-    message.set_content(body, charset=charset)
-    return message.as_bytes()
 
 
 def _shift_jis(subject: str, body: str, *, sender: str, message_id: str) -> bytes:
