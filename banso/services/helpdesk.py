@@ -45,7 +45,6 @@ def digest(at: datetime) -> int:
     if not inquiries.is_business_day(today) or not _morning_reached(at):
         return 0
     until = datetime.combine(inquiries.add_business_days(today, 1), time(23, 59), JST)
-    written = 0
     due = db.session.execute(select(Inquiry, User).join(User, Inquiry.assignee_id == User.id)
                              .where(Inquiry.status.in_(OPEN_STATUSES), Inquiry.merged_into_id.is_(None),
                                     Inquiry.due_at <= until, User.active.is_(True))
@@ -53,26 +52,22 @@ def digest(at: datetime) -> int:
     by_user: dict[int, tuple[User, list[Inquiry]]] = {}
     for inquiry, user in due:
         by_user.setdefault(user.id, (user, []))[1].append(inquiry)
-    for user, rows in by_user.values():
-        written += _digest_notice(user, rows, today, "担当のお問い合わせのうち、回答期限が翌営業日までのもの", "due")
+    notices = [_digest_notice(user, rows, today, "担当のお問い合わせのうち、回答期限が翌営業日までのもの", "due")
+               for user, rows in by_user.values()]
     unassigned = db.session.scalars(select(Inquiry).where(Inquiry.status.in_(OPEN_STATUSES), Inquiry.merged_into_id.is_(None),
                                                           Inquiry.assignee_id.is_(None)).order_by(Inquiry.due_at).limit(200)).all()
     if unassigned:
-        for admin in _admins():
-            written += _digest_notice(admin, unassigned, today, "担当者が決まっていないお問い合わせ", "unassigned")
-    return written
+        notices += [_digest_notice(admin, unassigned, today, "担当者が決まっていないお問い合わせ", "unassigned") for admin in _admins()]
+    return len(notifications.notify_many(notices))  # each goes once a day: today's already written are skipped by key
 
 
-def _digest_notice(user: User, rows: list[Inquiry], today: date, what: str, kind: str) -> int:
-    key = f"inquiry-digest-{kind}-{user.id}-{today.isoformat()}"
+def _digest_notice(user: User, rows: list[Inquiry], today: date, what: str, kind: str) -> dict:
     lines = "\n".join(f"・{i.receipt_number} {i.subject}（期限 {_when(i.due_at)}{'・超過' if i.due_at < now() else ''}）" for i in rows)
-    if notifications.exists(key):
-        return 0
-    notifications.notify(key=key, kind="inquiry_digest", recipient_email=user.email, recipient_name=user.name, recipient_user=user,
-                         subject=f"【伴走支援】お問い合わせの確認（{wareki(today)}・{len(rows)}件）",
-                         body=f"{user.name} 様\n\n{what}は次の{len(rows)}件です。\n\n{lines}\n\n"
-                              f"一覧: {current_app.config['BASE_URL']}/inquiries/\n\n（地方創生伴走支援制度 業務システム Banso からの自動送信）")
-    return 1
+    return dict(key=f"inquiry-digest-{kind}-{user.id}-{today.isoformat()}", kind="inquiry_digest", recipient_email=user.email,
+                recipient_name=user.name, recipient_user=user,
+                subject=f"【伴走支援】お問い合わせの確認（{wareki(today)}・{len(rows)}件）",
+                body=f"{user.name} 様\n\n{what}は次の{len(rows)}件です。\n\n{lines}\n\n"
+                     f"一覧: {current_app.config['BASE_URL']}/inquiries/\n\n（地方創生伴走支援制度 業務システム Banso からの自動送信）")
 
 
 # --- escalation ----------------------------------------------------------------------------------------

@@ -88,15 +88,6 @@ def notify_many(notices: list[dict]) -> list[Notification]:
     return created
 
 
-def exists(key: str) -> bool:
-    """Whether a notification under ``key`` was written (a notice that goes once)."""
-    return find(key) is not None
-
-
-def find(key: str) -> Notification | None:
-    return db.session.scalar(select(Notification).where(Notification.idempotency_key == key))
-
-
 def find_many(keys: list[str]) -> dict[str, Notification]:
     """The notifications written under any of ``keys``, by key: a statement per 500 keys."""
     found = {}
