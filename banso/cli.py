@@ -50,6 +50,16 @@ def sweep_outbox() -> None:
     click.echo(f"{jobs.sweep_outbox()} 件を再投入しました。")
 
 
+@banso_cli.command("forget-kept")
+def forget_kept() -> None:
+    """After the database was changed outside Banso (a restore with pg_restore, SQL by hand): every value and page
+    kept in Redis is computed again (banso/revisions.py)."""
+    from banso import revisions
+
+    revisions.count_all()
+    click.echo("保持していた集計と一覧を破棄しました。次の表示で計算し直します。")
+
+
 @banso_cli.command("import-municipalities")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
 def import_municipalities(path: str | None) -> None:

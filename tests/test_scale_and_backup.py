@@ -141,6 +141,7 @@ class TestScaleOne:
 
         with app.app_context():
             ids = _ids()
+        app.config.update(VALUES_KEPT=False, PAGES_KEPT=False)  # what computing and rendering reads, not a kept copy
         loaded: Counter = Counter()
 
         def on_load(target, _context):

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import String, Text, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from banso import revisions
 from banso.clock import now
 from banso.extensions import db
 from banso.formatting import parse_id
@@ -474,7 +475,12 @@ def candidacies_by_officer(phase: Phase, officer_ids: list[int]) -> dict[int, Of
 
 def breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     """Seed 000 ①–④ and ministries: (label, applicants, selected) per category. One grouped query (a few hundred
-    groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band."""
+    groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band. Kept until a
+    table it counts is written (``revisions.kept``)."""
+    return revisions.kept(f"officers:breakdown:{phase.id}", lambda: _breakdown(phase))
+
+
+def _breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     from banso.services.statistics import SERVING  # the headline's count: a replaced member is not counted twice
 
     on = phase.support_start

@@ -2,10 +2,11 @@
 officers, teams, applicant and supported municipalities, new and continuing, by region and size."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import case, distinct, func, select
 
+from banso import revisions
 from banso.extensions import db
 from banso.models import Application, CandidacyStatus, Municipality, Officer, OfficerCandidacy, Phase, Team
 from banso.policies import hold
@@ -40,36 +41,37 @@ def headline(phase: Phase) -> Headline:
 
 
 def headlines(phases: list[Phase]) -> list[Headline]:
-    """Seed 000's headline figures for each phase, in the order given: five aggregate statements grouped by phase,
-    however many phases there are."""
-    ids = [p.id for p in phases]
+    """Seed 000's headline figures for each phase, in the order given: the figures of every phase, computed in five
+    aggregate statements grouped by phase and kept until one of the tables they count is written (``revisions.kept``)."""
     for phase in phases:
-        hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
+        hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2), kept or not
+    figures = revisions.kept("statistics:headlines", _headline_figures)
+    return [Headline(phase, *figures.get(str(phase.id), [0] * (len(fields(Headline)) - 1))) for phase in phases]
+
+
+def _headline_figures() -> dict[str, list[int]]:
     candidates = (select(OfficerCandidacy.phase_id).select_from(OfficerCandidacy)
-                  .join(Officer, Officer.id == OfficerCandidacy.officer_id).where(OfficerCandidacy.phase_id.in_(ids))
-                  .group_by(OfficerCandidacy.phase_id))
+                  .join(Officer, Officer.id == OfficerCandidacy.officer_id).group_by(OfficerCandidacy.phase_id))
     applied = {pid: (a, m) for pid, a, m in db.session.execute(  # 省庁等: an agency (外局) counts on its own, as seed 000 counts 24
         candidates.add_columns(func.count(distinct(OfficerCandidacy.officer_id)), func.count(distinct(Officer.ministry_id))))}
     serving = {pid: (n, int(s or 0)) for pid, n, s in db.session.execute(
         candidates.where(OfficerCandidacy.status.in_(SERVING))
         .add_columns(func.count(), func.sum(case((Officer.officer_type == "secondee", 1), else_=0))))}
     municipal = dict(db.session.execute(select(Application.phase_id, func.count()).where(
-        Application.phase_id.in_(ids), Application.is_continuing.is_(False)).group_by(Application.phase_id)).all())
+        Application.is_continuing.is_(False)).group_by(Application.phase_id)).all())
     supported = (select(Team.phase_id, Municipality.prefecture, func.coalesce(Application.is_continuing, False).label("continuing"))
                  .join(Municipality, Municipality.id == Team.municipality_id)
-                 .outerjoin(Application, Application.id == Team.application_id)
-                 .where(Team.phase_id.in_(ids)).subquery())
+                 .outerjoin(Application, Application.id == Team.application_id).subquery())
     totals = {pid: (n, p) for pid, n, p in db.session.execute(
         select(supported.c.phase_id, func.count(), func.count(distinct(supported.c.prefecture))).group_by(supported.c.phase_id))}
     split = {(pid, bool(c)): (n, p) for pid, c, n, p in db.session.execute(
         select(supported.c.phase_id, supported.c.continuing, func.count(), func.count(distinct(supported.c.prefecture)))
         .group_by(supported.c.phase_id, supported.c.continuing))}
-    result = []
-    for phase in phases:
-        teams, prefectures = totals.get(phase.id, (0, 0))
-        result.append(Headline(phase, *applied.get(phase.id, (0, 0)), *serving.get(phase.id, (0, 0)), teams,
-                               municipal.get(phase.id, 0), teams, prefectures,
-                               *split.get((phase.id, False), (0, 0)), *split.get((phase.id, True), (0, 0))))
+    result = {}
+    for pid in set(applied) | set(serving) | set(municipal) | set(totals):
+        teams, prefectures = totals.get(pid, (0, 0))
+        result[str(pid)] = [*applied.get(pid, (0, 0)), *serving.get(pid, (0, 0)), teams, municipal.get(pid, 0), teams,
+                            prefectures, *split.get((pid, False), (0, 0)), *split.get((pid, True), (0, 0))]
     return result
 
 
@@ -78,6 +80,10 @@ def by_region(phase: Phase) -> list[tuple[str, int, int]]:
     counts them (new applications: continuing municipalities answer the survey instead, APP-4); supported, new and
     continuing — each column sums to its headline figure."""
     hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
+    return revisions.kept(f"statistics:regions:{phase.id}", lambda: _by_region(phase))
+
+
+def _by_region(phase: Phase) -> list[tuple[str, int, int]]:
     applied = dict(db.session.execute(select(Municipality.region_block, func.count()).join(Application)
                                       .where(Application.phase_id == phase.id, Application.is_continuing.is_(False))
                                       .group_by(Municipality.region_block)).all())
@@ -89,6 +95,10 @@ def by_region(phase: Phase) -> list[tuple[str, int, int]]:
 def by_population(phase: Phase) -> list[tuple[str, int]]:
     """Seed 000 ⑥: supported municipalities by population band (the phase's reference count)."""
     hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
+    return revisions.kept(f"statistics:sizes:{phase.id}", lambda: _by_population(phase))
+
+
+def _by_population(phase: Phase) -> list[tuple[str, int]]:
     population, join = municipalities.population_column(phase)
     band = case(*[(population < high, label) for label, (_, high) in POPULATION_BANDS.items() if high is not None],
                 else_=next(label for label, (_, high) in POPULATION_BANDS.items() if high is None))
