@@ -67,6 +67,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": _database_url(setting("DATABASE_URL"))
         or f"sqlite:///{instance / 'banso.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # PostgreSQL's planner cost of a random read: its default (4) is for spinning disks, and made it hash a whole
+        # table (4,000 officers, 7 ms) to join the 50 travellers of a page instead of looking each one up (0.2 ms).
+        # 1.1 is the usual value for SSDs or a database held in memory; set per connection, so no server change.
+        "PG_RANDOM_PAGE_COST": setting("PG_RANDOM_PAGE_COST", "1.1"),
         "REDIS_URL": redis_url or f"unix://{instance / 'redis.sock'}",
         "EMBEDDED_REDIS": not redis_url,
         "MAIL_SERVER": setting("MAIL_SERVER"),
@@ -153,6 +157,13 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         config["SQLALCHEMY_DATABASE_URI"] = _database_url(overrides["DATABASE_URL"])
     if production:
         config["LOAD_DEMO_DATA"] = False
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        try:
+            cost = float(config["PG_RANDOM_PAGE_COST"])
+        except (TypeError, ValueError):
+            raise ConfigError("PG_RANDOM_PAGE_COST は数値で指定してください（例: 1.1）。") from None
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                               "connect_args": {"options": f"-c random_page_cost={cost}"}}
     if config["INQUIRY_IMAP_SECURITY"] not in ("ssl", "starttls", "none"):
         raise ConfigError("INQUIRY_IMAP_SECURITY は ssl・starttls・none のいずれかにしてください（none はこのマシン上のメールサーバーだけ）。")
     if config["INQUIRY_IMAP_HOST"] and not config["INQUIRY_IMAP_USER"]:

@@ -315,12 +315,16 @@ class Receipt(db.Model):
 
 # Totals computed in SQL from the lines, so lists sort and sum on the truth, in the same query.
 # The services expire them when they change the lines (a flush of the row itself changes nothing here).
+# The totals of a trip's and a claim's own lines, summed beside the row. Written on the lines' tables, not their
+# classes: the row the total sits on is held itself (PUB-2), and the hold's criteria on the lines inside each of these
+# correlated sums tripled what PostgreSQL planned for the trip list (11 ms of a 13 ms statement at N = 10).
+_estimate_lines, _claim_lines = TripEstimateLine.__table__, TravelClaimLine.__table__
 TripRequest.estimated_yen = column_property(
-    select(func.coalesce(func.sum(TripEstimateLine.amount_yen), 0))
-    .where(TripEstimateLine.trip_id == TripRequest.id).correlate_except(TripEstimateLine).scalar_subquery(), expire_on_flush=False)
+    select(func.coalesce(func.sum(_estimate_lines.c.amount_yen), 0))
+    .where(_estimate_lines.c.trip_id == TripRequest.id).correlate_except(_estimate_lines).scalar_subquery(), expire_on_flush=False)
 TravelClaim.claimed_yen = column_property(
-    select(func.coalesce(func.sum(TravelClaimLine.claimed_yen), 0))
-    .where(TravelClaimLine.claim_id == TravelClaim.id).correlate_except(TravelClaimLine).scalar_subquery(), expire_on_flush=False)
+    select(func.coalesce(func.sum(_claim_lines.c.claimed_yen), 0))
+    .where(_claim_lines.c.claim_id == TravelClaim.id).correlate_except(_claim_lines).scalar_subquery(), expire_on_flush=False)
 TravelClaim.approved_yen = column_property(
-    select(func.coalesce(func.sum(func.coalesce(TravelClaimLine.approved_yen, TravelClaimLine.claimed_yen)), 0))
-    .where(TravelClaimLine.claim_id == TravelClaim.id).correlate_except(TravelClaimLine).scalar_subquery(), expire_on_flush=False)
+    select(func.coalesce(func.sum(func.coalesce(_claim_lines.c.approved_yen, _claim_lines.c.claimed_yen)), 0))
+    .where(_claim_lines.c.claim_id == TravelClaim.id).correlate_except(_claim_lines).scalar_subquery(), expire_on_flush=False)

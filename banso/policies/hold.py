@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context
 from sqlalchemy import event, exists, false, or_, select, true
-from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from banso.models import (Activity, Application, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer,
                           Publication, PublicationStatus, Receipt, Role, Team, TeamExtension, TeamMembership, TravelClaim,
@@ -31,7 +31,9 @@ _LIFTED = "banso_hold_lifted"
 _NAMES_A_TEAM = (TeamMembership, TeamExtension, MemberReplacement, Activity, HalfYearReport, TeamTravelPlan)
 _ON_A_TRIP = (TripTraveller, TripEstimateLine, TravelClaim)
 _ON_A_CLAIM = (TravelClaimLine, Receipt)
-_TRIP, _CLAIM = aliased(TripRequest, name="held_trip"), aliased(TravelClaim, name="held_claim")  # built once: cheap to reuse
+# The trip and claim a row on a trip is decided by: plain table aliases, built once, so no criteria of their own are
+# added inside the EXISTS (the condition there is the trip's).
+_TRIP, _CLAIM = TripRequest.__table__.alias("held_trip"), TravelClaim.__table__.alias("held_claim")
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,12 @@ def _apply_hold(state: ORMExecuteState) -> None:
         return
     options = g.get(_OPTIONS) if has_request_context() else None
     if options is None or options[0] is not scope:
-        options = (scope, _criteria(scope))
+        options = (scope, _criteria(scope), set())
+        options[2].update(id(option) for option in options[1])
         if has_request_context():
             setattr(g, _OPTIONS, options)
+    if any(id(option) in options[2] for option in state.statement._with_options):
+        return  # a relationship load carrying its parent query's criteria: added twice, they were planned twice
     state.statement = state.statement.options(*options[1])
 
 
@@ -158,14 +163,14 @@ def _criteria(scope: Scope) -> list:
     visible_teams = select(Team.id).where(scope.team_condition()).scalar_subquery()
     # A trip is decided on its own phase and team; a row on a trip (or on a claim) by its own trip, asked per row
     # (EXISTS by primary key) — never by listing every visible trip or claim of the programme first.
-    trip, claim = _TRIP, _CLAIM
+    trip, claim = _TRIP.c, _CLAIM.c
     options = [with_loader_criteria(Team, scope.team_condition(), include_aliases=True)]
     options += [with_loader_criteria(model, model.team_id.in_(visible_teams), include_aliases=True) for model in _NAMES_A_TEAM]
     options.append(with_loader_criteria(TripRequest, scope.trip_condition(TripRequest), include_aliases=True))
     options += [with_loader_criteria(model, exists().where(trip.id == model.trip_id, scope.trip_condition(trip))
-                                     .correlate_except(trip), include_aliases=True) for model in _ON_A_TRIP]
+                                     .correlate_except(_TRIP), include_aliases=True) for model in _ON_A_TRIP]
     options += [with_loader_criteria(model, exists().where(claim.id == model.claim_id, trip.id == claim.trip_id,
-                                                           scope.trip_condition(trip)).correlate_except(claim, trip),
+                                                           scope.trip_condition(trip)).correlate_except(_CLAIM, _TRIP),
                                      include_aliases=True) for model in _ON_A_CLAIM]
     options.append(with_loader_criteria(Inquiry, or_(Inquiry.team_id.is_(None), Inquiry.team_id.in_(visible_teams)),
                                         include_aliases=True))
