@@ -5,7 +5,8 @@ ask them to decide which buttons to show: one answer everywhere. PUB-2 is applie
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, or_
+from flask import g, has_request_context
+from sqlalchemy import select, union
 
 from banso.models import Officer, Role, Team, TripRequest, TripTraveller, User
 from banso.models.travel import TripStatus
@@ -26,10 +27,22 @@ def is_own(trip: TripRequest, user: User) -> bool:
 
 
 def own_condition(user: User):
-    """An officer's own trips, as a query condition: filed by them, or they travel on it."""
-    travels = exists().where(TripTraveller.trip_id == TripRequest.id, TripTraveller.officer_id == Officer.id,
-                             Officer.user_id == user.id)
-    return or_(TripRequest.filed_by_id == user.id, travels)
+    """An officer's own trips, as a query condition: filed by them, or they travel on it. Their ids are read first (a
+    statement by two indexes, once per request) and the list asks for those few: as an OR of the two, or as a subquery,
+    PostgreSQL expected half the phase's trips and joined every team of the programme before picking them."""
+    return TripRequest.id.in_(_own_trip_ids(user))
+
+
+def _own_trip_ids(user: User) -> list[int]:
+    from banso.extensions import db
+
+    memo = g.setdefault("banso_own_trips", {}) if has_request_context() else {}
+    if user.id not in memo:
+        filed = select(TripRequest.id).where(TripRequest.filed_by_id == user.id)
+        travels = (select(TripTraveller.trip_id).join(Officer, Officer.id == TripTraveller.officer_id)
+                   .where(Officer.user_id == user.id))
+        memo[user.id] = sorted(db.session.scalars(union(filed, travels)))
+    return memo[user.id]
 
 
 def sees_only_own(user: User) -> bool:

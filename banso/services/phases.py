@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from banso.clock import JST, now
@@ -40,17 +41,24 @@ class Milestone:
     is_next: bool = False
 
 
+_READ = "banso_phases"
+
+
 def all_phases() -> list[Phase]:
-    return list(db.session.scalars(select(Phase).order_by(Phase.number.desc())))
+    """Every phase, newest first. A request reads them once (a programme has one a year; its pages ask for the list,
+    the current phase and the selected one); a phase created meanwhile is added by ``create_phase``."""
+    if not has_request_context():
+        return list(db.session.scalars(select(Phase).order_by(Phase.number.desc())))
+    if _READ not in g:
+        setattr(g, _READ, list(db.session.scalars(select(Phase))))
+    return sorted(g.get(_READ), key=lambda p: p.number, reverse=True)
 
 
 def current_phase() -> Phase | None:
     """The newest phase whose survey has opened; before any has, the earliest one."""
     at = now()
-    phase = db.session.scalar(
-        select(Phase).where(Phase.survey_opens_at <= at).order_by(Phase.number.desc()).limit(1)
-    )
-    return phase or db.session.scalar(select(Phase).order_by(Phase.number).limit(1))
+    phases = all_phases()
+    return next((p for p in phases if p.survey_opens_at <= at), phases[-1] if phases else None)
 
 
 def running_beside(phase: Phase | None) -> Phase | None:
@@ -112,6 +120,8 @@ def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: 
     phase.events = [PhaseEvent(label=label, at=at) for label, at in events]
     db.session.add(phase)
     audit.record("create", phase, actor=actor, summary=f"{phase.name}を作成", after=audit.snapshot(phase, FIELDS))
+    if has_request_context():
+        g.pop(_READ, None)
     return phase
 
 
@@ -175,7 +185,7 @@ def jst_deadline(day: date, hour: int = 17) -> datetime:
 def selected_phase(number: str | None) -> Phase | None:
     """The phase a page was asked for (?phase=2), else the current one."""
     if parse_id(number):
-        phase = db.session.scalar(select(Phase).where(Phase.number == int(number)))
+        phase = next((p for p in all_phases() if p.number == int(number)), None)
         if phase is not None:
             return phase
     return current_phase()

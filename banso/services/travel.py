@@ -16,7 +16,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import String, case, cast, exists, func, literal, or_, select, union_all, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from banso.formatting import parse_id, wareki
@@ -29,6 +29,7 @@ from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PUR
 from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES, typed
+from banso.revisions import kept as kept_until_written
 from banso.services import (EditedMeanwhile, InputError, NotPermitted, RuleViolation, WrongState, audit, check_version,
                             files, notifications)
 
@@ -251,7 +252,7 @@ def _spent_sum(phase_id: int, bearer: str = "national"):
 def budget(phase: Phase) -> Budget:
     """The phase's figures, read from the records every time (never a running total)."""
     with hold.lifted("TRV-2: the forecast counts every team's plan; the figure names no team"):
-        forecast = _forecast(phase)
+        forecast = kept_until_written(f"travel:forecast:{phase.id}", lambda: _forecast(phase))
     return _figures(phase, forecast=forecast, kept=True)
 
 
@@ -976,7 +977,7 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
                bearer=None, status=None, stage=None, over_plan=None):
     """Trips of the phase with every list filter; officers see only their own."""
     stmt = (select(TripRequest).join(Team, Team.id == TripRequest.team_id).join(Municipality, Municipality.id == Team.municipality_id)
-            .options(joinedload(TripRequest.team).joinedload(Team.municipality),
+            .options(contains_eager(TripRequest.team).contains_eager(Team.municipality),  # the joins above, not again
                      selectinload(TripRequest.travellers).joinedload(TripTraveller.officer),
                      joinedload(TripRequest.claim), joinedload(TripRequest.filed_by))
             .where(TripRequest.phase_id == phase.id))
@@ -1011,11 +1012,13 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
 
 def stage_counts(phase: Phase, user: User) -> dict[str, int]:
     """How many trips sit at each stage (one query), for the tabs above the list."""
+    own = policy.sees_only_own(user)
     stmt = select(*[func.coalesce(func.sum(case((TripRequest.status.in_(statuses), 1), else_=0)), 0)
                     for _, statuses in STAGES.values()]).where(TripRequest.phase_id == phase.id)
-    if policy.sees_only_own(user):
+    if own:
         stmt = stmt.where(policy.own_condition(user))
-    return dict(zip(STAGES, db.session.execute(stmt).one()))
+    return kept_until_written(f"travel:stages:{phase.id}:{user.id if own else 'all'}",
+                          lambda: dict(zip(STAGES, db.session.execute(stmt).one())))
 
 
 def teams_for(user: User, phase: Phase) -> list[Team]:
@@ -1030,11 +1033,13 @@ def team_choices(user: User, phase: Phase) -> list[tuple[int, str]]:
     """(id, name) of the teams a list can be filtered by: two narrow columns, no team loaded (a phase has a thousand
     at ten times the programme). Names of a held phase shown to the secretariat are audited like the statistics."""
     hold.note_shown(phase.id)
+    own = policy.sees_only_own(user)
     stmt = select(Team.id, Municipality.name).join(Municipality, Municipality.id == Team.municipality_id).where(Team.phase_id == phase.id)
-    if policy.sees_only_own(user):
+    if own:
         stmt = stmt.where(Team.id.in_(select(TeamMembership.team_id).join(Officer).where(
             Officer.user_id == user.id, TeamMembership.left_on.is_(None))))
-    return [(team_id, f"{name}チーム") for team_id, name in db.session.execute(stmt.order_by(Team.id))]
+    return kept_until_written(f"travel:teams:{phase.id}:{user.id if own else 'all'}",
+                          lambda: [(team_id, f"{name}チーム") for team_id, name in db.session.execute(stmt.order_by(Team.id))])
 
 
 # --- the budget's breakdowns -----------------------------------------------------------------

@@ -114,7 +114,8 @@ def test_the_hold_is_added_once_to_a_relationship_load(app, client, clock):
 # only comes down (the benchmark's table and the README name them).
 TARGET = 12
 ABOVE_TARGET = {  # counted here with the test's two SAVEPOINT statements (`make bench`, on PostgreSQL, counts two fewer)
-    "admin /": 14, "admin /publication/": 13, "secretariat /": 13, "secretariat /stats/": 16, "finance /travel/": 14,
+    # and with nothing kept (values kept between changes take the statistics and the travel figures below 12)
+    "admin /": 14, "secretariat /": 13, "secretariat /stats/": 15, "finance /travel/": 13,
     "finance /travel/{trip}": 15, "officer /officers/me": 13, "officer /travel/{own_trip}": 13,
 }
 
