@@ -14,7 +14,9 @@ another key), their session's form key, the address with its query, the htmx hea
 "overdue" and the hold's release time are never more than a minute late); access is checked before the cache is
 asked, by the decorators above ``kept_page``.
 
-Without Redis nothing is kept: every value is computed and every page rendered, as before.
+Without Redis nothing is kept: every value is computed and every page rendered, as before. Writes made while Redis
+does not answer are counted when it answers again, before the process that made them serves anything kept; another
+process may serve a value kept before the outage until then (that process's next request) or its expiry (an hour).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from contextvars import ContextVar
 from functools import lru_cache, wraps
 
@@ -33,7 +36,7 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger("banso")
 
-VALUE_SECONDS = 24 * 3600
+VALUE_SECONDS = 3600
 PAGE_SECONDS = 120  # the minute is in a page's key; this only lets Redis drop it
 
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "TRUNCATE", "CREATE", "ALTER", "DROP", "COPY"})
@@ -95,9 +98,24 @@ def _hash_key() -> str:
     return key
 
 
-def _count(tables) -> None:
-    if not tables or not has_app_context():
-        return
+# Tables written while Redis did not answer: counted when it answers again (this process's next commit or kept read);
+# until then this process serves nothing kept. Redis is not asked again for RETRY_SECONDS after a failure.
+_uncounted: set[str] = set()
+_retry_at = 0.0
+RETRY_SECONDS = 5
+
+
+def _count(tables) -> bool:
+    """Count the tables (and any left uncounted); False while Redis does not answer."""
+    global _retry_at
+    if not has_app_context():
+        return True
+    tables = set(tables) | _uncounted
+    if not tables:
+        return True
+    if time.monotonic() < _retry_at:
+        _uncounted.update(tables)
+        return False
     from banso import queue
 
     try:
@@ -106,15 +124,19 @@ def _count(tables) -> None:
             pipe.hincrby(_hash_key(), table, 1)
         pipe.execute()
     except redis.RedisError:
-        # Kept values and pages expire (VALUE_SECONDS, PAGE_SECONDS); until then they may be as old as this write.
-        log.error("書込みの記録をRedisに残せませんでした（%s）: 保持中の集計は期限まで古いままの場合があります", ", ".join(sorted(tables)))
+        _uncounted.update(tables)
+        _retry_at = time.monotonic() + RETRY_SECONDS
+        log.error("書込みの記録をRedisに残せませんでした（%s）: 応答が戻りしだい記録します", ", ".join(sorted(tables)))
+        return False
+    _uncounted.difference_update(tables)
+    return True
 
 
-@event.listens_for(Engine, "commit")
-def _before_commit(conn) -> None:
-    """Writes committed on a connection outside a session are counted here (before the commit: a reader in between
-    may keep an old value, which the session's count after its commit, or the expiry, replaces)."""
-    _count(_written.get())
+def forget_uncounted() -> None:
+    """Redis was emptied (the tests, between two): nothing is left to count."""
+    global _retry_at
+    _uncounted.clear()
+    _retry_at = 0.0
 
 
 @event.listens_for(Session, "after_commit")
@@ -172,7 +194,7 @@ def kept(name: str, compute, *, seconds: int = VALUE_SECONDS):
     the hold. Not kept when this transaction has written one of them and not committed yet (it might roll back)."""
     from banso import queue
 
-    if not current_app.config["VALUES_KEPT"]:
+    if not current_app.config["VALUES_KEPT"] or not _count(()):
         return compute()
     key = f"{_hash_key()}:v:{name}:{_scope()}"
     try:
@@ -232,7 +254,7 @@ def kept_page(view):
     def wrapped(*args, **kwargs):
         from banso import queue
 
-        if request.method != "GET" or not current_app.config["PAGES_KEPT"]:
+        if request.method != "GET" or not current_app.config["PAGES_KEPT"] or not _count(()):
             return view(*args, **kwargs)
         key = _page_key()
         try:

@@ -54,9 +54,10 @@ def ensure_scale_database(scale: int, *, fresh: bool = False) -> str:
             print(f"-- generating N = {scale} in {name}", flush=True)
             scale_data.generate(scale, as_of=AS_OF, echo=lambda line: print("   ", line, flush=True))
             db.session.commit()
-            db.session.execute(db.text("ANALYZE"))
-            db.session.commit()
         db.session.remove()
+    # As autovacuum leaves a database in service: statistics, and the visibility map without which PostgreSQL reads
+    # the table instead of an index alone (the inbox's counts: 18 ms instead of 2 on a freshly loaded set).
+    subprocess.run(["psql", database_url(scale), "-qc", "VACUUM ANALYZE"], check=True, capture_output=True)
     return database_url(scale)
 
 

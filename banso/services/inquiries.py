@@ -37,6 +37,7 @@ from banso.models.inquiry import (CATEGORIES, CHANNELS, MAIL_OUTCOMES, OPEN_STAT
                                   Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
+from banso.revisions import kept as kept_until_written
 from banso.services import (EditedMeanwhile, InputError, InputProblems, NotPermitted, RuleViolation, WrongState, audit,
                             check_version, files, notifications, phases)
 
@@ -867,12 +868,15 @@ def list_query(user: User, *, q=None, status=None, category=None, org_type=None,
 def status_counts(user: User, *, open_only: bool = False) -> dict[str, int]:
     """Inquiries by status, and how many open ones are past their due time: one grouped statement, answered from the
     index of unmerged inquiries by status and due time (ix_inquiries_unmerged_status_due) without reading the table.
-    ``open_only``: the open statuses alone (the home pages), a few rows of the index instead of every closed one."""
-    stmt = (select(Inquiry.status, func.count(), func.count().filter(Inquiry.due_at < now()))
+    ``open_only``: the open statuses alone (the home pages), a few rows of the index instead of every closed one.
+    Kept until the inquiries change, and for the minute (what is overdue moves with the clock)."""
+    at = now()
+    stmt = (select(Inquiry.status, func.count(), func.count().filter(Inquiry.due_at < at))
             .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None)).group_by(Inquiry.status))
     if open_only:
         stmt = stmt.where(Inquiry.status.in_(OPEN_STATUSES))
-    rows = db.session.execute(stmt).all()
+    rows = kept_until_written(f"inquiries:counts:{user.id}:{open_only}:{at:%Y%m%d%H%M}",
+                              lambda: [list(row) for row in db.session.execute(stmt)])
     counts = {s.value: 0 for s in InquiryStatus} | {status: n for status, n, _ in rows}
     counts["overdue"] = sum(late for status, _, late in rows if status in OPEN_STATUSES)
     return counts

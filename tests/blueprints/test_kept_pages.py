@@ -232,3 +232,29 @@ def test_forget_kept_after_the_database_was_changed_outside_banso(app):
     with app.app_context():
         revisions.kept("test:count", count)
         assert len(calls) == 2
+
+
+def test_a_write_made_while_redis_did_not_answer_is_counted_when_it_answers(app, monkeypatch):
+    with app.app_context():
+        make_team()
+        db.session.commit()
+        calls = []
+
+        def count():
+            calls.append(1)
+            return sorted(db.session.scalars(select(Municipality.name)))
+
+        revisions.kept("test:names", count)
+        working = redis.client.Pipeline.execute
+
+        def down(*_args, **_kwargs):
+            raise redis.ConnectionError("down")
+
+        monkeypatch.setattr(redis.client.Pipeline, "execute", down)
+        db.session.execute(update(Municipality).values(name="停止中に改名"))
+        db.session.commit()  # not counted: Redis does not answer
+        assert revisions.kept("test:names", count) == ["停止中に改名"]  # nothing kept is served meanwhile
+        monkeypatch.setattr(redis.client.Pipeline, "execute", working)
+        monkeypatch.setattr(revisions, "_retry_at", 0.0)
+        assert revisions.kept("test:names", count) == ["停止中に改名"] and len(calls) == 3
+        assert revisions.kept("test:names", count) == ["停止中に改名"] and len(calls) == 3  # kept again once counted
