@@ -16,6 +16,7 @@ computations over every record (the budget cap counts every trip) whose result n
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 
 from flask import g, has_request_context
@@ -143,23 +144,21 @@ def _apply_hold(state: ORMExecuteState) -> None:
     scope = current_scope()
     if scope is None or scope.everything:
         return
-    options = g.get(_OPTIONS) if has_request_context() else None
-    if options is None or options[0] is not scope:
-        options = (scope, _criteria(scope), set())
-        options[2].update(id(option) for option in options[1])
-        if has_request_context():
-            setattr(g, _OPTIONS, options)
-    if any(id(option) in options[2] for option in state.statement._with_options):
+    options, ours = _criteria(scope)
+    if any(id(option) in ours for option in state.statement._with_options):
         return  # a relationship load carrying its parent query's criteria: added twice, they were planned twice
-    state.statement = state.statement.options(*options[1])
+    state.statement = state.statement.options(*options)
 
 
-_OPTIONS = "banso_hold_options"
+@lru_cache(maxsize=256)
+def _criteria(scope: Scope) -> tuple[tuple, frozenset]:
+    """The criteria of one scope for every held kind of record, and their ids. Built once per scope (a frozen value:
+    the released phases and the viewer's own teams), not per request: building them cost several milliseconds."""
+    options = _build_criteria(scope)
+    return tuple(options), frozenset(id(option) for option in options)
 
 
-def _criteria(scope: Scope) -> list:
-    """The viewer's criteria for every held kind of record, built once per request (building them is not free: a
-    page runs a dozen statements)."""
+def _build_criteria(scope: Scope) -> list:
     visible_teams = select(Team.id).where(scope.team_condition()).scalar_subquery()
     # A trip is decided on its own phase and team; a row on a trip (or on a claim) by its own trip, asked per row
     # (EXISTS by primary key) — never by listing every visible trip or claim of the programme first.

@@ -287,7 +287,14 @@ def supported_by_prefecture(phase: Phase) -> dict[str, int]:
 
 def results_fingerprint(phase: Phase) -> str:
     """What the published page shows, in one aggregate statement: it changes on release, a replacement, an extension,
-    a team formed or an officer's name or ministry edited, so a page cached under it is never stale."""
+    a team formed or an officer's name or ministry edited, so a page cached under it is never stale. Itself kept until
+    one of those tables is written (``revisions.kept``)."""
+    from banso.revisions import kept
+
+    return kept(f"publication:fingerprint:{phase.id}", lambda: _fingerprint(phase))
+
+
+def _fingerprint(phase: Phase) -> str:
     import hashlib
 
     from sqlalchemy import func
