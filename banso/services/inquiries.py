@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
@@ -922,7 +922,13 @@ def _percent(flags) -> str:
 
 def report(user: User, weeks: int = 12) -> Report:
     """The last 12 weeks: receipts per week and category, the share answered by the due time (SLA) per week and
-    category, the medians of first response and of resolution, and the same per handler."""
+    category, the medians of first response and of resolution, and the same per handler. Kept until the inquiries
+    change, and for the minute (the SLA of an unanswered inquiry moves with the clock)."""
+    key = f"inquiries:report:{user.id}:{weeks}:{now():%Y%m%d%H%M}"
+    return Report(**kept_until_written(key, lambda: asdict(_report(user, weeks))))
+
+
+def _report(user: User, weeks: int) -> Report:
     today = now().astimezone(JST).date()
     monday = today - timedelta(days=today.weekday())
     start = datetime.combine(monday - timedelta(weeks=weeks - 1), time(0), JST)
