@@ -38,6 +38,7 @@ class Officer(db.Model):
         UniqueConstraint("name", "ministry_id", "birth_date", name="uq_officers_person"),
         CheckConstraint("officer_type IN ('officer', 'secondee')", name="type_known"),
         CheckConstraint("effort_percent IS NULL OR (effort_percent BETWEEN 0 AND 100)", name="effort_is_a_share"),
+        Index("ix_officers_name_kana", "name_kana"),  # the officer list's order: its first page without sorting them all
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,6 +152,7 @@ class ConcurrentAppointment(db.Model):
         CheckConstraint("effective_from <= effective_to", name="term_ordered"),
         CheckConstraint("(state = 'planned') OR (order_number IS NOT NULL AND order_date IS NOT NULL)", name="issued_has_order"),
         CheckConstraint("(state = 'ended') = (ended_on IS NOT NULL)", name="ended_has_date"),
+        Index("ix_concurrent_appointments_phase_order", "phase_id", "order_number"),  # a phase's orders in number order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

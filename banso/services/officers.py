@@ -525,7 +525,11 @@ def _breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
 
 
 def pending_orders(phase: Phase) -> int:
-    """Selected officers of the phase still without an issued order."""
+    """Selected officers of the phase still without an issued order (kept until candidacies or orders are written)."""
+    return revisions.kept(f"officers:pending-orders:{phase.id}", lambda: _pending_orders(phase))
+
+
+def _pending_orders(phase: Phase) -> int:
     issued = select(ConcurrentAppointment.officer_id).where(ConcurrentAppointment.phase_id == phase.id,
                                                              ConcurrentAppointment.state != AppointmentState.PLANNED)
     return db.session.scalar(select(func.count()).where(
