@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from flask import current_app, make_response, render_template, request
 from openpyxl import Workbook
-from sqlalchemy import Select, Text, cast, func, or_, select, tuple_
+from sqlalchemy import Select, Text, cast, func, literal, or_, select, tuple_
 
 from banso.clock import JST
 from banso.formatting import parse_id, strip_control
@@ -83,7 +83,10 @@ def sort_by(stmt: Select, columns: dict[str, Any], default: str) -> tuple[Select
 def paginate(stmt: Select, *, rows: bool = False) -> Page:
     """One page of ``stmt``: entities, or whole result rows with ``rows=True``."""
     per_page = current_app.config["PER_PAGE"]
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    counted = stmt.order_by(None)
+    if not rows and not counted._distinct:  # the rows' FROM and WHERE only: no column (a trip's sum) computed to count
+        counted = counted.with_only_columns(literal(1), maintain_column_froms=True)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
     pages = max(1, -(-total // per_page))
     page = min(int_arg("page"), pages)
     window = stmt.limit(per_page).offset((page - 1) * per_page)

@@ -980,7 +980,9 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
             .options(contains_eager(TripRequest.team).contains_eager(Team.municipality),  # the joins above, not again
                      selectinload(TripRequest.travellers).joinedload(TripTraveller.officer),
                      joinedload(TripRequest.claim), joinedload(TripRequest.filed_by))
-            .where(TripRequest.phase_id == phase.id))
+            # A trip's team is of the trip's phase (file_request): said to PostgreSQL too, which otherwise joins every
+            # team of the programme to find the phase's.
+            .where(TripRequest.phase_id == phase.id, Team.phase_id == phase.id))
     if policy.sees_only_own(user):
         stmt = stmt.where(policy.own_condition(user))
     if q:

@@ -150,6 +150,27 @@ def test_finance_approves_over_http_and_the_list_filters(client, world, app):
     assert f"出-{pending:05d}" in approved and f"出-{world['trip']:05d}" not in approved
 
 
+def test_the_team_filter_is_a_select_for_a_few_teams_and_the_search_box_for_many(client, world, app, monkeypatch):
+    """Found by `make bench`: a phase of a thousand teams drew a thousand options on every view of the trip list.
+    Beyond TEAM_SELECT_LIMIT the search box finds a team by its municipality; a team chosen from its own page's link
+    is shown with a way to clear it, and the list is still filtered by it."""
+    from banso.blueprints.travel import views
+
+    with app.app_context():
+        own_name = db.session.get(Team, world["own_team"]).name
+    login(client, "finance@banso.example")
+    assert 'name="team_id"' in client.get("/travel/").get_data(as_text=True).split("<select", 1)[1]
+    monkeypatch.setattr(views, "TEAM_SELECT_LIMIT", 1)
+    page = client.get("/travel/").get_data(as_text=True)
+    assert '<select name="team_id"' not in page and "解除" not in page
+    chosen = client.get(f"/travel/?team_id={world['own_team']}").get_data(as_text=True)
+    assert '<select name="team_id"' not in chosen and f"チーム: {own_name}" in chosen and "解除" in chosen
+    assert f'type="hidden" name="team_id" value="{world["own_team"]}"' in chosen
+    assert f"出-{world['trip']:05d}" in chosen
+    other = client.get(f"/travel/?team_id={world['other_team']}").get_data(as_text=True)
+    assert f"出-{world['trip']:05d}" not in other
+
+
 def test_trv_2_the_review_buttons_show_only_to_finance_who_may_review(app, client, world):
     """Found: a finance user saw 承認する on a trip they were on themselves, which the service then refused.
     The page and the service ask the same policy."""

@@ -48,6 +48,11 @@ EXPORT_COLUMNS = [
 ]
 
 
+# Up to this many teams the list offers them in a select; beyond (a phase of a thousand), the search box finds a team by
+# its municipality, and a team chosen elsewhere (its page's link) is shown with a way to clear it.
+TEAM_SELECT_LIMIT = 100
+
+
 @bp.get("/", endpoint="index")
 @roles_required(*ALL_ROLES)
 @kept_page
@@ -62,9 +67,12 @@ def index():
                                 "amount": TripRequest.estimated_yen, "status": TripRequest.status}, "-depart")
     if args.get("format") in ("csv", "xlsx"):
         return export(db.session.scalars(stmt).unique(), EXPORT_COLUMNS, f"{phase.name}_出張申請")
+    teams = travel.team_choices(current_user, phase)
+    chosen = next((name for team_id, name in teams if team_id == parse_id(args.get("team_id"))), None)
     return page_or_fragment("travel/index.html", "travel/_table.html", page=paginate(stmt), sort=sort, phase=phase,
                             counts=travel.stage_counts(phase, current_user), stages=travel.STAGES,
-                            teams=travel.team_choices(current_user, phase), prefectures=PREFECTURES, bearers=BEARERS,
+                            teams=teams if len(teams) <= TEAM_SELECT_LIMIT else None, chosen_team=chosen,
+                            prefectures=PREFECTURES, bearers=BEARERS,
                             statuses=TripStatus, all_phases=phases.all_phases(),
                             figures=travel.budget(phase) if policy.may_see_budget(current_user) else None)
 
