@@ -161,8 +161,30 @@ def count_all() -> None:
     _count(set(db.metadata.tables))
 
 
-def _unchanged(entry: dict, revisions: dict) -> bool:
-    return all(revisions.get(t, 0) == n for t, n in entry["tables"].items())
+class _Slot:
+    """One kept thing in Redis: what was found under its key (if still valid) and the revisions it was read against,
+    asked in one round trip."""
+
+    def __init__(self, key: str):
+        from banso import queue
+
+        self.key = key
+        self.conn = queue.connection()
+        pipe = self.conn.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.hgetall(_hash_key())
+        found, revisions = pipe.execute()  # RedisError: the caller computes instead
+        self.revisions = {k.decode(): int(v) for k, v in revisions.items()}
+        entry = json.loads(found) if found is not None else None
+        valid = entry is not None and all(self.revisions.get(t, 0) == n for t, n in entry["tables"].items())
+        self.entry = entry if valid else None
+
+    def keep(self, tables, payload: dict, seconds: int) -> None:
+        entry = {"tables": {t: self.revisions.get(t, 0) for t in tables}, **payload}
+        try:
+            self.conn.set(self.key, json.dumps(entry, ensure_ascii=False), ex=seconds)
+        except redis.RedisError:
+            pass
 
 
 class _Recording:
@@ -192,33 +214,19 @@ def _scope() -> str:
 def kept(name: str, compute, *, seconds: int = VALUE_SECONDS):
     """``compute()`` (anything JSON can hold), kept under the revisions of the tables it read and the viewer's scope of
     the hold. Not kept when this transaction has written one of them and not committed yet (it might roll back)."""
-    from banso import queue
-
     if not current_app.config["VALUES_KEPT"] or not _count(()):
         return compute()
-    key = f"{_hash_key()}:v:{name}:{_scope()}"
     try:
-        conn = queue.connection()
-        pipe = conn.pipeline(transaction=False)
-        pipe.get(key)
-        pipe.hgetall(_hash_key())
-        found, revisions = pipe.execute()
-        revisions = {k.decode(): int(v) for k, v in revisions.items()}
+        slot = _Slot(f"{_hash_key()}:v:{name}:{_scope()}")
     except redis.RedisError:
         return compute()
-    if found is not None:
-        entry = json.loads(found)
-        if _unchanged(entry, revisions):
-            _note_read(entry["tables"])
-            return entry["value"]
+    if slot.entry is not None:
+        _note_read(slot.entry["tables"])
+        return slot.entry["value"]
     with _Recording() as recording:
         value = compute()
     if not recording.tables & _written.get():
-        entry = {"tables": {t: revisions.get(t, 0) for t in recording.tables}, "value": value}
-        try:
-            conn.set(key, json.dumps(entry, ensure_ascii=False), ex=seconds)
-        except redis.RedisError:
-            pass
+        slot.keep(recording.tables, {"value": value}, seconds)
     return value
 
 
@@ -252,38 +260,23 @@ def kept_page(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        from banso import queue
-
         if request.method != "GET" or not current_app.config["PAGES_KEPT"] or not _count(()):
             return view(*args, **kwargs)
-        key = _page_key()
         try:
-            conn = queue.connection()
-            pipe = conn.pipeline(transaction=False)
-            pipe.get(key)
-            pipe.hgetall(_hash_key())
-            found, revisions = pipe.execute()
-            revisions = {k.decode(): int(v) for k, v in revisions.items()}
+            slot = _Slot(_page_key())
         except redis.RedisError:
             return view(*args, **kwargs)
-        if found is not None:
-            entry = json.loads(found)
-            if _unchanged(entry, revisions):
-                response = make_response(entry["body"])
-                response.headers["X-Banso-Kept"] = "hit"
-                return response
+        if slot.entry is not None:
+            response = make_response(slot.entry["body"])
+            response.headers["X-Banso-Kept"] = "hit"
+            return response
         form_key = session.get("csrf_token")
         if session.get("_flashes"):  # a message to show once: this page is not kept
             return view(*args, **kwargs)
         with _Recording() as recording:
             response = make_response(view(*args, **kwargs))
         if _storable(response, form_key):
-            entry = {"tables": {t: revisions.get(t, 0) for t in recording.tables | {"users"}},
-                     "body": response.get_data(as_text=True)}
-            try:
-                conn.set(key, json.dumps(entry, ensure_ascii=False), ex=PAGE_SECONDS)
-            except redis.RedisError:
-                pass
+            slot.keep(recording.tables | {"users"}, {"body": response.get_data(as_text=True)}, PAGE_SECONDS)
         return response
 
     return wrapped
