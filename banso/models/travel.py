@@ -315,9 +315,8 @@ class Receipt(db.Model):
 
 # Totals computed in SQL from the lines, so lists sort and sum on the truth, in the same query.
 # The services expire them when they change the lines (a flush of the row itself changes nothing here).
-# The totals of a trip's and a claim's own lines, summed beside the row. Written on the lines' tables, not their
-# classes: the row the total sits on is held itself (PUB-2), and the hold's criteria on the lines inside each of these
-# correlated sums tripled what PostgreSQL planned for the trip list (11 ms of a 13 ms statement at N = 10).
+# Written on the lines' tables, not their classes: the row a total sits on is held itself (PUB-2), and the hold's
+# criteria on the lines inside each correlated sum tripled what PostgreSQL planned for the trip list.
 _estimate_lines, _claim_lines = TripEstimateLine.__table__, TravelClaimLine.__table__
 TripRequest.estimated_yen = column_property(
     select(func.coalesce(func.sum(_estimate_lines.c.amount_yen), 0))

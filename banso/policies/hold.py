@@ -16,8 +16,8 @@ computations over every record (the budget cap counts every trip) whose result n
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import g, has_request_context
 from sqlalchemy import event, exists, false, or_, select, true

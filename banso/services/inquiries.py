@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from banso import queue
+from banso import queue, revisions
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import parse_id, strip_control, wareki
@@ -37,7 +37,6 @@ from banso.models.inquiry import (CATEGORIES, CHANNELS, MAIL_OUTCOMES, OPEN_STAT
                                   Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
 from banso.reference import PREFECTURES
-from banso.revisions import kept as kept_until_written
 from banso.services import (EditedMeanwhile, InputError, InputProblems, NotPermitted, RuleViolation, WrongState, audit,
                             check_version, files, notifications, phases)
 
@@ -875,8 +874,8 @@ def status_counts(user: User, *, open_only: bool = False) -> dict[str, int]:
             .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None)).group_by(Inquiry.status))
     if open_only:
         stmt = stmt.where(Inquiry.status.in_(OPEN_STATUSES))
-    rows = kept_until_written(f"inquiries:counts:{user.id}:{open_only}:{at:%Y%m%d%H%M}",
-                              lambda: [list(row) for row in db.session.execute(stmt)])
+    rows = revisions.kept(f"inquiries:counts:{user.id}:{open_only}:{at:%Y%m%d%H%M}",
+                          lambda: [list(row) for row in db.session.execute(stmt)])
     counts = {s.value: 0 for s in InquiryStatus} | {status: n for status, n, _ in rows}
     counts["overdue"] = sum(late for status, _, late in rows if status in OPEN_STATUSES)
     return counts
@@ -925,7 +924,7 @@ def report(user: User, weeks: int = 12) -> Report:
     category, the medians of first response and of resolution, and the same per handler. Kept until the inquiries
     change, and for the minute (the SLA of an unanswered inquiry moves with the clock)."""
     key = f"inquiries:report:{user.id}:{weeks}:{now():%Y%m%d%H%M}"
-    return Report(**kept_until_written(key, lambda: asdict(_report(user, weeks))))
+    return Report(**revisions.kept(key, lambda: asdict(_report(user, weeks))))
 
 
 def _report(user: User, weeks: int) -> Report:

@@ -29,7 +29,7 @@ from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PUR
 from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES, typed
-from banso.revisions import kept as kept_until_written
+from banso.revisions import kept as kept_until_written  # ``revisions`` here is the budget's cap revisions
 from banso.services import (EditedMeanwhile, InputError, NotPermitted, RuleViolation, WrongState, audit, check_version,
                             files, notifications)
 
