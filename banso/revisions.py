@@ -9,7 +9,7 @@ makes it stale without anyone declaring what depends on what.
 
 What is never kept: a page whose request wrote anything (an audited view writes its audit row on every view: PUB-2),
 showed held results to the secretariat, showed a message (shown once) or gave the session its form key, or did not
-answer 200 with HTML. A kept page is keyed by the signed-in user (their session version: a role change or a sign-out is
+answer 200 with HTML; and while a message waits in the session, the page is rendered to show it. A kept page is keyed by the signed-in user (their session version: a role change or a sign-out is
 another key), their session's form key, the address with its query, the htmx headers and the current minute (so
 "overdue" and the hold's release time are never more than a minute late); access is checked before the cache is
 asked, by the decorators above ``kept_page``.
@@ -260,7 +260,8 @@ def kept_page(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if request.method != "GET" or not current_app.config["PAGES_KEPT"] or not _count(()):
+        if (request.method != "GET" or not current_app.config["PAGES_KEPT"] or session.get("_flashes")
+                or not _count(())):  # a message waits to be shown: this page is rendered with it, and not kept
             return view(*args, **kwargs)
         try:
             slot = _Slot(_page_key())
@@ -271,8 +272,6 @@ def kept_page(view):
             response.headers["X-Banso-Kept"] = "hit"
             return response
         form_key = session.get("csrf_token")
-        if session.get("_flashes"):  # a message to show once: this page is not kept
-            return view(*args, **kwargs)
         with _Recording() as recording:
             response = make_response(view(*args, **kwargs))
         if _storable(response, form_key):
