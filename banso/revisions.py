@@ -254,6 +254,11 @@ def _storable(response, form_key) -> bool:
             and not hold.confidential_seen())
 
 
+# What a request reads before its view, and a kept page depends on all the same: the signed-in user, and the hold's
+# scope (the released phases, an officer's own teams).
+_READ_BEFORE_THE_VIEW = frozenset({"users", "publications", "team_memberships", "officers", "teams"})
+
+
 def kept_page(view):
     """A list page served from Redis while nothing it read has changed (see the module's note). Put it below the
     access decorators: they run on every request."""
@@ -275,7 +280,7 @@ def kept_page(view):
         with _Recording() as recording:
             response = make_response(view(*args, **kwargs))
         if _storable(response, form_key):
-            slot.keep(recording.tables | {"users"}, {"body": response.get_data(as_text=True)}, PAGE_SECONDS)
+            slot.keep(recording.tables | _READ_BEFORE_THE_VIEW, {"body": response.get_data(as_text=True)}, PAGE_SECONDS)
         return response
 
     return wrapped

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text, update
 from banso import revisions
 from banso.clock import now
 from banso.extensions import db
-from banso.models import AuditEntry, Municipality, Role, Team, User
+from banso.models import AuditEntry, Municipality, Phase, Role, Team, User
 from tests.conftest import login
 from tests.factories import make_publication, make_team, make_user
 
@@ -252,3 +252,25 @@ def test_a_write_made_while_redis_did_not_answer_is_counted_when_it_answers(app,
         monkeypatch.setattr(revisions, "_retry_at", 0.0)
         assert revisions.kept("test:names", count) == ["停止中に改名"] and count.computed == 3
         assert revisions.kept("test:names", count) == ["停止中に改名"] and count.computed == 3  # kept again once counted
+
+
+def test_a_release_shows_at_once_on_a_list_kept_before_it(app, client):
+    """The released phases are read before the view (the hold's scope): a kept page depends on them all the same.
+    Finance's trip list kept while the phase was held shows its trips as soon as it is released."""
+    from tests.factories import make_rates, make_trip
+
+    with app.app_context():
+        make_rates(2026)
+        team = make_team()  # not released: finance does not see its trips (PUB-2)
+        number, phase_id = f"出-{make_trip(team).id:05d}", team.phase_id
+        email = make_user(Role.FINANCE).email
+        db.session.commit()
+    login(client, email)
+    _opened(client, "/travel/")
+    held = client.get("/travel/")
+    assert _kept(held) and number not in held.get_data(as_text=True)
+    with app.app_context():
+        make_publication(db.session.get(Phase, phase_id))
+        db.session.commit()
+    released = client.get("/travel/")
+    assert not _kept(released) and number in released.get_data(as_text=True)
