@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, distinct, func, literal, select, union_all
 
 from banso import revisions
 from banso.extensions import db
@@ -50,28 +50,34 @@ def headlines(phases: list[Phase]) -> list[Headline]:
 
 
 def _headline_figures() -> dict[str, list[int]]:
+    """Five grouped aggregates, sent as one statement (UNION ALL, each row tagged with what it counts): candidates,
+    serving officers, new applications, supported municipalities, and those split into new and continuing."""
     candidates = (select(OfficerCandidacy.phase_id).select_from(OfficerCandidacy)
                   .join(Officer, Officer.id == OfficerCandidacy.officer_id).group_by(OfficerCandidacy.phase_id))
-    applied = {pid: (a, m) for pid, a, m in db.session.execute(  # 省庁等: an agency (外局) counts on its own, as seed 000 counts 24
-        candidates.add_columns(func.count(distinct(OfficerCandidacy.officer_id)), func.count(distinct(Officer.ministry_id))))}
-    serving = {pid: (n, int(s or 0)) for pid, n, s in db.session.execute(
-        candidates.where(OfficerCandidacy.status.in_(SERVING))
-        .add_columns(func.count(), func.sum(case((Officer.officer_type == "secondee", 1), else_=0))))}
-    municipal = dict(db.session.execute(select(Application.phase_id, func.count()).where(
-        Application.is_continuing.is_(False)).group_by(Application.phase_id)).all())
-    supported = (select(Team.phase_id, Municipality.prefecture, func.coalesce(Application.is_continuing, False).label("continuing"))
+    supported = (select(Team.phase_id, Municipality.prefecture,
+                        case((func.coalesce(Application.is_continuing, False), 1), else_=0).label("continuing"))
                  .join(Municipality, Municipality.id == Team.municipality_id)
                  .outerjoin(Application, Application.id == Team.application_id).subquery())
-    totals = {pid: (n, p) for pid, n, p in db.session.execute(
-        select(supported.c.phase_id, func.count(), func.count(distinct(supported.c.prefecture))).group_by(supported.c.phase_id))}
-    split = {(pid, bool(c)): (n, p) for pid, c, n, p in db.session.execute(
-        select(supported.c.phase_id, supported.c.continuing, func.count(), func.count(distinct(supported.c.prefecture)))
-        .group_by(supported.c.phase_id, supported.c.continuing))}
+    tagged = union_all(
+        # One candidacy per officer and phase (its unique key): counted, not made distinct. 省庁等: an agency (外局)
+        # counts on its own, as seed 000 counts 24.
+        candidates.add_columns(literal("applied"), literal(0), func.count(), func.count(distinct(Officer.ministry_id))),
+        candidates.where(OfficerCandidacy.status.in_(SERVING))
+        .add_columns(literal("serving"), literal(0), func.count(), func.sum(case((Officer.officer_type == "secondee", 1), else_=0))),
+        select(Application.phase_id, literal("municipal"), literal(0), func.count(), literal(0))
+        .where(Application.is_continuing.is_(False)).group_by(Application.phase_id),
+        select(supported.c.phase_id, literal("supported"), literal(0), func.count(), func.count(distinct(supported.c.prefecture)))
+        .group_by(supported.c.phase_id),
+        select(supported.c.phase_id, literal("split"), supported.c.continuing, func.count(),
+               func.count(distinct(supported.c.prefecture))).group_by(supported.c.phase_id, supported.c.continuing),
+    )
+    found = {(kind, pid, int(c)): (int(n or 0), int(m or 0)) for pid, kind, c, n, m in db.session.execute(tagged)}
     result = {}
-    for pid in set(applied) | set(serving) | set(municipal) | set(totals):
-        teams, prefectures = totals.get(pid, (0, 0))
-        result[str(pid)] = [*applied.get(pid, (0, 0)), *serving.get(pid, (0, 0)), teams, municipal.get(pid, 0), teams,
-                            prefectures, *split.get((pid, False), (0, 0)), *split.get((pid, True), (0, 0))]
+    for pid in {pid for _, pid, _ in found}:
+        teams, prefectures = found.get(("supported", pid, 0), (0, 0))
+        result[str(pid)] = [*found.get(("applied", pid, 0), (0, 0)), *found.get(("serving", pid, 0), (0, 0)), teams,
+                            found.get(("municipal", pid, 0), (0, 0))[0], teams, prefectures,
+                            *found.get(("split", pid, 0), (0, 0)), *found.get(("split", pid, 1), (0, 0))]
     return result
 
 
