@@ -269,22 +269,24 @@ def _kept(phase: Phase, name: str, compute):
 
 
 def _forecast(phase: Phase) -> int:
-    """Planned site visits not yet requested × their standard cost, summed in SQL (two statements, no team loaded):
-    teams with a plan of their own in one sum; teams on the default plan grouped by their support period (a phase
-    has a handful), whose default number of visits is decided here (TEAM-5: one a quarter)."""
+    """Planned site visits not yet requested × their standard cost, summed in SQL (one statement, no team loaded): the
+    phase's teams grouped by support period, visits so far and whether they keep the default plan (a phase has a
+    handful of such groups). Teams with a plan of their own bring their sum; the default number of visits of the others
+    is decided here (TEAM-5: one a quarter)."""
     requested = _site_visits_query().where(TripRequest.phase_id == phase.id).subquery()
     done = func.coalesce(requested.c.n, 0)
     left = TeamTravelPlan.planned_site_visits - done
-    planned = db.session.scalar(
-        select(func.coalesce(func.sum(case((left > 0, left * TeamTravelPlan.standard_visit_cost_yen), else_=0)), 0))
-        .select_from(Team).join(TeamTravelPlan, TeamTravelPlan.team_id == Team.id)
-        .outerjoin(requested, requested.c.team_id == Team.id).where(Team.phase_id == phase.id))
+    on_default = TeamTravelPlan.id.is_(None)
     rows = db.session.execute(
-        select(Team.start_date, Team.end_date, done, func.count()).select_from(Team)
-        .outerjoin(TeamTravelPlan, TeamTravelPlan.team_id == Team.id).outerjoin(requested, requested.c.team_id == Team.id)
-        .where(Team.phase_id == phase.id, TeamTravelPlan.id.is_(None)).group_by(Team.start_date, Team.end_date, done))
-    default = sum(max(0, _default_visits(start, end) - n) * count for start, end, n, count in rows)
-    return int(planned) + default * phase.travel_standard_visit_yen
+        select(Team.start_date, Team.end_date, done, on_default, func.count(),
+               func.coalesce(func.sum(case((left > 0, left * TeamTravelPlan.standard_visit_cost_yen), else_=0)), 0))
+        .select_from(Team).outerjoin(TeamTravelPlan, TeamTravelPlan.team_id == Team.id)
+        .outerjoin(requested, requested.c.team_id == Team.id).where(Team.phase_id == phase.id)
+        .group_by(Team.start_date, Team.end_date, done, on_default))
+    total = 0
+    for start, end, n, default, count, planned in rows:
+        total += max(0, _default_visits(start, end) - n) * count * phase.travel_standard_visit_yen if default else int(planned)
+    return total
 
 
 def _figures(phase: Phase, *, forecast: int = 0, kept: bool = False) -> Budget:

@@ -351,7 +351,7 @@ def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
 
 
 def test_trv_2_the_forecast_summed_in_sql_equals_each_teams_plan_added_up(team, staff, finance):
-    """The budget's forecast is two aggregate statements (no team loaded); it must equal the sum of every team's
+    """The budget's forecast is one aggregate statement (no team loaded); it must equal the sum of every team's
     remaining planned visits × their cost, for custom plans, default plans and shorter support periods alike."""
     travel.set_plan(team, 2, 90_000, actor=finance)
     make_trip(team, actor=staff)  # one of the two planned visits requested
