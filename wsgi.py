@@ -1,4 +1,5 @@
 """For gunicorn: `gunicorn wsgi:app`."""
-from banso import create_app
+from banso import create_app, settle
 
 app = create_app()
+settle()

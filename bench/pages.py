@@ -5,6 +5,7 @@ import time
 
 from sqlalchemy import select
 
+from banso import settle
 from bench.common import count_statements, make_app, median, percentile
 
 TARGET_P50_MS, TARGET_P95_MS, TARGET_STATEMENTS = 30, 100, 12
@@ -66,6 +67,7 @@ def measure(url: str, requests: int, warmup: int = 10) -> dict[tuple[str, str], 
     with app.app_context():
         ids = _ids()
         engine = db.engine
+    settle()  # as wsgi.py does
     clients = {}
     for role, email in ROLES.items():
         client = app.test_client()

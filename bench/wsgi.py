@@ -1,6 +1,7 @@
 """The app as gunicorn serves it in the load benchmark, plus one bare Flask page to compare against."""
 import os
 
+from banso import settle
 from bench.common import make_app
 
 app = make_app(os.environ["DATABASE_URL"])
@@ -9,3 +10,6 @@ app = make_app(os.environ["DATABASE_URL"])
 @app.get("/bench/bare")
 def bare():
     return "ok"
+
+
+settle()  # as wsgi.py does

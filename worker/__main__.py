@@ -8,7 +8,7 @@ import threading
 
 from rq import Queue, SimpleWorker
 
-from banso import create_app, queue
+from banso import create_app, queue, settle
 from worker import jobs
 
 log = logging.getLogger("worker")
@@ -50,6 +50,7 @@ def _fetch_mail_forever(app, stop: threading.Event) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     app = create_app()
+    settle()
     stop = threading.Event()
     with app.app_context():
         connection = queue.connection()

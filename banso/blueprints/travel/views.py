@@ -68,7 +68,8 @@ def index():
     if args.get("format") in ("csv", "xlsx"):
         return export(db.session.scalars(stmt).unique(), EXPORT_COLUMNS, f"{phase.name}_出張申請")
     teams = travel.team_choices(current_user, phase)
-    chosen = next((name for team_id, name in teams if team_id == parse_id(args.get("team_id"))), None)
+    wanted = parse_id(args.get("team_id"))
+    chosen = next((name for team_id, name in teams if team_id == wanted), None) if wanted else None
     return page_or_fragment("travel/index.html", "travel/_table.html", page=paginate(stmt), sort=sort, phase=phase,
                             counts=travel.stage_counts(phase, current_user), stages=travel.STAGES,
                             teams=teams if len(teams) <= TEAM_SELECT_LIMIT else None, chosen_team=chosen,
