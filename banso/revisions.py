@@ -155,7 +155,8 @@ def _after_rollback(session, previous_transaction) -> None:
 
 
 def count_all() -> None:
-    """Every table changed at once (a restore, a demo reloaded, a test rolled back): nothing kept is served again."""
+    """Every table changed at once outside Banso (a restore with pg_restore, SQL by hand): nothing kept from before is
+    served again (``flask banso forget-kept``)."""
     from banso.extensions import db
 
     _count(set(db.metadata.tables))
