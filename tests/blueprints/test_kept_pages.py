@@ -3,6 +3,7 @@ only while nothing they read has changed, whichever way it was changed; never fo
 message once, shows held results, or belongs to someone else."""
 from datetime import timedelta
 
+import pytest
 import redis
 from sqlalchemy import func, select, text, update
 
@@ -22,6 +23,18 @@ def _released_team():
     return team
 
 
+@pytest.fixture
+def staff(app, client):
+    """A team of a released phase and a member of the secretariat signed in on ``client``: ids, name and email."""
+    with app.app_context():
+        team = _released_team()
+        user = make_user(Role.SECRETARIAT).email
+        ids = {"team": team.id, "municipality": team.municipality_id, "name": team.municipality.name, "email": user}
+        db.session.commit()
+    login(client, user)
+    return ids
+
+
 def _kept(response) -> bool:
     return response.headers.get("X-Banso-Kept") == "hit"
 
@@ -33,13 +46,8 @@ def _opened(client, path: str):
     return client.get(path)
 
 
-def test_a_list_is_served_kept_until_a_service_changes_what_it_read(app, client):
-    with app.app_context():
-        team = _released_team()
-        user = make_user(Role.SECRETARIAT).email
-        name, team_id = team.municipality.name, team.id
-        db.session.commit()
-    login(client, user)
+def test_a_list_is_served_kept_until_a_service_changes_what_it_read(app, client, staff):
+    name, team_id = staff["name"], staff["team"]
     first = _opened(client, "/teams/")
     assert first.status_code == 200 and not _kept(first) and name in first.get_data(as_text=True)
     again = client.get("/teams/")
@@ -48,7 +56,7 @@ def test_a_list_is_served_kept_until_a_service_changes_what_it_read(app, client)
     with app.app_context():
         from banso.services import teams as team_service
 
-        actor = db.session.scalar(select(User).where(User.email == user))
+        actor = db.session.scalar(select(User).where(User.email == staff["email"]))
         team_service.record_activity(db.session.get(Team, team_id),
                                      {"kind": "online_meeting", "started_on": now().date(), "summary": "定例会議"}, actor=actor)
         db.session.commit()
@@ -56,14 +64,9 @@ def test_a_list_is_served_kept_until_a_service_changes_what_it_read(app, client)
     assert not _kept(after)
 
 
-def test_a_write_in_plain_sql_makes_a_kept_page_stale(app, client):
+def test_a_write_in_plain_sql_makes_a_kept_page_stale(app, client, staff):
     """No service, no ORM object: an UPDATE in SQL text is counted all the same."""
-    with app.app_context():
-        team = _released_team()
-        user = make_user(Role.SECRETARIAT).email
-        municipality_id = team.municipality_id
-        db.session.commit()
-    login(client, user)
+    municipality_id = staff["municipality"]
     _opened(client, "/teams/")
     assert _kept(client.get("/teams/"))
     with app.app_context():
@@ -105,17 +108,12 @@ def test_a_page_showing_held_results_is_audited_on_every_view_and_never_kept(app
     assert audited() == before + 3
 
 
-def test_a_page_that_writes_anything_is_never_kept(app, client, monkeypatch):
+def test_a_page_that_writes_anything_is_never_kept(app, client, monkeypatch, staff):
     """Whatever a view writes (here an audit row of the view itself, added by whatever service it calls) happens again
     on every view: such a page is rendered each time."""
     from banso.blueprints.teams import views
     from banso.services import audit
 
-    with app.app_context():
-        _released_team()
-        user = make_user(Role.SECRETARIAT).email
-        db.session.commit()
-    login(client, user)
     selected = views.phases.selected_phase
 
     def audited_selection(*args, **kwargs):
@@ -134,14 +132,9 @@ def test_a_page_that_writes_anything_is_never_kept(app, client, monkeypatch):
     assert audited() == 4
 
 
-def test_a_waiting_message_is_shown_on_a_kept_page_and_never_kept(app, client):
+def test_a_waiting_message_is_shown_on_a_kept_page_and_never_kept(app, client, staff):
     """Found in review: a page kept before a refused action (which writes nothing) was served with the action's message
     still waiting in the session; the message showed up on some later page instead."""
-    with app.app_context():
-        _released_team()
-        user = make_user(Role.SECRETARIAT).email
-        db.session.commit()
-    login(client, user)
     _opened(client, "/teams/")
     assert _kept(client.get("/teams/"))
     with client.session_transaction() as session:  # a refused action's message, nothing written
@@ -152,13 +145,8 @@ def test_a_waiting_message_is_shown_on_a_kept_page_and_never_kept(app, client):
     assert _kept(page) and "保存しました。" not in page.get_data(as_text=True)
 
 
-def test_the_next_minute_renders_again(app, client):
+def test_the_next_minute_renders_again(app, client, staff):
     """Due times and the hold's release time move with the clock: a kept page is never more than a minute old."""
-    with app.app_context():
-        _released_team()
-        user = make_user(Role.SECRETARIAT).email
-        db.session.commit()
-    login(client, user)
     moment = now()
     app.config["CLOCK"] = lambda: moment
     _opened(client, "/teams/")
@@ -167,12 +155,7 @@ def test_the_next_minute_renders_again(app, client):
     assert not _kept(client.get("/teams/"))
 
 
-def test_without_redis_pages_are_rendered(app, client, monkeypatch):
-    with app.app_context():
-        _released_team()
-        user = make_user(Role.SECRETARIAT).email
-        db.session.commit()
-    login(client, user)
+def test_without_redis_pages_are_rendered(app, client, monkeypatch, staff):
 
     def down(*_args, **_kwargs):
         raise redis.ConnectionError("down")
