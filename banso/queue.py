@@ -73,25 +73,6 @@ def connection() -> redis.Redis:
     return conn
 
 
-def kept(key: str, compute, *, seconds: int):
-    """A value (anything JSON can hold) kept in Redis under ``key``, computed on a miss. The key must name the state it
-    was computed from (a revision, a fingerprint), so a kept value is never stale. Without Redis: computed each time."""
-    import json
-
-    try:
-        found = connection().get(key)
-    except redis.RedisError:
-        return compute()
-    if found is not None:
-        return json.loads(found)
-    value = compute()
-    try:
-        connection().set(key, json.dumps(value, ensure_ascii=False), ex=seconds)
-    except redis.RedisError:
-        pass
-    return value
-
-
 def queue(name: str = "default") -> Queue:
     return Queue(name, connection=connection())
 

@@ -256,18 +256,6 @@ def budget(phase: Phase) -> Budget:
     return _figures(phase, forecast=forecast, kept=True)
 
 
-KEPT_SECONDS = 24 * 3600
-
-
-def _kept(phase: Phase, name: str, compute):
-    """A money figure of the phase kept in Redis under its money revision (``Phase.travel_revision``): every change of
-    the money — an approval, a cancellation of an approved trip, a settlement, a cap revision — takes the budget lock,
-    which sets a new revision in the same transaction, so a kept figure is never one the records no longer give."""
-    from banso import queue
-
-    return queue.kept(f"banso:travel:{phase.id}:{phase.travel_revision}:{name}", compute, seconds=KEPT_SECONDS)
-
-
 def _forecast(phase: Phase) -> int:
     """Planned site visits not yet requested × their standard cost, summed in SQL (one statement, no team loaded): the
     phase's teams grouped by support period, visits so far and whether they keep the default plan (a phase has a
@@ -292,7 +280,8 @@ def _forecast(phase: Phase) -> int:
 def _figures(phase: Phase, *, forecast: int = 0, kept: bool = False) -> Budget:
     """Cap, committed, spent and municipality-borne in one statement, awaiting in another; the forecast (every team's plan)
     is read only by ``budget``: the cap checks need none of it. Every trip counts, whoever asks (TRV-2). ``kept``: the
-    money sums as kept under the phase's money revision (pages); the cap checks read them afresh after the lock."""
+    money sums as kept until the trips, their lines or the phase are written (pages); the cap checks read them afresh
+    after the lock."""
     def sums():
         with hold.lifted("TRV-2: the cap counts every trip; the figures name no team"):
             return list(db.session.execute(select(
@@ -303,7 +292,7 @@ def _figures(phase: Phase, *, forecast: int = 0, kept: bool = False) -> Budget:
                 _spent_sum(phase.id, "municipality").scalar_subquery(),
             )).one())
 
-    cap, committed, spent, m_committed, m_spent = _kept(phase, "sums", sums) if kept else sums()
+    cap, committed, spent, m_committed, m_spent = kept_until_written(f"travel:sums:{phase.id}", sums) if kept else sums()
     awaiting = db.session.scalar(select(func.count()).where(  # the viewer's work: trips they may see (PUB-2)
         TripRequest.phase_id == phase.id, TripRequest.status.in_((TripStatus.SUBMITTED, TripStatus.CLAIM_SUBMITTED))))
     return Budget(cap=cap, committed=committed, spent=spent, forecast=forecast,
@@ -311,8 +300,8 @@ def _figures(phase: Phase, *, forecast: int = 0, kept: bool = False) -> Budget:
 
 
 def _lock_budget(phase: Phase) -> None:
-    """Serialise every change that moves the budget: a row lock on PostgreSQL, the write lock on SQLite. The phase's
-    money revision changes with it, so the sums kept for pages under the old one are no longer read."""
+    """Serialise every change that moves the budget: a row lock on PostgreSQL, the write lock on SQLite, taken by
+    writing the phase's money revision (a write to the phase, so the sums kept for pages are computed again)."""
     import uuid
 
     revision = uuid.uuid4().hex
@@ -1049,28 +1038,28 @@ def team_choices(user: User, phase: Phase) -> list[tuple[int, str]]:
 # --- the budget's breakdowns -----------------------------------------------------------------
 
 def _amounts_by(phase: Phase, key, name: str) -> dict:
-    """Committed and spent (national) grouped by ``key`` of the trip, two aggregate queries, kept under the phase's
-    money revision (and the viewer's hold: the secretariat's sums of a held phase are not finance's)."""
-    scope = hold.current_scope()
-    seen = "all" if scope is None or scope.everything else "released"
-    rows = _kept(phase, f"{name}:{seen}", lambda: [[k, s, c] for k, (s, c) in _sum_by(phase, key).items()])
+    """Committed and spent (national) grouped by ``key`` of the trip, two aggregate queries, kept until the trips or
+    their lines are written (and per viewer's hold: the secretariat's sums of a held phase are not finance's)."""
+    rows = kept_until_written(f"travel:{name}:{phase.id}", lambda: [[k, s, c] for k, (s, c) in _sum_by(phase, key).items()])
     return {k: (s, c) for k, s, c in rows}
 
 
 def _sum_by(phase: Phase, key) -> dict:
-    committed = dict(db.session.execute(
-        select(key, func.sum(TripEstimateLine.amount_yen)).select_from(TripRequest)
-        .join(TripEstimateLine, TripEstimateLine.trip_id == TripRequest.id)
-        .join(Team, Team.id == TripRequest.team_id).join(Municipality, Municipality.id == Team.municipality_id)
-        .where(TripRequest.phase_id == phase.id, TripRequest.status.in_(COMMITTED), TripRequest.cost_bearer == "national")
-        .group_by(key)).all())
-    spent = dict(db.session.execute(
-        select(key, func.sum(func.coalesce(TravelClaimLine.approved_yen, TravelClaimLine.claimed_yen))).select_from(TripRequest)
-        .join(TravelClaim, TravelClaim.trip_id == TripRequest.id).join(TravelClaimLine, TravelClaimLine.claim_id == TravelClaim.id)
-        .join(Team, Team.id == TripRequest.team_id).join(Municipality, Municipality.id == Team.municipality_id)
-        .where(TripRequest.phase_id == phase.id, TripRequest.status == TripStatus.SETTLED, TripRequest.cost_bearer == "national")
-        .group_by(key)).all())
-    return {k: (int(spent.get(k) or 0), int(committed.get(k) or 0)) for k in set(committed) | set(spent)}
+    """Committed and spent by ``key``, in one statement (UNION ALL, each row tagged with which it is)."""
+    committed = (select(key.label("k"), literal("committed").label("kind"), func.sum(TripEstimateLine.amount_yen).label("yen"))
+                 .select_from(TripRequest).join(TripEstimateLine, TripEstimateLine.trip_id == TripRequest.id)
+                 .join(Team, Team.id == TripRequest.team_id).join(Municipality, Municipality.id == Team.municipality_id)
+                 .where(TripRequest.phase_id == phase.id, TripRequest.status.in_(COMMITTED), TripRequest.cost_bearer == "national")
+                 .group_by(key))
+    spent = (select(key.label("k"), literal("spent").label("kind"),
+                    func.sum(func.coalesce(TravelClaimLine.approved_yen, TravelClaimLine.claimed_yen)).label("yen"))
+             .select_from(TripRequest)
+             .join(TravelClaim, TravelClaim.trip_id == TripRequest.id).join(TravelClaimLine, TravelClaimLine.claim_id == TravelClaim.id)
+             .join(Team, Team.id == TripRequest.team_id).join(Municipality, Municipality.id == Team.municipality_id)
+             .where(TripRequest.phase_id == phase.id, TripRequest.status == TripStatus.SETTLED, TripRequest.cost_bearer == "national")
+             .group_by(key))
+    found = {(kind, k): int(yen or 0) for k, kind, yen in db.session.execute(union_all(committed, spent))}
+    return {k: (found.get(("spent", k), 0), found.get(("committed", k), 0)) for _, k in found}
 
 
 def by_month(phase: Phase) -> list[tuple[str, int, int, int]]:

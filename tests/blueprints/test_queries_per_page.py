@@ -114,9 +114,10 @@ def test_the_hold_is_added_once_to_a_relationship_load(app, client, clock):
 # only comes down (the benchmark's table and the README name them).
 TARGET = 12
 ABOVE_TARGET = {  # counted here with the test's two SAVEPOINT statements (`make bench`, on PostgreSQL, counts two fewer)
-    # and with nothing kept: every page runs at most 12 statements of its own, computed afresh
-    "admin /": 14, "secretariat /": 13, "finance /travel/{trip}": 14, "officer /officers/me": 13,
-    "officer /travel/{own_trip}": 13,
+    # and with nothing kept, the budget's money sums included (computed afresh, finance's trip page runs 13 of its own;
+    # every other page at most 12)
+    "admin /": 14, "secretariat /": 13, "finance /travel/": 13, "finance /travel/budget": 13, "finance /travel/{trip}": 15,
+    "officer /officers/me": 13, "officer /travel/{own_trip}": 13,
 }
 
 

@@ -369,8 +369,9 @@ def test_trv_2_the_forecast_summed_in_sql_equals_each_teams_plan_added_up(team, 
 
 
 def test_trv_2_the_budgets_sums_kept_for_pages_follow_every_change_of_the_money(team, staff, finance):
-    """The page figures are kept in Redis under the phase's money revision; every change of the money takes the budget
-    lock, which changes the revision, so the figures shown are always the records' sums."""
+    """The page figures are kept in Redis until the trips, their lines or the phase are written (every change of the
+    money also takes the budget lock, which writes the phase's money revision), so the figures shown are always the
+    records' sums."""
     def shown():
         figures = travel.budget(team.phase)
         return figures.committed, figures.spent, dict((label, s + c) for label, s, c, _ in travel.by_month(team.phase))["7月"]

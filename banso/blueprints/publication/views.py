@@ -150,23 +150,20 @@ def _results_page(phase: Phase, endpoint: str):
                            preview=publication.confidential(phase), endpoint=endpoint)
 
 
-PUBLIC_PAGE_SECONDS = 24 * 3600
-
-
 def _cached_public_page(phase: Phase, endpoint: str):
-    """The released results as the public reads them, rendered once per state of the results (release, members,
-    names: ``publication.results_fingerprint``) and kept in Redis; a browser holding the same state gets a 304."""
-    from banso import queue
+    """The released results as the public reads them, rendered once and kept until a table they show is written
+    (``revisions.kept``); a browser holding the same state of the results (``publication.results_fingerprint``) gets
+    a 304."""
+    from banso import revisions
 
     fingerprint = publication.results_fingerprint(phase)
     if fingerprint in request.if_none_match:
         response = make_response("", 304)
     else:
-        response = make_response(queue.kept(
-            f"banso:public-results:{phase.id}:{fingerprint}",
+        response = make_response(revisions.kept(
+            f"publication:public-results:{phase.id}:{endpoint}",
             lambda: render_template("publication/results.html", phase=phase, grouped=publication.results(phase),
-                                    figures=statistics.headline(phase), preview=False, endpoint=endpoint),
-            seconds=PUBLIC_PAGE_SECONDS))
+                                    figures=statistics.headline(phase), preview=False, endpoint=endpoint)))
     response.set_etag(fingerprint)
     response.headers["Cache-Control"] = "no-cache"  # always ask; the ETag answers cheaply
     return response
