@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := banso:create_app
 
-.PHONY: run test test-slow test-e2e setup clean bench reset-demo
+.PHONY: run test test-slow test-stress test-e2e setup clean bench reset-demo
 
 run: setup
 	$(BIN)/python -m banso.devserver
@@ -15,6 +15,11 @@ test: setup
 # The fault tests (Redis down for 30 s, PostgreSQL restarted, a worker killed): minutes, so apart; CI runs them.
 test-slow: setup
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+# The tests marked `timing` 20 times each under a busy loop per core, on SQLite and PostgreSQL, failures counted per
+# test (tests/stress.py; STRESS_ARGS="--runs 5 -k mailbox" narrows it). Run it when such a test changes.
+test-stress: setup
+	$(BIN)/python -m tests.stress $(STRESS_ARGS)
 
 setup: $(VENV)/.installed banso/static/vendor/.installed
 

@@ -75,6 +75,17 @@ def app(database_url, redis_url, tmp_root):
     return app
 
 
+def pytest_runtest_logreport(report):
+    """With BANSO_OUTCOMES set, each test's outcome is added to that file as a JSON line: what `make test-stress`
+    counts, and what CI reruns alone after a failed stage (.ci/run)."""
+    path = os.environ.get("BANSO_OUTCOMES")
+    if path and (report.when == "call" or report.outcome != "passed"):
+        import json
+
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"test": report.nodeid, "outcome": report.outcome, "when": report.when}) + "\n")
+
+
 # --- isolation ----------------------------------------------------------------------------------------
 # A test runs inside one transaction on one connection and is rolled back: every session of the process
 # (the test's, the test client's requests, in-process worker jobs and CLI commands) is bound to that
@@ -329,16 +340,26 @@ def clock(app):
     return fixed
 
 
-def race(target, calls: list[tuple]) -> None:
+def race(target, calls: list[tuple], *, timeout: float = 60) -> None:
     """``target(*args)`` for each of ``calls``, each on its own thread (its own connection), started together;
-    returns when all are done. The targets meet at their own barrier where the race should begin."""
+    returns when all are done, or fails after ``timeout`` seconds naming how many still run. The targets meet at
+    their own barrier where the race should begin (``racing_barrier``: one that breaks rather than waits forever)."""
     import threading
 
-    threads = [threading.Thread(target=target, args=args) for args in calls]
+    from tests.waiting import wait_until
+
+    threads = [threading.Thread(target=target, args=args, daemon=True) for args in calls]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    wait_until(lambda: not any(thread.is_alive() for thread in threads), timeout=timeout,
+               what=f"{len(threads)} racing threads to finish")
+
+
+def racing_barrier(parties: int):
+    """Where racing threads meet; a thread that never comes breaks it for the others after a minute."""
+    import threading
+
+    return threading.Barrier(parties, timeout=60)
 
 
 def run_worker(app) -> None:

@@ -8,8 +8,9 @@ import pwd
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from tests.waiting import wait_until
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
 PASSWORD = "mailbox-test"
@@ -89,13 +90,17 @@ namespace inbox {{
         # In the foreground, as our child: it goes when we stop it (or with us).
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
+
+        def answering() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Dovecot が起動しませんでした: {(root / 'dovecot.log').read_text(errors='replace')[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                    return True
             except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"Dovecot が起動しませんでした: {(root / 'dovecot.log').read_text(errors='replace')[-2000:]}")
+                return False
+
+        wait_until(answering, what=f"Dovecot to answer on port {self.port} ({root / 'dovecot.log'})", timeout=30)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -3,7 +3,6 @@ creates once, and the second arrival goes where the first went (issue: three ide
 The trip form, activities, the public form, recorded inquiries and replies: their own modules; here the rest."""
 import io
 import re
-import threading
 from datetime import date
 
 import pytest
@@ -13,7 +12,7 @@ from banso.extensions import db
 from banso.models import (Application, FaqEntry, ImportBatch, Inquiry, InquiryMessage, Officer, PhaseEvent, Receipt, TravelClaim,
                           TripRequest, User)
 from banso.services import inquiries, travel
-from tests.conftest import login, race
+from tests.conftest import login, race, racing_barrier
 from tests.factories import (make_municipality, make_phase, make_publication, make_rates, make_team,
                              make_trip, make_user)
 
@@ -140,6 +139,7 @@ def test_an_import_file_sent_twice_is_one_preview(app, staff):
            ImportBatch, files={"file": (content, "kaitou.csv")})
 
 
+@pytest.mark.timing
 @pytest.mark.commits
 def test_the_same_trip_form_arriving_twice_at_the_same_moment_files_one_request(app):
     """Two arrivals of one form, each on its own connection at once: the key's unique row lets one through."""
@@ -159,7 +159,7 @@ def test_the_same_trip_form_arriving_twice_at_the_same_moment_files_one_request(
             "destination_prefecture": "岩手県", "destination": "同時町", "depart_on": "2026-07-01", "return_on": "2026-07-02",
             "rail_yen": "30000", "room_rate_yen": "12000", "meals": "0"}
     before = _count(app, TripRequest)
-    barrier, answers = threading.Barrier(2), []
+    barrier, answers = racing_barrier(2), []
 
     def send(client):
         barrier.wait()

@@ -13,6 +13,7 @@ from tests.factories import PASSWORD, make_municipality, make_user
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.timing
 def test_visitor_asks_staff_reply_and_the_emailed_answer_reopens_it(app, live_server, page, browser, smtp, tmp_path):
     with app.app_context():
         make_municipality(name="遠野市", prefecture="岩手県")
@@ -66,6 +67,7 @@ def test_visitor_asks_staff_reply_and_the_emailed_answer_reopens_it(app, live_se
     assert "締切の時刻を教えてください" in page.locator("#thread").inner_text()
 
 
+@pytest.mark.timing
 def test_two_staff_see_each_other_on_an_inquiry_and_a_crossed_reply_is_read_before_it_goes(app, live_server, page, browser,
                                                                                            smtp, tmp_path):
     """The collision warning as staff meet it in Chromium: the page polls (htmx) who else has the inquiry open or is

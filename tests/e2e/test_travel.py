@@ -15,6 +15,7 @@ def _figure(page, label: str) -> int:
     return int(text.replace(",", "").replace("円", ""))
 
 
+@pytest.mark.timing
 def test_officer_files_finance_approves_officer_claims_finance_settles(app, live_server, page, browser, tmp_path):
     with app.app_context():
         make_rates(2026)

@@ -1,6 +1,5 @@
 """市町村活用希望調査: every APP rule by ID."""
 import os
-import threading
 import time
 from datetime import date
 
@@ -11,7 +10,7 @@ from banso.clock import jst
 from banso.extensions import db
 from banso.models import Application, AuditEntry, Notification, Role
 from banso.services import RuleViolation, applications, municipalities
-from tests.conftest import race
+from tests.conftest import race, racing_barrier
 from tests.factories import answer, make_application, make_municipality, make_phase, make_user
 
 
@@ -171,12 +170,13 @@ def test_app_5_a_second_answer_for_the_same_municipality_is_refused(ctx):
     assert refused.value.rule_id == "APP-5"
 
 
+@pytest.mark.timing
 @pytest.mark.commits  # threads on their own connections
 def test_app_5_two_simultaneous_submissions_leave_one(app):
     with app.app_context():
         phase_id, municipality_id = make_phase().id, make_municipality().id
         db.session.commit()
-    results, barrier = [], threading.Barrier(2)
+    results, barrier = [], racing_barrier(2)
 
     def submit():
         from banso.models import Municipality, Phase

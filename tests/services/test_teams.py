@@ -1,5 +1,4 @@
 """Teams: every TEAM rule by ID, OFF-3 at formation and replacement, PUB-1 in matching."""
-import threading
 from datetime import date
 
 import pytest
@@ -10,7 +9,7 @@ from banso.extensions import db
 from banso.models import (ConcurrentAppointment, Notification, Officer,
                           Role, Team, TeamMembership)
 from banso.services import RuleViolation, teams
-from tests.conftest import race
+from tests.conftest import race, racing_barrier
 from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_officer, make_ready_officer,
                              make_team, make_user)
 
@@ -152,6 +151,7 @@ def test_team_4_off_3_the_joining_officer_needs_an_appointment_for_the_rest_of_t
     assert len(team.current_members) == 3
 
 
+@pytest.mark.timing
 @pytest.mark.commits  # threads on their own connections
 def test_team_4_two_concurrent_replacements_of_the_same_member_only_one_wins(app):
     with app.app_context():
@@ -159,7 +159,7 @@ def test_team_4_two_concurrent_replacements_of_the_same_member_only_one_wins(app
         team_id, leaving_id = team.id, team.current_members[0].officer_id
         joiners = [make_ready_officer(team.phase, "防衛省").id, make_ready_officer(team.phase, "法務省").id]
         db.session.commit()
-    results, barrier = [], threading.Barrier(2)
+    results, barrier = [], racing_barrier(2)
 
     def replace(joining_id):
         with app.app_context():

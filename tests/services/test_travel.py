@@ -1,6 +1,5 @@
 """旅費: the rate computation, TRV-1, TRV-2 (the cap as a hard stop, visits beyond the plan), TEAM-5's
 planned visits, claims with receipts, and the budget figures always equal to the records."""
-import threading
 from datetime import date
 
 import pytest
@@ -9,7 +8,7 @@ from sqlalchemy import func, select
 from banso.extensions import db
 from banso.models import Phase, Receipt, TravelClaim, TripRequest, TripStatus
 from banso.services import RuleViolation, files, travel
-from tests.conftest import race, run_worker
+from tests.conftest import race, racing_barrier, run_worker
 from tests.factories import make_officer, make_rates, make_ready_officer, make_team, make_trip, make_user, trip_data
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
@@ -306,6 +305,7 @@ def test_cancelling_an_approved_request_releases_its_commitment(team, staff, fin
 
 # --- the cap under concurrency -------------------------------------------------------------
 
+@pytest.mark.timing
 @pytest.mark.commits  # threads on their own connections
 def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
     """Many finance users approving at the same moment: the cap holds (row lock on PostgreSQL)."""
@@ -320,7 +320,7 @@ def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
         ids, phase_id = [t.id for t in trips], team.phase_id
         db.session.commit()
         db.session.remove()
-    barrier = threading.Barrier(len(ids))
+    barrier = racing_barrier(len(ids))
     outcomes = []
 
     def approve(trip_id, reviewer_id):

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from banso.extensions import db
 from banso.models import AuditEntry, Notification, Role, SignInThrottle, User
 from banso.services import InputError, RuleViolation, users
-from tests.conftest import race
+from tests.conftest import race, racing_barrier
 from tests.factories import PASSWORD, make_user
 
 
@@ -94,16 +94,15 @@ def test_a_success_resets_the_failure_count(ctx, clock):
     assert db.session.scalar(select(SignInThrottle.failures).where(SignInThrottle.user_id == user.id)) == 1
 
 
+@pytest.mark.timing
 @pytest.mark.commits
 def test_parallel_wrong_passwords_check_no_more_than_the_limit(app, monkeypatch):
     """Found: 30 parallel wrong passwords were all checked and the count ended at 2 (``failed_logins += 1``)."""
-    import threading
-
     with app.app_context():
         user = make_user(email="parallel@banso.example")
         db.session.commit()
         user_id = user.id
-    checked, barrier = [], threading.Barrier(12)
+    checked, barrier = [], racing_barrier(12)
     real_verify = users._verify
 
     def counting_verify(user, password):
