@@ -6,8 +6,9 @@ export FLASK_APP := banso:create_app
 
 .PHONY: run test test-slow test-stress test-e2e setup clean bench reset-demo
 
+# DEMO_AT=matching-week or DEMO_AT=third-survey: the demo as it stood at that point of the year (a database of its own).
 run: setup
-	$(BIN)/python -m banso.devserver
+	BANSO_DEMO_AT=$(DEMO_AT) $(BIN)/python -m banso.devserver
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -44,7 +45,7 @@ clean:
 
 # Start the demo afresh at the next `make run`: the embedded database and the receipts go (the secret key stays).
 reset-demo:
-	rm -rf instance/banso.sqlite3 instance/receipts
+	rm -rf instance/banso.sqlite3 instance/banso-*.sqlite3 instance/receipts
 
 # Performance figures (PostgreSQL and Redis on this machine; not part of `make test`). See bench/__main__.py.
 bench: setup

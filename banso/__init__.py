@@ -215,13 +215,13 @@ def _register_templates(app: Flask) -> None:
     def inject_navigation():
         from flask_login import current_user
 
-        from banso.services.phases import before_publication
+        from banso.services.phases import before_publication, remembered_phase
         from banso.services.publication import watermark
 
         return {"nav_items": nav_groups_for(current_user), "breadcrumbs": breadcrumbs_for(current_user, request.endpoint),
                 "banso_env": app.config["BANSO_ENV"],
                 "before_publication": before_publication, "watermark": watermark, "may": policies.MAY,
-                "page_watermark": hold.watermark_text}
+                "page_watermark": hold.watermark_text, "remembered_phase": remembered_phase}
 
 
 def _register_input_guard(app: Flask) -> None:

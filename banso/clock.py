@@ -1,7 +1,7 @@
 """The one clock of Banso: UTC-aware now(), replaceable in tests (config CLOCK)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -15,6 +15,17 @@ def now() -> datetime:
         if clock is not None:
             return clock()
     return datetime.now(timezone.utc)
+
+
+class OffsetClock:
+    """The real time moved by a fixed offset: the demo started at a chosen moment of the programme's year
+    (`make run DEMO_AT=…`, config CLOCK from BANSO_CLOCK_OFFSET_SECONDS), time running on from there."""
+
+    def __init__(self, seconds: float):
+        self.offset = timedelta(seconds=seconds)
+
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
 
 
 def today_jst() -> date:

@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from banso.clock import OffsetClock
+
 
 PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
 
@@ -60,12 +62,19 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if production and not {"admin", "finance"} <= set(mfa_roles):
         raise ConfigError("本番環境では MFA_REQUIRED_ROLES に admin と finance を含めてください（事務局管理者と会計担当は二要素認証が必須です）。")
 
+    demo_at = setting("BANSO_DEMO_AT", "") or ""
+    if production and (demo_at or setting("BANSO_CLOCK_OFFSET_SECONDS")):
+        raise ConfigError("BANSO_DEMO_AT と BANSO_CLOCK_OFFSET_SECONDS はデモ用です。本番環境では設定しないでください。")
+    if demo_at and not demo_at.replace("-", "").isalnum():
+        raise ConfigError(f"BANSO_DEMO_AT の値が正しくありません（指定値: {demo_at!r}）。")
     redis_url = setting("REDIS_URL")
     config = {
         "BANSO_ENV": "production" if production else "development",
         "SECRET_KEY": setting("SECRET_KEY") or _secret_key(instance),
+        # The demo at a point of the year keeps a database of its own beside the everyday one.
         "SQLALCHEMY_DATABASE_URI": _database_url(setting("DATABASE_URL"))
-        or f"sqlite:///{instance / 'banso.sqlite3'}",
+        or f"sqlite:///{instance / (f'banso-{demo_at}.sqlite3' if demo_at else 'banso.sqlite3')}",
+        "DEMO_AT": demo_at,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # PostgreSQL's planner cost of a random read: its default (4) is for spinning disks, and made it hash a whole
         # table (4,000 officers, 7 ms) to join the 50 travellers of a page instead of looking each one up (0.2 ms).
@@ -157,6 +166,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         config["SQLALCHEMY_DATABASE_URI"] = _database_url(overrides["DATABASE_URL"])
     if production:
         config["LOAD_DEMO_DATA"] = False
+    if setting("BANSO_CLOCK_OFFSET_SECONDS") and "CLOCK" not in overrides:
+        try:
+            config["CLOCK"] = OffsetClock(float(setting("BANSO_CLOCK_OFFSET_SECONDS")))
+        except ValueError:
+            raise ConfigError("BANSO_CLOCK_OFFSET_SECONDS は秒数で指定してください。") from None
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         try:
             cost = float(config["PG_RANDOM_PAGE_COST"])

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Callable
 
 from sqlalchemy import func, select
@@ -37,6 +38,36 @@ PARTS = 9
 
 
 MATCHING_WEEK = "第2期の活用希望調査と継続意向"
+
+
+@dataclass(frozen=True)
+class Point:
+    """The demo as it stood at a moment of the programme's year (`make run DEMO_AT=NAME`): loaded up to ``until`` (all
+    if None), 第3期 drafted from 第2期 if ``third_phase``, and the app's clock started at ``at``."""
+    label: str
+    until: str | None
+    at: datetime
+    third_phase: bool = False
+
+
+POINTS = {
+    "matching-week": Point("第2期のマッチングの週（活用希望調査・選定・併任発令まで済み、チーム編成の前）", MATCHING_WEEK,
+                           jst(2026, 3, 9, 10)),
+    "third-survey": Point("第3期の活用希望調査の受付中（第2期のチームは支援期間中）", None, jst(2026, 12, 7, 10),
+                          third_phase=True),
+}
+
+
+def load_point(name: str, progress: Callable[[int, int, str, float], None] | None = None) -> None:
+    load(progress, until=POINTS[name].until)
+    finish_point(name)
+
+
+def finish_point(name: str) -> None:
+    """What a point adds to the loaded demo: 第3期, drafted from 第2期 as an admin does in December."""
+    if POINTS[name].third_phase:
+        second = db.session.scalar(select(Phase).where(Phase.number == 2))
+        phases.create_phase(phases.draft_after(second)[0], actor=None, carried_from=second)
 
 
 def load(progress: Callable[[int, int, str, float], None] | None = None, *, until: str | None = None) -> None:

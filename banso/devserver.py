@@ -10,10 +10,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 
 from flask_migrate import upgrade
 
 from banso import create_app, queue
+from banso.formatting import wareki
 
 
 def _stop(signum, frame):
@@ -22,6 +24,13 @@ def _stop(signum, frame):
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop)  # stop the children on a plain `kill` too
+    point = os.environ.get("BANSO_DEMO_AT") or None
+    from banso.demo import POINTS
+
+    if point is not None and point not in POINTS:
+        print(f"DEMO_AT には次のいずれかを指定してください: {', '.join(POINTS)}（指定値: {point}）", file=sys.stderr)
+        return 2
+    os.environ.pop("BANSO_CLOCK_OFFSET_SECONDS", None)  # the demo is loaded on the real clock, as the tests load it
     app = create_app()
     port = int(os.environ.get("BANSO_PORT", "5000"))
     if app.config["EMBEDDED_REDIS"]:
@@ -33,15 +42,18 @@ def main() -> int:
             from banso.extensions import db
 
             if not demo.is_loaded():
-                print("デモデータを読み込んでいます（初回のみ、20秒ほどかかります）…", flush=True)
+                print("デモデータを読み込んでいます（初回のみ、このマシンで20〜40秒ほどかかります）…", flush=True)
                 started = time.monotonic()
-                demo.load(progress=_report)
+                demo.load_point(point, progress=_report) if point else demo.load(progress=_report)
                 db.session.commit()
                 print(f"デモデータを読み込みました（{time.monotonic() - started:.0f}秒）。", flush=True)
 
     env = dict(os.environ, FLASK_APP="banso:create_app")
+    if point is not None:  # the web and the worker run on the demo's moment, time moving on from there
+        env["BANSO_CLOCK_OFFSET_SECONDS"] = str((POINTS[point].at - datetime.now(timezone.utc)).total_seconds())
+    worker_log = open(os.path.join(app.instance_path, "worker.log"), "ab")  # the console keeps the URL and sign-ins
     children = [
-        subprocess.Popen([sys.executable, "-m", "worker"], env=env),
+        subprocess.Popen([sys.executable, "-m", "worker"], env=env, stdout=worker_log, stderr=subprocess.STDOUT),
         subprocess.Popen([sys.executable, "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(port)], env=env),
     ]
     from banso.demo import DEMO_PASSWORD, DEMO_USERS
@@ -49,14 +61,20 @@ def main() -> int:
     try:
         print("Webサーバーとワーカーの起動を待っています…", flush=True)
         if not _wait_until_ready(app, port, children):
-            print("Banso を起動できませんでした。上に表示されたエラーをご確認ください。", file=sys.stderr, flush=True)
+            print(f"Banso を起動できませんでした。上に表示されたエラーと {worker_log.name} をご確認ください。",
+                  file=sys.stderr, flush=True)
             return 1
         print(f"\nBanso を起動しました: http://127.0.0.1:{port}\n", flush=True)
+        if point is not None:
+            print(f"デモの時点: {POINTS[point].label}。画面の現在日時は {wareki(POINTS[point].at)} から進みます。")
         if app.config["LOAD_DEMO_DATA"]:
             print(f"デモ用サインイン（パスワードはすべて {DEMO_PASSWORD}）:")
             for email, name, role in DEMO_USERS:
                 print(f"  {role.label:<10} {email}（{name}）")
             print("デモを最初からやり直すには、停止してから make reset-demo を実行してください。")
+            print("年間の別の時点のデモ: make run DEMO_AT=matching-week（第2期のマッチングの週）、"
+                  "make run DEMO_AT=third-survey（第3期の調査中）")
+        print(f"ワーカーの記録は {os.path.join(app.instance_path, 'worker.log')} にあります。")
         print("\n停止するには Ctrl-C を押してください。\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -64,6 +82,7 @@ def main() -> int:
         pass
     finally:
         _stop_children(children)
+        worker_log.close()
         if app.config["EMBEDDED_REDIS"]:
             queue.stop_embedded_redis(app.instance_path)
     return 0

@@ -239,7 +239,8 @@ def _page_key() -> str:
     from banso.clock import now
 
     parts = [current_user.get_id() if current_user.is_authenticated else "", session.get("csrf_token", ""),
-             request.full_path, request.headers.get("HX-Request", ""), request.headers.get("HX-Target", ""),
+             request.full_path, session.get("banso_phase_choice", {}),  # the phase a page without ?phase= shows (services/phases.py)
+             request.headers.get("HX-Request", ""), request.headers.get("HX-Target", ""),
              request.headers.get("HX-Boosted", ""), request.headers.get("HX-History-Restore-Request", ""),
              now().strftime("%Y%m%d%H%M")]
     return f"{_hash_key()}:p:{hashlib.sha256(json.dumps(parts).encode()).hexdigest()}"

@@ -65,3 +65,29 @@ def test_the_demo_has_two_admins_so_an_early_release_can_be_tried(demo_app):
     with demo_app.app_context():
         admins = db.session.scalars(db.select(User.email).where(User.role == Role.ADMIN)).all()
         assert set(admins) == {"admin@banso.example", "admin2@banso.example"}
+
+
+def test_the_demo_in_december_with_the_third_phases_survey_open_shows_each_role_its_live_work(demo_app):
+    """`make run DEMO_AT=third-survey`: 第3期 drafted from 第2期, the clock at 12/07. Found on the demo: once 第3期 existed,
+    every page opened on it, empty, and an officer of a 第2期 team could not file a trip from the menu."""
+    from banso.clock import OffsetClock
+    from banso.config import load as load_config
+    from tests.conftest import login
+
+    with demo_app.app_context():
+        demo.finish_point("third-survey")
+        db.session.commit()
+        assert [p.name for p in db.session.scalars(db.select(Phase).order_by(Phase.number))] == ["第1期", "第2期", "第3期"]
+    moment = demo.POINTS["third-survey"].at
+    demo_app.config["CLOCK"] = lambda: moment
+    client = demo_app.test_client()
+    login(client, "staff@banso.example", demo.DEMO_PASSWORD)
+    home = client.get("/").get_data(as_text=True)
+    assert "第2期 活動の確認が必要なチーム（TEAM-5）" in home and "第3期（2027年度）の日程" in home
+    assert 'aria-current="page">第3期' in client.get("/applications/").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "officer@banso.example", demo.DEMO_PASSWORD)
+    assert "所属するチームがない" not in client.get("/travel/new").get_data(as_text=True)
+    # The web and the worker run on the demo's moment: BANSO_CLOCK_OFFSET_SECONDS makes the clock.
+    clock = load_config(demo_app.instance_path, {"BANSO_CLOCK_OFFSET_SECONDS": "-86400"})["CLOCK"]
+    assert isinstance(clock, OffsetClock) and clock.offset.total_seconds() == -86400

@@ -17,10 +17,15 @@ from banso.services import inquiries, phases, teams, travel
 
 
 def overview() -> dict:
+    """Each role's work in every live phase: the newest phase's schedule beside the one still in support; the
+    secretariat's follow-ups and finance's budget of the phase in support (services/phases.py: SUPPORT), finance's
+    waiting items of every phase, an officer's own team whichever phase it is of."""
     phase = phases.current_phase()
     milestones = phases.timeline(phase) if phase else []
+    support = phases.default_phase(phases.SUPPORT)
     data = {
         "phase": phase,
+        "support_phase": support,
         "milestones": milestones,
         "next_milestone": next((m for m in milestones if m.is_next), None),
         "failed_notifications": 0,
@@ -32,9 +37,9 @@ def overview() -> dict:
         earlier = phases.running_beside(phase)  # December–March: last phase's teams and this phase's survey
         if earlier is not None:
             data["earlier_phase"], data["earlier_milestones"] = earlier, phases.timeline(earlier)
-        if phase is not None:
-            data["flagged_count"], data["flagged_teams"] = teams.flagged_teams(phase)
-            data["missing_reports"] = teams.unfiled_reports(phase, limit=0)[0]
+        if support is not None:
+            data["flagged_count"], data["flagged_teams"] = teams.flagged_teams(support)
+            data["missing_reports"] = teams.unfiled_reports(support, limit=0)[0]
     if admin_policy.may_administer(current_user):  # PUB-3: an early release waits for a second admin
         waiting = list(db.session.scalars(select(Publication).where(or_(
             and_(Publication.early_requested_at.is_not(None), Publication.released_at.is_(None)), Publication.unlocked.is_(True)))))
@@ -42,10 +47,10 @@ def overview() -> dict:
         data["unlocked"] = [p for p in waiting if p.unlocked]
     if inquiries_policy.may_be_assigned(current_user):  # those who answer inquiries
         data["inquiry_counts"] = inquiries.status_counts(current_user, open_only=True)  # INQ-1: nothing waits unseen
-    if travel_policy.may_review(current_user) and phase is not None:
-        data["figures"] = travel.budget(phase)  # TRV-2: where the cap stands, and what awaits review
     if travel_policy.may_review(current_user):
-        data["claims_waiting"] = db.session.scalar(select(func.count()).where(TripRequest.status == TripStatus.CLAIM_SUBMITTED))
+        if support is not None:
+            data["figures"] = travel.budget(support)  # TRV-2: where the cap stands
+        data["awaiting_by_phase"] = travel.awaiting_by_phase()  # what waits for review, in whichever phase it is
     if teams_policy.sees_own_teams_only(current_user):
         team = teams.team_of_user(current_user)  # their team now, whichever phase it belongs to
         data["own_team"] = team

@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from banso import queue
+from banso.business_days import add_business_days, is_business_day
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import wareki
@@ -42,9 +43,9 @@ def chase(at: datetime | None = None) -> int:
 
 def digest(at: datetime) -> int:
     today = at.astimezone(JST).date()
-    if not inquiries.is_business_day(today) or not _morning_reached(at):
+    if not is_business_day(today) or not _morning_reached(at):
         return 0
-    until = datetime.combine(inquiries.add_business_days(today, 1), time(23, 59), JST)
+    until = datetime.combine(add_business_days(today, 1), time(23, 59), JST)
     due = db.session.execute(select(Inquiry, User).join(User, Inquiry.assignee_id == User.id)
                              .where(Inquiry.status.in_(OPEN_STATUSES), Inquiry.merged_into_id.is_(None),
                                     Inquiry.due_at <= until, User.active.is_(True))
@@ -119,8 +120,8 @@ def chase_waiting(at: datetime) -> int:
         stamp = stamps[inquiry.id]
         reminder = reminders.get(f"inquiry-{inquiry.id}-waiting-{stamp}-reminder")
         if reminder is None:
-            if today >= inquiries.add_business_days(inquiry.waiting_since.astimezone(JST).date(), remind_after):
-                close_on = inquiries.add_business_days(today, close_after)
+            if today >= add_business_days(inquiry.waiting_since.astimezone(JST).date(), remind_after):
+                close_on = add_business_days(today, close_after)
                 notifications.notify(key=f"inquiry-{inquiry.id}-waiting-{stamp}-reminder", kind="inquiry_reminder", obj=inquiry,
                                      recipient_email=inquiry.email, recipient_user=inquiry.submitted_by,
                                      subject=f"【地方創生伴走支援】ご返信のお願い（{inquiry.receipt_number}）",
@@ -131,7 +132,7 @@ def chase_waiting(at: datetime) -> int:
                                            f"{inquiries.SIGNATURE}"))
                 written += 1
             continue
-        if today >= inquiries.add_business_days(reminder.created_at.astimezone(JST).date(), close_after):
+        if today >= add_business_days(reminder.created_at.astimezone(JST).date(), close_after):
             inquiries.close_unanswered(inquiry, at)
             notifications.notify(key=f"inquiry-{inquiry.id}-waiting-{stamp}-closed", kind="inquiry_closed", obj=inquiry,
                                  recipient_email=inquiry.email, recipient_user=inquiry.submitted_by,

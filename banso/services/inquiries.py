@@ -2,7 +2,7 @@
 receipt number, an owner, a due date in business days and its whole thread, and is answered
 from Banso through the outbox.
 
-Business days exclude weekends, national holidays (jpholiday) and the year-end closure
+Business days (banso/business_days.py) exclude weekends, national holidays and the year-end closure
 12/29–1/3. The response clock pauses while the secretariat waits for the inquirer.
 """
 from __future__ import annotations
@@ -18,7 +18,6 @@ from email import policy as email_policy
 from email.utils import parseaddr
 from pathlib import Path
 
-import jpholiday
 import redis
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -29,6 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from banso import queue, revisions
+from banso.business_days import add_business_days
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import parse_id, strip_control, wareki
@@ -48,20 +48,7 @@ SINGLE_LINE = ("name", "organisation", "phone", "email", "subject")
 LIMITS = {"name": 100, "organisation": 200, "phone": 30, "subject": 200, "body": 10_000}
 
 
-# --- business days -------------------------------------------------------------------------
-
-def is_business_day(day: date) -> bool:
-    year_end = (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
-    return day.weekday() < 5 and not jpholiday.is_holiday(day) and not year_end
-
-
-def add_business_days(day: date, count: int) -> date:
-    while count > 0:
-        day += timedelta(days=1)
-        if is_business_day(day):
-            count -= 1
-    return day
-
+# --- business days (banso/business_days.py) --------------------------------------------------
 
 def due_date(received: datetime) -> datetime:
     """17:00 JST on the N-th business day after receipt (N = INQUIRY_TARGET_DAYS)."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from flask import g, has_request_context
+from flask import g, has_request_context, request, session
 from sqlalchemy import select
 
-from banso.clock import JST, now
+from banso.business_days import on_or_after
+from banso.clock import JST, now, today_jst
 from banso.extensions import db
 from banso.formatting import parse_id
-from banso.models import Phase, PhaseEvent, Publication, PublicationStatus, User
+from banso.models import (MatchingSettings, Officer, Phase, PhaseEvent, Publication, PublicationStatus, Team, TeamMembership,
+                          User)
+from banso.policies import teams as teams_policy
 from banso.services import InputError, RuleViolation, audit, check_version
 
 FIELDS = [
@@ -41,6 +44,7 @@ class Milestone:
     is_next: bool = False
 
 
+CONFLICT_RULES = ("exclude_home_municipality", "exclude_home_prefecture", "exclude_secondment")
 _READ = "banso_phases"
 
 
@@ -50,8 +54,24 @@ def all_phases() -> list[Phase]:
     if not has_request_context():
         return list(db.session.scalars(select(Phase).order_by(Phase.number.desc())))
     if _READ not in g:
-        setattr(g, _READ, list(db.session.scalars(select(Phase))))
+        _read_for_request()
     return sorted(g.get(_READ), key=lambda p: p.number, reverse=True)
+
+
+def _read_for_request() -> None:
+    """The phases, and for an officer which of them holds their current team, in one statement."""
+    from flask_login import current_user
+
+    user = current_user if current_user and current_user.is_authenticated else None
+    if user is None or not teams_policy.sees_own_teams_only(user):
+        g.banso_own_phases = set()
+        setattr(g, _READ, list(db.session.scalars(select(Phase))))
+        return
+    own = select(Team.id).join(TeamMembership).join(Officer).where(
+        Team.phase_id == Phase.id, Officer.user_id == user.id, TeamMembership.left_on.is_(None)).exists()
+    rows = db.session.execute(select(Phase, own)).all()
+    g.banso_own_phases = {phase.id for phase, mine in rows if mine}
+    setattr(g, _READ, [phase for phase, _ in rows])
 
 
 def current_phase() -> Phase | None:
@@ -65,8 +85,6 @@ def running_beside(phase: Phase | None) -> Phase | None:
     """The earlier phase still in support while ``phase``'s survey runs (December–March both are live)."""
     if phase is None:
         return None
-    from banso.clock import today_jst
-
     return db.session.scalar(select(Phase).where(Phase.number < phase.number, Phase.support_end >= today_jst())
                              .order_by(Phase.number.desc()).limit(1))
 
@@ -113,15 +131,52 @@ def _check_unique(data: dict, phase: Phase | None) -> None:
             raise InputError(f"同じ{label}の期が既にあります。", field)
 
 
-def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: User | None) -> Phase:
+def _year_on(day: date) -> date:
+    return day.replace(year=day.year + 1, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year + 1)
+
+
+def _step_year_on(moment: datetime) -> datetime:
+    """A dated step a year on: the same date, moved to the next business day off a weekend, holiday or the year-end
+    closure, at the same time of day (Japan time)."""
+    local = moment.astimezone(JST)
+    return datetime.combine(on_or_after(_year_on(local.date())), local.time(), JST)
+
+
+def draft_after(last: Phase) -> tuple[dict, list[tuple[str, datetime]]]:
+    """The next phase as ``last`` a year on, to edit before saving: its dated steps shifted (``_step_year_on``), the
+    support period and the population's reference date a year on as they are (they follow the fiscal year), the
+    budget cap carried over; and its further events (説明会…) shifted the same way."""
+    data = {field: getattr(last, field) for field in FIELDS}
+    data.update(number=last.number + 1, name=f"第{last.number + 1}期", fiscal_year=last.fiscal_year + 1,
+                population_reference_date=_year_on(last.population_reference_date),
+                support_start=_year_on(last.support_start), support_end=_year_on(last.support_end))
+    for field in MILESTONE_LABELS:
+        if field.endswith("_at") and data[field] is not None:
+            data[field] = _step_year_on(data[field])
+    return data, [(event.label, _step_year_on(event.at)) for event in last.events]
+
+
+def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: User | None,
+                 carried_from: Phase | None = None) -> Phase:
+    """A new phase; ``carried_from`` (the last one, see ``draft_after``) gives it that phase's further events a year
+    on, its standard visit cost (TRV-2) and its matching weights and conflict-of-interest rules (PUB-1)."""
     _validate(data)
     _check_unique(data, None)
     phase = Phase(**{k: data.get(k) for k in FIELDS})
+    if carried_from is not None:
+        events = [*events, *draft_after(carried_from)[1]]
+        phase.travel_standard_visit_yen = carried_from.travel_standard_visit_yen
+        settings = db.session.scalar(select(MatchingSettings).where(MatchingSettings.phase_id == carried_from.id))
+        if settings is not None:
+            db.session.add(MatchingSettings(phase=phase, weights=dict(settings.weights), within_budget=settings.within_budget,
+                                            **{f: getattr(settings, f) for f in CONFLICT_RULES}))
     phase.events = [PhaseEvent(label=label, at=at) for label, at in events]
     db.session.add(phase)
-    audit.record("create", phase, actor=actor, summary=f"{phase.name}を作成", after=audit.snapshot(phase, FIELDS))
+    carried = f"（{carried_from.name}から引継ぎ）" if carried_from is not None else ""
+    audit.record("create", phase, actor=actor, summary=f"{phase.name}を作成{carried}", after=audit.snapshot(phase, FIELDS))
     if has_request_context():
         g.pop(_READ, None)
+        g.pop("banso_own_phases", None)
     return phase
 
 
@@ -182,13 +237,83 @@ def jst_deadline(day: date, hour: int = 17) -> datetime:
     return datetime.combine(day, time(hour), JST)
 
 
-def selected_phase(number: str | None) -> Phase | None:
-    """The phase a page was asked for (?phase=2), else the current one."""
-    if parse_id(number):
-        phase = next((p for p in all_phases() if p.number == int(number)), None)
-        if phase is not None:
-            return phase
-    return current_phase()
+# --- which phase a page is about ------------------------------------------------------------------------------------
+# From December to March two phases are live: the one whose teams are in support (their trips, claims, reports and
+# activities) and the next one, whose survey, recruitment, selection and matching run. A page is about one of them by
+# the work it shows, never by which phase was created last: SUPPORT pages (teams, travel, budget, reports, statistics)
+# open on the phase in support, INTAKE pages (applications, population, applicants, 併任, matching, publication) on the
+# phase taking in; an officer's pages on their own team's phase. A phase a user picks sticks for their session.
+SUPPORT, INTAKE = "support", "intake"
+_CHOSEN = "banso_phase_choice"
+
+
+def in_support() -> Phase | None:
+    """The newest phase whose support has begun: its teams work and travel, and its claims come in after it ends."""
+    today = today_jst()
+    return next((p for p in all_phases() if p.support_start <= today), None)
+
+
+def in_intake() -> Phase | None:
+    """The newest phase whose survey has opened and whose support has not begun (from December, the next phase)."""
+    at, today = now(), today_jst()
+    return next((p for p in all_phases() if p.survey_opens_at <= at and today < p.support_start), None)
+
+
+def live_phases() -> list[Phase]:
+    """The phases with work in them now, newest first: the one taking in and the one in support."""
+    live = [p for p in (in_intake(), in_support()) if p is not None]
+    return [p for i, p in enumerate(live) if p not in live[:i]]
+
+
+def own_team_phase(user: User) -> Phase | None:
+    """The phase of an officer's current team (their work is there, whichever phase was created since)."""
+    if not teams_policy.sees_own_teams_only(user):
+        return None
+    from flask_login import current_user
+
+    if has_request_context() and current_user.is_authenticated and current_user.id == user.id:
+        phases = all_phases()  # read with the signed-in officer's own phases (one statement a request)
+        return next((p for p in phases if p.id in g.get("banso_own_phases", ())), None)
+    return db.session.scalar(select(Phase).join(Team, Team.phase_id == Phase.id).join(TeamMembership).join(Officer)
+                             .where(Officer.user_id == user.id, TeamMembership.left_on.is_(None))
+                             .order_by(Phase.number.desc()).limit(1))
+
+
+def default_phase(work: str = SUPPORT, user: User | None = None) -> Phase | None:
+    """Where ``user``'s ``work`` is now: an officer's team's phase; else the phase in support or taking in; before
+    either exists, the current one."""
+    if user is None and has_request_context():
+        from flask_login import current_user
+
+        user = current_user if current_user.is_authenticated else None
+    own = own_team_phase(user) if user is not None else None
+    return own or (in_intake() if work == INTAKE else in_support()) or current_phase()
+
+
+def selected_phase(number: str | None, work: str = SUPPORT) -> Phase | None:
+    """The phase a page is about: the one asked for (?phase=2), remembered for the session's later pages of the same
+    work until another is chosen (choosing the default forgets it); else the default for that work. A page shown on a
+    remembered phase says so, with the way back (``remembered_phase``)."""
+    choices = session.get(_CHOSEN, {}) if has_request_context() else {}
+    asked = parse_id(number) or choices.get(work)
+    phase = next((p for p in all_phases() if p.number == asked), None) if asked else None
+    default = default_phase(work)
+    if not has_request_context():
+        return phase or default
+    if parse_id(number) and request.method == "GET":
+        remembered = {k: v for k, v in choices.items() if k != work}
+        if phase is not None and phase != default:
+            remembered[work] = phase.number
+        if remembered != choices:
+            session[_CHOSEN] = remembered
+    elif phase is not None and phase != default:
+        g.banso_remembered_phase = (phase, default)
+    return phase or default
+
+
+def remembered_phase() -> tuple[Phase, Phase] | None:
+    """(shown, default) when this request's page shows a phase remembered from an earlier choice, not the default."""
+    return g.get("banso_remembered_phase") if has_request_context() else None
 
 
 def before_publication(phase: Phase) -> bool:

@@ -1003,6 +1003,16 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
     return stmt
 
 
+def awaiting_by_phase() -> list[tuple[Phase, int, int]]:
+    """(phase, requests and claims awaiting review, of which claims) for each phase with anything waiting, newest first:
+    finance's work in whichever phase it is (a 第2期 claim still comes in while 第3期 takes applications)."""
+    rows = db.session.execute(select(TripRequest.phase_id, func.count(),
+                                     func.count().filter(TripRequest.status == TripStatus.CLAIM_SUBMITTED))
+                              .where(TripRequest.status.in_(STAGES["awaiting"][1])).group_by(TripRequest.phase_id)).all()
+    return sorted(((db.session.get(Phase, phase_id), count, claims) for phase_id, count, claims in rows),
+                  key=lambda row: -row[0].number)
+
+
 def stage_counts(phase: Phase, user: User) -> dict[str, int]:
     """How many trips sit at each stage (one query), for the tabs above the list."""
     own = policy.sees_only_own(user)

@@ -89,6 +89,23 @@ def test_phase_editing_reads_times_as_japan_time_and_is_audited(app, client):
     assert bad.status_code == 422 and "回答締切は調査開始より後" in bad.get_data(as_text=True)
 
 
+def test_the_next_phase_is_drafted_from_the_last_and_saved_with_its_settings_carried(app, client):
+    _admin(app, client)
+    with app.app_context():
+        phase_id = make_phase(travel_standard_visit_yen=200_000).id
+        db.session.commit()
+    assert f"/admin/phases/new?from={phase_id}" in client.get("/admin/phases").get_data(as_text=True)
+    draft = client.get(f"/admin/phases/new?from={phase_id}").get_data(as_text=True)
+    assert 'value="第3期"' in draft and 'value="2027-02-15T17:00"' in draft and "1年後にずらした案" in draft
+    form = {"number": 3, "name": "第3期", "fiscal_year": 2027, "population_reference_date": "2026-01-01",
+            "survey_opens_at": "2026-12-01T10:00", "answer_deadline_at": "2026-12-24T17:00",
+            "support_start": "2027-04-01", "support_end": "2028-03-31", "travel_budget_cap_yen": 97000000}
+    saved = client.post(f"/admin/phases/new?from={phase_id}", data=form, follow_redirects=True)
+    assert "第2期の行事・旅費の標準額・マッチングの設定を引き継ぎました" in saved.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Phase).where(Phase.number == 3)).travel_standard_visit_yen == 200_000
+
+
 def test_audit_trail_filters_by_user_type_and_date_and_exports_csv(app, client, clock):
     _admin(app, client)
     with app.app_context():

@@ -20,6 +20,7 @@ def test_each_role_sees_what_waits_for_them_on_the_home_page(app, client, clock)
         db.session.flush()
         trip = make_trip(team, depart_on=date(2026, 11, 10), return_on=date(2026, 11, 11))
         travel.review_request(trip, "approve", actor=make_user(Role.FINANCE))
+        assert make_trip(team, depart_on=date(2026, 12, 14), return_on=date(2026, 12, 15)).status == "submitted"  # for finance
         teams.record_activity(team, {"kind": "online_meeting", "started_on": date(2026, 11, 2), "summary": "定例"},
                               actor=officer_user)
         third = make_phase(number=3, name="第3期", fiscal_year=2027, survey_opens_at=jst(2026, 12, 1, 10),
@@ -44,7 +45,10 @@ def test_each_role_sees_what_waits_for_them_on_the_home_page(app, client, clock)
     client.post("/logout")
 
     login(client, emails["finance"])
-    assert "審査待ちの申請・精算" in client.get("/").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    # Found: with 第3期 created, finance's home showed 第3期's empty budget and 「審査待ち 0件」 while 第2期's items waited.
+    assert "第2期 旅費予算" in home and "第3期 旅費予算" not in home
+    assert "第2期: 審査待ちの申請・精算 1件" in home
 
 
 def test_an_officer_gets_officer_sized_lists_without_47_prefecture_filters(app, client):

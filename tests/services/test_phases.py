@@ -2,6 +2,8 @@ from datetime import date
 
 import pytest
 
+from sqlalchemy import select
+
 from banso.clock import jst
 from banso.services import RuleViolation, phases
 from tests.factories import make_phase, make_user
@@ -75,3 +77,28 @@ def test_deadline_is_stored_as_the_exact_jst_moment(ctx):
     assert phase.answer_deadline_at == jst(2026, 12, 24, 17)
     assert phase.answer_deadline_at.utcoffset().total_seconds() == 0  # stored and returned in UTC
     assert phase.answer_deadline_at.hour == 8
+
+
+def test_a_new_phase_drafted_from_the_last_a_year_on_in_business_days_with_its_settings_carried(ctx, clock):
+    """Found: a new phase was typed from scratch (13 fields) every December."""
+    from banso.extensions import db
+    from banso.models import MatchingSettings
+
+    admin = make_user("admin")
+    last = make_phase(travel_standard_visit_yen=180_000)
+    phases.add_event(last, "自治体向け説明会", jst(2025, 11, 3, 14), actor=admin)  # 文化の日 falls on a Tuesday in 2026
+    db.session.add(MatchingSettings(phase=last, weights={"first_priority": 5}, exclude_home_prefecture=True))
+    data, events = phases.draft_after(last)
+    assert (data["number"], data["name"], data["fiscal_year"]) == (3, "第3期", 2027)
+    assert data["survey_opens_at"] == jst(2026, 12, 1, 10) and data["answer_deadline_at"] == jst(2026, 12, 24, 17)
+    assert data["recruitment_closes_at"] == jst(2027, 2, 15, 17)  # 2/13 is a Saturday: the next business day
+    assert data["matching_deadline_at"] == jst(2027, 3, 15, 17)
+    assert (data["support_start"], data["support_end"]) == (date(2027, 4, 1), date(2028, 3, 31))  # the fiscal year
+    assert data["population_reference_date"] == date(2026, 1, 1) and data["travel_budget_cap_yen"] == 97_000_000
+    assert events == [("自治体向け説明会", jst(2026, 11, 4, 14))]
+
+    third = phases.create_phase(data, actor=admin, carried_from=last)
+    db.session.flush()
+    assert [(e.label, e.at) for e in third.events] == events and third.travel_standard_visit_yen == 180_000
+    carried = db.session.scalar(select(MatchingSettings).where(MatchingSettings.phase_id == third.id))
+    assert carried.weights == {"first_priority": 5} and carried.exclude_home_prefecture and carried.exclude_secondment

@@ -81,12 +81,14 @@ def phase_data(form: PhaseForm) -> dict:
 
 
 def fill_phase_form(form: PhaseForm, phase) -> None:
+    """From a phase, or from a draft's values (a dict: services.phases.draft_after)."""
     from banso.clock import JST
     from banso.services.phases import FIELDS
 
-    form.version.data = phase.version
+    values = phase if isinstance(phase, dict) else {name: getattr(phase, name) for name in FIELDS}
+    form.version.data = None if isinstance(phase, dict) else phase.version
     for name in FIELDS:
-        value = getattr(phase, name)
+        value = values[name]
         if name.endswith("_at") and value is not None:
             value = value.astimezone(JST).replace(tzinfo=None)
         getattr(form, name).data = value

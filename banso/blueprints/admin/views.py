@@ -103,13 +103,22 @@ def phases_index():
 @bp.route("/phases/new", methods=["GET", "POST"])
 @roles_required(*ADMIN)
 def phases_create():
+    """A new phase, typed in or (?from=<id>) drafted from the last one a year on, with its carried-over settings."""
+    source = db.session.get(Phase, parse_id(request.args.get("from"))) if parse_id(request.args.get("from")) else None
     form = PhaseForm()
-    on_refusal(lambda: render_template("admin/phase_form.html", form=form, phase=None), form)
+
+    def page():
+        return render_template("admin/phase_form.html", form=form, phase=None, source=source)
+
+    on_refusal(page, form)
+    if request.method == "GET" and source is not None:
+        fill_phase_form(form, phases.draft_after(source)[0])
     if form.validate_on_submit():
-        phase = phases.create_phase(phase_data(form), actor=current_user)
-        flash(f"{phase.name}を登録しました。", "success")
+        phase = phases.create_phase(phase_data(form), actor=current_user, carried_from=source)
+        flash(f"{phase.name}を登録しました。" + (f"{source.name}の行事・旅費の標準額・マッチングの設定を引き継ぎました。"
+                                               if source is not None else ""), "success")
         return redirect(url_for("admin.phases_edit", phase_id=phase.id))
-    return render_template("admin/phase_form.html", form=form, phase=None), 422 if form.errors else 200
+    return page(), 422 if form.errors else 200
 
 
 @bp.route("/phases/<int:phase_id>", methods=["GET", "POST"])

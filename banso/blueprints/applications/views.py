@@ -21,7 +21,7 @@ FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late"
 
 
 def _phase():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     if phase is None:
         abort(404)
     return phase

@@ -23,7 +23,7 @@ class PopulationUploadForm(BansoForm):
 @roles_required(*SECRETARIAT_ROLES)
 @kept_page
 def index():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     stmt, population = municipalities.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),
                                                  block=request.args.get("block"), band=request.args.get("band"))
     stmt, sort = sort_by(stmt, {"code": Municipality.code, "kana": Municipality.name_kana, "population": population}, "code")
@@ -57,7 +57,7 @@ def detail(municipality_id: int):
 @bp.route("/population", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def population():
-    phase = phases.selected_phase(request.values.get("phase"))
+    phase = phases.selected_phase(request.values.get("phase"), phases.INTAKE)
     if phase is None:
         abort(404)
     form = PopulationUploadForm()

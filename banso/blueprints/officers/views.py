@@ -29,7 +29,7 @@ def _phase(arg="phase"):
     value = request.values.get(arg)
     if value == "all":
         return None
-    return phases.selected_phase(value)
+    return phases.selected_phase(value, phases.INTAKE)
 
 
 def _officer_form(form):
@@ -68,7 +68,7 @@ def create():
         if (sent := already_sent(form)) is not None:
             return sent
         officer = officers.create_officer(form.record_data(), actor=current_user)
-        phase = phases.current_phase()
+        phase = phases.default_phase(phases.INTAKE)  # the phase taking applicants in
         if phase is not None and request.form.get("apply") == "1":
             officers.apply_to_phase(officer, phase, actor=current_user)
         flash(f"{officer.name}さんを登録しました。", "success")
@@ -122,7 +122,7 @@ def candidacy_status(officer_id: int, candidacy_id: int):
 @roles_required(*STAFF)
 def bulk():
     """選定 or 不選定 for the applicants ticked in the phase's list; the refused ones are named."""
-    phase = phases.selected_phase(request.form.get("phase"))
+    phase = phases.selected_phase(request.form.get("phase"), phases.INTAKE)
     target = request.form.get("next", "")
     back = redirect(target if target.startswith("/officers") and not target.startswith("//") else url_for("officers.index"))
     on_refusal(lambda: back)
@@ -138,7 +138,7 @@ def bulk():
 @roles_required(*STAFF)
 def apply(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
-    phase = phases.selected_phase(request.form.get("phase"))
+    phase = phases.selected_phase(request.form.get("phase"), phases.INTAKE)
     return act(lambda: officers.apply_to_phase(officer, phase, actor=current_user), f"{phase.name}の応募者として登録しました。",
                redirect(url_for("officers.detail", officer_id=officer.id)))
 
@@ -157,7 +157,7 @@ def create_login(officer_id: int):
 @bp.route("/imports/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def import_new():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     form = ImportForm()
 
     def page():
@@ -253,7 +253,7 @@ def decide_change(request_id: int):
 @bp.get("/breakdown")
 @roles_required(*STAFF)
 def breakdown():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     data = officers.breakdown(phase)
     if request.args.get("format") in ("csv", "xlsx"):
         rows = [(category, label, applicants, selected) for category, items in data.items() for label, applicants, selected in items]
@@ -267,7 +267,7 @@ def breakdown():
 @appointments_bp.get("/", endpoint="index")
 @roles_required(*STAFF)
 def appointments_index():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     stmt = officers.appointment_query(phase, state=request.args.get("state"), q=request.args.get("q"),
                                       ministry_id=request.args.get("ministry_id"))
     stmt, sort = sort_by(stmt, {"number": ConcurrentAppointment.order_number, "kana": Officer.name_kana}, "number")
@@ -289,7 +289,7 @@ def appointments_index():
 @appointments_bp.post("/issue")
 @roles_required(*STAFF)
 def issue():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     form = IssueOrdersForm()
     if not form.validate_on_submit():
         flash("発令日と併任先を入力してください。", "error")

@@ -13,7 +13,7 @@ from banso.services import audit, phases, publication, statistics
 
 
 def _phase():
-    phase = phases.selected_phase(request.values.get("phase"))
+    phase = phases.selected_phase(request.values.get("phase"), phases.INTAKE)
     if phase is None:
         abort(404)
     return phase

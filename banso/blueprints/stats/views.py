@@ -17,7 +17,7 @@ HEADLINE_ROWS = [
 @bp.get("/", endpoint="index")
 @roles_required(*SECRETARIAT_ROLES)
 def index():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     if phase is None:
         abort(404)
     all_phases = phases.all_phases()

@@ -38,7 +38,7 @@ def _members(team):
 @roles_required(*ALL_ROLES)
 @kept_page
 def index():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     if phase is None:
         abort(404)
     stmt = teams.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),
@@ -222,7 +222,7 @@ def extend(team_id: int):
 @bp.get("/reports")
 @roles_required(*STAFF)
 def reports():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     per_page = current_app.config["PER_PAGE"]
     page = int_arg("page")
     total, missing = teams.unfiled_reports(phase, limit=per_page, offset=(page - 1) * per_page)
@@ -234,7 +234,7 @@ def reports():
 @bp.post("/reports/remind")
 @roles_required(*STAFF)
 def remind_reports():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     count = teams.remind_reports(phase, actor=current_user)
     flash(f"活動報告の督促を新たに{count}件送りました（同じ報告について同じ方へは1回まで）。", "success")
     return redirect(url_for("teams.reports", phase=phase.number))
@@ -246,7 +246,7 @@ def remind_reports():
 @roles_required(*STAFF)
 def matching_index():
     """The stored plan (computed on the worker: never on this page), the decisions and weights behind it."""
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     plan = matching.latest_plan(phase)
     shown = plan if plan is not None and plan.status == "done" else matching.latest_plan(phase, done=True)
     view = matching.read_plan(shown) if shown is not None else None
@@ -261,7 +261,7 @@ def matching_index():
 @matching_bp.post("/plan")
 @roles_required(*STAFF)
 def request_plan():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     return act(lambda: matching.request_plan(phase, actor=current_user),
                "計画を依頼しました。進み具合はこの画面に表示されます。", redirect(url_for("matching.index", phase=phase.number)))
 
@@ -280,7 +280,7 @@ def plan_status(plan_id: int):
 @matching_bp.post("/settings")
 @roles_required(*STAFF)
 def save_settings():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     options = {key: request.form.get(key) == "1" for key in
                ("exclude_home_municipality", "exclude_home_prefecture", "exclude_secondment", "within_budget")}
     return act(lambda: matching.save_settings(phase, request.form, options, actor=current_user,
@@ -326,7 +326,7 @@ def score(application_id: int):
 @matching_bp.post("/accept")
 @roles_required(*STAFF)
 def accept():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     choices = []
     if parse_id(request.form.get("application_id")):  # one proposal edited by hand
         choices.append((parse_id(request.form["application_id"]), [n for n in map(parse_id, request.form.getlist("member")) if n]))

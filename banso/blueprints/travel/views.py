@@ -29,7 +29,7 @@ def _trip(trip_id: int, options=()) -> TripRequest:
 
 
 def _phase():
-    phase = phases.selected_phase(request.args.get("phase"))
+    phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     if phase is None:
         abort(404)
     return phase
@@ -110,10 +110,13 @@ def _estimate(team: Team, form: TripForm, trip: TripRequest | None = None):
 
 
 def _team_for_new() -> Team | None:
+    """The team a new trip is for: the one named (the trip takes its phase, whichever phase a list shows), else the
+    user's only team in the phase shown."""
+    chosen = parse_id(request.args.get("team_id") or request.form.get("team_id"))
+    if chosen:
+        team = db.get_or_404(Team, chosen)  # a held team is not found (PUB-2)
+        return team if team in travel.teams_for(current_user, team.phase) else abort(403)
     teams = travel.teams_for(current_user, _phase())
-    chosen = request.args.get("team_id") or request.form.get("team_id")
-    if parse_id(chosen):
-        return next((t for t in teams if t.id == parse_id(chosen)), None) or abort(403)
     return teams[0] if len(teams) == 1 else None
 
 
@@ -125,8 +128,9 @@ def create():
 
     def page():
         fit, problem = _estimate(team, form) if team is not None and request.method == "POST" else (None, None)
+        phase = team.phase if team is not None else _phase()
         return render_template("travel/form.html", form=form, team=team, trip=None, fit=fit, problem=problem,
-                               teams=travel.teams_for(current_user, _phase()), phase=_phase()), \
+                               teams=travel.teams_for(current_user, phase), phase=phase), \
             422 if form.errors or form.form_errors else 200
 
     on_refusal(page, form)
@@ -395,7 +399,7 @@ def plan(team_id: int):
 @roles_required(*READERS)
 def rates():
     years = travel.fiscal_years()
-    year = parse_id(request.values.get("year")) if parse_id(request.values.get("year")) else (years[0] if years else phases.current_phase().fiscal_year)
+    year = parse_id(request.values.get("year")) if parse_id(request.values.get("year")) else (years[0] if years else phases.default_phase().fiscal_year)
     form = BansoForm()  # holds the refusal's message
     on_refusal(lambda: _rates_page(year, years, form), form)
     if request.method == "POST":
