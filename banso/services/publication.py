@@ -25,7 +25,8 @@ from banso.models import (Application, ApplicationStatus, Ministry, Municipality
                           Phase, PrefectureContact, Publication, PublicationStatus, Team, TeamMembership, User)
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
-from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications
+from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications,
+                            phase_steps)
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -73,14 +74,24 @@ def _staff(actor: User) -> None:
         raise NotPermitted("公表の手続は事務局が行います。")
 
 
-def confirm(phase: Phase, *, actor: User) -> Publication:
-    """確定: the matching is frozen; changes to teams need an admin's unlock."""
+def confirm(phase: Phase, *, actor: User, reason: str = "") -> Publication:
+    """確定: the matching is frozen; changes to teams need an admin's unlock. Refused while a step before it is open
+    (phase_steps.confirm_blockers: the intake, the recruitment, a continuing answer, a member's 併任), unless an admin
+    records why; that is audited with what was still open."""
     _staff(actor)
     publication = publication_of(phase)
     if publication.status not in (S.PREPARING, S.CONFIRMED) and not publication.unlocked:
         raise WrongState(f"「{publication.status_label}」の期は確定し直せません。")
     if not db.session.scalar(select(Team.id).where(Team.phase_id == phase.id).limit(1)):
         raise RuleViolation("PUB-1", "チームが1つも編成されていないため確定できません。")
+    blockers = phase_steps.confirm_blockers(phase)
+    if blockers and not (policy.may_decide(actor) and (reason or "").strip()):
+        then = ("事情があって今確定するときは、理由を記録してください。" if policy.may_decide(actor)
+                else "済ませてから確定してください。事情があって今確定するときは、事務局管理者が理由を記録して確定します。")
+        raise RuleViolation("PUB-1", f"まだ確定できません。{'。'.join(blockers)}。{then}")
+    if blockers:
+        audit.record("confirm_with_open_steps", publication, actor=actor,
+                     summary=f"{phase.name}を未了の手順があるまま確定（理由: {reason.strip()}）: {'／'.join(blockers)}")
     if publication.status == S.PREPARING:
         publication.status = S.CONFIRMED
     publication.unlocked, publication.confirmed_at, publication.confirmed_by_id = False, now(), actor.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import case, distinct, func, literal, select, union_all
+from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
 
 from banso import revisions
 from banso.extensions import db
@@ -13,9 +13,14 @@ from banso.policies import hold
 from banso.reference import POPULATION_BANDS, REGION_BLOCKS
 from banso.services import municipalities
 
-# The officers of a phase, as the headline and every officer chart count them: a member replaced mid-term
-# (ENDED) is not counted beside their successor.
-SERVING = (CandidacyStatus.SELECTED, CandidacyStatus.ASSIGNED)
+def serving():
+    """The officers of a phase as the headline (現員) and every officer chart count them: those on a team; before any
+    team of the phase is formed, those selected. A member replaced mid-term (ENDED) is not counted beside their
+    successor, and a successor selected or scheduled for a later date is counted from that date, when the worker
+    applies the replacement (TEAM-4) — never from the moment it was recorded."""
+    teams_formed = select(Team.id).where(Team.phase_id == OfficerCandidacy.phase_id).exists()
+    return or_(OfficerCandidacy.status == CandidacyStatus.ASSIGNED,
+               and_(OfficerCandidacy.status == CandidacyStatus.SELECTED, ~teams_formed))
 
 
 @dataclass
@@ -62,7 +67,7 @@ def _headline_figures() -> dict[str, list[int]]:
         # One candidacy per officer and phase (its unique key): counted, not made distinct. 省庁等: an agency (外局)
         # counts on its own, as seed 000 counts 24.
         candidates.add_columns(literal("applied"), literal(0), func.count(), func.count(distinct(Officer.ministry_id))),
-        candidates.where(OfficerCandidacy.status.in_(SERVING))
+        candidates.where(serving())
         .add_columns(literal("serving"), literal(0), func.count(), func.sum(case((Officer.officer_type == "secondee", 1), else_=0))),
         select(Application.phase_id, literal("municipal"), literal(0), func.count(), literal(0))
         .where(Application.is_continuing.is_(False)).group_by(Application.phase_id),

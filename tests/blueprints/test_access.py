@@ -148,6 +148,7 @@ ROUTES = [
     ("GET", "/contact/status/{status_token}", PUBLIC),
     ("GET", "/stats/", SECRETARIAT),
     ("GET", "/publication/", SECRETARIAT),
+    ("GET", "/publication/steps", SECRETARIAT),
     ("POST", "/publication/confirm", SECRETARIAT),
     ("POST", "/publication/unlock", {ADMIN}),
     ("POST", "/publication/notify", SECRETARIAT),

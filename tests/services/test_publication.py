@@ -213,3 +213,47 @@ def test_pub_2_the_advance_notice_gives_the_start_date_and_the_teams_contacts(wo
                                                                Notification.recipient_email == team.application.contact_email))
     first = team.current_members[0].officer
     assert "支援の開始日" in letter and first.email in letter and "チームの連絡窓口" in letter
+
+
+def test_pub_1_confirming_waits_for_the_intake_the_continuing_answers_and_each_members_appointment(world, clock):
+    """Found: 第3期's matching could be confirmed, noticed and released on 12/07 with its survey open until 12/24 and no
+    recruitment, and a continuing municipality's unprocessed answer was silently left out of the notices."""
+    from banso.clock import jst
+    from banso.models import ContinuationResponse
+    from banso.services import phase_steps
+    from tests.factories import make_municipality
+
+    phase, staff, admin = world["phase"], world["staff"], world["admin"]
+    clock.set(jst(2025, 12, 10, 10))  # the survey runs until 12/24, the recruitment opens in January
+    continuing = make_municipality(name="継続町")
+    db.session.add(ContinuationResponse(phase=phase, municipality=continuing, wishes_to_continue=True, answered_at=clock.at))
+    unappointed = world["team"].current_members[1].officer
+    unappointed.appointments[0].state = "planned"
+    db.session.flush()
+    with pytest.raises(RuleViolation) as refused:
+        publication.confirm(phase, actor=staff)
+    message = refused.value.message
+    assert refused.value.rule_id == "PUB-1" and "活用希望調査の回答を受付中" in message and "公募がまだ始まっていません" in message
+    assert "継続町" in message and unappointed.name in message and "事務局管理者が理由を記録" in message
+    with pytest.raises(RuleViolation, match="理由を記録してください"):
+        publication.confirm(phase, actor=admin)
+    assert publication.publication_of(phase).status == "preparing"
+    assert phase_steps.left_out_of_notices(phase) == ["継続町"]  # named before any notice is sent
+
+    publication.confirm(phase, actor=admin, reason="知事の交代に伴い早期に体制を固めるため")
+    assert publication.publication_of(phase).status == "confirmed"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "confirm_with_open_steps"))
+    assert "知事の交代" in entry.summary and "継続町" in entry.summary
+
+
+def test_the_steps_of_a_phase_say_what_is_done_and_what_waits(world, clock):
+    from banso.clock import jst
+    from banso.services import phase_steps
+
+    clock.set(jst(2026, 3, 16, 10))
+    steps = {step.label: step for step in phase_steps.steps(world["phase"])}
+    assert steps["回答の受付"].done and steps["マッチング（チーム編成）"].done and steps["併任発令（OFF-3）"].done
+    assert not steps["マッチング結果の確定（PUB-1）"].done and steps["マッチング結果の確定（PUB-1）"].waiting_on == []
+    publication.confirm(world["phase"], actor=world["staff"])
+    steps = {step.label: step for step in phase_steps.steps(world["phase"])}
+    assert steps["マッチング結果の確定（PUB-1）"].done and not steps["事前通知（PUB-2）"].done

@@ -19,3 +19,36 @@ def test_headline_counts_applicants_officers_teams_and_supported_municipalities(
     regions = dict((block, (applied, supported)) for block, applied, supported in statistics.by_region(phase))
     assert regions["東北"] == (1, 1) and regions["中国"] == (2, 1)
     assert dict(statistics.by_population(phase))["1～3万人"] == 2
+
+
+def test_the_officers_serving_follow_the_effective_date_of_a_replacement_not_the_moment_it_is_recorded(ctx, clock):
+    """Found: selecting a successor and scheduling their replacement for January moved 第2期's 「現員」 from 278 to 279
+    at once; it changes on the day the replacement takes effect (and the total stays: one leaves as one joins)."""
+    from datetime import date
+
+    from banso.clock import jst
+    from banso.services import teams
+    from tests.factories import make_ready_officer
+
+    clock.set(jst(2026, 12, 7, 10))
+    phase = make_phase()
+    team = make_team(phase)
+    leaving = team.current_members[0].officer
+    successor = make_ready_officer(phase, leaving.ministry.name)  # selected, with a 併任 for the phase
+    assert statistics.headline(phase).officers == 3
+    teams.replace_member(team, leaving, successor, effective=date(2027, 1, 15), reason="人事異動", actor=None)
+    db.session.flush()
+    assert statistics.headline(phase).officers == 3  # recorded in December, for January
+    assert teams.apply_due_replacements(date(2027, 1, 15)) == 1
+    db.session.flush()
+    assert statistics.headline(phase).officers == 3
+    assert {c.officer_id for c in phase_candidacies(phase) if c.status == "assigned"} == {
+        m.officer_id for m in team.current_members}
+
+
+def phase_candidacies(phase):
+    from sqlalchemy import select
+
+    from banso.models import OfficerCandidacy
+
+    return list(db.session.scalars(select(OfficerCandidacy).where(OfficerCandidacy.phase_id == phase.id)))

@@ -9,7 +9,7 @@ from banso.listing import export, export_workbook
 from banso.models import Application, Municipality, Phase, PrefectureContact, Role
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import PREFECTURES, field_label
-from banso.services import audit, phases, publication, statistics
+from banso.services import audit, phase_steps, phases, publication, statistics
 
 
 def _phase():
@@ -25,7 +25,17 @@ def index():
     phase = _phase()
     record = publication.publication_of(phase)
     return render_template("publication/index.html", phase=phase, record=record, all_phases=phases.all_phases(),
-                           history=audit.history_of(record), figures=statistics.headline(phase))
+                           history=audit.history_of(record), figures=statistics.headline(phase),
+                           blockers=phase_steps.confirm_blockers(phase) if record.status == "preparing" or record.unlocked else [],
+                           left_out=phase_steps.left_out_of_notices(phase))
+
+
+@bp.get("/steps")
+@roles_required(*SECRETARIAT_ROLES)
+def steps():
+    """The phase's steps in their order: what is done, what keeps the next one waiting, who acts."""
+    phase = _phase()
+    return render_template("publication/steps.html", phase=phase, steps=phase_steps.steps(phase), all_phases=phases.all_phases())
 
 
 def _step(phase, action, success: str):
@@ -36,7 +46,9 @@ def _step(phase, action, success: str):
 @roles_required(*SECRETARIAT_ROLES)
 def confirm():
     phase = _phase()
-    return _step(phase, lambda: publication.confirm(phase, actor=current_user), f"{phase.name}のマッチング結果を確定しました。")
+    reason = request.form.get("reason", "")
+    return _step(phase, lambda: publication.confirm(phase, actor=current_user, reason=reason),
+                 f"{phase.name}のマッチング結果を確定しました。")
 
 
 @bp.post("/unlock")
