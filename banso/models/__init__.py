@@ -15,7 +15,7 @@ from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team
                                TeamStatus)
 from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate, Receipt, TeamTravelPlan, TravelClaim,
                                  TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
-from banso.models.user import AccountLink, RecoveryCode, Role, SignInThrottle, Submission, User
+from banso.models.user import AccountLink, CalendarFeed, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
     "MatchingConstraint",
@@ -74,5 +74,6 @@ __all__ = [
     "Submission",
     "User",
     "AccountLink",
+    "CalendarFeed",
     "RecoveryCode",
 ]

@@ -117,6 +117,12 @@ def current_scope() -> Scope | None:
     return scope
 
 
+def view_as(user: User) -> None:
+    """This request reads as ``user`` would, though no one is signed in: their calendar feed, opened by its token."""
+    if has_request_context():
+        g.banso_hold_scope = scope_for(user)
+
+
 def forget() -> None:
     """After signing in or out, the next query works out the scope again."""
     if has_request_context():

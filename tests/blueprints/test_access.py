@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
-from banso.services import application_import, imports, inquiries, matching, notifications, officers, teams, travel, users as accounts
+from banso.services import (application_import, calendar_feed, imports, inquiries, matching, notifications, officers, teams, travel,
+                            users as accounts)
 from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
                              make_team,
@@ -27,6 +28,9 @@ ROUTES = [
     ("GET", "/", EVERYONE),
     ("GET", "/account/password", EVERYONE),
     ("GET", "/account/two-factor", EVERYONE),
+    ("GET", "/account/calendar", EVERYONE),
+    ("POST", "/account/calendar", EVERYONE),
+    ("GET", "/calendar/{calendar_token}.ics", PUBLIC),
     ("POST", "/account/two-factor/start", EVERYONE),
     ("GET", "/admin/users", {ADMIN}),
     ("GET", "/admin/users/new", {ADMIN}),
@@ -226,7 +230,8 @@ def ids(app, redis_url):
                       "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id,
                       "number": phase.number, "token": token, "activity_id": activity.id,
                       "message_id": inquiry.messages[-1].id, "attachment_id": inquiry.messages[-1].attachments[0].id,
-                      "mail_id": db.session.scalar(select(InboundMail.id)), "status_token": inquiries.status_url(inquiry).rsplit("/", 1)[1]}
+                      "mail_id": db.session.scalar(select(InboundMail.id)), "status_token": inquiries.status_url(inquiry).rsplit("/", 1)[1],
+                      "calendar_token": calendar_feed.renew(users[OFFICER], actor=None)}
             assert mailed.outcome == "thread"
             db.session.commit()
         world.redis = RedisSnapshot(redis_url)

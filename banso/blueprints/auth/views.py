@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from banso.blueprints.auth import bp
@@ -10,6 +10,7 @@ from banso.clock import now
 from banso.extensions import db
 from banso.formatting import parse_id
 from banso.models import User
+from banso.services import calendar_feed
 from banso.services import two_factor as factors
 from banso.services import users
 
@@ -105,6 +106,30 @@ def setup(token: str):
         flash("パスワードを設定しました。新しいパスワードでサインインしてください。", "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/setup.html", form=form, user=user, link=link), 422 if form.errors else 200
+
+
+@bp.route("/account/calendar", methods=["GET", "POST"])
+@login_required
+def calendar():
+    """The user's own calendar feed: its address is shown once, when issued or renewed (only its hash is kept)."""
+    address = None
+    if request.method == "POST":
+        token = calendar_feed.renew(current_user, actor=current_user)
+        address = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.calendar_file", token=token)
+    return render_template("auth/calendar.html", address=address, issued=calendar_feed.issued_at(current_user))
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar_file(token: str):
+    """The feed itself, for a calendar program (no session: the secret address signs it)."""
+    user = calendar_feed.owner(token)
+    if user is None:
+        abort(404)
+    response = make_response(calendar_feed.feed(user))
+    response.mimetype = "text/calendar"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Disposition"] = 'inline; filename="banso.ics"'
+    return response
 
 
 @bp.get("/account/two-factor")
