@@ -53,6 +53,14 @@ def _wareki_of(value: date) -> str:
     return f"{era.kanji}{'元' if year == 1 else year}年{value.month}月{value.day}日"
 
 
+def nendo(fiscal_year: int | None) -> str:
+    """令和9年度: a fiscal year (April to March) in 和暦, as the government names it: by the era of the calendar year
+    it starts in (FY2019, begun under 平成 in April, is 令和元年度)."""
+    if fiscal_year is None:
+        return ""
+    return wareki(date(fiscal_year, 12, 31)).split("年", 1)[0] + "年度"
+
+
 def seireki(value: date | datetime | None) -> str:
     if value is None:
         return ""
@@ -100,6 +108,7 @@ FILTERS = {
     "rule_tagged": rule_tagged,
     "number": grouped_number,
     "wareki": wareki,
+    "nendo": nendo,
     "seireki": seireki,
     "jst": jst_datetime,
     "jst_time": jst_time,

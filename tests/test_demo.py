@@ -83,7 +83,7 @@ def test_the_demo_in_december_with_the_third_phases_survey_open_shows_each_role_
     client = demo_app.test_client()
     login(client, "staff@banso.example", demo.DEMO_PASSWORD)
     home = client.get("/").get_data(as_text=True)
-    assert "第2期 活動の確認が必要なチーム（TEAM-5）" in home and "第3期（2027年度）の日程" in home
+    assert "第2期 活動の確認が必要なチーム（TEAM-5）" in home and "第3期（令和9年度）の日程" in home
     assert 'aria-current="page">第3期' in client.get("/applications/").get_data(as_text=True)
     client.post("/logout")
     login(client, "officer@banso.example", demo.DEMO_PASSWORD)

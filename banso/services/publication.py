@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from banso import queue
-from banso.clock import JST, now
+from banso.clock import now
 from banso.extensions import db
 from banso.formatting import jst_datetime, wareki
 from banso.models import (Application, ApplicationStatus, Ministry, Municipality, Notification, NotificationStatus, Officer,
@@ -228,10 +228,10 @@ def release(phase: Phase, *, actor: User | None) -> bool:
                        .execution_options(synchronize_session=False))
     for notification_id in held:
         notifications.remember(notification_id)  # enqueued after the commit
-    how = (f"前倒し（予定 {planned.astimezone(JST):%Y-%m-%d %H:%M}、申請 {publication.early_requested_by.name}、確認 {actor.name}）: "
+    how = (f"前倒し（予定 {jst_datetime(planned)}、申請 {publication.early_requested_by.name}、確認 {actor.name}）: "
            f"{publication.early_reason}" if early and planned else
            f"前倒し（申請 {publication.early_requested_by.name}、確認 {actor.name}）: {publication.early_reason}" if early else
-           f"予定どおり（予定 {planned.astimezone(JST):%Y-%m-%d %H:%M}）")
+           f"予定どおり（予定 {jst_datetime(planned)}）")
     audit.record("release", publication, actor=actor, summary=f"{phase.name}のマッチング結果を公表（{how}、保留中の通知{len(held)}件を送信）",
                  after={"planned": planned.isoformat() if planned else None, "released": at.isoformat(), "early": early,
                         "requested_by": publication.early_requested_by_id if early else None})

@@ -782,6 +782,13 @@ def claim_limits(trip: TripRequest) -> dict[tuple[int, str], int]:
     return limits
 
 
+def claim_not_yet(trip: TripRequest) -> str | None:
+    """Why a claim cannot be filed yet (the trip has not started): said before the form is filled in, not after."""
+    if trip.depart_on > today_jst():
+        return f"精算は出張の開始日（{wareki(trip.depart_on)}）以降に申請できます。出張を終えてから、領収書を添えて申請してください。"
+    return None
+
+
 def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[str, bytes]], *, actor: User, expected_version=None) -> TravelClaim:
     """精算 after the trip: actual amounts per traveller and category, with receipts. Lodging above the
     cap needs a recorded exception; everything is checked before anything is stored."""
@@ -790,8 +797,8 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
         raise WrongState(f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
     if not policy.may_edit(trip, actor):
         raise NotPermitted("この出張を精算できるのは、申請者・出張者と事務局です。")
-    if trip.depart_on > today_jst():
-        raise WrongState("精算は出張の開始後に申請してください。")
+    if (wait := claim_not_yet(trip)) is not None:
+        raise WrongState(wait)
     travellers = {t.officer_id for t in trip.travellers}
     limits = claim_limits(trip)
     estimate = {(line.officer_id, line.category): line.amount_yen for line in trip.estimate_lines}

@@ -214,3 +214,15 @@ def test_expertise_is_chosen_with_checkboxes_so_one_click_never_wipes_earlier_ch
     boxes = re.findall(r'<input[^>]*name="expertise_fields"[^>]*>', page)
     assert len(boxes) == 26 and all('type="checkbox"' in b for b in boxes)
     assert "<select" not in page.split('name="expertise_fields"')[0][-300:]
+
+
+def test_the_order_date_starts_as_the_support_start(app, client):
+    """Found: 発令日 started empty, and the confirmation 「19名に併任を発令します」 came before the empty date was refused."""
+    with app.app_context():
+        make_phase()
+        make_user(Role.SECRETARIAT, email="orders@banso.example")
+        db.session.commit()
+    login(client, "orders@banso.example")
+    page = client.get("/appointments/?phase=2").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="order_date"[^>]*>', page).group(0)
+    assert 'value="2026-04-01"' in field

@@ -231,3 +231,22 @@ def test_trv_2_the_visit_plans_have_a_page_of_their_own_a_page_at_a_time(app, cl
     saved = client.post(f"/travel/budget/plans/{world['other_team']}?page=2",
                         data={"planned_site_visits": "2", "standard_visit_cost_yen": "120000", "version": version or 0})
     assert saved.status_code == 302 and "/travel/budget/plans" in saved.location and "page=2" in saved.location
+
+
+def test_a_claim_before_the_trip_starts_is_refused_before_anything_is_typed(client, world, app):
+    """Found: the claim form was offered for a trip not yet started; everything was typed, then refused (the message
+    shown twice) and the chosen receipt lost."""
+    with app.app_context():
+        team = db.session.get(Team, world["own_team"])
+        later = make_trip(team, actor=db.session.scalar(select(User).where(User.email == "staff@banso.example")),
+                          depart_on=date(2026, 12, 21), return_on=date(2026, 12, 22))
+        travel.review_request(later, "approve", actor=db.session.scalar(select(User).where(User.role == "finance")))
+        trip_id = later.id
+        db.session.commit()
+    login(client, "owner@banso.example")
+    detail = client.get(f"/travel/{trip_id}").get_data(as_text=True)
+    assert "以降に申請できます" in detail and f"/travel/{trip_id}/claim" not in detail
+    refused = client.get(f"/travel/{trip_id}/claim")
+    assert refused.status_code == 302 and refused.location.endswith(f"/travel/{trip_id}")
+    shown = client.get(refused.location).get_data(as_text=True)
+    assert shown.count("精算は出張の開始日（令和8年12月21日）以降に申請できます") == 2  # the message, and the note in place of the link

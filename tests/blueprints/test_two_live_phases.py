@@ -66,7 +66,7 @@ def test_the_staff_home_follows_the_running_phase_beside_the_new_ones_intake(cli
     login(client, "secretariat@banso.example")
     home = client.get("/").get_data(as_text=True)
     assert "第2期 活動の確認が必要なチーム（TEAM-5）: 1チーム" in home and december["municipality"] in home
-    assert "第3期（2027年度）の日程" in home and "第2期（支援期間中）の日程" in home
+    assert "第3期（令和9年度）の日程" in home and "第2期（支援期間中）の日程" in home
 
 
 def test_a_chosen_phase_sticks_for_the_session_visibly_until_another_is_chosen(client, december):

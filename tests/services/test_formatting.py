@@ -21,3 +21,11 @@ def test_times_are_shown_in_japan_time():
 def test_money_is_integer_yen():
     assert yen(97_000_000) == "97,000,000円"
     assert yen(None) == ""
+
+
+def test_a_fiscal_year_is_named_in_wareki_by_its_first_day():
+    """Found: the public results page said 「（2027年度）」 where officials write 令和9年度 (and FY2019, begun under 平成, is
+    令和元年度)."""
+    from banso.formatting import nendo
+
+    assert (nendo(2027), nendo(2019), nendo(2018)) == ("令和9年度", "令和元年度", "平成30年度")

@@ -282,7 +282,8 @@ def appointments_index():
     if template.endswith("print.html"):
         return render_template(template, phase=phase, appointments=list(db.session.scalars(stmt)))
     return page_or_fragment(template, "appointments/_table.html", page=paginate(stmt), sort=sort, phase=phase,
-                            form=IssueOrdersForm(), ministries=officers.all_ministries(), all_phases=phases.all_phases(),
+                            form=IssueOrdersForm(order_date=phase.support_start),  # the usual 発令日: the support's start
+                            ministries=officers.all_ministries(), all_phases=phases.all_phases(),
                             pending=officers.pending_orders(phase))
 
 

@@ -167,7 +167,7 @@ def detail(trip_id: int):
                            duplicates=travel.duplicate_claims(trip) if trip.claim else [],
                            review_form=ReviewForm(),
                            bearer_form=BearerForm(cost_bearer=trip.cost_bearer, bearer_reason=trip.bearer_reason),
-                           receipt_form=ReceiptForm(), limits=_limits(trip), meals=MEALS)
+                           receipt_form=ReceiptForm(), limits=_limits(trip), meals=MEALS, claim_wait=travel.claim_not_yet(trip))
 
 
 def _limits(trip: TripRequest) -> dict:
@@ -240,6 +240,9 @@ def claim(trip_id: int):
     trip = _trip(trip_id)
     if not policy.may_edit(trip, current_user):
         abort(403)
+    if (wait := travel.claim_not_yet(trip)) is not None:  # said before anything is typed, never after
+        flash(wait, "warning")
+        return redirect(url_for("travel.detail", trip_id=trip.id))
     form = ReceiptForm()
 
     def page():
@@ -260,7 +263,7 @@ def claim(trip_id: int):
 
 def _claim_page(trip: TripRequest, form: ReceiptForm):
     """The claim form; after a refusal the amounts typed are shown again with the rule's message."""
-    errors = form.form_errors + [e for errors in form.errors.values() for e in errors]
+    errors = list(dict.fromkeys(form.form_errors + [e for errors in form.errors.values() for e in errors]))  # each once
     typed = request.method == "POST"
     current = {(line.officer_id, line.category): line.claimed_yen for line in trip.claim.lines} if trip.claim else \
         {(line.officer_id, line.category): line.amount_yen for line in trip.estimate_lines}
