@@ -130,10 +130,14 @@ def opened_version() -> str | None:
 
 
 def report_bulk(changed: int, refused: list, label: str, unit: str, name_of) -> None:
-    """What a bulk action did: how many changed, and each refused one named with its reason (the first ten)."""
+    """What a bulk action did: how many changed, and the refused ones grouped by their reason, each reason said once
+    with the names it applies to (the first ten of each)."""
     if changed:
         flash(f"{changed}{unit}を「{label}」にしました。", "success")
     if refused:
-        flash(f"{len(refused)}{unit}は「{label}」にできませんでした（状態は変わっていません）: "
-              + "；".join(f"{name_of(item)}: {message}" for item, message in refused[:10])
-              + (f"（ほか{len(refused) - 10}{unit}）" if len(refused) > 10 else ""), "warning")
+        reasons: dict[str, list[str]] = {}
+        for item, message in refused:
+            reasons.setdefault(message, []).append(name_of(item))
+        groups = [f"{message}（{'、'.join(names[:10])}{f' ほか{len(names) - 10}{unit}' if len(names) > 10 else ''}）"
+                  for message, names in reasons.items()]
+        flash(f"{len(refused)}{unit}は「{label}」にできませんでした（状態は変わっていません）。" + " ".join(groups), "warning")

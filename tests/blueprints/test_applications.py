@@ -180,6 +180,23 @@ def test_times_are_accepted_as_the_browser_sends_them_with_or_without_seconds(ap
     assert "「2026-04-01 09:00」のように" in body and "無効な時間型" not in body
 
 
+def test_refusals_of_a_bulk_action_are_grouped_by_reason_each_said_once_with_its_names(app, client):
+    """Found: the bulk 対象 refusal repeated one 80-character sentence eight times in a paragraph."""
+    from tests.factories import make_application
+
+    with app.app_context():
+        phase = make_phase()
+        seconded = [make_application(phase, make_municipality(name=f"出向町{i}"), seconded_national_staff=True) for i in range(8)]
+        ids = [a.id for a in seconded]
+        db.session.commit()
+    _staff(app, client)
+    client.post("/applications/bulk", data={"ids": [str(i) for i in ids], "action": "confirm", "next": "/applications/?phase=2"})
+    text = client.post("/applications/bulk", data={"ids": [str(i) for i in ids], "action": "eligible", "next": "/applications/?phase=2"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "8件は「対象」にできませんでした" in text and "（岩手県出向町0、岩手県出向町1、" in text and "岩手県出向町7）" in text
+    assert text.count("出向等により市町村職員として勤務する予定") == 1  # the reason once, not eight times
+
+
 def test_staff_move_many_answers_at_once_and_the_refused_ones_are_named(app, client):
     """Gap: 115 answers were moved through 確認済 → 対象 one page at a time."""
     from banso.models import Application

@@ -78,6 +78,18 @@ def test_inq_1_the_inbox_answers_a_fragment_and_the_counts(client, app):
     assert "問-" in client.get("/inquiries/?format=csv").get_data(as_text=True)
 
 
+def test_the_inbox_row_names_the_senders_prefecture_as_the_inquiry_does(client, app):
+    """Found: the inbox row left out the sender's prefecture that the inquiry's own page shows."""
+    with app.app_context():
+        make_user(Role.SECRETARIAT, email="staff@banso.example")
+        inquiries.receive(dict(FORM, org_type="prefecture", prefecture="岩手県", organisation="政策地域部", subject="県からの照会"),
+                          channel="form", actor=None)
+        db.session.commit()
+    login(client, "staff@banso.example")
+    row = client.get("/inquiries/?q=県からの照会", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "岩手県 政策地域部" in row
+
+
 def test_inq_1_staff_reply_and_self_assign_over_http(client, app):
     with app.app_context():
         make_user(Role.SECRETARIAT, email="staff@banso.example", name="坂本 翔太")

@@ -1,3 +1,4 @@
+import re
 
 from sqlalchemy import select
 
@@ -72,6 +73,20 @@ def test_a_refused_replacement_is_422_and_changes_nothing(app, client):
     assert "TEAM-1" in response.get_data(as_text=True) or "省庁混成" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(TeamMembership).where(TeamMembership.left_on.is_not(None))).all() == []
+
+
+def test_with_no_free_selected_officer_the_replacement_page_shows_the_way_instead_of_a_dead_end(app, client):
+    """Found: 「省庁混成を保てる候補がいません」 with 「交代を確定する」 still active, and no way on."""
+    with app.app_context():
+        team = make_team()
+        team_id, leaving_id = team.id, team.current_members[0].officer.id
+        staff = make_user().email
+        db.session.commit()
+    login(client, staff)
+    page = client.get(f"/teams/{team_id}/replace?leaving={leaving_id}").get_data(as_text=True)
+    assert "後任は次の手順で用意できます" in page and "/officers/?phase=2&amp;status=not_selected" in page
+    assert "/appointments/?phase=2" in page
+    assert re.search(r'<button[^>]*value="1"[^>]*disabled[^>]*>交代を確定する', page)
 
 
 def test_staff_edit_a_proposal_by_hand_and_the_mix_rule_still_applies(app, client):
