@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from banso.clock import JST, now
+from banso.clock import now
 from banso.extensions import db
 from banso.formatting import jst_datetime, parse_id
 from banso.models import (Application, ApplicationStatus, ContinuationResponse, Municipality, Phase,
@@ -535,35 +535,3 @@ def record_continuation(phase: Phase, previous_application: Application, *, wish
             data["local_situation"] = f"{previous_application.local_situation}\n\n【{phase.name}に向けた課題の変更】\n{response.issue_changes}"
         submit_application(phase, m, data, actor=actor, continuing=True)
     return response
-
-
-def remind_unanswered(phase: Phase, *, actor: User) -> int:
-    """A reminder to each municipality that has not answered the survey, at most once a day each."""
-    from banso.clock import today_jst
-
-    today = today_jst()
-    sent = 0
-    for application, response in continuation_rows(phase, unanswered_only=True):
-        m = application.municipality
-        if response is None:
-            response = ContinuationResponse(phase=phase, municipality=m)
-            db.session.add(response)
-            db.session.flush()
-        if response.reminded_at is not None and response.reminded_at.astimezone(JST).date() == today:
-            continue
-        notifications.notify(
-            key=f"continuation-reminder-{phase.id}-{m.id}-{today.isoformat()}", kind="continuation_reminder",
-            obj=response, recipient_email=application.contact_email, recipient_name=application.contact_person,
-            subject=f"【地方創生伴走支援制度】{phase.name}の継続意向調査へのご回答のお願い（{m.full_name}）",
-            body=(
-                f"{m.full_name} {application.contact_department}\n{application.contact_person} 様\n\n"
-                f"{previous_phase(phase).name}に伴走支援を受けている市町村として、{phase.name}における支援の継続について"
-                "ご意向をお聞きしています。まだご回答をいただいていないため、ご回答をお願いいたします。\n"
-                "継続を希望される場合は、課題の変更点もあわせてお知らせください。\n\n" + SIGNATURE
-            ),
-        )
-        response.reminded_at = now()
-        response.reminder_count += 1
-        sent += 1
-    audit.record("remind_continuation", phase, actor=actor, summary=f"{phase.name}の継続意向調査の督促を{sent}件送信")
-    return sent

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from banso.clock import jst
 from banso.extensions import db
 from banso.models import Application, AuditEntry, Notification, Role
-from banso.services import RuleViolation, applications, municipalities
+from banso.services import RuleViolation, applications, municipalities, survey
 from tests.conftest import race, racing_barrier
 from tests.factories import answer, make_application, make_municipality, make_phase, make_user
 
@@ -142,6 +142,26 @@ def test_app_4_an_unmatched_municipality_may_apply_again(ctx):
         applications.record_continuation(second, old, wishes_to_continue=True, issue_changes="", actor=staff)
 
 
+def test_the_survey_starts_with_a_request_to_every_prefecture_and_last_phases_supported_municipalities(ctx, clock):
+    """Found: only reminders existed; the first 「調査の依頼」 was written outside Banso."""
+    from banso.models import PrefectureContact
+
+    staff = make_user()
+    first, second = _two_phases()
+    old = make_application(first, make_municipality(name="大船渡市"), received_at=jst(2024, 12, 20), contact_email="ofunato@example.lg.jp")
+    _walk(old, staff, "confirm", "eligible", "matched")
+    db.session.add_all([PrefectureContact(prefecture="岩手県", department="政策企画部", email="iwate@example.lg.jp"),
+                        PrefectureContact(prefecture="島根県", department="地域振興部", email="shimane@example.lg.jp")])
+    clock.set(jst(2025, 12, 1, 10))
+    assert survey.request_survey(second, actor=staff) == 3
+    assert survey.request_survey(second, actor=staff) == 0  # pressed again: nothing twice
+    sent = {n.recipient_email: n for n in db.session.scalars(select(Notification).where(Notification.kind.in_(
+        ("survey_request", "continuation_request"))))}
+    assert set(sent) == {"iwate@example.lg.jp", "shimane@example.lg.jp", "ofunato@example.lg.jp"}
+    assert "令和7年12月24日 17:00" in sent["iwate@example.lg.jp"].body and "周知" in sent["iwate@example.lg.jp"].subject
+    assert "継続意向調査" in sent["ofunato@example.lg.jp"].subject
+
+
 def test_app_4_reminders_go_to_unanswered_municipalities_once_a_day(ctx, clock):
     staff = make_user()
     first, second = _two_phases()
@@ -152,10 +172,10 @@ def test_app_4_reminders_go_to_unanswered_municipalities_once_a_day(ctx, clock):
         olds.append(old)
     applications.record_continuation(second, olds[0], wishes_to_continue=False, issue_changes="", actor=staff)
     clock.set(jst(2026, 1, 10, 9))
-    assert applications.remind_unanswered(second, actor=staff) == 2
-    assert applications.remind_unanswered(second, actor=staff) == 0
+    assert survey.remind_unanswered(second, actor=staff) == 2
+    assert survey.remind_unanswered(second, actor=staff) == 0
     clock.set(jst(2026, 1, 11, 9))
-    assert applications.remind_unanswered(second, actor=staff) == 2
+    assert survey.remind_unanswered(second, actor=staff) == 2
     reminders = db.session.scalars(select(Notification).where(Notification.kind == "continuation_reminder")).all()
     assert len(reminders) == 4 and {n.recipient_email for n in reminders} == {olds[1].contact_email, olds[2].contact_email}
 

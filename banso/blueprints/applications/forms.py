@@ -74,6 +74,10 @@ class ImportForm(CreatingForm):
                                    validators=[InputRequired("受信日時を入力してください。")], render_kw={"step": "1"})
 
 
+class ContinuationImportForm(CreatingForm):
+    file = FileField("継続意向調査の回答（Excel または CSV）", validators=[FileRequired("ファイルを選んでください。")])
+
+
 class ContinuationForm(BansoForm):
     wishes_to_continue = RadioField("継続の意向", choices=[SelectChoice("yes", "継続を希望する"), SelectChoice("no", "継続を希望しない")],
                                     validators=[InputRequired("継続の意向を選んでください。")])

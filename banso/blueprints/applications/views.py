@@ -2,8 +2,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from banso.blueprints.applications import bp
-from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ImportForm, LateAcceptanceForm,
-                                                 StatusForm)
+from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ContinuationImportForm, ImportForm,
+                                                 LateAcceptanceForm, StatusForm)
 from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk
 from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
@@ -14,7 +14,8 @@ from banso.models.application import APPLICATION_STATUS_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
 from banso.revisions import kept_page
-from banso.services import InputError, application_import, applications, audit, municipalities, phases
+from banso.services import (InputError, application_import, applications, audit, continuation_import, municipalities,
+                            phases, survey)
 
 STAFF = SECRETARIAT_ROLES
 FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late")
@@ -188,6 +189,10 @@ def import_new():
 def continuation():
     phase = _phase()
     stmt = applications.continuation_query(phase, unanswered_only=request.args.get("unanswered") == "1")
+    if request.args.get("format") in ("csv", "xlsx"):  # the file to fill and send back: it imports as it is returned
+        columns = [(header, (lambda i: lambda pair: continuation_import.export_row(*pair)[i])(i))
+                   for i, (header, _) in enumerate(continuation_import.COLUMNS)]
+        return export(applications.continuation_rows(phase), columns, f"{phase.name}_継続意向調査")
     page = paginate(stmt, rows=True) if stmt is not None else None
     return render_template("applications/continuation.html", phase=phase, page=page, form=ContinuationForm(),
                            counts=applications.continuation_counts(phase),
@@ -211,10 +216,36 @@ def continuation_answer(application_id: int):
                redirect(url_for("applications.continuation", phase=phase.number)))
 
 
+@bp.route("/continuation/import", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def continuation_import_new():
+    """The answers as the municipalities send the file back: previewed, then all of them or none (APP-4)."""
+    phase = _phase()
+    form = ContinuationImportForm()
+
+    def page():
+        return render_template("applications/continuation_import.html", form=form, phase=phase,
+                               columns=continuation_import.COLUMNS), 422 if form.errors or form.form_errors else 200
+
+    if form.validate_on_submit():
+        return start_upload(continuation_import.KIND, phase, form, page)
+    return page()
+
+
+@bp.post("/continuation/request")
+@roles_required(*STAFF)
+def survey_request():
+    """調査の依頼: the first mail of the survey, to every prefecture and to last phase's supported municipalities."""
+    phase = _phase()
+    count = survey.request_survey(phase, actor=current_user)
+    flash(f"調査の依頼を{count}件送信しました（送信済みの宛先へは再送しません）。送信状況は通知の画面で確認できます。", "success")
+    return redirect(url_for("applications.continuation", phase=phase.number))
+
+
 @bp.post("/continuation/remind")
 @roles_required(*STAFF)
 def continuation_remind():
     phase = _phase()
-    count = applications.remind_unanswered(phase, actor=current_user)
+    count = survey.remind_unanswered(phase, actor=current_user)
     flash(f"未回答の{count}団体に督促を送りました（同じ団体へは1日1回まで）。", "success")
     return redirect(url_for("applications.continuation", phase=phase.number))
