@@ -1,7 +1,7 @@
 """Every test whose outcome depends on timing carries the `timing` marker, so `make test-stress` runs it twenty times
 under load: a test that sleeps, kills or starts a process, polls, starts threads or a timer, waits for another
-party (``wait_until``), or drives Chromium through a page that polls the worker or a colleague. And the marker is on
-no other test, so the stress run stays the list of tests that can race."""
+party (``wait_until``), or waits in Chromium on what a page polls for (a progress bar, a colleague's presence, a live
+estimate). And the marker is on no other test, so the stress run stays the list of tests that can race."""
 from __future__ import annotations
 
 import ast
@@ -16,8 +16,8 @@ TIMING_NAMES = {
     "race": "starts a race", "racing_barrier": "starts a race", "wait_until": "waits for another party",
     "stop_embedded_redis": "stops a server", "wait_for_function": "waits for the browser",
 }
-# In Chromium: the page polls (the worker's progress, a colleague's presence) while the test acts on the server.
-E2E_NAMES = {"run_worker": "the page polls the worker while it runs"}
+# In Chromium: the test waits on what the page polls for (the worker's progress bar, a colleague's presence).
+POLLED = ("progress", "#presence")
 
 
 def _markers(decorators: list[ast.expr]) -> set[str]:
@@ -38,8 +38,10 @@ def _module_markers(tree: ast.Module) -> set[str]:
     return set()
 
 
-def _reasons(function: ast.AST, helpers: dict[str, ast.AST], names: dict[str, str], seen: set[str]) -> set[str]:
-    """Why ``function`` depends on timing: the timing names it uses, itself or through the module's own helpers."""
+def _reasons(function: ast.AST, helpers: dict[str, ast.AST], names: dict[str, str], seen: set[str],
+             polled: bool = False) -> set[str]:
+    """Why ``function`` depends on timing: the timing names it uses, itself or through the module's own helpers;
+    ``polled``: in Chromium, a wait on an element the page polls for."""
     found = set()
     for node in ast.walk(function):
         name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
@@ -48,9 +50,13 @@ def _reasons(function: ast.AST, helpers: dict[str, ast.AST], names: dict[str, st
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "wait_for" \
                 and any(k.arg == "timeout" for k in node.keywords):
             found.add("wait_for(timeout=…): waits on a page that polls")
+        if polled and isinstance(node, ast.Call):
+            for selector in (a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)):
+                if any(p in selector for p in POLLED):
+                    found.add(f"{selector!r}: waits on what the page polls for")
         if name in helpers and name not in seen:
             seen.add(name)
-            found |= _reasons(helpers[name], helpers, names, seen)
+            found |= _reasons(helpers[name], helpers, names, seen, polled)
     return found
 
 
@@ -60,12 +66,12 @@ def timing_tests() -> dict[str, tuple[set[str], bool]]:
     for path in sorted(TESTS.rglob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         module_marked = "timing" in _module_markers(tree)
-        names = {**TIMING_NAMES, **(E2E_NAMES if path.parent.name == "e2e" else {})}
+        polled = path.parent.name == "e2e"
         functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         helpers = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef) and not f.name.startswith("test_")}
         for function in functions:
             if function.name.startswith("test_"):
-                reasons = _reasons(function, helpers, names, set())
+                reasons = _reasons(function, helpers, TIMING_NAMES, set(), polled)
                 marked = module_marked or "timing" in _markers(function.decorator_list)
                 found[f"{path.relative_to(TESTS.parent)}::{function.name}"] = (reasons, marked)
     return found
@@ -91,3 +97,8 @@ def test_the_walk_sees_a_sleep_through_a_helper_and_a_marker_on_the_module(tmp_p
     assert _reasons(tests["test_through_a_helper"], helpers, TIMING_NAMES, set()) == {"sleep: sleeps"}
     assert _reasons(tests["test_still"], helpers, TIMING_NAMES, set()) == set()
     assert _module_markers(tree) == {"timing"}
+    browser = ast.parse("def test_plan(page):\n    page.locator('#plan-status progress').wait_for()\n"
+                        "def test_sign_in(page):\n    page.locator('#login').wait_for()\n")
+    plan, sign_in = browser.body
+    assert _reasons(plan, {}, TIMING_NAMES, set(), polled=True) == {"'#plan-status progress': waits on what the page polls for"}
+    assert _reasons(sign_in, {}, TIMING_NAMES, set(), polled=True) == set()

@@ -13,7 +13,6 @@ from tests.factories import PASSWORD, make_municipality, make_user
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.timing
 def test_visitor_asks_staff_reply_and_the_emailed_answer_reopens_it(app, live_server, page, browser, smtp, tmp_path):
     with app.app_context():
         make_municipality(name="遠野市", prefecture="岩手県")

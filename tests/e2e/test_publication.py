@@ -10,7 +10,6 @@ from tests.factories import PASSWORD, make_municipality, make_team, make_user
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.timing
 def test_admin_confirms_notifies_and_releases_and_the_public_page_shows_the_results(app, live_server, page, browser, smtp):
     with app.app_context():
         team = make_team(municipality=make_municipality(name="遠野市"), contact_email="kikaku@example.lg.jp")

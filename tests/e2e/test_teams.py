@@ -10,7 +10,6 @@ from tests.factories import PASSWORD, make_publication, make_ready_officer, make
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.timing
 def test_staff_replace_a_member_and_everyone_is_told(app, live_server, page, smtp):
     with app.app_context():
         team = make_team(contact_email="kikaku@example.lg.jp")
