@@ -42,7 +42,7 @@ def main() -> int:
             from banso.extensions import db
 
             if not demo.is_loaded():
-                print("デモデータを読み込んでいます（初回のみ、このマシンで20〜40秒ほどかかります）…", flush=True)
+                print("デモデータを読み込んでいます（初回のみ。2コアのマシンで30秒〜1分ほどかかります）…", flush=True)
                 started = time.monotonic()
                 demo.load_point(point, progress=_report) if point else demo.load(progress=_report)
                 db.session.commit()
