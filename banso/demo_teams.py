@@ -10,7 +10,7 @@ from sqlalchemy import select
 from banso.clock import today_jst
 from banso.extensions import db
 from banso.models import CandidacyStatus, OfficerCandidacy, Phase, Team, User
-from banso.services import matching, officers, teams
+from banso.services import closing, matching, officers, teams
 
 TOPICS = ["課題の整理と支援テーマの確認", "企業誘致の方針について意見交換", "国の支援制度の紹介", "関係部署との打合せ結果の共有",
           "観光資源の活用策の検討", "移住施策のKPIの見直し", "地域交通の実証事業の進め方", "次回現地訪問の行程調整"]
@@ -58,7 +58,7 @@ def load(staff: User) -> None:
         _activity(rng, team, team.end_date, staff)
         _report(team, 1, staff)
         _report(team, 2, staff)
-    teams.close_finished(phase1, actor=staff)
+    closing.end_terms(actor=staff)  # 第1期's teams and 併任 ended on their last day
 
 
 def load_second_phase(staff: User) -> None:

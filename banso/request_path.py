@@ -68,6 +68,8 @@ def register(app: Flask, render_error) -> None:
             hold.audit_confidential_views()  # the loader audits: held results shown by this request (PUB-2)
             _remember_where_a_submission_went(response)
             db.session.commit()
+        except RuleViolation as violation:  # refused at the flush itself (a closed team's records: services/closing.py)
+            return refused(violation)
         except (IntegrityError, StaleDataError):  # a concurrent change won (a unique constraint, a record's version)
             db.session.rollback()
             app.logger.warning("同時に行われた変更と競合したため、変更を保存しませんでした", exc_info=True)

@@ -239,7 +239,7 @@ def _page_key() -> str:
     from banso.clock import now
 
     parts = [current_user.get_id() if current_user.is_authenticated else "", session.get("csrf_token", ""),
-             request.full_path, session.get("banso_phase_choice", {}),  # the phase a page without ?phase= shows (services/phases.py)
+             request.full_path, getattr(current_user, "phase_choice", None) or {},  # the phase a page without ?phase= shows
              request.headers.get("HX-Request", ""), request.headers.get("HX-Target", ""),
              request.headers.get("HX-Boosted", ""), request.headers.get("HX-History-Restore-Request", ""),
              now().strftime("%Y%m%d%H%M")]

@@ -121,19 +121,19 @@ def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int 
 
 
 def close_finished_teams() -> int:
-    """On the worker's timer: member replacements whose date has come take effect (TEAM-4), teams whose support
-    period has passed close (TEAM-3), and teams whose half-year report falls due within two weeks are reminded
-    (TEAM-6; each reminder goes once)."""
-    from banso.services import phases, teams
+    """On the worker's timer: member replacements whose date has come take effect (TEAM-4); teams past their last day
+    end and their members' 併任 with them (TEAM-3, OFF-3); teams of every phase in support whose half-year report falls
+    due within two weeks are reminded (TEAM-6; each reminder goes once). Returns how many teams ended."""
+    from banso.services import closing, phases, teams
 
     try:
         teams.apply_due_replacements()
-        closed = sum(teams.close_finished(phase, actor=None) for phase in phases.all_phases())
-        current = phases.current_phase()
-        if current is not None:
-            teams.remind_reports(current, actor=None)
+        ended, _appointments = closing.end_terms()
+        support = phases.in_support()
+        if support is not None:
+            teams.remind_reports(support, actor=None)
         db.session.commit()
-        return closed
+        return ended
     finally:
         db.session.remove()
 

@@ -53,6 +53,7 @@ class Team(db.Model):
     # TEAM-5 summary, kept by the activity service in the same transaction (teams.refresh_activity_dates)
     last_meeting_on: Mapped[date | None]
     last_visit_on: Mapped[date | None]
+    reopened_until: Mapped[date | None]  # after the closing day, an admin's reopening (services/closing.py)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     phase: Mapped[Phase] = relationship()

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from banso.clock import now
@@ -56,6 +56,7 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
     last_login_at: Mapped[datetime | None]
+    phase_choice: Mapped[dict | None] = mapped_column(JSON)  # {work: phase number} chosen over the default (services/phases.py)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     @property

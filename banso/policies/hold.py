@@ -121,6 +121,7 @@ def view_as(user: User) -> None:
     """This request reads as ``user`` would, though no one is signed in: their calendar feed, opened by its token."""
     if has_request_context():
         g.banso_hold_scope = scope_for(user)
+        g.banso_hold_viewer = user  # the audit row names them (audit_confidential_views)
 
 
 def forget() -> None:
@@ -255,8 +256,10 @@ def audit_confidential_views() -> None:
     from banso.models import Municipality, Phase
     from banso.services import audit
 
-    actor = current_user if getattr(current_user, "is_authenticated", False) else None
-    where = request.full_path.rstrip("?")
+    viewer = g.get("banso_hold_viewer")
+    actor = current_user if getattr(current_user, "is_authenticated", False) else viewer
+    # A page read by its secret address (a calendar feed) is named by its route: the address itself is a credential.
+    where = request.url_rule.rule if viewer is not None and request.url_rule else request.full_path.rstrip("?")
     with lifted("naming the held teams in the audit row"):
         for phase_id, team_ids in sorted(held.items()):
             names = list(db.session.scalars(select(Municipality.name).join(Team, Team.municipality_id == Municipality.id)

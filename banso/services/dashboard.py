@@ -13,7 +13,7 @@ from banso.policies import admin as admin_policy
 from banso.policies import inquiries as inquiries_policy
 from banso.policies import teams as teams_policy
 from banso.policies import travel as travel_policy
-from banso.services import inquiries, phases, teams, travel
+from banso.services import closing, inquiries, phases, teams, travel
 
 
 def overview() -> dict:
@@ -51,6 +51,8 @@ def overview() -> dict:
         if support is not None:
             data["figures"] = travel.budget(support)  # TRV-2: where the cap stands
         data["awaiting_by_phase"] = travel.awaiting_by_phase()  # what waits for review, in whichever phase it is
+    if travel_policy.may_see_budget(current_user):  # TEAM-3: as teams end, what is still to be settled, with its day
+        data["closing_open"], data["closing_first_day"] = closing.open_summary()
     if teams_policy.sees_own_teams_only(current_user):
         team = teams.team_of_user(current_user)  # their team now, whichever phase it belongs to
         data["own_team"] = team

@@ -32,7 +32,7 @@ from banso.business_days import add_business_days
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import parse_id, strip_control, wareki
-from banso.models import Application, Municipality, Notification, Role, Team, User
+from banso.models import Application, Municipality, Notification, Phase, Role, Team, User
 from banso.models.inquiry import (CATEGORIES, CHANNELS, MAIL_OUTCOMES, OPEN_STATUSES, ORG_TYPES, FaqEntry, InboundMail,
                                   Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus, ReceiptCounter, ReplyTemplate)
 from banso.policies import inquiries as policy
@@ -157,7 +157,7 @@ def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None
     clean = check_fields(data, require_email=channel in ("form", "email"))
     at = at or now()
     municipality = clean["municipality"]
-    phase = phases.current_phase()
+    phase = _phase_about(municipality, actor)
     inquiry = Inquiry(receipt_number=_next_receipt_number(at), phase=phase, channel=channel, org_type=clean["org_type"],
                       municipality=municipality, prefecture=clean.get("prefecture") or (municipality.prefecture if municipality else ""),
                       organisation=clean.get("organisation") or (municipality.full_name if municipality else ""),
@@ -218,6 +218,24 @@ def submit_form(data: dict, *, address: str | None, actor: User | None) -> Inqui
     inquiry = receive(data, channel="form", actor=actor)
     check_rate(inquiry.email, address)
     return inquiry
+
+
+def _phase_about(municipality: Municipality | None, actor: User | None) -> Phase | None:
+    """The phase an inquiry is about, from the sender's work, never from which phase was created last: of the live
+    phases (services/phases.py), the one where the municipality has a team, else where it answered the survey; an
+    officer's own team's phase; else none (a general question belongs to no phase)."""
+    live = phases.live_phases()
+    if municipality is not None and live:
+        ids = [p.id for p in live]
+        with_team = set(db.session.scalars(select(Team.phase_id).where(Team.municipality_id == municipality.id, Team.phase_id.in_(ids))))
+        answered = set(db.session.scalars(select(Application.phase_id).where(Application.municipality_id == municipality.id,
+                                                                            Application.phase_id.in_(ids))))
+        found = next((p for p in live if p.id in with_team), None) or next((p for p in live if p.id in answered), None)
+        if found is not None:
+            return found
+    if actor is not None and actor.has_role(Role.OFFICER):
+        return phases.own_team_phase(actor)
+    return None
 
 
 def _link_related(inquiry: Inquiry) -> None:

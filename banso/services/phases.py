@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from flask import g, has_request_context, request, session
+from flask import g, has_request_context, request
 from sqlalchemy import select
 
 from banso.business_days import on_or_after
@@ -242,9 +242,8 @@ def jst_deadline(day: date, hour: int = 17) -> datetime:
 # activities) and the next one, whose survey, recruitment, selection and matching run. A page is about one of them by
 # the work it shows, never by which phase was created last: SUPPORT pages (teams, travel, budget, reports, statistics)
 # open on the phase in support, INTAKE pages (applications, population, applicants, 併任, matching, publication) on the
-# phase taking in; an officer's pages on their own team's phase. A phase a user picks sticks for their session.
+# phase taking in; an officer's pages on their own team's phase. A phase a user picks sticks (kept on the user) until they pick another.
 SUPPORT, INTAKE = "support", "intake"
-_CHOSEN = "banso_phase_choice"
 
 
 def in_support() -> Phase | None:
@@ -290,11 +289,21 @@ def default_phase(work: str = SUPPORT, user: User | None = None) -> Phase | None
     return own or (in_intake() if work == INTAKE else in_support()) or current_phase()
 
 
+def chosen() -> dict:
+    """The signed-in user's chosen phase for each kind of work ({work: number}); kept on the user, so it outlives a
+    sign-out and follows them to another terminal."""
+    from flask_login import current_user
+
+    if not has_request_context() or not current_user.is_authenticated:
+        return {}
+    return dict(current_user.phase_choice or {})
+
+
 def selected_phase(number: str | None, work: str = SUPPORT) -> Phase | None:
-    """The phase a page is about: the one asked for (?phase=2), remembered for the session's later pages of the same
+    """The phase a page is about: the one asked for (?phase=2), remembered for the user's later pages of the same
     work until another is chosen (choosing the default forgets it); else the default for that work. A page shown on a
     remembered phase says so, with the way back (``remembered_phase``)."""
-    choices = session.get(_CHOSEN, {}) if has_request_context() else {}
+    choices = chosen()
     asked = parse_id(number) or choices.get(work)
     phase = next((p for p in all_phases() if p.number == asked), None) if asked else None
     default = default_phase(work)
@@ -305,7 +314,9 @@ def selected_phase(number: str | None, work: str = SUPPORT) -> Phase | None:
         if phase is not None and phase != default:
             remembered[work] = phase.number
         if remembered != choices:
-            session[_CHOSEN] = remembered
+            from flask_login import current_user
+
+            current_user.phase_choice = remembered or None  # committed with the request (request_path)
     elif phase is not None and phase != default:
         g.banso_remembered_phase = (phase, default)
     return phase or default

@@ -110,17 +110,6 @@ def form_team(application: Application, officer_list: list[Officer], *, themes: 
     return team
 
 
-def close_finished(phase: Phase, *, actor: User | None) -> int:
-    """Teams past their end date are 終了 (the worker runs this on its timer)."""
-    today = today_jst()
-    finished = list(db.session.scalars(select(Team).where(Team.phase_id == phase.id, Team.end_date < today,
-                                                          Team.status != TeamStatus.ENDED)))
-    for team in finished:
-        team.status = TeamStatus.ENDED
-        audit.record("close", team, actor=actor, summary=f"{team.name}の支援期間が終了")
-    return len(finished)
-
-
 # What a stale form is shown of the team as saved (services.check_version).
 TEAM_FIELDS = {"status_label": "状態", "end_date": "支援の終了日"}
 

@@ -100,3 +100,11 @@ def test_once_noticed_an_officer_sees_their_own_held_team_in_the_feed_and_no_oth
     body = client.get(f"/calendar/{world['tokens']['held']}.ics").get_data(as_text=True)
     assert "活動報告" in body and "第3期" in body  # their own team, told to them in advance (PUB-2)
     assert other_town not in body
+    from banso.models import AuditEntry, User
+
+    with app.app_context():  # found: the audit row had no actor, and its path was the feed's secret address
+        rows = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "view_confidential")))
+        owner = db.session.scalar(select(User).where(User.email == "held@banso.example"))
+        assert rows and {row.actor_id for row in rows} == {owner.id}
+        assert not any(world["tokens"]["held"] in row.summary + str(row.after) for row in rows)
+

@@ -1,6 +1,6 @@
 """December to March: 第3期's survey is open while 第2期's teams still work and travel. Every page is about the phase
 its work is in (services/phases.py: SUPPORT and INTAKE), never about the phase created last; a phase a user picks
-sticks for their session, visibly, until they pick another."""
+sticks for them (kept on the user: through a sign-out, on another terminal), visibly, until they pick another."""
 from datetime import date
 
 import pytest
@@ -69,9 +69,15 @@ def test_the_staff_home_follows_the_running_phase_beside_the_new_ones_intake(cli
     assert "第3期（令和9年度）の日程" in home and "第2期（支援期間中）の日程" in home
 
 
-def test_a_chosen_phase_sticks_for_the_session_visibly_until_another_is_chosen(client, december):
+def test_a_chosen_phase_sticks_for_the_user_visibly_until_another_is_chosen(app, client, december):
+    """Found: the choice was kept in the session, and lost at a sign-out."""
     login(client, "secretariat@banso.example")
     assert 'aria-current="page">第3期' in client.get("/teams/?phase=3").get_data(as_text=True)
+    client.post("/logout")
+    other_terminal = app.test_client()
+    login(other_terminal, "secretariat@banso.example")
+    assert "前回選んだ第3期を表示しています" in other_terminal.get("/teams/").get_data(as_text=True)
+    login(client, "secretariat@banso.example")
     again = client.get("/teams/").get_data(as_text=True)
     assert 'aria-current="page">第3期' in again and "前回選んだ第3期を表示しています" in again
     assert 'href="/teams/?phase=2">現在の第2期に戻す' in again

@@ -200,3 +200,21 @@ def test_mail_from_another_sender_is_flagged_on_the_thread_and_reopens_nothing_u
         inquiries.confirm_sender(flagged, actor=staff)
     same = inquiries.import_eml(_eml(f"Re: {inquiry.receipt_number}", "補足です。"), actor=staff)  # the inquirer: joins
     assert same.inquiry is inquiry and not same.created and same.outcome == "thread"
+
+
+def test_an_inquiry_is_of_the_phase_of_the_senders_work_not_the_phase_created_last(app, ctx, clock):
+    """Found: in December every inquiry was tagged with 第3期, the phase created last, even a 第2期 team's town's."""
+    from tests.factories import make_application, make_phase, make_team
+
+    clock.set(jst(2026, 12, 7, 10))
+    team = make_team()  # 第2期, in support until 3/31
+    third = make_phase(number=3, name="第3期", fiscal_year=2027, survey_opens_at=jst(2026, 12, 1, 10),
+                       answer_deadline_at=jst(2026, 12, 24, 17), support_start=jst(2027, 4, 1).date(),
+                       support_end=jst(2028, 3, 31).date())
+    answering = make_application(third).municipality
+    with_team = inquiries.receive(_form(municipality_code=team.municipality.code), channel="form", actor=None)
+    with_answer = inquiries.receive(_form(municipality_code=answering.code, email="b@example.lg.jp"), channel="form", actor=None)
+    general = inquiries.receive(_form(org_type="other", email="c@example.jp"), channel="form", actor=None)
+    assert (with_team.phase.name, with_team.team) == ("第2期", team)
+    assert with_answer.phase.name == "第3期" and with_answer.application is not None
+    assert general.phase is None

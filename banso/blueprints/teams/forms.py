@@ -32,6 +32,10 @@ class ReplacementForm(BansoForm):
     note = TextAreaField("備考", validators=[Length(max=1000)])
 
 
+class ReopenForm(BansoForm):
+    reason = TextAreaField("再開の理由（記録されます）", validators=[Length(max=1000)])
+
+
 class ExtensionForm(BansoForm):
     new_end = DateField("延長後の終了日", validators=[InputRequired("終了日を入力してください。")])
     reason = TextAreaField("延長の理由（決定の記録）", validators=[Length(max=1000)])

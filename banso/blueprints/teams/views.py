@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from banso.formatting import parse_id, wareki
 from banso.blueprints.forms import act, already_sent, on_refusal, opened_version
 from banso.blueprints.teams import bp, matching_bp
-from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReplacementForm, ReportForm
+from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReopenForm, ReplacementForm, ReportForm
 from banso.clock import today_jst
 from banso.extensions import db
 from banso.listing import Page, export, int_arg, page_or_fragment, paginate, sort_by
@@ -17,7 +17,7 @@ from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import teams as policy
 from banso.reference import FIELDS, PREFECTURES, field_label
 from banso.revisions import kept_page
-from banso.services import InputError, applications, matching, municipalities, officers, phases, teams
+from banso.services import InputError, applications, closing, matching, municipalities, officers, phases, teams
 
 STAFF = SECRETARIAT_ROLES
 
@@ -75,6 +75,9 @@ def detail(team_id: int):
                            planned=teams.planned_replacements(team, history["replacements"]),
                            reports=reports, due={p: teams.report_due(team, p) for p in (1, 2)}, history=history,
                            activity_form=form, report_form=ReportForm(), extension_form=ExtensionForm(),
+                           reopen_form=ReopenForm(), closed=closing.is_closed(team), closing_day=closing.closing_day(team),
+                           ended=team.end_date < today_jst(),
+                           reopened_until=team.reopened_until if closing.reopened(team) else None,
                            field_label=field_label,
                            home_ministry=teams.home_ministry, kinds=ACTIVITY_KINDS,
                            warnings=[w for a in activities for w in teams.scope_warnings(f"{a.summary}{a.follow_ups}")][:3])
@@ -217,6 +220,19 @@ def extend(team_id: int):
                           expected_version=opened_version())
 
     return act(extend_it, "支援期間の延長を記録しました。", redirect(url_for("teams.detail", team_id=team.id)))
+
+
+@bp.post("/<int:team_id>/reopen")
+@roles_required(Role.ADMIN)
+def reopen(team_id: int):
+    """An admin reopens a closed team's records for a correction, with a reason (services/closing.py)."""
+    team = _team(team_id)
+    form = ReopenForm()
+    back = redirect(url_for("teams.detail", team_id=team.id))
+    on_refusal(lambda: back)
+    until = closing.reopen(team, form.reason.data, actor=current_user)
+    flash(f"{team.name}の記録を{wareki(until)}まで再開しました。修正が済めば、その翌日に再び締め切られます。", "success")
+    return back
 
 
 @bp.get("/reports")

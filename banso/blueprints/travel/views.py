@@ -15,7 +15,7 @@ from banso.permissions import ALL_ROLES, roles_required
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
 from banso.revisions import kept_page
-from banso.services import RuleViolation, phases, travel
+from banso.services import RuleViolation, closing, phases, travel
 
 STAFF, FILERS, READERS = policy.STAFF, policy.FILERS, policy.READERS
 
@@ -394,6 +394,30 @@ def plan(team_id: int):
                                                               form.note.data, actor=current_user,
                                                               expected_version=opened_version()),
                           f"{team.name}の現地訪問計画を更新しました。", "travel.plans")
+
+
+# --- the end of support: what is still open -----------------------------------------------------------------------
+
+CLOSING_COLUMNS = [
+    ("申請番号", lambda o: o.trip.number), ("期", lambda o: o.trip.phase.name), ("チーム", lambda o: o.trip.team.name),
+    ("支援終了日", lambda o: o.trip.team.end_date), ("精算・修正の期限", lambda o: o.closing_day),
+    ("出発日", lambda o: o.trip.depart_on), ("帰着日", lambda o: o.trip.return_on),
+    ("見積額（円）", lambda o: o.trip.estimated_yen), ("状況", lambda o: o.trip.status_label), ("対応する人", lambda o: o.who_acts),
+]
+
+
+@bp.get("/closing")
+@roles_required(*READERS)
+def closing_list():
+    """Finance's list as teams end (TEAM-3): every trip not yet settled of a team whose last day has come or comes
+    within a month, with the day its claim must be settled by and who acts next, whichever phase it is of."""
+    stmt = closing.open_trips_query(q=request.args.get("q"), acts=request.args.get("acts"))
+    if request.args.get("format") in ("csv", "xlsx"):
+        return export((closing.describe(t) for t in db.session.scalars(stmt).unique()), CLOSING_COLUMNS, "支援終了に伴う未精算の出張")
+    page = paginate(stmt)
+    page.items = [closing.describe(t) for t in page.items]
+    return page_or_fragment("travel/closing.html", "travel/_closing_table.html", page=page,
+                            claim_days=closing.CLAIM_BUSINESS_DAYS)
 
 
 # --- rates --------------------------------------------------------------------------------
