@@ -116,13 +116,13 @@ def describe(trip: TripRequest) -> OpenTrip:
 
 
 def open_summary(*, within_days: int = 31) -> tuple[int, date | None]:
-    """(open trips of teams ending within ``within_days`` or ended, the nearest closing day among them)."""
-    first = db.session.scalar(open_trips_query(within_days=within_days).limit(1))
-    if first is None:
-        return 0, None
-    count = db.session.scalar(select(func.count()).select_from(
-        open_trips_query(within_days=within_days).order_by(None).subquery()))
-    return count, closing_day(first.team)
+    """(open trips of teams ending within ``within_days`` or ended, the nearest closing day among them), in one
+    statement (a later last day never has an earlier closing day)."""
+    count, first_end = db.session.execute(
+        select(func.count(TripRequest.id), func.min(Team.end_date)).select_from(TripRequest)
+        .join(Team, Team.id == TripRequest.team_id)
+        .where(TripRequest.status.in_(OPEN_TRIPS), Team.end_date <= today_jst() + timedelta(days=within_days))).one()
+    return count, add_business_days(first_end, CLAIM_BUSINESS_DAYS) if first_end else None
 
 
 # --- closed records, and an admin's reopening -----------------------------------------------------------------------

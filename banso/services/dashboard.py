@@ -51,8 +51,7 @@ def overview() -> dict:
         if support is not None:
             data["figures"] = travel.budget(support)  # TRV-2: where the cap stands
         data["awaiting_by_phase"] = travel.awaiting_by_phase()  # what waits for review, in whichever phase it is
-    if travel_policy.may_see_budget(current_user):  # TEAM-3: as teams end, what is still to be settled, with its day
-        data["closing_open"], data["closing_first_day"] = closing.open_summary()
+        data["closing_open"], data["closing_first_day"] = closing.open_summary()  # TEAM-3: as teams end, with the day
     if teams_policy.sees_own_teams_only(current_user):
         team = teams.team_of_user(current_user)  # their team now, whichever phase it belongs to
         data["own_team"] = team

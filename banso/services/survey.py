@@ -1,6 +1,7 @@
-"""The survey as it travels (APP-4, APP-6): the first request (調査の依頼) to every prefecture, for its municipalities,
-and to each municipality supported in the previous phase, for its continuation answer; then reminders to those who
-have not answered. Each notice goes through the outbox once, however often the button is pressed."""
+"""The survey as it travels (APP-4, APP-6): the first request (調査の依頼) to every prefecture, for its municipalities
+(the rulebook asks prefectures to pass it on: seed 002 (7)); to each municipality supported in the previous phase, for
+its continuation answer; and directly to every other municipality whose contact Banso knows from an earlier answer;
+then reminders to those who have not answered. Each notice goes through the outbox once, however often the button is pressed."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from banso.clock import JST, now, today_jst
 from banso.extensions import db
 from banso.formatting import jst_datetime
-from banso.models import ContinuationResponse, Notification, Phase, PrefectureContact, User
+from banso.models import Application, ContinuationResponse, Notification, Phase, PrefectureContact, User
 from banso.services import audit, notifications
 from banso.services.applications import SIGNATURE, continuation_rows, previous_phase
 
@@ -37,8 +38,29 @@ def request_survey(phase: Phase, *, actor: User) -> int:
                       f"継続を希望されるかどうかと、課題の変更点を、{deadline}までにお知らせください"
                       "（事務局からお送りする記入用ファイルに記入して返送いただくか、このメールへの返信でも結構です）。\n\n" + SIGNATURE,
                       kind="continuation_request", obj=response or application)
+    continuing = {application.municipality_id for application, _ in continuation_rows(phase)}
+    for application in _earlier_contacts(phase, continuing):
+        m = application.municipality
+        sent += _once(f"survey-request-{phase.id}-municipality-{m.id}", application.contact_email,
+                      f"{m.full_name} {application.contact_person}",
+                      f"【地方創生伴走支援制度】{phase.name}の市町村活用希望調査のご案内（{m.full_name}）",
+                      f"{m.full_name} {application.contact_department}\n{application.contact_person} 様\n\n"
+                      f"以前に活用希望調査へご回答いただいた市町村として、{phase.name}の活用希望調査をご案内します。\n"
+                      f"活用を希望される場合は、{deadline}までにご回答ください"
+                      "（回答の様式は都道府県経由でお送りする依頼文書のとおりです。このメールへの返信でのご質問も承ります）。\n\n"
+                      + SIGNATURE, kind="survey_request", obj=application)
     audit.record("request_survey", phase, actor=actor, summary=f"{phase.name}の活用希望調査・継続意向調査の依頼を{sent}件送信")
     return sent
+
+
+def _earlier_contacts(phase: Phase, skip: set[int]) -> list[Application]:
+    """Each municipality's latest answer in an earlier phase (its contact as last given), except those in ``skip``."""
+    latest: dict[int, Application] = {}
+    for application in db.session.scalars(select(Application).join(Phase, Phase.id == Application.phase_id)
+                                          .where(Phase.number < phase.number).order_by(Phase.number.desc(), Application.id)):
+        if application.municipality_id not in skip and application.contact_email:
+            latest.setdefault(application.municipality_id, application)
+    return list(latest.values())
 
 
 def _once(key: str, email: str, name: str, subject: str, body: str, *, kind: str, obj=None) -> int:

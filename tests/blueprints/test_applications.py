@@ -114,6 +114,9 @@ def test_admin_uploads_the_official_population(app, client):
         code = m.code
         db.session.commit()
     _staff(app, client, Role.ADMIN)
+    # Found: the page said an unloaded date shows 「確認要」, while every answer then reads 「未確認」.
+    before = client.get("/municipalities/population?phase=2").get_data(as_text=True)
+    assert "基準日より前のものであれば「未確認」" in before
     bad = client.post("/municipalities/population?phase=2", data={"file": (io.BytesIO(b"code,population\n123,abc\n"), "p.csv")},
                       content_type="multipart/form-data")
     assert bad.status_code == 422 and "2行目" in bad.get_data(as_text=True)

@@ -70,5 +70,7 @@ def test_pub_1_a_hand_picked_team_is_rescored_as_the_boxes_change(app, client):
     assert 'id="team-score"' in page and "選んだチームの評価" in page and 'hx-get="/matching/score/' in page
     fragment = client.get(f"/matching/score/{farm}?member={officers[0]}&member={officers[1]}&member={officers[2]}").get_data(as_text=True)
     assert "選んだチームの評価" in fragment and "第1優先分野" in fragment
+    pair = client.get(f"/matching/score/{farm}?member={officers[0]}&member={officers[1]}").get_data(as_text=True)
+    assert "メンバー1人の加点 +2" in pair and "3人目" not in pair  # found: 「3人目の加入 +2」 on each member of a pair
     crowded = client.get(f"/matching/score/{farm}?member={officers[1]}").get_data(as_text=True)
     assert "チームは2〜3名で編成します（今は1名）" in crowded

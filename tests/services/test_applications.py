@@ -150,14 +150,16 @@ def test_the_survey_starts_with_a_request_to_every_prefecture_and_last_phases_su
     first, second = _two_phases()
     old = make_application(first, make_municipality(name="大船渡市"), received_at=jst(2024, 12, 20), contact_email="ofunato@example.lg.jp")
     _walk(old, staff, "confirm", "eligible", "matched")
+    make_application(first, make_municipality(name="遠野市"), received_at=jst(2024, 12, 21), contact_email="tono@example.lg.jp")
     db.session.add_all([PrefectureContact(prefecture="岩手県", department="政策企画部", email="iwate@example.lg.jp"),
                         PrefectureContact(prefecture="島根県", department="地域振興部", email="shimane@example.lg.jp")])
     clock.set(jst(2025, 12, 1, 10))
-    assert survey.request_survey(second, actor=staff) == 3
+    assert survey.request_survey(second, actor=staff) == 4
     assert survey.request_survey(second, actor=staff) == 0  # pressed again: nothing twice
     sent = {n.recipient_email: n for n in db.session.scalars(select(Notification).where(Notification.kind.in_(
         ("survey_request", "continuation_request"))))}
-    assert set(sent) == {"iwate@example.lg.jp", "shimane@example.lg.jp", "ofunato@example.lg.jp"}
+    assert set(sent) == {"iwate@example.lg.jp", "shimane@example.lg.jp", "ofunato@example.lg.jp", "tono@example.lg.jp"}
+    assert "活用希望調査のご案内（岩手県遠野市）" in sent["tono@example.lg.jp"].subject  # known from an earlier answer
     assert "令和7年12月24日 17:00" in sent["iwate@example.lg.jp"].body and "周知" in sent["iwate@example.lg.jp"].subject
     assert "継続意向調査" in sent["ofunato@example.lg.jp"].subject
 

@@ -70,7 +70,9 @@ def test_a_programme_year_from_the_next_phases_creation_to_the_last_phases_end(a
         second = make_phase()
         a, b, c = make_team(second), make_team(second), make_team(second)
         make_publication(second)
-        admin, staff, finance = make_user("admin", email="admin@x.go.jp"), make_user(email="staff@x.go.jp"), make_user("finance", email="fin@x.go.jp")
+        admin = make_user("admin", email="admin@x.go.jp")
+        make_user(email="staff@x.go.jp")
+        make_user("finance", email="fin@x.go.jp")
         officer = make_user("officer", email="officer2@x.go.jp")
         a.current_members[0].officer.user = officer
         publication.set_prefecture_contact(a.municipality.prefecture, "kikaku@pref.example.lg.jp", "企画課", actor=admin)
