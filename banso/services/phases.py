@@ -159,7 +159,8 @@ def draft_after(last: Phase) -> tuple[dict, list[tuple[str, datetime]]]:
 def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: User | None,
                  carried_from: Phase | None = None) -> Phase:
     """A new phase; ``carried_from`` (the last one, see ``draft_after``) gives it that phase's further events a year
-    on, its standard visit cost (TRV-2) and its matching weights and conflict-of-interest rules (PUB-1)."""
+    on, its standard visit cost (TRV-2), its matching weights and conflict-of-interest rules (PUB-1), and — when the
+    new fiscal year has none — that year's travel rates. Reply templates and the FAQ belong to no phase: they stay."""
     _validate(data)
     _check_unique(data, None)
     phase = Phase(**{k: data.get(k) for k in FIELDS})
@@ -170,6 +171,9 @@ def create_phase(data: dict, *, events: list[tuple[str, datetime]] = (), actor: 
         if settings is not None:
             db.session.add(MatchingSettings(phase=phase, weights=dict(settings.weights), within_budget=settings.within_budget,
                                             **{f: getattr(settings, f) for f in CONFLICT_RULES}))
+        from banso.services import travel  # the new fiscal year's travel rates, from the last phase's year
+
+        travel.carry_rates(carried_from.fiscal_year, phase.fiscal_year, actor=actor)
     phase.events = [PhaseEvent(label=label, at=at) for label, at in events]
     db.session.add(phase)
     carried = f"（{carried_from.name}から引継ぎ）" if carried_from is not None else ""

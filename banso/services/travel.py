@@ -144,6 +144,22 @@ def rates_fingerprint(year: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def carry_rates(from_year: int, to_year: int, *, actor: User | None) -> int:
+    """A new fiscal year starts from last year's table (finance then edits it); a year that has a table keeps it.
+    Returns how many rates were carried."""
+    lodging, allowances = rate_table(to_year)
+    if lodging or allowances:
+        return 0
+    lodging, allowances = rate_table(from_year)
+    for (band, prefecture), cap in lodging.items():
+        db.session.add(LodgingRate(fiscal_year=to_year, band=band, prefecture=prefecture, cap_yen=cap))
+    for meals, amount in allowances.items():
+        db.session.add(NightAllowanceRate(fiscal_year=to_year, meals=meals, amount_yen=amount))
+    if lodging or allowances:
+        audit.record("carry_rates", None, actor=actor, object_type="rates", summary=f"{to_year}年度の旅費単価を{from_year}年度の単価から作成（{len(lodging) + len(allowances)}件）")
+    return len(lodging) + len(allowances)
+
+
 def save_rates(year: int, lodging: dict[tuple[str, str], str], allowances: dict[int, str], *, actor: User | None,
                expected_fingerprint: str | None = None) -> int:
     """Set a fiscal year's table from the rate form: every value checked first, then all saved."""

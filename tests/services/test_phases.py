@@ -84,8 +84,12 @@ def test_a_new_phase_drafted_from_the_last_a_year_on_in_business_days_with_its_s
     from banso.extensions import db
     from banso.models import MatchingSettings
 
+    from banso.services import travel
+    from tests.factories import make_rates
+
     admin = make_user("admin")
     last = make_phase(travel_standard_visit_yen=180_000)
+    make_rates(2026, cap=11_000)
     phases.add_event(last, "自治体向け説明会", jst(2025, 11, 3, 14), actor=admin)  # 文化の日 falls on a Tuesday in 2026
     db.session.add(MatchingSettings(phase=last, weights={"first_priority": 5}, exclude_home_prefecture=True))
     data, events = phases.draft_after(last)
@@ -102,3 +106,4 @@ def test_a_new_phase_drafted_from_the_last_a_year_on_in_business_days_with_its_s
     assert [(e.label, e.at) for e in third.events] == events and third.travel_standard_visit_yen == 180_000
     carried = db.session.scalar(select(MatchingSettings).where(MatchingSettings.phase_id == third.id))
     assert carried.weights == {"first_priority": 5} and carried.exclude_home_prefecture and carried.exclude_secondment
+    assert travel.rate_table(2027) == travel.rate_table(2026) and travel.rate_table(2027)[0][("課長級以下", "岩手県")] == 11_000
