@@ -93,3 +93,13 @@ def test_in_april_the_new_phase_is_the_one_in_support(client, clock, december):
     assert "第3期" in _heading(client.get("/travel/").get_data(as_text=True))
     home = client.get("/").get_data(as_text=True)
     assert "第3期 旅費予算" in home and "第2期: 審査待ちの申請・精算 1件" in home  # 第2期's claim still waits, and shows
+
+
+def test_in_december_the_rate_table_opens_on_this_fiscal_years_rates_though_next_years_exist(app, client, december):
+    """Found with 第3期 carrying its rates: the table opened on next year's, while every trip until March uses this year's."""
+    with app.app_context():
+        make_rates(2027)
+        db.session.commit()
+    login(client, "finance@banso.example")
+    assert "旅費単価表（令和8年度）" in client.get("/travel/rates").get_data(as_text=True)
+    assert "旅費単価表（令和9年度）" in client.get("/travel/rates?year=2027").get_data(as_text=True)

@@ -6,6 +6,7 @@ from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal, ope
 from banso.blueprints.travel import bp
 from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
+from banso.clock import today_jst
 from banso.extensions import db
 from banso.formatting import parse_id
 from banso.listing import Page, export, export_workbook, int_arg, page_or_fragment, paginate, send_stored, sort_by
@@ -426,7 +427,8 @@ def closing_list():
 @roles_required(*READERS)
 def rates():
     years = travel.fiscal_years()
-    year = parse_id(request.values.get("year")) if parse_id(request.values.get("year")) else (years[0] if years else phases.default_phase().fiscal_year)
+    this_year = travel.fiscal_year(today_jst())  # trips now are paid at this year's rates; next year's is one click away
+    year = parse_id(request.values.get("year")) or (this_year if this_year in years or not years else years[0])
     form = BansoForm()  # holds the refusal's message
     on_refusal(lambda: _rates_page(year, years, form), form)
     if request.method == "POST":
