@@ -97,7 +97,14 @@ def restore(path: str | Path, *, echo: Callable[[str], None] = print) -> dict[st
 
     counts: dict[str, int] = {}
     with zipfile.ZipFile(path) as archive:
-        for table in db.metadata.sorted_tables:
+        # Tables the database keeps itself (triggers add every trip's money as its rows arrive) are restored last, as
+        # they were: what the triggers added on the way is replaced by the archive's rows.
+        kept_by_triggers = {"budget_totals", "budget_breakdown"}
+        ordered = [t for t in db.metadata.sorted_tables if t.name not in kept_by_triggers] + \
+                  [t for t in db.metadata.sorted_tables if t.name in kept_by_triggers]
+        for table in ordered:
+            if table.name in kept_by_triggers:
+                db.session.execute(table.delete())
             counts[table.name] = _restore_table(archive, table)
             if counts[table.name] != manifest["tables"].get(table.name, 0):
                 raise RestoreRefused(f"{table.name} の行数がマニフェストと合いません。ファイルが壊れています。")

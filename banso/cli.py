@@ -60,6 +60,20 @@ def forget_kept() -> None:
     click.echo("保持していた集計と一覧を破棄しました。次の表示で計算し直します。")
 
 
+@banso_cli.command("check-budget")
+def check_budget() -> None:
+    """Compare each phase's money kept by the database (budget_totals, budget_breakdown) with the trips summed afresh;
+    exits with status 1 naming each difference (there is none unless the triggers were dropped)."""
+    from banso.services import phases, travel
+
+    differences = [line for phase in phases.all_phases() for line in travel.check_kept(phase)]
+    for line in differences:
+        click.echo(line)
+    if differences:
+        raise SystemExit(1)
+    click.echo("すべての期の旅費の集計が、出張の記録から計算し直した値と一致しています。")
+
+
 @banso_cli.command("import-municipalities")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
 def import_municipalities(path: str | None) -> None:

@@ -13,8 +13,8 @@ from banso.models.phase import Phase, PhaseEvent
 from banso.models.publication import PrefectureContact, Publication, PublicationStatus
 from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamExtension, TeamMembership,
                                TeamStatus)
-from banso.models.travel import (BudgetRevision, LodgingRate, NightAllowanceRate, Receipt, TeamTravelPlan, TravelClaim,
-                                 TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
+from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, LodgingRate, NightAllowanceRate, Receipt,
+                                 TeamTravelPlan, TravelClaim, TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
 from banso.models.user import AccountLink, CalendarFeed, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
@@ -32,7 +32,9 @@ __all__ = [
     "InquiryStatus",
     "ReceiptCounter",
     "ReplyTemplate",
+    "BudgetBreakdown",
     "BudgetRevision",
+    "BudgetTotal",
     "LodgingRate",
     "NightAllowanceRate",
     "Receipt",

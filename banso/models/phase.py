@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
@@ -40,8 +39,6 @@ class Phase(db.Model):
     travel_budget_cap_yen: Mapped[int] = mapped_column(default=0)
     # TRV-2: what one planned site visit of a team costs, for the budget's forecast (finance sets it).
     travel_standard_visit_yen: Mapped[int] = mapped_column(default=150_000, server_default="150000")
-    # TRV-2: changes with every change of the money (under the budget lock): the budget's sums are kept under it.
-    travel_revision: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
 
     events: Mapped[list[PhaseEvent]] = relationship(
         back_populates="phase", cascade="all, delete-orphan", order_by="PhaseEvent.at"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from banso.clock import now
@@ -105,6 +105,36 @@ class BudgetRevision(db.Model):
     revised_at: Mapped[datetime] = mapped_column(default=now)
 
     revised_by: Mapped[User | None] = relationship()
+
+
+class BudgetTotal(db.Model):
+    """A phase's money as it stands (TRV-2): committed and spent, national and municipality-borne. Kept by the database
+    itself — triggers on the trips, their estimate lines and claim lines add each change in the transaction that makes
+    it, whoever writes (Banso, psql, a script) — so the cap check and the budget page read one row, never a sum over the
+    phase's trips. The cap check locks this row (``travel._lock_budget``). Banso never writes its figures."""
+
+    __tablename__ = "budget_totals"
+
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), primary_key=True)
+    national_committed_yen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    national_spent_yen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    municipality_committed_yen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    municipality_spent_yen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class BudgetBreakdown(db.Model):
+    """The same money by (phase, team, departure month, destination prefecture, bearer), kept by the same triggers: the
+    budget page's charts read a few hundred rows, not the phase's trips and lines."""
+
+    __tablename__ = "budget_breakdown"
+
+    phase_id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)   # "2026-06": the departure's month
+    prefecture: Mapped[str] = mapped_column(String(10), primary_key=True)
+    bearer: Mapped[str] = mapped_column(String(20), primary_key=True)
+    committed_yen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    spent_yen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class TeamTravelPlan(db.Model):

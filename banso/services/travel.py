@@ -17,12 +17,11 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import String, case, cast, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from banso.formatting import parse_id, wareki
 from banso.clock import now, today_jst
 from banso.extensions import db
-from banso.models import (BudgetRevision, LodgingRate, Municipality, NightAllowanceRate, Officer, Phase, Receipt, Role,
+from banso.models import (BudgetBreakdown, BudgetRevision, BudgetTotal, LodgingRate, Municipality, NightAllowanceRate, Officer, Phase, Receipt, Role,
                           Team, TeamMembership, TeamTravelPlan, TravelClaim, TravelClaimLine, TripEstimateLine,
                           TripRequest, TripStatus, TripTraveller, User)
 from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PURPOSES, RATE_BANDS, TRANSPORT
@@ -268,8 +267,8 @@ def _spent_sum(phase_id: int, bearer: str = "national"):
 def budget(phase: Phase) -> Budget:
     """The phase's figures, read from the records every time (never a running total)."""
     with hold.lifted("TRV-2: the forecast counts every team's plan; the figure names no team"):
-        forecast = kept_until_written(f"travel:forecast:{phase.id}", lambda: _forecast(phase))
-    return _figures(phase, forecast=forecast, kept=True)
+        forecast = _forecast(phase)
+    return _figures(phase, forecast=forecast)
 
 
 def _forecast(phase: Phase) -> int:
@@ -293,37 +292,68 @@ def _forecast(phase: Phase) -> int:
     return total
 
 
-def _figures(phase: Phase, *, forecast: int = 0, kept: bool = False) -> Budget:
-    """Cap, committed, spent and municipality-borne in one statement, awaiting in another; the forecast (every team's plan)
-    is read only by ``budget``: the cap checks need none of it. Every trip counts, whoever asks (TRV-2). ``kept``: the
-    money sums as kept until the trips, their lines or the phase are written (pages); the cap checks read them afresh
-    after the lock."""
-    def sums():
-        with hold.lifted("TRV-2: the cap counts every trip; the figures name no team"):
-            return list(db.session.execute(select(
-                select(Phase.travel_budget_cap_yen).where(Phase.id == phase.id).scalar_subquery(),
-                _committed_sum(phase.id).scalar_subquery(),
-                _spent_sum(phase.id).scalar_subquery(),
-                _committed_sum(phase.id, "municipality").scalar_subquery(),
-                _spent_sum(phase.id, "municipality").scalar_subquery(),
-            )).one())
-
-    cap, committed, spent, m_committed, m_spent = kept_until_written(f"travel:sums:{phase.id}", sums) if kept else sums()
+def _figures(phase: Phase, *, forecast: int = 0) -> Budget:
+    """Cap, committed, spent and municipality-borne in one statement — the phase's row of ``budget_totals``, kept by
+    the database in the transaction of every change (models/travel.py: BudgetTotal) — and awaiting in another. The
+    forecast (every team's plan) is read only by ``budget``: the cap checks need none of it. Every trip counts,
+    whoever asks (TRV-2)."""
+    kept = db.session.execute(
+        select(Phase.travel_budget_cap_yen, BudgetTotal.national_committed_yen, BudgetTotal.national_spent_yen,
+               BudgetTotal.municipality_committed_yen, BudgetTotal.municipality_spent_yen)
+        .outerjoin(BudgetTotal, BudgetTotal.phase_id == Phase.id).where(Phase.id == phase.id)).one()
+    cap, committed, spent, m_committed, m_spent = (int(v or 0) for v in kept)
     awaiting = db.session.scalar(select(func.count()).where(  # the viewer's work: trips they may see (PUB-2)
         TripRequest.phase_id == phase.id, TripRequest.status.in_((TripStatus.SUBMITTED, TripStatus.CLAIM_SUBMITTED))))
     return Budget(cap=cap, committed=committed, spent=spent, forecast=forecast,
                   municipality_borne=m_committed + m_spent, awaiting=awaiting)
 
 
-def _lock_budget(phase: Phase) -> None:
-    """Serialise every change that moves the budget: a row lock on PostgreSQL, the write lock on SQLite, taken by
-    writing the phase's money revision (a write to the phase, so the sums kept for pages are computed again)."""
-    import uuid
+def fresh_figures(phase: Phase) -> tuple[int, int, int, int]:
+    """(national committed, national spent, municipality committed, municipality spent) summed afresh from the trips:
+    what ``budget_totals`` must equal (``check_kept``, `flask banso check-budget`)."""
+    with hold.lifted("TRV-2: the check sums every trip; the figures name no team"):
+        return tuple(int(v) for v in db.session.execute(select(
+            _committed_sum(phase.id).scalar_subquery(), _spent_sum(phase.id).scalar_subquery(),
+            _committed_sum(phase.id, "municipality").scalar_subquery(),
+            _spent_sum(phase.id, "municipality").scalar_subquery())).one())
 
-    revision = uuid.uuid4().hex
-    db.session.execute(update(Phase).where(Phase.id == phase.id).values(travel_revision=revision)
-                       .execution_options(synchronize_session=False))
-    set_committed_value(phase, "travel_revision", revision)  # this request's view, without marking the phase as changed
+
+def check_kept(phase: Phase) -> list[str]:
+    """Where the money kept by the database differs from the trips summed afresh (nothing, unless the triggers were
+    dropped or bypassed): the totals, and each team × month × prefecture of the breakdown."""
+    figures = _figures(phase)
+    kept_totals = db.session.execute(select(BudgetTotal.municipality_committed_yen, BudgetTotal.municipality_spent_yen)
+                                     .where(BudgetTotal.phase_id == phase.id)).one_or_none() or (0, 0)
+    differences = []
+    fresh = fresh_figures(phase)
+    for label, kept, summed in zip(("国負担の執行予定", "国負担の支出済", "市町村負担の執行予定", "市町村負担の支出済"),
+                                   (figures.committed, figures.spent, *kept_totals), fresh):
+        if int(kept) != summed:
+            differences.append(f"{phase.name} {label}: 保持 {int(kept):,}円 ／ 再計算 {summed:,}円")
+    with hold.lifted("TRV-2: the check sums every trip; the figures name no team"):
+        kept_rows = {(r.team_id, r.month, r.prefecture, r.bearer): (r.spent_yen, r.committed_yen)
+                     for r in db.session.scalars(select(BudgetBreakdown).where(BudgetBreakdown.phase_id == phase.id))
+                     if r.spent_yen or r.committed_yen}
+        fresh_rows = _fresh_breakdown(phase)
+    for key in sorted(set(kept_rows) | set(fresh_rows), key=str):
+        if kept_rows.get(key, (0, 0)) != fresh_rows.get(key, (0, 0)):
+            differences.append(f"{phase.name} 内訳 {key}: 保持 {kept_rows.get(key, (0, 0))} ／ 再計算 {fresh_rows.get(key, (0, 0))}")
+    return differences
+
+
+def _lock_budget(phase: Phase) -> None:
+    """Serialise every change that moves the budget on the phase's row of ``budget_totals``: ``SELECT … FOR UPDATE`` on
+    PostgreSQL, the database's write lock on SQLite (a no-op write). Nothing of ``phases`` is written."""
+    table = BudgetTotal.__table__
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(table).values(phase_id=phase.id).on_conflict_do_nothing(index_elements=["phase_id"]))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(table.c.phase_id).where(table.c.phase_id == phase.id).with_for_update())
+    else:
+        db.session.execute(update(table).where(table.c.phase_id == phase.id).values(phase_id=table.c.phase_id))
 
 
 def _check_cap(phase: Phase, adding: int, *, releasing: int = 0, action: str) -> None:
@@ -1070,35 +1100,36 @@ def team_choices(user: User, phase: Phase) -> list[tuple[int, str]]:
 
 # --- the budget's breakdowns -----------------------------------------------------------------
 
-def _amounts_by(phase: Phase, key, name: str) -> dict:
-    """Committed and spent (national) grouped by ``key`` of the trip, two aggregate queries, kept until the trips or
-    their lines are written (and per viewer's hold: the secretariat's sums of a held phase are not finance's)."""
-    rows = kept_until_written(f"travel:{name}:{phase.id}", lambda: [[k, s, c] for k, (s, c) in _sum_by(phase, key).items()])
-    return {k: (s, c) for k, s, c in rows}
+def _amounts_by(phase: Phase, key) -> dict:
+    """National spent and committed grouped by ``key`` of ``budget_breakdown`` (month, team or prefecture): a few
+    hundred kept rows of the phase, whatever its number of trips."""
+    rows = db.session.execute(select(key, func.sum(BudgetBreakdown.spent_yen), func.sum(BudgetBreakdown.committed_yen))
+                              .where(BudgetBreakdown.phase_id == phase.id, BudgetBreakdown.bearer == "national")
+                              .group_by(key).having(func.sum(BudgetBreakdown.spent_yen) + func.sum(BudgetBreakdown.committed_yen) != 0))
+    return {k: (int(spent), int(committed)) for k, spent, committed in rows}
 
 
-def _sum_by(phase: Phase, key) -> dict:
-    """Committed and spent by ``key``, in one statement (UNION ALL, each row tagged with which it is)."""
-    committed = (select(key.label("k"), literal("committed").label("kind"), func.sum(TripEstimateLine.amount_yen).label("yen"))
-                 .select_from(TripRequest).join(TripEstimateLine, TripEstimateLine.trip_id == TripRequest.id)
-                 .join(Team, Team.id == TripRequest.team_id).join(Municipality, Municipality.id == Team.municipality_id)
-                 .where(TripRequest.phase_id == phase.id, TripRequest.status.in_(COMMITTED), TripRequest.cost_bearer == "national")
-                 .group_by(key))
-    spent = (select(key.label("k"), literal("spent").label("kind"),
-                    func.sum(func.coalesce(TravelClaimLine.approved_yen, TravelClaimLine.claimed_yen)).label("yen"))
-             .select_from(TripRequest)
+def _fresh_breakdown(phase: Phase) -> dict:
+    """{(team, month, prefecture, bearer): (spent, committed)} summed afresh from the trips (``check_kept``)."""
+    month = func.substr(cast(TripRequest.depart_on, String), 1, 7)
+    key = (TripRequest.team_id, month, TripRequest.destination_prefecture, TripRequest.cost_bearer)
+    committed = (select(*key, literal("committed"), func.sum(TripEstimateLine.amount_yen))
+                 .join(TripEstimateLine, TripEstimateLine.trip_id == TripRequest.id)
+                 .where(TripRequest.phase_id == phase.id, TripRequest.status.in_(COMMITTED)).group_by(*key))
+    spent = (select(*key, literal("spent"), func.sum(func.coalesce(TravelClaimLine.approved_yen, TravelClaimLine.claimed_yen)))
              .join(TravelClaim, TravelClaim.trip_id == TripRequest.id).join(TravelClaimLine, TravelClaimLine.claim_id == TravelClaim.id)
-             .join(Team, Team.id == TripRequest.team_id).join(Municipality, Municipality.id == Team.municipality_id)
-             .where(TripRequest.phase_id == phase.id, TripRequest.status == TripStatus.SETTLED, TripRequest.cost_bearer == "national")
-             .group_by(key))
-    found = {(kind, k): int(yen or 0) for k, kind, yen in db.session.execute(union_all(committed, spent))}
-    return {k: (found.get(("spent", k), 0), found.get(("committed", k), 0)) for _, k in found}
+             .where(TripRequest.phase_id == phase.id, TripRequest.status == TripStatus.SETTLED).group_by(*key))
+    found: dict = {}
+    for team_id, month_, prefecture, bearer, kind, yen in db.session.execute(union_all(committed, spent)):
+        spent_yen, committed_yen = found.get((team_id, month_, prefecture, bearer), (0, 0))
+        found[(team_id, month_, prefecture, bearer)] = (spent_yen + int(yen), committed_yen) if kind == "spent" else \
+            (spent_yen, committed_yen + int(yen))
+    return {k: v for k, v in found.items() if v != (0, 0)}
 
 
 def by_month(phase: Phase) -> list[tuple[str, int, int, int]]:
     """(month, spent, committed, cumulative spent + committed) for each month of the fiscal year, by departure."""
-    key = func.substr(cast(TripRequest.depart_on, String), 1, 7)
-    amounts = _amounts_by(phase, key, "month")
+    amounts = _amounts_by(phase, BudgetBreakdown.month)
     rows, running, first = [], 0, date(phase.fiscal_year, 4, 1)
     for i in range(12):
         month = date(first.year + (first.month + i - 1) // 12, (first.month + i - 1) % 12 + 1, 1)
@@ -1111,7 +1142,7 @@ def by_month(phase: Phase) -> list[tuple[str, int, int, int]]:
 def by_team(phase: Phase, *, limit: int | None = None) -> list[tuple[str, int, int]]:
     """Spent and committed per team, largest first (``limit``: the first ones only, for the chart). The teams named
     are loaded as records, so a page naming a held phase's teams is audited like any other (PUB-2)."""
-    amounts = _amounts_by(phase, Team.id, "team")
+    amounts = _amounts_by(phase, BudgetBreakdown.team_id)
     top = sorted(amounts, key=lambda team_id: (-sum(amounts[team_id]), team_id))[:limit]
     names = {team.id: team.municipality.name for team in db.session.scalars(
         select(Team).options(joinedload(Team.municipality)).where(Team.id.in_(top)))} if top else {}
@@ -1119,7 +1150,7 @@ def by_team(phase: Phase, *, limit: int | None = None) -> list[tuple[str, int, i
 
 
 def by_prefecture(phase: Phase) -> list[tuple[str, int, int]]:
-    amounts = _amounts_by(phase, TripRequest.destination_prefecture, "prefecture")
+    amounts = _amounts_by(phase, BudgetBreakdown.prefecture)
     return [(p, *amounts[p]) for p in PREFECTURES if p in amounts]
 
 

@@ -308,7 +308,8 @@ def test_cancelling_an_approved_request_releases_its_commitment(team, staff, fin
 @pytest.mark.timing
 @pytest.mark.commits  # threads on their own connections
 def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
-    """Many finance users approving at the same moment: the cap holds (row lock on PostgreSQL)."""
+    """Ten finance users approving at the same moment (as many as the connection pool serves at once): the cap holds
+    (the budget row's lock on PostgreSQL), and the money the database keeps equals a fresh sum."""
     with app.app_context():
         make_rates(2026)
         team = make_team()
@@ -347,6 +348,7 @@ def test_trv_2_concurrent_approvals_never_exceed_the_cap(app, clock):
         approved = db.session.scalar(select(func.count()).where(TripRequest.status == TripStatus.APPROVED))
         assert sorted(outcomes) == ["TRV-2"] * 6 + ["approved"] * 4
         assert approved == 4 and figures.committed == 4 * each <= figures.cap
+        assert travel.check_kept(phase) == []
 
 
 
@@ -368,21 +370,55 @@ def test_trv_2_the_forecast_summed_in_sql_equals_each_teams_plan_added_up(team, 
     assert travel.budget(team.phase).forecast == expected
 
 
-def test_trv_2_the_budgets_sums_kept_for_pages_follow_every_change_of_the_money(team, staff, finance):
-    """The page figures are kept in Redis until the trips, their lines or the phase are written (every change of the
-    money also takes the budget lock, which writes the phase's money revision), so the figures shown are always the
-    records' sums."""
+def test_trv_2_the_money_kept_by_the_database_follows_every_writer_banso_raw_sql_and_a_deletion(team, staff, finance):
+    """The budget's totals and breakdown are kept by triggers in the transaction of each change, so a change made outside
+    Banso's services (psql, a script: a raw UPDATE of a trip or a line, a deletion) moves them as surely as an approval.
+    Found: a kept figure was served stale after a change the cache did not see (the standard visit cost, a raw write)."""
+    from sqlalchemy import text
+
     def shown():
         figures = travel.budget(team.phase)
+        assert travel.check_kept(team.phase) == []  # the totals and every breakdown row equal a fresh sum
         return figures.committed, figures.spent, dict((label, s + c) for label, s, c, _ in travel.by_month(team.phase))["7月"]
 
     trip = make_trip(team, actor=staff, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
-    assert shown() == (0, 0, 0)  # filed only: nothing committed yet (now kept)
-    before = team.phase.travel_revision
+    assert shown() == (0, 0, 0)  # filed only: nothing committed yet
     travel.review_request(trip, "approve", actor=finance)
-    assert team.phase.travel_revision != before and shown() == (trip.estimated_yen, 0, trip.estimated_yen)
-    travel.cancel_request(trip, actor=staff)  # an approved estimate released: the lock, a new revision
+    assert shown() == (trip.estimated_yen, 0, trip.estimated_yen)
+    db.session.execute(text("UPDATE trip_estimate_lines SET amount_yen = amount_yen + 1000 WHERE id = :id"),
+                       {"id": trip.estimate_lines[0].id})  # raw SQL, as from psql
+    assert shown() == (trip.estimated_yen + 1000, 0, trip.estimated_yen + 1000)
+    db.session.execute(text("UPDATE trip_requests SET depart_on = '2026-08-03', return_on = '2026-08-04' WHERE id = :id"),
+                       {"id": trip.id})  # moved to August: the month's figure moves with it
+    assert shown()[2] == 0 and dict((label, s + c) for label, s, c, _ in travel.by_month(team.phase))["8月"] == trip.estimated_yen + 1000
+    db.session.execute(text("UPDATE trip_requests SET cost_bearer = 'municipality' WHERE id = :id"), {"id": trip.id})
+    assert shown()[:2] == (0, 0) and travel.budget(team.phase).municipality_borne == trip.estimated_yen + 1000
+    db.session.execute(text("UPDATE trip_requests SET cost_bearer = 'national' WHERE id = :id"), {"id": trip.id})
+    db.session.expire_all()
+    trip = db.session.get(TripRequest, trip.id)
+    db.session.delete(trip)  # a deletion of the trip and its lines (the ORM's cascade)
+    db.session.flush()
     assert shown() == (0, 0, 0)
+
+
+def test_trv_2_settling_and_cancelling_move_the_kept_money_between_committed_and_spent(team, staff, finance):
+    def figures():
+        assert travel.check_kept(team.phase) == []
+        budget = travel.budget(team.phase)
+        return budget.committed, budget.spent
+
+    kept = make_trip(team, actor=staff, depart_on=date(2026, 6, 1), return_on=date(2026, 6, 2))
+    dropped = make_trip(team, actor=staff, depart_on=date(2026, 6, 8), return_on=date(2026, 6, 9))
+    for trip in (kept, dropped):
+        travel.review_request(trip, "approve", actor=finance)
+    assert figures() == (kept.estimated_yen + dropped.estimated_yen, 0)
+    travel.cancel_request(dropped, actor=staff)
+    assert figures() == (kept.estimated_yen, 0)
+    claim = _claim_all(kept, staff)
+    approvals = {line.id: (line.claimed_yen - 500 if line.category == "rail" else line.claimed_yen, "往復割引の適用")
+                 for line in claim.lines}
+    travel.review_claim(kept, "settle", approvals, actor=finance)
+    assert figures() == (0, claim.approved_yen)
 
 
 def test_a_trips_limits_take_each_nights_fiscal_year_and_name_a_missing_rate(ctx, clock):

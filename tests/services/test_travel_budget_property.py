@@ -83,6 +83,7 @@ def _check_figures() -> None:
     figures = travel.budget(phase)
     assert (figures.committed, figures.spent, figures.cap) == (committed, spent, phase.travel_budget_cap_yen)
     assert figures.available == figures.cap - committed - spent >= 0
+    assert travel.check_kept(phase) == []  # the kept totals and breakdown equal a fresh sum after every step
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
