@@ -74,6 +74,21 @@ def check_budget() -> None:
     click.echo("すべての期の旅費の集計が、出張の記録から計算し直した値と一致しています。")
 
 
+@banso_cli.command("recompute-figures")
+@click.option("--phase", "phase_number", type=int, default=None, help="この期だけ（省略時は締め切ったすべての期）")
+def recompute_figures(phase_number: int | None) -> None:
+    """Compute and store again the figures of closed phases (after a correction an admin made to a closed phase)."""
+    from banso.services import statistics
+
+    closed = [p for p in statistics.closed_phases() if phase_number in (None, p.number)]
+    if not closed:
+        raise click.ClickException("締め切った期がありません（支援終了後、最後のチームの精算・修正期限を過ぎた期が対象です）。")
+    for phase in closed:
+        statistics.recompute(phase)
+        click.echo(f"{phase.name}の実績の数値を計算し直して保存しました。")
+    db.session.commit()
+
+
 @banso_cli.command("import-municipalities")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
 def import_municipalities(path: str | None) -> None:

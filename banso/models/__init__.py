@@ -9,8 +9,8 @@ from banso.models.municipality import Municipality, OfficialPopulation
 from banso.models.notification import MailboxMessage, Notification, NotificationStatus
 from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                                  OfficerCandidacy, ProfileChangeRequest)
-from banso.models.phase import Phase, PhaseEvent
-from banso.models.publication import PrefectureContact, Publication, PublicationStatus
+from banso.models.phase import Phase, PhaseEvent, PhaseFigures
+from banso.models.publication import PrefectureContact, Publication, PublicationStatus, PublishedResults
 from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamExtension, TeamMembership,
                                TeamStatus)
 from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, LodgingRate, NightAllowanceRate, Receipt,
@@ -24,6 +24,7 @@ __all__ = [
     "PrefectureContact",
     "Publication",
     "PublicationStatus",
+    "PublishedResults",
     "FaqEntry",
     "InboundMail",
     "Inquiry",
@@ -70,6 +71,7 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "Phase",
+    "PhaseFigures",
     "PhaseEvent",
     "Role",
     "SignInThrottle",

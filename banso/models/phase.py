@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from banso.extensions import db
@@ -59,3 +59,15 @@ class PhaseEvent(db.Model):
     at: Mapped[datetime]
 
     phase: Mapped[Phase] = relationship(back_populates="events")
+
+
+class PhaseFigures(db.Model):
+    """A closed phase's figures (seed 000's headline, regions, population bands, the officer breakdown), stored once
+    when its last team's closing day has passed (services/statistics.py: ``store_closed``) and recomputed only by an
+    admin (`flask banso recompute-figures`): pages read them instead of counting past years again."""
+
+    __tablename__ = "phase_figures"
+
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), primary_key=True)
+    figures: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime]

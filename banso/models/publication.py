@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from banso.extensions import db
@@ -73,3 +73,15 @@ class PrefectureContact(db.Model):
     prefecture: Mapped[str] = mapped_column(String(10), unique=True)
     department: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254))
+
+
+class PublishedResults(db.Model):
+    """The public results page's content as released (services/public_results.py), removed by the database when
+    something it shows changes (triggers), written again on the next view."""
+
+    __tablename__ = "published_results"
+
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[dict] = mapped_column(JSON)
+    etag: Mapped[str] = mapped_column(String(64))
+    written_at: Mapped[datetime]

@@ -476,11 +476,16 @@ def candidacies_by_officer(phase: Phase, officer_ids: list[int]) -> dict[int, Of
 def breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     """Seed 000 ①–④ and ministries: (label, applicants, selected) per category. One grouped query (a few hundred
     groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band. Kept until a
-    table it counts is written (``revisions.kept``)."""
-    return revisions.kept(f"officers:breakdown:{phase.id}", lambda: _breakdown(phase))
+    table it counts is written (``revisions.kept``); a closed phase's as stored when it closed."""
+    from banso.services.statistics import stored_figures
+
+    stored = stored_figures([phase.id]).get(phase.id)
+    if stored:
+        return {title: [tuple(row) for row in rows] for title, rows in stored["breakdown"].items()}
+    return revisions.kept(f"officers:breakdown:{phase.id}", lambda: compute_breakdown(phase))
 
 
-def _breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
+def compute_breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     from banso.services.statistics import serving  # the headline's count (現員), by the same condition
 
     on = phase.support_start

@@ -296,35 +296,6 @@ def supported_by_prefecture(phase: Phase) -> dict[str, int]:
                                    .where(Team.phase_id == phase.id).group_by(Municipality.prefecture)).all())
 
 
-def results_fingerprint(phase: Phase) -> str:
-    """What the published page shows, in one aggregate statement: it changes on release, a replacement, an extension,
-    a team formed or an officer's name or ministry edited, so a page cached under it is never stale. Itself kept until
-    one of those tables is written (``revisions.kept``)."""
-    from banso.revisions import kept
-
-    return kept(f"publication:fingerprint:{phase.id}", lambda: _fingerprint(phase))
-
-
-def _fingerprint(phase: Phase) -> str:
-    import hashlib
-
-    from sqlalchemy import func
-
-    from banso.models import Publication
-
-    in_phase = TeamMembership.phase_id == phase.id
-    row = db.session.execute(select(
-        select(func.count(Team.id)).where(Team.phase_id == phase.id).scalar_subquery(),
-        select(func.coalesce(func.sum(Team.version), 0)).where(Team.phase_id == phase.id).scalar_subquery(),
-        select(func.coalesce(func.max(TeamMembership.id), 0)).where(in_phase).scalar_subquery(),
-        select(func.count(TeamMembership.left_on)).where(in_phase).scalar_subquery(),
-        select(func.coalesce(func.sum(Officer.version), 0)).join(TeamMembership, TeamMembership.officer_id == Officer.id)
-        .where(in_phase).scalar_subquery(),
-        select(Publication.released_at).where(Publication.phase_id == phase.id).scalar_subquery(),
-    )).one()
-    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:32]
-
-
 def activity_counts(phase: Phase) -> dict[int, dict[str, int]]:
     """Per team of the phase: how many of each activity kind so far (TEAM-5), one aggregate query."""
     from sqlalchemy import func

@@ -3,12 +3,15 @@ officers, teams, applicant and supported municipalities, new and continuing, by 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import date
 
 from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
 
 from banso import revisions
+from banso.business_days import add_business_days
+from banso.clock import now, today_jst
 from banso.extensions import db
-from banso.models import Application, CandidacyStatus, Municipality, Officer, OfficerCandidacy, Phase, Team
+from banso.models import Application, CandidacyStatus, Municipality, Officer, OfficerCandidacy, Phase, PhaseFigures, Team
 from banso.policies import hold
 from banso.reference import POPULATION_BANDS, REGION_BLOCKS
 from banso.services import municipalities
@@ -46,23 +49,29 @@ def headline(phase: Phase) -> Headline:
 
 
 def headlines(phases: list[Phase]) -> list[Headline]:
-    """Seed 000's headline figures for each phase, in the order given: the figures of every phase, computed in five
-    aggregate statements grouped by phase and kept until one of the tables they count is written (``revisions.kept``)."""
+    """Seed 000's headline figures for each phase, in the order given: a closed phase's as stored when it closed
+    (``store_closed``), the others computed in five aggregate statements restricted to them, grouped by phase — the
+    cost follows the live phases, not the years behind them."""
     for phase in phases:
         hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2), kept or not
-    figures = revisions.kept("statistics:headlines", _headline_figures)
+    stored = stored_figures([p.id for p in phases])
+    live = sorted(p.id for p in phases if p.id not in stored)
+    figures = {str(pid): f["headline"] for pid, f in stored.items()}
+    if live:
+        figures.update(revisions.kept(f"statistics:headlines:{','.join(map(str, live))}", lambda: _headline_figures(live)))
     return [Headline(phase, *figures.get(str(phase.id), [0] * (len(fields(Headline)) - 1))) for phase in phases]
 
 
-def _headline_figures() -> dict[str, list[int]]:
+def _headline_figures(phase_ids: list[int]) -> dict[str, list[int]]:
     """Five grouped aggregates, sent as one statement (UNION ALL, each row tagged with what it counts): candidates,
     serving officers, new applications, supported municipalities, and those split into new and continuing."""
     candidates = (select(OfficerCandidacy.phase_id).select_from(OfficerCandidacy)
-                  .join(Officer, Officer.id == OfficerCandidacy.officer_id).group_by(OfficerCandidacy.phase_id))
+                  .join(Officer, Officer.id == OfficerCandidacy.officer_id).where(OfficerCandidacy.phase_id.in_(phase_ids))
+                  .group_by(OfficerCandidacy.phase_id))
     supported = (select(Team.phase_id, Municipality.prefecture,
                         case((func.coalesce(Application.is_continuing, False), 1), else_=0).label("continuing"))
                  .join(Municipality, Municipality.id == Team.municipality_id)
-                 .outerjoin(Application, Application.id == Team.application_id).subquery())
+                 .outerjoin(Application, Application.id == Team.application_id).where(Team.phase_id.in_(phase_ids)).subquery())
     tagged = union_all(
         # One candidacy per officer and phase (its unique key): counted, not made distinct. 省庁等: an agency (外局)
         # counts on its own, as seed 000 counts 24.
@@ -70,7 +79,7 @@ def _headline_figures() -> dict[str, list[int]]:
         candidates.where(serving())
         .add_columns(literal("serving"), literal(0), func.count(), func.sum(case((Officer.officer_type == "secondee", 1), else_=0))),
         select(Application.phase_id, literal("municipal"), literal(0), func.count(), literal(0))
-        .where(Application.is_continuing.is_(False)).group_by(Application.phase_id),
+        .where(Application.is_continuing.is_(False), Application.phase_id.in_(phase_ids)).group_by(Application.phase_id),
         select(supported.c.phase_id, literal("supported"), literal(0), func.count(), func.count(distinct(supported.c.prefecture)))
         .group_by(supported.c.phase_id),
         select(supported.c.phase_id, literal("split"), supported.c.continuing, func.count(),
@@ -91,7 +100,9 @@ def by_region(phase: Phase) -> list[tuple[str, int, int]]:
     counts them (new applications: continuing municipalities answer the survey instead, APP-4); supported, new and
     continuing — each column sums to its headline figure."""
     hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
-    return revisions.kept(f"statistics:regions:{phase.id}", lambda: _by_region(phase))
+    stored = stored_figures([phase.id]).get(phase.id)
+    rows = stored["regions"] if stored else revisions.kept(f"statistics:regions:{phase.id}", lambda: _by_region(phase))
+    return [tuple(row) for row in rows]
 
 
 def _by_region(phase: Phase) -> list[tuple[str, int, int]]:
@@ -106,7 +117,9 @@ def _by_region(phase: Phase) -> list[tuple[str, int, int]]:
 def by_population(phase: Phase) -> list[tuple[str, int]]:
     """Seed 000 ⑥: supported municipalities by population band (the phase's reference count)."""
     hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
-    return revisions.kept(f"statistics:sizes:{phase.id}", lambda: _by_population(phase))
+    stored = stored_figures([phase.id]).get(phase.id)
+    rows = stored["sizes"] if stored else revisions.kept(f"statistics:sizes:{phase.id}", lambda: _by_population(phase))
+    return [tuple(row) for row in rows]
 
 
 def _by_population(phase: Phase) -> list[tuple[str, int]]:
@@ -120,3 +133,54 @@ def _by_population(phase: Phase) -> list[tuple[str, int]]:
     counts = {label: 0 for label in POPULATION_BANDS}
     counts.update(dict(db.session.execute(stmt).all()))  # banded in SQL: one row per band
     return [(label, n) for label, n in counts.items() if n or label != "10万人以上"]
+
+
+# --- closed phases: computed once ---------------------------------------------------------------------------------
+
+def stored_figures(phase_ids: list[int]) -> dict[int, dict]:
+    """The stored figures of those of ``phase_ids`` that are closed, read once a request."""
+    from flask import g, has_request_context
+
+    memo = g.setdefault("banso_phase_figures", {}) if has_request_context() else {}
+    wanted = [pid for pid in phase_ids if pid not in memo]
+    if wanted:
+        found = dict(db.session.execute(select(PhaseFigures.phase_id, PhaseFigures.figures)
+                                        .where(PhaseFigures.phase_id.in_(wanted))).all())
+        memo.update({pid: found.get(pid) for pid in wanted})
+    return {pid: memo[pid] for pid in phase_ids if memo.get(pid) is not None}
+
+
+def closed_phases(today: date | None = None) -> list[Phase]:
+    """Phases whose support has ended and whose last team's closing day (services/closing.py) has passed: their
+    records are closed, so their figures no longer move."""
+    from banso.services import closing
+
+    today = today or today_jst()
+    last_end = dict(db.session.execute(select(Team.phase_id, func.max(Team.end_date)).group_by(Team.phase_id)).all())
+    return [p for p in db.session.scalars(select(Phase).where(Phase.support_end < today).order_by(Phase.number))
+            if add_business_days(max(last_end.get(p.id) or p.support_end, p.support_end), closing.CLAIM_BUSINESS_DAYS) < today]
+
+
+def recompute(phase: Phase) -> dict:
+    """Compute and store a phase's figures (an admin's `flask banso recompute-figures`, or ``store_closed``)."""
+    from banso.services import officers
+
+    figures = {"headline": _headline_figures([phase.id]).get(str(phase.id), [0] * (len(fields(Headline)) - 1)),
+               "regions": [list(r) for r in _by_region(phase)], "sizes": [list(r) for r in _by_population(phase)],
+               "breakdown": {title: [list(r) for r in rows] for title, rows in officers.compute_breakdown(phase).items()}}
+    record = db.session.get(PhaseFigures, phase.id)
+    if record is None:
+        db.session.add(PhaseFigures(phase_id=phase.id, figures=figures, computed_at=now()))
+    else:
+        record.figures, record.computed_at = figures, now()
+    db.session.flush()
+    return figures
+
+
+def store_closed(today: date | None = None) -> int:
+    """On the worker's timer: the figures of each newly closed phase are stored once. Returns how many."""
+    stored = set(db.session.scalars(select(PhaseFigures.phase_id)))
+    closed = [p for p in closed_phases(today) if p.id not in stored]
+    for phase in closed:
+        recompute(phase)
+    return len(closed)

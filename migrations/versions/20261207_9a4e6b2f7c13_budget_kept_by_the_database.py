@@ -1,4 +1,5 @@
-"""a phase's money kept by the database: totals and a breakdown, maintained by triggers on trips and their lines
+"""a phase's money kept by the database (totals and a breakdown, maintained by triggers on trips and their lines); a
+closed phase's figures stored once
 
 Revision ID: 9a4e6b2f7c13
 Revises: 8f3b2c7d1e54
@@ -156,9 +157,18 @@ def upgrade():
     _create_triggers(op.get_bind().dialect.name)
     with op.batch_alter_table('phases') as batch_op:  # the budget lock no longer writes the phase
         batch_op.drop_column('travel_revision')
+    op.create_table(
+        'phase_figures',
+        sa.Column('phase_id', sa.Integer(), nullable=False),
+        sa.Column('figures', sa.JSON(), nullable=False),
+        sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['phase_id'], ['phases.id'], name=op.f('fk_phase_figures_phase_id_phases'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('phase_id', name=op.f('pk_phase_figures')),
+    )
 
 
 def downgrade():
+    op.drop_table('phase_figures')
     with op.batch_alter_table('phases') as batch_op:
         batch_op.add_column(sa.Column('travel_revision', sa.String(length=32), nullable=False, server_default=''))
     dialect = op.get_bind().dialect.name

@@ -2,7 +2,7 @@
 and is audited; after release the public page shows it; a prefecture's packet. The crawler that no route shows a
 held pairing to anyone else is tests/blueprints/test_hold.py."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from banso.extensions import db
 from banso.models import AuditEntry, Role
@@ -99,3 +99,29 @@ def test_the_public_page_is_rendered_once_per_state_of_the_results_and_answers_3
     again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200 and "改名 花子" in again.get_data(as_text=True)
     assert again.headers["ETag"] != first.headers["ETag"]
+
+
+def test_pub_3_the_public_page_is_a_snapshot_written_once_and_anew_after_any_change_it_shows(app, client, embargo):
+    """Issue 30: the public results were computed again on every view (364 ms at ten times the programme); now they are
+    stored at the first view after release and read from then on, and any change of what they show — here an officer
+    renamed by raw SQL, as from psql — removes the snapshot in the same transaction, so it is never served stale."""
+    from sqlalchemy import text
+
+    from banso.models import PublishedResults
+
+    _release(app, embargo["phase_id"])
+    first = client.get(f"/public/{embargo['number']}/results")
+    assert first.status_code == 200 and SECRET_OFFICER in first.get_data(as_text=True)
+    with app.app_context():
+        written = db.session.scalar(select(PublishedResults.written_at))
+    again = client.get(f"/public/{embargo['number']}/results")
+    assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
+    assert client.get(f"/public/{embargo['number']}/results", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    with app.app_context():
+        assert db.session.scalar(select(PublishedResults.written_at)) == written  # read, not written again
+        db.session.execute(text("UPDATE officers SET name = '改名 一郎' WHERE id = :id"), {"id": embargo["officer_id"]})
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(PublishedResults)) == 0  # removed with the change
+    renamed = client.get(f"/public/{embargo['number']}/results", headers={"If-None-Match": first.headers["ETag"]})
+    assert renamed.status_code == 200 and "改名 一郎" in renamed.get_data(as_text=True)
+    assert SECRET_OFFICER not in renamed.get_data(as_text=True) and renamed.headers["ETag"] != first.headers["ETag"]

@@ -9,7 +9,7 @@ from banso.listing import export, export_workbook
 from banso.models import Application, Municipality, Phase, PrefectureContact, Role
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import PREFECTURES, field_label
-from banso.services import audit, phase_steps, phases, publication, statistics
+from banso.services import audit, phase_steps, phases, public_results, publication, statistics
 
 
 def _phase():
@@ -150,32 +150,25 @@ def preview():
 
 
 def _results_page(phase: Phase, endpoint: str):
-    if endpoint == "public.results" and request.args.get("format") not in ("csv", "xlsx"):
-        return _cached_public_page(phase, endpoint)
-    grouped = publication.results(phase)
-    if request.args.get("format") in ("csv", "xlsx"):
-        rows = [team for teams in grouped.values() for team in teams]
-        columns = [("都道府県", lambda t: t.municipality.prefecture), ("市町村", lambda t: t.municipality.name),
-                   ("地方創生支援官（府省庁）", publication.members_text)]
-        return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官")
-    return render_template("publication/results.html", phase=phase, grouped=grouped, figures=statistics.headline(phase),
-                           preview=publication.confidential(phase), endpoint=endpoint)
-
-
-def _cached_public_page(phase: Phase, endpoint: str):
-    """The released results as the public reads them, rendered once and kept until a table they show is written
-    (``revisions.kept``); a browser holding the same state of the results (``publication.results_fingerprint``) gets
-    a 304."""
-    from banso import revisions
-
-    fingerprint = publication.results_fingerprint(phase)
-    if fingerprint in request.if_none_match:
-        response = make_response("", 304)
+    """The public page reads the stored snapshot (services/public_results.py) and answers a browser holding the same
+    one with 304; the secretariat's preview is computed from the records."""
+    if endpoint == "public.results":
+        content, etag = public_results.snapshot(phase)
+        if request.args.get("format") not in ("csv", "xlsx") and etag in request.if_none_match:
+            return _with_etag(make_response("", 304), etag)
+        grouped, figures = content["grouped"], content["headline"]
     else:
-        response = make_response(revisions.kept(
-            f"publication:public-results:{phase.id}:{endpoint}",
-            lambda: render_template("publication/results.html", phase=phase, grouped=publication.results(phase),
-                                    figures=statistics.headline(phase), preview=False, endpoint=endpoint)))
-    response.set_etag(fingerprint)
+        grouped, figures = public_results.rows(phase), statistics.headline(phase)
+    if request.args.get("format") in ("csv", "xlsx"):
+        rows = [(prefecture, town, members) for prefecture, towns in grouped for town, members in towns]
+        columns = [("都道府県", lambda r: r[0]), ("市町村", lambda r: r[1]), ("地方創生支援官（府省庁）", lambda r: r[2])]
+        return export(rows, columns, f"{phase.name}_伴走支援の対象自治体と支援官")
+    page = make_response(render_template("publication/results.html", phase=phase, grouped=grouped, figures=figures,
+                                         preview=publication.confidential(phase), endpoint=endpoint))
+    return _with_etag(page, etag) if endpoint == "public.results" else page
+
+
+def _with_etag(response, etag: str):
+    response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"  # always ask; the ETag answers cheaply
     return response

@@ -1,0 +1,55 @@
+"""The public results page (PUB-3) as a snapshot: what it shows — the supported municipalities by prefecture with their
+teams' members, and the headline figures — is written once, at release, and again only after something it shows has
+changed. The database marks that: triggers (migration 20261207_b7d2e4f1a358) delete a phase's snapshot when its teams,
+members, the officers' names or ministries, the municipalities' names, its candidacies, applications or its release
+change, whoever writes. The next view writes it anew; every other view reads one row and answers with its ETag."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import fields
+
+from sqlalchemy import select
+
+from banso.clock import now
+from banso.extensions import db
+from banso.models import Phase, PublishedResults
+from banso.services import publication, statistics
+
+
+def rows(phase: Phase) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(prefecture, [(municipality, members as published)])] in JIS order, computed from the records."""
+    return [(prefecture, [(team.municipality.name, publication.members_text(team)) for team in teams])
+            for prefecture, teams in publication.results(phase).items()]
+
+
+def compute(phase: Phase) -> dict:
+    figures = statistics.headline(phase)
+    headline = {f.name: getattr(figures, f.name) for f in fields(figures) if f.name != "phase"}
+    return {"grouped": [[prefecture, [list(town) for town in towns]] for prefecture, towns in rows(phase)],
+            "headline": headline}
+
+
+def snapshot(phase: Phase) -> tuple[dict, str]:
+    """(content, ETag) of the phase's released results: the stored snapshot, written first if a change removed it."""
+    stored = db.session.execute(select(PublishedResults.content, PublishedResults.etag)
+                                .where(PublishedResults.phase_id == phase.id)).one_or_none()
+    if stored is not None:
+        return stored.content, stored.etag
+    return write(phase)
+
+
+def write(phase: Phase) -> tuple[dict, str]:
+    """Compute and store the snapshot (at release, and on the first view after a change). Two first views at once
+    store it once: the second keeps the first's row."""
+    content = compute(phase)
+    etag = hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:32]
+    table = PublishedResults.__table__
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(table).values(phase_id=phase.id, content=content, etag=etag, written_at=now())
+                       .on_conflict_do_update(index_elements=["phase_id"],
+                                              set_={"content": content, "etag": etag, "written_at": now()}))
+    return content, etag
