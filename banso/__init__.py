@@ -50,7 +50,6 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from banso import models  # noqa: F401  (register tables)
-    from banso import revisions  # noqa: F401  (every commit's writes counted: kept values and pages go stale)
     from banso.services import application_import, continuation_import, officer_import  # noqa: F401  (register the importers)
     from banso.services import closing  # noqa: F401  (a closed team's records refuse changes made by requests)
     from banso.models import User

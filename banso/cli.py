@@ -50,16 +50,6 @@ def sweep_outbox() -> None:
     click.echo(f"{jobs.sweep_outbox()} 件を再投入しました。")
 
 
-@banso_cli.command("forget-kept")
-def forget_kept() -> None:
-    """After the database was changed outside Banso (a restore with pg_restore, SQL by hand): every value and page
-    kept in Redis is computed again (banso/revisions.py)."""
-    from banso import revisions
-
-    revisions.count_all()
-    click.echo("保持していた集計と一覧を破棄しました。次の表示で計算し直します。")
-
-
 @banso_cli.command("check-budget")
 def check_budget() -> None:
     """Compare each phase's money kept by the database (budget_totals, budget_breakdown) with the trips summed afresh;

@@ -106,10 +106,6 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_MINUTES": int(setting("SESSION_IDLE_MINUTES", 30)),
         "SESSION_MAX_HOURS": int(setting("SESSION_MAX_HOURS", 12)),
         "PER_PAGE": 25,
-        # Values and list pages kept in Redis until a table they read is written (banso/revisions.py); off only to
-        # measure what computing and rendering cost (the statement guard, the benchmark's page table).
-        "VALUES_KEPT": True,
-        "PAGES_KEPT": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from http.cookiejar import CookieJar
 
 from bench.common import REDIS_URL, ROOT, SECRET
@@ -59,8 +60,9 @@ def _peak_rss_mb(pid: int) -> float:
     return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
 
 
-def run(url: str, ids: dict, seconds: int = 30) -> dict:
-    wrk = ensure_wrk()
+@contextmanager
+def serving(url: str):
+    """gunicorn with 4 workers on ``url``, as deployed; yields its base address (and the master's pid as ``.pid``)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET}
@@ -73,6 +75,24 @@ def run(url: str, ids: dict, seconds: int = 30) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
+        yield Served(base, server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+class Served(str):
+    """The base address, with the gunicorn master's pid."""
+
+    def __new__(cls, base: str, pid: int):
+        served = super().__new__(cls, base)
+        served.pid = pid
+        return served
+
+
+def run(url: str, ids: dict, seconds: int = 30) -> dict:
+    wrk = ensure_wrk()
+    with serving(url) as base:
         sessions = {role: _session(base, email) for role, email in ROLES.items()}
         # The page benchmark's pages through every worker first, so the peak memory covers them all.
         for role, template in PAGES:
@@ -87,8 +107,5 @@ def run(url: str, ids: dict, seconds: int = 30) -> dict:
             socket_errors = re.search(r"Socket errors: (.*)", out)
             results[path] = {"rate": rate, "errors": int(non_2xx.group(1)) if non_2xx else 0,
                              "socket_errors": socket_errors.group(1) if socket_errors else ""}
-        results["peak_rss_mb"] = max(_peak_rss_mb(pid) for pid in _workers(server.pid))
+        results["peak_rss_mb"] = max(_peak_rss_mb(pid) for pid in _workers(base.pid))
         return results
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)

@@ -60,9 +60,8 @@ def measure(url: str, requests: int, warmup: int = 10) -> dict[tuple[str, str], 
     """{(role, path): {p50, p95, statements, status}} for one database."""
     from banso.extensions import db
 
-    # What a page costs when rendered (the first view after a change); values kept between changes (the statistics)
-    # are served kept, as between changes. The load runs as deployed.
-    app = make_app(url, PAGES_KEPT=False)
+    # Nothing is kept between requests (no page or value cache): every view computes and renders what it shows.
+    app = make_app(url)
     results = {}
     with app.app_context():
         ids = _ids()

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from banso import queue, revisions
+from banso import queue
 from banso.business_days import add_business_days
 from banso.clock import JST, now
 from banso.extensions import db
@@ -873,14 +873,13 @@ def status_counts(user: User, *, open_only: bool = False) -> dict[str, int]:
     """Inquiries by status, and how many open ones are past their due time: one grouped statement, answered from the
     index of unmerged inquiries by status and due time (ix_inquiries_unmerged_status_due) without reading the table.
     ``open_only``: the open statuses alone (the home pages), a few rows of the index instead of every closed one.
-    Kept until the inquiries change, and for the minute (what is overdue moves with the clock)."""
+    One grouped statement over the index of unmerged inquiries."""
     at = now()
     stmt = (select(Inquiry.status, func.count(), func.count().filter(Inquiry.due_at < at))
             .where(policy.visible_condition(user), Inquiry.merged_into_id.is_(None)).group_by(Inquiry.status))
     if open_only:
         stmt = stmt.where(Inquiry.status.in_(OPEN_STATUSES))
-    rows = revisions.kept(f"inquiries:counts:{user.id}:{open_only}:{at:%Y%m%d%H%M}",
-                          lambda: [list(row) for row in db.session.execute(stmt)])
+    rows = db.session.execute(stmt).all()
     counts = {s.value: 0 for s in InquiryStatus} | {status: n for status, n, _ in rows}
     counts["overdue"] = sum(late for status, _, late in rows if status in OPEN_STATUSES)
     return counts
@@ -926,10 +925,8 @@ def _percent(flags) -> str:
 
 def report(user: User, weeks: int = 12) -> Report:
     """The last 12 weeks: receipts per week and category, the share answered by the due time (SLA) per week and
-    category, the medians of first response and of resolution, and the same per handler. Kept until the inquiries
-    change, and for the minute (the SLA of an unanswered inquiry moves with the clock)."""
-    key = f"inquiries:report:{user.id}:{weeks}:{now():%Y%m%d%H%M}"
-    return Report(**revisions.kept(key, lambda: asdict(_report(user, weeks))))
+    category, the medians of first response and of resolution, and the same per handler."""
+    return _report(user, weeks)
 
 
 def _report(user: User, weeks: int) -> Report:

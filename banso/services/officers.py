@@ -9,7 +9,6 @@ from datetime import date
 from sqlalchemy import String, Text, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from banso import revisions
 from banso.clock import now
 from banso.extensions import db
 from banso.formatting import parse_id
@@ -475,14 +474,14 @@ def candidacies_by_officer(phase: Phase, officer_ids: list[int]) -> dict[int, Of
 
 def breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     """Seed 000 ①–④ and ministries: (label, applicants, selected) per category. One grouped query (a few hundred
-    groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band. Kept until a
-    table it counts is written (``revisions.kept``); a closed phase's as stored when it closed."""
+    groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band; a closed
+    phase's as stored when it closed."""
     from banso.services.statistics import stored_figures
 
     stored = stored_figures([phase.id]).get(phase.id)
     if stored:
         return {title: [tuple(row) for row in rows] for title, rows in stored["breakdown"].items()}
-    return revisions.kept(f"officers:breakdown:{phase.id}", lambda: compute_breakdown(phase))
+    return compute_breakdown(phase)
 
 
 def compute_breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
@@ -530,8 +529,8 @@ def compute_breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
 
 
 def pending_orders(phase: Phase) -> int:
-    """Selected officers of the phase still without an issued order (kept until candidacies or orders are written)."""
-    return revisions.kept(f"officers:pending-orders:{phase.id}", lambda: _pending_orders(phase))
+    """Selected officers of the phase still without an issued order."""
+    return _pending_orders(phase)
 
 
 def _pending_orders(phase: Phase) -> int:

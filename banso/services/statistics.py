@@ -7,7 +7,6 @@ from datetime import date
 
 from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
 
-from banso import revisions
 from banso.business_days import add_business_days
 from banso.clock import now, today_jst
 from banso.extensions import db
@@ -58,7 +57,7 @@ def headlines(phases: list[Phase]) -> list[Headline]:
     live = sorted(p.id for p in phases if p.id not in stored)
     figures = {str(pid): f["headline"] for pid, f in stored.items()}
     if live:
-        figures.update(revisions.kept(f"statistics:headlines:{','.join(map(str, live))}", lambda: _headline_figures(live)))
+        figures.update(_headline_figures(live))
     return [Headline(phase, *figures.get(str(phase.id), [0] * (len(fields(Headline)) - 1))) for phase in phases]
 
 
@@ -101,7 +100,7 @@ def by_region(phase: Phase) -> list[tuple[str, int, int]]:
     continuing — each column sums to its headline figure."""
     hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
     stored = stored_figures([phase.id]).get(phase.id)
-    rows = stored["regions"] if stored else revisions.kept(f"statistics:regions:{phase.id}", lambda: _by_region(phase))
+    rows = stored["regions"] if stored else _by_region(phase)
     return [tuple(row) for row in rows]
 
 
@@ -118,7 +117,7 @@ def by_population(phase: Phase) -> list[tuple[str, int]]:
     """Seed 000 ⑥: supported municipalities by population band (the phase's reference count)."""
     hold.note_shown(phase.id)  # figures of a held phase shown: audited and marked (PUB-2)
     stored = stored_figures([phase.id]).get(phase.id)
-    rows = stored["sizes"] if stored else revisions.kept(f"statistics:sizes:{phase.id}", lambda: _by_population(phase))
+    rows = stored["sizes"] if stored else _by_population(phase)
     return [tuple(row) for row in rows]
 
 

@@ -28,7 +28,6 @@ from banso.models.travel import BEARERS, CATEGORIES, COMMITTED, LIVE, MEALS, PUR
 from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES, typed
-from banso.revisions import kept as kept_until_written  # ``revisions`` here is the budget's cap revisions
 from banso.services import (EditedMeanwhile, InputError, NotPermitted, RuleViolation, WrongState, audit, check_version,
                             files, notifications)
 
@@ -1073,8 +1072,7 @@ def stage_counts(phase: Phase, user: User) -> dict[str, int]:
                     for _, statuses in STAGES.values()]).where(TripRequest.phase_id == phase.id)
     if own:
         stmt = stmt.where(policy.own_condition(user))
-    return kept_until_written(f"travel:stages:{phase.id}:{user.id if own else 'all'}",
-                          lambda: dict(zip(STAGES, db.session.execute(stmt).one())))
+    return dict(zip(STAGES, db.session.execute(stmt).one()))
 
 
 def teams_for(user: User, phase: Phase) -> list[Team]:
@@ -1094,8 +1092,7 @@ def team_choices(user: User, phase: Phase) -> list[tuple[int, str]]:
     if own:
         stmt = stmt.where(Team.id.in_(select(TeamMembership.team_id).join(Officer).where(
             Officer.user_id == user.id, TeamMembership.left_on.is_(None))))
-    return kept_until_written(f"travel:teams:{phase.id}:{user.id if own else 'all'}",
-                          lambda: [(team_id, f"{name}チーム") for team_id, name in db.session.execute(stmt.order_by(Team.id))])
+    return [(team_id, f"{name}チーム") for team_id, name in db.session.execute(stmt.order_by(Team.id))]
 
 
 # --- the budget's breakdowns -----------------------------------------------------------------

@@ -3,7 +3,6 @@ the same number of SQL statements with a few rows as with many."""
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import event
 
 from banso.extensions import db
@@ -57,13 +56,6 @@ def _statements(app, client) -> dict[str, int]:
             assert client.get(page).status_code == 200, page
         result[page] = len(statements)
     return result
-
-
-@pytest.fixture(autouse=True)
-def _nothing_kept(app):
-    """What computing and rendering each page costs: values and pages kept between changes (banso/revisions.py) are
-    computed and rendered each time here."""
-    app.config.update(VALUES_KEPT=False, PAGES_KEPT=False)
 
 
 def test_travel_and_inquiry_pages_run_as_many_statements_for_many_rows_as_for_few(app, client, clock):

@@ -13,7 +13,6 @@ from banso.models import Application, Municipality, Role
 from banso.models.application import APPLICATION_STATUS_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
-from banso.revisions import kept_page
 from banso.services import (InputError, application_import, applications, audit, continuation_import, municipalities,
                             phases, survey)
 
@@ -34,7 +33,6 @@ def _get(application_id: int) -> Application:
 
 @bp.get("/", endpoint="index")
 @roles_required(*STAFF)
-@kept_page
 def index():
     phase = _phase()
     stmt, population = applications.list_query(phase, **{k: request.args.get(k) for k in FILTERS})

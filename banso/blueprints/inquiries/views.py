@@ -13,7 +13,6 @@ from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage
 from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import inquiries as policy
-from banso.revisions import kept_page
 from banso.services import InputError, helpdesk, inquiries, phases
 from banso.services import mailbox as mailbox_service
 
@@ -101,7 +100,6 @@ EXPORT_COLUMNS = [
 
 @bp.get("/", endpoint="index")
 @roles_required(*HANDLERS)
-@kept_page
 def index():
     args = request.args
     stmt = inquiries.list_query(current_user, q=args.get("q"), status=args.get("status"), category=args.get("category"),

@@ -11,7 +11,6 @@ from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import Application, Inquiry, Municipality, Role, Team
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, population_band
-from banso.revisions import kept_page
 from banso.services import municipalities, phases
 
 
@@ -21,7 +20,6 @@ class PopulationUploadForm(BansoForm):
 
 @bp.get("/", endpoint="index")
 @roles_required(*SECRETARIAT_ROLES)
-@kept_page
 def index():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     stmt, population = municipalities.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),

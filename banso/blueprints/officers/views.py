@@ -18,7 +18,6 @@ from banso.models.officer import CANDIDACY_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.policies import officers as policy
 from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, OFFICER_TYPES, field_label
-from banso.revisions import kept_page
 from banso.services import InputError, officer_import, officers, phases
 
 STAFF = SECRETARIAT_ROLES
@@ -39,7 +38,6 @@ def _officer_form(form):
 
 @bp.get("/", endpoint="index")
 @roles_required(*LIST_ROLES)
-@kept_page
 def index():
     limited = not policy.sees_hr_data(current_user)
     phase = _phase() if policy.may_filter_by_phase(current_user) else None

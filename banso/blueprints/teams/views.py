@@ -16,7 +16,6 @@ from banso.models.team import ACTIVITY_KINDS
 from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
 from banso.policies import teams as policy
 from banso.reference import FIELDS, PREFECTURES, field_label
-from banso.revisions import kept_page
 from banso.services import InputError, applications, closing, matching, municipalities, officers, phases, teams
 
 STAFF = SECRETARIAT_ROLES
@@ -36,7 +35,6 @@ def _members(team):
 
 @bp.get("/", endpoint="index")
 @roles_required(*ALL_ROLES)
-@kept_page
 def index():
     phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     if phase is None:

@@ -15,7 +15,6 @@ from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPOR
 from banso.permissions import ALL_ROLES, roles_required
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.revisions import kept_page
 from banso.services import RuleViolation, closing, phases, travel
 
 STAFF, FILERS, READERS = policy.STAFF, policy.FILERS, policy.READERS
@@ -56,7 +55,6 @@ TEAM_SELECT_LIMIT = 100
 
 @bp.get("/", endpoint="index")
 @roles_required(*ALL_ROLES)
-@kept_page
 def index():
     phase = _phase()
     args = request.args
@@ -312,7 +310,6 @@ def receipt(receipt_id: int):
 
 @bp.get("/budget")
 @roles_required(*READERS)
-@kept_page
 def budget():
     phase = _phase()
     figures = travel.budget(phase)
