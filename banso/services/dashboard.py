@@ -49,7 +49,7 @@ def overview() -> dict:
         data["inquiry_counts"] = inquiries.status_counts(current_user, open_only=True)  # INQ-1: nothing waits unseen
     if travel_policy.may_review(current_user):
         if support is not None:
-            data["figures"] = travel.budget(support)  # TRV-2: where the cap stands
+            data["figures"] = travel.figures(support)  # TRV-2: where the cap stands
         data["awaiting_by_phase"] = travel.awaiting_by_phase()  # what waits for review, in whichever phase it is
         data["closing_open"], data["closing_first_day"] = closing.open_summary()  # TEAM-3: as teams end, with the day
     if teams_policy.sees_own_teams_only(current_user):

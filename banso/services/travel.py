@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import String, case, cast, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from banso.formatting import parse_id, wareki
 from banso.clock import now, today_jst
@@ -264,10 +265,15 @@ def _spent_sum(phase_id: int, bearer: str = "national"):
 
 
 def budget(phase: Phase) -> Budget:
-    """The phase's figures, read from the records every time (never a running total)."""
+    """The phase's figures with the forecast of planned visits (the budget page)."""
     with hold.lifted("TRV-2: the forecast counts every team's plan; the figure names no team"):
         forecast = _forecast(phase)
     return _figures(phase, forecast=forecast)
+
+
+def figures(phase: Phase) -> Budget:
+    """The phase's figures at a glance (lists, a trip, the home page): cap, committed, spent, available — no forecast."""
+    return _figures(phase)
 
 
 def _forecast(phase: Phase) -> int:
@@ -735,6 +741,7 @@ def _move(trip: TripRequest, from_status: tuple[str, ...], to_status: str) -> No
         db.session.expire(trip, ["status"])
         raise WrongState(f"{trip.number}は既に他の方が処理しました（現在「{trip.status_label}」）。画面を再読み込みしてください。")
     db.session.expire(trip, ["status"])
+    flag_modified(trip, "team_id")  # the trip joins the flush: its version moves, and a closed team's refuses (closing.py)
 
 
 REVIEW_DECISIONS = {"approve": "承認", "return": "差戻し", "reject": "却下"}

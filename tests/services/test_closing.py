@@ -116,6 +116,11 @@ def test_team_3_after_the_closing_day_a_request_cannot_change_the_teams_records_
             travel.file_claim(trip, lines, [("receipt.pdf", PDF)], actor=db.session.get(User, world["officer"]))
             db.session.flush()
         db.session.rollback()
+        with pytest.raises(WrongState):  # a status moved by a conditional UPDATE joins the flush, and is refused there
+            travel.cancel_request(db.session.get(TripRequest, world["trips"][world["ending"]]),
+                                  actor=db.session.get(User, world["officer"]))
+            db.session.flush()
+        db.session.rollback()
     finally:
         context.pop()
     with app.app_context():

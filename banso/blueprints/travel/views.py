@@ -74,7 +74,7 @@ def index():
                             teams=teams if len(teams) <= TEAM_SELECT_LIMIT else None, chosen_team=chosen,
                             prefectures=PREFECTURES, bearers=BEARERS,
                             statuses=TripStatus, all_phases=phases.all_phases(),
-                            figures=travel.budget(phase) if policy.may_see_budget(current_user) else None)
+                            figures=travel.figures(phase) if policy.may_see_budget(current_user) else None)
 
 
 def _trip_form(team: Team | None, trip: TripRequest | None = None) -> TripForm:
@@ -162,7 +162,7 @@ def estimate():
 def detail(trip_id: int):
     trip = _trip(trip_id, travel.page_loads())
     return render_template("travel/detail.html", trip=trip, plan=travel.plan_for(trip.team),
-                           figures=travel.budget(trip.phase) if policy.may_see_budget(current_user) else None,
+                           figures=travel.figures(trip.phase) if policy.may_see_budget(current_user) else None,
                            duplicates=travel.duplicate_claims(trip) if trip.claim else [],
                            review_form=ReviewForm(),
                            bearer_form=BearerForm(cost_bearer=trip.cost_bearer, bearer_reason=trip.bearer_reason),
