@@ -122,7 +122,7 @@ def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int 
 
 def close_finished_teams() -> int:
     """On the worker's timer: member replacements whose date has come take effect (TEAM-4); teams past their last day
-    end and their members' 併任 with them (TEAM-3, OFF-3); teams of every phase in support whose half-year report falls
+    end and their members' 併任 with them (TEAM-3, OFF-3); teams of the phase in support whose half-year report falls
     due within two weeks are reminded (TEAM-6; each reminder goes once); a phase whose last team's closing day has
     passed has its figures stored once. Returns how many teams ended."""
     from banso.services import closing, phases, statistics, teams
