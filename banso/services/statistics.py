@@ -70,7 +70,9 @@ def _headline_figures(phase_ids: list[int]) -> dict[str, list[int]]:
     supported = (select(Team.phase_id, Municipality.prefecture,
                         case((func.coalesce(Application.is_continuing, False), 1), else_=0).label("continuing"))
                  .join(Municipality, Municipality.id == Team.municipality_id)
-                 .outerjoin(Application, Application.id == Team.application_id).where(Team.phase_id.in_(phase_ids)).subquery())
+                 # a team's application is of its phase: said, so the database reads the phase's answers, not every year's
+                 .outerjoin(Application, and_(Application.id == Team.application_id, Application.phase_id.in_(phase_ids)))
+                 .where(Team.phase_id.in_(phase_ids)).subquery())
     tagged = union_all(
         # One candidacy per officer and phase (its unique key): counted, not made distinct. 省庁等: an agency (外局)
         # counts on its own, as seed 000 counts 24.
