@@ -21,9 +21,10 @@ MAX_ID = 2**31 - 1
 
 def parse_id(value) -> int | None:
     """The one reading of an id or a small whole number typed or sent in a URL: ASCII digits only (not 「²」 or
-    full-width digits, which ``str.isdigit`` accepts), 1 … MAX_ID; anything else is None."""
+    full-width digits, which ``str.isdigit`` accepts), 1 … MAX_ID; anything else is None. Its length is bounded
+    before converting: Python refuses to convert more than 4,300 digits (an error, not a None)."""
     text = str(value if value is not None else "").strip()
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID))):
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None

@@ -54,7 +54,7 @@ class _Writer(BulkWriter):
 def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: bool = True, as_of: date | None = None,
              echo: Callable[[str], None] = print) -> dict[str, int]:
     """Fill an empty, migrated database. Returns rows written per table."""
-    from banso.services import municipalities, officers, statistics, teams, users
+    from banso.services import municipalities, officers, statistics, users
 
     if db.session.scalar(select(func.count()).select_from(User)):
         raise EmptyDatabaseRequired("空のデータベース（マイグレーション済み）に生成してください。")
@@ -158,7 +158,6 @@ def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: 
     for year, last in out.receipts.items():  # the next receipt number of each year follows the generated ones
         db.session.add(ReceiptCounter(year=year, last=last))
     reset_sequences()
-    teams.refresh_activity_dates()  # TEAM-5's summary on each team, as the activity service keeps it
     statistics.store_closed(as_of)  # closed phases' figures, as the worker's timer stores them
     db.session.flush()
     step(f"完了: {sum(out.counts.values()):,} 行")

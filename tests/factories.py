@@ -6,7 +6,7 @@ from itertools import count
 
 from banso.clock import jst
 from banso.extensions import db
-from banso.models import Phase, Role, User
+from banso.models import LastSignIn, Phase, Role, User
 from banso.services.users import hash_password
 
 _seq = count(1)
@@ -20,10 +20,14 @@ def make_user(role: Role | str = Role.SECRETARIAT, **overrides) -> User:
         _HASH = hash_password(PASSWORD)
     n = next(_seq)
     values = {"email": f"user{n}@banso.example", "name": f"利用者{n}", "role": str(role), "password_hash": _HASH}
+    last_login_at = overrides.pop("last_login_at", None)  # kept apart from the account (models.LastSignIn)
     values.update(overrides)
     user = User(**values)
     db.session.add(user)
     db.session.flush()
+    if last_login_at is not None:
+        db.session.add(LastSignIn(user_id=user.id, at=last_login_at))
+        db.session.flush()
     return user
 
 

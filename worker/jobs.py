@@ -122,18 +122,17 @@ def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int 
 
 def close_finished_teams() -> int:
     """On the worker's timer: member replacements whose date has come take effect (TEAM-4); teams past their last day
-    end and their members' 併任 with them (TEAM-3, OFF-3); teams of the phase in support whose half-year report falls
-    due within two weeks are reminded (TEAM-6; each reminder goes once); a phase whose last team's closing day has
+    end and their members' 併任 with them (TEAM-3, OFF-3); running teams whose half-year report falls due within two
+    weeks are reminded, whatever their phase (TEAM-6; each reminder goes once); a phase whose last team's closing day has
     passed has its figures stored once. Returns how many teams ended."""
-    from banso.services import closing, phases, statistics, teams
+    from banso.services import closing, statistics, teams
 
     try:
         teams.apply_due_replacements()
         ended, _appointments = closing.end_terms()
         statistics.store_closed()
-        support = phases.in_support()
-        if support is not None:
-            teams.remind_reports(support, actor=None)
+        for phase in teams.phases_with_running_teams():
+            teams.remind_reports(phase, actor=None)
         db.session.commit()
         return ended
     finally:

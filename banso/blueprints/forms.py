@@ -3,6 +3,7 @@ service refuses it (a form error on the page, or a flashed message and a redirec
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
@@ -10,6 +11,18 @@ from wtforms import DateTimeLocalField, HiddenField
 
 from banso.reference import typed
 from banso.services import RuleViolation
+
+
+def safe_next(target: str | None, default: str, *, under: str = "/") -> str:
+    """The one reading of a ``next`` sent by a link or a form: a path within Banso starting with ``under``, else
+    ``default``. Control characters, backslashes and spaces refuse it outright: browsers drop tabs and newlines and
+    read ``\\`` as ``/``, so ``/\\t/evil.example`` would leave as ``//evil.example``."""
+    text = target or ""
+    if (not text or len(text) > 2000 or "\\" in text or any(c <= " " or c == "\x7f" for c in text)
+            or text.startswith("//") or not text.startswith(under)):
+        return default
+    parts = urlsplit(text)
+    return text if not parts.scheme and not parts.netloc else default
 
 
 class BansoForm(FlaskForm):

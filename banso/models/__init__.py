@@ -15,7 +15,7 @@ from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team
                                TeamStatus)
 from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, LodgingRate, NightAllowanceRate, Receipt,
                                  TeamTravelPlan, TravelClaim, TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
-from banso.models.user import AccountLink, CalendarFeed, RecoveryCode, Role, SignInThrottle, Submission, User
+from banso.models.user import AccountLink, CalendarFeed, LastSignIn, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
     "MatchingConstraint",
@@ -74,6 +74,7 @@ __all__ = [
     "PhaseFigures",
     "PhaseEvent",
     "Role",
+    "LastSignIn",
     "SignInThrottle",
     "Submission",
     "User",

@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select, text
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from banso.clock import now
 from banso.extensions import db
@@ -50,9 +50,6 @@ class Team(db.Model):
     issues: Mapped[str] = mapped_column(Text, default="")        # 市の課題 (seed 001)
     support_flow: Mapped[str] = mapped_column(Text, default="")  # 支援の流れ
     results: Mapped[str] = mapped_column(Text, default="")       # 成果・展望
-    # TEAM-5 summary, kept by the activity service in the same transaction (teams.refresh_activity_dates)
-    last_meeting_on: Mapped[date | None]
-    last_visit_on: Mapped[date | None]
     reopened_until: Mapped[date | None]  # after the closing day, an admin's reopening (services/closing.py)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
@@ -177,6 +174,17 @@ class Activity(db.Model):
     @property
     def kind_label(self) -> str:
         return ACTIVITY_KINDS[self.kind]
+
+
+def _last(kind: str):
+    """TEAM-5's summary read where it is made: a team's last activity of a kind, one index probe
+    (ix_activities_team_kind_date), loaded only where asked for, so recording an activity writes no team row."""
+    return column_property(select(func.max(Activity.started_on)).where(Activity.team_id == Team.id, Activity.kind == kind)
+                           .correlate_except(Activity).scalar_subquery(), deferred=True)
+
+
+Team.last_meeting_on = _last("online_meeting")
+Team.last_visit_on = _last("site_visit")
 
 
 class HalfYearReport(db.Model):

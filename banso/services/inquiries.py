@@ -267,7 +267,7 @@ _WIDER_CHARSETS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", 
                    "iso-2022-jp": "iso2022_jp_2", "euc-jp": "euc_jis_2004"}
 _AUTO_REPLY_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
-_OUR_NOTIFICATION = re.compile(rb"<notification-(\d+)@banso\.local>")
+_OUR_NOTIFICATION = re.compile(rb"<notification-(\d{1,10})@banso\.local>")
 
 
 def _text_of(part) -> str:
@@ -434,8 +434,9 @@ def _unreadable(raw: bytes, source: str, reason: str, actor: User | None) -> Imp
 def _bounced(raw: bytes, record: InboundMail) -> str:
     """A delivery-status notice for one of our replies: the inquiry gets an internal note, for staff to reach the
     inquirer another way."""
-    for notification_id in _OUR_NOTIFICATION.findall(raw):
-        notification = db.session.get(Notification, int(notification_id))
+    for found in _OUR_NOTIFICATION.findall(raw):
+        notification_id = parse_id(found.decode())
+        notification = db.session.get(Notification, notification_id) if notification_id else None
         if notification is None or notification.object_type != "Inquiry":
             continue
         inquiry = db.session.get(Inquiry, notification.object_id)

@@ -82,7 +82,7 @@ def save_settings(phase: Phase, form: dict[str, str], options: dict[str, bool], 
     weights = {}
     for name, (label, _, _, high) in FACTORS.items():
         text = typed(form.get(name, "")).strip()
-        if not text.isdigit() or not 0 <= int(text) <= high:
+        if not (text.isascii() and text.isdigit() and len(text) <= 4) or not 0 <= int(text) <= high:
             problems[name] = f"{label}の重みは0から{high}までの整数で入力してください。"
         else:
             weights[name] = int(text)

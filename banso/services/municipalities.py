@@ -203,7 +203,7 @@ def import_official_population(phase: Phase, filename: str, content: bytes, *, a
             errors.append(f"{number}行目「団体コード」: 「{code}」は6桁の正しい団体コードではありません（検査数字を含みます）。")
         elif code not in lookup.by_code:
             errors.append(f"{number}行目「団体コード」: 「{code}」の市区町村がマスタにありません。")
-        if not population.isascii() or not population.isdigit():
+        if not population.isascii() or not population.isdigit() or len(population) > 9:
             errors.append(f"{number}行目「人口」: 「{row[columns['population']]}」は半角数字の人口ではありません。")
         if not errors or not errors[-1].startswith(f"{number}行目"):
             figures[lookup.by_code[code].id] = int(population)

@@ -10,17 +10,37 @@ import json
 from dataclasses import fields
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now
 from banso.extensions import db
-from banso.models import Phase, PublishedResults
-from banso.services import publication, statistics
+from banso.models import Ministry, Municipality, Officer, Phase, PublishedResults, Team, TeamMembership
+from banso.reference import PREFECTURES
+from banso.services import statistics
+
+
+def members_text(team: Team, separator: str = "、") -> str:
+    """The team's current officers with their home ministries, as published (PUB-3)."""
+    return separator.join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members)
+
+
+def results(phase: Phase) -> dict[str, list[Team]]:
+    """Supported municipalities by prefecture (JIS order) with their teams' current members."""
+    teams = db.session.scalars(
+        select(Team).join(Municipality, Municipality.id == Team.municipality_id)
+        .options(joinedload(Team.municipality), selectinload(Team.memberships).joinedload(TeamMembership.officer)
+                 .joinedload(Officer.ministry).joinedload(Ministry.parent))
+        .where(Team.phase_id == phase.id).order_by(Municipality.code)).unique()
+    grouped: dict[str, list[Team]] = {}
+    for team in teams:
+        grouped.setdefault(team.municipality.prefecture, []).append(team)
+    return {p: grouped[p] for p in PREFECTURES if p in grouped}
 
 
 def rows(phase: Phase) -> list[tuple[str, list[tuple[str, str]]]]:
     """[(prefecture, [(municipality, members as published)])] in JIS order, computed from the records."""
-    return [(prefecture, [(team.municipality.name, publication.members_text(team)) for team in teams])
-            for prefecture, teams in publication.results(phase).items()]
+    return [(prefecture, [(team.municipality.name, members_text(team)) for team in teams])
+            for prefecture, teams in results(phase).items()]
 
 
 def compute(phase: Phase) -> dict:

@@ -26,7 +26,7 @@ from banso.models import (Application, ApplicationStatus, Ministry, Municipality
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
 from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications,
-                            phase_steps)
+                            phase_steps, public_results)
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -235,6 +235,7 @@ def release(phase: Phase, *, actor: User | None) -> bool:
     audit.record("release", publication, actor=actor, summary=f"{phase.name}のマッチング結果を公表（{how}、保留中の通知{len(held)}件を送信）",
                  after={"planned": planned.isoformat() if planned else None, "released": at.isoformat(), "early": early,
                         "requested_by": publication.early_requested_by_id if early else None})
+    public_results.write(phase)  # the public page is written as released, not at its first visitor
     return True
 
 
@@ -264,24 +265,6 @@ def release_due() -> int:
 
 
 # --- public results and prefecture packets (PUB-3, PUB-4) --------------------------------------
-
-def members_text(team: Team, separator: str = "、") -> str:
-    """The team's current officers with their home ministries, as published (PUB-3)."""
-    return separator.join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members)
-
-
-def results(phase: Phase) -> dict[str, list[Team]]:
-    """Supported municipalities by prefecture (JIS order) with their teams' current members."""
-    teams = db.session.scalars(
-        select(Team).join(Municipality, Municipality.id == Team.municipality_id)
-        .options(joinedload(Team.municipality), selectinload(Team.memberships).joinedload(TeamMembership.officer)
-                 .joinedload(Officer.ministry).joinedload(Ministry.parent))
-        .where(Team.phase_id == phase.id).order_by(Municipality.code)).unique()
-    grouped: dict[str, list[Team]] = {}
-    for team in teams:
-        grouped.setdefault(team.municipality.prefecture, []).append(team)
-    return {p: grouped[p] for p in PREFECTURES if p in grouped}
-
 
 def supported_by_prefecture(phase: Phase) -> dict[str, int]:
     """How many teams each prefecture has in the phase, counted in SQL (the hold applies; a held phase's figure is
@@ -360,7 +343,7 @@ def send_prefecture_packets(phase: Phase, *, actor: User) -> int:
     for application in db.session.scalars(select(Application).join(Municipality).where(Application.phase_id == phase.id)
                                           .order_by(Municipality.code)):
         applications_by_prefecture.setdefault(application.municipality.prefecture, []).append(application)
-    teams = {team.municipality_id: team for teams in results(phase).values() for team in teams}
+    teams = {team.municipality_id: team for teams in public_results.results(phase).values() for team in teams}
     sent, already = 0, _sent_keys(f"prefecture-{phase.id}-")
     for prefecture, applications in applications_by_prefecture.items():
         contact = contacts.get(prefecture)
@@ -370,7 +353,7 @@ def send_prefecture_packets(phase: Phase, *, actor: User) -> int:
         for a in applications:
             team = teams.get(a.municipality_id)
             lines.append(f"■ {a.municipality.name}（{'継続' if a.is_continuing else '新規'}、{a.status_label}）\n"
-                         f"  優先分野: {'、'.join(field_label(f) for f in a.priority_fields)}\n  チーム: {members_text(team) if team else '—'}")
+                         f"  優先分野: {'、'.join(field_label(f) for f in a.priority_fields)}\n  チーム: {public_results.members_text(team) if team else '—'}")
         prefix = "" if is_released(phase) else CONFIDENTIAL
         sent += _notice(already, f"prefecture-{phase.id}-{prefecture}", contact, contact.email, f"{prefecture} {contact.department}".strip(), None,
                         f"{prefix}{phase.name} 地方創生伴走支援 {prefecture}内市町村の回答とマッチング結果",

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, literal, or_, select, union_all, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.attributes import flag_modified
 
 from banso.clock import now, today_jst
@@ -315,7 +315,7 @@ def record_activity(team: Team, data: dict, *, actor: User) -> Activity:
     activity = Activity(team=team, recorded_by_id=actor.id, **_activity_values(team, data))
     db.session.add(activity)
     db.session.flush()
-    refresh_activity_dates([team.id])
+    _dates_moved(team)
     audit.record("record_activity", team, actor=actor,
                  summary=f"{team.name}: {activity.kind_label}（{wareki(activity.started_on)}）を記録")
     return activity
@@ -331,7 +331,7 @@ def correct_activity(activity: Activity, data: dict, *, actor: User, expected_ve
         setattr(activity, key, value)
     after = audit.snapshot(activity, ACTIVITY_FIELDS)
     db.session.flush()
-    refresh_activity_dates([activity.team_id])
+    _dates_moved(activity.team)
     if before != after:
         audit.record("correct_activity", activity, actor=actor,
                      summary=f"{activity.team.name}: {activity.kind_label}（{wareki(activity.started_on)}）の記録を修正",
@@ -349,23 +349,12 @@ def delete_activity(activity: Activity, *, actor: User, expected_version=None) -
                  before=audit.snapshot(activity, ACTIVITY_FIELDS))
     db.session.delete(activity)
     db.session.flush()
-    refresh_activity_dates([activity.team_id])
+    _dates_moved(activity.team)
 
 
-def refresh_activity_dates(team_ids: list[int] | None = None) -> None:
-    """TEAM-5's summary on each team: its last online meeting and site visit, recomputed from the entries in one
-    statement (after each entry is recorded, corrected or deleted; for every team after bulk data)."""
-    def last(kind: str):
-        return (select(func.max(Activity.started_on)).where(Activity.team_id == Team.id, Activity.kind == kind)
-                .correlate(Team).scalar_subquery())
-
-    statement = update(Team).values(last_meeting_on=last("online_meeting"), last_visit_on=last("site_visit"))
-    if team_ids is not None:
-        statement = statement.where(Team.id.in_(team_ids))
-    db.session.execute(statement.execution_options(synchronize_session=False))
-    for team in list(db.session.identity_map.values()):
-        if isinstance(team, Team) and (team_ids is None or team.id in team_ids):
-            db.session.expire(team, ["last_meeting_on", "last_visit_on"])
+def _dates_moved(team: Team) -> None:
+    """TEAM-5's dates are read from the activities (models.team._last): a team already loaded reads them again."""
+    db.session.expire(team, ["last_meeting_on", "last_visit_on"])
 
 
 def _activity_values(team: Team, data: dict) -> dict:
@@ -441,7 +430,8 @@ def flagged_teams(phase: Phase, *, limit: int = 20) -> tuple[int, list[tuple[Tea
     today = today_jst()
     condition = and_(Team.phase_id == phase.id, quiet_condition(today))
     count = db.session.scalar(select(func.count()).select_from(Team).where(condition))
-    rows = db.session.scalars(select(Team).options(joinedload(Team.municipality)).where(condition)
+    rows = db.session.scalars(select(Team).options(joinedload(Team.municipality), undefer(Team.last_meeting_on),
+                                                   undefer(Team.last_visit_on)).where(condition)
                               .order_by(Team.id).limit(limit))
     return count, [(team, activity_flags(team, team.last_meeting_on, team.last_visit_on, today)) for team in rows]
 
@@ -527,6 +517,13 @@ def missing_reports(phase: Phase, *, within: int = 0) -> list[tuple[Team, int, d
     return unfiled_reports(phase, within=within)[1]
 
 
+def phases_with_running_teams() -> list[Phase]:
+    """Every phase with a team still at work, newest first: after April an extended team of the earlier phase still
+    reports (TEAM-6), whichever phase has begun since."""
+    running = select(Team.phase_id).where(Team.status.in_((TeamStatus.ACTIVE, TeamStatus.EXTENDED)))
+    return list(db.session.scalars(select(Phase).where(Phase.id.in_(running)).order_by(Phase.number.desc())))
+
+
 def remind_reports(phase: Phase, *, days_before: int = 14, actor: User | None) -> int:
     """Before each due date, remind the members of teams that have not filed; each reminder goes once.
     Returns how many new reminders were written."""
@@ -581,7 +578,8 @@ def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id
 
 def team_of_user(user: User, phase: Phase | None = None) -> Team | None:
     """An officer's current team, once they may see it (PUB-2: after their advance notice)."""
-    stmt = select(Team).join(TeamMembership).join(Officer).where(Officer.user_id == user.id, TeamMembership.left_on.is_(None))
+    stmt = (select(Team).join(TeamMembership).join(Officer).options(undefer(Team.last_meeting_on))  # the home's TEAM-5 line
+            .where(Officer.user_id == user.id, TeamMembership.left_on.is_(None)))
     if phase is not None:
         stmt = stmt.where(Team.phase_id == phase.id)
     return db.session.scalar(stmt.order_by(Team.start_date.desc()).limit(1))

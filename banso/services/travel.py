@@ -1047,7 +1047,7 @@ def list_query(phase: Phase, *, user: User, q=None, team_id=None, officer_id=Non
         stmt = stmt.where(exists().where(TripTraveller.trip_id == TripRequest.id, TripTraveller.officer_id == parse_id(officer_id)))
     if prefecture in PREFECTURES:
         stmt = stmt.where(TripRequest.destination_prefecture == prefecture)
-    if month and len(month) == 7 and parse_id(month[:4]) and parse_id(month[5:]):
+    if month and len(month) == 7 and parse_id(month[:4]) and parse_id(month[5:]) and int(month[:4]) < 9999:
         first = date(int(month[:4]), max(1, min(12, int(month[5:]))), 1)
         following = (first + timedelta(days=32)).replace(day=1)
         stmt = stmt.where(TripRequest.depart_on >= first, TripRequest.depart_on < following)

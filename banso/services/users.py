@@ -11,11 +11,12 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.orm import undefer
 
 from banso.clock import now
 from banso.extensions import db
 from banso.formatting import jst_datetime
-from banso.models import AccountLink, Role, SignInThrottle, User
+from banso.models import AccountLink, LastSignIn, Role, SignInThrottle, User
 from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications, two_factor
 
 _HASHERS: dict[str, PasswordHasher] = {}
@@ -112,7 +113,10 @@ def verify_second_factor(user: User, code: str, *, source: str = "") -> None:
 
 
 def _signed_in(user: User, source: str, factors: str) -> None:
-    user.last_login_at = now()
+    at = now()
+    statement = _upsert(LastSignIn.__table__).values(user_id=user.id, at=at)
+    db.session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_={"at": at}))
+    db.session.expire(user, ["last_login_at"])
     audit.record("sign_in", user, actor=user, summary=f"サインイン（{factors}、{source or '接続元不明'}）",
                  after={"source": source, "factors": factors})
 
@@ -122,14 +126,9 @@ FAILURE_WINDOW = timedelta(hours=1)  # failures older than this are forgotten
 
 def _claim_attempt(key: str, user_id: int | None, at) -> tuple[int, object]:
     """Count this attempt (an upsert, atomic on PostgreSQL and SQLite alike) and return (failures, locked_until)."""
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
     table = SignInThrottle.__table__
     stale = table.c.updated_at < at - FAILURE_WINDOW
-    statement = upsert(table).values(key=key, user_id=user_id, failures=1, updated_at=at)
+    statement = _upsert(table).values(key=key, user_id=user_id, failures=1, updated_at=at)
     statement = statement.on_conflict_do_update(index_elements=[table.c.key], set_={
         "failures": case((stale, 1), else_=table.c.failures + 1),
         "locked_until": case((stale, None), else_=table.c.locked_until),
@@ -141,6 +140,15 @@ def _claim_attempt(key: str, user_id: int | None, at) -> tuple[int, object]:
 
         locked = locked.replace(tzinfo=timezone.utc)
     return failures, locked
+
+
+def _upsert(table):
+    """INSERT … ON CONFLICT, atomic on PostgreSQL and SQLite alike."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def _wait(key: str, at, over: int) -> None:
@@ -322,7 +330,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
 
 
 def list_query(*, q: str | None = None, role: str | None = None, active: str | None = None):
-    stmt = select(User)
+    stmt = select(User).options(undefer(User.last_login_at))
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(User.name.ilike(like) | User.email.ilike(like))

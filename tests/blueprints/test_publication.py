@@ -110,10 +110,11 @@ def test_pub_3_the_public_page_is_a_snapshot_written_once_and_anew_after_any_cha
     from banso.models import PublishedResults
 
     _release(app, embargo["phase_id"])
+    with app.app_context():  # written by the release itself, before anyone looks
+        written = db.session.scalar(select(PublishedResults.written_at))
+        assert written is not None
     first = client.get(f"/public/{embargo['number']}/results")
     assert first.status_code == 200 and SECRET_OFFICER in first.get_data(as_text=True)
-    with app.app_context():
-        written = db.session.scalar(select(PublishedResults.written_at))
     again = client.get(f"/public/{embargo['number']}/results")
     assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
     assert client.get(f"/public/{embargo['number']}/results", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
@@ -125,3 +126,7 @@ def test_pub_3_the_public_page_is_a_snapshot_written_once_and_anew_after_any_cha
     renamed = client.get(f"/public/{embargo['number']}/results", headers={"If-None-Match": first.headers["ETag"]})
     assert renamed.status_code == 200 and "改名 一郎" in renamed.get_data(as_text=True)
     assert SECRET_OFFICER not in renamed.get_data(as_text=True) and renamed.headers["ETag"] != first.headers["ETag"]
+    with app.app_context():  # the headline counts secondees: an officer's kind is shown too
+        db.session.execute(text("UPDATE officers SET officer_type = 'secondee' WHERE id = :id"), {"id": embargo["officer_id"]})
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(PublishedResults)) == 0

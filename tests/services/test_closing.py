@@ -168,3 +168,22 @@ def test_team_3_finance_finishes_reviewing_a_claim_filed_in_time_after_the_closi
         assert db.session.get(TripRequest, trip.id).status == TripStatus.SETTLED
     finally:
         context.pop()
+
+
+def test_team_6_an_extended_team_of_the_earlier_phase_is_reminded_of_its_report_after_the_next_phase_begins(app, clock, world):
+    from banso.models import Notification
+    from tests.factories import make_phase
+    from worker import jobs
+
+    with app.app_context():
+        make_phase(number=3, name="第3期", fiscal_year=2027, support_start=date(2027, 4, 1), support_end=date(2028, 3, 31),
+                   survey_opens_at=jst(2026, 12, 1, 10), answer_deadline_at=jst(2026, 12, 24, 17),
+                   recruitment_opens_at=jst(2027, 1, 13, 10), recruitment_closes_at=jst(2027, 2, 13, 17),
+                   matching_deadline_at=jst(2027, 3, 12, 17), publication_at=jst(2027, 3, 24, 10))
+        db.session.commit()
+    clock.set(jst(2027, 6, 20, 9))  # 第3期 in support; the extended team's second report is due on 6/30
+    with app.app_context():
+        jobs.close_finished_teams()
+        keys = set(db.session.scalars(select(Notification.idempotency_key).where(Notification.kind == "report_reminder")))
+        extended = db.session.get(Team, world["extended"])
+        assert {f"report-reminder-{extended.id}-2-{m.officer_id}" for m in extended.current_members} <= keys

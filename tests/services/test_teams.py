@@ -204,7 +204,7 @@ def test_team_5_activities_are_counted_like_the_case_page_and_gaps_are_flagged(c
     assert any("3週間" in f for f in summary.flags) and any("四半期" in f for f in summary.flags)
     count, flagged = teams.flagged_teams(team.phase)
     assert count == 1 and [t.id for t, _ in flagged] == [team.id]
-    assert (team.last_meeting_on, team.last_visit_on) == (date(2026, 10, 20), date(2026, 5, 29))  # the summary row
+    assert (team.last_meeting_on, team.last_visit_on) == (date(2026, 10, 20), date(2026, 5, 29))  # read from the activities
     visit = teams.record_activity(team, {"kind": "site_visit", "started_on": date(2026, 11, 20), "summary": "現地視察"}, actor=staff)
     meeting = teams.record_activity(team, {"kind": "online_meeting", "started_on": date(2026, 11, 19), "summary": "定例"}, actor=staff)
     assert teams.flagged_teams(team.phase) == (0, [])

@@ -4,7 +4,7 @@ from flask_login import current_user
 from banso.blueprints.applications import bp
 from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ContinuationImportForm, ImportForm,
                                                  LateAcceptanceForm, StatusForm)
-from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk
+from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk, safe_next
 from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
 from banso.extensions import db
@@ -109,8 +109,7 @@ def bulk():
     """確認済 or 対象 for the answers ticked in the list, each under its own rules; the refused ones are named."""
     selected = applications.by_ids(request.form.getlist("ids"))
     action = request.form.get("action", "")
-    target = request.form.get("next", "")
-    back = redirect(target if target.startswith("/applications") and not target.startswith("//") else url_for("applications.index"))
+    back = redirect(safe_next(request.form.get("next"), url_for("applications.index"), under="/applications"))
     on_refusal(lambda: back)
     changed, refused = applications.change_status_many(selected, action, actor=current_user)
     report_bulk(changed, refused, applications.BULK_ACTIONS[action], "件", lambda a: a.municipality.full_name)

@@ -1,11 +1,9 @@
-from urllib.parse import urlsplit
-
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from banso.blueprints.auth import bp
 from banso.blueprints.auth.forms import LoginForm, PasswordChangeForm, SecondFactorForm, SetPasswordForm
-from banso.blueprints.forms import on_refusal
+from banso.blueprints.forms import on_refusal, safe_next
 from banso.clock import now
 from banso.extensions import db
 from banso.formatting import parse_id
@@ -25,7 +23,7 @@ def login():
     on_refusal(lambda: render_template("auth/login.html", form=form), form, status=401)
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data, source=request.remote_addr or "")
-        target = _safe_next(request.args.get("next"))
+        target = safe_next(request.args.get("next"), url_for("dashboard.index"))
         if user.has_two_factor:  # the password was right; the session knows only that, for five minutes
             session["second_step"] = {"user": user.get_id(), "at": now().timestamp(), "next": target}
             return redirect(url_for("auth.second_factor"))
@@ -187,12 +185,3 @@ def _two_factor_page(form, status: int):
                            qr=factors.enrolment_qr_svg(user) if user.totp_pending_secret else None,
                            secret=factors.grouped(user.totp_pending_secret or ""),
                            unused=factors.unused_recovery_codes(user) if user.has_two_factor else 0), status
-
-
-def _safe_next(target: str | None) -> str:
-    """Only follow ``next`` within Banso."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("dashboard.index")

@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from banso import queue
-from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk
+from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk, safe_next
 from banso.blueprints.imports.views import start_upload
 from banso.blueprints.officers import appointments_bp, bp
 from banso.blueprints.officers.forms import (ChangeRequestForm, DecisionForm, EndAppointmentForm, ImportForm,
@@ -108,8 +108,7 @@ def candidacy_status(officer_id: int, candidacy_id: int):
     candidacy = db.get_or_404(OfficerCandidacy, candidacy_id)
     if candidacy.officer_id != officer_id:
         abort(404)
-    back = redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/") and
-                    not request.form.get("next", "").startswith("//") else url_for("officers.detail", officer_id=officer_id))
+    back = redirect(safe_next(request.form.get("next"), url_for("officers.detail", officer_id=officer_id)))
     on_refusal(lambda: back)
     officers.set_candidacy_status(candidacy, request.form.get("status", ""), actor=current_user)
     flash(f"{candidacy.phase.name}の状況を「{candidacy.status_label}」にしました。", "success")
@@ -121,8 +120,7 @@ def candidacy_status(officer_id: int, candidacy_id: int):
 def bulk():
     """選定 or 不選定 for the applicants ticked in the phase's list; the refused ones are named."""
     phase = phases.selected_phase(request.form.get("phase"), phases.INTAKE)
-    target = request.form.get("next", "")
-    back = redirect(target if target.startswith("/officers") and not target.startswith("//") else url_for("officers.index"))
+    back = redirect(safe_next(request.form.get("next"), url_for("officers.index"), under="/officers"))
     on_refusal(lambda: back)
     if phase is None:
         raise InputError("期を選んでください。")

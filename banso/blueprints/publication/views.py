@@ -116,14 +116,14 @@ def prefectures():
 def _packet(phase: Phase, prefecture: str):
     applications = list(db.session.scalars(select(Application).join(Municipality).where(
         Application.phase_id == phase.id, Municipality.prefecture == prefecture).order_by(Municipality.code)))
-    teams = {t.municipality_id: t for t in publication.results(phase).get(prefecture, [])}
+    teams = {t.municipality_id: t for t in public_results.results(phase).get(prefecture, [])}
     activity = publication.activity_counts(phase)
     return export_workbook([
         ("回答", [("市町村", lambda a: a.municipality.name), ("区分", lambda a: "継続" if a.is_continuing else "新規"),
                 ("状況", lambda a: a.status_label), ("優先分野", lambda a: "、".join(field_label(f) for f in a.priority_fields)),
                 ("地域の状況", lambda a: a.local_situation), ("担当部署", lambda a: a.contact_department)], applications),
         ("マッチング結果", [("市町村", lambda t: t.municipality.name), ("支援テーマ", lambda t: "×".join(field_label(f) for f in t.themes)),
-                       ("伴走支援チーム", publication.members_text), ("支援期間", lambda t: f"{t.start_date}〜{t.end_date}"),
+                       ("伴走支援チーム", public_results.members_text), ("支援期間", lambda t: f"{t.start_date}〜{t.end_date}"),
                        ("現地訪問（回）", lambda t: activity.get(t.id, {}).get("site_visit", 0)),
                        ("オンライン会議（回）", lambda t: activity.get(t.id, {}).get("online_meeting", 0)),
                        ("企業訪問（回）", lambda t: activity.get(t.id, {}).get("company_visit", 0))], list(teams.values())),
