@@ -101,6 +101,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "PASSWORD_HASH_PROFILE": PASSWORD_HASH_PROFILE,
         "LOGIN_MAX_FAILURES": 5,  # per account at one address; ten times that per address
         "LOGIN_LOCK_MINUTES": 15,  # the longest wait after repeated failures (1, 2, 4 … minutes)
+        # An address past its failures (an office behind one NAT address) is slowed, not locked: each attempt from it
+        # waits this long, one at a time, and a right password still signs in (services/users.authenticate).
+        "LOGIN_ADDRESS_DELAY_SECONDS": float(setting("LOGIN_ADDRESS_DELAY_SECONDS", 2)),
         # Roles that must sign in with two factors (banso/services/two_factor.py); anyone else may choose to.
         "MFA_REQUIRED_ROLES": mfa_roles,
         "SESSION_IDLE_MINUTES": int(setting("SESSION_IDLE_MINUTES", 30)),

@@ -168,7 +168,8 @@ def send_stored(digest: str, mimetype: str, filename: str, *, as_attachment: boo
     path = files.path(digest)
     if not path.exists():
         abort(404)
-    response = send_file(path, mimetype=mimetype, download_name=filename, as_attachment=as_attachment)
+    name = files.safe_name(filename, "file")  # a name kept before names were read once at intake
+    response = send_file(path, mimetype=mimetype, download_name=name, as_attachment=as_attachment)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -27,6 +29,18 @@ KINDS = {
     ".txt": ("text/plain", b""),
 }
 KIND_NAMES = "PDF・画像（JPEG・PNG）・Excel・Word・PowerPoint・CSV・テキスト"
+
+
+def safe_name(name: str | None, default: str = "") -> str:
+    """The one reading of a file name sent to Banso (an upload, a mail's attachment, a spreadsheet), applied once,
+    where the file comes in: its last part after any ``/`` or ``\\``, in NFC, without control or format
+    characters (CR/LF would break a download's header; U+202E would disguise an extension), trimmed, at most 255
+    characters; ``default`` when nothing is left."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    text = text.strip(" .\u3000")[:255].strip()
+    return text or default
 
 
 def path(digest: str) -> Path:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 from banso.clock import now
 from banso.extensions import db
 from banso.models import ImportBatch, Phase, User
-from banso.services import InputError, RuleViolation, WrongState, audit, spreadsheets
+from banso.services import InputError, RuleViolation, WrongState, audit, files, spreadsheets
 
 INLINE_ROWS = 200  # larger files are checked on the worker
 
@@ -73,7 +73,7 @@ def start(kind: str, phase: Phase | None, filename: str, content: bytes, *, opti
     importer = IMPORTERS[kind]
     header, rows = spreadsheets.read_table(filename, content)
     _positions(importer, header)
-    batch = ImportBatch(kind=kind, phase=phase, filename=(filename or "")[:255], content=content, status="validating",
+    batch = ImportBatch(kind=kind, phase=phase, filename=files.safe_name(filename, "取込ファイル"), content=content, status="validating",
                         total_rows=len(rows), processed_rows=0, rows=None, excluded_rows=[], options=options or {},
                         created_by_id=actor.id if actor else None)
     db.session.add(batch)

@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.utils import parseaddr
-from pathlib import Path
 
 import redis
 from email_validator import EmailNotValidError, validate_email
@@ -270,15 +269,43 @@ _BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
 _OUR_NOTIFICATION = re.compile(rb"<notification-(\d{1,10})@banso\.local>")
 
 
-def _text_of(part) -> str:
-    payload = part.get_payload(decode=True) or b""
-    charset = (part.get_content_charset() or "utf-8").lower()
+def _decoded(data: bytes, charset: str | None) -> str:
+    """Bytes in the charset they are labelled with, read with the wider codec Japanese mail programs really use;
+    unlabelled, UTF-8 else cp932 (raw Shift_JIS)."""
+    charset = (charset or "utf-8").lower()
     for candidate in (_WIDER_CHARSETS.get(charset, charset), charset, "utf-8", "cp932"):
         try:
-            return payload.decode(candidate)
+            return data.decode(candidate)
         except (LookupError, UnicodeDecodeError):
             continue
-    return payload.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
+def _text_of(part) -> str:
+    return _decoded(part.get_payload(decode=True) or b"", part.get_content_charset())
+
+
+def _file_name(part) -> str | None:
+    """An attachment's name as its sender wrote it, read from the raw header (the parser's own reading decodes
+    Shift_JIS without the Windows characters: 「①.xlsx」 became 「�@.xlsx」): RFC 2231 (``filename*=``), RFC 2047
+    encoded words, or raw 8-bit bytes, each in its wider codec."""
+    from email.header import decode_header
+    from email.message import Message
+
+    raw = Message()  # compat32 reads the parameters without decoding them; each byte as one Latin-1 character
+    for header, value in part.raw_items():
+        if header.lower() in ("content-disposition", "content-type"):
+            raw[header] = str(value).encode("utf-8", "surrogateescape").decode("latin-1")
+    value = raw.get_param("filename", header="content-disposition") or raw.get_param("name", header="content-type")
+    if not value:
+        return None
+    if isinstance(value, tuple):  # RFC 2231: charset'language'%XX…
+        return _decoded(value[2].encode("latin-1"), value[0])
+    value = str(value).strip('"')
+    if "=?" in value:
+        return "".join(_decoded(chunk, charset) if isinstance(chunk, bytes) else chunk
+                       for chunk, charset in decode_header(value))
+    return _decoded(value.encode("latin-1"), None)  # raw 8-bit: UTF-8, else Shift_JIS
 
 
 def _body_part(message):
@@ -300,10 +327,10 @@ def _files_of(message, body_part) -> list[tuple[str, bytes]]:
     for part in message.walk():
         if part.is_multipart() or part is body_part:
             continue
-        name = part.get_filename()
+        name = _file_name(part)
         if not name and part.get_content_disposition() != "attachment":
             continue
-        name = strip_control(Path(str(name or "添付ファイル")).name).strip()[:255] or "添付ファイル"
+        name = files.safe_name(name, "添付ファイル")
         found.append((name, part.get_payload(decode=True) or b""))
     return found
 
@@ -621,7 +648,7 @@ def _reply_files(inquiry: Inquiry, forward_ids, uploads, body_length: int) -> li
         out += [(a.filename, a.content_type, a.size_bytes, a.sha256) for a in found]
     limit = current_app.config["INQUIRY_ATTACHMENT_MAX_BYTES"]
     for filename, data in uploads:
-        name = strip_control(Path(filename or "").name).strip()[:255]
+        name = files.safe_name(filename)
         if not name or not data:
             raise InputError(f"添付ファイル「{name or '（名前なし）'}」が空です。", "files")
         if len(data) > limit:

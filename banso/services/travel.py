@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import String, case, cast, exists, func, literal, or_, select, union_all, update
@@ -910,7 +909,7 @@ def _line_record(line: TravelClaimLine) -> dict:
 
 def check_receipt(filename: str, data: bytes) -> tuple[str, bytes, str]:
     """A receipt is what its content says it is (PDF/JPEG/PNG), its extension agrees, and it fits the limit."""
-    name = Path(filename or "").name[:255]
+    name = files.safe_name(filename)
     limit = current_app.config["RECEIPT_MAX_BYTES"]
     if not name:
         raise InputError("領収書のファイル名がありません。", "receipts")

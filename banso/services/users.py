@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from datetime import timedelta
 
 from argon2 import PasswordHasher, profiles
@@ -62,9 +63,13 @@ def authenticate(email: str, password: str, *, source: str = "") -> User:
 
     Failures are counted per account at this address and per address (``SignInThrottle``), atomically and before
     the password is checked: the count's row stays locked until the attempt commits, so parallel attempts take
-    turns and never check more than the limit before the wait begins; past it the key waits, longer each time (1, 2, 4 … up to LOGIN_LOCK_MINUTES minutes). Someone failing at an account slows it only from their
-    own address. A refused sign-in is counted, audited and committed here, before refusing: the request that
-    refuses it rolls back (banso/request_path.py), the count and the audit row must stay."""
+    turns and never check more than the limit before the wait begins. Past its limit an account at this address
+    waits, longer each time (1, 2, 4 … up to LOGIN_LOCK_MINUTES minutes): someone failing at an account slows it
+    only from their own address. Past its limit an address (an office behind one NAT address) is slowed, not
+    locked: each attempt from it waits LOGIN_ADDRESS_DELAY_SECONDS with the address's row held, so guesses from
+    there go one at a time, and colleagues who type their right password still sign in. Only failures count: a
+    sign-in that succeeds gives its claim back. A refused sign-in is counted, audited and committed here, before
+    refusing: the request that refuses it rolls back (banso/request_path.py), the count and the audit row must stay."""
     address = (source or "unknown")[:100]
     normalized = (email or "").strip().lower()[:254]
     user = find_by_email(normalized)
@@ -73,10 +78,13 @@ def authenticate(email: str, password: str, *, source: str = "") -> User:
             (f"address:{address}", None)]
     limits = [current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_MAX_FAILURES"] * 10]
     claimed = [_claim_attempt(key, user_id, at) for key, user_id in keys]
-    if any(locked is not None and locked > at for _failures, locked in claimed):
+    account_waits, address_waits = (locked is not None and locked > at for _failures, locked in claimed)
+    if account_waits:
         _verify(None, password)  # the same work as a real check
         _refused(user, normalized, source, "試行回数の超過により待機中")
         raise RuleViolation("AUTH", SIGN_IN_REFUSED)
+    if address_waits:
+        time.sleep(current_app.config["LOGIN_ADDRESS_DELAY_SECONDS"])
     if not _verify(user, password) or not user.active:
         for (key, _user_id), (failures, _locked), limit in zip(keys, claimed, limits):
             if failures >= limit:
@@ -84,6 +92,8 @@ def authenticate(email: str, password: str, *, source: str = "") -> User:
         _refused(user, normalized, source, "パスワードの誤り" if user is not None and user.active else "利用者なし・無効")
         raise RuleViolation("AUTH", SIGN_IN_REFUSED)
     db.session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0][0]))
+    db.session.execute(update(SignInThrottle).where(SignInThrottle.key == keys[1][0], SignInThrottle.failures > 0)
+                       .values(failures=SignInThrottle.failures - 1).execution_options(synchronize_session=False))
     if not user.has_two_factor:
         _signed_in(user, source, "パスワード")
     return user  # with two factors enrolled, not signed in until verify_second_factor

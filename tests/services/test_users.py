@@ -221,3 +221,34 @@ def test_the_demo_password_is_refused_in_production(ctx, app):
     app.config["BANSO_ENV"] = "production"
     with pytest.raises(InputError, match="デモ用"):
         users.create_user(email="demo@ministry.example", name="試験", role="finance", password="banso-demo", actor=None)
+
+
+def test_an_office_behind_one_address_is_never_locked_out_by_its_own_sign_ins_or_a_burst_of_guesses(ctx, clock, app):
+    """Issue 31 (N1): successful sign-ins counted toward the address's limit of 50, so after 50 sign-ins in an hour
+    one wrong password locked every account behind that address (an office behind NAT) for minutes. Now only failures
+    count, and an address past its limit is slowed (one attempt at a time, each after a delay), not locked."""
+    app.config["LOGIN_ADDRESS_DELAY_SECONDS"] = 0.2
+    office = "192.0.2.10"
+    staff = [make_user(email=f"office{i}@banso.example") for i in range(6)]
+    for _ in range(10):  # 60 sign-ins of six colleagues within the hour
+        for user in staff:
+            assert users.authenticate(user.email, PASSWORD, source=office) is user
+            clock.advance(seconds=30)
+    with pytest.raises(RuleViolation):
+        users.authenticate(staff[0].email, "mistyped", source=office)
+    assert users.authenticate(staff[1].email, PASSWORD, source=office) is staff[1]  # not locked
+    for i in range(60):  # a burst of guesses at many accounts from the same address
+        with pytest.raises(RuleViolation):
+            users.authenticate(f"guess{i}@banso.example", "123456", source=office)
+    address = db.session.scalar(select(SignInThrottle).where(SignInThrottle.key == f"address:{office}"))
+    assert address.failures == 61 and address.locked_until > clock.at  # past its limit: slowed from now on
+    import time
+
+    started = time.monotonic()
+    assert users.authenticate(staff[2].email, PASSWORD, source=office) is staff[2]  # a colleague still signs in …
+    assert time.monotonic() - started >= 0.2  # … after the address's delay
+    started = time.monotonic()
+    with pytest.raises(RuleViolation):
+        users.authenticate(staff[3].email, "guess", source=office)  # and every guess waits the same
+    assert time.monotonic() - started >= 0.2
+    assert users.authenticate(staff[4].email, PASSWORD, source="203.0.113.7") is staff[4]  # elsewhere: no delay
