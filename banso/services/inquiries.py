@@ -321,18 +321,62 @@ def _plain_body(part) -> str:
     return text.strip()
 
 
-def _files_of(message, body_part) -> list[tuple[str, bytes]]:
-    """The files a mail carries: every leaf part with a file name or marked as an attachment, but its body."""
-    found = []
-    for part in message.walk():
-        if part.is_multipart() or part is body_part:
+# What one mail may make of itself: a crafted 2 MB mail of 20,000 parts made 20,000 attachment rows and a 4.9 MB page.
+MAIL_MAX_PARTS = 500   # parts read; the rest stay in the original
+MAIL_MAX_DEPTH = 8     # multiparts nested deeper are not opened
+MAIL_MAX_FILES = 50    # attachments kept; the others are named in one note
+
+
+@dataclass
+class _Files:
+    kept: list[tuple[str, bytes]]
+    left: list[str]  # names of the files not taken, for the note
+    unread: bool     # parts beyond MAIL_MAX_PARTS or MAIL_MAX_DEPTH were not opened
+
+
+def _leaves(part, depth: int, budget: list[int]):
+    """The leaf parts, depth first, within the mail's limits (``budget``: parts still to read, shared)."""
+    if budget[0] <= 0:
+        return
+    budget[0] -= 1
+    if not part.is_multipart():
+        yield part
+        return
+    if depth >= MAIL_MAX_DEPTH:
+        budget[0] = min(budget[0], -1)  # marks the mail as not wholly read
+        return
+    for sub in part.get_payload():
+        yield from _leaves(sub, depth + 1, budget)
+
+
+def _files_of(message, body_part) -> _Files:
+    """The files a mail carries: every leaf part with a file name or marked as an attachment, but its body; at most
+    MAIL_MAX_FILES kept, read from at most MAIL_MAX_PARTS parts MAIL_MAX_DEPTH deep."""
+    found = _Files([], [], False)
+    budget = [MAIL_MAX_PARTS]
+    for part in _leaves(message, 0, budget):
+        if part is body_part:
             continue
         name = _file_name(part)
         if not name and part.get_content_disposition() != "attachment":
             continue
         name = files.safe_name(name, "添付ファイル")
-        found.append((name, part.get_payload(decode=True) or b""))
+        if len(found.kept) < MAIL_MAX_FILES:
+            found.kept.append((name, part.get_payload(decode=True) or b""))
+        else:
+            found.left.append(name)
+    found.unread = budget[0] < 0 or (budget[0] == 0 and message.is_multipart())
     return found
+
+
+def _left_note(found: _Files) -> str:
+    if not found.left and not found.unread:
+        return ""
+    named = "、".join(found.left[:20]) + (f" ほか{len(found.left) - 20}件" if len(found.left) > 20 else "")
+    return ("このメールは取り込める範囲（添付ファイル" f"{MAIL_MAX_FILES}件、{MAIL_MAX_PARTS}パート、入れ子{MAIL_MAX_DEPTH}段）を"
+            "超えています。" + (f"取り込まなかった添付ファイル{len(found.left)}件: {named}。" if found.left else "")
+            + ("読み取らなかった部分があります。" if found.unread else "")
+            + "原本（受信メールの記録）に含まれています。")
 
 
 def automatic_kind(message, sender: str) -> str | None:
@@ -350,8 +394,28 @@ def automatic_kind(message, sender: str) -> str | None:
     return None
 
 
-def _message_key(message_id: str | None, raw: bytes) -> str:
-    return (message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()}>")[:250]
+def _content_digest(sender: str, subject: str, body: str, attached: _Files) -> str:
+    """What a mail says, whatever its transport headers: the same mail fetched or uploaded again has the same."""
+    digest = hashlib.sha256()
+    for piece in (sender.lower(), subject, body, *(f"{name}:{hashlib.sha256(data).hexdigest()}" for name, data in attached.kept)):
+        digest.update(piece.encode("utf-8", "surrogatepass") + b"\x00")
+    return digest.hexdigest()
+
+
+def _message_key(message_id: str | None, raw: bytes, content: str | None = None) -> str:
+    """A mail is the same mail by its Message-ID *and* what it says: a mail sent first with a later mail's
+    Message-ID cannot make the real one vanish. Without a Message-ID, by its original's hash."""
+    if message_id and content:
+        return f"{message_id[:180]}#{content}"
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()}>"
+
+
+def _message_id_taken(message_id: str) -> bool:
+    """Another mail with this Message-ID was taken in (with other content: the same content is AlreadyTaken)."""
+    return (db.session.scalar(select(InboundMail.id).where(InboundMail.message_key.startswith(f"{message_id[:180]}#", autoescape=True))
+                              .limit(1)) is not None
+            or db.session.scalar(select(InboundMail.id).where(InboundMail.message_key == message_id)) is not None  # kept by its id alone
+            or db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id)) is not None)
 
 
 def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = False) -> Imported:
@@ -368,17 +432,19 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
         message_id = re.sub(r"\s+", "", strip_control(str(message.get("Message-ID", ""))))[:250] or None
         body_part = None if too_large else _body_part(message)
         body = strip_control(_plain_body(body_part))  # the same rule as typed input (a NUL would fail on PostgreSQL)
-        attached = [] if too_large else _files_of(message, body_part)
+        attached = _Files([], [], False) if too_large else _files_of(message, body_part)
     except Exception as exc:  # a broken mail must never reach anyone as a 500, nor stop the mailbox
         return _unreadable(raw, source, f"メールを読み取れませんでした（{type(exc).__name__}）", actor)
     if too_large:
         limit = current_app.config["INQUIRY_MAIL_MAX_BYTES"] // 1024 // 1024
         body = (f"（このメールは{limit}MBを超えるため、本文と添付ファイルを取り込んでいません。"
                 "原本はメールボックスの処理済みフォルダにあります。）")
-    key = _message_key(message_id, raw)
-    if db.session.scalar(select(InboundMail.id).where(InboundMail.message_key == key)) is not None or (
-            message_id and db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id))):
-        raise AlreadyTaken("このメールは既に取り込まれています。", "file")
+    key = _message_key(message_id, raw, _content_digest(sender, subject, body, attached))
+    if db.session.scalar(select(InboundMail.id).where(InboundMail.message_key == key)) is not None:
+        raise AlreadyTaken("このメールは既に取り込まれています。", "file")  # the same mail again
+    collided = message_id if message_id and _message_id_taken(message_id) else None
+    if collided:
+        message_id = None  # the thread keeps the first mail's Message-ID; this one is flagged instead
     record = InboundMail(message_key=key, source=source, from_email=sender[:254], subject=subject, size_bytes=len(raw),
                          raw_sha256=files.store(raw), outcome="unreadable", at=now())
     db.session.add(record)
@@ -392,9 +458,15 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
     body = (body or "（本文なし）")[:LIMITS["body"]]
     try:
         with db.session.begin_nested():  # a refusal keeps the record of the mail, and nothing of a half-made inquiry
-            result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor)
-            for name, data in attached:
+            result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor, bool(collided))
+            for name, data in attached.kept:
                 _attach(result.message, name, data)
+            if note := _left_note(attached):
+                db.session.add(InquiryMessage(inquiry=result.inquiry, kind="note", at=now(), body=note))
+            if collided:
+                db.session.add(InquiryMessage(inquiry=result.inquiry, kind="note", at=now(), body=(
+                    f"このメールのMessage-ID {collided} は、既に取り込んだ別のメールと同じです。内容が異なるため別のメールとして"
+                    "取り込み、差出人を確認待ちにしました。なりすましなどでないか、原本で確かめてください。")))
     except RuleViolation as refused:
         if source == "upload":
             raise
@@ -402,7 +474,9 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
         # come back every minute: it is recorded with the reason and its original, for staff to record by hand.
         record.reason = f"受付できませんでした（{refused.message}）原本から内容を確認し、必要なら記録してください"[:300]
         return Imported(None, False, record.reason, "unreadable")
-    record.outcome, record.reason, record.inquiry_id = result.outcome, result.reason, result.inquiry.id
+    if collided:
+        result.reason += "（Message-IDが既に取り込んだ別のメールと同じで内容が異なるため、確認待ち）"
+    record.outcome, record.reason, record.inquiry_id = result.outcome, result.reason[:300], result.inquiry.id
     return Imported(result.inquiry, result.created, result.reason, result.outcome)
 
 
@@ -416,7 +490,7 @@ class _Threaded:
 
 
 def _thread(message, sender: str, sender_name: str, subject: str, body: str, message_id: str | None,
-            actor: User | None) -> _Threaded:
+            actor: User | None, collided: bool = False) -> _Threaded:
     inquiry, reason = _thread_of(message)
     while inquiry is not None and inquiry.merged_into is not None:
         inquiry, reason = inquiry.merged_into, reason + "（統合先のスレッド）"
@@ -434,9 +508,10 @@ def _thread(message, sender: str, sender_name: str, subject: str, body: str, mes
                 "subject": subject or "（件名なし）", "body": body}
         created = receive(data, channel="email", actor=actor, email_message_id=message_id)
         return _Threaded(created, created.messages[0], True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました", "new")
-    if sender.lower() != (inquiry.email or "").lower():
-        # Anyone can write a receipt number into a subject: mail from another address is shown on the thread, flagged,
-        # and reopens nothing until staff confirm it comes from the inquirer's side (confirm_sender).
+    if collided or sender.lower() != (inquiry.email or "").lower():
+        # Anyone can write a receipt number into a subject: mail from another address (or reusing another mail's
+        # Message-ID) is shown on the thread, flagged, and reopens nothing until staff confirm it comes from the
+        # inquirer's side (confirm_sender).
         added = InquiryMessage(inquiry=inquiry, kind="incoming", body=body, from_email=sender, at=at,
                                email_message_id=message_id, sender_unconfirmed=True)
         db.session.add(added)

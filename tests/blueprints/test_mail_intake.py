@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from banso.extensions import db
 from banso.models import Inquiry, InquiryAttachment, Role
@@ -60,3 +61,66 @@ def test_a_name_kept_with_a_line_break_before_intake_read_names_once_still_downl
     login(client, "staff@banso.example")
     response = client.get(f"/inquiries/attachments/{attachment_id}")
     assert response.status_code == 200 and "\r" not in response.headers["Content-Disposition"]
+
+
+def test_a_mail_of_two_thousand_parts_keeps_fifty_files_and_names_the_rest_in_one_note(app):
+    """Found (N3): a 2 MB .eml of 20,000 parts made 20,000 attachment rows, 15 s of import and a 4.9 MB page."""
+    from banso.models import InquiryMessage
+    from banso.services.inquiries import MAIL_MAX_FILES
+
+    inquiry_id = _inquiry(app)
+    with app.app_context():
+        receipt = db.session.get(Inquiry, inquiry_id).receipt_number
+        raw = _mail(receipt, [f"filename=f{i:04}.txt".encode() for i in range(2000)], message_id="<many@x>")
+        inquiries.take_in(raw, source="upload", actor=None)
+        db.session.commit()
+        kept = db.session.scalars(select(InquiryAttachment.filename).order_by(InquiryAttachment.id)).all()
+        assert len(kept) == MAIL_MAX_FILES and kept[0] == "f0000.txt"
+        [note] = db.session.scalars(select(InquiryMessage.body).where(InquiryMessage.inquiry_id == inquiry_id,
+                                                                      InquiryMessage.kind == "note")).all()
+        assert "f0050.txt" in note and "原本" in note and "読み取らなかった部分があります" in note  # 500 parts read
+
+
+def test_a_mail_nested_too_deep_is_taken_in_with_what_could_be_read(app):
+    from banso.models import InquiryMessage
+
+    inquiry_id = _inquiry(app)
+    with app.app_context():
+        receipt = db.session.get(Inquiry, inquiry_id).receipt_number
+        nested = b"Content-Type: text/plain\r\nContent-Disposition: attachment; filename=deep.txt\r\n\r\ndeep\r\n"
+        for level in range(30):
+            nested = (f'Content-Type: multipart/mixed; boundary="L{level}"\r\n\r\n--L{level}\r\n'.encode() + nested
+                      + f"\r\n--L{level}--\r\n".encode())
+        raw = (b"From: sato@example.lg.jp\r\nSubject: Re: " + receipt.encode() + b"\r\nMessage-ID: <deep@x>\r\nMIME-Version: 1.0\r\n"
+               + nested)
+        imported = inquiries.take_in(raw, source="upload", actor=None)
+        db.session.commit()
+        assert imported.inquiry.id == inquiry_id
+        assert db.session.scalar(select(InquiryAttachment.id)) is None
+        notes = db.session.scalars(select(InquiryMessage.body).where(InquiryMessage.kind == "note")).all()
+        assert any("入れ子8段" in n and "読み取らなかった部分があります" in n for n in notes)
+
+
+def test_a_mail_sent_first_with_a_later_mails_message_id_does_not_make_the_real_one_vanish(app):
+    """Found (N5): idempotency by Message-ID alone refused the real mail on upload (and moved it from the mailbox
+    without a record). Now the same Message-ID with other content is taken in, flagged and reopens nothing."""
+    from banso.models import InboundMail, InquiryMessage
+
+    inquiry_id = _inquiry(app)
+    with app.app_context():
+        receipt = db.session.get(Inquiry, inquiry_id).receipt_number
+        mail = (b"From: sato@example.lg.jp\r\nSubject: Re: " + receipt.encode() + b"\r\nMessage-ID: <real-1@example.lg.jp>\r\n"
+                b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+        inquiries.take_in(mail + "先に届いた偽物です。".encode(), source="upload", actor=None)
+        db.session.commit()
+        real = inquiries.take_in(mail + "本物の回答です。".encode(), source="upload", actor=None)
+        db.session.commit()
+        assert real.outcome == "unconfirmed" and "Message-ID" in real.reason
+        bodies = db.session.scalars(select(InquiryMessage.body).where(InquiryMessage.inquiry_id == inquiry_id)
+                                    .order_by(InquiryMessage.id)).all()
+        assert "本物の回答です。" in bodies and any("Message-ID <real-1@example.lg.jp>" in b for b in bodies)
+        flagged = db.session.scalar(select(InquiryMessage).where(InquiryMessage.body == "本物の回答です。"))
+        assert flagged.sender_unconfirmed
+        assert db.session.scalar(select(func.count()).select_from(InboundMail)) == 2
+        with pytest.raises(inquiries.AlreadyTaken):  # the very same mail again is still taken once
+            inquiries.take_in(mail + "本物の回答です。".encode(), source="upload", actor=None)
