@@ -190,21 +190,42 @@ def status_url(inquiry: Inquiry) -> str:
     return f"{current_app.config['BASE_URL']}/contact/status/{token}"
 
 
-def by_status_token(token: str) -> Inquiry | None:
-    """The inquiry a status link names, while its retention lasts; None for a forged, altered or expired link."""
+@dataclass
+class StatusView:
+    inquiry: Inquiry   # the inquiry the link names: its receipt number and subject
+    state: Inquiry     # where its thread goes on after a merge: the status shown
+    thread: list       # what this inquirer wrote and was sent, nothing of anyone else's
+
+
+def status_view(token: str) -> StatusView | None:
+    """The inquirer's status page from the link they were sent, while its retention lasts; None for a forged,
+    altered or expired link. Merged into another inquiry, the link still shows only its own inquirer's side:
+    their own inquiry's messages, and in the thread it joined what came from their address or went to it — never
+    the other inquirer's messages, address or telephone number."""
     try:
         inquiry_id, receipt_number = _status_signer().loads(token)
     except (BadSignature, ValueError, TypeError):
         return None
-    inquiry = db.session.get(Inquiry, inquiry_id) if isinstance(inquiry_id, int) else None
-    if inquiry is None or inquiry.receipt_number != receipt_number:
+    own = db.session.get(Inquiry, inquiry_id) if isinstance(inquiry_id, int) else None
+    if own is None or own.receipt_number != receipt_number:
         return None
-    while inquiry.merged_into is not None:  # a duplicate merged away: its thread continues there
-        inquiry = inquiry.merged_into
+    state = own.merged_into or own  # merging keeps one level: a merged inquiry's duplicates move with it
     retention = timedelta(days=current_app.config["INQUIRY_RETENTION_DAYS"])
-    if inquiry.status == InquiryStatus.CLOSED and inquiry.closed_at and now() - inquiry.closed_at > retention:
+    if state.status == InquiryStatus.CLOSED and state.closed_at and now() - state.closed_at > retention:
         return None
-    return inquiry
+    address = (own.email or "").lower()
+
+    def theirs(m: InquiryMessage) -> bool:  # by address, in either inquiry: a merged inquirer's later mail joins ours
+        sent_by = (m.from_email if m.kind == "incoming" else m.notification.recipient_email if m.notification else "")
+        if not address or not sent_by:
+            return m.inquiry_id == own.id
+        return sent_by.lower() == address
+
+    messages = db.session.scalars(select(InquiryMessage).options(joinedload(InquiryMessage.notification),
+                                                                 selectinload(InquiryMessage.attachments))
+                                  .where(InquiryMessage.inquiry_id.in_({own.id, state.id}))
+                                  .order_by(InquiryMessage.at, InquiryMessage.id))
+    return StatusView(own, state, [m for m in messages if shown_to_inquirer(m) and theirs(m)])
 
 
 def _status_signer() -> URLSafeSerializer:
@@ -492,6 +513,7 @@ class _Threaded:
 def _thread(message, sender: str, sender_name: str, subject: str, body: str, message_id: str | None,
             actor: User | None, collided: bool = False) -> _Threaded:
     inquiry, reason = _thread_of(message)
+    replied_to = inquiry  # after a merge, its own inquirer still writes as themselves
     while inquiry is not None and inquiry.merged_into is not None:
         inquiry, reason = inquiry.merged_into, reason + "（統合先のスレッド）"
     at = now()
@@ -508,7 +530,7 @@ def _thread(message, sender: str, sender_name: str, subject: str, body: str, mes
                 "subject": subject or "（件名なし）", "body": body}
         created = receive(data, channel="email", actor=actor, email_message_id=message_id)
         return _Threaded(created, created.messages[0], True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました", "new")
-    if collided or sender.lower() != (inquiry.email or "").lower():
+    if collided or sender.lower() not in {(inquiry.email or "").lower(), (replied_to.email or "").lower()}:
         # Anyone can write a receipt number into a subject: mail from another address (or reusing another mail's
         # Message-ID) is shown on the thread, flagged, and reopens nothing until staff confirm it comes from the
         # inquirer's side (confirm_sender).

@@ -124,3 +124,32 @@ def test_a_mail_sent_first_with_a_later_mails_message_id_does_not_make_the_real_
         assert db.session.scalar(select(func.count()).select_from(InboundMail)) == 2
         with pytest.raises(inquiries.AlreadyTaken):  # the very same mail again is still taken once
             inquiries.take_in(mail + "本物の回答です。".encode(), source="upload", actor=None)
+
+
+def test_after_a_merge_each_inquirers_status_link_shows_only_their_own_side(app, client):
+    """Found (N2): after merging A's inquiry into B's, A's status link showed B's thread with B's address and phone.
+    Now each link shows what its own inquirer wrote and was sent, whatever merges happen."""
+    from banso.models import Notification
+    from banso.services.inquiries import status_url
+
+    with app.app_context():
+        staff = make_user(Role.SECRETARIAT)
+        a = inquiries.receive(dict(FORM, email="a@example.lg.jp", name="青木 一郎", body="Aの質問です。"), channel="form", actor=None)
+        b = inquiries.receive(dict(FORM, email="b@example.lg.jp", name="馬場 花子", organisation="馬場町",
+                                   body="Bの質問です。連絡先 090-1111-2222"), channel="form", actor=None)
+        inquiries.reply(b, "Bさんへの回答", actor=staff)
+        inquiries.merge(a, b, actor=staff)
+        inquiries.reply(b, "統合後の回答", actor=staff)  # goes to B's inquirer
+        reply_to_a = db.session.scalar(select(Notification).where(Notification.recipient_email == "a@example.lg.jp"))
+        inquiries.take_in((f"From: a@example.lg.jp\r\nSubject: Re: {a.receipt_number}\r\nMessage-ID: <a-2@x>\r\n"
+                           f"In-Reply-To: <notification-{reply_to_a.id}@banso.local>\r\n\r\nAからの追記です。\r\n").encode(),
+                          source="upload", actor=None)  # A writes again: it joins B's thread
+        links = {name: status_url(i).split("/contact/status/", 1)[1] for name, i in (("a", a), ("b", b))}
+        db.session.commit()
+    page_a = client.get(f"/contact/status/{links['a']}").get_data(as_text=True)
+    page_b = client.get(f"/contact/status/{links['b']}").get_data(as_text=True)
+    assert "Aの質問です。" in page_a and "Aからの追記です。" in page_a
+    assert "Bの質問です。" not in page_a and "090-1111-2222" not in page_a and "Bさんへの回答" not in page_a
+    assert "統合後の回答" not in page_a and "b@example.lg.jp" not in page_a and "馬場" not in page_a
+    assert "Bの質問です。" in page_b and "Bさんへの回答" in page_b and "統合後の回答" in page_b
+    assert "Aの質問です。" not in page_b and "Aからの追記です。" not in page_b

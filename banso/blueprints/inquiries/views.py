@@ -373,11 +373,11 @@ def mine_detail(inquiry_id: int):
 @public_bp.get("/contact/status/<token>")
 def status_page(token: str):
     """The inquirer's own view, by the signed link in the receipt mail: the status and the replies, no staff notes."""
-    inquiry = inquiries.by_status_token(token)
-    if inquiry is None:
+    view = inquiries.status_view(token)
+    if view is None:
         return render_template("inquiries/status_gone.html"), 404
-    response = make_response(render_template("inquiries/status.html", inquiry=inquiry,
-                                              thread=[m for m in inquiry.messages if inquiries.shown_to_inquirer(m)]))
+    response = make_response(render_template("inquiries/status.html", inquiry=view.inquiry, state=view.state,
+                                              thread=view.thread))
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key: it never leaves in a Referer
     return response
