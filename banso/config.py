@@ -99,6 +99,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "NOTIFY_SWEEP_EVERY": 30,
         # argon2id parameters (argon2.profiles): the tests alone set a cheap one, which production refuses.
         "PASSWORD_HASH_PROFILE": PASSWORD_HASH_PROFILE,
+        # PUB-3's early release: the confirming admin must not have been created, invited, reset or changed by the
+        # requester within this many days (services/publication.release).
+        "EARLY_RELEASE_INDEPENDENCE_DAYS": int(setting("EARLY_RELEASE_INDEPENDENCE_DAYS", 30)),
         "LOGIN_MAX_FAILURES": 5,  # per account at one address; ten times that per address
         "LOGIN_LOCK_MINUTES": 15,  # the longest wait after repeated failures (1, 2, 4 … minutes)
         # An address past its failures (an office behind one NAT address) is slowed, not locked: each attempt from it

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -26,7 +27,7 @@ from banso.models import (Application, ApplicationStatus, Ministry, Municipality
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
 from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications,
-                            phase_steps, public_results)
+                            phase_steps, public_results, users)
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -212,8 +213,10 @@ def release(phase: Phase, *, actor: User | None) -> bool:
             raise RuleViolation("PUB-3", "予定日時より前に公表するには、前倒しの理由を申請してください。")
         if publication.early_requested_by_id == actor.id:
             raise RuleViolation("PUB-3", "前倒しの公表は、申請した方とは別の事務局管理者が確認して行います。")
-        if actor.created_at > publication.early_requested_at:
-            raise RuleViolation("PUB-3", "前倒しの公表を確認できるのは、前倒しの申請より前から登録されている別の事務局管理者です。")
+        days = current_app.config["EARLY_RELEASE_INDEPENDENCE_DAYS"]
+        if actor.created_at > publication.early_requested_at or users.made_by(actor, publication.early_requested_by, days=days):
+            raise RuleViolation("PUB-3", f"前倒しの公表を確認できるのは、申請した方とは独立した事務局管理者です（申請者が{days}日以内に"
+                                         "作成・招待・再設定・変更したアカウントや、申請より後に登録されたアカウントでは確認できません）。")
     elif actor is not None and not policy.may_decide(actor):
         raise NotPermitted("公表を行えるのは事務局管理者のみです。")
     at = now()

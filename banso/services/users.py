@@ -17,7 +17,7 @@ from sqlalchemy.orm import undefer
 from banso.clock import now
 from banso.extensions import db
 from banso.formatting import jst_datetime
-from banso.models import AccountLink, LastSignIn, Role, SignInThrottle, User
+from banso.models import AccountLink, AuditEntry, LastSignIn, Role, SignInThrottle, User
 from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications, two_factor
 
 _HASHERS: dict[str, PasswordHasher] = {}
@@ -219,9 +219,37 @@ def create_user(*, email: str, name: str, role: str, password: str | None = None
                 password_hash=hash_password(password) if password is not None else _unusable_hash())
     db.session.add(user)
     audit.record("create", user, actor=actor, summary=f"利用者 {email} を作成", after=audit.snapshot(user, _FIELDS))
+    if role == Role.ADMIN:
+        _tell_admins(user, actor, "made", "を事務局管理者として作成")
     if password is None:
         send_link(user, actor=actor)
     return user
+
+
+def _tell_admins(user: User, actor: User | None, code: str, how: str) -> None:
+    """Every other admin hears of a new admin (made, or given the role): nobody adds a second admin unseen."""
+    db.session.flush()
+    at = now()
+    by = actor.name if actor else "コマンド"
+    for admin in db.session.scalars(select(User).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)):
+        notifications.notify(
+            key=f"admin-{code}-{user.id}-{admin.id}-{int(at.timestamp())}", kind="admin_added", obj=user,
+            recipient_email=admin.email, recipient_name=admin.name, recipient_user=admin,
+            subject="【伴走支援システム】事務局管理者が追加されました",
+            body=(f"{admin.name} 様\n\n{jst_datetime(at)}、{by}が「{user.name}」（{user.email}）{how}しました。"
+                  "心当たりがない場合は、直ちに他の管理者と確認し、アカウントを無効にしてください。\n\n" + SIGNATURE))
+
+
+INDEPENDENCE_ACTIONS = ("create", "update", "send_account_link", "reset_password", "reset_two_factor")
+
+
+def made_by(user: User, other: User, *, days: int) -> bool:
+    """Whether ``other`` created, invited, reset, changed or gave a role to ``user``'s account within ``days`` (the
+    audit says): then ``user`` cannot act as a check on ``other`` (PUB-3's second admin)."""
+    since = now() - timedelta(days=days)
+    return db.session.scalar(select(AuditEntry.id).where(
+        AuditEntry.actor_id == other.id, AuditEntry.object_type == "User", AuditEntry.object_id == user.id,
+        AuditEntry.action.in_(INDEPENDENCE_ACTIONS), AuditEntry.at >= since).limit(1)) is not None
 
 
 def _unusable_hash() -> str:
@@ -240,6 +268,8 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
     after = audit.snapshot(user, _FIELDS)
     if before != after:
         audit.record("update", user, actor=actor, summary=f"利用者 {user.email} を更新", before=before, after=after)
+        if user.role == Role.ADMIN and before.get("role") != Role.ADMIN:
+            _tell_admins(user, actor, "role", "の役割を事務局管理者に変更")
     return user
 
 

@@ -149,12 +149,40 @@ def test_pub_3_an_admin_created_after_the_request_cannot_confirm_an_early_releas
     publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
     clock.at += timedelta(minutes=5)
     accomplice = make_user(Role.ADMIN)
-    with pytest.raises(RuleViolation, match="申請より前から登録されている"):
+    with pytest.raises(RuleViolation, match="申請より後に登録されたアカウント"):
         publication.release(phase, actor=accomplice)
     assert publication.release(phase, actor=admin2) is True
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "release"))
     assert "前倒し" in entry.summary and admin.name in entry.summary and admin2.name in entry.summary
     assert entry.after["early"] is True and entry.after["requested_by"] == admin.id
+
+
+def test_pub_3_an_admin_the_requester_made_a_minute_before_the_request_cannot_confirm_it(world, clock):
+    """Issue 31: an admin created another admin account a minute *before* requesting the early release and confirmed
+    with it. The confirming admin must be independent of the requester, and every admin hears of a new admin."""
+    from datetime import timedelta
+
+    from banso.services import users
+
+    phase, staff, admin, admin2 = world["phase"], world["staff"], world["admin"], world["admin2"]
+    phase.publication_at = clock.at + timedelta(days=60)
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    accomplice = users.create_user(email="accomplice@banso.example", name="共犯 太郎", role=Role.ADMIN, actor=admin)
+    told = db.session.scalars(select(Notification.recipient_email).where(Notification.kind == "admin_added")).all()
+    assert admin2.email in told and admin.email in told and accomplice.email not in told
+    promoted = make_user(Role.SECRETARIAT)
+    users.update_user(promoted, name=promoted.name, role=Role.ADMIN, active=True, actor=admin)  # given the role
+    clock.at += timedelta(minutes=1)
+    publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
+    for dependent in (accomplice, promoted):
+        with pytest.raises(RuleViolation, match="独立した事務局管理者") as refused:
+            publication.release(phase, actor=dependent)
+        assert refused.value.rule_id == "PUB-3"
+    clock.at += timedelta(days=31)  # a month on, the requester's hand on those accounts no longer counts
+    publication.request_early_release(phase, "国会答弁に合わせて前倒し（再申請）", actor=admin)
+    assert publication.release(phase, actor=accomplice) is True
+    assert publication.publication_of(phase).released_at < publication.planned_release(publication.publication_of(phase))
 
 
 def test_pub_3_the_scheduled_release_fires_once(world, app, clock):
