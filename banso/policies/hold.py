@@ -7,7 +7,7 @@ forgets the hold is still held. The viewer sees:
 
 - the secretariat (admin, secretariat): everything;
 - everyone else: the teams of released phases; an officer also their own team (as a current member) once the
-  advance notice has gone.
+  advance notice has gone — but not its planned replacements (who is to join) until the release.
 
 The opt-outs, greppable as ``hold.lifted``: code outside a request (the worker, CLI commands, the demo
 loader) acts for the system and is not held; inside a request, ``with hold.lifted("why"):`` is for rule
@@ -29,7 +29,7 @@ from banso.models import (Activity, Application, ApplicationStatus, HalfYearRepo
 from banso.models.travel import TeamTravelPlan
 
 _LIFTED = "banso_hold_lifted"
-_NAMES_A_TEAM = (TeamMembership, TeamExtension, MemberReplacement, Activity, HalfYearReport, TeamTravelPlan)
+_NAMES_A_TEAM = (TeamMembership, TeamExtension, Activity, HalfYearReport, TeamTravelPlan)
 _ON_A_TRIP = (TripTraveller, TripEstimateLine, TravelClaim)
 _ON_A_CLAIM = (TravelClaimLine, Receipt)
 # The trip and claim a row on a trip is decided by: plain table aliases, built once, so no criteria of their own are
@@ -172,6 +172,11 @@ def _build_criteria(scope: Scope) -> list:
     trip, claim = _TRIP.c, _CLAIM.c
     options = [with_loader_criteria(Team, scope.team_condition(), include_aliases=True)]
     options += [with_loader_criteria(model, model.team_id.in_(visible_teams), include_aliases=True) for model in _NAMES_A_TEAM]
+    # A replacement names who joins a team: an officer sees their own team once noticed, but not who is to join it
+    # before the release (the replacement's notices wait until then too): released phases only.
+    released_teams = select(Team.id).where(Team.phase_id.in_(scope.released_phases) if scope.released_phases else false())
+    options.append(with_loader_criteria(MemberReplacement, MemberReplacement.team_id.in_(released_teams.scalar_subquery()),
+                                        include_aliases=True))
     options.append(with_loader_criteria(TripRequest, scope.trip_condition(TripRequest), include_aliases=True))
     options += [with_loader_criteria(model, exists().where(trip.id == model.trip_id, scope.trip_condition(trip))
                                      .correlate_except(_TRIP), include_aliases=True) for model in _ON_A_TRIP]

@@ -19,7 +19,7 @@ from tests.conftest import login, rolled_back
 from tests.factories import (MINISTRY_CYCLE, make_municipality, make_rates, make_ready_officer, make_team,
                              make_trip, make_user)
 
-SECRET_TOWN, SECRET_OFFICER = "秘匿町", "秘匿 一郎"
+SECRET_TOWN, SECRET_OFFICER, SECRET_SUCCESSOR = "秘匿町", "秘匿 一郎", "後任 伏見"
 # The public inquiry form offers every municipality of a prefecture to choose from: the master list, not the matching.
 MASTER_LISTS = ("/contact",)
 VIEWERS = [None, "finance", "officer", "replaced"]
@@ -27,6 +27,10 @@ VIEWERS = [None, "finance", "officer", "replaced"]
 
 @pytest.fixture(scope="module")
 def embargo(app):
+    from banso.clock import jst
+    from tests.conftest import Clock
+
+    app.config["CLOCK"] = Clock(jst(2026, 11, 23, 10))  # the May replacement has taken effect, February's is planned
     with rolled_back(app):
         with app.app_context():
             users = {role: make_user(role, email=f"{role}@banso.example")
@@ -41,6 +45,12 @@ def embargo(app):
             other_team.current_members[0].officer.user = users["officer"]
             joining = make_ready_officer(phase, MINISTRY_CYCLE[0])
             teams.replace_member(team, leaving, joining, effective=date(2026, 5, 1), reason="人事異動", actor=None)
+            # A member to be replaced after the notice, before the release: they see their own team, not who joins it
+            users["planned"] = make_user(Role.OFFICER, email="planned@banso.example")
+            going = team.current_members[2].officer
+            going.user = users["planned"]
+            successor = make_ready_officer(phase, going.ministry.name, name=SECRET_SUCCESSOR)
+            teams.replace_member(team, going, successor, effective=date(2027, 2, 1), reason="人事異動", actor=None)
             make_rates(2026)
             trip = make_trip(team, actor=users["secretariat"])
             travel.review_request(trip, "approve", actor=users["finance"])
@@ -58,6 +68,7 @@ def embargo(app):
                    "calendar": {role: calendar_feed.renew(user, actor=None) for role, user in users.items()}}
             db.session.commit()
         yield ids
+    app.config.pop("CLOCK", None)
 
 
 def _urls(app, ids) -> list[str]:
@@ -84,6 +95,7 @@ def _text(response) -> str:
 
 
 def _leaks(client, urls, town: str = SECRET_TOWN) -> list[str]:
+    """The urls whose page or export shows ``town`` (or any text held: the successor's name)."""
     found = []
     for url in urls:
         for headers in ({}, {"HX-Request": "true"}):
@@ -99,6 +111,17 @@ def test_pub_2_no_get_route_shows_a_held_pairing_in_any_format(app, client, emba
     if viewer:
         login(client, f"{viewer}@banso.example")
     assert _leaks(client, _urls(app, dict(embargo, token=embargo["calendar"].get(viewer, "none")))) == []
+
+
+def test_pub_2_a_member_replaced_before_the_release_does_not_learn_their_successor(app, client, embargo):
+    """Issue 31: with the phase noticed, not released, a member to be replaced saw on their own team page 「予定 …付で
+    …さんから後任 伏見さんに交代します」. Who joins a held team is held like the team, on every route and format."""
+    login(client, "planned@banso.example")
+    assert client.get(f"/teams/{embargo['team_id']}").status_code == 200  # their own team, noticed
+    assert _leaks(client, _urls(app, dict(embargo, token=embargo["calendar"]["planned"])), town=SECRET_SUCCESSOR) == []
+    client.post("/logout")
+    login(client, "secretariat@banso.example")  # the detector works: the secretariat sees the plan
+    assert SECRET_SUCCESSOR in client.get(f"/teams/{embargo['team_id']}").get_data(as_text=True)
 
 
 def test_pub_2_the_crawler_finds_the_pairing_as_the_secretariat(app, client, embargo):
