@@ -32,6 +32,21 @@ def _remember_where_a_submission_went(response) -> None:
                            .values(result_url=(response.location or "")[:500]).execution_options(synchronize_session=False))
 
 
+def _audit_overwrites() -> None:
+    """Fields sent again from a 409 page with 「自分の入力で上書きする」 chosen (forms.BansoForm): the audit names them."""
+    names = g.get("banso_overwritten")
+    if names:
+        from flask import request
+        from flask_login import current_user
+
+        from banso.services import audit
+
+        actor = current_user if getattr(current_user, "is_authenticated", False) else None
+        audit.record("overwrite_after_conflict", None, object_type="Form", actor=actor,
+                     summary=f"他の方の保存と重なった項目を自分の入力で上書き（{request.path}: {'、'.join(names)}）"[:500],
+                     after={"path": request.path, "fields": names})
+
+
 def register(app: Flask, render_error) -> None:
     @app.errorhandler(RuleViolation)
     def refused(violation: RuleViolation):
@@ -67,6 +82,7 @@ def register(app: Flask, render_error) -> None:
         try:
             hold.audit_confidential_views()  # the loader audits: held results shown by this request (PUB-2)
             _remember_where_a_submission_went(response)
+            _audit_overwrites()
             db.session.commit()
         except RuleViolation as violation:  # refused at the flush itself (a closed team's records: services/closing.py)
             return refused(violation)

@@ -3,6 +3,7 @@ service refuses it (a form error on the page, or a flashed message and a redirec
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, url_for
@@ -26,10 +27,66 @@ def safe_next(target: str | None, default: str, *, under: str = "/") -> str:
 
 
 class BansoForm(FlaskForm):
-    """Every form of Banso: WTForms' built-in messages (e.g. 無効な整数です。) in Japanese."""
+    """Every form of Banso: WTForms' built-in messages (e.g. 無効な整数です。) in Japanese. Sent again from a 409 page
+    (someone saved the record meanwhile), each field shown in conflict keeps the saved value unless its
+    「自分の入力で上書きする」 was chosen; those fields take what was typed, and the request's audit says so."""
 
     class Meta:
         locales = ("ja",)
+
+    def __init__(self, *args, **kwargs):
+        from flask import request
+        from werkzeug.datastructures import CombinedMultiDict
+
+        if not args and "formdata" not in kwargs and request.method == "POST" and any(key.startswith(CONFLICT_PREFIX) for key in request.form):
+            data = request.form.copy()
+            taken = []
+            for key in request.form:
+                name = key.removeprefix(CONFLICT_PREFIX)
+                if key.startswith(CONFLICT_PREFIX) and not key.startswith(CONFLICT_PREFIX + "mine-") and request.form[key] == "mine":
+                    data.setlist(name, request.form.getlist(f"{CONFLICT_PREFIX}mine-{name}"))
+                    taken.append(name)
+            kwargs["formdata"] = CombinedMultiDict([data, request.files])
+            g.banso_overwritten = taken
+        super().__init__(*args, **kwargs)
+
+
+CONFLICT_PREFIX = "conflict-"
+
+
+@dataclass
+class Conflict:
+    name: str
+    label: str
+    theirs: str  # what is saved now, as shown
+    mine: str    # what this form typed, as shown
+    typed: list[str]  # as sent, to send again if overwriting is chosen
+
+
+def _shown(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    return str(value)
+
+
+def _conflicts(form: FlaskForm, saved: dict) -> list[Conflict]:
+    """The form's fields whose typed value differs from what is saved now: each is set back to the saved value (a
+    plain save again keeps the colleague's change) and listed to choose from."""
+    from flask import request
+
+    found = []
+    for field in form:
+        if field.name in ("version", "csrf_token", "submission_key") or field.name not in saved:
+            continue
+        theirs, mine = saved[field.name], field.data
+        if _shown(theirs) == _shown(mine):
+            continue
+        field.conflict = Conflict(field.name, str(field.label.text), _shown(theirs), _shown(mine), request.form.getlist(field.name))
+        found.append(field.conflict)
+        field.data, field.raw_data = theirs, None
+    return found
 
 
 class Needed:
@@ -102,6 +159,8 @@ def already_sent(form: FlaskForm):
 def add_violation(form: FlaskForm, violation: RuleViolation) -> None:
     if getattr(violation, "version", None) is not None and hasattr(form, "version"):
         form.version.data = str(violation.version)  # EditedMeanwhile: the next save is over what is saved now
+    if getattr(violation, "saved", None) is not None:
+        form.conflicts = _conflicts(form, violation.saved)
     for name, message in getattr(violation, "problems", ()):  # InputProblems: each on its own field
         target = getattr(form, name, None) if name else None
         if target is not None:

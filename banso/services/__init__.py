@@ -60,6 +60,9 @@ def check_version(record, expected, labels: dict[str, str]) -> None:
     refusal = EditedMeanwhile(f"他の方が先に更新しました。保存されている内容: {saved}。"
                               "あなたの入力は下に残しています。内容を確かめ、必要なら直してからもう一度保存してください。")
     refusal.version = record.version  # the page shown again carries it: a save after reading the message may go on
+    # What is saved now, column by column: the page shows each field the form typed differently beside it, keeps the
+    # saved value unless overwriting it is chosen for that field (blueprints/forms.add_violation, BansoForm)
+    refusal.saved = {column.key: getattr(record, column.key) for column in record.__mapper__.column_attrs}
     raise refusal
 
 

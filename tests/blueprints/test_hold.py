@@ -200,6 +200,40 @@ def test_pub_2_a_query_that_forgets_the_hold_is_still_held(app, embargo):
             db.session.rollback()
 
 
+@pytest.mark.parametrize("statement", ["text", "core", "core_join", "core_update"])
+def test_pub_2_sql_text_or_core_on_a_held_table_is_refused_in_a_request_unless_lifted_by_name(app, embargo, statement):
+    """Issue 31: the hold added its criteria to ORM statements only; ``text()`` and Core ``select(table)`` on held tables
+    were not held. Inside a request, outside the secretariat, they are now refused unless the hold is lifted by name."""
+    from flask_login import login_user
+    from sqlalchemy import text, update
+
+    from banso.models import Municipality, Team, User
+    from banso.policies import hold
+
+    teams_table, towns = Team.__table__, Municipality.__table__
+    make = {"text": lambda: text("SELECT m.name FROM municipalities m JOIN teams t ON t.municipality_id = m.id"),
+            "core": lambda: select(teams_table.c.municipality_id),
+            "core_join": lambda: select(towns.c.name).select_from(towns.join(teams_table, teams_table.c.municipality_id == towns.c.id)),
+            "core_update": lambda: update(teams_table).values(results="x")}[statement]
+    for email, refused in (("finance@banso.example", True), ("replaced@banso.example", True),
+                           ("secretariat@banso.example", False)):
+        with app.test_request_context("/"):
+            login_user(db.session.scalar(select(User).where(User.email == email)))
+            if refused:
+                with pytest.raises(hold.OutsideTheHold):
+                    db.session.execute(make())
+                db.session.rollback()
+                login_user(db.session.scalar(select(User).where(User.email == email)))
+                with hold.lifted("the test's own check of the opt-out"):
+                    db.session.execute(make())
+            else:
+                db.session.execute(make())
+            db.session.rollback()
+    with app.app_context():  # outside a request (worker, CLI): the system's own reads
+        db.session.execute(make())
+        db.session.rollback()
+
+
 def test_pub_2_every_view_and_export_of_held_results_is_audited_and_watermarked(app, client, embargo):
     """Found: the team list, travel list and trip pages, the budget page and workbook and the municipality page of an
     unreleased phase were mostly not audited or watermarked. The loader now records every held team or trip a

@@ -180,6 +180,55 @@ def test_two_staff_editing_one_officer_the_second_save_never_overwrites_the_firs
         assert saved.post_title == "課長" and saved.phone != "03-0000-0000" and saved.version == 2
 
 
+def test_saving_again_from_the_409_page_keeps_the_colleagues_change_unless_overwriting_is_chosen_per_field(app, client):
+    """Issue 31: saving again from the 409 page silently reverted the colleague's change (the page carried the new
+    version with every field as first typed). Now each field typed differently from what is saved shows both, keeps
+    the saved value, and overwriting it is an explicit, audited choice for that field."""
+    import re
+
+    from banso.models import AuditEntry
+
+    with app.app_context():
+        officer = make_officer(post_title="課長補佐", phone="03-1111-1111")
+        make_user(Role.SECRETARIAT, email="first@banso.example")
+        make_user(Role.SECRETARIAT, email="second@banso.example")
+        db.session.commit()
+        officer_id = officer.id
+    second = app.test_client()
+    login(client, "first@banso.example")
+    login(second, "second@banso.example")
+
+    def fields_of(page: str) -> dict:
+        form = page[page.index('<form method="post"'):]
+        fields = dict(re.findall(r'<input(?![^>]*type="radio")[^>]*name="([a-z_-]+)"[^>]*value="([^"]*)"', form))
+        for name, options in re.findall(r'<select[^>]*name="([a-z_]+)"[^>]*>(.*?)</select>', form, re.S):
+            chosen = [o for o in re.findall(r"<option([^>]*)>", options) if "selected" in o]
+            if chosen:
+                fields[name] = re.search(r'value="([^"]*)"', chosen[0]).group(1)
+        for name, text in re.findall(r'<textarea[^>]*name="([a-z_]+)"[^>]*>(.*?)</textarea>', form, re.S):
+            fields[name] = text.strip()
+        return fields
+
+    first_form = fields_of(client.get(f"/officers/{officer_id}/edit").get_data(as_text=True))
+    second_form = fields_of(second.get(f"/officers/{officer_id}/edit").get_data(as_text=True))
+    assert second.post(f"/officers/{officer_id}/edit", data=dict(second_form, post_title="課長")).status_code == 302
+    stale = client.post(f"/officers/{officer_id}/edit", data=dict(first_form, phone="03-0000-0000"))
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 409
+    assert "他の方が保存した内容: <strong>課長</strong>／あなたの入力: <strong>課長補佐</strong>" in page
+    assert "他の方が保存した内容: <strong>03-1111-1111</strong>／あなたの入力: <strong>03-0000-0000</strong>" in page
+    again = fields_of(page)
+    assert again["post_title"] == "課長" and again["phone"] == "03-1111-1111"  # the saved values are in the fields
+    # Saved again as it stands, with overwriting chosen for the phone only: the colleague's post title stays.
+    assert client.post(f"/officers/{officer_id}/edit", data=dict(again, **{"conflict-phone": "mine",
+                                                                          "conflict-post_title": "theirs"})).status_code == 302
+    with app.app_context():
+        saved = db.session.get(Officer, officer_id)
+        assert saved.post_title == "課長" and saved.phone == "03-0000-0000"
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "overwrite_after_conflict"))
+        assert entry.after["fields"] == ["phone"] and entry.actor.email == "first@banso.example"
+
+
 def test_staff_select_many_applicants_at_once_and_the_ineligible_are_named(app, client):
     """Gap: 300 applicants were selected for a phase one by one."""
     from banso.models import OfficerCandidacy

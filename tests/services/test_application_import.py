@@ -232,6 +232,60 @@ def test_a_sheet_declaring_huge_dimensions_is_refused_before_it_is_read():
             spreadsheets.read_table("huge.xlsx", buffer.getvalue())
 
 
+def _lying_workbook(cells: int, *, rows: int = 1) -> bytes:
+    """A workbook whose sheet declares A1:B2 and holds ``rows`` rows of ``cells`` cells each, as a crafted file can."""
+    import io as _io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["団体コード", "担当部署"])
+    buffer = _io.BytesIO()
+    workbook.save(buffer)
+    source = zipfile.ZipFile(buffer)
+    out = _io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                row = "".join(f'<c t="n"><v>{i % 10}</v></c>' for i in range(cells))
+                body = "".join(f'<row r="{r + 2}">{row}</row>' for r in range(rows))
+                data = data.replace(b"</sheetData>", body.encode() + b"</sheetData>")
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def test_a_sheet_that_lies_about_its_size_is_refused_while_it_is_read():
+    """Issue 31 (#7): a 134 KB .xlsx declaring A1:B2 with one row of 1.2 M cells passed every check and cost 48 s of
+    CPU and 1.2 GB. Cells are now counted as the file inflates, before openpyxl builds anything."""
+    import time
+
+    from banso.services import InputError, spreadsheets
+
+    wide = _lying_workbook(1_200_000)
+    assert len(wide) < 200_000  # small on disk
+    started = time.monotonic()
+    with pytest.raises(InputError, match="列が多すぎます"):
+        spreadsheets.read_table("wide.xlsx", wide)
+    assert time.monotonic() - started < 5  # refused while counting, not after reading
+    with pytest.raises(InputError, match="セルが多すぎます"):
+        spreadsheets.read_table("tall.xlsx", _lying_workbook(900, rows=2_300))
+    header, rows = spreadsheets.read_table("fine.xlsx", _lying_workbook(20, rows=3))  # an honest width reads
+    assert header[:2] == ["団体コード", "担当部署"] and len(rows) == 3
+
+
+def test_a_csv_too_wide_or_with_a_giant_field_is_refused_with_a_message():
+    from banso.services import InputError, spreadsheets
+
+    with pytest.raises(InputError, match="列が多すぎます"):
+        spreadsheets.read_table("wide.csv", ("a," * 5_000 + "\n").encode())
+    with pytest.raises(InputError, match="CSVとして読み取れません"):
+        spreadsheets.read_table("long.csv", ("団体コード\n\"" + "x" * 200_000 + "\"\n").encode())
+    with pytest.raises(InputError, match="セルが多すぎます"):
+        spreadsheets.read_table("tall.csv", ("a,b\n" * 20_005).encode())
+
+
 def test_input_as_people_type_it_one_reading_for_codes_numbers_and_times(ctx):
     """Found: full-width codes and phone numbers were refused; a time cell with seconds lost them (17:00:01 became on
     time); a code that disagreed with the name was filed under the code's municipality without a word; a ward's or
