@@ -147,6 +147,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "INQUIRY_IMAP_CA_FILE": setting("INQUIRY_IMAP_CA_FILE"),
         "INQUIRY_IMAP_EVERY": int(setting("INQUIRY_IMAP_EVERY", 60)),
         "INQUIRY_IMAP_BATCH": 50,  # messages per fetch; the rest wait for the next minute
+        # The ministry's mail server's authserv-id in the Authentication-Results it adds (RFC 8601), e.g.
+        # "mx1.example.go.jp": a mail to a thread must pass SPF, DKIM or DMARC for its From: domain by that server's
+        # word, or it joins the thread unconfirmed and reopens nothing. Unset: every mail is marked 送信元未検証.
+        "INQUIRY_TRUSTED_AUTHSERV_ID": setting("INQUIRY_TRUSTED_AUTHSERV_ID"),
         "INQUIRY_MAIL_MAX_BYTES": 25 * 1024 * 1024,  # larger mail is taken by its headers, the original left in the mailbox
         "INQUIRY_ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
         # Where inquirers' replies go (Reply-To of every inquiry mail): the polled mailbox's address.

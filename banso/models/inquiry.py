@@ -141,6 +141,9 @@ class InquiryMessage(db.Model):
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))  # of a reply
     # Mail from an address other than the inquiry's: on the thread, but it reopens nothing until staff confirm it.
     sender_unconfirmed: Mapped[bool] = mapped_column(default=False)
+    # A mail's sender as the ministry's mail server authenticated it (Authentication-Results, SPF/DKIM/DMARC):
+    # "pass", "fail", or "unchecked" when no trusted server is configured; None for what did not come by mail.
+    sender_check: Mapped[str | None] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(default=now)
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="messages")

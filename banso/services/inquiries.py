@@ -400,6 +400,33 @@ def _left_note(found: _Files) -> str:
             + "原本（受信メールの記録）に含まれています。")
 
 
+_AUTH_RESULT = re.compile(r"^\s*(dmarc|dkim|spf)\s*=\s*(\w+)(.*)$", re.IGNORECASE | re.DOTALL)
+_AUTH_DOMAIN = {"dmarc": "header.from", "dkim": "header.d", "spf": "smtp.mailfrom"}
+
+
+def sender_check(message, sender: str) -> str:
+    """"pass" when the trusted mail server (INQUIRY_TRUSTED_AUTHSERV_ID) says SPF, DKIM or DMARC passed for the
+    From: address's domain (or a domain it belongs to); "fail" when it says nothing of the kind; "unchecked" with no
+    trusted server configured. Only that server's Authentication-Results count: it removes any a sender wrote."""
+    trusted = (current_app.config.get("INQUIRY_TRUSTED_AUTHSERV_ID") or "").strip().lower()
+    if not trusted:
+        return "unchecked"
+    domain = sender.rpartition("@")[2].lower()
+    for header in message.get_all("Authentication-Results") or []:
+        authserv, _, results = re.sub(r"\([^)]*\)", " ", str(header)).partition(";")
+        if (authserv.split() or [""])[0].lower() != trusted:
+            continue
+        for result in results.split(";"):
+            found = _AUTH_RESULT.match(result)
+            if not found or found.group(2).lower() != "pass":
+                continue
+            properties = dict(re.findall(r"([\w.]+)\s*=\s*([^\s;]+)", found.group(3)))
+            said = properties.get(_AUTH_DOMAIN[found.group(1).lower()], "").strip('"').lower().rpartition("@")[2]
+            if said and (domain == said or domain.endswith("." + said)):
+                return "pass"
+    return "fail"
+
+
 def automatic_kind(message, sender: str) -> str | None:
     """"bounce" for a delivery-status notice, "auto_reply" for an out-of-office or list mail, None for a person's."""
     if message.get_content_type() == "multipart/report" or any(p.get_content_type() == "message/delivery-status" for p in message.walk()):
@@ -479,7 +506,11 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
     body = (body or "（本文なし）")[:LIMITS["body"]]
     try:
         with db.session.begin_nested():  # a refusal keeps the record of the mail, and nothing of a half-made inquiry
-            result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor, bool(collided))
+            checked = sender_check(message, sender)
+            doubt = ("Message-IDが既に取り込んだ別のメールと同じで内容が異なる" if collided else
+                     "送信元の認証（SPF・DKIM・DMARC）に合格していない" if checked == "fail" else "")
+            result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor, doubt)
+            result.message.sender_check = checked
             for name, data in attached.kept:
                 _attach(result.message, name, data)
             if note := _left_note(attached):
@@ -495,8 +526,6 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
         # come back every minute: it is recorded with the reason and its original, for staff to record by hand.
         record.reason = f"受付できませんでした（{refused.message}）原本から内容を確認し、必要なら記録してください"[:300]
         return Imported(None, False, record.reason, "unreadable")
-    if collided:
-        result.reason += "（Message-IDが既に取り込んだ別のメールと同じで内容が異なるため、確認待ち）"
     record.outcome, record.reason, record.inquiry_id = result.outcome, result.reason[:300], result.inquiry.id
     return Imported(result.inquiry, result.created, result.reason, result.outcome)
 
@@ -511,7 +540,7 @@ class _Threaded:
 
 
 def _thread(message, sender: str, sender_name: str, subject: str, body: str, message_id: str | None,
-            actor: User | None, collided: bool = False) -> _Threaded:
+            actor: User | None, doubt: str = "") -> _Threaded:
     inquiry, reason = _thread_of(message)
     replied_to = inquiry  # after a merge, its own inquirer still writes as themselves
     while inquiry is not None and inquiry.merged_into is not None:
@@ -530,16 +559,17 @@ def _thread(message, sender: str, sender_name: str, subject: str, body: str, mes
                 "subject": subject or "（件名なし）", "body": body}
         created = receive(data, channel="email", actor=actor, email_message_id=message_id)
         return _Threaded(created, created.messages[0], True, "該当するスレッドがないため、新しいお問い合わせとして受け付けました", "new")
-    if collided or sender.lower() not in {(inquiry.email or "").lower(), (replied_to.email or "").lower()}:
+    if doubt or sender.lower() not in {(inquiry.email or "").lower(), (replied_to.email or "").lower()}:
+        doubt = doubt or "差出人が登録のアドレスと異なる"
         # Anyone can write a receipt number into a subject: mail from another address (or reusing another mail's
-        # Message-ID) is shown on the thread, flagged, and reopens nothing until staff confirm it comes from the
-        # inquirer's side (confirm_sender).
+        # Message-ID, or failing the mail server's sender authentication) is shown on the thread, flagged, and
+        # reopens nothing until staff confirm it comes from the inquirer's side (confirm_sender).
         added = InquiryMessage(inquiry=inquiry, kind="incoming", body=body, from_email=sender, at=at,
                                email_message_id=message_id, sender_unconfirmed=True)
         db.session.add(added)
-        audit.record("incoming", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に登録と異なるアドレス（{sender}）からのメールを追加（確認待ち）")
-        return _Threaded(inquiry, added, False, f"{reason}で {inquiry.receipt_number} のスレッドに追加しましたが、差出人が登録のアドレスと"
-                                               "異なるため確認待ちです。同じ方からのものと確認できたら「確認して再開」を押してください", "unconfirmed")
+        audit.record("incoming", inquiry, actor=actor, summary=f"{inquiry.receipt_number} に{sender}からのメールを追加（{doubt}ため確認待ち）")
+        return _Threaded(inquiry, added, False, f"{reason}で {inquiry.receipt_number} のスレッドに追加しましたが、{doubt}ため"
+                                               "確認待ちです。同じ方からのものと確認できたら「確認して再開」を押してください", "unconfirmed")
     added = add_incoming(inquiry, body, from_email=sender, email_message_id=message_id, actor=actor)
     return _Threaded(inquiry, added, False, f"{reason}により {inquiry.receipt_number} のスレッドに追加しました", "thread")
 

@@ -153,3 +153,51 @@ def test_after_a_merge_each_inquirers_status_link_shows_only_their_own_side(app,
     assert "統合後の回答" not in page_a and "b@example.lg.jp" not in page_a and "馬場" not in page_a
     assert "Bの質問です。" in page_b and "Bさんへの回答" in page_b and "統合後の回答" in page_b
     assert "Aの質問です。" not in page_b and "Aからの追記です。" not in page_b
+
+
+def test_a_forged_from_of_the_registered_address_reopens_nothing_when_the_mail_server_is_trusted(app, client):
+    """Found (N7): a mail with a forged From: of the inquirer's registered address reopened the thread. With the
+    ministry's mail server's authserv-id configured, only mail it authenticated (SPF, DKIM or DMARC for the From:
+    domain) counts as the inquirer's; without it, every mail says on the thread that its sender is unverified."""
+    from banso.models import InquiryMessage
+    from banso.models.inquiry import InquiryStatus
+
+    inquiry_id = _inquiry(app)
+    with app.app_context():
+        make_user(Role.SECRETARIAT, email="staff@banso.example")
+        inquiry = db.session.get(Inquiry, inquiry_id)
+        inquiry.status = InquiryStatus.WAITING
+        receipt = inquiry.receipt_number
+        db.session.commit()
+
+    def mail(message_id: str, body: str, results: str = "") -> bytes:
+        return (f"{results}From: sato@example.lg.jp\r\nSubject: Re: {receipt}\r\nMessage-ID: <{message_id}@x>\r\n"
+                f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+
+    with app.app_context():  # not configured: taken as today, marked unverified
+        inquiries.take_in(mail("plain", "設定なしの返信"), source="upload", actor=None)
+        db.session.commit()
+        assert db.session.scalar(select(InquiryMessage.sender_check).where(InquiryMessage.body == "設定なしの返信")) == "unchecked"
+    login(client, "staff@banso.example")
+    assert "送信元未検証" in client.get(f"/inquiries/{inquiry_id}").get_data(as_text=True)
+
+    app.config["INQUIRY_TRUSTED_AUTHSERV_ID"] = "mx1.example.go.jp"
+    with app.app_context():
+        db.session.get(Inquiry, inquiry_id).status = InquiryStatus.WAITING
+        forged = [mail("forged-1", "偽の返信1"),  # no results at all
+                  mail("forged-2", "偽の返信2", "Authentication-Results: evil.example; spf=pass smtp.mailfrom=example.lg.jp\r\n"),
+                  mail("forged-3", "偽の返信3", "Authentication-Results: mx1.example.go.jp; spf=fail smtp.mailfrom=example.lg.jp;"
+                                             " dkim=pass header.d=evil.example\r\n")]
+        for raw in forged:
+            assert inquiries.take_in(raw, source="upload", actor=None).outcome == "unconfirmed"
+        assert db.session.get(Inquiry, inquiry_id).status == InquiryStatus.WAITING  # reopened by none of them
+        genuine = mail("genuine", "本物の返信", "Authentication-Results: mx1.example.go.jp;\r\n spf=pass (sender IP is 192.0.2.1)"
+                                            " smtp.mailfrom=sato@example.lg.jp;\r\n dkim=pass header.d=example.lg.jp\r\n")
+        assert inquiries.take_in(genuine, source="upload", actor=None).outcome == "thread"
+        assert db.session.get(Inquiry, inquiry_id).status != InquiryStatus.WAITING  # the inquirer's reply reopens it
+        checks = dict(db.session.execute(select(InquiryMessage.body, InquiryMessage.sender_check)
+                                         .where(InquiryMessage.body.in_(["偽の返信1", "偽の返信2", "偽の返信3", "本物の返信"]))).all())
+        assert checks == {"偽の返信1": "fail", "偽の返信2": "fail", "偽の返信3": "fail", "本物の返信": "pass"}
+        db.session.commit()
+    page = client.get(f"/inquiries/{inquiry_id}").get_data(as_text=True)
+    assert "送信元の認証（SPF・DKIM・DMARC）に合格していないメールです" in page and "送信元認証済" in page
