@@ -2,6 +2,8 @@
 4,300 digits: every list's ?page= was a 500), and every ``next`` is read by one safe_next(), which refuses the usual
 open-redirect bypasses (tabs, newlines and backslashes that browsers drop or read as ``/``)."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from banso.blueprints.forms import safe_next
@@ -82,3 +84,12 @@ def test_the_candidacy_form_next_with_a_tab_goes_back_to_the_officer_not_away(ap
     login(client, staff)
     response = client.post(f"/officers/{ids[0]}/candidacies/{ids[1]}", data={"status": "selected", "next": "/\t/evil.example"})
     assert response.status_code == 302 and response.location == f"/officers/{ids[0]}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30) | st.from_regex(r"\A[0-9]{1,6000}\Z") | st.integers().map(str))
+def test_parse_id_reads_any_text_as_an_id_in_range_or_none_and_never_raises(text):
+    from banso.formatting import MAX_ID, parse_id
+
+    value = parse_id(text)
+    assert value is None or (isinstance(value, int) and 1 <= value <= MAX_ID and str(value) == text.strip().lstrip("0"))
