@@ -498,7 +498,7 @@ def compute_breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     bands = [(label, high) for label, _, high in AGE_BANDS]
     age = case(*[(Officer.birth_date > born_after(high), label) for label, high in bands[:-1]], else_=bands[-1][0])
     top = func.coalesce(Ministry.parent_id, Ministry.id)
-    selected = case((serving(), 1), else_=0)
+    selected = case((serving([phase.id]), 1), else_=0)
     groups = db.session.execute(
         select(Officer.sex, Officer.job_type, Officer.grade_band, age, top, Officer.officer_type, func.count(), func.sum(selected))
         .select_from(OfficerCandidacy).join(Officer, Officer.id == OfficerCandidacy.officer_id)

@@ -15,14 +15,15 @@ from banso.policies import hold
 from banso.reference import POPULATION_BANDS, REGION_BLOCKS
 from banso.services import municipalities
 
-def serving():
+def serving(phase_ids: list[int]):
     """The officers of a phase as the headline (現員) and every officer chart count them: those on a team; before any
     team of the phase is formed, those selected. A member replaced mid-term (ENDED) is not counted beside their
     successor, and a successor selected or scheduled for a later date is counted from that date, when the worker
-    applies the replacement (TEAM-4) — never from the moment it was recorded."""
-    teams_formed = select(Team.id).where(Team.phase_id == OfficerCandidacy.phase_id).exists()
+    applies the replacement (TEAM-4) — never from the moment it was recorded. Which of ``phase_ids`` have teams is
+    asked once, of those phases' teams only: as a correlated EXISTS, PostgreSQL hashed every team of every year."""
+    formed = select(Team.phase_id).where(Team.phase_id.in_(phase_ids)).distinct()
     return or_(OfficerCandidacy.status == CandidacyStatus.ASSIGNED,
-               and_(OfficerCandidacy.status == CandidacyStatus.SELECTED, ~teams_formed))
+               and_(OfficerCandidacy.status == CandidacyStatus.SELECTED, OfficerCandidacy.phase_id.not_in(formed)))
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _headline_figures(phase_ids: list[int]) -> dict[str, list[int]]:
         # One candidacy per officer and phase (its unique key): counted, not made distinct. 省庁等: an agency (外局)
         # counts on its own, as seed 000 counts 24.
         candidates.add_columns(literal("applied"), literal(0), func.count(), func.count(distinct(Officer.ministry_id))),
-        candidates.where(serving())
+        candidates.where(serving(phase_ids))
         .add_columns(literal("serving"), literal(0), func.count(), func.sum(case((Officer.officer_type == "secondee", 1), else_=0))),
         select(Application.phase_id, literal("municipal"), literal(0), func.count(), literal(0))
         .where(Application.is_continuing.is_(False), Application.phase_id.in_(phase_ids)).group_by(Application.phase_id),
