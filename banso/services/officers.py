@@ -507,24 +507,29 @@ def compute_breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
     names = {m.id: m.name for m in all_ministries()}
     type_labels = {"officer": "地方創生支援官", "secondee": "地方創生支援オフィサー"}
 
-    def count(position, order, label=lambda value: value):
-        table = {name: [0, 0] for name in order}
-        for row in groups:
-            name = label(row[position])
-            table.setdefault(name, [0, 0])
-            table[name][0] += row[6]
-            table[name][1] += int(row[7] or 0)
-        return [(name, a, s) for name, (a, s) in table.items() if a or name in order]
+    orders = [SEXES, JOB_TYPES, GRADE_BANDS, [label for label, _ in bands], [], list(type_labels.values())]
+    tables: list[dict] = [{name: [0, 0] for name in order} for order in orders]
+    for row in groups:  # one pass over the groups, each counted in all six tables
+        applied, serving_now = row[6], int(row[7] or 0)
+        for position, value in enumerate((row[0], row[1], row[2], row[3], names.get(row[4]), type_labels.get(row[5]))):
+            totals = tables[position].get(value)
+            if totals is None:
+                totals = tables[position][value] = [0, 0]
+            totals[0] += applied
+            totals[1] += serving_now
+
+    def count(position):
+        return [(name, a, s) for name, (a, s) in tables[position].items() if a or name in orders[position]]
 
     ministries = [name for name, parent in MINISTRIES if parent is None]
-    by_ministry = sorted(count(4, [], names.get), key=lambda r: (-r[1], ministries.index(r[0]) if r[0] in ministries else 99))
+    by_ministry = sorted(count(4), key=lambda r: (-r[1], ministries.index(r[0]) if r[0] in ministries else 99))
     return {
-        "① 性別": count(0, SEXES),
-        "② 事務官・技官": count(1, JOB_TYPES),
-        "③ 役職": count(2, GRADE_BANDS),
-        "④ 年齢": count(3, [label for label, _ in bands]),
+        "① 性別": count(0),
+        "② 事務官・技官": count(1),
+        "③ 役職": count(2),
+        "④ 年齢": count(3),
         "府省庁（本府省単位）": by_ministry,
-        "区分": count(5, list(type_labels.values()), type_labels.get),
+        "区分": count(5),
     }
 
 

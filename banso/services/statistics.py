@@ -63,8 +63,9 @@ def headlines(phases: list[Phase]) -> list[Headline]:
 
 
 def _headline_figures(phase_ids: list[int]) -> dict[str, list[int]]:
-    """Five grouped aggregates, sent as one statement (UNION ALL, each row tagged with what it counts): candidates,
-    serving officers, new applications, supported municipalities, and those split into new and continuing."""
+    """Four grouped aggregates, sent as one statement (UNION ALL, each row tagged with what it counts): candidates and
+    the serving officers among them (one pass), new applications, supported municipalities, and those split into new
+    and continuing."""
     candidates = (select(OfficerCandidacy.phase_id).select_from(OfficerCandidacy)
                   .join(Officer, Officer.id == OfficerCandidacy.officer_id).where(OfficerCandidacy.phase_id.in_(phase_ids))
                   .group_by(OfficerCandidacy.phase_id))
@@ -74,26 +75,30 @@ def _headline_figures(phase_ids: list[int]) -> dict[str, list[int]]:
                  # a team's application is of its phase: said, so the database reads the phase's answers, not every year's
                  .outerjoin(Application, and_(Application.id == Team.application_id, Application.phase_id.in_(phase_ids)))
                  .where(Team.phase_id.in_(phase_ids)).subquery())
+    now_serving = serving(phase_ids)
+    zero = literal(0)
     tagged = union_all(
         # One candidacy per officer and phase (its unique key): counted, not made distinct. 省庁等: an agency (外局)
-        # counts on its own, as seed 000 counts 24.
-        candidates.add_columns(literal("applied"), literal(0), func.count(), func.count(distinct(Officer.ministry_id))),
-        candidates.where(serving(phase_ids))
-        .add_columns(literal("serving"), literal(0), func.count(), func.sum(case((Officer.officer_type == "secondee", 1), else_=0))),
-        select(Application.phase_id, literal("municipal"), literal(0), func.count(), literal(0))
+        # counts on its own, as seed 000 counts 24. Applicants and those serving in one pass over the candidacies.
+        candidates.add_columns(literal("officers"), zero, func.count(), func.count(distinct(Officer.ministry_id)),
+                               func.count().filter(now_serving),
+                               func.coalesce(func.sum(case((Officer.officer_type == "secondee", 1), else_=0)).filter(now_serving), 0)),
+        select(Application.phase_id, literal("municipal"), zero, func.count(), zero, zero, zero)
         .where(Application.is_continuing.is_(False), Application.phase_id.in_(phase_ids)).group_by(Application.phase_id),
-        select(supported.c.phase_id, literal("supported"), literal(0), func.count(), func.count(distinct(supported.c.prefecture)))
+        select(supported.c.phase_id, literal("supported"), zero, func.count(), func.count(distinct(supported.c.prefecture)), zero, zero)
         .group_by(supported.c.phase_id),
         select(supported.c.phase_id, literal("split"), supported.c.continuing, func.count(),
-               func.count(distinct(supported.c.prefecture))).group_by(supported.c.phase_id, supported.c.continuing),
+               func.count(distinct(supported.c.prefecture)), zero, zero).group_by(supported.c.phase_id, supported.c.continuing),
     )
-    found = {(kind, pid, int(c)): (int(n or 0), int(m or 0)) for pid, kind, c, n, m in db.session.execute(tagged)}
+    found = {(kind, pid, int(c)): (int(n or 0), int(m or 0), int(x or 0), int(y or 0))
+             for pid, kind, c, n, m, x, y in db.session.execute(tagged)}
     result = {}
     for pid in {pid for _, pid, _ in found}:
-        teams, prefectures = found.get(("supported", pid, 0), (0, 0))
-        result[str(pid)] = [*found.get(("applied", pid, 0), (0, 0)), *found.get(("serving", pid, 0), (0, 0)), teams,
-                            found.get(("municipal", pid, 0), (0, 0))[0], teams, prefectures,
-                            *found.get(("split", pid, 0), (0, 0)), *found.get(("split", pid, 1), (0, 0))]
+        applied, ministries, officers, secondees = found.get(("officers", pid, 0), (0, 0, 0, 0))
+        teams, prefectures = found.get(("supported", pid, 0), (0, 0, 0, 0))[:2]
+        result[str(pid)] = [applied, ministries, officers, secondees, teams,
+                            found.get(("municipal", pid, 0), (0, 0, 0, 0))[0], teams, prefectures,
+                            *found.get(("split", pid, 0), (0, 0, 0, 0))[:2], *found.get(("split", pid, 1), (0, 0, 0, 0))[:2]]
     return result
 
 
