@@ -97,9 +97,9 @@ def restore(path: str | Path, *, echo: Callable[[str], None] = print) -> dict[st
 
     counts: dict[str, int] = {}
     with zipfile.ZipFile(path) as archive:
-        # Tables the database keeps itself (triggers add every trip's money as its rows arrive) are restored last, as
-        # they were: what the triggers added on the way is replaced by the archive's rows.
-        kept_by_triggers = {"budget_totals", "budget_breakdown"}
+        # Tables the database keeps itself (triggers add every trip's money and each team's activity dates as their
+        # rows arrive) are restored last, as they were: what the triggers added on the way is replaced by the archive's.
+        kept_by_triggers = {"budget_totals", "budget_breakdown", "team_activity_dates"}
         ordered = [t for t in db.metadata.sorted_tables if t.name not in kept_by_triggers] + \
                   [t for t in db.metadata.sorted_tables if t.name in kept_by_triggers]
         for table in ordered:

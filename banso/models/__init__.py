@@ -11,8 +11,8 @@ from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentA
                                  OfficerCandidacy, ProfileChangeRequest)
 from banso.models.phase import Phase, PhaseEvent, PhaseFigures
 from banso.models.publication import PrefectureContact, Publication, PublicationStatus, PublishedResults
-from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamExtension, TeamMembership,
-                               TeamStatus)
+from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamActivityDates, TeamExtension,
+                               TeamMembership, TeamStatus)
 from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, LodgingRate, NightAllowanceRate, Receipt,
                                  TeamTravelPlan, TravelClaim, TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
 from banso.models.user import AccountLink, CalendarFeed, LastSignIn, RecoveryCode, Role, SignInThrottle, Submission, User
@@ -50,6 +50,7 @@ __all__ = [
     "HalfYearReport",
     "MemberReplacement",
     "Team",
+    "TeamActivityDates",
     "TeamExtension",
     "TeamMembership",
     "TeamStatus",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from banso.clock import now
@@ -176,15 +176,25 @@ class Activity(db.Model):
         return ACTIVITY_KINDS[self.kind]
 
 
-def _last(kind: str):
-    """TEAM-5's summary read where it is made: a team's last activity of a kind, one index probe
-    (ix_activities_team_kind_date), loaded only where asked for, so recording an activity writes no team row."""
-    return column_property(select(func.max(Activity.started_on)).where(Activity.team_id == Team.id, Activity.kind == kind)
-                           .correlate_except(Activity).scalar_subquery(), deferred=True)
+class TeamActivityDates(db.Model):
+    """TEAM-5's summary of a team — its last online meeting and site visit — kept by the database: triggers on
+    ``activities`` rewrite it in the same transaction, whoever writes (migration e7a3c9d4b581), so recording an
+    activity writes no team row and the home page counts quiet teams by a join."""
+
+    __tablename__ = "team_activity_dates"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    last_meeting_on: Mapped[date | None]
+    last_visit_on: Mapped[date | None]
 
 
-Team.last_meeting_on = _last("online_meeting")
-Team.last_visit_on = _last("site_visit")
+def _kept(column):
+    return column_property(select(column).where(TeamActivityDates.team_id == Team.id)
+                           .correlate_except(TeamActivityDates).scalar_subquery(), deferred=True)
+
+
+Team.last_meeting_on = _kept(TeamActivityDates.last_meeting_on)
+Team.last_visit_on = _kept(TeamActivityDates.last_visit_on)
 
 
 class HalfYearReport(db.Model):

@@ -27,12 +27,12 @@ from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
 
 from banso.models import (Activity, Application, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer,
-                          Publication, PublicationStatus, Receipt, Role, Team, TeamExtension, TeamMembership, TravelClaim,
-                          TravelClaimLine, TripEstimateLine, TripRequest, TripTraveller, User)
+                          Publication, PublicationStatus, Receipt, Role, Team, TeamActivityDates, TeamExtension,
+                          TeamMembership, TravelClaim, TravelClaimLine, TripEstimateLine, TripRequest, TripTraveller, User)
 from banso.models.travel import TeamTravelPlan
 
 _LIFTED = "banso_hold_lifted"
-_NAMES_A_TEAM = (TeamMembership, TeamExtension, Activity, HalfYearReport, TeamTravelPlan)
+_NAMES_A_TEAM = (TeamMembership, TeamExtension, Activity, HalfYearReport, TeamTravelPlan, TeamActivityDates)
 _ON_A_TRIP = (TripTraveller, TripEstimateLine, TravelClaim)
 _ON_A_CLAIM = (TravelClaimLine, Receipt)
 # The trip and claim a row on a trip is decided by: plain table aliases, built once, so no criteria of their own are

@@ -32,7 +32,7 @@ def record(
         action=action,
         object_type=object_type or type(obj).__name__,
         object_id=getattr(obj, "id", None),
-        summary=summary,
+        summary=summary[:500],  # the column's length: a summary quoting a typed path or value is cut, never refused
         before=before,
         after=after,
     )

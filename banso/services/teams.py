@@ -18,7 +18,7 @@ from banso.formatting import parse_id, wareki
 from banso.listing import json_list_contains
 from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, HalfYearReport, MemberReplacement,
                           Ministry, Municipality, Notification, Officer, OfficerCandidacy, Phase,
-                          Team, TeamExtension, TeamMembership, TeamStatus, User)
+                          Team, TeamActivityDates, TeamExtension, TeamMembership, TeamStatus, User)
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
 from banso.policies import teams as policy
 from banso.reference import FIELDS, field_label, normalize_name
@@ -416,12 +416,18 @@ def activity_flags(team: Team, last_meeting: date | None, last_visit: date | Non
     return flags
 
 
+def with_activity_dates(stmt):
+    """``stmt`` on teams joined to their TEAM-5 summary (models.TeamActivityDates), for ``quiet_condition``."""
+    return stmt.outerjoin(TeamActivityDates, TeamActivityDates.team_id == Team.id)
+
+
 def quiet_condition(today: date):
-    """TEAM-5 in SQL, from each team's summary dates: an active team past its start with no online meeting for three
-    weeks or no site visit for a quarter (counted from the start when there has been none)."""
+    """TEAM-5 in SQL, from each team's summary dates (the statement joined ``with_activity_dates``): an active team
+    past its start with no online meeting for three weeks or no site visit for a quarter (counted from the start when
+    there has been none)."""
     return and_(Team.status.in_((TeamStatus.ACTIVE, TeamStatus.EXTENDED)), Team.start_date <= today,
-                or_(func.coalesce(Team.last_meeting_on, Team.start_date) < today - MEETING_GAP,
-                    func.coalesce(Team.last_visit_on, Team.start_date) < today - VISIT_GAP))
+                or_(func.coalesce(TeamActivityDates.last_meeting_on, Team.start_date) < today - MEETING_GAP,
+                    func.coalesce(TeamActivityDates.last_visit_on, Team.start_date) < today - VISIT_GAP))
 
 
 def flagged_teams(phase: Phase, *, limit: int = 20) -> tuple[int, list[tuple[Team, list[str]]]]:
@@ -429,11 +435,10 @@ def flagged_teams(phase: Phase, *, limit: int = 20) -> tuple[int, list[tuple[Tea
     the phase's size: the dashboard)."""
     today = today_jst()
     condition = and_(Team.phase_id == phase.id, quiet_condition(today))
-    count = db.session.scalar(select(func.count()).select_from(Team).where(condition))
-    rows = db.session.scalars(select(Team).options(joinedload(Team.municipality), undefer(Team.last_meeting_on),
-                                                   undefer(Team.last_visit_on)).where(condition)
-                              .order_by(Team.id).limit(limit))
-    return count, [(team, activity_flags(team, team.last_meeting_on, team.last_visit_on, today)) for team in rows]
+    count = db.session.scalar(with_activity_dates(select(func.count()).select_from(Team)).where(condition))
+    rows = db.session.execute(with_activity_dates(select(Team, TeamActivityDates.last_meeting_on, TeamActivityDates.last_visit_on))
+                              .options(joinedload(Team.municipality)).where(condition).order_by(Team.id).limit(limit))
+    return count, [(team, activity_flags(team, meeting, visit, today)) for team, meeting, visit in rows]
 
 
 # --- half-year reports (TEAM-6) ----------------------------------------------------------------
@@ -572,7 +577,7 @@ def list_query(phase: Phase, *, q=None, prefecture=None, theme=None, ministry_id
     if status in {s.value for s in TeamStatus}:
         stmt = stmt.where(Team.status == status)
     if quiet:
-        stmt = stmt.where(quiet_condition(today_jst()))
+        stmt = with_activity_dates(stmt).where(quiet_condition(today_jst()))
     return stmt
 
 

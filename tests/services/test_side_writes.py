@@ -55,3 +55,25 @@ def test_recording_an_activity_writes_no_team_row_and_team_5_reads_the_new_date(
         db.session.flush()
     assert "teams" not in tables and "activities" in tables
     assert team.last_meeting_on == date(2026, 11, 28)
+
+
+def test_team_5_dates_follow_activities_written_by_raw_sql_too(ctx, clock):
+    """The summary is kept by the database (triggers on activities): a change from psql or a script moves it as
+    surely as the activity service, and a deleted entry moves it back."""
+    from sqlalchemy import text
+
+    clock.set(jst(2026, 11, 30, 10))
+    team = make_team()
+    db.session.flush()
+    insert = text("INSERT INTO activities (version, team_id, kind, started_on, ended_on, participants, place, company_count, "
+                  "summary, follow_ups, created_at) VALUES (1, :team, :kind, :day, :day, '', '', 0, '', '', :at)")
+    for kind, day in (("online_meeting", date(2026, 11, 2)), ("online_meeting", date(2026, 11, 16)), ("site_visit", date(2026, 9, 1))):
+        db.session.execute(insert, {"team": team.id, "kind": kind, "day": day, "at": clock.at})
+    db.session.expire(team)
+    assert (team.last_meeting_on, team.last_visit_on) == (date(2026, 11, 16), date(2026, 9, 1))
+    db.session.execute(text("DELETE FROM activities WHERE team_id = :team AND started_on = :day"),
+                       {"team": team.id, "day": date(2026, 11, 16)})
+    db.session.execute(text("UPDATE activities SET kind = 'company_visit' WHERE team_id = :team AND kind = 'site_visit'"),
+                       {"team": team.id})
+    db.session.expire(team)
+    assert (team.last_meeting_on, team.last_visit_on) == (date(2026, 11, 2), None)
