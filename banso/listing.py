@@ -80,10 +80,11 @@ def sort_by(stmt: Select, columns: dict[str, Any], default: str) -> tuple[Select
     return stmt.order_by(column.desc() if sort.startswith("-") else column.asc()), sort
 
 
-def paginate(stmt: Select, *, rows: bool = False) -> Page:
-    """One page of ``stmt``: entities, or whole result rows with ``rows=True``."""
+def paginate(stmt: Select, *, rows: bool = False, counted: Select | None = None) -> Page:
+    """One page of ``stmt``: entities, or whole result rows with ``rows=True``. ``counted``: the same rows without
+    what is joined only to show them (counting needs no display join)."""
     per_page = current_app.config["PER_PAGE"]
-    counted = stmt.order_by(None)
+    counted = (stmt if counted is None else counted).order_by(None)
     if not rows and not counted._distinct:  # the rows' FROM and WHERE only: no column (a trip's sum) computed to count
         counted = counted.with_only_columns(literal(1), maintain_column_froms=True)
     total = db.session.scalar(select(func.count()).select_from(counted.subquery()))

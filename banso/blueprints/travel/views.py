@@ -62,16 +62,15 @@ def index():
                              officer_id=args.get("officer_id"), prefecture=args.get("prefecture"), month=args.get("month"),
                              bearer=args.get("bearer"), status=args.get("status"), stage=args.get("stage"),
                              over_plan=args.get("over_plan"))
-    stmt, sort = sort_by(stmt, {"depart": TripRequest.depart_on, "id": TripRequest.id, "team": Municipality.code,
-                                "amount": TripRequest.estimated_yen, "status": TripRequest.status}, "-depart")
+    shown, sort = sort_by(travel.listed(stmt, phase), {"depart": TripRequest.depart_on, "id": TripRequest.id,
+                                                       "team": Municipality.code, "amount": TripRequest.estimated_yen,
+                                                       "status": TripRequest.status}, "-depart")
     if args.get("format") in ("csv", "xlsx"):
-        return export(db.session.scalars(stmt).unique(), EXPORT_COLUMNS, f"{phase.name}_出張申請")
-    teams = travel.team_choices(current_user, phase)
-    wanted = parse_id(args.get("team_id"))
-    chosen = next((name for team_id, name in teams if team_id == wanted), None) if wanted else None
-    return page_or_fragment("travel/index.html", "travel/_table.html", page=paginate(stmt), sort=sort, phase=phase,
+        return export(db.session.scalars(shown).unique(), EXPORT_COLUMNS, f"{phase.name}_出張申請")
+    teams, chosen = travel.team_choices(current_user, phase, limit=TEAM_SELECT_LIMIT, chosen=parse_id(args.get("team_id")))
+    return page_or_fragment("travel/index.html", "travel/_table.html", page=paginate(shown, counted=stmt), sort=sort, phase=phase,
                             counts=travel.stage_counts(phase, current_user), stages=travel.STAGES,
-                            teams=teams if len(teams) <= TEAM_SELECT_LIMIT else None, chosen_team=chosen,
+                            teams=teams, chosen_team=chosen,
                             prefectures=PREFECTURES, bearers=BEARERS,
                             statuses=TripStatus, all_phases=phases.all_phases(),
                             figures=travel.figures(phase) if policy.may_see_budget(current_user) else None)
