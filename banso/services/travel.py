@@ -1121,13 +1121,15 @@ def team_choices(user: User, phase: Phase, *, limit: int, chosen: int | None = N
 
 # --- the budget's breakdowns -----------------------------------------------------------------
 
-def _amounts_by(phase: Phase, key) -> dict:
+def _amounts_by(phase: Phase, key, *, largest: int | None = None) -> dict:
     """National spent and committed grouped by ``key`` of ``budget_breakdown`` (month, team or prefecture): a few
-    hundred kept rows of the phase, whatever its number of trips."""
-    rows = db.session.execute(select(key, func.sum(BudgetBreakdown.spent_yen), func.sum(BudgetBreakdown.committed_yen))
-                              .where(BudgetBreakdown.phase_id == phase.id, BudgetBreakdown.bearer == "national")
-                              .group_by(key).having(func.sum(BudgetBreakdown.spent_yen) + func.sum(BudgetBreakdown.committed_yen) != 0))
-    return {k: (int(spent), int(committed)) for k, spent, committed in rows}
+    hundred kept rows of the phase, whatever its number of trips; ``largest``: only that many, the largest first."""
+    total = func.sum(BudgetBreakdown.spent_yen) + func.sum(BudgetBreakdown.committed_yen)
+    stmt = (select(key, func.sum(BudgetBreakdown.spent_yen), func.sum(BudgetBreakdown.committed_yen))
+            .where(BudgetBreakdown.phase_id == phase.id, BudgetBreakdown.bearer == "national").group_by(key).having(total != 0))
+    if largest is not None:
+        stmt = stmt.order_by(total.desc(), key).limit(largest)
+    return {k: (int(spent), int(committed)) for k, spent, committed in db.session.execute(stmt)}
 
 
 def _fresh_breakdown(phase: Phase) -> dict:
@@ -1163,8 +1165,8 @@ def by_month(phase: Phase) -> list[tuple[str, int, int, int]]:
 def by_team(phase: Phase, *, limit: int | None = None) -> list[tuple[str, int, int]]:
     """Spent and committed per team, largest first (``limit``: the first ones only, for the chart). The teams named
     are loaded as records, so a page naming a held phase's teams is audited like any other (PUB-2)."""
-    amounts = _amounts_by(phase, BudgetBreakdown.team_id)
-    top = sorted(amounts, key=lambda team_id: (-sum(amounts[team_id]), team_id))[:limit]
+    amounts = _amounts_by(phase, BudgetBreakdown.team_id, largest=limit)
+    top = sorted(amounts, key=lambda team_id: (-sum(amounts[team_id]), team_id))
     names = {team.id: team.municipality.name for team in db.session.scalars(
         select(Team).options(joinedload(Team.municipality)).where(Team.id.in_(top)))} if top else {}
     return [(names[team_id], *amounts[team_id]) for team_id in top if team_id in names]
