@@ -49,11 +49,12 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message = "この画面を見るにはサインインしてください。"
     login_manager.login_message_category = "info"
 
-    from banso import models  # noqa: F401  (register tables)
+    from banso import hooks, models  # noqa: F401  (register tables)
     from banso.services import application_import, continuation_import, officer_import  # noqa: F401  (register the importers)
-    from banso.services import closing  # noqa: F401  (a closed team's records refuse changes made by requests)
     from banso.models import User
     from banso.policies import hold
+
+    hooks.install()  # what runs around every query and commit: one list, banso/hooks.py
 
     # PUB-2 on every query of a request (see banso/policies/hold.py); a sign-in or out changes the viewer.
     from flask_login import user_logged_in, user_logged_out

@@ -7,8 +7,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
-from sqlalchemy import DateTime, MetaData, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -56,9 +55,8 @@ def one_of(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
-@event.listens_for(Engine, "savepoint")
-def _sqlite_savepoint_inside_the_transaction(connection, _name) -> None:
-    """pysqlite opens its transaction only before a write, so a SAVEPOINT taken before any write (a form's one-time
+def sqlite_savepoint_inside_the_transaction(connection, _name) -> None:
+    """Engine ``savepoint`` (installed by banso/hooks.py). pysqlite opens its transaction only before a write, so a SAVEPOINT taken before any write (a form's one-time
     key) ran outside it and its RELEASE wrote the row for good: a refused form left its key spent, and the corrected
     form was turned away as a double submit. On SQLite the transaction is begun before such a SAVEPOINT; reads before
     the first write stay outside it, as pysqlite keeps them (two writers then wait for each other instead of failing)."""

@@ -90,26 +90,20 @@ def enqueue_after_commit(queue_name: str, function: str, *args, **kwargs) -> Non
     db.session.info.setdefault(_AFTER_COMMIT, []).append((queue_name, function, args, kwargs))
 
 
-def _register_after_commit() -> None:
+def run_after_commit(session) -> None:
+    """Session ``after_commit`` (installed by banso/hooks.py): the jobs asked for in the transaction are enqueued."""
     import logging
 
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    @event.listens_for(Session, "after_commit")
-    def _run(session: Session) -> None:
-        if session.in_nested_transaction():
-            return
-        for queue_name, function, args, kwargs in session.info.pop(_AFTER_COMMIT, []):
-            try:
-                queue(queue_name).enqueue(function, *args, **kwargs)
-            except redis.RedisError:
-                logging.getLogger("banso").error("ジョブを登録できませんでした（%s）: Redisに接続できません", function)
-
-    @event.listens_for(Session, "after_soft_rollback")
-    def _forget(session: Session, previous_transaction) -> None:
-        if previous_transaction.parent is None:
-            session.info.pop(_AFTER_COMMIT, None)
+    if session.in_nested_transaction():
+        return
+    for queue_name, function, args, kwargs in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            queue(queue_name).enqueue(function, *args, **kwargs)
+        except redis.RedisError:
+            logging.getLogger("banso").error("ジョブを登録できませんでした（%s）: Redisに接続できません", function)
 
 
-_register_after_commit()
+def forget_after_rollback(session, previous_transaction) -> None:
+    """Session ``after_soft_rollback`` (installed by banso/hooks.py): a rolled-back transaction enqueues nothing."""
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)

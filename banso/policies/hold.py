@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import g, has_request_context
-from sqlalchemy import event, exists, false, or_, select, true
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import exists, false, or_, select, true
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
 
@@ -167,8 +167,9 @@ def _outside_the_orm(state: ORMExecuteState) -> bool:
                                                                               include_joins=True, include_selects=True))
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _apply_hold(state: ORMExecuteState) -> None:
+def apply_hold(state: ORMExecuteState) -> None:
+    """Session ``do_orm_execute`` (installed by banso/hooks.py): the hold's criteria on every ORM statement of a
+    request outside the secretariat; SQL text or Core on a held table refused."""
     if state.is_column_load:
         return
     if _outside_the_orm(state):
@@ -225,18 +226,15 @@ def _build_criteria(scope: Scope) -> list:
 _SEEN = "banso_hold_seen"
 
 
-@event.listens_for(Team, "load")
-def _team_loaded(team: Team, _context) -> None:
+def team_loaded(team: Team, _context) -> None:
     _seen(team.phase_id, team.id)
 
 
-@event.listens_for(TripRequest, "load")
-def _trip_loaded(trip: TripRequest, _context) -> None:
+def trip_loaded(trip: TripRequest, _context) -> None:
     _seen(trip.phase_id, trip.team_id)
 
 
-@event.listens_for(Application, "load")
-def _application_loaded(application: Application, _context) -> None:
+def application_loaded(application: Application, _context) -> None:
     if application.status == ApplicationStatus.MATCHED:  # "マッチング済" before release says who is supported
         _seen(application.phase_id, None)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import has_request_context
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from banso.business_days import add_business_days
@@ -186,10 +186,9 @@ def _closed_teams_touched(session: Session, user: User) -> list[Team]:
     return [team for team in teams if team is not None and is_closed(team, today)]
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_changes_to_closed_records(session: Session, _context, _instances) -> None:
-    """Closed records stay closed under every writer that comes through a request (registered on import: the app
-    factory imports this module)."""
+def refuse_changes_to_closed_records(session: Session, _context, _instances) -> None:
+    """Session ``before_flush`` (installed by banso/hooks.py): closed records stay closed under every writer that
+    comes through a request."""
     if not has_request_context():
         return
     from flask_login import current_user

@@ -13,7 +13,7 @@ from datetime import timedelta
 import redis
 from flask import current_app
 from rq import Retry
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from banso import queue
@@ -102,8 +102,8 @@ def remember(notification_id: int) -> None:
     db.session.info.setdefault(_OUTBOX, set()).add(notification_id)
 
 
-@event.listens_for(Session, "after_commit")
-def _enqueue_after_commit(session: Session) -> None:
+def enqueue_after_commit(session: Session) -> None:
+    """Session ``after_commit`` (installed by banso/hooks.py): the notifications remembered are queued."""
     if session.in_nested_transaction():  # a SAVEPOINT released: the real commit is still to come
         return
     ids = session.info.pop(_OUTBOX, None)
@@ -111,8 +111,8 @@ def _enqueue_after_commit(session: Session) -> None:
         enqueue(sorted(ids))
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_on_rollback(session: Session, previous_transaction) -> None:
+def forget_on_rollback(session: Session, previous_transaction) -> None:
+    """Session ``after_soft_rollback`` (installed by banso/hooks.py): a rolled-back transaction queues nothing."""
     if previous_transaction.parent is None:
         session.info.pop(_OUTBOX, None)
 
