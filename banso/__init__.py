@@ -207,7 +207,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_templates(app: Flask) -> None:
     from banso import policies
     from banso.formatting import FILTERS
-    from banso.policies import hold
+    from banso import request_path
     from banso.permissions import breadcrumbs_for, nav_groups_for
 
     app.jinja_env.filters.update(FILTERS)
@@ -222,7 +222,7 @@ def _register_templates(app: Flask) -> None:
         return {"nav_items": nav_groups_for(current_user), "breadcrumbs": breadcrumbs_for(current_user, request.endpoint),
                 "banso_env": app.config["BANSO_ENV"],
                 "before_publication": before_publication, "watermark": watermark, "may": policies.MAY,
-                "page_watermark": hold.watermark_text, "remembered_phase": remembered_phase}
+                "page_watermark": request_path.watermark_text, "remembered_phase": remembered_phase}
 
 
 def _register_input_guard(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """The one clock of Banso: UTC-aware now(), replaceable in tests (config CLOCK)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -35,3 +36,14 @@ def today_jst() -> date:
 def jst(year, month, day, hour=0, minute=0, second=0) -> datetime:
     """A moment given in Japan time, as an aware datetime."""
     return datetime(year, month, day, hour, minute, second, tzinfo=JST)
+
+
+@contextmanager
+def clock_at(moment: datetime):
+    """Within the block the app's clock reads ``moment`` (the demo loader writes a past year as it happened)."""
+    before = current_app.config.get("CLOCK")
+    current_app.config["CLOCK"] = lambda: moment
+    try:
+        yield
+    finally:
+        current_app.config["CLOCK"] = before

@@ -12,7 +12,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from banso.clock import jst
+from banso.clock import clock_at, jst
 from banso.extensions import db
 from banso.models import Phase, Role, User
 from banso.services import phases, users
@@ -143,18 +143,6 @@ def _publish(phase: Phase, *, staff: User, admin: User) -> None:
                                                             Notification.status == NotificationStatus.PENDING))
     for notice in notices:  # delivered at the time, not now
         notice.status, notice.sent_at = NotificationStatus.SENT, noticed
-
-
-@contextmanager
-def clock_at(moment):
-    from flask import current_app
-
-    before = current_app.config.get("CLOCK")
-    current_app.config["CLOCK"] = lambda: moment
-    try:
-        yield
-    finally:
-        current_app.config["CLOCK"] = before
 
 
 def _phases() -> None:

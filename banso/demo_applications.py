@@ -144,7 +144,7 @@ def load_second_phase(actor: User, admin: User) -> None:
             applications.accept_late(a, reason="回答フォームの障害で送信できなかった旨、締切前に電話連絡があったため。", actor=admin)
     # 継続意向調査: 47 of the 60 continue.
     previous = list(db.session.scalars(select(Application).where(Application.phase_id == phase1.id).order_by(Application.id)))
-    from banso.demo import clock_at
+    from banso.clock import clock_at
 
     for i, a in enumerate(previous):
         wishes = i < 47

@@ -75,10 +75,10 @@ def load_second_phase(staff: User) -> None:
     team = second[3]
     leaving = next(m.officer for m in team.current_members  # a 支援官 without a sign-in of the demo's own
                    if m.officer.officer_type != "secondee" and m.officer.user_id is None)
-    taken = {teams.home_ministry(m.officer).name for m in team.current_members if m.officer is not leaving}
+    taken = {m.officer.home_ministry.name for m in team.current_members if m.officer is not leaving}
     reserve = next(c for c in db.session.scalars(select(OfficerCandidacy).where(
         OfficerCandidacy.phase_id == phase2.id, OfficerCandidacy.status == CandidacyStatus.NOT_SELECTED,
-        OfficerCandidacy.eligible.is_(True))) if teams.home_ministry(c.officer).name not in taken)
+        OfficerCandidacy.eligible.is_(True))) if c.officer.home_ministry.name not in taken)
     officers.set_candidacy_status(reserve, CandidacyStatus.SELECTED, actor=staff)
     officers.issue_orders(phase2, order_date=date(2026, 9, 25), actor=staff)
     teams.replace_member(team, leaving, reserve.officer, effective=date(2026, 10, 1), reason="人事異動",

@@ -9,12 +9,12 @@ from typing import Any, Callable, Iterable
 
 from flask import current_app, make_response, render_template, request
 from openpyxl import Workbook
-from sqlalchemy import Select, Text, cast, func, literal, or_, select, tuple_
+from sqlalchemy import Select, func, literal, select, tuple_
 
 from banso.clock import JST
 from banso.formatting import parse_id, strip_control
 from banso.extensions import db
-from banso.policies import hold
+from banso import request_path
 
 
 @dataclass
@@ -95,12 +95,6 @@ def paginate(stmt: Select, *, rows: bool = False, counted: Select | None = None)
     return Page(items, page, per_page, total)
 
 
-def json_list_contains(column, number: int):
-    """Filter on a JSON list of small integers (stored as text "[4, 14]" on SQLite and PostgreSQL)."""
-    text = cast(column, Text)
-    return or_(text.like(f"[{number}]"), text.like(f"[{number},%"), text.like(f"% {number},%"), text.like(f"% {number}]"))
-
-
 def page_or_fragment(template: str, fragment: str, **context):
     """The full page for a normal request, the list fragment for htmx."""
     name = fragment if request.htmx and not request.htmx.boosted else template
@@ -119,7 +113,7 @@ def export(rows: Iterable[Any], columns: list[Column], filename: str):
     cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
-    watermark = hold.watermark_text()
+    watermark = request_path.watermark_text()
     if watermark:
         writer.writerow([watermark])
     writer.writerow([label for label, _ in columns])
@@ -133,7 +127,7 @@ def export_workbook(sheets: list[tuple[str, list[Column], Iterable[Any]]], filen
     audited (which list, its filters, how many rows) and, if it shows results still held (PUB-2), every sheet's
     first line is the watermark naming who exported it and when: both here, for every list."""
     tables = [(name, columns, [[_cell(get(row)) for _, get in columns] for row in rows]) for name, columns, rows in sheets]
-    watermark = hold.watermark_text()
+    watermark = request_path.watermark_text()
     workbook = Workbook(write_only=True)
     for name, columns, cells in tables:
         sheet = workbook.create_sheet(name[:31])

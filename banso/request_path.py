@@ -47,6 +47,48 @@ def _audit_overwrites() -> None:
                      after={"path": request.path, "fields": names})
 
 
+# --- PUB-2 at the seam: what a request showed of held results is watermarked and audited ---------------
+
+def watermark_text() -> str | None:
+    """The line every page and export showing held results carries: who is looking, and when (PUB-2)."""
+    if not hold.confidential_seen():
+        return None
+    from flask_login import current_user
+
+    from banso.services import publication
+
+    return publication.watermark(current_user)
+
+
+def audit_confidential_views() -> None:
+    """At the end of a request: one audit row per held phase whose teams or trips it showed (who, what, which)."""
+    held = hold.confidential_seen()
+    if not held:
+        return
+    from flask import request
+    from flask_login import current_user
+
+    from sqlalchemy import select
+
+    from banso.models import Municipality, Phase, Team
+    from banso.services import audit
+
+    viewer = g.get("banso_hold_viewer")
+    actor = current_user if getattr(current_user, "is_authenticated", False) else viewer
+    # A page read by its secret address (a calendar feed) is named by its route: the address itself is a credential.
+    where = request.url_rule.rule if viewer is not None and request.url_rule else request.full_path.rstrip("?")
+    with hold.lifted("naming the held teams in the audit row"):
+        for phase_id, team_ids in sorted(held.items()):
+            names = list(db.session.scalars(select(Municipality.name).join(Team, Team.municipality_id == Municipality.id)
+                                            .where(Team.id.in_(team_ids)).order_by(Municipality.code).limit(10)))
+            more = f"ほか{len(team_ids) - len(names)}件" if len(team_ids) > len(names) else ""
+            which = f"（{'、'.join(names)}{more}）" if names else "（集計・回答の状況）"
+            audit.record("view_confidential", db.session.get(Phase, phase_id), actor=actor,
+                         summary=f"公表前のマッチング結果を閲覧: {where}{which}",
+                         after={"path": where, "teams": sorted(team_ids)})
+    hold.forget_seen()
+
+
 def register(app: Flask, render_error) -> None:
     @app.errorhandler(RuleViolation)
     def refused(violation: RuleViolation):
@@ -80,7 +122,7 @@ def register(app: Flask, render_error) -> None:
             db.session.rollback()
             return response
         try:
-            hold.audit_confidential_views()  # the loader audits: held results shown by this request (PUB-2)
+            audit_confidential_views()  # the loader audits: held results shown by this request (PUB-2)
             _remember_where_a_submission_went(response)
             _audit_overwrites()
             db.session.commit()

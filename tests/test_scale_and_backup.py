@@ -10,7 +10,6 @@ from banso import backup, scale
 from banso.extensions import db
 from banso.models import Application, Inquiry, Officer, OfficerCandidacy, Phase, Team, TeamMembership, User
 from banso.models.travel import TripRequest
-from banso.services import teams
 from tests.conftest import empty_tables, rolled_back
 from tests.factories import make_user
 
@@ -117,7 +116,7 @@ class TestScaleOne:
         assert set(selected.values()) == {300}
         # Every team is a valid one (TEAM-1: 2-3 members from different ministries), and only this year's are active.
         for team in db.session.scalars(select(Team).where(Team.phase_id == 10).limit(50)):
-            homes = [teams.home_ministry(m.officer).id for m in team.current_members]
+            homes = [m.officer.home_ministry.id for m in team.current_members]
             assert 2 <= len(homes) <= 3 and len(set(homes)) == len(homes)
         assert set(db.session.scalars(select(Team.status).where(Team.phase_id < 10))) == {"ended"}
         assert set(db.session.scalars(select(Team.status).where(Team.phase_id == 10))) == {"active"}

@@ -78,6 +78,11 @@ class Officer(db.Model):
         back_populates="officer", order_by="ConcurrentAppointment.effective_from")
 
     @property
+    def home_ministry(self) -> "Ministry":
+        """A 外局 counts with its ministry: 観光庁 and 国土交通省 are one ministry for 省庁混成 (TEAM-1) and as published."""
+        return self.ministry.parent or self.ministry
+
+    @property
     def type_label(self) -> str:
         return {"officer": "地方創生支援官", "secondee": "地方創生支援オフィサー"}[self.officer_type]
 

@@ -124,7 +124,7 @@ def view_as(user: User) -> None:
     """This request reads as ``user`` would, though no one is signed in: their calendar feed, opened by its token."""
     if has_request_context():
         g.banso_hold_scope = scope_for(user)
-        g.banso_hold_viewer = user  # the audit row names them (audit_confidential_views)
+        g.banso_hold_viewer = user  # the audit row names them (request_path.audit_confidential_views)
 
 
 def forget() -> None:
@@ -268,40 +268,7 @@ def confidential_seen() -> dict[int, set[int]]:
     return held
 
 
-def watermark_text() -> str | None:
-    """The line every page and export showing held results carries: who is looking, and when (PUB-2)."""
-    if not confidential_seen():
-        return None
-    from flask_login import current_user
-
-    from banso.services import publication
-
-    return publication.watermark(current_user)
-
-
-def audit_confidential_views() -> None:
-    """At the end of a request: one audit row per held phase whose teams or trips it showed (who, what, which)."""
-    held = confidential_seen()
-    if not held:
-        return
-    from flask import request
-    from flask_login import current_user
-
-    from banso.extensions import db
-    from banso.models import Municipality, Phase
-    from banso.services import audit
-
-    viewer = g.get("banso_hold_viewer")
-    actor = current_user if getattr(current_user, "is_authenticated", False) else viewer
-    # A page read by its secret address (a calendar feed) is named by its route: the address itself is a credential.
-    where = request.url_rule.rule if viewer is not None and request.url_rule else request.full_path.rstrip("?")
-    with lifted("naming the held teams in the audit row"):
-        for phase_id, team_ids in sorted(held.items()):
-            names = list(db.session.scalars(select(Municipality.name).join(Team, Team.municipality_id == Municipality.id)
-                                            .where(Team.id.in_(team_ids)).order_by(Municipality.code).limit(10)))
-            more = f"ほか{len(team_ids) - len(names)}件" if len(team_ids) > len(names) else ""
-            which = f"（{'、'.join(names)}{more}）" if names else "（集計・回答の状況）"
-            audit.record("view_confidential", db.session.get(Phase, phase_id), actor=actor,
-                         summary=f"公表前のマッチング結果を閲覧: {where}{which}",
-                         after={"path": where, "teams": sorted(team_ids)})
-    g.pop(_SEEN, None)
+def forget_seen() -> None:
+    """The request's held views are recorded (request_path.audit_confidential_views): start afresh."""
+    if has_request_context():
+        g.pop(_SEEN, None)

@@ -596,7 +596,7 @@ def build(phase: Phase, *, only: Application | None = None, members: list[Office
     decided = [] if only is not None else constraints(phase)
     model = Model(phase, {a.id: a for a in applications}, {o.id: o for o in pool}, weights, settings,
                   assignment.Problem([a.id for a in applications], [o.id for o in pool],
-                                     {o.id: teams.home_ministry(o).name for o in pool}, {}, team_value=weights["team"]),
+                                     {o.id: o.home_ministry.name for o in pool}, {}, team_value=weights["team"]),
                   unavailable=unavailable, pins=decided)
     model.former = _former_by_application(phase, applications)
     forbidden = {(c.application_id, c.officer_id): c.reason for c in decided if c.kind == "forbid"}
@@ -766,7 +766,7 @@ def available_officers(phase: Phase, application=None, q: str = "") -> list[tupl
         if prefecture and prefecture in f"{officer.home_town}{officer.region_ties}":
             fit.append("地域のゆかり")
         rows.append((officer, fit))
-    rows.sort(key=lambda row: (-len(row[1]), teams.home_ministry(row[0]).sort_order, row[0].name_kana))
+    rows.sort(key=lambda row: (-len(row[1]), row[0].home_ministry.sort_order, row[0].name_kana))
     return rows
 
 

@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, Text, case, func, or_, select
+from sqlalchemy import String, Text, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from banso.clock import now
 from banso.extensions import db
 from banso.formatting import parse_id
-from banso.listing import json_list_contains
+from banso.queries import json_list_contains
 from banso.models import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                           OfficerCandidacy, Phase, ProfileChangeRequest, Role, User)
 from banso.policies import officers as policy
@@ -472,21 +472,22 @@ def candidacies_by_officer(phase: Phase, officer_ids: list[int]) -> dict[int, Of
         select(OfficerCandidacy).where(OfficerCandidacy.phase_id == phase.id, OfficerCandidacy.officer_id.in_(officer_ids)))}
 
 
-def breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
-    """Seed 000 ①–④ and ministries: (label, applicants, selected) per category. One grouped query (a few hundred
-    groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band; a closed
-    phase's as stored when it closed."""
-    from banso.services.statistics import stored_figures
+def serving(phase_ids: list[int]):
+    """The officers of a phase as the headline (現員) and every officer chart count them: those on a team; before any
+    team of the phase is formed, those selected. A member replaced mid-term (ENDED) is not counted beside their
+    successor, and a successor selected or scheduled for a later date is counted from that date, when the worker
+    applies the replacement (TEAM-4) — never from the moment it was recorded. Which of ``phase_ids`` have teams is
+    asked once, of those phases' teams only: as a correlated EXISTS, PostgreSQL hashed every team of every year."""
+    from banso.models import Team
 
-    stored = stored_figures([phase.id]).get(phase.id)
-    if stored:
-        return {title: [tuple(row) for row in rows] for title, rows in stored["breakdown"].items()}
-    return compute_breakdown(phase)
+    formed = select(Team.phase_id).where(Team.phase_id.in_(phase_ids)).distinct()
+    return or_(OfficerCandidacy.status == CandidacyStatus.ASSIGNED,
+               and_(OfficerCandidacy.status == CandidacyStatus.SELECTED, OfficerCandidacy.phase_id.not_in(formed)))
 
 
 def compute_breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
-    from banso.services.statistics import serving  # the headline's count (現員), by the same condition
-
+    """Seed 000 ①–④ and ministries: (label, applicants, serving) per category, computed. One grouped query (a few
+    hundred groups whatever the phase's size): ages are banded in SQL from the birth dates that start each band."""
     on = phase.support_start
 
     def born_after(age: int) -> date:  # younger than ``age`` on the day ⇔ born after this

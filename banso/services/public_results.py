@@ -21,7 +21,7 @@ from banso.services import statistics
 
 def members_text(team: Team, separator: str = "、") -> str:
     """The team's current officers with their home ministries, as published (PUB-3)."""
-    return separator.join(f"{m.officer.name}（{(m.officer.ministry.parent or m.officer.ministry).name}）" for m in team.current_members)
+    return separator.join(f"{m.officer.name}（{m.officer.home_ministry.name}）" for m in team.current_members)
 
 
 def results(phase: Phase) -> dict[str, list[Team]]:

@@ -27,7 +27,7 @@ from banso.models import (Application, ApplicationStatus, Ministry, Municipality
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
 from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications,
-                            phase_steps, public_results, users)
+                            letters, phase_steps, public_results, users)
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -138,12 +138,10 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
                                                     joinedload(Team.municipality), joinedload(Team.application))
                                .where(Team.phase_id == phase.id).order_by(Team.id)).unique()
     for team in teams:
-        from banso.services.teams import contact_lines, secretariat_line
-
         body = (f"{phase.name}の地方創生伴走支援のマッチング結果をお知らせします。\n\n支援先: {team.municipality.full_name}\n"
                 f"支援の開始日: {wareki(team.start_date)}（支援期間 {wareki(team.start_date)}〜{wareki(team.end_date)}）\n"
-                f"伴走支援チーム:\n{contact_lines([ms.officer for ms in team.current_members])}\n\n{caution}\n\n"
-                f"{secretariat_line()}{SIGNATURE}")
+                f"伴走支援チーム:\n{letters.contact_lines([ms.officer for ms in team.current_members])}\n\n{caution}\n\n"
+                f"{letters.secretariat_line()}{SIGNATURE}")
         recipients = [(m.officer.email, m.officer.name, m.officer.user) for m in team.current_members]
         if team.application is not None and team.application.contact_email:
             recipients.append((team.application.contact_email, f"{team.municipality.full_name} {team.application.contact_person}", None))

@@ -5,26 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, distinct, func, literal, select, union_all
 
 from banso.business_days import add_business_days
 from banso.clock import now, today_jst
 from banso.extensions import db
-from banso.models import Application, CandidacyStatus, Municipality, Officer, OfficerCandidacy, Phase, PhaseFigures, Team
+from banso.models import Application, Municipality, Officer, OfficerCandidacy, Phase, PhaseFigures, Team
 from banso.policies import hold
 from banso.reference import POPULATION_BANDS, REGION_BLOCKS
-from banso.services import municipalities
-
-def serving(phase_ids: list[int]):
-    """The officers of a phase as the headline (現員) and every officer chart count them: those on a team; before any
-    team of the phase is formed, those selected. A member replaced mid-term (ENDED) is not counted beside their
-    successor, and a successor selected or scheduled for a later date is counted from that date, when the worker
-    applies the replacement (TEAM-4) — never from the moment it was recorded. Which of ``phase_ids`` have teams is
-    asked once, of those phases' teams only: as a correlated EXISTS, PostgreSQL hashed every team of every year."""
-    formed = select(Team.phase_id).where(Team.phase_id.in_(phase_ids)).distinct()
-    return or_(OfficerCandidacy.status == CandidacyStatus.ASSIGNED,
-               and_(OfficerCandidacy.status == CandidacyStatus.SELECTED, OfficerCandidacy.phase_id.not_in(formed)))
-
+from banso.services import municipalities, officers
 
 @dataclass
 class Headline:
@@ -75,7 +64,7 @@ def _headline_figures(phase_ids: list[int]) -> dict[str, list[int]]:
                  # a team's application is of its phase: said, so the database reads the phase's answers, not every year's
                  .outerjoin(Application, and_(Application.id == Team.application_id, Application.phase_id.in_(phase_ids)))
                  .where(Team.phase_id.in_(phase_ids)).subquery())
-    now_serving = serving(phase_ids)
+    now_serving = officers.serving(phase_ids)
     zero = literal(0)
     tagged = union_all(
         # One candidacy per officer and phase (its unique key): counted, not made distinct. 省庁等: an agency (外局)
@@ -94,12 +83,22 @@ def _headline_figures(phase_ids: list[int]) -> dict[str, list[int]]:
              for pid, kind, c, n, m, x, y in db.session.execute(tagged)}
     result = {}
     for pid in {pid for _, pid, _ in found}:
-        applied, ministries, officers, secondees = found.get(("officers", pid, 0), (0, 0, 0, 0))
+        applied, ministries, serving_now, secondees = found.get(("officers", pid, 0), (0, 0, 0, 0))
         teams, prefectures = found.get(("supported", pid, 0), (0, 0, 0, 0))[:2]
-        result[str(pid)] = [applied, ministries, officers, secondees, teams,
+        result[str(pid)] = [applied, ministries, serving_now, secondees, teams,
                             found.get(("municipal", pid, 0), (0, 0, 0, 0))[0], teams, prefectures,
                             *found.get(("split", pid, 0), (0, 0, 0, 0))[:2], *found.get(("split", pid, 1), (0, 0, 0, 0))[:2]]
     return result
+
+
+def officer_breakdown(phase: Phase) -> dict[str, list[tuple[str, int, int]]]:
+    """Seed 000 ①–④ and ministries: (label, applicants, serving) per category — a closed phase's as stored when it
+    closed, a live one's computed (officers.compute_breakdown)."""
+    hold.note_shown(phase.id)
+    stored = stored_figures([phase.id]).get(phase.id)
+    if stored:
+        return {title: [tuple(row) for row in rows] for title, rows in stored["breakdown"].items()}
+    return officers.compute_breakdown(phase)
 
 
 def by_region(phase: Phase) -> list[tuple[str, int, int]]:
@@ -170,7 +169,6 @@ def closed_phases(today: date | None = None) -> list[Phase]:
 
 def recompute(phase: Phase) -> dict:
     """Compute and store a phase's figures (an admin's `flask banso recompute-figures`, or ``store_closed``)."""
-    from banso.services import officers
 
     figures = {"headline": _headline_figures([phase.id]).get(str(phase.id), [0] * (len(fields(Headline)) - 1)),
                "regions": [list(r) for r in _by_region(phase)], "sizes": [list(r) for r in _by_population(phase)],

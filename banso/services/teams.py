@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import and_, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.attributes import flag_modified
@@ -15,15 +14,15 @@ from sqlalchemy.orm.attributes import flag_modified
 from banso.clock import now, today_jst
 from banso.extensions import db
 from banso.formatting import parse_id, wareki
-from banso.listing import json_list_contains
+from banso.queries import json_list_contains
 from banso.models import (Activity, Application, ApplicationStatus, CandidacyStatus, HalfYearReport, MemberReplacement,
                           Ministry, Municipality, Notification, Officer, OfficerCandidacy, Phase,
                           Team, TeamActivityDates, TeamExtension, TeamMembership, TeamStatus, User)
 from banso.models.team import ACTIVITY_KINDS, REPLACEMENT_REASONS
 from banso.policies import teams as policy
 from banso.reference import FIELDS, field_label, normalize_name
-from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, applications, audit, check_version, notifications,
-                            officers)
+from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, applications, audit, check_version, letters,
+                            notifications, officers)
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
 MEETING_GAP = timedelta(weeks=3)      # TEAM-5: about weekly; three weeks without one stands out
@@ -31,16 +30,11 @@ VISIT_GAP = timedelta(days=92)        # TEAM-5: about quarterly
 OUT_OF_SCOPE = ["申請書の作成", "申請書類の作成", "申請書を作成", "申請書類を作成", "代筆", "議会答弁の作成", "予算書の作成"]
 
 
-def home_ministry(officer: Officer) -> Ministry:
-    """A 外局 counts with its ministry: 観光庁 and 国土交通省 are one ministry for 省庁混成."""
-    return officer.ministry.parent or officer.ministry
-
-
 def _check_mix(members: list[Officer]) -> None:
     """TEAM-1: 2–3 officers from different ministries."""
     if not 2 <= len(members) <= 3:
         raise RuleViolation("TEAM-1", f"チームは2〜3名で編成します（{len(members)}名になります）。")
-    ministries = [home_ministry(o).name for o in members]
+    ministries = [o.home_ministry.name for o in members]
     clash = sorted({m for m in ministries if ministries.count(m) > 1})
     if clash:
         raise RuleViolation("TEAM-1", f"同じ府省庁（{'、'.join(clash)}）の支援官が複数います。チームは省庁混成で編成します。")
@@ -229,20 +223,6 @@ def _apply(replacement: MemberReplacement, actor: User | None) -> None:
     db.session.expire(team, ["memberships"])
 
 
-def contact_lines(officers: list[Officer]) -> str:
-    """A team's members as a municipality needs them in a plain-text letter (LGWAN mail may strip links): name,
-    home ministry, e-mail and phone; the first is the team's contact point."""
-    lines = [f"・{o.name}（{home_ministry(o).name}）　メール: {o.email or '—'}　電話: {o.phone or '—'}" for o in officers]
-    if lines:
-        lines[0] += "　※チームの連絡窓口"
-    return "\n".join(lines)
-
-
-def secretariat_line() -> str:
-    contact = current_app.config.get("SECRETARIAT_CONTACT")
-    return f"本件についてのお問い合わせ: {contact}\n" if contact else ""
-
-
 def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
     """The municipality, the team (old and new line-up) and both officers hear of it, complete in plain text:
     the date, who leaves, who joins with their introduction, the line-up after it with contacts."""
@@ -253,11 +233,11 @@ def _notify_replacement(team: Team, replacement: MemberReplacement) -> None:
     after = [ms.officer for ms in team.current_members if ms.officer is not leaving] + [joining]
     introduction = (joining.introduction or "").strip()
     body = (f"{team.name}のメンバーを{wareki(replacement.effective_on)}付で交代します（{replacement.reason}）。\n"
-            f"退任: {leaving.name}（{home_ministry(leaving).name}）\n"
-            f"着任: {joining.name}（{home_ministry(joining).name}　{joining.bureau}{joining.division} {joining.post_title}）\n"
+            f"退任: {leaving.name}（{leaving.home_ministry.name}）\n"
+            f"着任: {joining.name}（{joining.home_ministry.name}　{joining.bureau}{joining.division} {joining.post_title}）\n"
             + (f"\n{joining.name}さんの自己紹介:\n{introduction}\n" if introduction else "")
-            + f"\n{wareki(replacement.effective_on)}からのメンバー:\n{contact_lines(after)}\n"
-            f"支援期間: {wareki(team.start_date)}〜{wareki(team.end_date)}\n\n{secretariat_line()}" + SIGNATURE)
+            + f"\n{wareki(replacement.effective_on)}からのメンバー:\n{letters.contact_lines(after)}\n"
+            f"支援期間: {wareki(team.start_date)}〜{wareki(team.end_date)}\n\n{letters.secretariat_line()}" + SIGNATURE)
     recipients = [(o.officer.email, o.officer.name, o.officer.user) for o in team.current_members]
     for officer in (leaving, joining):
         if officer.email not in {email for email, _, _ in recipients}:
@@ -275,7 +255,7 @@ def replacement_candidates(team: Team, leaving: Officer, limit: int = 10, q: str
     """Selected officers free in the phase who keep the team mixed, best fit for its themes first; ``q`` narrows
     them by name, kana, ministry, home town or ties (as typed)."""
     keep = [m.officer for m in team.current_members if m.officer is not leaving]
-    taken = {home_ministry(o).name for o in keep}
+    taken = {o.home_ministry.name for o in keep}
     busy = select(TeamMembership.officer_id).where(TeamMembership.phase_id == team.phase_id, TeamMembership.left_on.is_(None))
     free = db.session.scalars(
         select(Officer).join(OfficerCandidacy, OfficerCandidacy.officer_id == Officer.id)
@@ -284,7 +264,7 @@ def replacement_candidates(team: Team, leaving: Officer, limit: int = 10, q: str
                Officer.id.not_in(busy)))
     scored = []
     for officer in free:
-        if home_ministry(officer).name in taken:
+        if officer.home_ministry.name in taken:
             continue
         text = normalize_name(f"{officer.name}{officer.name_kana}{officer.ministry.label}{officer.home_town}{officer.region_ties}")
         if q and normalize_name(q) not in text:

@@ -293,7 +293,7 @@ def test_pub_1_a_hand_picked_team_is_scored_live_with_the_rule_it_breaks(ctx):
     scored = matching.score_team(application, [a.id, b.id])
     assert scored["total"] > 0 and "first_field" in scored["factors"]
     assert scored["breaks"] == ["同じ府省庁（農林水産省）の支援官が2名います。"]
-    assert teams.home_ministry(a).name == "農林水産省"
+    assert a.home_ministry.name == "農林水産省"
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -324,7 +324,7 @@ def test_pub_1_every_plan_of_a_random_small_phase_passes_the_team_services_own_c
             assert plan.result["problems"]
             return
         for application_id, members in _teams(plan).items():
-            groups = [teams.home_ministry(o).name for o in officers if o.id in members]
+            groups = [o.home_ministry.name for o in officers if o.id in members]
             assert len(groups) == len(set(groups))
         matching.accept(phase, sorted(_teams(plan).items()), actor=make_user())  # refuses on any broken rule
     finally:

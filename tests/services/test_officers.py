@@ -10,7 +10,7 @@ from banso.clock import jst
 from banso.extensions import db
 from banso.models import (AppointmentState, AuditEntry, ConcurrentAppointment, Notification, Officer, OfficerCandidacy,
                           Role)
-from banso.services import RuleViolation, imports, officer_import, officers
+from banso.services import RuleViolation, imports, officer_import, officers, statistics
 from tests.conftest import run_worker
 from tests.factories import make_officer, make_phase, make_user
 
@@ -263,12 +263,12 @@ def test_breakdown_counts_applicants_and_selected_by_category(ctx):
     make_officer(phase, status="selected", sex="女性", job_type="技官", grade_band="係長級", birth_date=date(1994, 1, 1))
     make_officer(phase, status="selected", sex="男性", ministry="観光庁", workplace_type="外局")
     make_officer(phase, status="not_selected", sex="男性")
-    data = officers.breakdown(phase)
+    data = statistics.officer_breakdown(phase)
     assert ("女性", 1, 1) in data["① 性別"] and ("男性", 2, 1) in data["① 性別"]
     assert ("技官", 1, 1) in data["② 事務官・技官"]
     assert ("30代", 1, 1) in data["④ 年齢"]  # 32 on 2026-04-01
     assert data["府省庁（本府省単位）"][0] == ("国土交通省", 3, 2)  # 観光庁 counts under its ministry
     make_officer(phase, status="applied", birth_date=date(1996, 4, 1))  # 30 on the first day of support
     make_officer(phase, status="applied", birth_date=date(1996, 4, 2))  # still 29 that day
-    ages = dict((label, applied) for label, applied, _ in officers.breakdown(phase)["④ 年齢"])
+    ages = dict((label, applied) for label, applied, _ in statistics.officer_breakdown(phase)["④ 年齢"])
     assert ages["30代"] == 2 and ages["20代"] == 1  # banded in SQL by birth date, to the day

@@ -62,7 +62,7 @@ def test_a_closed_phases_figures_are_stored_once_when_its_last_team_closes_and_r
 
     from banso.clock import jst
     from banso.models import PhaseFigures
-    from banso.services import officers, teams
+    from banso.services import teams
 
     phase = make_phase()
     make_team(phase, municipality=make_municipality(prefecture="岩手県"))
@@ -70,7 +70,7 @@ def test_a_closed_phases_figures_are_stored_once_when_its_last_team_closes_and_r
     from tests.factories import make_user
 
     teams.extend_team(extended, new_end=date(2027, 6, 30), reason="延長", actor=make_user())
-    live = (statistics.headline(phase), statistics.by_region(phase), statistics.by_population(phase), officers.breakdown(phase))
+    live = (statistics.headline(phase), statistics.by_region(phase), statistics.by_population(phase), statistics.officer_breakdown(phase))
     clock.set(jst(2027, 5, 10, 9))  # support ended 3/31, but the extended team still works
     assert statistics.store_closed() == 0
     clock.set(jst(2027, 7, 14, 9))  # 6/30 + ten business days = 7/14: its last day for corrections
@@ -80,7 +80,7 @@ def test_a_closed_phases_figures_are_stored_once_when_its_last_team_closes_and_r
     db.session.execute(text("UPDATE officer_candidacies SET status = 'ended' WHERE officer_id IN "
                             "(SELECT officer_id FROM team_memberships WHERE team_id = :id)"), {"id": extended.id})  # a change…
     db.session.expire_all()
-    stored = (statistics.headline(phase), statistics.by_region(phase), statistics.by_population(phase), officers.breakdown(phase))
+    stored = (statistics.headline(phase), statistics.by_region(phase), statistics.by_population(phase), statistics.officer_breakdown(phase))
     assert stored == live  # …is not counted again: the stored figures are read (and equal what was computed live)
     assert db.session.scalar(select(PhaseFigures.phase_id)) == phase.id
     statistics.recompute(phase)  # the admin's command after a correction

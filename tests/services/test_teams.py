@@ -182,7 +182,7 @@ def test_team_4_two_concurrent_replacements_of_the_same_member_only_one_wins(app
     with app.app_context():
         active = db.session.scalars(select(TeamMembership).where(TeamMembership.team_id == team_id, TeamMembership.left_on.is_(None))).all()
         assert len(active) == 3
-        names = [teams.home_ministry(m.officer).name for m in active]
+        names = [m.officer.home_ministry.name for m in active]
         assert len(set(names)) == 3  # TEAM-1 still holds
 
 

@@ -18,7 +18,7 @@ from banso.models.officer import CANDIDACY_LABELS
 from banso.permissions import SECRETARIAT_ROLES, roles_required
 from banso.policies import officers as policy
 from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, OFFICER_TYPES, field_label
-from banso.services import InputError, officer_import, officers, phases
+from banso.services import InputError, officer_import, officers, phases, statistics
 
 STAFF = SECRETARIAT_ROLES
 LIST_ROLES = policy.LIST_ROLES  # finance sees names and ministries only (for travel)
@@ -250,7 +250,7 @@ def decide_change(request_id: int):
 @roles_required(*STAFF)
 def breakdown():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
-    data = officers.breakdown(phase)
+    data = statistics.officer_breakdown(phase)
     if request.args.get("format") in ("csv", "xlsx"):
         rows = [(category, label, applicants, selected) for category, items in data.items() for label, applicants, selected in items]
         return export(rows, [("区分", lambda r: r[0]), ("項目", lambda r: r[1]), ("応募者", lambda r: r[2]), ("選定", lambda r: r[3])],

@@ -3,7 +3,7 @@ from flask import abort, render_template, request
 from banso.blueprints.stats import bp
 from banso.listing import export_workbook
 from banso.permissions import SECRETARIAT_ROLES, roles_required
-from banso.services import officers, phases, statistics
+from banso.services import phases, statistics
 
 HEADLINE_ROWS = [
     ("国の職員からの応募（名）", "officer_applicants"), ("応募のあった府省庁等", "ministries"),
@@ -22,7 +22,7 @@ def index():
         abort(404)
     all_phases = phases.all_phases()
     headlines = statistics.headlines(sorted(all_phases, key=lambda p: p.number))
-    breakdown, regions, sizes = officers.breakdown(phase), statistics.by_region(phase), statistics.by_population(phase)
+    breakdown, regions, sizes = statistics.officer_breakdown(phase), statistics.by_region(phase), statistics.by_population(phase)
     if request.args.get("format") == "xlsx":
         pair = [("区分", lambda r: r[0]), ("応募", lambda r: r[1]), ("選定・支援", lambda r: r[2])]
         return export_workbook([

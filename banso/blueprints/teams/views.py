@@ -30,7 +30,7 @@ def _team(team_id: int) -> Team:
 
 
 def _members(team):
-    return ", ".join(f"{m.officer.name}（{teams.home_ministry(m.officer).name}）" for m in team.current_members)
+    return ", ".join(f"{m.officer.name}（{m.officer.home_ministry.name}）" for m in team.current_members)
 
 
 @bp.get("/", endpoint="index")
@@ -54,7 +54,7 @@ def index():
     return page_or_fragment("teams/index.html", "teams/_table.html", page=paginate(stmt), sort=sort, phase=phase,
                             limited=limited, prefectures=PREFECTURES, fields=FIELDS, field_label=field_label,
                             ministries=[m for m in officers.all_ministries() if m.parent_id is None],
-                            all_phases=phases.all_phases(), home_ministry=teams.home_ministry)
+                            all_phases=phases.all_phases())
 
 
 @bp.get("/<int:team_id>")
@@ -76,8 +76,7 @@ def detail(team_id: int):
                            reopen_form=ReopenForm(), closed=closing.is_closed(team), closing_day=closing.closing_day(team),
                            ended=team.end_date < today_jst(),
                            reopened_until=team.reopened_until if closing.reopened(team) else None,
-                           field_label=field_label,
-                           home_ministry=teams.home_ministry, kinds=ACTIVITY_KINDS,
+                           field_label=field_label, kinds=ACTIVITY_KINDS,
                            warnings=[w for a in activities for w in teams.scope_warnings(f"{a.summary}{a.follow_ups}")][:3])
 
 
@@ -90,7 +89,7 @@ def summary(team_id: int):
     latest = db.session.scalar(select(HalfYearReport).where(HalfYearReport.team_id == team.id)
                                .order_by(HalfYearReport.period.desc()).limit(1))
     return render_template("teams/summary.html", team=team, summary=teams.summarize(team), population=figure, report=latest,
-                           field_label=field_label, home_ministry=teams.home_ministry, fields=FIELDS)
+                           field_label=field_label, fields=FIELDS)
 
 
 @bp.post("/<int:team_id>/activities")
@@ -180,11 +179,11 @@ def file_report(team_id: int, period: int):
 def replace(team_id: int):
     team = _team(team_id)
     form = ReplacementForm()
-    form.leaving.choices = [SelectChoice(str(m.officer.id), f"{m.officer.name}（{teams.home_ministry(m.officer).name}）")
+    form.leaving.choices = [SelectChoice(str(m.officer.id), f"{m.officer.name}（{m.officer.home_ministry.name}）")
                             for m in team.current_members]
     leaving = db.session.get(Officer, parse_id(form.leaving.data)) if parse_id(form.leaving.data) else team.current_members[0].officer
     candidates = teams.replacement_candidates(team, leaving, limit=30, q=request.values.get("q", ""))
-    form.joining.choices = [SelectChoice(str(o.id), f"{o.name}（{teams.home_ministry(o).name}）") for o, _, _ in candidates]
+    form.joining.choices = [SelectChoice(str(o.id), f"{o.name}（{o.home_ministry.name}）") for o, _, _ in candidates]
 
     def page():
         return render_template("teams/replace.html", team=team, form=form, candidates=candidates, leaving=leaving), \
@@ -265,8 +264,7 @@ def matching_index():
     shown = plan if plan is not None and plan.status == "done" else matching.latest_plan(phase, done=True)
     view = matching.read_plan(shown) if shown is not None else None
     settings = matching.settings_for(phase)
-    return render_template("matching/index.html", phase=phase, plan=plan, view=view, field_label=field_label,
-                           home_ministry=teams.home_ministry, all_phases=phases.all_phases(),
+    return render_template("matching/index.html", phase=phase, plan=plan, view=view, field_label=field_label, all_phases=phases.all_phases(),
                            unmatched=teams.unmatched_applications(phase), constraints=matching.constraints(phase),
                            settings=settings, weights=matching.weights_of(settings), factors=matching.FACTORS,
                            factor_label=matching.factor_label)
@@ -334,7 +332,7 @@ def score(application_id: int):
     application = db.get_or_404(Application, application_id)
     ids = [n for n in map(parse_id, request.args.getlist("member")) if n]
     return render_template("matching/_score.html", scored=matching.score_team(application, ids),
-                           factor_label=matching.factor_label, home_ministry=teams.home_ministry)
+                           factor_label=matching.factor_label)
 
 
 @matching_bp.post("/accept")
@@ -364,8 +362,7 @@ def edit_proposal(application_id: int):
     application = db.get_or_404(Application, application_id)
     proposed = [n for n in map(parse_id, request.args.get("officers", "").split(",")) if n]
     return render_template("matching/edit.html", application=application, phase=application.phase, proposed=proposed,
-                           available=matching.available_officers(application.phase, application, request.args.get("q", "")),
-                           home_ministry=teams.home_ministry, scored=matching.score_team(application, proposed),
+                           available=matching.available_officers(application.phase, application, request.args.get("q", "")), scored=matching.score_team(application, proposed),
                            factor_label=matching.factor_label, field_label=field_label)
 
 
