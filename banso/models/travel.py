@@ -111,7 +111,7 @@ class BudgetTotal(db.Model):
     """A phase's money as it stands (TRV-2): committed and spent, national and municipality-borne. Kept by the database
     itself — triggers on the trips, their estimate lines and claim lines add each change in the transaction that makes
     it, whoever writes (Banso, psql, a script) — so the cap check and the budget page read one row, never a sum over the
-    phase's trips. The cap check locks this row (``travel._lock_budget``). Banso never writes its figures."""
+    phase's trips. The cap check locks this row (``services/travel/budget.lock_budget``). Banso never writes its figures."""
 
     __tablename__ = "budget_totals"
 
