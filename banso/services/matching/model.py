@@ -1,31 +1,20 @@
-"""The matching assistant (PUB-1): an optimal plan of mixed-ministry teams for a phase, planned on the worker.
-
-The fit of a team is a sum of named factors with weights staff can see and change per phase (``FACTORS``); the plan
-maximises the total under the hard rules — TEAM-1 (2–3 officers, one per ministry, a 外局 with its parent),
-TEAM-2 (one team per municipality, one team per officer), OFF-3 (a 併任発令 covering the term), OFF-4 (time to give)
-— and the decisions staff took beforehand: pinned pairs, forbidden pairs, continuing teams kept, and the phase's
-conflict-of-interest rules. The optimiser is ``banso.services.assignment`` (domain-free); this module turns
-applications and officers into its needs and candidates and its answer back into proposals, explanations and
-quality figures, stored in a ``MatchingPlan`` the page reads. A match is not guaranteed: what is left over is
-reported with the reason that binds.
-"""
+"""The matching's model (PUB-1): applications and officers turned into the optimiser's needs and candidates — the
+hard rules (TEAM-1, TEAM-2, OFF-3, OFF-4), the conflicts of interest and each pair's weighed factors."""
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from banso.clock import now
 from banso.extensions import db
-from banso.models import (Application, ApplicationStatus, CandidacyStatus, MatchingConstraint, MatchingPlan,
-                          MatchingSettings, Ministry, Officer, OfficerCandidacy, Phase, Team, TeamMembership, User)
-from banso.policies import hold
+from banso.models import (Application, ApplicationStatus, CandidacyStatus, MatchingConstraint, MatchingSettings, Ministry, Officer, OfficerCandidacy, Phase, Team, TeamMembership)
 from banso.reference import FIELDS, PREFECTURE_SEATS, distance_km, field_label, normalize_name
-from banso.services import InputError, RuleViolation, WrongState, assignment, audit, teams, travel
+from banso.services import WrongState, assignment, teams, travel
+from banso.services.matching.settings import FACTOR_ORDER, constraints, options_of, settings_for, weights_of
+
 
 SENIOR = {"指定職", "課長級", "室長級"}
 BASE_PREFECTURE = "東京都"  # OFF-2: officers work at a 本省 or 外局 (Kasumigaseki)
@@ -34,228 +23,8 @@ FARE_BASE = 2_000            # yen one way (local connections)
 OVERNIGHT_FROM_KM = 300      # farther than this, a visit takes a night
 LODGING_IF_UNKNOWN = 10_000  # yen a night when the phase's rate table has no entry
 MIN_EFFORT = 10              # OFF-4: about 10–20 % of working time; less than 10 % cannot be planned
-TIME_LIMIT = 25.0            # seconds; past it the best plan found is returned with its gap
-PROVED_WITHIN = 0.001        # stop once the plan is proved within 0.1 % of the optimum (the proof's last steps cost most)
 FULL_MODEL_PAIRS = 60_000    # up to this many application × officer pairs, every pair is weighed (exact)
 SHORTLIST = 40               # beyond it, each municipality's best-fitting officers (plus one of each ministry)
-
-# name → (label, default weight, what it rewards, maximum staff may set)
-FACTORS: dict[str, tuple[str, int, str, int]] = {
-    "team": ("チームの編成", 100, "市町村にチームを編成できること（1チームごと）。大きいほど、できるだけ多くの市町村に編成します。", 500),
-    "first_field": ("第1優先分野", 30, "第1優先の課題分野を専門とする支援官がチームにいること。", 100),
-    "other_fields": ("第2・第3優先分野", 12, "第2・第3優先の課題分野を専門とする支援官がチームにいること（分野ごと）。", 100),
-    "member_field": ("専門分野の一致", 4, "メンバー一人ひとりの専門分野が優先分野と一致すること（一致する分野ごと）。", 50),
-    "compound": ("複合的な課題への対応", 6, "課題が「複合的」な市町村で、複数の優先分野に通じた支援官がいること（該当者ごと）。", 50),
-    "ties": ("地域のゆかり", 8, "出身地・ゆかりのある地域が市町村の都道府県であること（該当者ごと）。", 50),
-    "preference": ("本人の希望", 6, "本人の希望（地域・分野）が市町村の都道府県・名称・優先分野に合うこと（該当者ごと）。", 50),
-    "seniority": ("職階の組合せ", 6, "幹部級（指定職・課長級・室長級）と課長補佐級以下の双方がいること。", 50),
-    "continuity": ("前期からの継続", 20, "継続する市町村に、前期のチームの支援官が続けて入ること（該当者ごと）。", 100),
-    "member": ("メンバー1人の加点", 2, "メンバー1人ごとの加点です。支援官に余裕がある場合に3人目を加える価値にもなります。", 50),
-    "travel": ("想定旅費", 1, "四半期ごとの現地訪問の想定旅費（年額）10万円ごとに差し引く点数。", 20),
-}
-FACTOR_ORDER = list(FACTORS)
-
-
-def factor_label(name: str) -> str:
-    return FACTORS[name][0]
-
-
-# --- settings and constraints -------------------------------------------------------------------------------
-
-def settings_for(phase: Phase) -> MatchingSettings:
-    """The phase's settings; the defaults (not saved) until staff change them."""
-    saved = db.session.scalar(select(MatchingSettings).where(MatchingSettings.phase_id == phase.id))
-    return saved or MatchingSettings(phase_id=phase.id, weights={}, exclude_home_municipality=False,
-                                     exclude_home_prefecture=False, exclude_secondment=True, within_budget=True, version=0)
-
-
-def weights_of(settings: MatchingSettings) -> dict[str, int]:
-    return {name: int((settings.weights or {}).get(name, default)) for name, (_, default, _, _) in FACTORS.items()}
-
-
-def save_settings(phase: Phase, form: dict[str, str], options: dict[str, bool], *, actor: User,
-                  expected_version=None) -> MatchingSettings:
-    from banso.reference import typed
-    from banso.services import InputProblems, check_version
-
-    problems = {}
-    weights = {}
-    for name, (label, _, _, high) in FACTORS.items():
-        text = typed(form.get(name, "")).strip()
-        if not (text.isascii() and text.isdigit() and len(text) <= 4) or not 0 <= int(text) <= high:
-            problems[name] = f"{label}の重みは0から{high}までの整数で入力してください。"
-        else:
-            weights[name] = int(text)
-    if problems:
-        raise InputProblems(problems)
-    settings = db.session.scalar(select(MatchingSettings).where(MatchingSettings.phase_id == phase.id))
-    if settings is None:
-        if expected_version not in (None, "", "0", 0):
-            raise WrongState("他の方が先に設定を保存しました。画面を開き直してください。")
-        settings = MatchingSettings(phase_id=phase.id)
-        db.session.add(settings)
-        before = None
-    else:
-        check_version(settings, expected_version, {"weights": "重み"})
-        before = {"weights": settings.weights, **_options(settings)}
-    settings.weights = weights
-    for key, value in options.items():
-        setattr(settings, key, bool(value))
-    settings.updated_by_id = actor.id
-    db.session.flush()
-    audit.record("matching_settings", settings, actor=actor, summary=f"{phase.name}のマッチングの重み・除外条件を変更",
-                 before=before, after={"weights": weights, **_options(settings)})
-    request_plan(phase, actor=actor)
-    return settings
-
-
-def _options(settings: MatchingSettings) -> dict[str, bool]:
-    return {k: bool(getattr(settings, k)) for k in ("exclude_home_municipality", "exclude_home_prefecture",
-                                                      "exclude_secondment", "within_budget")}
-
-
-def constraints(phase: Phase) -> list[MatchingConstraint]:
-    """Staff's decisions for the phase; they name pairings before release, so the page is audited and marked (PUB-2)."""
-    hold.note_shown(phase.id)
-    return list(db.session.scalars(
-        select(MatchingConstraint).options(joinedload(MatchingConstraint.application).joinedload(Application.municipality),
-                                           joinedload(MatchingConstraint.officer))
-        .where(MatchingConstraint.phase_id == phase.id).order_by(MatchingConstraint.id)))
-
-
-def add_constraint(application: Application, kind: str, officer: Officer | None, reason: str, *, actor: User) -> MatchingConstraint:
-    """Pin or forbid a pair, or keep a continuing municipality's members; the plan is computed again."""
-    from banso.services import publication
-
-    phase = application.phase
-    publication.check_open(phase)
-    reason = (reason or "").strip()
-    if kind not in ("pin", "forbid", "keep"):
-        raise InputError("指定の種類が正しくありません。")
-    if application.status != ApplicationStatus.ELIGIBLE:
-        raise WrongState(f"{application.municipality.full_name}の回答は「{application.status_label}」です。"
-                         "対象と判定され、チーム未編成の回答にだけ指定できます。")
-    if kind == "keep":
-        officer = None
-        if not _former_members(application):
-            raise WrongState(f"{application.municipality.full_name}には、今期も選定されている前期チームの支援官がいません。")
-    elif officer is None:
-        raise InputError("支援官を選んでください。")
-    if kind == "forbid" and not reason:
-        raise InputError("除外する理由を入力してください（例: 利益相反のおそれ）。")
-    existing = db.session.scalar(select(MatchingConstraint).where(
-        MatchingConstraint.phase_id == phase.id, MatchingConstraint.application_id == application.id,
-        MatchingConstraint.officer_id.is_(None) if officer is None else MatchingConstraint.officer_id == officer.id))
-    if existing is not None:
-        raise WrongState(f"この組合せには既に「{existing.kind_label}」の指定があります。変えるときは先に取り消してください。")
-    constraint = MatchingConstraint(phase_id=phase.id, kind=kind, application=application, officer=officer,
-                                    reason=reason, created_by_id=actor.id)
-    db.session.add(constraint)
-    db.session.flush()
-    who = f"{officer.name}さんと" if officer else ""
-    audit.record("matching_constraint", constraint, actor=actor,
-                 summary=f"{who}{application.municipality.full_name}を「{constraint.kind_label}」に指定",
-                 after={"kind": kind, "application": application.id, "officer": officer.id if officer else None, "reason": reason})
-    request_plan(phase, actor=actor)
-    return constraint
-
-
-def remove_constraint(constraint: MatchingConstraint, *, actor: User) -> None:
-    from banso.services import publication
-
-    publication.check_open(constraint.application.phase)
-    audit.record("matching_constraint_removed", constraint, actor=actor,
-                 summary=f"{constraint.application.municipality.full_name}の「{constraint.kind_label}」指定を取消し",
-                 before={"kind": constraint.kind, "officer": constraint.officer_id, "reason": constraint.reason})
-    phase = constraint.application.phase
-    db.session.delete(constraint)
-    db.session.flush()
-    request_plan(phase, actor=actor)
-
-
-# --- the plan on the worker ----------------------------------------------------------------------------------
-
-def latest_plan(phase: Phase, *, done: bool = False) -> MatchingPlan | None:
-    """The phase's newest plan (``done``: the newest one computed, shown while a newer one is planned)."""
-    query = select(MatchingPlan).where(MatchingPlan.phase_id == phase.id)
-    if done:
-        query = query.where(MatchingPlan.status == "done")
-    return db.session.scalar(query.order_by(MatchingPlan.id.desc()).limit(1))
-
-
-def request_plan(phase: Phase, *, actor: User | None) -> MatchingPlan:
-    """Queue a plan (one at a time per phase: a plan already waiting to start takes the newest inputs anyway)."""
-    from banso import queue
-
-    waiting = db.session.scalar(select(MatchingPlan).where(MatchingPlan.phase_id == phase.id, MatchingPlan.status == "queued"))
-    if waiting is not None:
-        return waiting
-    plan = MatchingPlan(phase_id=phase.id, requested_by_id=actor.id if actor else None)
-    db.session.add(plan)
-    db.session.flush()
-    queue.enqueue_after_commit("default", "worker.jobs.plan_matching", plan.id)
-    return plan
-
-
-def run_plan(plan: MatchingPlan, *, progress=lambda percent, stage: None) -> MatchingPlan:
-    """Compute a claimed plan (the worker's job); ``progress(percent, stage)`` is told at each stage."""
-    phase = plan.phase
-    progress(5, "申込みと支援官を読み込んでいます")
-    model = build(phase)
-    plan.inputs_digest = inputs_digest(phase)
-    blocked = model.pin_problems()
-    if blocked:
-        return _finish(plan, "infeasible", {"problems": blocked, **model.header()})
-    progress(20, "比較用に従来の方式（貪欲法）で計画しています")
-    greedy = assignment.greedy(model.problem)
-    progress(35, f"最適な計画を探しています（最長{int(TIME_LIMIT)}秒）")
-    try:
-        best = _optimise(model, greedy)
-    except assignment.Infeasible:
-        return _finish(plan, "infeasible", {"problems": ["固定した組合せを、予算・府省庁の混成・人数の条件のもとで同時に満たす計画はありません。"
-                                                           "固定を見直してください。"], **model.header()})
-    progress(85, "理由と品質の指標をまとめています")
-    result = model.describe(best, greedy)
-    return _finish(plan, "done", result)
-
-
-def _finish(plan: MatchingPlan, status: str, result: dict) -> MatchingPlan:
-    plan.status, plan.result, plan.progress, plan.finished_at = status, result, 100, now()
-    plan.stage = "完了" if status == "done" else "計画できませんでした"
-    return plan
-
-
-def inputs_digest(phase: Phase) -> str:
-    """What a plan was computed from: the open applications, the free officers, the decisions and the settings."""
-    apps = db.session.execute(select(Application.id, Application.version).where(
-        Application.phase_id == phase.id, Application.status == ApplicationStatus.ELIGIBLE).order_by(Application.id)).all()
-    officers = db.session.execute(select(OfficerCandidacy.officer_id, OfficerCandidacy.status, Officer.version)
-                                  .join(Officer, Officer.id == OfficerCandidacy.officer_id)
-                                  .where(OfficerCandidacy.phase_id == phase.id).order_by(OfficerCandidacy.officer_id)).all()
-    decided = db.session.execute(select(MatchingConstraint.id).where(MatchingConstraint.phase_id == phase.id)
-                                 .order_by(MatchingConstraint.id)).all()
-    settings = db.session.scalar(select(MatchingSettings.version).where(MatchingSettings.phase_id == phase.id))
-    text = repr((apps, officers, decided, settings))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def replan_changed() -> int:
-    """On the worker's timer: a phase whose last plan was computed from other inputs is planned again."""
-    from banso.services import publication
-
-    count = 0
-    for plan in db.session.scalars(select(MatchingPlan).where(MatchingPlan.id.in_(
-            select(func.max(MatchingPlan.id)).group_by(MatchingPlan.phase_id)))).all():
-        if plan.busy:
-            continue
-        try:
-            publication.check_open(plan.phase)
-        except RuleViolation:
-            continue  # a confirmed matching is not planned again
-        if plan.inputs_digest != inputs_digest(plan.phase):
-            request_plan(plan.phase, actor=None)
-            count += 1
-    return count
 
 
 # --- the model: applications and officers as needs and candidates ----------------------------------------------
@@ -278,7 +47,7 @@ class Model:
     _facts: dict = field(default_factory=dict)
 
     def header(self) -> dict:
-        return {"weights": self.weights, "options": _options(self.settings), "budget_headroom": self.headroom,
+        return {"weights": self.weights, "options": options_of(self.settings), "budget_headroom": self.headroom,
                 "shortlist": self.shortlist, "pairs": len(self.problem.pair),
                 "applications": len(self.applications), "officers": len(self.officers),
                 "unavailable": [{"officer_id": o, "reason": why} for o, why in sorted(self.unavailable.items())][:200],
@@ -333,8 +102,8 @@ class Model:
             team_rows.append({
                 "application_id": a, "officer_ids": members,
                 "score": round(sum(problem.team_score(a, members).values()), 1),
-                "factors": _rounded(problem.team_score(a, members)),
-                "members": [{"officer_id": o, "factors": _rounded(shares[o]), "total": round(sum(shares[o].values()), 1)}
+                "factors": rounded(problem.team_score(a, members)),
+                "members": [{"officer_id": o, "factors": rounded(shares[o]), "total": round(sum(shares[o].values()), 1)}
                             for o in members],
                 "passed_over": self._passed_over(a, members, placed),
                 "cost": sum(problem.cost.get((a, o), 0) for o in members),
@@ -494,7 +263,7 @@ class Model:
         return facts
 
 
-def _rounded(factors: dict[str, float]) -> dict[str, float]:
+def rounded(factors: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in sorted(factors.items(), key=lambda kv: FACTOR_ORDER.index(kv[0])) if round(v, 1)}
 
 
@@ -534,7 +303,7 @@ def _months(start, end) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
-def _former_members(application: Application) -> set[int]:
+def former_members(application: Application) -> set[int]:
     """Officers of the municipality's team in the previous phase who are selected (and free) in this one."""
     former = _former_by_application(application.phase, [application]).get(application.id, set())
     return set(db.session.scalars(select(OfficerCandidacy.officer_id).where(
@@ -542,7 +311,7 @@ def _former_members(application: Application) -> set[int]:
         OfficerCandidacy.officer_id.in_(former)))) if former else set()
 
 
-def _pool(phase: Phase) -> tuple[list[Officer], dict[int, str]]:
+def pool_of(phase: Phase) -> tuple[list[Officer], dict[int, str]]:
     """Selected officers not on a team; those who cannot be planned, with why (OFF-3, OFF-4)."""
     start, end = teams.default_period(phase)
     busy = select(TeamMembership.officer_id).where(TeamMembership.phase_id == phase.id, TeamMembership.left_on.is_(None))
@@ -592,7 +361,7 @@ def build(phase: Phase, *, only: Application | None = None, members: list[Office
     if members is not None:
         pool, unavailable = list(members), {}
     else:
-        pool, unavailable = _pool(phase)
+        pool, unavailable = pool_of(phase)
     decided = [] if only is not None else constraints(phase)
     model = Model(phase, {a.id: a for a in applications}, {o.id: o for o in pool}, weights, settings,
                   assignment.Problem([a.id for a in applications], [o.id for o in pool],
@@ -672,132 +441,3 @@ def _shortlist(model: Model, application: Application, index: int, pool: list[Of
     chosen |= {o for o in pinned if o in by_id}
     chosen |= {members[index % len(members)].id for members in by_group.values()}
     return [by_id[o] for o in sorted(chosen)]
-
-
-# --- reading a stored plan for the page -------------------------------------------------------------------------
-
-@dataclass
-class Proposal:
-    application: Application
-    officers: list[Officer]
-    score: float
-    factors: dict[str, float]
-    members: list[tuple[Officer, dict[str, float], float]]
-    passed_over: list[tuple[Officer | None, float, str]]
-    cost: int
-    adopted: bool = False
-
-    @property
-    def covers_first_priority(self) -> bool:
-        return any(self.application.priority_field_1 in (o.expertise_fields or []) for o in self.officers)
-
-
-@dataclass
-class PlanView:
-    plan: MatchingPlan
-    proposals: list[Proposal]
-    unmatched: list[tuple[Application, str]]
-    officers: dict[int, Officer]
-    applications: dict[int, Application]
-
-    @property
-    def result(self) -> dict:
-        return self.plan.result or {}
-
-
-def read_plan(plan: MatchingPlan) -> PlanView:
-    """The stored plan with its applications and officers loaded (three statements, whatever the phase's size)."""
-    hold.note_shown(plan.phase_id)  # a proposal names pairings before release: audited and marked like results (PUB-2)
-    result = plan.result or {}
-    app_ids = {row["application_id"] for row in result.get("teams", [])} | {row["application_id"] for row in result.get("unmatched", [])}
-    officer_ids = {o for row in result.get("teams", []) for o in row["officer_ids"]}
-    officer_ids |= {p["officer_id"] for row in result.get("teams", []) for p in row["passed_over"]}
-    applications = {a.id: a for a in db.session.scalars(select(Application).options(joinedload(Application.municipality))
-                                                         .where(Application.id.in_(app_ids)))} if app_ids else {}
-    officers = {o.id: o for o in db.session.scalars(select(Officer).options(joinedload(Officer.ministry).joinedload(Ministry.parent))
-                                                     .where(Officer.id.in_(officer_ids)))} if officer_ids else {}
-    proposals = []
-    for row in result.get("teams", []):
-        application = applications.get(row["application_id"])
-        if application is None:
-            continue
-        members = [(officers[m["officer_id"]], m["factors"], m["total"]) for m in row["members"] if m["officer_id"] in officers]
-        proposals.append(Proposal(application, [o for o, _, _ in members], row["score"], row["factors"], members,
-                                  [(officers.get(p["officer_id"]), p["value"], p["reason"]) for p in row["passed_over"]],
-                                  row["cost"], adopted=application.status != ApplicationStatus.ELIGIBLE))
-    unmatched = [(applications[row["application_id"]], row["reason"]) for row in result.get("unmatched", [])
-                 if row["application_id"] in applications]
-    return PlanView(plan, proposals, unmatched, officers, applications)
-
-
-def score_team(application: Application, officer_ids: list[int]) -> dict:
-    """Live re-score of a hand-picked team (the edit page): each member's factors, the total, and what breaks a rule."""
-    officer_ids = officer_ids[:10]  # a team is 2–3: anything beyond is not a team to score
-    members = list(db.session.scalars(select(Officer).where(Officer.id.in_(officer_ids)))) if officer_ids else []
-    model = build(application.phase, only=application, members=members)
-    ids = [o.id for o in members]
-    problem = model.problem
-    shares = problem.member_scores(application.id, ids)
-    breaks = []
-    if ids and not 2 <= len(ids) <= 3:
-        breaks.append(f"チームは2〜3名で編成します（今は{len(ids)}名）。")
-    groups = Counter(problem.group[o] for o in ids)
-    breaks += [f"同じ府省庁（{g}）の支援官が{n}名います。" for g, n in groups.items() if n > 1]
-    conflicts = [why for o in members if (why := conflict(o, application, model.settings))]
-    return {"members": [(o, _rounded(shares[o.id]), round(sum(shares[o.id].values()), 1)) for o in members],
-            "factors": _rounded(problem.team_score(application.id, ids)) if ids else {},
-            "total": round(sum(problem.team_score(application.id, ids).values()), 1) if ids else 0,
-            "breaks": breaks, "conflicts": conflicts}
-
-
-# --- composing by hand and accepting --------------------------------------------------------------------------
-
-def available_officers(phase: Phase, application=None, q: str = "") -> list[tuple[Officer, list[str]]]:
-    """Officers free to join a team now, for composing a team by hand: with what of the answer's priority fields and
-    prefecture they match, best fit first; ``q`` narrows them by name, kana, ministry, home town or ties."""
-    wanted = list(application.priority_fields) if application is not None else []
-    prefecture = application.municipality.prefecture if application is not None else None
-    rows = []
-    for officer in _pool(phase)[0]:
-        text = normalize_name(f"{officer.name}{officer.name_kana}{officer.ministry.label}{officer.home_town}{officer.region_ties}")
-        if q and normalize_name(q) not in text:
-            continue
-        fit = [field_label(f) for f in wanted if f in (officer.expertise_fields or [])]
-        if prefecture and prefecture in f"{officer.home_town}{officer.region_ties}":
-            fit.append("地域のゆかり")
-        rows.append((officer, fit))
-    rows.sort(key=lambda row: (-len(row[1]), row[0].home_ministry.sort_order, row[0].name_kana))
-    return rows
-
-
-def accept(phase: Phase, choices: list[tuple[int, list[int]]], *, actor: User) -> list[Team]:
-    """Form the teams the secretariat accepted (one, several or all proposals, or one edited by hand): all or none,
-    through the same team service and rules as a team formed by hand."""
-    formed = []
-    for application_id, officer_ids in choices:
-        application = db.session.get(Application, application_id)
-        if application is None or application.phase_id != phase.id:
-            raise InputError("対象の回答が見つかりません。")
-        members = [db.session.get(Officer, i) for i in officer_ids]
-        if any(o is None for o in members):
-            raise InputError("支援官が見つかりません。")
-        try:
-            formed.append(teams.form_team(application, members, actor=actor))
-        except RuleViolation as violation:
-            raise RuleViolation(violation.rule_id, f"{application.municipality.full_name}: {violation.message}") from violation
-    return formed
-
-
-def plan_now(phase: Phase) -> list[tuple[int, list[int]]]:
-    """Plan in this process and return the proposals as choices for ``accept`` (the demo forms its teams this way)."""
-    model = build(phase)
-    return sorted(_optimise(model, assignment.greedy(model.problem)).teams.items())
-
-
-def _optimise(model: Model, greedy: assignment.Solution) -> assignment.Solution:
-    """Exact on a phase whose every pair is weighed; on a larger one, improved part by part from the greedy plan
-    within the time limit, with the gap to a bound (see ``assignment.solve_in_parts``)."""
-    if model.shortlist:
-        return assignment.solve_in_parts(model.problem, time_limit=TIME_LIMIT, start=greedy.teams)
-    return assignment.solve(model.problem, time_limit=TIME_LIMIT, start=greedy.teams, gap=PROVED_WITHIN)
-
