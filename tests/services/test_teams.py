@@ -8,7 +8,7 @@ from banso.clock import jst
 from banso.extensions import db
 from banso.models import (ConcurrentAppointment, Notification, Officer,
                           Role, Team, TeamMembership)
-from banso.services import RuleViolation, teams
+from banso.services import RuleViolation, officers, teams
 from tests.conftest import race, racing_barrier
 from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_officer, make_ready_officer,
                              make_team, make_user)
@@ -102,7 +102,7 @@ def test_team_3_support_lasts_one_year_and_an_extension_is_a_recorded_decision(c
     extension = teams.extend_team(team, new_end=date(2027, 9, 30), reason="企業誘致が最終段階のため半年延長", actor=staff)
     assert team.status == "extended" and team.end_date == date(2027, 9, 30)
     assert extension.previous_end == date(2027, 3, 31) and extension.decided_by_id == staff.id
-    assert all(teams.officers.has_covering_appointment(m.officer, date(2027, 4, 1), date(2027, 9, 30)) for m in team.current_members)
+    assert all(officers.has_covering_appointment(m.officer, date(2027, 4, 1), date(2027, 9, 30)) for m in team.current_members)
 
 
 # --- TEAM-4 member replacement ------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_team_4_replacement_keeps_the_mix_and_appointments_and_tells_the_municip
     assert (leaving.name, date(2026, 4, 1), date(2026, 9, 30)) in history and (joining.name, date(2026, 10, 1), None) in history
     ended = db.session.scalar(select(ConcurrentAppointment).where(ConcurrentAppointment.officer_id == leaving.id))
     assert ended.state == "ended" and ended.ended_on == date(2026, 9, 30)  # OFF-3: leaving officer's order ends
-    assert teams.officers.has_covering_appointment(joining, date(2026, 10, 1), team.end_date)
+    assert officers.has_covering_appointment(joining, date(2026, 10, 1), team.end_date)
     recipients = {n.recipient_email for n in db.session.scalars(select(Notification).where(Notification.kind == "member_replacement"))}
     assert team.application.contact_email in recipients and joining.email in recipients and leaving.email in recipients
     assert replacement.reason == "人事異動"
