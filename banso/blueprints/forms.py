@@ -38,12 +38,14 @@ class BansoForm(FlaskForm):
         from flask import request
         from werkzeug.datastructures import CombinedMultiDict
 
-        if not args and "formdata" not in kwargs and request.method == "POST" and any(key.startswith(CONFLICT_PREFIX) for key in request.form):
+        sent_again = request.method == "POST" and any(key.startswith(CONFLICT_PREFIX) for key in request.form)
+        if not args and "formdata" not in kwargs and sent_again:
             data = request.form.copy()
             taken = []
             for key in request.form:
                 name = key.removeprefix(CONFLICT_PREFIX)
-                if key.startswith(CONFLICT_PREFIX) and not key.startswith(CONFLICT_PREFIX + "mine-") and request.form[key] == "mine":
+                chosen = key.startswith(CONFLICT_PREFIX) and not key.startswith(CONFLICT_PREFIX + "mine-")
+                if chosen and request.form[key] == "mine":
                     data.setlist(name, request.form.getlist(f"{CONFLICT_PREFIX}mine-{name}"))
                     taken.append(name)
             kwargs["formdata"] = CombinedMultiDict([data, request.files])
@@ -83,7 +85,8 @@ def _conflicts(form: FlaskForm, saved: dict) -> list[Conflict]:
         theirs, mine = saved[field.name], field.data
         if _shown(theirs) == _shown(mine):
             continue
-        field.conflict = Conflict(field.name, str(field.label.text), _shown(theirs), _shown(mine), request.form.getlist(field.name))
+        field.conflict = Conflict(field.name, str(field.label.text), _shown(theirs), _shown(mine),
+                                  request.form.getlist(field.name))
         found.append(field.conflict)
         field.data, field.raw_data = theirs, None
     return found
