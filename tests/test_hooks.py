@@ -23,3 +23,16 @@ def test_no_hook_is_registered_anywhere_else():
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if re.search(r"\bevent\.(listen|listens_for)\(", line)]
     assert found == []
+
+
+def test_every_job_the_app_enqueues_is_named_once_and_is_a_function_of_the_worker():
+    """Issue 32: job names were strings in five files; they are named in banso/queue.Job alone."""
+    from banso.queue import Job
+    from worker import jobs
+
+    names = {value for key, value in vars(Job).items() if key.isupper()}
+    assert all(callable(getattr(jobs, name.rsplit(".", 1)[1], None)) for name in names) and len(names) >= 7
+    root = Path(banso.__file__).parent
+    spelled = [f"{path.relative_to(root)}:{number}" for path in root.rglob("*.py") if path.name != "queue.py"
+               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if '"worker.jobs.' in line]
+    assert spelled == []

@@ -113,7 +113,7 @@ def enqueue_validation(batch: ImportBatch) -> None:
     """Check a large file on the worker, once the batch it reads is committed."""
     from banso import queue
 
-    queue.enqueue_after_commit("imports", "worker.jobs.validate_import", batch.id, job_timeout=600)
+    queue.enqueue_after_commit("imports", queue.Job.VALIDATE_IMPORT, batch.id, job_timeout=600)
 
 
 def commit(batch: ImportBatch, *, actor: User | None) -> int:

@@ -25,8 +25,7 @@ from banso.services import WrongState, audit
 log = logging.getLogger(__name__)
 _OUTBOX = "banso_outbox"
 STUCK_AFTER = timedelta(minutes=10)
-DELIVER = "worker.jobs.deliver_notification"
-DELIVER_MANY = "worker.jobs.deliver_notifications"
+DELIVER, DELIVER_MANY = queue.Job.DELIVER, queue.Job.DELIVER_MANY
 BATCH = 50
 
 

@@ -251,7 +251,7 @@ def schedule_release(phase: Phase) -> None:
     if at is None:
         return
     try:
-        queue.queue("default").enqueue_at(at, "worker.jobs.release_publication", phase.id,
+        queue.queue("default").enqueue_at(at, queue.Job.RELEASE_PUBLICATION, phase.id,
                                           job_id=f"release-phase-{phase.id}-{int(at.timestamp())}")
     except Exception as exc:  # Redis down: the timer's catch-up still releases on time
         log.warning("公表の予約を登録できませんでした（定期処理で公表します）: %s", exc)

@@ -203,7 +203,7 @@ def ids(app, redis_url):
             change = ProfileChangeRequest(officer=other, changes={"post_title": "課長"}, reason="異動")
             db.session.add(change)
             db.session.flush()
-            job = queue.queue("default").enqueue("worker.jobs.sweep_outbox")
+            job = queue.queue("default").enqueue(queue.Job.SWEEP_OUTBOX)
             team = make_team(phase, contact_email="team-secret@example.lg.jp")
             activity = teams.record_activity(team, {"kind": "online_meeting", "started_on": team.start_date,
                                                     "summary": "定例会議"}, actor=users[STAFF])

@@ -292,7 +292,7 @@ def issue():
         flash("発令日と併任先を入力してください。", "error")
         return redirect(url_for("appointments.index", phase=phase.number))
     try:
-        job = queue.queue("default").enqueue("worker.jobs.issue_appointments", phase.id, form.order_date.data.isoformat(),
+        job = queue.queue("default").enqueue(queue.Job.ISSUE_APPOINTMENTS, phase.id, form.order_date.data.isoformat(),
                                              form.post.data, current_user.id, job_timeout=600)
     except Exception:  # Redis unavailable: tell the user, change nothing
         flash("処理を開始できませんでした（ジョブ基盤に接続できません）。しばらくしてから再度お試しください。", "error")

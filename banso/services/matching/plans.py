@@ -132,7 +132,7 @@ def request_plan(phase: Phase, *, actor: User | None) -> MatchingPlan:
     plan = MatchingPlan(phase_id=phase.id, requested_by_id=actor.id if actor else None)
     db.session.add(plan)
     db.session.flush()
-    queue.enqueue_after_commit("default", "worker.jobs.plan_matching", plan.id)
+    queue.enqueue_after_commit("default", queue.Job.PLAN_MATCHING, plan.id)
     return plan
 
 
