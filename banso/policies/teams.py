@@ -21,9 +21,11 @@ def may_open_any(user: User) -> bool:
     return user.has_role(*STAFF, Role.OFFICER)
 
 
-def may_record(team: Team, user: User) -> bool:
-    """Activity and half-year reports: the secretariat and the team's current members."""
-    return may_open(team, user)
+def may_record(team: Team, user: User, *, closed: bool = False) -> bool:
+    """Activity and half-year reports: the secretariat and the team's current members, while the team's records are
+    open (``closed``: past its closing day and not reopened, as services/closing.is_closed decides — the flush refuses
+    such a change whatever asks)."""
+    return not closed and may_open(team, user)
 
 
 def may_correct_activity(activity, user: User) -> bool:

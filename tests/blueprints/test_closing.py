@@ -20,6 +20,7 @@ def test_team_3_a_closed_teams_page_refuses_a_new_record_with_the_way_forward_an
     login(client, _email(app, world["officer"]))
     page = client.get(f"/teams/{world['ending']}").get_data(as_text=True)
     assert "令和9年4月14日" in page and "記録は締め切られています" in page and "活動を記録する" not in page
+    assert "提出する</summary>" not in page  # nor a half-year report: the policy is asked with the records closed
     refused = client.post(f"/teams/{world['ending']}/activities",
                           data={"kind": "online_meeting", "started_on": "2027-03-31", "summary": "追記"}, follow_redirects=True)
     assert refused.status_code == 200 and "事務局管理者にチームの画面で理由を記録して再開" in refused.get_data(as_text=True)
