@@ -145,28 +145,41 @@ def test_off_5_finance_finds_officers_by_name_and_ministry_only(app, client):
     assert "応募 中男" in export and "hr-secret" not in export and "課長級" not in export
 
 
-def test_two_staff_editing_one_officer_the_second_save_never_overwrites_the_first(app, client):
-    """Found: two staff editing the same officer record, the second save silently reverted the first."""
+def _form_values(page: str) -> dict:
+    """The officer form's values as the page carries them (what a browser sends back): inputs but radio buttons,
+    chosen options, text areas."""
     import re
 
+    form = page[page.index('<form method="post"'):]
+    fields = dict(re.findall(r'<input(?![^>]*type="radio")[^>]*name="([a-z_-]+)"[^>]*value="([^"]*)"', form))
+    for name, options in re.findall(r'<select[^>]*name="([a-z_]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = [o for o in re.findall(r"<option([^>]*)>", options) if "selected" in o]
+        if chosen:
+            fields[name] = re.search(r'value="([^"]*)"', chosen[0]).group(1)
+    for name, text in re.findall(r'<textarea[^>]*name="([a-z_]+)"[^>]*>(.*?)</textarea>', form, re.S):
+        fields[name] = text.strip()
+    return fields
+
+
+def _two_staff_on_one_officer(app, client, **officer):
+    """An officer record and two staff members signed in, each in their own browser: (officer id, the second's)."""
     with app.app_context():
-        officer = make_officer(post_title="課長補佐")
+        officer_id = make_officer(**officer).id
         make_user(Role.SECRETARIAT, email="first@banso.example")
         make_user(Role.SECRETARIAT, email="second@banso.example")
         db.session.commit()
-        officer_id = officer.id
     second = app.test_client()
     login(client, "first@banso.example")
     login(second, "second@banso.example")
+    return officer_id, second
+
+
+def test_two_staff_editing_one_officer_the_second_save_never_overwrites_the_first(app, client):
+    """Found: two staff editing the same officer record, the second save silently reverted the first."""
+    officer_id, second = _two_staff_on_one_officer(app, client, post_title="課長補佐")
 
     def opened(browser):
-        page = browser.get(f"/officers/{officer_id}/edit").get_data(as_text=True)
-        fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page))
-        for name, options in re.findall(r'<select[^>]*name="([a-z_]+)"[^>]*>(.*?)</select>', page, re.S):
-            chosen = [o for o in re.findall(r"<option([^>]*)>", options) if "selected" in o]
-            if chosen:
-                fields[name] = re.search(r'value="([^"]*)"', chosen[0]).group(1)
-        return fields
+        return _form_values(browser.get(f"/officers/{officer_id}/edit").get_data(as_text=True))
 
     first_form, second_form = opened(client), opened(second)
     assert first_form["version"] == second_form["version"] == "1"
@@ -184,40 +197,18 @@ def test_saving_again_from_the_409_page_keeps_the_colleagues_change_unless_overw
     """Issue 31: saving again from the 409 page silently reverted the colleague's change (the page carried the new
     version with every field as first typed). Now each field typed differently from what is saved shows both, keeps
     the saved value, and overwriting it is an explicit, audited choice for that field."""
-    import re
-
     from banso.models import AuditEntry
 
-    with app.app_context():
-        officer = make_officer(post_title="課長補佐", phone="03-1111-1111")
-        make_user(Role.SECRETARIAT, email="first@banso.example")
-        make_user(Role.SECRETARIAT, email="second@banso.example")
-        db.session.commit()
-        officer_id = officer.id
-    second = app.test_client()
-    login(client, "first@banso.example")
-    login(second, "second@banso.example")
-
-    def fields_of(page: str) -> dict:
-        form = page[page.index('<form method="post"'):]
-        fields = dict(re.findall(r'<input(?![^>]*type="radio")[^>]*name="([a-z_-]+)"[^>]*value="([^"]*)"', form))
-        for name, options in re.findall(r'<select[^>]*name="([a-z_]+)"[^>]*>(.*?)</select>', form, re.S):
-            chosen = [o for o in re.findall(r"<option([^>]*)>", options) if "selected" in o]
-            if chosen:
-                fields[name] = re.search(r'value="([^"]*)"', chosen[0]).group(1)
-        for name, text in re.findall(r'<textarea[^>]*name="([a-z_]+)"[^>]*>(.*?)</textarea>', form, re.S):
-            fields[name] = text.strip()
-        return fields
-
-    first_form = fields_of(client.get(f"/officers/{officer_id}/edit").get_data(as_text=True))
-    second_form = fields_of(second.get(f"/officers/{officer_id}/edit").get_data(as_text=True))
+    officer_id, second = _two_staff_on_one_officer(app, client, post_title="課長補佐", phone="03-1111-1111")
+    first_form = _form_values(client.get(f"/officers/{officer_id}/edit").get_data(as_text=True))
+    second_form = _form_values(second.get(f"/officers/{officer_id}/edit").get_data(as_text=True))
     assert second.post(f"/officers/{officer_id}/edit", data=dict(second_form, post_title="課長")).status_code == 302
     stale = client.post(f"/officers/{officer_id}/edit", data=dict(first_form, phone="03-0000-0000"))
     page = stale.get_data(as_text=True)
     assert stale.status_code == 409
     assert "他の方が保存した内容: <strong>課長</strong>／あなたの入力: <strong>課長補佐</strong>" in page
     assert "他の方が保存した内容: <strong>03-1111-1111</strong>／あなたの入力: <strong>03-0000-0000</strong>" in page
-    again = fields_of(page)
+    again = _form_values(page)
     assert again["post_title"] == "課長" and again["phone"] == "03-1111-1111"  # the saved values are in the fields
     # Saved again as it stands, with overwriting chosen for the phone only: the colleague's post title stays.
     assert client.post(f"/officers/{officer_id}/edit", data=dict(again, **{"conflict-phone": "mine",
