@@ -236,16 +236,20 @@ def list_query(phase: Phase | None, *, q=None, prefecture=None, block=None, band
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(Municipality.name.like(like) | Municipality.name_kana.like(like) | Municipality.code.like(like))
+    return where_located(stmt, population, prefecture=prefecture, block=block, band=band), population
+
+
+def where_located(stmt, population, *, prefecture=None, block=None, band=None):
+    """The filters every list of municipalities (or of their answers) offers: prefecture, region block and population
+    band, ``population`` being the phase's reference count (``population_column``)."""
     if prefecture:
         stmt = stmt.where(Municipality.prefecture == prefecture)
     if block:
         stmt = stmt.where(Municipality.region_block == block)
     if band in POPULATION_BANDS:
         low, high = POPULATION_BANDS[band]
-        stmt = stmt.where(population >= low)
-        if high is not None:
-            stmt = stmt.where(population < high)
-    return stmt, population
+        stmt = stmt.where(population >= low, *([population < high] if high is not None else []))
+    return stmt
 
 
 def find_by_input(text: str) -> Municipality | None:

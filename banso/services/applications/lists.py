@@ -31,13 +31,7 @@ def list_query(phase: Phase, *, q=None, prefecture=None, block=None, band=None, 
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(Municipality.name.like(like), Municipality.name_kana.like(like),
                               Application.local_situation.like(like), Application.contact_department.like(like)))
-    if prefecture:
-        stmt = stmt.where(Municipality.prefecture == prefecture)
-    if block:
-        stmt = stmt.where(Municipality.region_block == block)
-    if band in POPULATION_BANDS:
-        low, high = POPULATION_BANDS[band]
-        stmt = stmt.where(population >= low, *( [population < high] if high else []))
+    stmt = municipalities.where_located(stmt, population, prefecture=prefecture, block=block, band=band)
     if parse_id(field):
         f = int(field)
         stmt = stmt.where(or_(Application.priority_field_1 == f, Application.priority_field_2 == f,
