@@ -2,7 +2,8 @@
 an answer after the deadline (APP-6)."""
 from __future__ import annotations
 
-from banso.models import Role, User
+from banso.models import User
+from banso.policies.roles import is_admin, is_staff
 
 
 def two_factor_required(user: User) -> bool:
@@ -18,7 +19,7 @@ def may_turn_off_two_factor(user: User) -> bool:
 
 
 def may_administer(user: User) -> bool:
-    return user.has_role(Role.ADMIN)
+    return is_admin(user)
 
 
 def may_accept_late(user: User) -> bool:
@@ -28,9 +29,19 @@ def may_accept_late(user: User) -> bool:
 
 def may_bulk_applications(user: User) -> bool:
     """Moving many answers at once (確認済, 対象) is the secretariat's, as one at a time is."""
-    return user.has_role(Role.ADMIN, Role.SECRETARIAT)
+    return is_staff(user)
 
 
 def may_confirm_population(user: User) -> bool:
     """APP-1: an admin records the population confirmed where the figures cannot decide (確認要, 未確認)."""
     return may_administer(user)
+
+
+def may_watch_notifications(user: User) -> bool:
+    """The notifications' delivery (and resending a failed one): the secretariat, who sends them."""
+    return is_staff(user)
+
+
+def may_import(user: User) -> bool:
+    """Uploaded files being checked and committed (applications, officers, continuation answers): the secretariat."""
+    return is_staff(user)

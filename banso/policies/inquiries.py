@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy import true
 
-from banso.models import Inquiry, Role, User
-
-STAFF = (Role.ADMIN, Role.SECRETARIAT)
-HANDLERS = (*STAFF, Role.FINANCE)
+from banso.models import Inquiry, User
+from banso.policies.roles import is_finance, is_officer, is_staff, signed_in
 
 
 def visible_condition(user: User):
     """Which inquiries the user sees, as SQL: the lists, the single views and a thread's merged parts ask it."""
-    if user.has_role(*STAFF):
+    if is_staff(user):
         return true()
-    if user.has_role(Role.FINANCE):
+    if is_finance(user):
         return Inquiry.category == "travel"
     return Inquiry.submitted_by_id == user.id
 
 
 def may_handle(inquiry: Inquiry, user: User) -> bool:
     """Staff answer everything; finance answers the travel questions."""
-    return user.has_role(*STAFF) or (user.has_role(Role.FINANCE) and inquiry.category == "travel")
+    return is_staff(user) or (is_finance(user) and inquiry.category == "travel")
 
 
 def may_answer(inquiry: Inquiry, user: User) -> bool:
@@ -32,17 +30,32 @@ def may_answer(inquiry: Inquiry, user: User) -> bool:
 
 def may_record(user: User) -> bool:
     """Recording phone calls and e-mails, importing .eml files, the reply templates, merging and linking: staff."""
-    return user.has_role(*STAFF)
+    return is_staff(user)
 
 
 def sees_travel_only(user: User) -> bool:
-    return user.has_role(Role.FINANCE)
+    return is_finance(user)
 
 
 def may_follow_links(user: User) -> bool:
     """The links from an inquiry to its municipality, application and team pages (the secretariat's pages)."""
-    return user.has_role(*STAFF)
+    return is_staff(user)
 
 
 def may_be_assigned(user: User) -> bool:
-    return user.has_role(*HANDLERS)
+    return may_handle_any(user)
+
+
+def may_handle_any(user: User) -> bool:
+    """The inquiry lists, reports and answering pages: the secretariat and finance (each sees its part)."""
+    return is_staff(user) or is_finance(user)
+
+
+def asks_as_officer(user: User) -> bool:
+    """An officer's own inquiries (問い合わせ, their list and threads): sent signed in, answered to them."""
+    return is_officer(user)
+
+
+def may_open_attachments(user: User) -> bool:
+    """Any role may ask for an attachment; the inquiry it belongs to decides (visible_condition)."""
+    return signed_in(user)

@@ -3,16 +3,15 @@ travellers' names and ministries only, so it may look them up by name, kana and 
 (no grade, type, expertise, eligibility, candidacy or e-mail); an officer keeps their own profile."""
 from __future__ import annotations
 
-from banso.models import Role, User
+from banso.models import User
+from banso.policies.roles import is_finance, is_officer, is_staff
 
-STAFF = (Role.ADMIN, Role.SECRETARIAT)
-LIST_ROLES = (*STAFF, Role.FINANCE)
 HR_FILTERS = ("grade", "officer_type", "field", "status")
 
 
 def sees_hr_data(user: User) -> bool:
     """Posts, grades, contact details, expertise, eligibility and candidacies."""
-    return user.has_role(*STAFF)
+    return is_staff(user)
 
 
 def list_filters(user: User, args) -> dict:
@@ -37,4 +36,29 @@ def may_request_change(officer, user: User) -> bool:
 
 def may_select(user: User) -> bool:
     """Selecting applicants for a phase (選定, one at a time or many at once) is the secretariat's."""
-    return user.has_role(*STAFF)
+    return is_staff(user)
+
+
+def may_list(user: User) -> bool:
+    """The officer list: the secretariat, and finance by name and ministry only (the travellers)."""
+    return is_staff(user) or is_finance(user)
+
+
+def may_keep_records(user: User) -> bool:
+    """Creating and correcting officers' records, their logins, imports and change requests: the secretariat."""
+    return is_staff(user)
+
+
+def may_open_any(user: User) -> bool:
+    """An officer's page: the secretariat any, an officer their own (is_own_record decides which)."""
+    return is_staff(user) or is_officer(user)
+
+
+def keeps_own_profile(user: User) -> bool:
+    """マイプロフィール and the change requests to one's own record: officers."""
+    return is_officer(user)
+
+
+def may_appoint(user: User) -> bool:
+    """Concurrent appointments (併任発令): issuing, its tasks and ending them are the secretariat's."""
+    return is_staff(user)

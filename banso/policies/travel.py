@@ -8,12 +8,13 @@ from __future__ import annotations
 from flask import g, has_request_context
 from sqlalchemy import select, union
 
-from banso.models import Officer, Role, Team, TripRequest, TripTraveller, User
+from banso.models import Officer, Team, TripRequest, TripTraveller, User
 from banso.models.travel import TripStatus
+from banso.policies.roles import is_admin, is_finance, is_officer, is_staff, signed_in
 
-STAFF = (Role.ADMIN, Role.SECRETARIAT)
-FILERS = (Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
-READERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
+
+def _reads_figures(user: User) -> bool:
+    return is_staff(user) or is_finance(user)
 
 
 def _is_traveller(trip: TripRequest, user: User) -> bool:
@@ -47,34 +48,34 @@ def _own_trip_ids(user: User) -> list[int]:
 
 def sees_only_own(user: User) -> bool:
     """Officers see their own trips; the secretariat and finance see every trip (of teams not held)."""
-    return user.has_role(Role.OFFICER)
+    return is_officer(user)
 
 
 def may_view(trip: TripRequest, user: User) -> bool:
-    if user.has_role(*READERS):
+    if _reads_figures(user):
         return True
-    return user.has_role(Role.OFFICER) and (trip.filed_by_id == user.id or _is_traveller(trip, user))
+    return is_officer(user) and (trip.filed_by_id == user.id or _is_traveller(trip, user))
 
 
 def may_edit(trip: TripRequest, user: User) -> bool:
     """Filing, correcting, claiming: the filer, the travellers, and the secretariat on their behalf."""
-    return user.has_role(*STAFF) or (user.has_role(Role.OFFICER) and may_view(trip, user))
+    return is_staff(user) or (is_officer(user) and may_view(trip, user))
 
 
 def may_file(user: User) -> bool:
-    return user.has_role(*FILERS)
+    return is_staff(user) or is_officer(user)
 
 
 def may_file_for(team: Team, user: User) -> bool:
     """An officer for their own current team; the secretariat for any."""
-    if user.has_role(*STAFF):
+    if is_staff(user):
         return True
-    return user.has_role(Role.OFFICER) and any(m.officer.user_id == user.id for m in team.current_members)
+    return is_officer(user) and any(m.officer.user_id == user.id for m in team.current_members)
 
 
 def may_review(user: User) -> bool:
     """Reviewing requests and claims is finance's work (TRV-2)."""
-    return user.has_role(Role.FINANCE)
+    return is_finance(user)
 
 
 def may_review_request(trip: TripRequest, user: User) -> bool:
@@ -88,21 +89,35 @@ def may_review_claim(trip: TripRequest, user: User) -> bool:
 
 def may_decide_bearer(trip: TripRequest | None, user: User) -> bool:
     """The secretariat records who bears a trip beyond the plan (TRV-2), before it is approved."""
-    return user.has_role(*STAFF) and (trip is None or trip.status in (TripStatus.SUBMITTED, TripStatus.RETURNED))
+    return may_decide_bearers(user) and (trip is None or trip.status in (TripStatus.SUBMITTED, TripStatus.RETURNED))
 
 
 def may_see_budget(user: User) -> bool:
-    return user.has_role(*READERS)
+    return _reads_figures(user)
 
 
 def may_plan_visits(user: User) -> bool:
     """Visit plans and the standard cost of a visit are finance's."""
-    return user.has_role(Role.FINANCE)
+    return is_finance(user)
 
 
 def may_revise_cap(user: User) -> bool:
-    return user.has_role(Role.ADMIN)
+    return is_admin(user)
 
 
 def may_edit_rates(user: User) -> bool:
-    return user.has_role(Role.FINANCE)
+    return is_finance(user)
+
+
+def may_open_travel(user: User) -> bool:
+    """The trip list and a trip's page: every role, each seeing its own part (sees_only_own, may_view)."""
+    return signed_in(user)
+
+
+def may_decide_bearers(user: User) -> bool:
+    return is_staff(user)
+
+
+def may_see_rates(user: User) -> bool:
+    """The rate tables are read by those who file and check trips' figures; finance keeps them (may_edit_rates)."""
+    return _reads_figures(user)

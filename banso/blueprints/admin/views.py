@@ -9,12 +9,12 @@ from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.extensions import db
 from banso.formatting import jst_datetime, parse_id
 from banso.listing import export, log_page, page_or_fragment, paginate, sort_by
-from banso.models import AuditEntry, Notification, Phase, PhaseEvent, Role, User
+from banso.models import AuditEntry, Notification, Phase, PhaseEvent, User
 from banso.models.user import ROLE_LABELS
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.permissions import allowed
+from banso.policies import admin as admin_policy
 from banso.services import audit, notifications, phases, two_factor, users
 
-ADMIN = (Role.ADMIN,)
 
 
 # --- users -----------------------------------------------------------------
@@ -23,7 +23,7 @@ USER_SORTS = {"name": User.name, "email": User.email, "role": User.role, "last_l
 
 
 @bp.get("/users", endpoint="users")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def users_index():
     stmt = users.list_query(q=request.args.get("q"), role=request.args.get("role"), active=request.args.get("active"))
     stmt, sort = sort_by(stmt, USER_SORTS, "name")
@@ -38,7 +38,7 @@ def users_index():
 
 
 @bp.post("/users")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def users_create():
     form = UserCreateForm()
     on_refusal(lambda: render_template("admin/user_new.html", form=form), form)
@@ -52,13 +52,13 @@ def users_create():
 
 
 @bp.get("/users/new")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def users_new():
     return render_template("admin/user_new.html", form=UserCreateForm())
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def users_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
@@ -71,7 +71,7 @@ def users_edit(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reset-password")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def users_reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     if user.last_login_at is None:
@@ -83,7 +83,7 @@ def users_reset_password(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reset-two-factor")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def users_reset_two_factor(user_id: int):
     user = db.get_or_404(User, user_id)
     return act(lambda: two_factor.reset(user, actor=current_user),
@@ -94,14 +94,14 @@ def users_reset_two_factor(user_id: int):
 # --- phases ----------------------------------------------------------------
 
 @bp.get("/phases", endpoint="phases")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def phases_index():
     return render_template("admin/phases.html", phases=phases.all_phases())
 
 
 
 @bp.route("/phases/new", methods=["GET", "POST"])
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def phases_create():
     """A new phase, typed in or (?from=<id>) drafted from the last one a year on, with its carried-over settings."""
     source = db.session.get(Phase, parse_id(request.args.get("from"))) if parse_id(request.args.get("from")) else None
@@ -122,7 +122,7 @@ def phases_create():
 
 
 @bp.route("/phases/<int:phase_id>", methods=["GET", "POST"])
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def phases_edit(phase_id: int):
     phase = db.get_or_404(Phase, phase_id)
     form = PhaseForm()
@@ -142,7 +142,7 @@ def phases_edit(phase_id: int):
 
 
 @bp.post("/phases/<int:phase_id>/events")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def phases_add_event(phase_id: int):
     phase = db.get_or_404(Phase, phase_id)
     form = PhaseEventForm()
@@ -156,7 +156,7 @@ def phases_add_event(phase_id: int):
 
 
 @bp.post("/phases/<int:phase_id>/events/<int:event_id>/delete")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def phases_remove_event(phase_id: int, event_id: int):
     event = db.get_or_404(PhaseEvent, event_id)
     if event.phase_id != phase_id:
@@ -168,7 +168,7 @@ def phases_remove_event(phase_id: int, event_id: int):
 # --- audit -----------------------------------------------------------------
 
 @bp.get("/audit", endpoint="audit")
-@roles_required(*ADMIN)
+@allowed(admin_policy.may_administer)
 def audit_index():
     form = AuditFilterForm(request.args)
     form.object_type.choices = [SelectChoice("", "すべて")] + [SelectChoice(t) for t in audit.object_types()]
@@ -202,7 +202,7 @@ def _json(value) -> str:
 
 
 @bp.get("/notifications", endpoint="notifications")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(admin_policy.may_watch_notifications)
 def notifications_index():
     """The outbox as a log, newest first, paged by where the last page ended (no count, no OFFSET over ~80,000 rows);
     filtered by status and searched by recipient or subject."""
@@ -219,7 +219,7 @@ def notifications_index():
 
 
 @bp.post("/notifications/<int:notification_id>/resend")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(admin_policy.may_watch_notifications)
 def notifications_resend(notification_id: int):
     notification = db.get_or_404(Notification, notification_id)
     return act(lambda: notifications.resend(notification, actor=current_user), f"「{notification.subject}」を再送キューに入れました。",

@@ -9,14 +9,15 @@ from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import Application, Municipality, Role
+from banso.models import Application, Municipality
 from banso.models.application import APPLICATION_STATUS_LABELS
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.permissions import allowed
+from banso.policies import admin as admin_policy
+from banso.policies import applications as policy
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
 from banso.services import (InputError, application_import, applications, audit, continuation_import, municipalities,
                             phases, survey)
 
-STAFF = SECRETARIAT_ROLES
 FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late")
 
 
@@ -32,7 +33,7 @@ def _get(application_id: int) -> Application:
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def index():
     phase = _phase()
     stmt, population = applications.list_query(phase, **{k: request.args.get(k) for k in FILTERS})
@@ -56,7 +57,7 @@ def _form_page(form, phase, application=None, status=200):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def create():
     phase = _phase()
     form = ApplicationForm()
@@ -78,7 +79,7 @@ def create():
 
 
 @bp.get("/<int:application_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def detail(application_id: int):
     application = _get(application_id)
     return render_template("applications/detail.html", a=application, checks=applications.assess(application),
@@ -87,7 +88,7 @@ def detail(application_id: int):
 
 
 @bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def edit(application_id: int):
     application = _get(application_id)
     form = ApplicationForm()
@@ -104,7 +105,7 @@ def edit(application_id: int):
 
 
 @bp.post("/bulk")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def bulk():
     """確認済 or 対象 for the answers ticked in the list, each under its own rules; the refused ones are named."""
     selected = applications.by_ids(request.form.getlist("ids"))
@@ -117,7 +118,7 @@ def bulk():
 
 
 @bp.post("/<int:application_id>/status")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def change_status(application_id: int):
     application = _get(application_id)
     form = StatusForm()
@@ -135,7 +136,7 @@ def change_status(application_id: int):
 
 
 @bp.post("/<int:application_id>/confirm-population")
-@roles_required(Role.ADMIN)
+@allowed(admin_policy.may_confirm_population)
 def confirm_population(application_id: int):
     application = _get(application_id)
     form = LateAcceptanceForm()  # one reason field, as for a late answer
@@ -145,7 +146,7 @@ def confirm_population(application_id: int):
 
 
 @bp.post("/<int:application_id>/accept-late")
-@roles_required(Role.ADMIN)
+@allowed(admin_policy.may_accept_late)
 def accept_late(application_id: int):
     application = _get(application_id)
     form = LateAcceptanceForm()
@@ -162,7 +163,7 @@ def accept_late(application_id: int):
 # --- spreadsheet import ----------------------------------------------------------
 
 @bp.route("/imports/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def import_new():
     phase = _phase()
     form = ImportForm()
@@ -182,7 +183,7 @@ def import_new():
 # --- continuation survey (APP-4) ----------------------------------------------------
 
 @bp.get("/continuation")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def continuation():
     phase = _phase()
     stmt = applications.continuation_query(phase, unanswered_only=request.args.get("unanswered") == "1")
@@ -197,7 +198,7 @@ def continuation():
 
 
 @bp.post("/continuation/<int:application_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def continuation_answer(application_id: int):
     previous_application = _get(application_id)
     phase = _phase()
@@ -214,7 +215,7 @@ def continuation_answer(application_id: int):
 
 
 @bp.route("/continuation/import", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def continuation_import_new():
     """The answers as the municipalities send the file back: previewed, then all of them or none (APP-4)."""
     phase = _phase()
@@ -230,7 +231,7 @@ def continuation_import_new():
 
 
 @bp.post("/continuation/request")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def survey_request():
     """調査の依頼: the first mail of the survey, to every prefecture and to last phase's supported municipalities."""
     phase = _phase()
@@ -240,7 +241,7 @@ def survey_request():
 
 
 @bp.post("/continuation/remind")
-@roles_required(*STAFF)
+@allowed(policy.may_handle)
 def continuation_remind():
     phase = _phase()
     count = survey.remind_unanswered(phase, actor=current_user)

@@ -7,7 +7,8 @@ from banso.blueprints.forms import already_sent, on_refusal
 from banso.blueprints.imports import bp
 from banso.extensions import db
 from banso.models import ImportBatch
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.permissions import allowed
+from banso.policies import admin as admin_policy
 from banso.services import imports
 
 
@@ -29,7 +30,7 @@ def _batch(batch_id: int) -> ImportBatch:
 
 
 @bp.get("/<int:batch_id>")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(admin_policy.may_import)
 def detail(batch_id: int):
     batch = _batch(batch_id)
     importer = imports.IMPORTERS[batch.kind]
@@ -37,7 +38,7 @@ def detail(batch_id: int):
 
 
 @bp.get("/<int:batch_id>/progress")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(admin_policy.may_import)
 def progress(batch_id: int):
     """The self-polling progress partial; answers 286 (htmx: stop polling) once checking is done."""
     batch = _batch(batch_id)
@@ -48,7 +49,7 @@ def progress(batch_id: int):
 
 
 @bp.post("/<int:batch_id>/exclude")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(admin_policy.may_import)
 def exclude(batch_id: int):
     batch = _batch(batch_id)
     back = redirect(url_for("imports.detail", batch_id=batch.id))
@@ -59,7 +60,7 @@ def exclude(batch_id: int):
 
 
 @bp.post("/<int:batch_id>/commit")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(admin_policy.may_import)
 def commit(batch_id: int):
     batch = _batch(batch_id)
     importer = imports.IMPORTERS[batch.kind]

@@ -9,14 +9,13 @@ from banso.blueprints.inquiries.forms import ContactForm, EmlForm, FaqForm, LogF
 from banso.extensions import db
 from banso.formatting import parse_id
 from banso.listing import export, export_workbook, page_or_fragment, paginate, send_stored, sort_by
-from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage, Municipality, Officer, ReplyTemplate, Role, User
+from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage, Municipality, Officer, ReplyTemplate, User
 from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
-from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
+from banso.permissions import allowed
 from banso.policies import inquiries as policy
 from banso.services import InputError, helpdesk, inquiries, phases
 from banso.services import mailbox as mailbox_service
 
-HANDLERS = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)
 FIELDS = ["org_type", "prefecture", "municipality_code", "organisation", "name", "email", "phone", "category", "subject", "body"]
 
 
@@ -33,7 +32,7 @@ def _municipality_choices(form: ContactForm) -> None:
 def contact():
     """The one page the outside world reaches: FAQ first, then the form (INQ-1)."""
     form = ContactForm()
-    if request.method == "GET" and current_user.is_authenticated and current_user.has_role(Role.OFFICER):
+    if request.method == "GET" and current_user.is_authenticated and policy.asks_as_officer(current_user):
         officer = db.session.scalar(select(Officer).where(Officer.user_id == current_user.id))
         form.org_type.data, form.name.data, form.email.data = "officer", current_user.name, current_user.email
         if officer is not None:
@@ -99,7 +98,7 @@ EXPORT_COLUMNS = [
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def index():
     args = request.args
     stmt = inquiries.list_query(current_user, q=args.get("q"), status=args.get("status"), category=args.get("category"),
@@ -115,13 +114,13 @@ def index():
 
 
 @bp.get("/counts")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def counts():
     return render_template("inquiries/_counts.html", counts=inquiries.status_counts(current_user), statuses=InquiryStatus)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def create():
     """Staff record a phone call or an e-mail in the same record (INQ-1)."""
     form = LogForm()
@@ -141,7 +140,7 @@ def create():
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def import_eml():
     form = EmlForm()
     on_refusal(lambda: render_template("inquiries/import.html", form=form), form)
@@ -158,7 +157,7 @@ def import_eml():
 
 
 @bp.get("/<int:inquiry_id>")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def detail(inquiry_id: int):
     inquiry = _inquiry(inquiry_id, inquiries.page_loads())
     reply_form = MessageForm()
@@ -187,7 +186,7 @@ def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):
 
 
 @bp.post("/<int:inquiry_id>/reply")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def reply(inquiry_id: int):
     """A refused reply (a crossed reply, a stale page, a file too large) shows the page again with what was typed."""
     inquiry = _inquiry(inquiry_id)
@@ -205,7 +204,7 @@ def reply(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/messages/<int:message_id>/confirm-sender")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def confirm_sender(inquiry_id: int, message_id: int):
     inquiry = _inquiry(inquiry_id)
     message = db.get_or_404(InquiryMessage, message_id)
@@ -216,7 +215,7 @@ def confirm_sender(inquiry_id: int, message_id: int):
 
 
 @bp.post("/<int:inquiry_id>/presence")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def presence(inquiry_id: int):
     """Polled by the page: who else has this inquiry open or is writing a reply (the collision warning)."""
     inquiry = _inquiry(inquiry_id)
@@ -225,7 +224,7 @@ def presence(inquiry_id: int):
 
 
 @bp.get("/attachments/<int:attachment_id>")
-@roles_required(*ALL_ROLES)
+@allowed(policy.may_open_attachments)
 def attachment(attachment_id: int):
     found = inquiries.visible_attachment(attachment_id, current_user)
     if found is None:
@@ -234,7 +233,7 @@ def attachment(attachment_id: int):
 
 
 @bp.get("/mailbox")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def mailbox():
     """Every mail taken in (the mailbox and uploads) and what became of it."""
     args = request.args
@@ -244,7 +243,7 @@ def mailbox():
 
 
 @bp.get("/mailbox/<int:mail_id>/original")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def original(mail_id: int):
     found = inquiries.original_mail(mail_id, actor=current_user)
     if found is None:
@@ -253,7 +252,7 @@ def original(mail_id: int):
 
 
 @bp.post("/<int:inquiry_id>/note")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def note(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     form = MessageForm(prefix="note")
@@ -263,7 +262,7 @@ def note(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/status")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def status(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     value = request.form.get("status", "")
@@ -271,7 +270,7 @@ def status(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/assign")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def assign(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     chosen = request.form.get("assignee_id", "")
@@ -281,7 +280,7 @@ def assign(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/merge")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def merge(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     number = (request.form.get("target") or "").strip()
@@ -293,7 +292,7 @@ def merge(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/link")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def link(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     code = request.form.get("municipality_code", "")
@@ -301,7 +300,7 @@ def link(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/faq")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def promote(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     form = FaqForm()
@@ -312,7 +311,7 @@ def promote(inquiry_id: int):
 
 
 @bp.route("/templates", methods=["GET", "POST"])
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_record)
 def templates():
     form = TemplateForm()
     chosen = request.values.get("template_id", "")
@@ -338,13 +337,13 @@ def templates():
 
 
 @bp.get("/reports")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def reports():
     return render_template("inquiries/reports.html", report=inquiries.report(current_user), months=inquiries.report_months())
 
 
 @bp.get("/reports/monthly")
-@roles_required(*HANDLERS)
+@allowed(policy.may_handle_any)
 def monthly():
     """The month's report as Excel: the figures, by category, by handler, and every inquiry of the month."""
     month = inquiries.parse_month(request.args.get("month"))
@@ -356,14 +355,14 @@ def monthly():
 
 
 @bp.get("/mine")
-@roles_required(Role.OFFICER)
+@allowed(policy.asks_as_officer)
 def mine():
     stmt, sort = sort_by(inquiries.list_query(current_user), {"received": Inquiry.received_at}, "-received")
     return render_template("inquiries/mine.html", page=paginate(stmt), sort=sort)
 
 
 @bp.get("/mine/<int:inquiry_id>")
-@roles_required(Role.OFFICER)
+@allowed(policy.asks_as_officer)
 def mine_detail(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     return render_template("inquiries/mine_detail.html", inquiry=inquiry,

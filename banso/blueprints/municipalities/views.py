@@ -8,8 +8,10 @@ from sqlalchemy.orm import joinedload
 from banso.blueprints.municipalities import bp
 from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import Application, Inquiry, Municipality, Role, Team
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.models import Application, Inquiry, Municipality, Team
+from banso.permissions import allowed
+from banso.policies import admin as admin_policy
+from banso.policies import applications as applications_policy
 from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, population_band
 from banso.services import municipalities, phases
 
@@ -19,7 +21,7 @@ class PopulationUploadForm(BansoForm):
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(applications_policy.may_handle)
 def index():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     stmt, population = municipalities.list_query(phase, q=request.args.get("q"), prefecture=request.args.get("prefecture"),
@@ -36,7 +38,7 @@ def index():
 
 
 @bp.get("/<int:municipality_id>")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(applications_policy.may_handle)
 def detail(municipality_id: int):
     municipality = db.get_or_404(Municipality, municipality_id)
     history = list(db.session.scalars(select(Application).options(joinedload(Application.phase))
@@ -53,7 +55,7 @@ def detail(municipality_id: int):
 
 
 @bp.route("/population", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@allowed(admin_policy.may_confirm_population)
 def population():
     phase = phases.selected_phase(request.values.get("phase"), phases.INTAKE)
     if phase is None:

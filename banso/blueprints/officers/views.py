@@ -12,16 +12,13 @@ from banso.clock import today_jst
 from banso.extensions import db
 from banso.formatting import wareki
 from banso.listing import export, page_or_fragment, paginate, sort_by
-from banso.models import (ConcurrentAppointment, Officer, OfficerCandidacy, ProfileChangeRequest,
-                          Role)
+from banso.models import (ConcurrentAppointment, Officer, OfficerCandidacy, ProfileChangeRequest)
 from banso.models.officer import CANDIDACY_LABELS
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.permissions import allowed
 from banso.policies import officers as policy
 from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, OFFICER_TYPES, field_label
 from banso.services import InputError, officer_import, officers, phases, statistics
 
-STAFF = SECRETARIAT_ROLES
-LIST_ROLES = policy.LIST_ROLES  # finance sees names and ministries only (for travel)
 
 
 def _phase(arg="phase"):
@@ -37,7 +34,7 @@ def _officer_form(form):
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*LIST_ROLES)
+@allowed(policy.may_list)
 def index():
     limited = not policy.sees_hr_data(current_user)
     phase = _phase() if policy.may_filter_by_phase(current_user) else None
@@ -58,7 +55,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def create():
     form = _officer_form(OfficerForm())
     on_refusal(lambda: render_template("officers/form.html", form=form, officer=None), form)
@@ -75,7 +72,7 @@ def create():
 
 
 @bp.get("/<int:officer_id>")
-@roles_required(*STAFF, Role.OFFICER)
+@allowed(policy.may_open_any)
 def detail(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     if not policy.sees_hr_data(current_user):
@@ -88,7 +85,7 @@ def detail(officer_id: int):
 
 
 @bp.route("/<int:officer_id>/edit", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def edit(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     form = _officer_form(OfficerForm(obj=officer) if request.method == "GET" else OfficerForm())
@@ -103,7 +100,7 @@ def edit(officer_id: int):
 
 
 @bp.post("/<int:officer_id>/candidacies/<int:candidacy_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def candidacy_status(officer_id: int, candidacy_id: int):
     candidacy = db.get_or_404(OfficerCandidacy, candidacy_id)
     if candidacy.officer_id != officer_id:
@@ -116,7 +113,7 @@ def candidacy_status(officer_id: int, candidacy_id: int):
 
 
 @bp.post("/bulk")
-@roles_required(*STAFF)
+@allowed(policy.may_select)
 def bulk():
     """選定 or 不選定 for the applicants ticked in the phase's list; the refused ones are named."""
     phase = phases.selected_phase(request.form.get("phase"), phases.INTAKE)
@@ -131,7 +128,7 @@ def bulk():
 
 
 @bp.post("/<int:officer_id>/apply")
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def apply(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     phase = phases.selected_phase(request.form.get("phase"), phases.INTAKE)
@@ -140,7 +137,7 @@ def apply(officer_id: int):
 
 
 @bp.post("/<int:officer_id>/login")
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def create_login(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     back = redirect(url_for("officers.detail", officer_id=officer.id))
@@ -151,7 +148,7 @@ def create_login(officer_id: int):
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def import_new():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     form = ImportForm()
@@ -175,7 +172,7 @@ def _own_officer() -> Officer:
 
 
 @bp.route("/me", methods=["GET", "POST"])
-@roles_required(Role.OFFICER)
+@allowed(policy.keeps_own_profile)
 def me():
     officer = _own_officer()
     form = ProfileForm(obj=officer) if request.method == "GET" else ProfileForm()
@@ -202,7 +199,7 @@ def me():
 
 
 @bp.post("/me/changes")
-@roles_required(Role.OFFICER)
+@allowed(policy.keeps_own_profile)
 def request_change():
     officer = _own_officer()
     form = ChangeRequestForm()
@@ -217,7 +214,7 @@ def request_change():
 
 
 @bp.get("/changes")
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def changes():
     status = request.args.get("status", "pending")
     stmt = select(ProfileChangeRequest).order_by(ProfileChangeRequest.created_at.desc())
@@ -228,7 +225,7 @@ def changes():
 
 
 @bp.post("/changes/<int:request_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_keep_records)
 def decide_change(request_id: int):
     change = db.get_or_404(ProfileChangeRequest, request_id)
     form = DecisionForm()
@@ -247,7 +244,7 @@ def decide_change(request_id: int):
 
 
 @bp.get("/breakdown")
-@roles_required(*STAFF)
+@allowed(policy.sees_hr_data)
 def breakdown():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     data = statistics.officer_breakdown(phase)
@@ -261,7 +258,7 @@ def breakdown():
 # --- concurrent appointments (OFF-3) --------------------------------------------------
 
 @appointments_bp.get("/", endpoint="index")
-@roles_required(*STAFF)
+@allowed(policy.may_appoint)
 def appointments_index():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     stmt = officers.appointment_query(phase, state=request.args.get("state"), q=request.args.get("q"),
@@ -284,7 +281,7 @@ def appointments_index():
 
 
 @appointments_bp.post("/issue")
-@roles_required(*STAFF)
+@allowed(policy.may_appoint)
 def issue():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     form = IssueOrdersForm()
@@ -301,7 +298,7 @@ def issue():
 
 
 @appointments_bp.get("/tasks/<job_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_appoint)
 def task(job_id: str):
     """A self-polling progress partial for the bulk issue; 286 when finished."""
     from rq.job import Job, NoSuchJobError
@@ -322,7 +319,7 @@ def task(job_id: str):
 
 
 @appointments_bp.post("/<int:appointment_id>/end")
-@roles_required(*STAFF)
+@allowed(policy.may_appoint)
 def end(appointment_id: int):
     appointment = db.get_or_404(ConcurrentAppointment, appointment_id)
     form = EndAppointmentForm()

@@ -6,8 +6,9 @@ from banso.blueprints.forms import act, opened_version
 from banso.blueprints.publication import bp, public_bp
 from banso.extensions import db
 from banso.listing import export, export_workbook
-from banso.models import Application, Municipality, Phase, PrefectureContact, Role
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.models import Application, Municipality, Phase, PrefectureContact
+from banso.permissions import allowed
+from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
 from banso.services import audit, phase_steps, phases, public_results, publication, statistics
 
@@ -20,7 +21,7 @@ def _phase():
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_prepare)
 def index():
     phase = _phase()
     record = publication.publication_of(phase)
@@ -31,7 +32,7 @@ def index():
 
 
 @bp.get("/steps")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_prepare)
 def steps():
     """The phase's steps in their order: what is done, what keeps the next one waiting, who acts."""
     phase = _phase()
@@ -43,7 +44,7 @@ def _step(phase, action, success: str):
 
 
 @bp.post("/confirm")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_prepare)
 def confirm():
     phase = _phase()
     reason = request.form.get("reason", "")
@@ -52,7 +53,7 @@ def confirm():
 
 
 @bp.post("/unlock")
-@roles_required(Role.ADMIN)
+@allowed(policy.may_decide)
 def unlock():
     phase = _phase()
     reason = request.form.get("reason", "")
@@ -60,7 +61,7 @@ def unlock():
 
 
 @bp.post("/notify")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_prepare)
 def notify():
     phase = _phase()
     return _step(phase, lambda: publication.send_advance_notices(phase, actor=current_user),
@@ -68,7 +69,7 @@ def notify():
 
 
 @bp.post("/early")
-@roles_required(Role.ADMIN)
+@allowed(policy.may_decide)
 def request_early():
     phase = _phase()
     reason = request.form.get("reason", "")
@@ -77,14 +78,14 @@ def request_early():
 
 
 @bp.post("/release")
-@roles_required(Role.ADMIN)
+@allowed(policy.may_decide)
 def release():
     phase = _phase()
     return _step(phase, lambda: publication.release(phase, actor=current_user), f"{phase.name}のマッチング結果を公表しました。")
 
 
 @bp.route("/prefectures", methods=["GET", "POST"])
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_prepare)
 def prefectures():
     """PUB-4: each prefecture's packet, its contact, and sending it through the outbox."""
     phase = _phase()
@@ -142,7 +143,7 @@ def results(number: int):
 
 
 @bp.get("/preview")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(policy.may_prepare)
 def preview():
     """The public page as it will read, before release: the secretariat's own address, never the public one (a
     cached or shared copy of the public URL must not hold results before their time)."""

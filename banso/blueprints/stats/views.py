@@ -2,7 +2,8 @@ from flask import abort, render_template, request
 
 from banso.blueprints.stats import bp
 from banso.listing import export_workbook
-from banso.permissions import SECRETARIAT_ROLES, roles_required
+from banso.permissions import allowed
+from banso.policies import publication as publication_policy
 from banso.services import phases, statistics
 
 HEADLINE_ROWS = [
@@ -15,7 +16,7 @@ HEADLINE_ROWS = [
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*SECRETARIAT_ROLES)
+@allowed(publication_policy.may_see_results)
 def index():
     phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     if phase is None:

@@ -11,14 +11,13 @@ from banso.clock import today_jst
 from banso.extensions import db
 from banso.listing import Page, export, int_arg, page_or_fragment, paginate, sort_by
 from banso.models import (Activity, Application, HalfYearReport, MatchingConstraint, MatchingPlan, MemberReplacement, Municipality,
-                          Officer, Role, Team, TeamExtension)
+                          Officer, Team, TeamExtension)
 from banso.models.team import ACTIVITY_KINDS
-from banso.permissions import ALL_ROLES, SECRETARIAT_ROLES, roles_required
+from banso.permissions import allowed
 from banso.policies import teams as policy
 from banso.reference import FIELDS, PREFECTURES, field_label
 from banso.services import InputError, applications, closing, matching, municipalities, officers, phases, teams
 
-STAFF = SECRETARIAT_ROLES
 
 
 def _team(team_id: int) -> Team:
@@ -34,7 +33,7 @@ def _members(team):
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*ALL_ROLES)
+@allowed(policy.may_list)
 def index():
     phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     if phase is None:
@@ -58,7 +57,7 @@ def index():
 
 
 @bp.get("/<int:team_id>")
-@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+@allowed(policy.may_open_any)
 def detail(team_id: int):
     team = _team(team_id)
     activities = list(db.session.scalars(select(Activity).where(Activity.team_id == team.id).order_by(Activity.started_on.desc())))
@@ -81,7 +80,7 @@ def detail(team_id: int):
 
 
 @bp.get("/<int:team_id>/summary")
-@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+@allowed(policy.may_open_any)
 def summary(team_id: int):
     """One A4 page in the shape of seed 001's case page."""
     team = _team(team_id)
@@ -93,7 +92,7 @@ def summary(team_id: int):
 
 
 @bp.post("/<int:team_id>/activities")
-@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+@allowed(policy.may_open_any)
 def record_activity(team_id: int):
     team = _team(team_id)
     form = ActivityForm()
@@ -111,7 +110,7 @@ def record_activity(team_id: int):
 
 
 @bp.get("/<int:team_id>/activities")
-@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+@allowed(policy.may_open_any)
 def activities(team_id: int):
     """Every entry of the team's activity record, newest first, a page at a time (and as a file)."""
     team = _team(team_id)
@@ -136,7 +135,7 @@ def _activity(team_id: int, activity_id: int) -> Activity:
 
 
 @bp.route("/<int:team_id>/activities/<int:activity_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+@allowed(policy.may_open_any)
 def correct_activity(team_id: int, activity_id: int):
     activity = _activity(team_id, activity_id)
     if not policy.may_correct_activity(activity, current_user):
@@ -156,7 +155,7 @@ def correct_activity(team_id: int, activity_id: int):
 
 
 @bp.post("/<int:team_id>/activities/<int:activity_id>/delete")
-@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+@allowed(policy.may_open_any)
 def delete_activity(team_id: int, activity_id: int):
     activity = _activity(team_id, activity_id)
     label = f"{activity.kind_label}（{wareki(activity.started_on)}）"
@@ -165,7 +164,7 @@ def delete_activity(team_id: int, activity_id: int):
 
 
 @bp.post("/<int:team_id>/reports/<int:period>")
-@roles_required(Role.ADMIN, Role.SECRETARIAT, Role.OFFICER)
+@allowed(policy.may_open_any)
 def file_report(team_id: int, period: int):
     team = _team(team_id)
     form = ReportForm()
@@ -175,7 +174,7 @@ def file_report(team_id: int, period: int):
 
 
 @bp.route("/<int:team_id>/replace", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@allowed(policy.may_manage)
 def replace(team_id: int):
     team = _team(team_id)
     form = ReplacementForm()
@@ -205,7 +204,7 @@ def replace(team_id: int):
 
 
 @bp.post("/<int:team_id>/extend")
-@roles_required(*STAFF)
+@allowed(policy.may_manage)
 def extend(team_id: int):
     team = _team(team_id)
     form = ExtensionForm()
@@ -220,7 +219,7 @@ def extend(team_id: int):
 
 
 @bp.post("/<int:team_id>/reopen")
-@roles_required(Role.ADMIN)
+@allowed(policy.may_reopen)
 def reopen(team_id: int):
     """An admin reopens a closed team's records for a correction, with a reason (services/closing.py)."""
     team = _team(team_id)
@@ -233,7 +232,7 @@ def reopen(team_id: int):
 
 
 @bp.get("/reports")
-@roles_required(*STAFF)
+@allowed(policy.may_manage)
 def reports():
     phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     per_page = current_app.config["PER_PAGE"]
@@ -245,7 +244,7 @@ def reports():
 
 
 @bp.post("/reports/remind")
-@roles_required(*STAFF)
+@allowed(policy.may_manage)
 def remind_reports():
     phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     count = teams.remind_reports(phase, actor=current_user)
@@ -256,7 +255,7 @@ def remind_reports():
 # --- matching (PUB-1) ---------------------------------------------------------------------
 
 @matching_bp.get("/", endpoint="index")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def matching_index():
     """The stored plan (computed on the worker: never on this page), the decisions and weights behind it."""
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
@@ -271,7 +270,7 @@ def matching_index():
 
 
 @matching_bp.post("/plan")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def request_plan():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     return act(lambda: matching.request_plan(phase, actor=current_user),
@@ -279,7 +278,7 @@ def request_plan():
 
 
 @matching_bp.get("/plan/<int:plan_id>/status")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def plan_status(plan_id: int):
     """The progress bar's poll; once the plan is ready the page reloads to show it."""
     plan = db.get_or_404(MatchingPlan, plan_id)
@@ -290,7 +289,7 @@ def plan_status(plan_id: int):
 
 
 @matching_bp.post("/settings")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def save_settings():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     options = {key: request.form.get(key) == "1" for key in
@@ -301,7 +300,7 @@ def save_settings():
 
 
 @matching_bp.post("/constraints")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def add_constraint():
     application = db.session.get(Application, parse_id(request.form.get("application_id")) or 0)
     officer = db.session.get(Officer, parse_id(request.form.get("officer_id")) or 0)
@@ -317,7 +316,7 @@ def add_constraint():
 
 
 @matching_bp.post("/constraints/<int:constraint_id>/delete")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def remove_constraint(constraint_id: int):
     constraint = db.get_or_404(MatchingConstraint, constraint_id)
     phase = constraint.application.phase
@@ -326,7 +325,7 @@ def remove_constraint(constraint_id: int):
 
 
 @matching_bp.get("/score/<int:application_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def score(application_id: int):
     """Live re-score of a hand-picked team on the edit page (htmx)."""
     application = db.get_or_404(Application, application_id)
@@ -336,7 +335,7 @@ def score(application_id: int):
 
 
 @matching_bp.post("/accept")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def accept():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     choices = []
@@ -356,7 +355,7 @@ def accept():
 
 
 @matching_bp.get("/edit/<int:application_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def edit_proposal(application_id: int):
     """Change the proposed members before adopting: any free, appointed officer of the phase."""
     application = db.get_or_404(Application, application_id)
@@ -367,7 +366,7 @@ def edit_proposal(application_id: int):
 
 
 @matching_bp.post("/unmatched/<int:application_id>")
-@roles_required(*STAFF)
+@allowed(policy.may_match)
 def mark_unmatched(application_id: int):
     application = db.get_or_404(Application, application_id)
     return act(lambda: applications.change_status(application, "unmatched", reason=request.form.get("reason", ""), actor=current_user),

@@ -10,14 +10,13 @@ from banso.clock import today_jst
 from banso.extensions import db
 from banso.formatting import parse_id
 from banso.listing import Page, export, export_workbook, int_arg, page_or_fragment, paginate, send_stored, sort_by
-from banso.models import Municipality, Receipt, Role, Team, TripRequest
+from banso.models import Municipality, Receipt, Team, TripRequest
 from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPORT, TripStatus
-from banso.permissions import ALL_ROLES, roles_required
+from banso.permissions import allowed
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
 from banso.services import RuleViolation, closing, phases, travel
 
-STAFF, FILERS, READERS = policy.STAFF, policy.FILERS, policy.READERS
 
 
 def _trip(trip_id: int, options=()) -> TripRequest:
@@ -54,7 +53,7 @@ TEAM_SELECT_LIMIT = 100
 
 
 @bp.get("/", endpoint="index")
-@roles_required(*ALL_ROLES)
+@allowed(policy.may_open_travel)
 def index():
     phase = _phase()
     args = request.args
@@ -119,7 +118,7 @@ def _team_for_new() -> Team | None:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*FILERS)
+@allowed(policy.may_file)
 def create():
     team = _team_for_new()
     form = _trip_form(team)
@@ -142,7 +141,7 @@ def create():
 
 
 @bp.post("/estimate")
-@roles_required(*FILERS)
+@allowed(policy.may_file)
 def estimate():
     """The estimate and whether it fits, recomputed while the form is filled in (htmx)."""
     trip = _trip(parse_id(request.args.get("trip_id"))) if parse_id(request.args.get("trip_id")) else None
@@ -157,7 +156,7 @@ def estimate():
 
 
 @bp.get("/<int:trip_id>")
-@roles_required(*ALL_ROLES)
+@allowed(policy.may_open_travel)
 def detail(trip_id: int):
     trip = _trip(trip_id, travel.page_loads())
     return render_template("travel/detail.html", trip=trip, plan=travel.plan_for(trip.team),
@@ -176,7 +175,7 @@ def _limits(trip: TripRequest) -> dict:
 
 
 @bp.route("/<int:trip_id>/edit", methods=["GET", "POST"])
-@roles_required(*FILERS)
+@allowed(policy.may_file)
 def edit(trip_id: int):
     trip = _trip(trip_id)
     if not policy.may_edit(trip, current_user):
@@ -201,7 +200,7 @@ def _after(trip: TripRequest, action, success: str, anchor: str = ""):
 
 
 @bp.post("/<int:trip_id>/review")
-@roles_required(Role.FINANCE)
+@allowed(policy.may_review)
 def review(trip_id: int):
     trip = _trip(trip_id)
     decision = request.form.get("decision", "")
@@ -212,7 +211,7 @@ def review(trip_id: int):
 
 
 @bp.post("/<int:trip_id>/bearer")
-@roles_required(*STAFF)
+@allowed(policy.may_decide_bearers)
 def bearer(trip_id: int):
     trip = _trip(trip_id)
     form = BearerForm()
@@ -222,7 +221,7 @@ def bearer(trip_id: int):
 
 
 @bp.post("/<int:trip_id>/cancel")
-@roles_required(*FILERS)
+@allowed(policy.may_file)
 def cancel(trip_id: int):
     trip = _trip(trip_id)
     return _after(trip, lambda: travel.cancel_request(trip, actor=current_user, expected_version=opened_version()), f"出張申請 {trip.number} を取り消しました。")
@@ -233,7 +232,7 @@ def _uploads() -> list[tuple[str, bytes]]:
 
 
 @bp.route("/<int:trip_id>/claim", methods=["GET", "POST"])
-@roles_required(*FILERS)
+@allowed(policy.may_file)
 def claim(trip_id: int):
     trip = _trip(trip_id)
     if not policy.may_edit(trip, current_user):
@@ -274,7 +273,7 @@ def _claim_page(trip: TripRequest, form: ReceiptForm):
 
 
 @bp.post("/<int:trip_id>/claim/review")
-@roles_required(Role.FINANCE)
+@allowed(policy.may_review)
 def review_claim(trip_id: int):
     trip = _trip(trip_id)
     decision = request.form.get("decision", "")
@@ -287,7 +286,7 @@ def review_claim(trip_id: int):
 
 
 @bp.post("/<int:trip_id>/receipts")
-@roles_required(*FILERS)
+@allowed(policy.may_file)
 def add_receipts(trip_id: int):
     trip = _trip(trip_id)
     uploads = _uploads()
@@ -297,7 +296,7 @@ def add_receipts(trip_id: int):
 
 
 @bp.get("/receipts/<int:receipt_id>")
-@roles_required(*ALL_ROLES)
+@allowed(policy.may_open_travel)
 def receipt(receipt_id: int):
     found = travel.visible_receipt(receipt_id, current_user)
     if found is None:
@@ -308,7 +307,7 @@ def receipt(receipt_id: int):
 # --- budget -------------------------------------------------------------------------------
 
 @bp.get("/budget")
-@roles_required(*READERS)
+@allowed(policy.may_see_budget)
 def budget():
     phase = _phase()
     figures = travel.budget(phase)
@@ -321,7 +320,7 @@ def budget():
 
 
 @bp.get("/budget/plans")
-@roles_required(*READERS)
+@allowed(policy.may_see_budget)
 def plans():
     """The teams' site-visit plans, a page at a time (TRV-2, TEAM-5)."""
     phase = _phase()
@@ -359,7 +358,7 @@ def _budget_action(phase, action, success: str, to: str = "travel.budget"):
 
 
 @bp.post("/budget/cap")
-@roles_required(Role.ADMIN)
+@allowed(policy.may_revise_cap)
 def revise_cap():
     phase = _phase()
     form = CapForm()
@@ -371,7 +370,7 @@ def revise_cap():
 
 
 @bp.post("/budget/standard")
-@roles_required(Role.FINANCE)
+@allowed(policy.may_plan_visits)
 def standard_cost():
     phase = _phase()
     form = StandardCostForm()
@@ -381,7 +380,7 @@ def standard_cost():
 
 
 @bp.post("/budget/plans/<int:team_id>")
-@roles_required(Role.FINANCE)
+@allowed(policy.may_plan_visits)
 def plan(team_id: int):
     team = db.get_or_404(Team, team_id)  # a held team is not found (PUB-2)
     form = PlanForm()
@@ -404,7 +403,7 @@ CLOSING_COLUMNS = [
 
 
 @bp.get("/closing")
-@roles_required(*READERS)
+@allowed(policy.may_see_budget)
 def closing_list():
     """Finance's list as teams end (TEAM-3): every trip not yet settled of a team whose last day has come or comes
     within a month, with the day its claim must be settled by and who acts next, whichever phase it is of."""
@@ -420,7 +419,7 @@ def closing_list():
 # --- rates --------------------------------------------------------------------------------
 
 @bp.route("/rates", methods=["GET", "POST"])
-@roles_required(*READERS)
+@allowed(policy.may_see_rates)
 def rates():
     years = travel.fiscal_years()
     this_year = travel.fiscal_year(today_jst())  # trips now are paid at this year's rates; next year's is one click away
