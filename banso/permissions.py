@@ -42,8 +42,11 @@ def allowed(predicate: Callable, *, refused: str | Callable | None = None):
 def _back(refused, view_args: dict):
     if callable(refused):
         return refused(**view_args)
-    keep = {name: request.args[name] for name in ("phase",) if name in request.args}  # the phase the page was about
-    return redirect(url_for(refused, **view_args, **keep))
+    taken = {name for rule in current_app.url_map.iter_rules(refused) for name in rule.arguments}
+    back = {name: value for name, value in view_args.items() if name in taken}
+    if "phase" in request.args and "phase" not in back:
+        back["phase"] = request.args["phase"]  # the phase the page was about
+    return redirect(url_for(refused, **back))
 
 
 @dataclass(frozen=True)

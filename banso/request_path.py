@@ -2,9 +2,9 @@
 
 Services change the session and flush; they never commit. The request commits once, at its end, when it
 answers with a success or a redirect (status < 400), and rolls back otherwise. A service that refuses raises
-RuleViolation; the one handler here rolls the request back and answers as the view asked beforehand with
-``on_refusal`` (the form page again with the message on its field, 422 — or the message flashed and a redirect),
-or with the 422 page. Views hold no commit, rollback or try/except of their own.
+RuleViolation; the one handler here rolls the request back and answers as the route declared
+(``permissions.allowed(..., refused=...)``: back to a page with the message flashed, or ``FORM_PAGE``: the form
+page the view names with ``forms.on_refusal``, the message on its field, 422), or with the 422 page. Views hold no commit, rollback or try/except of their own.
 
 The exceptions, named: a refused sign-in is counted and committed by the user service before it refuses (the
 count must survive the refusal); worker jobs and CLI commands are not requests and commit themselves.

@@ -180,16 +180,18 @@ def add_violation(form: FlaskForm, violation: RuleViolation) -> None:
 
 
 def on_refusal(respond, form: FlaskForm | None = None, status: int | None = 422) -> None:
-    """What this request answers if a service refuses it (RuleViolation). With ``form``, the rule's message goes on
-    the field it names and ``respond()`` shows the page again (with ``status``, or the page's own if None); without,
-    the message is flashed and ``respond()`` (a redirect) is returned. Either way the request's changes are rolled
-    back (banso/request_path.py)."""
+    """The form page a route declared ``refused=FORM_PAGE`` returns to if a service refuses it (RuleViolation): the
+    rule's message goes on the field it names and ``respond()`` shows the page again (with ``status``, or the page's
+    own if None). Without ``form``, the message is flashed and ``respond()`` (a redirect) is returned instead of the
+    declared page. Either way the request's changes are rolled back (banso/request_path.py)."""
     g.banso_on_refusal = (respond, form, status)
 
 
 def act(action, success: str, then):
-    """A button that calls one service: flash ``success`` and go to ``then`` (a redirect); if the service refuses,
-    its message is flashed and the user goes to ``then`` all the same. The request commits at its end."""
+    """The one way to do, flash and redirect: a button that calls one service, flashes ``success`` and goes to
+    ``then``; if the service refuses, its message is flashed and the user goes to ``then`` all the same (the page
+    the button was on, with its anchor), in place of the route's declared ``refused``. The request commits at its
+    end."""
     on_refusal(lambda: then)
     action()
     flash(success, "success")

@@ -2,7 +2,7 @@
 an answer after the deadline (APP-6)."""
 from __future__ import annotations
 
-from banso.models import User
+from banso.models import Notification, NotificationStatus, User
 from banso.policies.roles import is_admin, is_staff
 
 
@@ -45,3 +45,12 @@ def may_watch_notifications(user: User) -> bool:
 def may_import(user: User) -> bool:
     """Uploaded files being checked and committed (applications, officers, continuation answers): the secretariat."""
     return is_staff(user)
+
+
+def resendable(notification: Notification) -> bool:
+    """Only a notification that failed is sent again (再送); a pending one is still being tried."""
+    return notification.status == NotificationStatus.FAILED
+
+
+def may_resend(notification: Notification, user: User) -> bool:
+    return resendable(notification) and may_watch_notifications(user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import true
 
-from banso.models import Inquiry, User
+from banso.models import Inquiry, InquiryStatus, User
 from banso.policies.roles import is_finance, is_officer, is_staff, signed_in
 
 
@@ -59,3 +59,8 @@ def asks_as_officer(user: User) -> bool:
 def may_open_attachments(user: User) -> bool:
     """Any role may ask for an attachment; the inquiry it belongs to decides (visible_condition)."""
     return signed_in(user)
+
+
+def may_promote(inquiry: Inquiry, user: User) -> bool:
+    """An answered (or closed) inquiry may become an FAQ entry, by the secretariat."""
+    return inquiry.status in (InquiryStatus.ANSWERED, InquiryStatus.CLOSED) and may_record(user)

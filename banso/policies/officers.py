@@ -3,7 +3,8 @@ travellers' names and ministries only, so it may look them up by name, kana and 
 (no grade, type, expertise, eligibility, candidacy or e-mail); an officer keeps their own profile."""
 from __future__ import annotations
 
-from banso.models import User
+from banso.models import ConcurrentAppointment, ProfileChangeRequest, User
+from banso.models.officer import AppointmentState
 from banso.policies.roles import is_finance, is_officer, is_staff
 
 HR_FILTERS = ("grade", "officer_type", "field", "status")
@@ -62,3 +63,21 @@ def keeps_own_profile(user: User) -> bool:
 def may_appoint(user: User) -> bool:
     """Concurrent appointments (併任発令): issuing, its tasks and ending them are the secretariat's."""
     return is_staff(user)
+
+
+def awaits_decision(request: ProfileChangeRequest) -> bool:
+    return request.status == "pending"
+
+
+def may_decide_change(request: ProfileChangeRequest, user: User) -> bool:
+    """OFF-5: the secretariat approves or rejects a change request once."""
+    return awaits_decision(request) and may_keep_records(user)
+
+
+def in_force(appointment: ConcurrentAppointment) -> bool:
+    """An issued appointment (発令済), the only kind that is ended (解除)."""
+    return appointment.state == AppointmentState.ISSUED
+
+
+def may_end_appointment(appointment: ConcurrentAppointment, user: User) -> bool:
+    return in_force(appointment) and may_appoint(user)

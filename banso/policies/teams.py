@@ -1,7 +1,7 @@
 """Who may open a team, record its work and change it (TEAM-1…7). PUB-2 is applied underneath by ``hold``."""
 from __future__ import annotations
 
-from banso.models import Team, User
+from banso.models import Team, TeamStatus, User
 from banso.policies.roles import is_admin, is_officer, is_staff, signed_in
 
 
@@ -35,6 +35,11 @@ def may_correct_activity(activity, user: User) -> bool:
 def may_manage(user: User) -> bool:
     """Replacing members and extending the term are the secretariat's decisions (TEAM-3, TEAM-4)."""
     return is_staff(user)
+
+
+def may_extend(team: Team, user: User) -> bool:
+    """Extending the term (TEAM-3) is offered until the team has ended."""
+    return team.status != TeamStatus.ENDED and may_manage(user)
 
 
 def sees_own_teams_only(user: User) -> bool:

@@ -12,6 +12,11 @@ from banso.models import Officer, Team, TripRequest, TripTraveller, User
 from banso.models.travel import TripStatus
 from banso.policies.roles import is_admin, is_finance, is_officer, is_staff, signed_in
 
+# Which states allow which step (the services move trips only from these; the pages offer the step in them).
+CORRECTABLE = (TripStatus.SUBMITTED, TripStatus.RETURNED)  # the request corrected, its bearer decided
+CLAIMABLE = (TripStatus.APPROVED, TripStatus.CLAIM_RETURNED)
+CANCELLABLE = (TripStatus.SUBMITTED, TripStatus.RETURNED, TripStatus.APPROVED)
+
 
 def _reads_figures(user: User) -> bool:
     return is_staff(user) or is_finance(user)
@@ -62,6 +67,28 @@ def may_edit(trip: TripRequest, user: User) -> bool:
     return is_staff(user) or (is_officer(user) and may_view(trip, user))
 
 
+def may_correct(trip: TripRequest, user: User) -> bool:
+    return trip.status in CORRECTABLE and may_edit(trip, user)
+
+
+def may_claim(trip: TripRequest, user: User) -> bool:
+    return trip.status in CLAIMABLE and may_edit(trip, user)
+
+
+def may_cancel(trip: TripRequest, user: User) -> bool:
+    """Before the claim: an approved estimate is released from the budget."""
+    return trip.status in CANCELLABLE and may_edit(trip, user)
+
+
+def receipts_open(trip: TripRequest) -> bool:
+    """Receipts are added while a claim exists and is not yet settled."""
+    return trip.claim is not None and trip.status != TripStatus.SETTLED
+
+
+def may_add_receipts(trip: TripRequest, user: User) -> bool:
+    return receipts_open(trip) and may_edit(trip, user)
+
+
 def may_file(user: User) -> bool:
     return is_staff(user) or is_officer(user)
 
@@ -89,7 +116,7 @@ def may_review_claim(trip: TripRequest, user: User) -> bool:
 
 def may_decide_bearer(trip: TripRequest | None, user: User) -> bool:
     """The secretariat records who bears a trip beyond the plan (TRV-2), before it is approved."""
-    return may_decide_bearers(user) and (trip is None or trip.status in (TripStatus.SUBMITTED, TripStatus.RETURNED))
+    return may_decide_bearers(user) and (trip is None or trip.status in CORRECTABLE)
 
 
 def may_see_budget(user: User) -> bool:

@@ -20,6 +20,7 @@ from banso import queue
 from banso.clock import now
 from banso.extensions import db
 from banso.models import Notification, NotificationStatus, User
+from banso.policies import admin as policy
 from banso.services import WrongState, audit
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ def due_for_sweep(limit: int = 500) -> list[int]:
 
 def resend(notification: Notification, *, actor: User) -> Notification:
     """再送: put a failed notification back in the outbox."""
-    if notification.status != NotificationStatus.FAILED:
+    if not policy.resendable(notification):
         raise WrongState("再送できるのは送信失敗の通知だけです。")
     before = {"status": notification.status, "attempts": notification.attempts}
     notification.status = NotificationStatus.PENDING

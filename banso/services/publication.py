@@ -107,7 +107,7 @@ def unlock(phase: Phase, reason: str, *, actor: User) -> Publication:
     if not policy.may_decide(actor):
         raise NotPermitted("確定したマッチングの変更を許可できるのは事務局管理者のみです。")
     publication = publication_of(phase)
-    if publication.status not in (S.CONFIRMED, S.NOTIFIED):
+    if publication.status not in policy.NOTIFIABLE:
         raise WrongState("確定済みのマッチングだけが解除の対象です。")
     if not (reason or "").strip():
         raise InputError("解除の理由を入力してください。", "reason")
@@ -119,7 +119,7 @@ def unlock(phase: Phase, reason: str, *, actor: User) -> Publication:
 def check_open(phase: Phase) -> None:
     """Teams and members change freely while preparing, after release (TEAM-4), or when unlocked."""
     publication = db.session.scalar(select(Publication).where(Publication.phase_id == phase.id))
-    if publication is not None and publication.status in (S.CONFIRMED, S.NOTIFIED) and not publication.unlocked:
+    if publication is not None and publication.status in policy.NOTIFIABLE and not publication.unlocked:
         raise RuleViolation("PUB-1", f"{phase.name}のマッチングは確定済みです。変更するには事務局管理者が公表の画面で変更を許可してください。")
 
 
@@ -128,7 +128,7 @@ def send_advance_notices(phase: Phase, *, actor: User) -> int:
     confidential; PUB-1: unmatched applicants get their own notice. Nothing is sent twice."""
     _staff(actor)
     publication = publication_of(phase)
-    if publication.status not in (S.CONFIRMED, S.NOTIFIED):
+    if publication.status not in policy.NOTIFIABLE:
         raise WrongState("事前通知は、マッチングを確定してから送ります。")
     release_at = jst_datetime(phase.publication_at) if phase.publication_at else "公表日"
     caution = (f"本件は{release_at}の公表まで取扱注意です。公表前に外部へ公表・発信しないでください（PUB-2）。")

@@ -11,7 +11,7 @@ from banso.formatting import jst_datetime, parse_id
 from banso.listing import export, log_page, page_or_fragment, paginate, sort_by
 from banso.models import AuditEntry, Notification, Phase, PhaseEvent, User
 from banso.models.user import ROLE_LABELS
-from banso.permissions import allowed
+from banso.permissions import FORM_PAGE, allowed
 from banso.policies import admin as admin_policy
 from banso.services import audit, notifications, phases, two_factor, users
 
@@ -38,7 +38,7 @@ def users_index():
 
 
 @bp.post("/users")
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused=FORM_PAGE)
 def users_create():
     form = UserCreateForm()
     on_refusal(lambda: render_template("admin/user_new.html", form=form), form)
@@ -58,7 +58,7 @@ def users_new():
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused=FORM_PAGE)
 def users_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
@@ -71,7 +71,7 @@ def users_edit(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reset-password")
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused="admin.users_edit")
 def users_reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     if user.last_login_at is None:
@@ -83,7 +83,7 @@ def users_reset_password(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reset-two-factor")
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused="admin.users_edit")
 def users_reset_two_factor(user_id: int):
     user = db.get_or_404(User, user_id)
     return act(lambda: two_factor.reset(user, actor=current_user),
@@ -101,7 +101,7 @@ def phases_index():
 
 
 @bp.route("/phases/new", methods=["GET", "POST"])
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused=FORM_PAGE)
 def phases_create():
     """A new phase, typed in or (?from=<id>) drafted from the last one a year on, with its carried-over settings."""
     source = db.session.get(Phase, parse_id(request.args.get("from"))) if parse_id(request.args.get("from")) else None
@@ -122,7 +122,7 @@ def phases_create():
 
 
 @bp.route("/phases/<int:phase_id>", methods=["GET", "POST"])
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused=FORM_PAGE)
 def phases_edit(phase_id: int):
     phase = db.get_or_404(Phase, phase_id)
     form = PhaseForm()
@@ -142,7 +142,7 @@ def phases_edit(phase_id: int):
 
 
 @bp.post("/phases/<int:phase_id>/events")
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused="admin.phases_edit")
 def phases_add_event(phase_id: int):
     phase = db.get_or_404(Phase, phase_id)
     form = PhaseEventForm()
@@ -156,7 +156,7 @@ def phases_add_event(phase_id: int):
 
 
 @bp.post("/phases/<int:phase_id>/events/<int:event_id>/delete")
-@allowed(admin_policy.may_administer)
+@allowed(admin_policy.may_administer, refused="admin.phases_edit")
 def phases_remove_event(phase_id: int, event_id: int):
     event = db.get_or_404(PhaseEvent, event_id)
     if event.phase_id != phase_id:
@@ -219,7 +219,7 @@ def notifications_index():
 
 
 @bp.post("/notifications/<int:notification_id>/resend")
-@allowed(admin_policy.may_watch_notifications)
+@allowed(admin_policy.may_watch_notifications, refused="admin.notifications")
 def notifications_resend(notification_id: int):
     notification = db.get_or_404(Notification, notification_id)
     return act(lambda: notifications.resend(notification, actor=current_user), f"「{notification.subject}」を再送キューに入れました。",

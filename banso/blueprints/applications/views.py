@@ -11,7 +11,7 @@ from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import Application, Municipality
 from banso.models.application import APPLICATION_STATUS_LABELS
-from banso.permissions import allowed
+from banso.permissions import FORM_PAGE, allowed
 from banso.policies import admin as admin_policy
 from banso.policies import applications as policy
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
@@ -57,7 +57,7 @@ def _form_page(form, phase, application=None, status=200):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused=FORM_PAGE)
 def create():
     phase = _phase()
     form = ApplicationForm()
@@ -88,7 +88,7 @@ def detail(application_id: int):
 
 
 @bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused=FORM_PAGE)
 def edit(application_id: int):
     application = _get(application_id)
     form = ApplicationForm()
@@ -105,7 +105,7 @@ def edit(application_id: int):
 
 
 @bp.post("/bulk")
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused="applications.index")
 def bulk():
     """確認済 or 対象 for the answers ticked in the list, each under its own rules; the refused ones are named."""
     selected = applications.by_ids(request.form.getlist("ids"))
@@ -118,7 +118,7 @@ def bulk():
 
 
 @bp.post("/<int:application_id>/status")
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused="applications.detail")
 def change_status(application_id: int):
     application = _get(application_id)
     form = StatusForm()
@@ -129,14 +129,13 @@ def change_status(application_id: int):
         applications.change_status(application, form.action.data, reason=form.reason.data, actor=current_user)
 
     back = redirect(url_for("applications.detail", application_id=application.id))
-    on_refusal(lambda: back)
     change()
     flash(f"状況を「{application.status_label}」にしました。", "success")
     return back
 
 
 @bp.post("/<int:application_id>/confirm-population")
-@allowed(admin_policy.may_confirm_population)
+@allowed(admin_policy.may_confirm_population, refused="applications.detail")
 def confirm_population(application_id: int):
     application = _get(application_id)
     form = LateAcceptanceForm()  # one reason field, as for a late answer
@@ -146,7 +145,7 @@ def confirm_population(application_id: int):
 
 
 @bp.post("/<int:application_id>/accept-late")
-@allowed(admin_policy.may_accept_late)
+@allowed(admin_policy.may_accept_late, refused="applications.detail")
 def accept_late(application_id: int):
     application = _get(application_id)
     form = LateAcceptanceForm()
@@ -163,7 +162,7 @@ def accept_late(application_id: int):
 # --- spreadsheet import ----------------------------------------------------------
 
 @bp.route("/imports/new", methods=["GET", "POST"])
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused=FORM_PAGE)
 def import_new():
     phase = _phase()
     form = ImportForm()
@@ -198,7 +197,7 @@ def continuation():
 
 
 @bp.post("/continuation/<int:application_id>")
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused="applications.continuation")
 def continuation_answer(application_id: int):
     previous_application = _get(application_id)
     phase = _phase()
@@ -215,7 +214,7 @@ def continuation_answer(application_id: int):
 
 
 @bp.route("/continuation/import", methods=["GET", "POST"])
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused=FORM_PAGE)
 def continuation_import_new():
     """The answers as the municipalities send the file back: previewed, then all of them or none (APP-4)."""
     phase = _phase()
@@ -231,7 +230,7 @@ def continuation_import_new():
 
 
 @bp.post("/continuation/request")
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused="applications.continuation")
 def survey_request():
     """調査の依頼: the first mail of the survey, to every prefecture and to last phase's supported municipalities."""
     phase = _phase()
@@ -241,7 +240,7 @@ def survey_request():
 
 
 @bp.post("/continuation/remind")
-@allowed(policy.may_handle)
+@allowed(policy.may_handle, refused="applications.continuation")
 def continuation_remind():
     phase = _phase()
     count = survey.remind_unanswered(phase, actor=current_user)

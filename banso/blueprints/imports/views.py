@@ -49,22 +49,20 @@ def progress(batch_id: int):
 
 
 @bp.post("/<int:batch_id>/exclude")
-@allowed(admin_policy.may_import)
+@allowed(admin_policy.may_import, refused="imports.detail")
 def exclude(batch_id: int):
     batch = _batch(batch_id)
     back = redirect(url_for("imports.detail", batch_id=batch.id))
-    on_refusal(lambda: back)
     imports.set_excluded(batch, [n for n in map(parse_id, request.form.getlist("exclude")) if n], actor=current_user)
     flash(f"{len(batch.excluded_rows)}行を取り込まない行にしました。", "info")
     return back
 
 
 @bp.post("/<int:batch_id>/commit")
-@allowed(admin_policy.may_import)
+@allowed(admin_policy.may_import, refused="imports.detail")
 def commit(batch_id: int):
     batch = _batch(batch_id)
     importer = imports.IMPORTERS[batch.kind]
-    on_refusal(lambda: redirect(url_for("imports.detail", batch_id=batch_id)))
     count = imports.commit(batch, actor=current_user)
     flash(f"{count}件の{importer.title}を取り込みました。", "success")
     return redirect(importer.done_url(batch))

@@ -11,7 +11,7 @@ from banso.formatting import parse_id
 from banso.listing import export, export_workbook, page_or_fragment, paginate, send_stored, sort_by
 from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage, Municipality, Officer, ReplyTemplate, User
 from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
-from banso.permissions import allowed
+from banso.permissions import FORM_PAGE, allowed
 from banso.policies import inquiries as policy
 from banso.services import InputError, helpdesk, inquiries, phases
 from banso.services import mailbox as mailbox_service
@@ -120,7 +120,7 @@ def counts():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@allowed(policy.may_record)
+@allowed(policy.may_record, refused=FORM_PAGE)
 def create():
     """Staff record a phone call or an e-mail in the same record (INQ-1)."""
     form = LogForm()
@@ -140,7 +140,7 @@ def create():
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@allowed(policy.may_record)
+@allowed(policy.may_record, refused=FORM_PAGE)
 def import_eml():
     form = EmlForm()
     on_refusal(lambda: render_template("inquiries/import.html", form=form), form)
@@ -186,7 +186,7 @@ def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):
 
 
 @bp.post("/<int:inquiry_id>/reply")
-@allowed(policy.may_handle_any)
+@allowed(policy.may_handle_any, refused=FORM_PAGE)
 def reply(inquiry_id: int):
     """A refused reply (a crossed reply, a stale page, a file too large) shows the page again with what was typed."""
     inquiry = _inquiry(inquiry_id)
@@ -204,7 +204,7 @@ def reply(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/messages/<int:message_id>/confirm-sender")
-@allowed(policy.may_handle_any)
+@allowed(policy.may_handle_any, refused="inquiries.detail")
 def confirm_sender(inquiry_id: int, message_id: int):
     inquiry = _inquiry(inquiry_id)
     message = db.get_or_404(InquiryMessage, message_id)
@@ -215,7 +215,7 @@ def confirm_sender(inquiry_id: int, message_id: int):
 
 
 @bp.post("/<int:inquiry_id>/presence")
-@allowed(policy.may_handle_any)
+@allowed(policy.may_handle_any, refused="inquiries.detail")
 def presence(inquiry_id: int):
     """Polled by the page: who else has this inquiry open or is writing a reply (the collision warning)."""
     inquiry = _inquiry(inquiry_id)
@@ -252,7 +252,7 @@ def original(mail_id: int):
 
 
 @bp.post("/<int:inquiry_id>/note")
-@allowed(policy.may_handle_any)
+@allowed(policy.may_handle_any, refused="inquiries.detail")
 def note(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     form = MessageForm(prefix="note")
@@ -262,7 +262,7 @@ def note(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/status")
-@allowed(policy.may_handle_any)
+@allowed(policy.may_handle_any, refused="inquiries.detail")
 def status(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     value = request.form.get("status", "")
@@ -270,7 +270,7 @@ def status(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/assign")
-@allowed(policy.may_handle_any)
+@allowed(policy.may_handle_any, refused="inquiries.detail")
 def assign(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     chosen = request.form.get("assignee_id", "")
@@ -280,7 +280,7 @@ def assign(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/merge")
-@allowed(policy.may_record)
+@allowed(policy.may_record, refused="inquiries.detail")
 def merge(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     number = (request.form.get("target") or "").strip()
@@ -292,7 +292,7 @@ def merge(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/link")
-@allowed(policy.may_record)
+@allowed(policy.may_record, refused="inquiries.detail")
 def link(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     code = request.form.get("municipality_code", "")
@@ -300,7 +300,7 @@ def link(inquiry_id: int):
 
 
 @bp.post("/<int:inquiry_id>/faq")
-@allowed(policy.may_record)
+@allowed(policy.may_record, refused="inquiries.detail")
 def promote(inquiry_id: int):
     inquiry = _inquiry(inquiry_id)
     form = FaqForm()
@@ -311,7 +311,7 @@ def promote(inquiry_id: int):
 
 
 @bp.route("/templates", methods=["GET", "POST"])
-@allowed(policy.may_record)
+@allowed(policy.may_record, refused=FORM_PAGE)
 def templates():
     form = TemplateForm()
     chosen = request.values.get("template_id", "")

@@ -9,7 +9,7 @@ from banso.blueprints.municipalities import bp
 from banso.extensions import db
 from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import Application, Inquiry, Municipality, Team
-from banso.permissions import allowed
+from banso.permissions import FORM_PAGE, allowed
 from banso.policies import admin as admin_policy
 from banso.policies import applications as applications_policy
 from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, population_band
@@ -55,7 +55,7 @@ def detail(municipality_id: int):
 
 
 @bp.route("/population", methods=["GET", "POST"])
-@allowed(admin_policy.may_confirm_population)
+@allowed(admin_policy.may_confirm_population, refused=FORM_PAGE)
 def population():
     phase = phases.selected_phase(request.values.get("phase"), phases.INTAKE)
     if phase is None:

@@ -14,7 +14,7 @@ from banso.formatting import wareki
 from banso.listing import export, page_or_fragment, paginate, sort_by
 from banso.models import (ConcurrentAppointment, Officer, OfficerCandidacy, ProfileChangeRequest)
 from banso.models.officer import CANDIDACY_LABELS
-from banso.permissions import allowed
+from banso.permissions import FORM_PAGE, allowed
 from banso.policies import officers as policy
 from banso.reference import FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, OFFICER_TYPES, field_label
 from banso.services import InputError, officer_import, officers, phases, statistics
@@ -55,7 +55,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@allowed(policy.may_keep_records)
+@allowed(policy.may_keep_records, refused=FORM_PAGE)
 def create():
     form = _officer_form(OfficerForm())
     on_refusal(lambda: render_template("officers/form.html", form=form, officer=None), form)
@@ -85,7 +85,7 @@ def detail(officer_id: int):
 
 
 @bp.route("/<int:officer_id>/edit", methods=["GET", "POST"])
-@allowed(policy.may_keep_records)
+@allowed(policy.may_keep_records, refused=FORM_PAGE)
 def edit(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     form = _officer_form(OfficerForm(obj=officer) if request.method == "GET" else OfficerForm())
@@ -100,7 +100,7 @@ def edit(officer_id: int):
 
 
 @bp.post("/<int:officer_id>/candidacies/<int:candidacy_id>")
-@allowed(policy.may_keep_records)
+@allowed(policy.may_keep_records, refused="officers.detail")
 def candidacy_status(officer_id: int, candidacy_id: int):
     candidacy = db.get_or_404(OfficerCandidacy, candidacy_id)
     if candidacy.officer_id != officer_id:
@@ -113,7 +113,7 @@ def candidacy_status(officer_id: int, candidacy_id: int):
 
 
 @bp.post("/bulk")
-@allowed(policy.may_select)
+@allowed(policy.may_select, refused="officers.index")
 def bulk():
     """選定 or 不選定 for the applicants ticked in the phase's list; the refused ones are named."""
     phase = phases.selected_phase(request.form.get("phase"), phases.INTAKE)
@@ -128,7 +128,7 @@ def bulk():
 
 
 @bp.post("/<int:officer_id>/apply")
-@allowed(policy.may_keep_records)
+@allowed(policy.may_keep_records, refused="officers.detail")
 def apply(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     phase = phases.selected_phase(request.form.get("phase"), phases.INTAKE)
@@ -137,18 +137,17 @@ def apply(officer_id: int):
 
 
 @bp.post("/<int:officer_id>/login")
-@allowed(policy.may_keep_records)
+@allowed(policy.may_keep_records, refused="officers.detail")
 def create_login(officer_id: int):
     officer = db.get_or_404(Officer, officer_id)
     back = redirect(url_for("officers.detail", officer_id=officer.id))
-    on_refusal(lambda: back)
     user = officers.create_login(officer, actor=current_user)
     flash(f"サインイン用アカウントを作成し、{user.email} にパスワード設定用のリンク（24時間有効）を送りました。", "success")
     return back
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
-@allowed(policy.may_keep_records)
+@allowed(policy.may_keep_records, refused=FORM_PAGE)
 def import_new():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     form = ImportForm()
@@ -172,7 +171,7 @@ def _own_officer() -> Officer:
 
 
 @bp.route("/me", methods=["GET", "POST"])
-@allowed(policy.keeps_own_profile)
+@allowed(policy.keeps_own_profile, refused=FORM_PAGE)
 def me():
     officer = _own_officer()
     form = ProfileForm(obj=officer) if request.method == "GET" else ProfileForm()
@@ -199,7 +198,7 @@ def me():
 
 
 @bp.post("/me/changes")
-@allowed(policy.keeps_own_profile)
+@allowed(policy.keeps_own_profile, refused="officers.me")
 def request_change():
     officer = _own_officer()
     form = ChangeRequestForm()
@@ -225,12 +224,11 @@ def changes():
 
 
 @bp.post("/changes/<int:request_id>")
-@allowed(policy.may_keep_records)
+@allowed(policy.may_keep_records, refused="officers.changes")
 def decide_change(request_id: int):
     change = db.get_or_404(ProfileChangeRequest, request_id)
     form = DecisionForm()
     back = redirect(url_for("officers.changes"))
-    on_refusal(lambda: back)
     decision = officers.decide_change(change, approve=request.form.get("decision") == "approve", note=form.note.data,
                                       actor=current_user)
     flash(f"{change.officer.name}さんの申請を{change.status_label}しました。", "success")
@@ -281,7 +279,7 @@ def appointments_index():
 
 
 @appointments_bp.post("/issue")
-@allowed(policy.may_appoint)
+@allowed(policy.may_appoint, refused="appointments.index")
 def issue():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     form = IssueOrdersForm()
@@ -319,7 +317,7 @@ def task(job_id: str):
 
 
 @appointments_bp.post("/<int:appointment_id>/end")
-@allowed(policy.may_appoint)
+@allowed(policy.may_appoint, refused="appointments.index")
 def end(appointment_id: int):
     appointment = db.get_or_404(ConcurrentAppointment, appointment_id)
     form = EndAppointmentForm()

@@ -44,7 +44,7 @@ def _step(phase, action, success: str):
 
 
 @bp.post("/confirm")
-@allowed(policy.may_prepare)
+@allowed(policy.may_prepare, refused="publication.index")
 def confirm():
     phase = _phase()
     reason = request.form.get("reason", "")
@@ -53,7 +53,7 @@ def confirm():
 
 
 @bp.post("/unlock")
-@allowed(policy.may_decide)
+@allowed(policy.may_decide, refused="publication.index")
 def unlock():
     phase = _phase()
     reason = request.form.get("reason", "")
@@ -61,7 +61,7 @@ def unlock():
 
 
 @bp.post("/notify")
-@allowed(policy.may_prepare)
+@allowed(policy.may_prepare, refused="publication.index")
 def notify():
     phase = _phase()
     return _step(phase, lambda: publication.send_advance_notices(phase, actor=current_user),
@@ -69,7 +69,7 @@ def notify():
 
 
 @bp.post("/early")
-@allowed(policy.may_decide)
+@allowed(policy.may_decide, refused="publication.index")
 def request_early():
     phase = _phase()
     reason = request.form.get("reason", "")
@@ -78,14 +78,14 @@ def request_early():
 
 
 @bp.post("/release")
-@allowed(policy.may_decide)
+@allowed(policy.may_decide, refused="publication.index")
 def release():
     phase = _phase()
     return _step(phase, lambda: publication.release(phase, actor=current_user), f"{phase.name}のマッチング結果を公表しました。")
 
 
 @bp.route("/prefectures", methods=["GET", "POST"])
-@allowed(policy.may_prepare)
+@allowed(policy.may_prepare, refused="publication.prefectures")
 def prefectures():
     """PUB-4: each prefecture's packet, its contact, and sending it through the outbox."""
     phase = _phase()

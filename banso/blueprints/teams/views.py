@@ -13,7 +13,7 @@ from banso.listing import Page, export, int_arg, page_or_fragment, paginate, sor
 from banso.models import (Activity, Application, HalfYearReport, MatchingConstraint, MatchingPlan, MemberReplacement, Municipality,
                           Officer, Team, TeamExtension)
 from banso.models.team import ACTIVITY_KINDS
-from banso.permissions import allowed
+from banso.permissions import FORM_PAGE, allowed
 from banso.policies import teams as policy
 from banso.reference import FIELDS, PREFECTURES, field_label
 from banso.services import InputError, applications, closing, matching, municipalities, officers, phases, teams
@@ -92,7 +92,7 @@ def summary(team_id: int):
 
 
 @bp.post("/<int:team_id>/activities")
-@allowed(policy.may_open_any)
+@allowed(policy.may_open_any, refused="teams.detail")
 def record_activity(team_id: int):
     team = _team(team_id)
     form = ActivityForm()
@@ -135,7 +135,7 @@ def _activity(team_id: int, activity_id: int) -> Activity:
 
 
 @bp.route("/<int:team_id>/activities/<int:activity_id>/edit", methods=["GET", "POST"])
-@allowed(policy.may_open_any)
+@allowed(policy.may_open_any, refused=FORM_PAGE)
 def correct_activity(team_id: int, activity_id: int):
     activity = _activity(team_id, activity_id)
     if not policy.may_correct_activity(activity, current_user):
@@ -155,7 +155,7 @@ def correct_activity(team_id: int, activity_id: int):
 
 
 @bp.post("/<int:team_id>/activities/<int:activity_id>/delete")
-@allowed(policy.may_open_any)
+@allowed(policy.may_open_any, refused="teams.detail")
 def delete_activity(team_id: int, activity_id: int):
     activity = _activity(team_id, activity_id)
     label = f"{activity.kind_label}（{wareki(activity.started_on)}）"
@@ -164,7 +164,7 @@ def delete_activity(team_id: int, activity_id: int):
 
 
 @bp.post("/<int:team_id>/reports/<int:period>")
-@allowed(policy.may_open_any)
+@allowed(policy.may_open_any, refused="teams.detail")
 def file_report(team_id: int, period: int):
     team = _team(team_id)
     form = ReportForm()
@@ -174,7 +174,7 @@ def file_report(team_id: int, period: int):
 
 
 @bp.route("/<int:team_id>/replace", methods=["GET", "POST"])
-@allowed(policy.may_manage)
+@allowed(policy.may_manage, refused=FORM_PAGE)
 def replace(team_id: int):
     team = _team(team_id)
     form = ReplacementForm()
@@ -204,7 +204,7 @@ def replace(team_id: int):
 
 
 @bp.post("/<int:team_id>/extend")
-@allowed(policy.may_manage)
+@allowed(policy.may_manage, refused="teams.detail")
 def extend(team_id: int):
     team = _team(team_id)
     form = ExtensionForm()
@@ -219,13 +219,12 @@ def extend(team_id: int):
 
 
 @bp.post("/<int:team_id>/reopen")
-@allowed(policy.may_reopen)
+@allowed(policy.may_reopen, refused="teams.detail")
 def reopen(team_id: int):
     """An admin reopens a closed team's records for a correction, with a reason (services/closing.py)."""
     team = _team(team_id)
     form = ReopenForm()
     back = redirect(url_for("teams.detail", team_id=team.id))
-    on_refusal(lambda: back)
     until = closing.reopen(team, form.reason.data, actor=current_user)
     flash(f"{team.name}の記録を{wareki(until)}まで再開しました。修正が済めば、その翌日に再び締め切られます。", "success")
     return back
@@ -244,7 +243,7 @@ def reports():
 
 
 @bp.post("/reports/remind")
-@allowed(policy.may_manage)
+@allowed(policy.may_manage, refused="teams.reports")
 def remind_reports():
     phase = phases.selected_phase(request.args.get("phase"), phases.SUPPORT)
     count = teams.remind_reports(phase, actor=current_user)
@@ -270,7 +269,7 @@ def matching_index():
 
 
 @matching_bp.post("/plan")
-@allowed(policy.may_match)
+@allowed(policy.may_match, refused="matching.index")
 def request_plan():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     return act(lambda: matching.request_plan(phase, actor=current_user),
@@ -289,7 +288,7 @@ def plan_status(plan_id: int):
 
 
 @matching_bp.post("/settings")
-@allowed(policy.may_match)
+@allowed(policy.may_match, refused="matching.index")
 def save_settings():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     options = {key: request.form.get(key) == "1" for key in
@@ -300,7 +299,7 @@ def save_settings():
 
 
 @matching_bp.post("/constraints")
-@allowed(policy.may_match)
+@allowed(policy.may_match, refused="matching.index")
 def add_constraint():
     application = db.session.get(Application, parse_id(request.form.get("application_id")) or 0)
     officer = db.session.get(Officer, parse_id(request.form.get("officer_id")) or 0)
@@ -316,7 +315,7 @@ def add_constraint():
 
 
 @matching_bp.post("/constraints/<int:constraint_id>/delete")
-@allowed(policy.may_match)
+@allowed(policy.may_match, refused="matching.index")
 def remove_constraint(constraint_id: int):
     constraint = db.get_or_404(MatchingConstraint, constraint_id)
     phase = constraint.application.phase
@@ -335,7 +334,7 @@ def score(application_id: int):
 
 
 @matching_bp.post("/accept")
-@allowed(policy.may_match)
+@allowed(policy.may_match, refused="matching.index")
 def accept():
     phase = phases.selected_phase(request.args.get("phase"), phases.INTAKE)
     choices = []
@@ -366,7 +365,7 @@ def edit_proposal(application_id: int):
 
 
 @matching_bp.post("/unmatched/<int:application_id>")
-@allowed(policy.may_match)
+@allowed(policy.may_match, refused="matching.index")
 def mark_unmatched(application_id: int):
     application = db.get_or_404(Application, application_id)
     return act(lambda: applications.change_status(application, "unmatched", reason=request.form.get("reason", ""), actor=current_user),

@@ -12,7 +12,7 @@ from banso.formatting import parse_id
 from banso.listing import Page, export, export_workbook, int_arg, page_or_fragment, paginate, send_stored, sort_by
 from banso.models import Municipality, Receipt, Team, TripRequest
 from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPORT, TripStatus
-from banso.permissions import allowed
+from banso.permissions import FORM_PAGE, allowed
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
 from banso.services import RuleViolation, closing, phases, travel
@@ -118,7 +118,7 @@ def _team_for_new() -> Team | None:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@allowed(policy.may_file)
+@allowed(policy.may_file, refused=FORM_PAGE)
 def create():
     team = _team_for_new()
     form = _trip_form(team)
@@ -141,7 +141,7 @@ def create():
 
 
 @bp.post("/estimate")
-@allowed(policy.may_file)
+@allowed(policy.may_file, refused="travel.index")
 def estimate():
     """The estimate and whether it fits, recomputed while the form is filled in (htmx)."""
     trip = _trip(parse_id(request.args.get("trip_id"))) if parse_id(request.args.get("trip_id")) else None
@@ -175,7 +175,7 @@ def _limits(trip: TripRequest) -> dict:
 
 
 @bp.route("/<int:trip_id>/edit", methods=["GET", "POST"])
-@allowed(policy.may_file)
+@allowed(policy.may_file, refused=FORM_PAGE)
 def edit(trip_id: int):
     trip = _trip(trip_id)
     if not policy.may_edit(trip, current_user):
@@ -200,7 +200,7 @@ def _after(trip: TripRequest, action, success: str, anchor: str = ""):
 
 
 @bp.post("/<int:trip_id>/review")
-@allowed(policy.may_review)
+@allowed(policy.may_review, refused="travel.detail")
 def review(trip_id: int):
     trip = _trip(trip_id)
     decision = request.form.get("decision", "")
@@ -211,7 +211,7 @@ def review(trip_id: int):
 
 
 @bp.post("/<int:trip_id>/bearer")
-@allowed(policy.may_decide_bearers)
+@allowed(policy.may_decide_bearers, refused="travel.detail")
 def bearer(trip_id: int):
     trip = _trip(trip_id)
     form = BearerForm()
@@ -221,7 +221,7 @@ def bearer(trip_id: int):
 
 
 @bp.post("/<int:trip_id>/cancel")
-@allowed(policy.may_file)
+@allowed(policy.may_file, refused="travel.detail")
 def cancel(trip_id: int):
     trip = _trip(trip_id)
     return _after(trip, lambda: travel.cancel_request(trip, actor=current_user, expected_version=opened_version()), f"出張申請 {trip.number} を取り消しました。")
@@ -232,7 +232,7 @@ def _uploads() -> list[tuple[str, bytes]]:
 
 
 @bp.route("/<int:trip_id>/claim", methods=["GET", "POST"])
-@allowed(policy.may_file)
+@allowed(policy.may_file, refused=FORM_PAGE)
 def claim(trip_id: int):
     trip = _trip(trip_id)
     if not policy.may_edit(trip, current_user):
@@ -273,7 +273,7 @@ def _claim_page(trip: TripRequest, form: ReceiptForm):
 
 
 @bp.post("/<int:trip_id>/claim/review")
-@allowed(policy.may_review)
+@allowed(policy.may_review, refused="travel.detail")
 def review_claim(trip_id: int):
     trip = _trip(trip_id)
     decision = request.form.get("decision", "")
@@ -286,7 +286,7 @@ def review_claim(trip_id: int):
 
 
 @bp.post("/<int:trip_id>/receipts")
-@allowed(policy.may_file)
+@allowed(policy.may_file, refused="travel.detail")
 def add_receipts(trip_id: int):
     trip = _trip(trip_id)
     uploads = _uploads()
@@ -358,7 +358,7 @@ def _budget_action(phase, action, success: str, to: str = "travel.budget"):
 
 
 @bp.post("/budget/cap")
-@allowed(policy.may_revise_cap)
+@allowed(policy.may_revise_cap, refused="travel.budget")
 def revise_cap():
     phase = _phase()
     form = CapForm()
@@ -370,7 +370,7 @@ def revise_cap():
 
 
 @bp.post("/budget/standard")
-@allowed(policy.may_plan_visits)
+@allowed(policy.may_plan_visits, refused="travel.plans")
 def standard_cost():
     phase = _phase()
     form = StandardCostForm()
@@ -380,7 +380,7 @@ def standard_cost():
 
 
 @bp.post("/budget/plans/<int:team_id>")
-@allowed(policy.may_plan_visits)
+@allowed(policy.may_plan_visits, refused="travel.plans")
 def plan(team_id: int):
     team = db.get_or_404(Team, team_id)  # a held team is not found (PUB-2)
     form = PlanForm()
@@ -419,7 +419,7 @@ def closing_list():
 # --- rates --------------------------------------------------------------------------------
 
 @bp.route("/rates", methods=["GET", "POST"])
-@allowed(policy.may_see_rates)
+@allowed(policy.may_see_rates, refused=FORM_PAGE)
 def rates():
     years = travel.fiscal_years()
     this_year = travel.fiscal_year(today_jst())  # trips now are paid at this year's rates; next year's is one click away

@@ -13,6 +13,7 @@ from banso.extensions import db
 from banso.formatting import jst_datetime
 from banso.models import (Application, ApplicationStatus, Municipality, Phase,
                           User)
+from banso.policies import applications as policy
 from banso.reference import FIELDS, MINISTRY_NAMES, field_label
 from banso.services import RuleViolation, WrongState, audit, check_version, notifications
 
@@ -187,7 +188,7 @@ def _received_summary(application: Application) -> str:
 def update_application(application: Application, data: dict, *, actor: User, expected_version=None) -> Application:
     check_version(application, expected_version, {"contact_department": "担当部署", "contact_person": "担当者",
                                                   "contact_email": "メールアドレス", "local_situation": "地域の状況"})
-    if application.status in (S.MATCHED, S.UNMATCHED, S.WITHDRAWN):
+    if application.status in policy.DECIDED:
         raise WrongState(f"「{application.status_label}」の回答は編集できません。")
     _raise_first(field_errors(data))
     before = audit.snapshot(application, AUDITED)

@@ -11,6 +11,7 @@ from banso.extensions import db
 from banso.formatting import jst_datetime, parse_id
 from banso.models import (Application, User)
 from banso.policies import admin as policy
+from banso.policies import applications as applications_policy
 from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, municipalities, notifications
 from banso.services.applications.answers import S, ministry_mentions, receipt_notice
 
@@ -164,7 +165,7 @@ def accept_late(application: Application, *, reason: str, actor: User) -> Applic
     """APP-6: only an admin may accept a late answer, and only with a recorded reason."""
     if not policy.may_accept_late(actor):
         raise NotPermitted("期限後の回答を受け付けられるのは事務局管理者だけです。")
-    if application.status != S.LATE:
+    if not applications_policy.is_late(application):
         raise WrongState("期限後（保留）の回答ではありません。")
     if not (reason or "").strip():
         raise InputError("期限後に受け付ける理由を入力してください。", "reason")

@@ -310,7 +310,7 @@ def delete_template(template: ReplyTemplate, *, actor: User, expected_version=No
 
 def promote_to_faq(inquiry: Inquiry, question: str, answer: str, *, actor: User) -> FaqEntry:
     _staff(actor, inquiry)
-    if inquiry.status not in (InquiryStatus.ANSWERED, InquiryStatus.CLOSED):
+    if not policy.may_promote(inquiry, actor):
         raise WrongState("回答済または完了のお問い合わせだけをFAQにできます。")
     question, answer = (question or "").strip(), (answer or "").strip()
     if not question or not answer:

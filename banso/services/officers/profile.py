@@ -72,7 +72,7 @@ class Decision:
 
 
 def decide_change(request: ProfileChangeRequest, *, approve: bool, note: str, actor: User) -> Decision:
-    if request.status != "pending":
+    if not policy.awaits_decision(request):
         raise WrongState("この申請は処理済みです。")
     officer = request.officer
     if not approve and not (note or "").strip():

@@ -11,7 +11,8 @@ from banso.extensions import db
 from banso.formatting import parse_id
 from banso.models import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Officer,
                           OfficerCandidacy, Phase, User)
-from banso.reference import (APPOINTMENT_POSTS)
+from banso.policies import officers as policy
+from banso.reference import APPOINTMENT_POSTS
 from banso.services import InputError, RuleViolation, WrongState, audit
 from banso.services.officers.records import eligibility
 
@@ -136,7 +137,7 @@ def issue_orders(phase: Phase, *, order_date: date, post: str = APPOINTMENT_POST
 
 def end_appointment(appointment: ConcurrentAppointment, *, on: date, reason: str, actor: User | None) -> ConcurrentAppointment:
     """併任解除. The teams area calls this when a member leaves and has no other team (OFF-3)."""
-    if appointment.state != AppointmentState.ISSUED:
+    if not policy.in_force(appointment):
         raise WrongState("発令済の併任だけを解除できます。")
     if not (reason or "").strip():
         raise InputError("解除の理由を入力してください。", "reason")

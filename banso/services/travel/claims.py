@@ -59,7 +59,7 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     """精算 after the trip: actual amounts per traveller and category, with receipts. Lodging above the
     cap needs a recorded exception; everything is checked before anything is stored."""
     check_version(trip, expected_version, TRIP_FIELDS)
-    if trip.status not in (TripStatus.APPROVED, TripStatus.CLAIM_RETURNED):
+    if trip.status not in policy.CLAIMABLE:
         raise WrongState(f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
     if not policy.may_edit(trip, actor):
         raise NotPermitted("この出張を精算できるのは、申請者・出張者と事務局です。")
@@ -108,7 +108,7 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
         _store_receipt(claim, name, data, content_type, actor=actor)
     if trip.status == TripStatus.CLAIM_RETURNED:
         trip.review_round += 1
-    move_status(trip, (TripStatus.APPROVED, TripStatus.CLAIM_RETURNED), TripStatus.CLAIM_SUBMITTED)
+    move_status(trip, policy.CLAIMABLE, TripStatus.CLAIM_SUBMITTED)
     db.session.flush()
     db.session.expire(claim, ["claimed_yen", "approved_yen"])
     audit.record("claim", trip, actor=actor, summary=f"{trip.number}の精算を申請（請求 {claim.claimed_yen:,}円、見積 {trip.estimated_yen:,}円）",
@@ -149,7 +149,7 @@ def _store_receipt(claim: TravelClaim, name: str, data: bytes, content_type: str
 
 
 def add_receipts(trip: TripRequest, uploads: list[tuple[str, bytes]], *, actor: User) -> list[Receipt]:
-    if trip.claim is None or trip.status == TripStatus.SETTLED:
+    if not policy.receipts_open(trip):
         raise WrongState("領収書は精算中（未精算）の出張にのみ追加できます。")
     if not policy.may_edit(trip, actor):
         raise NotPermitted("この出張に領収書を追加できるのは、申請者・出張者と事務局です。")

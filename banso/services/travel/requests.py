@@ -195,7 +195,7 @@ TRIP_FIELDS = {"status_label": "状態", "depart_on": "出発日", "return_on": 
 def update_request(trip: TripRequest, data: dict, *, actor: User, expected_version=None) -> TripRequest:
     """Correct a request awaiting review or returned; it goes back to finance."""
     check_version(trip, expected_version, TRIP_FIELDS)
-    if trip.status not in (TripStatus.SUBMITTED, TripStatus.RETURNED):
+    if trip.status not in policy.CORRECTABLE:
         raise WrongState(f"「{trip.status_label}」の申請は修正できません。")
     if not policy.may_edit(trip, actor):
         raise NotPermitted("この申請を修正できるのは、申請者・出張者と事務局です。")
@@ -252,7 +252,7 @@ def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User, e
         raise InputError("費用負担者を選んでください。", "cost_bearer")
     if not (reason or "").strip():
         raise InputError("費用負担者を決定した理由を入力してください。", "bearer_reason")
-    if trip.status not in (TripStatus.SUBMITTED, TripStatus.RETURNED):
+    if trip.status not in policy.CORRECTABLE:
         raise WrongState("費用負担者は承認前の申請についてのみ決定できます。")
     before = {"cost_bearer": trip.cost_bearer}
     trip.cost_bearer, trip.bearer_reason = bearer, reason.strip()
@@ -324,7 +324,7 @@ def cancel_request(trip: TripRequest, *, actor: User, expected_version=None) -> 
         raise NotPermitted("この申請を取り消せるのは、申請者・出張者と事務局です。")
     if trip.status == TripStatus.APPROVED:
         lock_budget(trip.phase)  # an approved estimate is released from the budget
-    move_status(trip, (TripStatus.SUBMITTED, TripStatus.RETURNED, TripStatus.APPROVED), TripStatus.CANCELLED)
+    move_status(trip, policy.CANCELLABLE, TripStatus.CANCELLED)
     audit.record("cancel", trip, actor=actor, summary=f"{trip.number}を取消（見積 {trip.estimated_yen:,}円を解放）",
                  after={"status": trip.status})
     return trip
