@@ -111,7 +111,8 @@ def may_review_request(trip: TripRequest, user: User) -> bool:
 
 
 def may_review_claim(trip: TripRequest, user: User) -> bool:
-    return may_review(user) and trip.status == TripStatus.CLAIM_SUBMITTED and not is_own(trip, user)
+    return (may_review(user) and trip.status == TripStatus.CLAIM_SUBMITTED and trip.claim is not None
+            and not is_own(trip, user))
 
 
 def may_decide_bearer(trip: TripRequest | None, user: User) -> bool:

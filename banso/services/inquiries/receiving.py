@@ -21,7 +21,8 @@ from banso.business_days import add_business_days
 from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import strip_control, wareki
-from banso.models import Application, Municipality, Phase, Role, Team, User
+from banso.models import Application, Municipality, Phase, Team, User
+from banso.policies import inquiries as policy
 from banso.models.inquiry import (CATEGORIES, CHANNELS, ORG_TYPES, Inquiry, InquiryMessage, InquiryStatus, ReceiptCounter)
 from banso.reference import PREFECTURES
 from banso.services import (InputError, InputProblems, NotPermitted, audit,
@@ -154,7 +155,7 @@ def receive(data: dict, *, channel: str, actor: User | None, at: datetime | None
                       name=clean["name"], email=clean.get("email") or "", phone=clean.get("phone") or "",
                       category=clean["category"], subject=clean["subject"], received_at=at, due_at=due_date(at),
                       last_message_at=at, follows=follows,
-                      submitted_by_id=actor.id if actor is not None and actor.has_role(Role.OFFICER) else None)
+                      submitted_by_id=actor.id if actor is not None and policy.asks_as_officer(actor) else None)
     link_related(inquiry)
     db.session.add(inquiry)
     db.session.add(InquiryMessage(inquiry=inquiry, kind="incoming", body=clean["body"], from_email=inquiry.email, at=at,
@@ -244,7 +245,7 @@ def _phase_about(municipality: Municipality | None, actor: User | None) -> Phase
         found = next((p for p in live if p.id in with_team), None) or next((p for p in live if p.id in answered), None)
         if found is not None:
             return found
-    if actor is not None and actor.has_role(Role.OFFICER):
+    if actor is not None and policy.asks_as_officer(actor):
         return phases.own_team_phase(actor)
     return None
 

@@ -16,7 +16,7 @@ from banso.services import (InputError, NotPermitted, WrongState, audit, check_v
                             files)
 from banso.services.travel.budget import check_cap, lock_budget
 from banso.services.travel.rates import MAX_LINE_YEN, fiscal_year, nights_between, rates_for
-from banso.services.travel.requests import TRIP_FIELDS, move_status, not_own, notify_trip
+from banso.services.travel.requests import TRIP_FIELDS, move_status, notify_trip, refuse_review
 
 RECEIPT_TYPES = {b"%PDF-": ("application/pdf", (".pdf",)),
                  b"\xff\xd8\xff": ("image/jpeg", (".jpg", ".jpeg")),
@@ -170,13 +170,10 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
     """Finance settles (approved amount per line, less than claimed only with a reason; the trip's
     estimate leaves committed and the approved total enters spent, never over the cap) or returns."""
     check_version(trip, expected_version, TRIP_FIELDS)
-    if not policy.may_review(actor):
-        raise NotPermitted("精算の審査は会計担当が行います。")
+    if not policy.may_review_claim(trip, actor):
+        refuse_review(trip, actor, "精算", f"「{trip.status_label}」の出張は精算の審査ができません。")
     if decision not in CLAIM_DECISIONS:
         raise InputError("審査の結果を選んでください。")
-    if trip.status != TripStatus.CLAIM_SUBMITTED or trip.claim is None:
-        raise WrongState(f"「{trip.status_label}」の出張は精算の審査ができません。")
-    not_own(trip, actor, "精算")
     claim, comment = trip.claim, (comment or "").strip()
     if decision == "return":
         if not comment:

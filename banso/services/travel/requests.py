@@ -262,10 +262,14 @@ def decide_bearer(trip: TripRequest, bearer: str, reason: str, *, actor: User, e
     return trip
 
 
-def not_own(trip: TripRequest, actor: User, what: str) -> None:
-    """Nobody approves their own request or claim."""
-    if policy.is_own(trip, actor):
-        raise NotPermitted(f"ご自身が申請者・出張者である{what}は審査できません。別の会計担当が審査してください。")
+def refuse_review(trip: TripRequest, actor: User, what: str, not_awaiting: str) -> None:
+    """Why the policy refused a review (may_review_request, may_review_claim), in the order it asks: finance only,
+    a request or claim awaiting review (else ``not_awaiting``), never one's own."""
+    if not policy.may_review(actor):
+        raise NotPermitted(f"{what}の審査は会計担当が行います。")
+    if not policy.is_own(trip, actor):
+        raise WrongState(not_awaiting)
+    raise NotPermitted(f"ご自身が申請者・出張者である{what}は審査できません。別の会計担当が審査してください。")
 
 
 def move_status(trip: TripRequest, from_status: tuple[str, ...], to_status: str) -> None:
@@ -285,13 +289,10 @@ REVIEW_DECISIONS = {"approve": "承認", "return": "差戻し", "reject": "却�
 def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor: User, expected_version=None) -> TripRequest:
     """Finance approves (committing the estimate, never over the cap), returns with a comment, or rejects."""
     check_version(trip, expected_version, TRIP_FIELDS)
-    if not policy.may_review(actor):
-        raise NotPermitted("出張申請の審査は会計担当が行います。")
+    if not policy.may_review_request(trip, actor):
+        refuse_review(trip, actor, "出張申請", f"「{trip.status_label}」の申請は審査できません。")
     if decision not in REVIEW_DECISIONS:
         raise InputError("審査の結果を選んでください。")
-    if trip.status != TripStatus.SUBMITTED:
-        raise WrongState(f"「{trip.status_label}」の申請は審査できません。")
-    not_own(trip, actor, "出張申請")
     comment = (comment or "").strip()
     if decision in ("return", "reject") and not comment:
         raise InputError(f"{REVIEW_DECISIONS[decision]}の理由をコメントに入力してください。", "comment")
