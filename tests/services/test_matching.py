@@ -8,11 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from banso import solver
 from banso.extensions import db
 from banso.models import MatchingPlan, Team
-from banso.services import InputError, WrongState, assignment, matching, teams
-from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_municipality, make_phase, make_ready_officer,
-                             make_team, make_user)
+from banso.services import InputError, WrongState, matching, teams
+from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_municipality, make_phase,
+                             make_ready_officer, make_team, make_user)
 
 
 def _plan(phase) -> MatchingPlan:
@@ -37,22 +38,23 @@ def small_problems(draw):
         for c in candidates:
             if draw(st.integers(0, 5)):  # some pairs forbidden
                 pair[(n, c)] = {"fit": draw(st.integers(-3, 9))}
-    cover = [(n, "first", draw(st.integers(0, 20)), frozenset(draw(st.sets(st.sampled_from(candidates))))) for n in needs]
+    cover = [solver.Cover(n, "first", draw(st.integers(0, 20)), frozenset(draw(st.sets(st.sampled_from(candidates)))))
+             for n in needs]
     senior = frozenset(draw(st.sets(st.sampled_from(candidates))))
-    mix = [(n, "mix", draw(st.integers(0, 6)), senior, frozenset(candidates) - senior) for n in needs]
+    mix = [solver.Mix(n, "mix", draw(st.integers(0, 6)), senior, frozenset(candidates) - senior) for n in needs]
     cost = {p: draw(st.integers(0, 5)) for p in pair}
     budget = draw(st.one_of(st.none(), st.integers(0, 20)))
-    return assignment.Problem(needs, candidates, group, pair, cover, mix, team_value=draw(st.integers(0, 30)), cost=cost, budget=budget)
+    return solver.Problem(needs, candidates, group, pair, cover, mix, team_value=draw(st.integers(0, 30)), cost=cost, budget=budget)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_problems())
 def test_pub_1_the_optimiser_breaks_no_hard_rule_and_finds_the_brute_force_optimum(problem):
-    found = assignment.solve(problem, time_limit=10)
+    found = solver.solve(problem, time_limit=10)
     assert problem.violations(found.teams) == []
     assert found.status == "optimal"
-    assert abs(found.objective - max(0.0, assignment.brute_force(problem))) < 1e-6
-    greedy = assignment.greedy(problem)
+    assert abs(found.objective - max(0.0, solver.brute_force(problem))) < 1e-6
+    greedy = solver.greedy(problem)
     if not problem.violations(greedy.teams):
         assert found.objective >= greedy.objective - 1e-6  # never worse than the first-generation assistant
 
@@ -62,14 +64,14 @@ def test_pub_1_parts_never_lose_ground_and_report_an_honest_gap():
     needs, candidates = [f"n{i}" for i in range(30)], [f"c{i}" for i in range(80)]
     group = {c: f"g{rng.randrange(8)}" for c in candidates}
     pair = {(n, c): {"fit": rng.randint(0, 9)} for n in needs for c in candidates}
-    problem = assignment.Problem(needs, candidates, group, pair, team_value=20)
-    start = assignment.greedy(problem)
-    parted = assignment.solve_in_parts(problem, time_limit=20, start=start.teams, part_size=10)
-    exact = assignment.solve(problem, time_limit=20)
+    problem = solver.Problem(needs, candidates, group, pair, team_value=20)
+    start = solver.greedy(problem)
+    parted = solver.solve_in_parts(problem, time_limit=20, start=start.teams, part_size=10)
+    exact = solver.solve(problem, time_limit=20)
     assert problem.violations(parted.teams) == []
     assert start.objective - 1e-6 <= parted.objective <= exact.objective + 1e-6
-    assert assignment.upper_bound(problem) >= exact.objective
-    assert parted.gap >= (exact.objective - parted.objective) / assignment.upper_bound(problem) - 1e-9
+    assert solver.upper_bound(problem) >= exact.objective
+    assert parted.gap >= (exact.objective - parted.objective) / solver.upper_bound(problem) - 1e-9
 
 
 # --- the programme's rules, at the scale of 第2期 --------------------------------------------------------------
@@ -188,9 +190,7 @@ def test_pub_1_pins_the_budget_cannot_carry_are_reported_by_the_solver(ctx):
 
 
 def test_pub_1_a_continuing_municipality_keeps_its_officers_and_a_kept_team_is_pinned_whole(ctx):
-    from banso.models import CandidacyStatus, OfficerCandidacy
-
-    from banso.models import ConcurrentAppointment
+    from banso.models import CandidacyStatus, ConcurrentAppointment, OfficerCandidacy
 
     previous = make_phase(number=1, name="第1期", fiscal_year=2025)
     phase = make_phase()
@@ -339,12 +339,12 @@ def test_pub_1_the_lp_guided_start_changes_the_speed_never_the_answer(monkeypatc
     needs, candidates = [f"n{i}" for i in range(50)], [f"c{i}" for i in range(130)]
     group = {c: f"g{rng.randrange(12)}" for c in candidates}
     pair = {(n, c): {"fit": rng.randint(0, 6)} for n in needs for c in candidates}
-    cover = [(n, "first", 30, frozenset(rng.sample(candidates, 15))) for n in needs]
-    problem = assignment.Problem(needs, candidates, group, pair, cover, team_value=100)
-    assert len(pair) > assignment.LP_GUIDED_FROM
-    guided = assignment.solve(problem, time_limit=60)
-    near = assignment.solve(problem, time_limit=60, gap=0.001)
-    monkeypatch.setattr(assignment, "LP_GUIDED_FROM", 10**9)
-    plain = assignment.solve(problem, time_limit=60)
+    cover = [solver.Cover(n, "first", 30, frozenset(rng.sample(candidates, 15))) for n in needs]
+    problem = solver.Problem(needs, candidates, group, pair, cover, team_value=100)
+    assert len(pair) > solver.LP_GUIDED_FROM
+    guided = solver.solve(problem, time_limit=60)
+    near = solver.solve(problem, time_limit=60, gap=0.001)
+    monkeypatch.setattr(solver.milp, "LP_GUIDED_FROM", 10**9)
+    plain = solver.solve(problem, time_limit=60)
     assert guided.status == plain.status == "optimal" and abs(guided.objective - plain.objective) < 1e-6
     assert problem.violations(near.teams) == [] and near.objective >= plain.objective * (1 - 0.001) - 1e-6

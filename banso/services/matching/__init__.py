@@ -4,7 +4,7 @@ The fit of a team is a sum of named factors with weights staff can see and chang
 maximises the total under the hard rules — TEAM-1 (2–3 officers, one per ministry, a 外局 with its parent),
 TEAM-2 (one team per municipality, one team per officer), OFF-3 (a 併任発令 covering the term), OFF-4 (time to give)
 — and the decisions staff took beforehand: pinned pairs, forbidden pairs, continuing teams kept, and the phase's
-conflict-of-interest rules. The optimiser is ``banso.services.assignment`` (domain-free); this module turns
+conflict-of-interest rules. The optimiser is ``banso.solver`` (domain-free); this module turns
 applications and officers into its needs and candidates and its answer back into proposals, explanations and
 quality figures, stored in a ``MatchingPlan`` the page reads. A match is not guaranteed: what is left over is
 reported with the reason that binds.

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from banso import solver
 from banso.extensions import db
-from banso.models import (Application, ApplicationStatus, CandidacyStatus, MatchingConstraint, MatchingSettings, Ministry, Officer, OfficerCandidacy, Phase, Team, TeamMembership)
+from banso.models import (Application, ApplicationStatus, CandidacyStatus, MatchingConstraint, MatchingSettings,
+                          Ministry, Officer, OfficerCandidacy, Phase, Team, TeamMembership)
 from banso.reference import FIELDS, PREFECTURE_SEATS, distance_km, field_label, normalize_name
-from banso.services import WrongState, assignment, teams, travel
+from banso.services import WrongState, teams, travel
 from banso.services.matching.settings import FACTOR_ORDER, constraints, options_of, settings_for, weights_of
-
 
 SENIOR = {"指定職", "課長級", "室長級"}
 BASE_PREFECTURE = "東京都"  # OFF-2: officers work at a 本省 or 外局 (Kasumigaseki)
@@ -36,7 +37,7 @@ class Model:
     officers: dict[int, Officer]
     weights: dict[str, int]
     settings: MatchingSettings
-    problem: assignment.Problem
+    problem: solver.Problem
     excluded: dict[tuple[int, int], str] = field(default_factory=dict)      # (application, officer) → why
     unavailable: dict[int, str] = field(default_factory=dict)               # officer → why not planned at all
     pins: list[MatchingConstraint] = field(default_factory=list)
@@ -89,7 +90,7 @@ class Model:
         return problems
 
     # -- the answer, explained -------------------------------------------------------------------------------
-    def describe(self, best: assignment.Solution, greedy: assignment.Solution) -> dict:
+    def describe(self, best: solver.Solution, greedy: solver.Solution) -> dict:
         problem = self.problem
         placed = {o: a for a, members in best.teams.items() for o in members}
         self._options_of = defaultdict(list)
@@ -149,7 +150,7 @@ class Model:
 
     def _value_if_allowed(self, a: int, o: int) -> float:
         factors = self.pair_factors(self.applications[a], self.officers[o])
-        return sum(factors.values()) + sum(w for n, _, w, s in self.problem.cover if n == a and o in s)
+        return sum(factors.values()) + sum(t.weight for t in self.problem.cover if t.need == a and o in t.members)
 
     def _kept_out(self, a: int, o: int, members: list[int], placed: dict[int, int]) -> str:
         if (a, o) in self.excluded:
@@ -167,7 +168,7 @@ class Model:
             return "旅費の想定額が高く、予算の残りの範囲では、ほかの組合せの方が計画全体の評価が高くなります。"
         return "チーム全体で見ると（分野の網羅・職階の組合せ・人数）、今の組合せの方が評価が高くなります。"
 
-    def _why_unmatched(self, a: int, placed: dict[int, int], best: assignment.Solution) -> str:
+    def _why_unmatched(self, a: int, placed: dict[int, int], best: solver.Solution) -> str:
         problem = self.problem
         candidates = self._options_of[a]
         if len({problem.group[o] for o in candidates}) < 2:
@@ -364,7 +365,7 @@ def build(phase: Phase, *, only: Application | None = None, members: list[Office
         pool, unavailable = pool_of(phase)
     decided = [] if only is not None else constraints(phase)
     model = Model(phase, {a.id: a for a in applications}, {o.id: o for o in pool}, weights, settings,
-                  assignment.Problem([a.id for a in applications], [o.id for o in pool],
+                  solver.Problem([a.id for a in applications], [o.id for o in pool],
                                      {o.id: o.home_ministry.name for o in pool}, {}, team_value=weights["team"]),
                   unavailable=unavailable, pins=decided)
     model.former = _former_by_application(phase, applications)
@@ -398,9 +399,9 @@ def build(phase: Phase, *, only: Application | None = None, members: list[Office
             holders = frozenset(holders_of[f])
             name = "first_field" if position == 0 else "other_fields"
             if weights[name] and holders:
-                problem.cover.append((a.id, name, weights[name], holders))
+                problem.cover.append(solver.Cover(a.id, name, weights[name], holders))
         if weights["seniority"] and senior and junior:
-            problem.mix.append((a.id, "seniority", weights["seniority"], senior, junior))
+            problem.mix.append(solver.Mix(a.id, "seniority", weights["seniority"], senior, junior))
     for a, officer_ids in pinned.items():
         if a in model.applications:
             problem.pins.update((a, o) for o in officer_ids if o in model.officers)

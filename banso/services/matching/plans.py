@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from banso import solver
 from banso.clock import now
 from banso.extensions import db
-from banso.models import (Application, ApplicationStatus, MatchingConstraint, MatchingPlan,
-                          MatchingSettings, Ministry, Officer, OfficerCandidacy, Phase, Team, User)
+from banso.models import (Application, ApplicationStatus, MatchingConstraint, MatchingPlan, MatchingSettings, Ministry,
+                          Officer, OfficerCandidacy, Phase, Team, User)
 from banso.policies import hold
 from banso.reference import field_label, normalize_name
-from banso.services import InputError, RuleViolation, WrongState, assignment, audit, teams
+from banso.services import InputError, RuleViolation, WrongState, audit, teams
 from banso.services.matching.model import Model, build, conflict, former_members, pool_of, rounded
 from banso.services.matching.settings import FACTORS, options_of
-
 
 TIME_LIMIT = 25.0            # seconds; past it the best plan found is returned with its gap
 PROVED_WITHIN = 0.001        # stop once the plan is proved within 0.1 % of the optimum (the proof's last steps cost most)
@@ -146,11 +146,11 @@ def run_plan(plan: MatchingPlan, *, progress=lambda percent, stage: None) -> Mat
     if blocked:
         return _finish(plan, "infeasible", {"problems": blocked, **model.header()})
     progress(20, "比較用に従来の方式（貪欲法）で計画しています")
-    greedy = assignment.greedy(model.problem)
+    greedy = solver.greedy(model.problem)
     progress(35, f"最適な計画を探しています（最長{int(TIME_LIMIT)}秒）")
     try:
         best = _optimise(model, greedy)
-    except assignment.Infeasible:
+    except solver.Infeasible:
         return _finish(plan, "infeasible", {"problems": ["固定した組合せを、予算・府省庁の混成・人数の条件のもとで同時に満たす計画はありません。"
                                                            "固定を見直してください。"], **model.header()})
     progress(85, "理由と品質の指標をまとめています")
@@ -314,12 +314,12 @@ def accept(phase: Phase, choices: list[tuple[int, list[int]]], *, actor: User) -
 def plan_now(phase: Phase) -> list[tuple[int, list[int]]]:
     """Plan in this process and return the proposals as choices for ``accept`` (the demo forms its teams this way)."""
     model = build(phase)
-    return sorted(_optimise(model, assignment.greedy(model.problem)).teams.items())
+    return sorted(_optimise(model, solver.greedy(model.problem)).teams.items())
 
 
-def _optimise(model: Model, greedy: assignment.Solution) -> assignment.Solution:
+def _optimise(model: Model, greedy: solver.Solution) -> solver.Solution:
     """Exact on a phase whose every pair is weighed; on a larger one, improved part by part from the greedy plan
-    within the time limit, with the gap to a bound (see ``assignment.solve_in_parts``)."""
+    within the time limit, with the gap to a bound (see ``solver.solve_in_parts``)."""
     if model.shortlist:
-        return assignment.solve_in_parts(model.problem, time_limit=TIME_LIMIT, start=greedy.teams)
-    return assignment.solve(model.problem, time_limit=TIME_LIMIT, start=greedy.teams, gap=PROVED_WITHIN)
+        return solver.solve_in_parts(model.problem, time_limit=TIME_LIMIT, start=greedy.teams)
+    return solver.solve(model.problem, time_limit=TIME_LIMIT, start=greedy.teams, gap=PROVED_WITHIN)
