@@ -135,7 +135,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "INQUIRY_LIMIT_PER_HOUR": 5,
         "INQUIRY_FLOOD_FACTOR": 40,  # without Redis: at most 40 × the limit form inquiries an hour from everyone
         "EML_MAX_BYTES": 10 * 1024 * 1024,
-        # The inquiries' mailbox (banso/services/mailbox.py): fetched by the worker over IMAP when a host is set.
+        # The inquiries' mailbox (worker/mailbox.py): fetched by the worker over IMAP when a host is set.
         # SECURITY: ssl (IMAPS, 993), starttls (143) or none (loopback only); CA_FILE: the ministry's own CA if any.
         "INQUIRY_IMAP_HOST": setting("INQUIRY_IMAP_HOST"),
         "INQUIRY_IMAP_PORT": int(setting("INQUIRY_IMAP_PORT", 0) or 0),

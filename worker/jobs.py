@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from banso.extensions import db
-from banso.services import mail, notifications
+from banso.services import notifications
+from worker import mail
 
 log = logging.getLogger(__name__)
 
@@ -216,19 +217,20 @@ def replan_matching() -> int:
 
 
 def fetch_mailbox() -> int:
-    """On the worker's mailbox timer: the inquiries' mailbox taken in (banso/services/mailbox.py)."""
-    from banso.services import mailbox
+    """On the worker's mailbox timer: the inquiries' mailbox taken in (worker/mailbox.py)."""
+    from banso.services import inquiries
+    from worker import mailbox
 
     try:
-        if not mailbox.configured():
+        if not inquiries.mailbox_configured():
             return 0
         try:
             fetched = mailbox.fetch()
         except Exception as exc:  # the mail server away, refused sign-in, a certificate: shown on the mailbox page
-            mailbox.record_status(False, f"{type(exc).__name__}: {exc}")
+            inquiries.record_mailbox_status(False, f"{type(exc).__name__}: {exc}")
             raise
         if not fetched.skipped:
-            mailbox.record_status(fetched.left == 0, f"{fetched.count}件を取り込み" + (f"、{fetched.left}件は次回に" if fetched.left else ""))
+            inquiries.record_mailbox_status(fetched.left == 0, f"{fetched.count}件を取り込み" + (f"、{fetched.left}件は次回に" if fetched.left else ""))
         if fetched.count or fetched.left:
             log.info("メールボックス: %d 件を取り込みました（%s）、%d 件は次回に", fetched.count, fetched.taken, fetched.left)
         return fetched.count

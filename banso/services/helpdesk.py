@@ -5,22 +5,17 @@
 - each overdue inquiry escalated to the admins once per due time;
 - 回答待ち(先方): a reminder to the inquirer after INQUIRY_WAITING_REMIND_DAYS business days, and closing with a
   notice after INQUIRY_WAITING_CLOSE_DAYS more (their answer reopens it, as any of their messages does);
-- who else has an inquiry open, or is writing a reply to it (kept a few seconds in Redis), for the page's warning.
 
 Every notice goes through the outbox under a key naming what it reports, so however often the timer runs (and on
 however many workers) each is sent once."""
 from __future__ import annotations
 
-import json
 import logging
-import time as clock_time
 from datetime import date, datetime, time
 
-import redis
 from flask import current_app
 from sqlalchemy import select, update
 
-from banso import queue
 from banso.business_days import add_business_days, is_business_day
 from banso.clock import JST, now
 from banso.extensions import db
@@ -30,7 +25,6 @@ from banso.models.inquiry import OPEN_STATUSES, InquiryStatus
 from banso.services import audit, inquiries, notifications
 
 log = logging.getLogger(__name__)
-PRESENCE_SECONDS = 25  # a page polls every 10 s: two missed polls and the viewer is gone
 
 
 def chase(at: datetime | None = None) -> int:
@@ -143,28 +137,6 @@ def chase_waiting(at: datetime) -> int:
                                        f"{inquiries.SIGNATURE}"))
             written += 1
     return written
-
-
-# --- who else is on an inquiry ---------------------------------------------------------------------------
-
-def presence(inquiry_id: int, user: User, replying: bool) -> list[dict]:
-    """Record that ``user`` has the inquiry open (and whether they are writing a reply); return the others who do.
-    Without Redis nobody is shown (the reply's own check still stops a crossed reply)."""
-    key = f"banso:presence:{inquiry_id}"
-    moment = clock_time.time()
-    try:
-        connection = queue.connection()
-        connection.hset(key, str(user.id), json.dumps({"name": user.name, "replying": replying, "at": moment}, ensure_ascii=False))
-        connection.expire(key, PRESENCE_SECONDS * 4)
-        entries = connection.hgetall(key)
-    except redis.RedisError:
-        return []
-    others = []
-    for user_id, raw in entries.items():
-        entry = json.loads(raw)
-        if int(user_id) != user.id and moment - entry["at"] <= PRESENCE_SECONDS:
-            others.append(entry)
-    return sorted(others, key=lambda e: (not e["replying"], e["name"]))
 
 
 def _morning_reached(at: datetime) -> bool:

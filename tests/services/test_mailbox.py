@@ -21,7 +21,8 @@ from banso.clock import jst
 from banso.extensions import db
 from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage
 from banso.models.inquiry import InquiryStatus
-from banso.services import files, inquiries, mailbox as mailbox_service
+from banso.services import files, inquiries
+from worker import mailbox as mailbox_service
 from tests.factories import inquiry_data as _form
 from tests.factories import mail as _mail
 from tests.factories import make_user
@@ -182,7 +183,8 @@ def test_mail_over_the_size_limit_is_taken_by_its_headers_and_the_same_mail_twic
 WORKER = r"""
 import os, signal, sys
 from banso import create_app
-from banso.services import inquiries, mailbox
+from banso.services import inquiries
+from worker import mailbox
 import imapclient
 
 settings = dict(arg.split("=", 1) for arg in sys.argv[2:])

@@ -13,8 +13,7 @@ from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage
 from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
 from banso.permissions import FORM_PAGE, allowed
 from banso.policies import inquiries as policy
-from banso.services import InputError, helpdesk, inquiries, phases
-from banso.services import mailbox as mailbox_service
+from banso.services import InputError, inquiries, phases
 
 FIELDS = ["org_type", "prefecture", "municipality_code", "organisation", "name", "email", "phone", "category", "subject", "body"]
 
@@ -220,7 +219,7 @@ def presence(inquiry_id: int):
     """Polled by the page: who else has this inquiry open or is writing a reply (the collision warning)."""
     inquiry = _inquiry(inquiry_id)
     replying = bool((request.form.get("body") or "").strip())
-    return render_template("inquiries/_presence.html", others=helpdesk.presence(inquiry.id, current_user, replying))
+    return render_template("inquiries/_presence.html", others=inquiries.presence(inquiry.id, current_user, replying))
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -239,7 +238,7 @@ def mailbox():
     args = request.args
     stmt, sort = sort_by(inquiries.inbound_query(q=args.get("q"), outcome=args.get("outcome")), {"at": InboundMail.at}, "-at")
     return page_or_fragment("inquiries/mailbox.html", "inquiries/_mailbox_table.html", page=paginate(stmt), sort=sort,
-                            outcomes=MAIL_OUTCOMES, configured=mailbox_service.configured(), last=mailbox_service.last_status())
+                            outcomes=MAIL_OUTCOMES, configured=inquiries.mailbox_configured(), last=inquiries.last_mailbox_status())
 
 
 @bp.get("/mailbox/<int:mail_id>/original")

@@ -1,4 +1,5 @@
-"""Mail transports: SMTP when MAIL_SERVER is set, the in-app mailbox otherwise (development)."""
+"""The worker's mail transports: SMTP when MAIL_SERVER is set, the in-app mailbox otherwise (development). Only
+the worker sends; everything else puts a notification in the outbox (banso/services/notifications.py)."""
 from __future__ import annotations
 
 import smtplib

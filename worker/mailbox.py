@@ -1,5 +1,5 @@
-"""The inquiries' mailbox (INQ-1): the worker fetches it over IMAP every minute, so a reply nobody uploads is still
-tracked.
+"""The inquiries' mailbox (INQ-1), the worker's own loop: fetched over IMAP every minute, so a reply nobody uploads is
+still tracked. The pages read how the last fetch went from banso/services/inquiries/watch.py.
 
 Each message is taken in (``inquiries.take_in``: threading, attachments, bounces) and committed, and only then
 marked seen and moved to the processed folder. A crash before the commit leaves the message where it was (taken
@@ -11,12 +11,10 @@ IMAPClient (not the standard imaplib) because it parses the server's answers (UI
 modified UTF-7) and speaks MOVE and UIDPLUS, which is what we would otherwise write by hand."""
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import redis
 from flask import current_app
@@ -25,18 +23,12 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import IntegrityError
 
 from banso import queue
-from banso.clock import now
 from banso.extensions import db
 from banso.services import inquiries
 
 log = logging.getLogger(__name__)
 LOCK = "banso:mailbox:fetch"
-STATUS = "banso:mailbox:last"
 SEEN = b"\\Seen"
-
-
-def configured() -> bool:
-    return bool(current_app.config.get("INQUIRY_IMAP_HOST"))
 
 
 def connect() -> IMAPClient:
@@ -122,26 +114,6 @@ def _take(client: IMAPClient, uid: int, size: int, processed: str, result: Fetch
         client.copy([uid], processed)
         client.delete_messages([uid])
         client.uid_expunge([uid]) if client.has_capability("UIDPLUS") else client.expunge()
-
-
-def record_status(ok: bool, detail: str) -> None:
-    """The last fetch's outcome, for the mailbox page (an outage shows there, not only in the worker's log)."""
-    try:
-        queue.connection().set(STATUS, json.dumps({"at": now().isoformat(), "ok": ok, "detail": detail[:300]}, ensure_ascii=False))
-    except redis.RedisError:
-        pass
-
-
-def last_status() -> dict | None:
-    try:
-        found = queue.connection().get(STATUS)
-    except redis.RedisError:
-        return None
-    if found is None:
-        return None
-    status = json.loads(found)
-    status["at"] = datetime.fromisoformat(status["at"])
-    return status
 
 
 def _lock(token: str) -> bool:
