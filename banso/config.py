@@ -29,6 +29,7 @@ def _secret_key(instance: Path) -> str:
 
 
 def load(instance_path: str, overrides: dict | None = None) -> dict:
+    """The settings: the environment's (or ``overrides``), checked, with defaults that run on this machine alone."""
     env = os.environ
     overrides = overrides or {}
     instance = Path(instance_path)
@@ -42,18 +43,24 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         return overrides.get(name, env.get(name, default))
 
     if production:
-        missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER") if not setting(n)]
-        if missing:
-            raise ConfigError(
-                "BANSO_ENV=production では次の設定が必須です: " + ", ".join(missing)
-            )
-        if not strong_secret(setting("SECRET_KEY")):
-            raise ConfigError("SECRET_KEY は32文字以上の推測困難な値にしてください（例: python -c 'import secrets; print(secrets.token_hex(32))'）。")
-        if not _database_url(setting("DATABASE_URL")).startswith("postgresql"):
-            raise ConfigError("本番環境のデータベースは PostgreSQL にしてください（SQLite は開発用です）。")
-        if setting("PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILE) != PASSWORD_HASH_PROFILE:
-            raise ConfigError(f"本番環境のパスワードハッシュは {PASSWORD_HASH_PROFILE} から変更できません。")
+        _refuse_unsafe_production(setting)
+    config = {**_core(setting, instance, production), **_inquiries(setting, production)}
+    return _finish(config, setting, overrides, production)
 
+
+def _refuse_unsafe_production(setting) -> None:
+    missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER") if not setting(n)]
+    if missing:
+        raise ConfigError("BANSO_ENV=production では次の設定が必須です: " + ", ".join(missing))
+    if not strong_secret(setting("SECRET_KEY")):
+        raise ConfigError("SECRET_KEY は32文字以上の推測困難な値にしてください（例: python -c 'import secrets; print(secrets.token_hex(32))'）。")
+    if not _database_url(setting("DATABASE_URL")).startswith("postgresql"):
+        raise ConfigError("本番環境のデータベースは PostgreSQL にしてください（SQLite は開発用です）。")
+    if setting("PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILE) != PASSWORD_HASH_PROFILE:
+        raise ConfigError(f"本番環境のパスワードハッシュは {PASSWORD_HASH_PROFILE} から変更できません。")
+
+
+def _mfa_roles(setting, production: bool) -> tuple[str, ...]:
     mfa_setting = setting("MFA_REQUIRED_ROLES", "admin,finance" if production else "")
     mfa_roles = tuple(r.strip() for r in (mfa_setting.split(",") if isinstance(mfa_setting, str) else mfa_setting) if r.strip())
     unknown = set(mfa_roles) - {"admin", "secretariat", "finance", "officer"}
@@ -61,14 +68,25 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError(f"MFA_REQUIRED_ROLES に不明な役割があります: {', '.join(sorted(unknown))}（admin, secretariat, finance, officer から選んでください）。")
     if production and not {"admin", "finance"} <= set(mfa_roles):
         raise ConfigError("本番環境では MFA_REQUIRED_ROLES に admin と finance を含めてください（事務局管理者と会計担当は二要素認証が必須です）。")
+    return mfa_roles
 
+
+def _demo_at(setting, production: bool) -> str:
     demo_at = setting("BANSO_DEMO_AT", "") or ""
     if production and (demo_at or setting("BANSO_CLOCK_OFFSET_SECONDS")):
         raise ConfigError("BANSO_DEMO_AT と BANSO_CLOCK_OFFSET_SECONDS はデモ用です。本番環境では設定しないでください。")
     if demo_at and not demo_at.replace("-", "").isalnum():
         raise ConfigError(f"BANSO_DEMO_AT の値が正しくありません（指定値: {demo_at!r}）。")
+    return demo_at
+
+
+def _core(setting, instance: Path, production: bool) -> dict:
+    """The application's own settings: keys, database, Redis, mail, sign-in and sessions, uploads."""
+    demo_at = _demo_at(setting, production)
+    mfa_roles = _mfa_roles(setting, production)
     redis_url = setting("REDIS_URL")
-    config = {
+    return {
+        **_sign_in(setting, production, mfa_roles),
         "BANSO_ENV": "production" if production else "development",
         "SECRET_KEY": setting("SECRET_KEY") or _secret_key(instance),
         # The demo at a point of the year keeps a database of its own beside the everyday one.
@@ -102,6 +120,19 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # PUB-3's early release: the confirming admin must not have been created, invited, reset or changed by the
         # requester within this many days (services/publication.release).
         "EARLY_RELEASE_INDEPENDENCE_DAYS": int(setting("EARLY_RELEASE_INDEPENDENCE_DAYS", 30)),
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # Proxies in front of Banso (the ministry's reverse proxy): their X-Forwarded-For hops are trusted, so the
+        # per-address limits see the real client. 0: Banso is reached directly.
+        "TRUSTED_PROXIES": int(setting("BANSO_TRUSTED_PROXIES", 0) or 0),
+        # Travel receipts: kept outside the web root, served only to those allowed.
+        "RECEIPT_DIR": setting("RECEIPT_DIR", str(instance / "receipts")),
+        "RECEIPT_MAX_BYTES": 5 * 1024 * 1024,
+    }
+
+
+def _sign_in(setting, production: bool, mfa_roles: tuple[str, ...]) -> dict:
+    """Sign-in limits, two factors, sessions and their cookies."""
+    return {
         "LOGIN_MAX_FAILURES": 5,  # per account at one address; ten times that per address
         "LOGIN_LOCK_MINUTES": 15,  # the longest wait after repeated failures (1, 2, 4 … minutes)
         # An address past its failures (an office behind one NAT address) is slowed, not locked: each attempt from it
@@ -119,13 +150,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_I18N_ENABLED": False,  # the forms' Meta picks WTForms' Japanese messages (no Babel needed)
-        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-        # Proxies in front of Banso (the ministry's reverse proxy): their X-Forwarded-For hops are trusted, so the
-        # per-address limits see the real client. 0: Banso is reached directly.
-        "TRUSTED_PROXIES": int(setting("BANSO_TRUSTED_PROXIES", 0) or 0),
-        # Travel receipts: kept outside the web root, served only to those allowed.
-        "RECEIPT_DIR": setting("RECEIPT_DIR", str(instance / "receipts")),
-        "RECEIPT_MAX_BYTES": 5 * 1024 * 1024,
+    }
+
+
+def _inquiries(setting, production: bool) -> dict:
+    """The help desk's settings (INQ-1): the public form, the mailbox, the reminders."""
+    return {
         # Inquiries (INQ-1): the response target in business days, the public form's hourly limit per
         # address (four times that per IP address), the largest .eml staff may import.
         "INQUIRY_TARGET_DAYS": 3,
@@ -167,6 +197,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "INQUIRY_RETENTION_DAYS": int(setting("INQUIRY_RETENTION_DAYS", 365)),
         "LOAD_DEMO_DATA": not production,
     }
+
+
+def _finish(config: dict, setting, overrides: dict, production: bool) -> dict:
+    """Overrides (the tests'), the settings derived from others, and the checks across them."""
     config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL", "MFA_REQUIRED_ROLES")})
     if "DATABASE_URL" in overrides:
         config["SQLALCHEMY_DATABASE_URI"] = _database_url(overrides["DATABASE_URL"])

@@ -54,7 +54,7 @@ class _Writer(BulkWriter):
 def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: bool = True, as_of: date | None = None,
              echo: Callable[[str], None] = print) -> dict[str, int]:
     """Fill an empty, migrated database. Returns rows written per table."""
-    from banso.services import municipalities, officers, statistics, users
+    from banso.services import municipalities, officers
 
     if db.session.scalar(select(func.count()).select_from(User)):
         raise EmptyDatabaseRequired("空のデータベース（マイグレーション済み）に生成してください。")
@@ -76,23 +76,9 @@ def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: 
     home_of = {m.id: (m.parent_id or m.id) for m in ministries.values()}
 
     step("利用者")
-    password = users.hash_password("banso-demo")
-    staff = [_user(out, password, "admin@banso.example", "羽白 真理子", Role.ADMIN)]
-    staff += [_user(out, password, f"staff{'' if i == 0 else i + 1}@banso.example", name, Role.SECRETARIAT)
-              for i, name in enumerate(["坂本 翔太", "東 美咲", "橋本 大輔", "西田 千尋", "三浦 亮"][:3 + min(scale, 2)])]
-    finance = [_user(out, password, "finance@banso.example", "松岡 由紀", Role.FINANCE),
-               _user(out, password, "finance2@banso.example", "岡田 直子", Role.FINANCE)]
+    staff, finance, pool = _people(out, rng, ministries, home_of, scale)
     secretariat = staff[1:]
-
-    step(f"支援官 {PER_PHASE['officers'] * scale * 4 // 3:,} 名")
-    pool = []
-    for n in range(PER_PHASE["officers"] * scale * 4 // 3):
-        email = "officer@banso.example" if n == 0 else f"officer{n:05d}@example.go.jp"
-        person = _officer(rng, ministries, n, email)
-        user_id = _user(out, password, email, person["name"], Role.OFFICER)
-        officer_id = out.add(Officer, user_id=user_id, created_at=jst(FIRST_FISCAL_YEAR - 1, 11, 1, 9), **person)
-        pool.append((officer_id, home_of[person["ministry_id"]], person["grade_band"], person["name"], user_id))
-
+    step(f"支援官 {len(pool):,} 名")
     fares = {block: fare for block, fare in FARES.items()}
     lodging = rates_2025()
     previous_team_of: dict[int, int] = {}
@@ -104,47 +90,11 @@ def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: 
         support_start, support_end = date(fy, 4, 1), date(fy + 1, 3, 31)
         current = support_start <= as_of <= support_end
         until = min(as_of, support_end)
-        out.add(Publication, phase_id=phase_id, status="released", confirmed_at=jst(fy, 3, 13, 17), confirmed_by_id=staff[1],
-                notified_at=jst(fy, 3, 17, 10), notified_by_id=staff[1], released_at=jst(fy, 3, 24, 10), released_by_id=staff[0],
-                early_reason="", unlocked=False, share_before_release=False)
+        _released(out, phase_id, fy, staff)
 
-        # Applications: real municipalities, one each per phase (APP-5).
-        chosen = rng.sample(muni, PER_PHASE["applications"] * scale)
         n_teams = PER_PHASE["teams"] * scale if form_teams else 0
-        apps = []
-        for i, (m_id, m_name, pref, block) in enumerate(chosen):
-            fields = rng.sample(range(1, 26), rng.choice([1, 2, 3, 3]))
-            status = "matched" if i < n_teams else ("eligible" if not form_teams else rng.choice(["unmatched", "ineligible"]))
-            received = jst(fy - 1, 12, rng.randint(1, 24), rng.randint(9, 17), rng.randint(0, 59))
-            app_id = out.add(
-                Application, phase_id=phase_id, municipality_id=m_id, contact_department=rng.choice(DEPARTMENTS),
-                contact_person=f"{rng.choice(SURNAMES)[0]} {rng.choice(GIVEN_M + GIVEN_F)[0]}",
-                contact_email=f"sousei-{m_id}@example.lg.jp", contact_phone=f"0{rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
-                priority_field_1=fields[0], priority_field_2=fields[1] if len(fields) > 1 else None,
-                priority_field_3=fields[2] if len(fields) > 2 else None,
-                issue_structure=rng.choice(["independent", "compound"]), local_situation="".join(SITUATIONS[f] for f in fields),
-                seconded_national_staff=False, requested_national_staff=rng.random() < 0.2, requested_private_expert=rng.random() < 0.3,
-                received_at=received, channel=rng.choice(["form", "form", "email"]), is_continuing=m_id in previous_team_of,
-                is_late=False, status=status, status_reason="人口要件を満たさない" if status == "ineligible" else None,
-                created_at=received, updated_at=received)
-            apps.append((app_id, m_id, m_name, pref, block, fields))
-            _audit(out, "create", "Application", app_id, secretariat[i % len(secretariat)], received, f"{m_name}の申請を受付")
-            _notify(out, f"scale:receipt:{app_id}", f"sousei-{m_id}@example.lg.jp", "application_receipt",
-                    "【地方創生伴走支援制度】活用希望調査の回答を受け付けました", "Application", app_id, received)
-
-        # Officers: a quarter of the pool rests each year; the rest apply, nine in ten are selected.
-        applicants = rng.sample(pool[1:], PER_PHASE["officers"] * scale * 11 // 10 - 1)
-        applicants.insert(0, pool[0])  # the demo officer account serves every year, first team first
-        selected = applicants[:PER_PHASE["officers"] * scale]
-        for i, (officer_id, *_rest) in enumerate(applicants):
-            out.add(OfficerCandidacy, officer_id=officer_id, phase_id=phase_id, status="selected" if i < len(selected) else "not_selected",
-                    eligible=True, applied_at=jst(fy - 1, 1, 20, 10))
-        for i, (officer_id, *_rest) in enumerate(selected):
-            ended = not current and support_end < as_of
-            out.add(ConcurrentAppointment, officer_id=officer_id, phase_id=phase_id, post="内閣府地方創生推進事務局地方創生伴走支援官",
-                    order_number=f"{fy}-伴走-{i + 1:05d}", order_date=date(fy, 4, 1), effective_from=support_start,
-                    effective_to=support_end, state="ended" if ended else "issued", ended_on=support_end if ended else None)
-
+        apps = _applications(out, rng, phase_id, fy, scale, muni, n_teams, form_teams, previous_team_of, secretariat)
+        selected = _candidacies(out, rng, phase_id, fy, scale, pool, current, as_of)
         if not form_teams:
             continue
         team_of = _teams(out, rng, phase_id, apps[:n_teams], selected, support_start, support_end, current, until,
@@ -154,14 +104,94 @@ def generate(scale: int, *, seed: int = 2026, phases: int = PHASES, form_teams: 
         out.flush()
 
     step("採番と仕上げ")
+    _finish(out, as_of)
+    step(f"完了: {sum(out.counts.values()):,} 行")
+    return out.counts
+
+
+def _finish(out: _Writer, as_of: date) -> None:
+    """The rows written, receipt numbers and sequences moved past them, closed phases' figures stored."""
+    from banso.services import statistics
+
     out.flush()
     for year, last in out.receipts.items():  # the next receipt number of each year follows the generated ones
         db.session.add(ReceiptCounter(year=year, last=last))
     reset_sequences()
     statistics.store_closed(as_of)  # closed phases' figures, as the worker's timer stores them
     db.session.flush()
-    step(f"完了: {sum(out.counts.values()):,} 行")
-    return out.counts
+
+
+def _released(out: _Writer, phase_id: int, fy: int, staff: list[int]) -> None:
+    """A past phase's publication: confirmed, notified and released in March as the secretariat does."""
+    out.add(Publication, phase_id=phase_id, status="released", confirmed_at=jst(fy, 3, 13, 17), confirmed_by_id=staff[1],
+            notified_at=jst(fy, 3, 17, 10), notified_by_id=staff[1], released_at=jst(fy, 3, 24, 10), released_by_id=staff[0],
+            early_reason="", unlocked=False, share_before_release=False)
+
+
+def _people(out: _Writer, rng: random.Random, ministries: dict, home_of: dict, scale: int) -> tuple[list, list, list]:
+    """The secretariat, finance and the officers' pool (a third more than a phase needs: some rest each year)."""
+    from banso.services import users
+
+    password = users.hash_password("banso-demo")
+    staff = [_user(out, password, "admin@banso.example", "羽白 真理子", Role.ADMIN)]
+    staff += [_user(out, password, f"staff{'' if i == 0 else i + 1}@banso.example", name, Role.SECRETARIAT)
+              for i, name in enumerate(["坂本 翔太", "東 美咲", "橋本 大輔", "西田 千尋", "三浦 亮"][:3 + min(scale, 2)])]
+    finance = [_user(out, password, "finance@banso.example", "松岡 由紀", Role.FINANCE),
+               _user(out, password, "finance2@banso.example", "岡田 直子", Role.FINANCE)]
+
+    pool = []
+    for n in range(PER_PHASE["officers"] * scale * 4 // 3):
+        email = "officer@banso.example" if n == 0 else f"officer{n:05d}@example.go.jp"
+        person = _officer(rng, ministries, n, email)
+        user_id = _user(out, password, email, person["name"], Role.OFFICER)
+        officer_id = out.add(Officer, user_id=user_id, created_at=jst(FIRST_FISCAL_YEAR - 1, 11, 1, 9), **person)
+        pool.append((officer_id, home_of[person["ministry_id"]], person["grade_band"], person["name"], user_id))
+    return staff, finance, pool
+
+
+def _applications(out: _Writer, rng: random.Random, phase_id: int, fy: int, scale: int, muni: list, n_teams: int,
+                  form_teams: bool, previous_team_of: dict[int, int], secretariat: list[int]) -> list[tuple]:
+    # Applications: real municipalities, one each per phase (APP-5).
+    chosen = rng.sample(muni, PER_PHASE["applications"] * scale)
+    apps = []
+    for i, (m_id, m_name, pref, block) in enumerate(chosen):
+        fields = rng.sample(range(1, 26), rng.choice([1, 2, 3, 3]))
+        status = "matched" if i < n_teams else ("eligible" if not form_teams else rng.choice(["unmatched", "ineligible"]))
+        received = jst(fy - 1, 12, rng.randint(1, 24), rng.randint(9, 17), rng.randint(0, 59))
+        app_id = out.add(
+            Application, phase_id=phase_id, municipality_id=m_id, contact_department=rng.choice(DEPARTMENTS),
+            contact_person=f"{rng.choice(SURNAMES)[0]} {rng.choice(GIVEN_M + GIVEN_F)[0]}",
+            contact_email=f"sousei-{m_id}@example.lg.jp", contact_phone=f"0{rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
+            priority_field_1=fields[0], priority_field_2=fields[1] if len(fields) > 1 else None,
+            priority_field_3=fields[2] if len(fields) > 2 else None,
+            issue_structure=rng.choice(["independent", "compound"]), local_situation="".join(SITUATIONS[f] for f in fields),
+            seconded_national_staff=False, requested_national_staff=rng.random() < 0.2, requested_private_expert=rng.random() < 0.3,
+            received_at=received, channel=rng.choice(["form", "form", "email"]), is_continuing=m_id in previous_team_of,
+            is_late=False, status=status, status_reason="人口要件を満たさない" if status == "ineligible" else None,
+            created_at=received, updated_at=received)
+        apps.append((app_id, m_id, m_name, pref, block, fields))
+        _audit(out, "create", "Application", app_id, secretariat[i % len(secretariat)], received, f"{m_name}の申請を受付")
+        _notify(out, f"scale:receipt:{app_id}", f"sousei-{m_id}@example.lg.jp", "application_receipt",
+                "【地方創生伴走支援制度】活用希望調査の回答を受け付けました", "Application", app_id, received)
+    return apps
+
+
+def _candidacies(out: _Writer, rng: random.Random, phase_id: int, fy: int, scale: int, pool: list, current: bool,
+                 as_of: date) -> list[tuple]:
+    support_start, support_end = date(fy, 4, 1), date(fy + 1, 3, 31)
+    # Officers: a quarter of the pool rests each year; the rest apply, nine in ten are selected.
+    applicants = rng.sample(pool[1:], PER_PHASE["officers"] * scale * 11 // 10 - 1)
+    applicants.insert(0, pool[0])  # the demo officer account serves every year, first team first
+    selected = applicants[:PER_PHASE["officers"] * scale]
+    for i, (officer_id, *_rest) in enumerate(applicants):
+        out.add(OfficerCandidacy, officer_id=officer_id, phase_id=phase_id, status="selected" if i < len(selected) else "not_selected",
+                eligible=True, applied_at=jst(fy - 1, 1, 20, 10))
+    for i, (officer_id, *_rest) in enumerate(selected):
+        ended = not current and support_end < as_of
+        out.add(ConcurrentAppointment, officer_id=officer_id, phase_id=phase_id, post="内閣府地方創生推進事務局地方創生伴走支援官",
+                order_number=f"{fy}-伴走-{i + 1:05d}", order_date=date(fy, 4, 1), effective_from=support_start,
+                effective_to=support_end, state="ended" if ended else "issued", ended_on=support_end if ended else None)
+    return selected
 
 
 def _user(out: _Writer, password: str, email: str, name: str, role: str) -> int:

@@ -95,8 +95,8 @@ class ApplicationImporter:
 imports.register(ApplicationImporter())
 
 
-def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Row:
-    errors: dict[str, str] = {}
+def _municipality(number: int, values: dict[str, str], ctx: _Context, errors: dict[str, str]):
+    """The row's municipality by its code, prefecture and name; APP-4 and APP-5 against this phase and file."""
     phase = ctx.phase
     code = typed(values.get("団体コード", ""))
     if code and not valid_code(code):
@@ -120,6 +120,11 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
             errors["市町村名"] = f"APP-4: {municipality.full_name}は前期の支援先です。継続意向調査で回答を受け付けます。"
         else:
             ctx.seen[municipality.id] = number
+    return municipality
+
+
+def _fields(values: dict[str, str], errors: dict[str, str]) -> list[str]:
+    """優先分野1〜3, one a column, in the order of priority (APP-7: three at most)."""
     fields = []
     for header in ("優先分野1", "優先分野2", "優先分野3"):
         text = values.get(header, "")
@@ -136,6 +141,11 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
     for header in sorted(h for h in values if re.fullmatch(r"優先分野[4-9]", h)):
         if values[header]:
             errors[header] = "APP-7: 優先する課題分野は3つまでです。4つ目以降は記入できません。"
+    return fields
+
+
+def _flags(values: dict[str, str], errors: dict[str, str]) -> dict[str, bool]:
+    """The 有／無 columns."""
     flags = {}
     for key in ("seconded_national_staff", "requested_national_staff", "requested_private_expert"):
         header = HEADER_OF[key]
@@ -146,6 +156,14 @@ def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Ro
             flags[key] = False
         else:
             errors[header] = f"「{values.get(header)}」は「有」か「無」で記入してください。"
+    return flags
+
+
+def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Row:
+    errors: dict[str, str] = {}
+    municipality = _municipality(number, values, ctx, errors)
+    fields = _fields(values, errors)
+    flags = _flags(values, errors)
     received_at, problem = _parse_time(values.get("受付日時", ""), ctx.received_default)
     if problem:
         errors["受付日時"] = problem

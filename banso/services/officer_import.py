@@ -83,33 +83,40 @@ class OfficerImporter:
             errors.setdefault(column_of.get(name, name), message)
         existing_id = None
         if not errors:
-            keys = [data["email"], f"{data['name']}|{data['ministry_id']}|{birth}"]
-            first = next((ctx.seen[k] for k in keys if k in ctx.seen), None)
-            if first:
-                errors["メールアドレス"] = f"このファイルの{first}行目と同じ方です。"
-            for k in keys:
-                ctx.seen.setdefault(k, ctx.row)
-            existing = ctx.known.find(data)
-            judged = data
-            if existing is not None:
-                if existing.id in ctx.applied:
-                    errors["メールアドレス"] = f"{existing.name}さんは{ctx.phase.name}の応募者として既に登録されています。"
-                else:
-                    existing_id = existing.id
-                    changes = _changes(existing, data)
-                    judged = {key: getattr(existing, key) for key in officers.RECORD_FIELDS} | changes
-                    data = dict(data, changes={k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()})
-                    shown = "、".join(f"{HEADER_OF.get(IMPORTED_AS.get(k, k), k)}「{_shown(getattr(existing, k))}」→「{_shown(v)}」"
-                                      for k, v in changes.items())
-                    warnings.append(f"登録済みの{existing.name}さん（{existing.email}）と同じ方です。既存の記録に{ctx.phase.name}の応募を追加します（統合）。"
-                                    + (f"取り込むと記録を更新します: {shown}。" if changes else "記録の内容は変わりません。"))
-            eligible, reason = officers.eligibility(judged)  # as the record will be once stored
-            if not eligible:
-                warnings.append(f"{reason} 対象外として登録します。")
+            data, existing_id = self._against_known(data, birth, ctx, errors, warnings)
         label = f"{data['name']}（{ministry.name if ministry else values.get('府省庁', '')}）"
         return imports.Row(label=label, summary=f"{data['grade_band']} ／ {data['workplace_type']} ／ {data['email']}",
                            errors=errors, warnings=warnings,
                            data=dict(data, birth_date=birth.isoformat() if birth else None, existing_officer_id=existing_id))
+
+    def _against_known(self, data: dict, birth, ctx: _Context, errors: dict[str, str],
+                       warnings: list[str]) -> tuple[dict, int | None]:
+        """The same person twice in the file, already an applicant, or a known record the row updates (統合)."""
+        existing_id = None
+        keys = [data["email"], f"{data['name']}|{data['ministry_id']}|{birth}"]
+        first = next((ctx.seen[k] for k in keys if k in ctx.seen), None)
+        if first:
+            errors["メールアドレス"] = f"このファイルの{first}行目と同じ方です。"
+        for k in keys:
+            ctx.seen.setdefault(k, ctx.row)
+        existing = ctx.known.find(data)
+        judged = data
+        if existing is not None:
+            if existing.id in ctx.applied:
+                errors["メールアドレス"] = f"{existing.name}さんは{ctx.phase.name}の応募者として既に登録されています。"
+            else:
+                existing_id = existing.id
+                changes = _changes(existing, data)
+                judged = {key: getattr(existing, key) for key in officers.RECORD_FIELDS} | changes
+                data = dict(data, changes={k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()})
+                shown = "、".join(f"{HEADER_OF.get(IMPORTED_AS.get(k, k), k)}「{_shown(getattr(existing, k))}」→「{_shown(v)}」"
+                                  for k, v in changes.items())
+                warnings.append(f"登録済みの{existing.name}さん（{existing.email}）と同じ方です。既存の記録に{ctx.phase.name}の応募を追加します（統合）。"
+                                + (f"取り込むと記録を更新します: {shown}。" if changes else "記録の内容は変わりません。"))
+        eligible, reason = officers.eligibility(judged)  # as the record will be once stored
+        if not eligible:
+            warnings.append(f"{reason} 対象外として登録します。")
+        return data, existing_id
 
     def store(self, batch: ImportBatch, row: dict, actor: User | None) -> None:
         """What the preview said: a new record, or the known person's record updated with the differences it

@@ -224,6 +224,26 @@ def _message_id_taken(message_id: str) -> bool:
             or db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id)) is not None)
 
 
+def _join(message, sender: str, sender_name: str, subject: str, body: str, message_id: str | None,
+          collided: str | None, attached: _Files, actor: User | None):
+    """The mail as a message of its thread (or a new inquiry), with its sender's check, its files and the notes on
+    what was left out or looked doubtful."""
+    checked = sender_check(message, sender)
+    doubt = ("Message-IDが既に取り込んだ別のメールと同じで内容が異なる" if collided else
+             "送信元の認証（SPF・DKIM・DMARC）に合格していない" if checked == "fail" else "")
+    result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor, doubt)
+    result.message.sender_check = checked
+    for name, data in attached.kept:
+        _attach(result.message, name, data)
+    if note := _left_note(attached):
+        db.session.add(InquiryMessage(inquiry=result.inquiry, kind="note", at=now(), body=note))
+    if collided:
+        db.session.add(InquiryMessage(inquiry=result.inquiry, kind="note", at=now(), body=(
+            f"このメールのMessage-ID {collided} は、既に取り込んだ別のメールと同じです。内容が異なるため別のメールとして"
+            "取り込み、差出人を確認待ちにしました。なりすましなどでないか、原本で確かめてください。")))
+    return result
+
+
 def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = False) -> Imported:
     """One mail, in the caller's transaction: a reply joins its thread (or the thread it was merged into); a reply to
     a thread closed over 14 days ago opens a new inquiry linked to it; mail from another address than the
@@ -264,19 +284,7 @@ def take_in(raw: bytes, *, source: str, actor: User | None, too_large: bool = Fa
     body = (body or "（本文なし）")[:LIMITS["body"]]
     try:
         with db.session.begin_nested():  # a refusal keeps the record of the mail, and nothing of a half-made inquiry
-            checked = sender_check(message, sender)
-            doubt = ("Message-IDが既に取り込んだ別のメールと同じで内容が異なる" if collided else
-                     "送信元の認証（SPF・DKIM・DMARC）に合格していない" if checked == "fail" else "")
-            result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor, doubt)
-            result.message.sender_check = checked
-            for name, data in attached.kept:
-                _attach(result.message, name, data)
-            if note := _left_note(attached):
-                db.session.add(InquiryMessage(inquiry=result.inquiry, kind="note", at=now(), body=note))
-            if collided:
-                db.session.add(InquiryMessage(inquiry=result.inquiry, kind="note", at=now(), body=(
-                    f"このメールのMessage-ID {collided} は、既に取り込んだ別のメールと同じです。内容が異なるため別のメールとして"
-                    "取り込み、差出人を確認待ちにしました。なりすましなどでないか、原本で確かめてください。")))
+            result = _join(message, sender, sender_name, subject, body, message_id, collided, attached, actor)
     except RuleViolation as refused:
         if source == "upload":
             raise

@@ -9,8 +9,9 @@ applications and officers into its needs and candidates and its answer back into
 quality figures, stored in a ``MatchingPlan`` the page reads. A match is not guaranteed: what is left over is
 reported with the reason that binds.
 
-One package, three modules importing each other only downwards: settings (factors, weights, options, the
-constraints as read) ← model (needs and candidates, the hard rules, conflicts, each pair's factors) ← plans (the
+One package, four modules importing each other only downwards: settings (factors, weights, options, the
+constraints as read) ← model (needs and candidates, the hard rules, conflicts, each pair's factors) ← explain (the
+answer explained: who was passed over and why, why a municipality has no team, the quality figures) ← plans (the
 decisions staff take, planning on the worker, reading a plan, composing and accepting). Callers ask
 ``matching.<name>``.
 """

@@ -17,6 +17,7 @@ from banso.models import (Application, ApplicationStatus, MatchingConstraint, Ma
 from banso.policies import hold
 from banso.reference import field_label, normalize_name
 from banso.services import InputError, RuleViolation, WrongState, audit, teams
+from banso.services.matching import explain
 from banso.services.matching.model import Model, build, conflict, former_members, pool_of, rounded
 from banso.services.matching.settings import FACTORS, options_of
 
@@ -154,7 +155,7 @@ def run_plan(plan: MatchingPlan, *, progress=lambda percent, stage: None) -> Mat
         return _finish(plan, "infeasible", {"problems": ["固定した組合せを、予算・府省庁の混成・人数の条件のもとで同時に満たす計画はありません。"
                                                            "固定を見直してください。"], **model.header()})
     progress(85, "理由と品質の指標をまとめています")
-    result = model.describe(best, greedy)
+    result = explain.describe(model, best, greedy)
     return _finish(plan, "done", result)
 
 

@@ -72,6 +72,21 @@ def members_on(team: Team, start: date, end: date) -> list[Officer]:
 def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
     """Every input of a trip request checked, and the estimate from the rate tables.
     Raises one RuleViolation naming the field; changes nothing."""
+    depart, back = _checked_dates(team, data)
+    if data.get("purpose") not in PURPOSES:
+        raise InputError("用務の種類を選んでください。", "purpose")
+    prefecture = data.get("destination_prefecture")
+    if prefecture not in PREFECTURES:
+        raise InputError(f"都道府県「{prefecture or ''}」は選択肢にありません。", "destination_prefecture")
+    travellers = _checked_travellers(team, data, depart, back)
+    meals = data.get("meals") or 0
+    if meals not in MEALS:
+        raise InputError("食事の有無を選んでください。", "meals")
+    amounts, room = _checked_amounts(data, nights_between(depart, back))
+    return travellers, _estimate(travellers, amounts, room, depart, back, prefecture, meals)
+
+
+def _checked_dates(team: Team, data: dict) -> tuple[date, date]:
     depart, back = data.get("depart_on"), data.get("return_on")
     if depart is None or back is None:
         raise InputError("出発日と帰着日を入力してください。", "depart_on")
@@ -79,14 +94,14 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
         raise InputError("帰着日は出発日以降にしてください。", "return_on")
     if not (team.start_date <= depart and back <= team.end_date):
         raise InputError(f"出張はチームの支援期間（{wareki(team.start_date)}〜{wareki(team.end_date)}）内の日程にしてください。",
-                            "depart_on")
+                         "depart_on")
     if (back - depart).days > MAX_NIGHTS:
         raise InputError(f"1回の出張は{MAX_NIGHTS}泊までです。日程をご確認ください。", "return_on")
-    if data.get("purpose") not in PURPOSES:
-        raise InputError("用務の種類を選んでください。", "purpose")
-    prefecture = data.get("destination_prefecture")
-    if prefecture not in PREFECTURES:
-        raise InputError(f"都道府県「{prefecture or ''}」は選択肢にありません。", "destination_prefecture")
+    return depart, back
+
+
+def _checked_travellers(team: Team, data: dict, depart: date, back: date) -> list[Officer]:
+    """One to three of the team's members during the trip, in the order chosen."""
     ids = [n for n in map(parse_id, data.get("travellers") or []) if n]
     if not 1 <= len(set(ids)) <= 3:
         raise InputError("出張者はチームのメンバーから1〜3名を選んでください。", "travellers")
@@ -95,9 +110,11 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
     if strangers:
         names = [o.name for o in db.session.scalars(select(Officer).where(Officer.id.in_(strangers)))] or ["選択された方"]
         raise InputError(f"{'、'.join(names)}さんは出張期間中の{team.name}のメンバーではありません。", "travellers")
-    meals = data.get("meals") or 0
-    if meals not in MEALS:
-        raise InputError("食事の有無を選んでください。", "meals")
+    return [members[i] for i in dict.fromkeys(ids)]
+
+
+def _checked_amounts(data: dict, nights: list) -> tuple[dict[str, int], int]:
+    """Each traveller's fares and package (per person), and the room rate per night."""
     amounts = {}
     for name in [*TRANSPORT, "package"]:
         value = data.get(f"{name}_yen") or 0
@@ -107,12 +124,17 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
     room = data.get("room_rate_yen") or 0
     if not 0 <= room <= MAX_ROOM_YEN:
         raise InputError(f"宿泊料金は1泊あたり0〜{MAX_ROOM_YEN:,}円で入力してください。", "room_rate_yen")
-    nights = nights_between(depart, back)
     if amounts["package"] and room:
         raise InputError("包括宿泊費（パック）を使う場合、宿泊料金は0円にしてください（パック料金に含まれます）。", "room_rate_yen")
     if nights and not room and not amounts["package"]:
         raise InputError("宿泊を伴う出張です。1泊あたりの宿泊料金を入力してください。", "room_rate_yen")
-    travellers = [members[i] for i in dict.fromkeys(ids)]
+    return amounts, room
+
+
+def _estimate(travellers: list[Officer], amounts: dict[str, int], room: int, depart: date, back: date,
+              prefecture: str, meals: int) -> Estimate:
+    """The estimate from the rate tables: fares as paid, lodging up to each night's cap, the night allowance."""
+    nights = nights_between(depart, back)
     estimate = Estimate()
     caps_by_band: dict[str, list[int]] = {}  # each night's cap, read once per band for all travellers
     allowance: int | None = None  # the same for every traveller
@@ -131,7 +153,7 @@ def check_request(team: Team, data: dict) -> tuple[list[Officer], Estimate]:
             if allowance is None:
                 allowance = allowance_limit(depart, back, meals)
             estimate.lines.append(EstimateLine(officer, "night_allowance", allowance, f"{len(nights)}泊（{MEALS[meals]}）"))
-    return travellers, estimate
+    return estimate
 
 
 @dataclass
