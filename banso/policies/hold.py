@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from flask import g, has_request_context
 from sqlalchemy import exists, false, or_, select, true
-from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, UserDefinedOption, with_loader_criteria
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
 
@@ -184,18 +184,27 @@ def apply_hold(state: ORMExecuteState) -> None:
     scope = current_scope()
     if scope is None or scope.everything:
         return
-    options, ours = _criteria(scope)
-    if any(id(option) in ours for option in state.statement._with_options):
+    options, mark = _criteria(scope)
+    if any(option is mark for option in state.user_defined_options):
         return  # a relationship load carrying its parent query's criteria: added twice, they were planned twice
     state.statement = state.statement.options(*options)
 
 
+class _Held(UserDefinedOption):
+    """Marks a statement the hold's criteria were added to. It travels with them to the relationship loads of what
+    the statement loads (both propagate to loaders), so a load that already carries them is not given them again;
+    a load of something read under ``hold.lifted`` carries no mark and gets the criteria."""
+
+    propagate_to_loaders = True
+
+
 @lru_cache(maxsize=256)
-def _criteria(scope: Scope) -> tuple[tuple, frozenset]:
-    """The criteria of one scope for every held kind of record, and their ids. Built once per scope (a frozen value:
-    the released phases and the viewer's own teams), not per request: building them cost several milliseconds."""
-    options = _build_criteria(scope)
-    return tuple(options), frozenset(id(option) for option in options)
+def _criteria(scope: Scope) -> tuple[tuple, _Held]:
+    """The criteria of one scope for every held kind of record, with the scope's mark. Built once per scope (a frozen
+    value: the released phases and the viewer's own teams), not per request: building them cost several
+    milliseconds."""
+    mark = _Held()
+    return (*_build_criteria(scope), mark), mark
 
 
 def _build_criteria(scope: Scope) -> list:

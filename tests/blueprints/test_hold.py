@@ -320,3 +320,38 @@ def test_pub_2_the_matching_proposal_of_a_held_phase_is_audited_and_marked(app, 
         last = db.session.scalar(select(AuditEntry.summary).where(AuditEntry.action == "view_confidential")
                                  .order_by(AuditEntry.id.desc()).limit(1))
     assert last.startswith("公表前のマッチング結果を閲覧: /matching/")
+
+
+def test_pub_2_a_relationship_of_a_record_read_under_lifted_is_still_held_and_held_loads_carry_the_mark(app, embargo):
+    """The hold skips a relationship load only when it carries the mark of its parent query's criteria (public
+    SQLAlchemy API: a UserDefinedOption propagated to loaders); a record read under ``hold.lifted`` carries none, so
+    its collections are held when read after."""
+    from flask_login import login_user
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from banso.models import Team, User
+    from banso.policies import hold
+
+    marked = []
+
+    def watch(state):
+        if state.is_relationship_load:
+            marked.append(any(isinstance(o, hold._Held) for o in state.user_defined_options))
+
+    with app.test_request_context("/"):
+        login_user(db.session.scalar(select(User).where(User.email == "finance@banso.example")))
+        event.listen(Session, "do_orm_execute", watch, insert=True)  # before the hold adds its own
+        try:
+            with hold.lifted("the test reads the held team itself"):
+                team = db.session.get(Team, embargo["team_id"])
+            assert team is not None
+            assert team.memberships == []  # read after the lift: held
+            assert marked and not marked[-1]  # the load carried no mark: the hold added its criteria
+            marked.clear()
+            db.session.expunge_all()
+            for other in db.session.scalars(select(Team)).all():  # a held query: its loads carry the mark
+                assert other.memberships is not None
+            assert all(marked)
+        finally:
+            event.remove(Session, "do_orm_execute", watch)
