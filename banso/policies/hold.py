@@ -64,21 +64,34 @@ class Scope:
         return or_(*conditions) if conditions else false()
 
 
-def scope_for(user: User | None) -> Scope:
-    """The viewer's scope, read with the hold lifted (the reads name only phases and the viewer's own teams)."""
-    if user is not None and getattr(user, "is_authenticated", False) and user.has_role(Role.ADMIN, Role.SECRETARIAT):
+def _signed_in(user: User | None) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def scope_for(user: User | None, released: frozenset[int], own_teams: tuple[int, ...] = ()) -> Scope:
+    """What ``user`` sees of the held records, from its inputs: the released phases, and the teams they are on now in
+    phases whose advance notice has gone (the secretariat: everything)."""
+    if _signed_in(user) and user.has_role(Role.ADMIN, Role.SECRETARIAT):
         return Scope(everything=True)
+    return Scope(everything=False, released_phases=tuple(sorted(released)),
+                 own_teams=own_teams if _signed_in(user) and user.has_role(Role.OFFICER) else ())
+
+
+def viewer_scope(user: User | None) -> Scope:
+    """The viewer's scope with its inputs read, with the hold lifted (the reads name only phases and the viewer's own
+    teams)."""
+    if _signed_in(user) and user.has_role(Role.ADMIN, Role.SECRETARIAT):
+        return scope_for(user, frozenset())
     from banso.extensions import db
 
-    released = tuple(sorted(released_phases()))
-    with lifted("the hold's own scope"):
-        own: tuple[int, ...] = ()
-        if user is not None and getattr(user, "is_authenticated", False) and user.has_role(Role.OFFICER):
-            noticed = select(Publication.phase_id).where(Publication.status.in_((PublicationStatus.NOTIFIED, PublicationStatus.RELEASED)))
+    own: tuple[int, ...] = ()
+    if _signed_in(user) and user.has_role(Role.OFFICER):
+        noticed = select(Publication.phase_id).where(Publication.status.in_((PublicationStatus.NOTIFIED, PublicationStatus.RELEASED)))
+        with lifted("the hold's own scope"):
             own = tuple(db.session.scalars(
                 select(TeamMembership.team_id).join(Officer).join(Team, Team.id == TeamMembership.team_id)
                 .where(Officer.user_id == user.id, TeamMembership.left_on.is_(None), Team.phase_id.in_(noticed))))
-    return Scope(everything=False, released_phases=released, own_teams=own)
+    return scope_for(user, released_phases(), own)
 
 
 _RELEASED = "banso_released_phases"
@@ -113,17 +126,17 @@ def current_scope() -> Scope | None:
     if scope is not None:
         return scope
     if "_login_user" not in g:  # the signed-in user is still being loaded: held as anonymous, not remembered
-        return scope_for(None)
+        return viewer_scope(None)
     from flask_login import current_user
 
-    g.banso_hold_scope = scope = scope_for(current_user)
+    g.banso_hold_scope = scope = viewer_scope(current_user)
     return scope
 
 
 def view_as(user: User) -> None:
     """This request reads as ``user`` would, though no one is signed in: their calendar feed, opened by its token."""
     if has_request_context():
-        g.banso_hold_scope = scope_for(user)
+        g.banso_hold_scope = viewer_scope(user)
         g.banso_hold_viewer = user  # the audit row names them (request_path.audit_confidential_views)
 
 

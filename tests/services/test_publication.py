@@ -29,7 +29,7 @@ def world(ctx, clock):
 
 
 def _visible(user):
-    return set(db.session.scalars(select(Team.id).where(hold.scope_for(user).team_condition())))
+    return set(db.session.scalars(select(Team.id).where(hold.viewer_scope(user).team_condition())))
 
 
 def test_pub_2_until_release_only_the_secretariat_sees_the_matching(world):
@@ -285,3 +285,21 @@ def test_the_steps_of_a_phase_say_what_is_done_and_what_waits(world, clock):
     publication.confirm(world["phase"], actor=world["staff"])
     steps = {step.label: step for step in phase_steps.steps(world["phase"])}
     assert steps["マッチング結果の確定（PUB-1）"].done and not steps["事前通知（PUB-2）"].done
+
+
+def test_pub_2_the_scope_is_a_pure_answer_from_its_inputs():
+    """hold.scope_for decides from what it is given (the released phases, the officer's noticed teams): the
+    secretariat everything, finance the released phases only, an officer also their own teams."""
+    from types import SimpleNamespace
+
+    from banso.models import Role
+
+    def user(role):
+        return SimpleNamespace(is_authenticated=True, has_role=lambda *roles: role in roles)
+
+    assert hold.scope_for(user(Role.SECRETARIAT), frozenset({1})).everything
+    finance = hold.scope_for(user(Role.FINANCE), frozenset({2, 1}), (7,))
+    assert (finance.everything, finance.released_phases, finance.own_teams) == (False, (1, 2), ())
+    officer = hold.scope_for(user(Role.OFFICER), frozenset({1}), (7,))
+    assert (officer.released_phases, officer.own_teams) == ((1,), (7,))
+    assert hold.scope_for(None, frozenset()).own_teams == ()
