@@ -8,8 +8,10 @@ from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField
+from wtforms import DateField as _DateField
+from wtforms import DateTimeLocalField, EmailField as _EmailField, HiddenField, StringField
 
+from banso.reading import read_date, read_datetime, read_email, read_phone
 from banso.reference import typed
 from banso.services import RuleViolation
 
@@ -104,27 +106,65 @@ class Needed:
 
 
 class JstDateTimeField(DateTimeLocalField):
-    """A date and time in Japan time as people and browsers send it: with or without seconds (a browser sends
-    「…T19:00」 for a stored 19:00:00), 「T」 or a space, 「-」 or 「/」, full-width digits. Seconds are kept when
-    there are any (17:00:01 is after a 17:00 deadline) and not shown when there are none."""
+    """A date and time in Japan time as people and browsers send it, read by banso.reading.read_datetime (the one
+    reader importers use too): with or without seconds, 「T」 or a space, 「-」 「/」 or 年月日, 和暦, full-width digits.
+    Seconds are kept when there are any (17:00:01 is after a 17:00 deadline) and not shown when there are none."""
 
-    FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
     MESSAGE = "日時は「2026-04-01 09:00」のように、年月日と時刻（時:分）で入力してください。"
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("format", self.FORMATS)
-        kwargs.setdefault("invalid_value_message", self.MESSAGE)
-        super().__init__(label, validators, **kwargs)
-
     def process_formdata(self, valuelist):
-        if valuelist:
-            valuelist = [typed(value).replace("/", "-") for value in valuelist]
-        super().process_formdata(valuelist)
+        if not valuelist or not typed(" ".join(valuelist)):
+            self.data = None
+            return
+        found, problem = read_datetime(" ".join(valuelist))
+        if problem:
+            self.data = None
+            raise ValueError(self.MESSAGE)
+        self.data = found.replace(tzinfo=None)
 
     def _value(self):
         if self.raw_data or not self.data:
             return super()._value()
         return self.data.strftime("%Y-%m-%dT%H:%M:%S" if self.data.second else "%Y-%m-%dT%H:%M")
+
+
+class DateField(_DateField):
+    """A date as a browser sends it (2026-04-01) or as people type it where there is no date picker — 令和8年4月1日,
+    2026/4/1, full-width digits — read by banso.reading.read_date, the importers' reader."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not typed(" ".join(valuelist)):
+            self.data = None
+            return
+        self.data, problem = read_date(" ".join(valuelist), what=str(self.label.text) if self.label else "日付")
+        if problem:
+            raise ValueError(problem)
+
+
+def _read_or_keep(reader):
+    """A WTForms filter: the value in Banso's one spelling when it reads, else as typed (the service names the
+    problem on the field)."""
+    def read(value):
+        if not value:
+            return value
+        found, _problem = reader(value)
+        return found if found else value
+    return read
+
+
+class EmailField(_EmailField):
+    """An e-mail address, full-width letters and ＠, spaces and 「mailto:」 read through (banso.reading.read_email)."""
+
+    def __init__(self, label=None, validators=None, filters=(), **kwargs):
+        super().__init__(label, validators, filters=(_read_or_keep(read_email), *filters), **kwargs)
+
+
+class PhoneField(StringField):
+    """A telephone number, full-width digits and any hyphen folded to 03-1234-5678 (banso.reading.read_phone)."""
+
+    def __init__(self, label=None, validators=None, filters=(), **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "tel", "autocomplete": "tel"})
+        super().__init__(label, validators, filters=(_read_or_keep(read_phone), *filters), **kwargs)
 
 
 class CreatingForm(BansoForm):

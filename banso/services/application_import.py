@@ -16,9 +16,10 @@ from sqlalchemy import select
 from banso.clock import JST
 from banso.extensions import db
 from banso.formatting import jst_datetime
-from banso.models import Application, ImportBatch, Municipality, User
-from banso.reference import field_label, parse_fields, typed, valid_code
-from banso.services import applications, imports, municipalities
+from banso.models import Application, ImportBatch, Municipality, OfficialPopulation, User
+from banso.reading import read_datetime, read_email, read_fields, read_phone
+from banso.reference import field_label
+from banso.services import applications, imports, municipal_lookup, municipalities
 
 KIND = "applications"
 
@@ -45,11 +46,13 @@ NO = {"", "無", "なし", "いいえ", "×", "no", "n", "false", "0", "-"}
 @dataclass
 class _Context:
     phase: object
-    lookup: municipalities.Lookup
+    lookup: municipal_lookup.Lookup
     answered: set[int]
     seen: dict[int, int]
-    received_default: datetime
+    received_default: datetime | None
     supported_before: set[int]
+    official: dict[int, int]  # the phase's official populations (APP-1), read once
+    received_source: str = "取込画面で指定したメールの受信日時"
     row: int = 1
 
 
@@ -67,9 +70,12 @@ class ApplicationImporter:
     def context(self, batch: ImportBatch) -> _Context:
         received = batch.options.get("received_at")
         answered = set(db.session.scalars(select(Application.municipality_id).where(Application.phase_id == batch.phase_id)))
-        return _Context(batch.phase, municipalities.Lookup(), answered, {},
-                        datetime.fromisoformat(received) if received else batch.created_at,
-                        applications.previously_supported_set(batch.phase))
+        official = dict(db.session.execute(select(OfficialPopulation.municipality_id, OfficialPopulation.population)
+                                           .where(OfficialPopulation.reference_date == batch.phase.population_reference_date)).all())
+        return _Context(batch.phase, municipal_lookup.Lookup(), answered, {},
+                        datetime.fromisoformat(received) if received else None,
+                        applications.previously_supported_set(batch.phase), official,
+                        batch.options.get("received_source") or "取込画面で指定したメールの受信日時")
 
     def check_row(self, values: dict[str, str], ctx: _Context) -> imports.Row:
         ctx.row += 1
@@ -95,52 +101,57 @@ class ApplicationImporter:
 imports.register(ApplicationImporter())
 
 
-def _municipality(number: int, values: dict[str, str], ctx: _Context, errors: dict[str, str]):
-    """The row's municipality by its code, prefecture and name; APP-4 and APP-5 against this phase and file."""
+def _municipality(number: int, values: dict[str, str], ctx: _Context, errors: dict[str, str], notes: list[str]):
+    """The row's municipality by its code, prefecture and name (municipal_lookup.resolve: a short code or one that
+    disagrees gives way to an unambiguous name, and the preview says what was read); APP-4 and APP-5 against this
+    phase and file; APP-1 as the population would decide it."""
     phase = ctx.phase
-    code = typed(values.get("団体コード", ""))
-    if code and not valid_code(code):
-        errors["団体コード"] = f"「{code}」は正しい団体コードではありません（6桁・末尾の検査数字をご確認ください）。"
-        code = ""
-    municipality = None
-    if "団体コード" not in errors:
-        municipality = ctx.lookup.find(code, values.get("都道府県", ""), values.get("市町村名", ""))
-        if municipality is None:
-            errors["団体コード" if code else "市町村名"] = ctx.lookup.why_not_found(code, values.get("都道府県", ""),
-                                                                            values.get("市町村名", ""))
-        elif code and (disagreement := ctx.lookup.disagreement(municipality, values.get("都道府県", ""), values.get("市町村名", ""))):
-            errors["市町村名"] = disagreement
-            municipality = None
-    if municipality is not None:
-        if municipality.id in ctx.answered:
-            errors["市町村名"] = f"APP-5: {municipality.full_name}の回答は{phase.name}で既に受け付けています。"
-        elif municipality.id in ctx.seen:
-            errors["市町村名"] = f"APP-5: {municipality.full_name}はこのファイルの{ctx.seen[municipality.id]}行目と重複しています。"
-        elif municipality.id in ctx.supported_before:
-            errors["市町村名"] = f"APP-4: {municipality.full_name}は前期の支援先です。継続意向調査で回答を受け付けます。"
-        else:
-            ctx.seen[municipality.id] = number
+    reading = ctx.lookup.resolve(values.get("団体コード", ""), values.get("都道府県", ""), values.get("市町村名", ""))
+    if reading.problem:
+        errors[reading.column] = reading.problem
+        return None
+    municipality = reading.municipality
+    if reading.note:
+        notes.append(f"団体コード: {reading.note}")
+    if municipality.id in ctx.answered:
+        errors["市町村名"] = f"APP-5: {municipality.full_name}の回答は{phase.name}で既に受け付けています。"
+    elif municipality.id in ctx.seen:
+        errors["市町村名"] = f"APP-5: {municipality.full_name}はこのファイルの{ctx.seen[municipality.id]}行目と重複しています。"
+    elif municipality.id in ctx.supported_before:
+        errors["市町村名"] = f"APP-4: {municipality.full_name}は前期の支援先です。継続意向調査で回答を受け付けます。"
+    else:
+        ctx.seen[municipality.id] = number
+    figure = (municipalities.PopulationFigure(ctx.official[municipality.id], phase.population_reference_date, True)
+              if municipality.id in ctx.official else
+              municipalities.PopulationFigure(municipality.default_population, municipality.default_population_date, False))
+    verdict, reason = municipalities.population_verdict(figure, phase.population_reference_date)
+    if verdict == "ng":
+        notes.append(f"APP-1: {reason} 取り込むと「対象外」と判定されます。")
+    elif verdict in ("check", "unconfirmed"):
+        notes.append(f"APP-1: {reason}")
     return municipality
 
 
-def _fields(values: dict[str, str], errors: dict[str, str]) -> list[str]:
-    """優先分野1〜3, one a column, in the order of priority (APP-7: three at most)."""
-    fields = []
-    for header in ("優先分野1", "優先分野2", "優先分野3"):
-        text = values.get(header, "")
-        if not text:
-            continue
-        parsed, problem = parse_fields(text)
+FIELD_COLUMNS = ("優先分野1", "優先分野2", "優先分野3")
+
+
+def _fields(values: dict[str, str], errors: dict[str, str], notes: list[str]) -> list[int]:
+    """優先分野1〜3 in the order of priority, as written: several in one cell are read in their order (and said in the
+    preview); more than three is APP-7's refusal."""
+    fields: list[int] = []
+    for header in FIELD_COLUMNS:
+        parsed, problem = read_fields(values.get(header, ""))
         if problem:
             errors[header] = problem
-        elif len(parsed) > 1:
-            errors[header] = (f"1つのセルに{len(parsed)}つの分野があります（{'、'.join(field_label(f) for f in parsed)}）。"
-                              "優先分野1〜3の各列に1つずつ、優先する順に記入してください。")
-        else:
-            fields.extend(parsed)
-    for header in sorted(h for h in values if re.fullmatch(r"優先分野[4-9]", h)):
-        if values[header]:
-            errors[header] = "APP-7: 優先する課題分野は3つまでです。4つ目以降は記入できません。"
+            continue
+        if len(parsed) > 1:
+            notes.append(f"{header}: 1つのセルの{len(parsed)}つの分野を、書かれた順に読みました"
+                         f"（{'、'.join(field_label(f) for f in parsed)}）。")
+        fields.extend(f for f in parsed if f not in fields)
+    extra = [h for h in sorted(values) if re.fullmatch(r"優先分野[4-9]", h) and values[h]]
+    if len(fields) > 3 or extra:
+        errors[extra[0] if extra else FIELD_COLUMNS[0]] = (
+            f"APP-7: 優先する課題分野は3つまでです（{len(fields) + len(extra)}つ書かれています）。優先する3つに絞ってください。")
     return fields
 
 
@@ -159,48 +170,60 @@ def _flags(values: dict[str, str], errors: dict[str, str]) -> dict[str, bool]:
     return flags
 
 
-def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Row:
-    errors: dict[str, str] = {}
-    municipality = _municipality(number, values, ctx, errors)
-    fields = _fields(values, errors)
-    flags = _flags(values, errors)
-    received_at, problem = _parse_time(values.get("受付日時", ""), ctx.received_default)
+def _received(values: dict[str, str], ctx: _Context, errors: dict[str, str], notes: list[str]) -> datetime | None:
+    """受付日時 as written; an empty cell takes the mail's receipt time the file came with, and the preview says so —
+    never, silently, the moment of the upload."""
+    received_at, problem = read_datetime(values.get("受付日時", ""), what="受付日時")
     if problem:
         errors["受付日時"] = problem
-    phone = typed(values.get("電話番号", ""))
+    elif received_at is None and ctx.received_default is not None:
+        received_at = ctx.received_default
+        notes.append(f"受付日時: 空欄のため、{ctx.received_source}（{jst_datetime(received_at)}）としました。")
+    elif received_at is None:
+        errors["受付日時"] = "受付日時が空欄です。列に記入するか、取込画面でメールの受信日時を指定してください。"
+    return received_at
+
+
+def _contact(values: dict[str, str], errors: dict[str, str]) -> tuple[str, str]:
+    email, problem = read_email(values.get("メールアドレス", ""))
+    if problem:
+        errors["メールアドレス"] = problem
+    phone, problem = read_phone(values.get("電話番号", ""))
+    if problem:
+        errors["電話番号"] = problem
+    return email or "", phone or ""
+
+
+def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Row:
+    errors: dict[str, str] = {}
+    notes: list[str] = []
+    municipality = _municipality(number, values, ctx, errors, notes)
+    fields = _fields(values, errors, notes)
+    flags = _flags(values, errors)
+    received_at = _received(values, ctx, errors, notes)
+    email, phone = _contact(values, errors)
     structure = {"独立": "independent", "それぞれ独立": "independent", "複合": "compound", "複合的": "compound"}.get(
         values.get("課題の性質（独立・複合）", ""))
     data = {
         "contact_department": values.get("担当部署", ""), "contact_person": values.get("担当者氏名", ""),
-        "contact_email": values.get("メールアドレス", ""), "contact_phone": phone,
+        "contact_email": email, "contact_phone": phone,
         "priority_fields": fields, "issue_structure": structure, "local_situation": values.get("地域の状況・課題", ""),
         "received_at": received_at, "channel": "email", **flags,
     }
     for name, message in applications.field_errors(data).items():
         errors.setdefault(FIELD_ERROR_COLUMN.get(name, name), message)
     mentioned = applications.ministry_mentions(data["local_situation"])
+    if mentioned:
+        notes.append(f"APP-9: 省庁名（{'、'.join(mentioned)}）の記載があります。")
     label = municipality.full_name if municipality else f"{values.get('都道府県', '')}{values.get('市町村名', '')}"
     return imports.Row(
         label=label,
         summary=f"{data['contact_department']} {data['contact_person']} ／ 優先分野 {'・'.join(map(str, fields))} ／ "
                 f"受付 {jst_datetime(received_at)}" if received_at else "",
-        errors=errors,
-        warnings=[f"APP-9: 省庁名（{'、'.join(mentioned)}）の記載があります。"] if mentioned else [],
+        errors=errors, warnings=notes,
         data=dict(data, received_at=received_at.isoformat() if received_at else None,
                   municipality_id=municipality.id if municipality else None),
     )
-
-
-def _parse_time(text: str, default: datetime) -> tuple[datetime | None, str | None]:
-    text = typed(text).replace("/", "-")
-    if not text:
-        return default, None
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=JST), None
-        except ValueError:
-            continue
-    return None, f"「{text}」は日時として読み取れません（例: 2025-12-24 16:30）。"
 
 
 def export_row(application: Application) -> list:

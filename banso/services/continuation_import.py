@@ -12,8 +12,8 @@ from flask import url_for
 
 from banso.extensions import db
 from banso.models import Application, ImportBatch, User
-from banso.reference import typed, valid_code
-from banso.services import applications, imports, municipalities
+from banso.reference import typed
+from banso.services import applications, imports, municipal_lookup
 
 KIND = "continuations"
 COLUMNS: list[tuple[str, str]] = [
@@ -32,7 +32,7 @@ def wish(text: str) -> bool | None:
 
 @dataclass
 class _Context:
-    lookup: municipalities.Lookup
+    lookup: municipal_lookup.Lookup
     previous: dict[int, Application]    # the previous phase's supported municipality → its application
     answered: set[int]
     seen: set[int]
@@ -55,20 +55,18 @@ class ContinuationImporter:
             previous[application.municipality_id] = application
             if response is not None and response.answered_at is not None:
                 answered.add(application.municipality_id)
-        return _Context(municipalities.Lookup(), previous, answered, set())
+        return _Context(municipal_lookup.Lookup(), previous, answered, set())
 
     def check_row(self, values: dict[str, str], ctx: _Context) -> imports.Row:
-        code, prefecture, name = typed(values.get("団体コード", "")), values.get("都道府県", ""), values.get("市町村名", "")
-        if code and not valid_code(code):
-            return imports.Row(label=f"{prefecture}{name}".strip() or code, errors={
-                "団体コード": f"「{code}」は正しい団体コードではありません（6桁・末尾の検査数字をご確認ください）。"})
-        found = ctx.lookup.find(code, prefecture, name)
-        row = imports.Row(label=found.full_name if found else f"{prefecture}{name}".strip() or code)
+        code, prefecture, name = values.get("団体コード", ""), values.get("都道府県", ""), values.get("市町村名", "")
+        reading = ctx.lookup.resolve(code, prefecture, name)
+        found = reading.municipality
+        row = imports.Row(label=found.full_name if found else f"{prefecture}{name}".strip() or typed(code))
         if found is None:
-            row.errors["団体コード"] = ctx.lookup.why_not_found(code, prefecture, name)
+            row.errors[reading.column] = reading.problem
             return row
-        if (clash := ctx.lookup.disagreement(found, prefecture, name)) is not None:
-            row.errors["市町村名"] = clash
+        if reading.note:
+            row.warnings.append(f"団体コード: {reading.note}")
         if found.id not in ctx.previous:
             row.errors["団体コード"] = f"{found.full_name}は前期の支援先ではないため、継続意向調査の対象ではありません（APP-4）。"
         elif found.id in ctx.answered:

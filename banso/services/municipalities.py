@@ -12,13 +12,11 @@ from sqlalchemy.orm import aliased
 from banso.extensions import db
 from banso.formatting import wareki
 from banso.models import Municipality, OfficialPopulation, Phase, User
-from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, check_digit, normalize_name, valid_code
+from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, normalize_name, valid_code
 from banso.services import InputError, audit, spreadsheets
+from banso.services.municipal_lookup import Lookup
 
 MASTER_FILE = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
-# Names that mergers retired, with their successor (平成の大合併 and after): reference data shipped with the master,
-# extended the same way when a merger comes to light.
-FORMER_FILE = Path(__file__).resolve().parent.parent / "data" / "former_municipalities.csv"
 MASTER_DATE = date(2025, 1, 1)
 # Within this share of the limit, a figure without foreign residents may be over it in the official total.
 CHECK_MARGIN = 0.05
@@ -50,71 +48,6 @@ def import_master(path: Path = MASTER_FILE) -> int:
         db.session.add(municipality)
     db.session.flush()
     return len(rows)
-
-
-class Lookup:
-    """Find municipalities by code or by prefecture + name, tolerating spelling variants."""
-
-    def __init__(self):
-        municipalities = list(db.session.scalars(select(Municipality)))
-        self.by_code = {m.code: m for m in municipalities}
-        self.by_name = {(m.prefecture, normalize_name(m.name)): m for m in municipalities}
-        self.former = _former_names()
-
-    def find(self, code: str, prefecture: str, name: str) -> Municipality | None:
-        if code:
-            return self.by_code.get(code)
-        return self.by_name.get((normalize_name(prefecture), normalize_name(name)))
-
-    def disagreement(self, found: Municipality, prefecture: str, name: str) -> str | None:
-        """A code and a name that name different municipalities: a row error naming both, never a silent choice."""
-        if name and normalize_name(name) not in (normalize_name(found.name), normalize_name(found.full_name)):
-            other = self.by_name.get((normalize_name(prefecture or found.prefecture), normalize_name(name)))
-            named = f"「{other.full_name}」（{other.code}）" if other else f"「{prefecture}{name}」"
-            return (f"団体コード {found.code} は{found.full_name}ですが、市町村名は{named}です。"
-                    "どちらが正しいか確かめ、団体コードか市町村名を直してください。")
-        if prefecture and normalize_name(prefecture) != normalize_name(found.prefecture):
-            return f"団体コード {found.code} は{found.full_name}ですが、都道府県は「{prefecture}」です。どちらが正しいか確かめてください。"
-        return None
-
-    def why_not_found(self, code: str, prefecture: str, name: str) -> str:
-        """Why nothing matched, in words that say what to do: a prefecture's code, a designated city's ward, a name
-        that is not in the master."""
-        if code:
-            if code[2:5] == "000":
-                return f"団体コード {code} は都道府県のコードです。市町村の団体コード（6桁）を記入してください。"
-            city = self.by_code.get(code[:2] + "100" + str(check_digit(code[:2] + "100")))
-            if city is not None and "101" <= code[2:5] <= "199":
-                return (f"団体コード {code} は{city.full_name}の区のコードです。政令指定都市は市として回答します。"
-                        f"{city.full_name}の団体コード {city.code} を記入してください。")
-            return f"団体コード {code} に該当する市区町村がマスタにありません。6桁の団体コードをご確認ください。"
-        label = f"{prefecture}{name}"
-        merged = self.successor(prefecture, name)
-        if merged is not None:
-            successor, day = merged
-            return (f"「{label}」は{wareki(day)}の合併により、現在は{successor.full_name}（団体コード {successor.code}）です。"
-                    f"{successor.full_name}として回答するか、団体コード {successor.code} を記入してください。")
-        if name.endswith("区") and any(normalize_name(m.name) and normalize_name(name).startswith(normalize_name(m.name))
-                                      for (p, _), m in self.by_name.items() if m.name.endswith("市") and p == normalize_name(prefecture)):
-            return f"「{label}」は政令指定都市の区です。市として回答しますので、市の名称か団体コードを記入してください。"
-        return f"「{label}」に該当する市区町村がマスタにありません。合併などで名称が変わっていないか、団体コードとあわせてご確認ください。"
-
-
-    def successor(self, prefecture: str, name: str) -> tuple[Municipality, date] | None:
-        """The municipality a merger folded ``name`` into, and the day; with no prefecture, only if the name is unique."""
-        matches = [(p, successor_name, day) for (p, former), (successor_name, day) in self.former.items()
-                   if former == normalize_name(name) and (not prefecture or p == normalize_name(prefecture))]
-        if len(matches) != 1:
-            return None
-        p, successor_name, day = matches[0]
-        successor = self.by_name.get((p, normalize_name(successor_name)))
-        return (successor, day) if successor is not None else None
-
-
-def _former_names() -> dict[tuple[str, str], tuple[str, date]]:
-    with open(FORMER_FILE, encoding="utf-8-sig", newline="") as handle:
-        return {(row["prefecture"], normalize_name(row["former_name"])): (row["successor_name"], date.fromisoformat(row["merged_on"]))
-                for row in csv.DictReader(handle)}
 
 
 def population_column(phase: Phase | None):

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from flask import url_for
 from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import ImportBatch, Officer, OfficerCandidacy, User
-from banso.reference import OFFICER_TYPES, field_label, parse_fields, to_hiragana, typed
+from banso.reading import read_date, read_email, read_fields, read_phone
+from banso.reference import OFFICER_TYPES, field_label, to_hiragana
 from banso.services import imports, officers
 
 KIND = "officers"
@@ -56,13 +57,18 @@ class OfficerImporter:
         ministry = officers.find_ministry(values.get("府省庁", ""), ctx.ministries)
         if values.get("府省庁") and ministry is None:
             errors["府省庁"] = f"「{values['府省庁']}」は府省庁等の一覧にありません。正式名称で記入してください。"
-        birth, problem = _parse_date(values.get("生年月日", ""))
-        if problem:
-            errors["生年月日"] = problem
-        fields, problem = parse_fields(values.get("専門分野", ""))
+        birth, problem = read_date(values.get("生年月日", ""), what="生年月日")
+        if problem or birth is None:
+            errors["生年月日"] = problem or "生年月日を入力してください。"
+        fields, problem = read_fields(values.get("専門分野", ""))
         if problem:
             errors["専門分野"] = problem
-        phone = typed(values.get("電話番号", ""))
+        email, problem = read_email(values.get("メールアドレス", ""))
+        if problem:
+            errors["メールアドレス"] = problem
+        phone, problem = read_phone(values.get("電話番号", ""))
+        if problem:
+            errors["電話番号"] = problem
         officer_type = _TYPE_BY_LABEL.get(values.get("区分", ""))
         if officer_type is None:
             errors["区分"] = "区分は「地方創生支援官」か「地方創生支援オフィサー」です。"
@@ -72,7 +78,7 @@ class OfficerImporter:
             "division": values.get("課・室", ""), "post_title": values.get("役職", ""),
             "grade_band": unicodedata.normalize("NFKC", values.get("職階", "")), "job_type": values.get("事務官・技官", ""),
             "sex": values.get("性別", ""), "birth_date": birth, "workplace_type": values.get("勤務先区分", ""),
-            "email": typed(values.get("メールアドレス", "")).lower(), "phone": phone,
+            "email": (email or "").lower(), "phone": phone or "",
             "expertise_fields": fields, "home_town": values.get("出身地", ""), "region_ties": values.get("ゆかりのある地域", ""),
             "officer_type": officer_type or "officer",
         }
@@ -139,18 +145,6 @@ class OfficerImporter:
 
 
 imports.register(OfficerImporter())
-
-
-def _parse_date(text: str) -> tuple[date | None, str | None]:
-    text = typed(text)
-    if not text:
-        return None, "生年月日を入力してください。"
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M"):
-        try:
-            return datetime.strptime(text, fmt).date(), None
-        except ValueError:
-            continue
-    return None, f"「{text}」は日付として読み取れません（例: 1985-04-01）。"
 
 
 # The record's fields an import row may change, and the column each is read from.

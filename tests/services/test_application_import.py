@@ -297,12 +297,13 @@ def test_input_as_people_type_it_one_reading_for_codes_numbers_and_times(ctx):
     phase = make_phase()
     ofunato = make_municipality(name="大船渡市", code="032034", prefecture="岩手県")
     kamaishi = make_municipality(name="釜石市", code="032115", prefecture="岩手県")
+    rikuzentakata = make_municipality(name="陸前高田市", code="032107", prefecture="岩手県")
     sendai_code = "04100" + str(check_digit("04100"))
     make_municipality(name="仙台市", code=sendai_code, prefecture="宮城県", default_population=90_000)
     ward = "04101" + str(check_digit("04101"))
     prefecture_code = "03000" + str(check_digit("03000"))
     fullwidth = _row(None, 団体コード="０３２０３４", 電話番号="０１９２－２７－３１１１")
-    mismatch = _row(None, 団体コード=kamaishi.code, 都道府県="岩手県", 市町村名="大船渡市")
+    mismatch = _row(None, 団体コード=kamaishi.code, 都道府県="岩手県", 市町村名="陸前高田市")
     wards = _row(None, 団体コード=ward)
     prefecture = _row(None, 団体コード=prefecture_code)
     wb = Workbook()
@@ -318,7 +319,9 @@ def test_input_as_people_type_it_one_reading_for_codes_numbers_and_times(ctx):
     assert first["errors"] == {} and first["data"]["municipality_id"] == ofunato.id
     assert first["data"]["contact_phone"] == "0192-27-3111"
     assert first["data"]["received_at"].startswith("2025-12-24T17:00:01")  # the second is kept
-    assert "釜石市" in second["errors"]["市町村名"] and "大船渡市" in second["errors"]["市町村名"]
+    # a code and a name that disagree: the unambiguous name decides, and the preview says what was read
+    assert "市町村名" not in second["errors"] and second["data"]["municipality_id"] == rikuzentakata.id
+    assert any("釜石市" in note and "陸前高田市" in note and kamaishi.code in note for note in second["warnings"])
     assert "仙台市の区" in third["errors"]["団体コード"] and sendai_code in third["errors"]["団体コード"]
     assert "都道府県のコード" in fourth["errors"]["団体コード"]
 
@@ -335,7 +338,7 @@ def test_an_old_municipality_name_after_a_merger_names_its_successor(ctx):
     from openpyxl import Workbook
 
     from banso.reference import check_digit
-    from banso.services import municipalities
+    from banso.services import municipal_lookup
 
     phase = make_phase()
     oshu = make_municipality(name="奥州市", code="03215" + str(check_digit("03215")), prefecture="岩手県")
@@ -350,7 +353,7 @@ def test_an_old_municipality_name_after_a_merger_names_its_successor(ctx):
     merged, typo = (" ".join(row["errors"].values()) for row in batch.rows)
     assert "合併により、現在は岩手県奥州市" in merged and oshu.code in merged and "平成18年2月20日" in merged
     assert "合併" in typo and "奥州市" not in typo  # a typo is not taken for a merger
-    assert municipalities.Lookup().successor("", "水沢市")[0] == oshu  # the name alone is enough when it is unique
+    assert municipal_lookup.Lookup().successor("", "水沢市")[0] == oshu  # the name alone is enough when it is unique
 
 
 def test_importing_runs_as_many_statements_for_forty_rows_as_for_four_with_the_same_audit_and_notices(app, ctx):
@@ -392,3 +395,50 @@ def test_a_row_answered_meanwhile_by_another_way_is_named_at_commit_and_nothing_
     with pytest.raises(RuleViolation, match="3行目: .*既に受け付けています"):
         imports.commit(batch, actor=None)
     assert _count() == before and batch.status == "ready"  # nothing stored before the refusal
+
+
+def test_a_file_as_excel_leaves_it_imports_and_the_preview_says_what_was_read(app, ctx):
+    """Issue 33: a code whose leading zero Excel dropped (12165 for 芦別市), a name with its prefecture in front and
+    without 市, a full-width ＠, 和暦 and full-width digits, several fields in one cell — read, each said in the
+    preview; APP-1 shown before anything is stored (長野市)."""
+    phase = make_phase()
+    ashibetsu = make_municipality(name="芦別市", code="012165", prefecture="北海道")
+    hakodate = make_municipality(name="函館市", code="012025", prefecture="北海道")
+    nagano = make_municipality(name="長野市", code="202011", prefecture="長野県", default_population=357_966)
+    rows = [
+        _row(None, 団体コード=12165, 都道府県="北海道", 市町村名="芦別市", メールアドレス="ａｓｈｉ＠ｅｘａｍｐｌｅ．ｌｇ．ｊｐ",
+             受付日時="令和7年12月24日 16時30分", 優先分野1="観光、防災", 優先分野2="", 優先分野3=""),
+        _row(None, 団体コード="", 都道府県="", 市町村名="北海道函館", 電話番号="（0138）21－3111", 受付日時="R7.12.25"),
+        _row(nagano),
+    ]
+    batch = _import(phase, "回答.xlsx", _xlsx(rows))
+    first, second, third = batch.rows
+    assert first["errors"] == {} and first["data"]["municipality_id"] == ashibetsu.id
+    assert any("12165 → 012165 北海道芦別市" in note for note in first["warnings"])
+    assert first["data"]["contact_email"] == "ashi@example.lg.jp"
+    assert first["data"]["received_at"].startswith("2025-12-24T16:30")
+    assert first["data"]["priority_fields"] == [3, 16] and any("書かれた順" in note for note in first["warnings"])
+    assert second["errors"] == {} and second["data"]["municipality_id"] == hakodate.id
+    assert second["data"]["contact_phone"] == "0138-21-3111" and second["data"]["received_at"].startswith("2025-12-25T00:00")
+    assert third["errors"] == {} and any(note.startswith("APP-1") and "対象外" in note for note in third["warnings"])
+
+
+def test_an_empty_receipt_time_is_never_silently_the_upload_moment(app, ctx):
+    """With no mail's receipt time given, a row without 受付日時 is refused and says what to do; with it, the row takes
+    it and the preview says so."""
+    phase = make_phase()
+    town = make_municipality()
+    content = _xlsx([_row(town, 受付日時="")])
+    refused = imports.start(application_import.KIND, phase, "回答.xlsx", content, actor=None, inline=True)
+    assert "受付日時" in refused.rows[0]["errors"] and "メールの受信日時" in refused.rows[0]["errors"]["受付日時"]
+    taken = imports.start(application_import.KIND, phase, "回答.xlsx", content, actor=None, inline=True,
+                          options={"received_at": jst(2025, 12, 22, 9, 15).isoformat(),
+                                   "received_source": "メールの受信日時"})
+    assert taken.rows[0]["errors"] == {} and taken.rows[0]["data"]["received_at"].startswith("2025-12-22T09:15")
+    assert any("空欄のため、メールの受信日時" in note for note in taken.rows[0]["warnings"])
+
+
+def test_more_than_three_fields_across_the_cells_is_app_7s_refusal(app, ctx):
+    phase = make_phase()
+    batch = _import(phase, "回答.xlsx", _xlsx([_row(make_municipality(), 優先分野1="1、2", 優先分野2="3", 優先分野3="4")]))
+    assert "APP-7" in batch.rows[0]["errors"]["優先分野1"]

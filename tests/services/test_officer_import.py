@@ -53,3 +53,17 @@ def test_a_known_person_with_nothing_new_is_joined_without_change(ctx):
     version = officer.version
     imports.commit(batch, actor=make_user())
     assert officer.version == version
+
+
+def test_a_row_as_people_write_it_is_read_wareki_full_width_and_fields_in_one_cell(ctx):
+    """Issue 33: 「昭和62年4月3日」, a full-width ＠ and digits, several 専門分野 in one cell are read, not refused."""
+    first = make_phase()
+    second = make_phase(number=3, name="第3期", fiscal_year=2027)
+    officer = make_officer(first)
+    row = dict(zip([h for h, _ in officer_import.COLUMNS], officer_import.export_row(officer)))
+    row.update({"氏名": "新野 花子", "ふりがな": "ニイノ ハナコ", "メールアドレス": "ｎｉｉｎｏ＠ｍｌｉｔ．ｇｏ．ｊｐ",
+                "生年月日": "昭和62年4月3日", "電話番号": "０３－５２５３－２１１１", "専門分野": "観光・防災／⑤"})
+    [checked] = imports.start("officers", second, "応募者.csv", _csv([row]), actor=None, inline=True).rows
+    assert checked["errors"] == {}, checked["errors"]
+    assert checked["data"]["birth_date"] == "1987-04-03" and checked["data"]["email"] == "niino@mlit.go.jp"
+    assert checked["data"]["phone"] == "03-5253-2111" and checked["data"]["expertise_fields"] == [3, 16, 5]

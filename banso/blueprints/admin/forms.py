@@ -1,6 +1,5 @@
-from banso.blueprints.forms import BansoForm, CreatingForm, JstDateTimeField
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField,
-                     SelectField, StringField)
+from banso.blueprints.forms import BansoForm, CreatingForm, DateField, EmailField, JstDateTimeField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 

@@ -1,7 +1,6 @@
-from banso.blueprints.forms import BansoForm, CreatingForm, JstDateTimeField
+from banso.blueprints.forms import BansoForm, CreatingForm, EmailField, JstDateTimeField, PhoneField
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -19,7 +18,7 @@ class ApplicationForm(CreatingForm):
     contact_department = StringField("担当部署", validators=[Length(max=100)])
     contact_person = StringField("担当者氏名", validators=[Length(max=100)])
     contact_email = EmailField("担当者のメールアドレス", validators=[Length(max=254)])
-    contact_phone = StringField("担当者の電話番号", validators=[Length(max=30)])
+    contact_phone = PhoneField("担当者の電話番号", validators=[Length(max=30)])
     priority_field_1 = SelectField("優先する課題分野（第1）", choices=FIELD_CHOICES)
     priority_field_2 = SelectField("優先する課題分野（第2）", choices=FIELD_CHOICES)
     priority_field_3 = SelectField("優先する課題分野（第3）", choices=FIELD_CHOICES)
@@ -70,8 +69,8 @@ class LateAcceptanceForm(BansoForm):
 
 class ImportForm(CreatingForm):
     file = FileField("回答フォーム記載事項リスト（Excel または CSV）", validators=[FileRequired("ファイルを選んでください。")])
-    received_at = JstDateTimeField("メールの受信日時（受付日時の列が空の行に使います）",
-                                   validators=[InputRequired("受信日時を入力してください。")], render_kw={"step": "1"})
+    received_at = JstDateTimeField("メールの受信日時（受付日時の列が空の行に使います。空欄の行があるときは指定してください）",
+                                   validators=[Optional()], render_kw={"step": "1"})
 
 
 class ContinuationImportForm(CreatingForm):

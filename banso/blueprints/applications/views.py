@@ -171,11 +171,10 @@ def import_new():
         return render_template("applications/import_new.html", form=form, phase=phase,
                                columns=application_import.COLUMNS), 422 if form.errors or form.form_errors else 200
 
-    if request.method == "GET":
-        form.received_at.data = now().astimezone(JST).replace(tzinfo=None, second=0, microsecond=0)
-    elif form.validate_on_submit():
+    if request.method == "POST" and form.validate_on_submit():
+        received = form.received_at.data
         return start_upload(application_import.KIND, phase, form, page,
-                            options={"received_at": form.received_at.data.replace(tzinfo=JST).isoformat()})
+                            options={"received_at": received.replace(tzinfo=JST).isoformat()} if received else {})
     return page()
 
 

@@ -1,5 +1,5 @@
-from banso.blueprints.forms import BansoForm
-from wtforms import EmailField, PasswordField, StringField
+from banso.blueprints.forms import BansoForm, EmailField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 

@@ -1,9 +1,9 @@
 from flask_wtf.file import FileField
-from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from banso.blueprints.forms import BansoForm, CreatingForm, Needed
+from banso.blueprints.forms import BansoForm, CreatingForm, EmailField, Needed, PhoneField
 from banso.models.inquiry import CATEGORIES, CHANNELS, ORG_TYPES
 from banso.reference import PREFECTURES
 
@@ -17,7 +17,7 @@ class ContactForm(CreatingForm):
     organisation = StringField("団体名・部署名", validators=[Length(max=200, message="200文字までで入力してください。")])
     name = StringField("お名前", validators=[Needed(), Length(max=100, message="100文字までで入力してください。")])
     email = EmailField("メールアドレス", validators=[Needed(), Length(max=254, message="254文字までで入力してください。")])
-    phone = StringField("電話番号（任意）", validators=[Length(max=30, message="30文字までで入力してください。")])
+    phone = PhoneField("電話番号（任意）", validators=[Length(max=30, message="30文字までで入力してください。")])
     category = SelectField("お問い合わせの分類", choices=[SelectChoice(k, v) for k, v in CATEGORIES.items()], validate_choice=False,
                            validators=[Needed()])
     subject = StringField("件名", validators=[Needed(), Length(max=200, message="200文字までで入力してください。")])

@@ -1,7 +1,7 @@
 from banso.formatting import parse_id
-from banso.blueprints.forms import BansoForm, CreatingForm
+from banso.blueprints.forms import BansoForm, CreatingForm, DateField, EmailField, PhoneField
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -26,7 +26,7 @@ class SelfFields:
     """Fields an officer keeps (OFF-5)."""
 
     email = EmailField("メールアドレス", validators=[Length(max=254)])
-    phone = StringField("電話番号", validators=[Length(max=30)])
+    phone = PhoneField("電話番号", validators=[Length(max=30)])
     expertise_fields = SelectMultipleField("専門分野（26分野から、当てはまるものすべて）", choices=FIELD_CHOICES, coerce=int,
                                            validate_choice=False, validators=[Optional()],
                                            option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))

@@ -1,5 +1,5 @@
-from banso.blueprints.forms import BansoForm, CreatingForm
-from wtforms import DateField, IntegerField, SelectField, TextAreaField
+from banso.blueprints.forms import BansoForm, CreatingForm, DateField
+from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 

@@ -1,10 +1,10 @@
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from banso.blueprints.forms import BansoForm, CreatingForm
+from banso.blueprints.forms import BansoForm, CreatingForm, DateField
 from banso.models.travel import BEARERS, MEALS, PURPOSES
 from banso.reference import PREFECTURES
 
