@@ -121,6 +121,8 @@ def _core(setting, instance: Path, production: bool) -> dict:
         # requester within this many days (services/publication.release).
         "EARLY_RELEASE_INDEPENDENCE_DAYS": int(setting("EARLY_RELEASE_INDEPENDENCE_DAYS", 30)),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # The budget item the officers' travel is paid from, as the accounting books name it (精算明細's 予算科目).
+        "TRAVEL_BUDGET_ITEM": setting("TRAVEL_BUDGET_ITEM", "（項）地方創生推進費（目）職員旅費"),
         # Proxies in front of Banso (the ministry's reverse proxy): their X-Forwarded-For hops are trusted, so the
         # per-address limits see the real client. 0: Banso is reached directly.
         "TRUSTED_PROXIES": int(setting("BANSO_TRUSTED_PROXIES", 0) or 0),

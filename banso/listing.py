@@ -123,19 +123,17 @@ def export(rows: Iterable[Any], columns: list[Column], filename: str):
 
 
 def export_workbook(sheets: list[tuple[str, list[Column], Iterable[Any]]], filename: str):
-    """One Excel workbook of several sheets (name, columns, rows), e.g. for the accounting books. Every export is
-    audited (which list, its filters, how many rows) and, if it shows results still held (PUB-2), every sheet's
-    first line is the watermark naming who exported it and when: both here, for every list."""
+    """One Excel workbook of several sheets (name, columns, rows), e.g. for the accounting books, laid out as an
+    accountant would (books.py: amounts as #,##0, dates as dates, the header frozen with a filter, columns fitted).
+    Every export is audited (which list, its filters, how many rows) and, if it shows results still held (PUB-2),
+    every sheet's first line is the watermark naming who exported it and when: both here, for every list."""
+    from banso.books import write_sheet
+
     tables = [(name, columns, [[_cell(get(row)) for _, get in columns] for row in rows]) for name, columns, rows in sheets]
     watermark = request_path.watermark_text()
     workbook = Workbook(write_only=True)
     for name, columns, cells in tables:
-        sheet = workbook.create_sheet(name[:31])
-        if watermark:
-            sheet.append([watermark])
-        sheet.append([label for label, _ in columns])
-        for row in cells:
-            sheet.append(row)
+        write_sheet(workbook, name, [label for label, _ in columns], cells, watermark=watermark)
     buffer = io.BytesIO()
     workbook.save(buffer)
     _audit_export(filename, "xlsx", sum(len(cells) for _, _, cells in tables))

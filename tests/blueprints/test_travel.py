@@ -250,3 +250,29 @@ def test_a_claim_before_the_trip_starts_is_refused_before_anything_is_typed(clie
     assert refused.status_code == 302 and refused.location.endswith(f"/travel/{trip_id}")
     shown = client.get(refused.location).get_data(as_text=True)
     assert shown.count("精算は出張の開始日（令和8年12月21日）以降に申請できます") == 2  # the message, and the note in place of the link
+
+
+def test_the_accounting_workbook_is_laid_out_for_the_books(client, world, app):
+    """Issue 33: amounts as #,##0, the header frozen with a filter, fitted widths, and the 精算明細 columns the books
+    need (年度, 精算日（支出日）, 支払先, 負担者, 予算科目); the settlement's comment is shown on the trip."""
+    with app.app_context():
+        trip = db.session.get(TripRequest, world["trip"])
+        travel.review_claim(trip, "settle", {}, "領収書を確認しました。", actor=make_user(Role.FINANCE))
+        db.session.commit()
+    login(client, "finance@banso.example")
+    workbook = load_workbook(io.BytesIO(client.get("/travel/budget?format=xlsx").data))
+    ledger = workbook["精算明細"]
+    header = [cell.value for cell in ledger[1]]
+    for column in ("年度", "精算日（支出日）", "支払先（出張者）", "負担者", "予算科目", "認定（円）"):
+        assert column in header, column
+    first = {label: cell for label, cell in zip(header, ledger[2])}
+    assert first["年度"].value == 2026 and first["予算科目"].value == app.config["TRAVEL_BUDGET_ITEM"]
+    assert first["認定（円）"].number_format == "#,##0" and first["認定（円）"].value > 0
+    assert first["精算日（支出日）"].is_date and first["精算日（支出日）"].number_format == "yyyy/mm/dd"
+    assert ledger.freeze_panes == "A2" and ledger.auto_filter.ref.startswith("A1:")
+    widths = {column: ledger.column_dimensions[column].width for column in ("A", "G")}
+    assert widths["G"] > widths["A"]  # a traveller's name is wider than a year
+    summary = workbook["集計"]
+    assert summary["B2"].number_format == "#,##0"
+    page = client.get(f"/travel/{world['trip']}").get_data(as_text=True)
+    assert "精算の審査（会計担当）のコメント: 領収書を確認しました。" in page

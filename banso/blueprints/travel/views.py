@@ -332,6 +332,21 @@ def plans():
                            all_phases=phases.all_phases())
 
 
+def _ledger_columns() -> list:
+    """The 精算明細 sheet as the accounting books take it: one claim line a row, with its fiscal year, the day it was
+    settled (支出の基準日), who is paid, who bears it and the budget item (TRAVEL_BUDGET_ITEM)."""
+    item = current_app.config["TRAVEL_BUDGET_ITEM"]
+    return [("年度", lambda r: travel.ledger_year(r[0])), ("申請番号", lambda r: r[0].number), ("チーム", lambda r: r[0].team.name),
+            ("出発日", lambda r: r[0].depart_on), ("帰着日", lambda r: r[0].return_on),
+            ("精算日（支出日）", lambda r: travel.settled_on(r[0])), ("支払先（出張者）", lambda r: r[1].officer.name),
+            ("費目", lambda r: r[1].category_label), ("見積（円）", lambda r: r[1].estimate_yen),
+            ("請求（円）", lambda r: r[1].claimed_yen), ("認定（円）", lambda r: r[1].approved_yen),
+            ("負担者", lambda r: r[0].bearer_label),
+            ("予算科目", lambda r: item if r[0].cost_bearer == "national" else "（市町村負担・国費外）"),
+            ("状況", lambda r: r[0].status_label), ("減額理由", lambda r: r[1].reduction_reason),
+            ("例外事由", lambda r: r[1].exception_reason)]
+
+
 def _budget_workbook(phase, figures):
     summary = [("予算上限", figures.cap), ("執行予定（承認済・未精算）", figures.committed), ("支出済（精算済）", figures.spent),
                ("残額", figures.available), ("計画中の現地訪問（見込み）", figures.forecast), ("市町村負担（参考）", figures.municipality_borne)]
@@ -341,12 +356,7 @@ def _budget_workbook(phase, figures):
         ("月別", [*pair, ("累計（円）", lambda r: r[3])], travel.by_month(phase)),
         ("チーム別", pair, travel.by_team(phase)),
         ("都道府県別", pair, travel.by_prefecture(phase)),
-        ("精算明細", [("申請番号", lambda r: r[0].number), ("チーム", lambda r: r[0].team.name), ("出発日", lambda r: r[0].depart_on),
-                  ("帰着日", lambda r: r[0].return_on), ("出張者", lambda r: r[1].officer.name), ("費目", lambda r: r[1].category_label),
-                  ("見積（円）", lambda r: r[1].estimate_yen), ("請求（円）", lambda r: r[1].claimed_yen),
-                  ("認定（円）", lambda r: r[1].approved_yen), ("費用負担", lambda r: r[0].bearer_label), ("状況", lambda r: r[0].status_label),
-                  ("減額理由", lambda r: r[1].reduction_reason), ("例外事由", lambda r: r[1].exception_reason)],
-         travel.ledger(phase)),
+        ("精算明細", _ledger_columns(), travel.ledger(phase)),
         ("上限改定履歴", [("改定日時", lambda r: r.revised_at.isoformat()), ("改定前（円）", lambda r: r.previous_cap_yen),
                     ("改定後（円）", lambda r: r.new_cap_yen), ("理由", lambda r: r.reason),
                     ("改定者", lambda r: r.revised_by.name if r.revised_by else "")], travel.revisions(phase)),

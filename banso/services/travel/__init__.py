@@ -19,7 +19,7 @@ from banso.services.travel.rates import (MAX_LINE_YEN, MAX_ROOM_YEN, MAX_NIGHTS,
 from banso.services.travel.budget import (WARN_AT, DANGER_AT, VISITS_PER_QUARTER, Budget, budget, figures,
                                           fresh_figures, check_kept, revise_cap, revisions, TeamPlan, default_visits,
                                           team_plans, plans_page, plan_for, set_plan, set_standard_visit_cost,
-                                          by_month, by_team, by_prefecture, ledger)
+                                          by_month, by_team, by_prefecture, ledger, ledger_year, settled_on)
 from banso.services.travel.requests import (SIGNATURE, page_loads, EstimateLine, Estimate, members_on, check_request,
                                             Fit, fit, file_request, TRIP_FIELDS, update_request, request_form_data,
                                             decide_bearer, REVIEW_DECISIONS, review_request, cancel_request)
@@ -35,7 +35,7 @@ __all__ = [
     "carry_rates", "save_rates", "parse_yen", "WARN_AT", "DANGER_AT", "VISITS_PER_QUARTER", "Budget", "budget",
     "figures", "fresh_figures", "check_kept", "revise_cap", "revisions", "TeamPlan", "default_visits", "team_plans",
     "plans_page", "plan_for", "set_plan", "set_standard_visit_cost", "by_month", "by_team", "by_prefecture",
-    "ledger", "SIGNATURE", "page_loads", "EstimateLine", "Estimate", "members_on", "check_request", "Fit", "fit",
+    "ledger", "ledger_year", "settled_on", "SIGNATURE", "page_loads", "EstimateLine", "Estimate", "members_on", "check_request", "Fit", "fit",
     "file_request", "TRIP_FIELDS", "update_request", "request_form_data", "decide_bearer", "REVIEW_DECISIONS",
     "review_request", "cancel_request", "RECEIPT_TYPES", "ClaimInput", "claim_limits", "claim_not_yet", "file_claim",
     "check_receipt", "add_receipts", "CLAIM_DECISIONS", "review_claim", "duplicate_claims", "visible_receipt",

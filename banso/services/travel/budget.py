@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import String, case, cast, func, literal, select, union_all, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
+from banso.clock import JST
 from banso.extensions import db
 from banso.models import (BudgetBreakdown, BudgetRevision, BudgetTotal, Phase, Team, TeamTravelPlan, TravelClaim, TravelClaimLine, TripEstimateLine,
                           TripRequest, TripStatus, User)
@@ -17,6 +18,7 @@ from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
 from banso.services import InputError, NotPermitted, RuleViolation, audit, check_version
+from banso.services.travel.rates import fiscal_year
 
 WARN_AT, DANGER_AT = 0.80, 0.95
 VISITS_PER_QUARTER = 1        # TEAM-5: about one site visit a quarter, the default plan
@@ -357,11 +359,23 @@ def by_prefecture(phase: Phase) -> list[tuple[str, int, int]]:
     return [(p, *amounts[p]) for p in PREFECTURES if p in amounts]
 
 
+def settled_on(trip: TripRequest) -> date | None:
+    """The day a trip's claim was settled (Japan time): the accounting books' 支出日."""
+    settled = trip.claim.settled_at if trip.claim is not None else None
+    return settled.astimezone(JST).date() if settled else None
+
+
+def ledger_year(trip: TripRequest) -> int:
+    """The fiscal year a claim line is booked in: its settlement's, or (not yet settled) the trip's."""
+    return fiscal_year(settled_on(trip) or trip.depart_on)
+
+
 def ledger(phase: Phase):
     """Every claim line of the phase for the accounting books (settled first)."""
     return db.session.execute(
         select(TripRequest, TravelClaimLine).join(TravelClaim, TravelClaim.trip_id == TripRequest.id)
         .join(TravelClaimLine, TravelClaimLine.claim_id == TravelClaim.id)
-        .options(joinedload(TripRequest.team).joinedload(Team.municipality), joinedload(TravelClaimLine.officer))
+        .options(joinedload(TripRequest.team).joinedload(Team.municipality), joinedload(TravelClaimLine.officer),
+                 contains_eager(TripRequest.claim))
         .where(TripRequest.phase_id == phase.id)
         .order_by(TripRequest.depart_on, TripRequest.id, TravelClaimLine.id)).all()
