@@ -167,6 +167,11 @@ def send_stored(digest: str, mimetype: str, filename: str, *, as_attachment: boo
     return response
 
 
+def send_workbook(body: bytes, filename: str):
+    """An Excel file Banso made (a template, a register) as a download."""
+    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename, "xlsx")
+
+
 def _download(body, mimetype: str, filename: str, ext: str):
     from urllib.parse import quote
 

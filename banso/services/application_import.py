@@ -18,8 +18,9 @@ from banso.extensions import db
 from banso.formatting import jst_datetime
 from banso.models import Application, ImportBatch, Municipality, OfficialPopulation, User
 from banso.reading import read_datetime, read_email, read_fields, read_phone
-from banso.reference import field_label
+from banso.reference import FIELDS, PREFECTURES, field_label
 from banso.services import applications, imports, municipal_lookup, municipalities
+from banso.services.import_templates import Guide
 
 KIND = "applications"
 
@@ -43,6 +44,29 @@ YES = {"有", "あり", "はい", "○", "〇", "yes", "y", "true", "1"}
 NO = {"", "無", "なし", "いいえ", "×", "no", "n", "false", "0", "-"}
 
 
+YES_NO = ("有", "無")
+FIELD_NOTE = "26の課題分野から1つ（番号・①〜㉖・分野名のどれでも読めます）。1つのセルに複数書いた場合は書いた順に読みます。"
+GUIDE = {
+    "団体コード": Guide("6桁の全国地方公共団体コード（末尾の検査数字を含む）。分からなければ空欄にして、都道府県と市町村名を記入してください。",
+                     example="012025"),
+    "都道府県": Guide(choices=tuple(PREFECTURES), example="北海道", strict=True),
+    "市町村名": Guide("「市」「町」「村」まで記入してください。政令指定都市は区ではなく市として回答します。", example="函館市"),
+    "担当部署": Guide(example="企画部 地域政策課"), "担当者氏名": Guide(example="函館 太郎"),
+    "メールアドレス": Guide("事務局からの連絡先です。", example="chiiki@city.hakodate.example.lg.jp"),
+    "電話番号": Guide(example="0138-21-3111"),
+    "優先分野1": Guide(FIELD_NOTE, tuple(field_label(n) for n in FIELDS), field_label(3)),
+    "優先分野2": Guide(FIELD_NOTE, tuple(field_label(n) for n in FIELDS), field_label(10)),
+    "優先分野3": Guide(FIELD_NOTE, tuple(field_label(n) for n in FIELDS), ""),
+    "課題の性質（独立・複合）": Guide(choices=("独立", "複合"), example="複合", strict=True),
+    "地域の状況・課題": Guide("省庁名は記入しないでください（APP-9）。", example="観光客の減少と中心市街地の空洞化が課題です。"),
+    "国家公務員の出向等の予定（有・無）": Guide(choices=YES_NO, example="無", strict=True),
+    "地方創生人材支援制度での国家公務員派遣希望（有・無）": Guide(choices=YES_NO, example="無", strict=True),
+    "地方創生人材支援制度での民間専門人材派遣希望（有・無）": Guide(choices=YES_NO, example="無", strict=True),
+    "受付日時": Guide("回答メールの受信日時（例: 2025-12-24 16:30、令和7年12月24日 16時30分）。空欄の行は取込画面で指定した"
+                   "受信日時とします。", example="2025-12-24 16:30"),
+}
+
+
 @dataclass
 class _Context:
     phase: object
@@ -60,6 +84,7 @@ class ApplicationImporter:
     kind = KIND
     title = "活用希望調査の回答"
     columns = COLUMNS
+    guide = GUIDE
     required = {"担当部署", "担当者氏名", "メールアドレス", "電話番号", "優先分野1", "課題の性質（独立・複合）", "地域の状況・課題"}
 
     def check_headers(self, found: set[str]) -> list[str]:

@@ -12,8 +12,9 @@ from flask import url_for
 
 from banso.extensions import db
 from banso.models import Application, ImportBatch, User
-from banso.reference import typed
+from banso.reference import PREFECTURES, typed
 from banso.services import applications, imports, municipal_lookup
+from banso.services.import_templates import Guide
 
 KIND = "continuations"
 COLUMNS: list[tuple[str, str]] = [
@@ -23,6 +24,14 @@ COLUMNS: list[tuple[str, str]] = [
 WISH_HEADER = "継続の希望（希望する・希望しない）"
 WISH = {"希望する": True, "する": True, "希望": True, "継続": True, "はい": True, "有": True, "○": True, "〇": True,
         "希望しない": False, "しない": False, "いいえ": False, "終了": False, "無": False, "×": False}
+
+
+GUIDE = {
+    "団体コード": Guide("6桁の全国地方公共団体コード。分からなければ空欄にして、都道府県と市町村名を記入してください。", example="012033"),
+    "都道府県": Guide(choices=tuple(PREFECTURES), example="北海道", strict=True), "市町村名": Guide(example="小樽市"),
+    WISH_HEADER: Guide("前期の伴走支援を今期も続けることを希望するか。", ("希望する", "希望しない"), "希望する", strict=True),
+    "課題の変更点": Guide("前期の回答から課題が変わった点があれば記入してください。", example="観光に加えて二次交通が課題になりました。"),
+}
 
 
 def wish(text: str) -> bool | None:
@@ -42,6 +51,7 @@ class ContinuationImporter:
     kind = KIND
     title = "継続意向調査の回答"
     columns = COLUMNS
+    guide = GUIDE
     required = {WISH_HEADER}
 
     def check_headers(self, found: set[str]) -> list[str]:

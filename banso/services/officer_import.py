@@ -13,8 +13,10 @@ from sqlalchemy import select
 from banso.extensions import db
 from banso.models import ImportBatch, Officer, OfficerCandidacy, User
 from banso.reading import read_date, read_email, read_fields, read_phone
-from banso.reference import OFFICER_TYPES, field_label, to_hiragana
+from banso.reference import (FIELDS, GRADE_BANDS, INELIGIBLE_GRADES, JOB_TYPES, MINISTRIES, OFFICER_TYPES, SEXES,
+                             WORKPLACES, field_label, to_hiragana)
 from banso.services import imports, officers
+from banso.services.import_templates import Guide
 
 KIND = "officers"
 COLUMNS: list[tuple[str, str]] = [
@@ -25,6 +27,24 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 HEADER_OF = {key: header for header, key in COLUMNS}
 _TYPE_BY_LABEL = {label: key for key, label in OFFICER_TYPES.items()} | {"支援官": "officer", "オフィサー": "secondee", "": "officer"}
+
+
+GUIDE = {
+    "氏名": Guide("姓と名の間に空白を入れてください。", example="伴走 花子"), "ふりがな": Guide(example="ばんそう はなこ"),
+    "府省庁": Guide("府省庁等の正式名称（外局は外局名）。", tuple(name for name, _ in MINISTRIES), "内閣府", strict=True),
+    "局・部": Guide(example="地方創生推進事務局"), "課・室": Guide(example="総務課"), "役職": Guide(example="課長補佐"),
+    "職階": Guide("OFF-1: 係長級以上が対象です。", tuple(GRADE_BANDS + INELIGIBLE_GRADES), "課長補佐級", strict=True),
+    "事務官・技官": Guide(choices=tuple(JOB_TYPES), example="事務官", strict=True),
+    "性別": Guide(choices=tuple(SEXES), example="女性", strict=True),
+    "生年月日": Guide("例: 1985-04-01、昭和60年4月1日、S60.4.1", example="1985-04-01"),
+    "勤務先区分": Guide("OFF-2: 本省・外局に勤務する方が対象です。", tuple(WORKPLACES), "本省", strict=True),
+    "メールアドレス": Guide("職場のメールアドレス。Banso へのサインインにも使います。", example="hanako.banso@cao.example.go.jp"),
+    "電話番号": Guide(example="03-5253-2111"),
+    "専門分野": Guide("26の課題分野から（番号・①〜㉖・分野名）。複数は「、」で区切ります。", tuple(field_label(n) for n in FIELDS),
+                   f"{field_label(3)}、{field_label(16)}"),
+    "出身地": Guide(example="岩手県"), "ゆかりのある地域": Guide(example="宮城県気仙沼市（勤務経験）"),
+    "区分": Guide(choices=tuple(OFFICER_TYPES.values()), example=OFFICER_TYPES["officer"], strict=True),
+}
 
 
 @dataclass
@@ -41,6 +61,7 @@ class OfficerImporter:
     kind = KIND
     title = "支援官の応募者"
     columns = COLUMNS
+    guide = GUIDE
     required = {"氏名", "ふりがな", "府省庁", "職階", "事務官・技官", "性別", "生年月日", "勤務先区分", "メールアドレス"}
 
     def check_headers(self, found: set[str]) -> list[str]:

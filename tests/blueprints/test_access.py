@@ -60,6 +60,7 @@ ROUTES = [
     ("GET", "/imports/{batch_id}/progress", SECRETARIAT),
     ("POST", "/imports/{batch_id}/exclude", SECRETARIAT),
     ("POST", "/imports/{batch_id}/commit", SECRETARIAT),
+    ("GET", "/imports/template/{kind}", SECRETARIAT),
     ("GET", "/applications/continuation", SECRETARIAT),
     ("POST", "/applications/continuation/{application_id}", SECRETARIAT),
     ("POST", "/applications/continuation/remind", SECRETARIAT),
@@ -229,7 +230,7 @@ def ids(app, redis_url):
             db.session.flush()
             matching.run_plan(plan)
             result = {"plan_id": plan.id, "constraint_id": pinned.id, "user_id": target.id, "phase_id": phase.id, "event_id": event.id, "notification_id": note.id,
-                      "application_id": application.id, "municipality_id": application.municipality_id, "batch_id": batch.id,
+                      "application_id": application.id, "kind": "applications", "municipality_id": application.municipality_id, "batch_id": batch.id,
                       "officer_id": other.id, "candidacy_id": other.candidacies[0].id, "change_id": change.id, "job_id": job.id,
                       "appointment_id": other.appointments[0].id, "team_id": team.id,
                       "trip_id": trip.id, "receipt_id": claim.receipts[0].id, "inquiry_id": inquiry.id,

@@ -1,5 +1,5 @@
 """The shared spreadsheet import pages: preview, progress, exclusion, commit."""
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from banso.formatting import parse_id
@@ -9,7 +9,8 @@ from banso.extensions import db
 from banso.models import ImportBatch
 from banso.permissions import allowed
 from banso.policies import admin as admin_policy
-from banso.services import imports
+from banso.listing import send_workbook
+from banso.services import import_templates, imports
 
 
 def start_upload(kind: str, phase, form, page, *, options: dict | None = None):
@@ -23,6 +24,16 @@ def start_upload(kind: str, phase, form, page, *, options: dict | None = None):
     if batch.status == "validating":
         imports.enqueue_validation(batch)
     return redirect(url_for("imports.detail", batch_id=batch.id))
+
+
+@bp.get("/template/<kind>")
+@allowed(admin_policy.may_import)
+def template(kind: str):
+    """The blank workbook to fill for one import, from the columns its importer reads."""
+    importer = imports.IMPORTERS.get(kind)
+    if importer is None:
+        abort(404)
+    return send_workbook(import_templates.workbook(importer), f"{importer.title}_記入用")
 
 
 def _batch(batch_id: int) -> ImportBatch:
