@@ -1,6 +1,7 @@
 """Invitations and resets by single-use link, the forced change of a typed password, and two-factor sign-in
 (issue: temporary passwords never expired, were shown to the admin in a flash message, and no second factor)."""
 import re
+from urllib.parse import unquote
 
 import pyotp
 import pytest
@@ -126,6 +127,11 @@ def _enrol(client) -> pyotp.TOTP:
     assert shown.status_code == 200
     codes = re.findall(r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>", shown.get_data(as_text=True))
     assert len(codes) == 10
+    # printable and downloadable from this response only (issue 33): the file is the page's own, never asked again
+    page = shown.get_data(as_text=True)
+    assert "data-print" in page and shown.headers["Cache-Control"].startswith("no-store")
+    saved = unquote(re.search(r'id="recovery-download"[^>]*href="data:text/plain;charset=utf-8,([^"]+)"', page).group(1))
+    assert all(code in saved for code in codes) and "1回限り" in saved
     totp.recovery_codes = codes
     return totp
 

@@ -6,7 +6,7 @@ from banso.blueprints.auth.forms import LoginForm, PasswordChangeForm, SecondFac
 from banso.blueprints.forms import on_refusal, safe_next
 from banso.clock import now
 from banso.extensions import db
-from banso.formatting import parse_id
+from banso.formatting import jst_datetime, parse_id
 from banso.models import User
 from banso.services import calendar_feed
 from banso.services import two_factor as factors
@@ -176,7 +176,10 @@ def _with_code(action, success: str):
         return _two_factor_page(form, 422)
     codes = action(current_user, form.code.data)
     flash(success, "success")
-    return render_template("auth/recovery_codes.html", codes=codes)
+    issued_at = now()
+    text = "\r\n".join([f"Banso 回復コード（{current_user.name} / {current_user.email}、{jst_datetime(issued_at)} 発行）",
+                          "各コードは1回限り使えます。認証アプリとは別の安全な場所に保管してください。", ""] + codes) + "\r\n"
+    return render_template("auth/recovery_codes.html", codes=codes, issued_at=issued_at, download_text=text)
 
 
 def _two_factor_page(form, status: int):

@@ -38,6 +38,10 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { closeMenus(null); }
   });
+  // <button data-print>: print this page (the recovery codes, shown once).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
 
   function showError(text) {
     var box = document.getElementById("htmx-error");
