@@ -50,7 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from banso import hooks, models  # noqa: F401  (register tables)
-    from banso.services import application_import, continuation_import, officer_import  # noqa: F401  (register the importers)
+    from banso.services import (application_import, continuation_import, officer_import,  # noqa: F401  (register the importers)
+                                population_import)
     from banso.models import User
     from banso.policies import hold
 

@@ -19,6 +19,9 @@ from banso.services import InputError, RuleViolation, WrongState, audit, files, 
 INLINE_ROWS = 200  # larger files are checked on the worker
 
 
+ROW_NUMBER = "__row__"  # an importer that reads its own table (``read``) gives each row's number in the file here
+
+
 class Importer(Protocol):
     kind: str
     title: str                         # e.g. "活用希望調査の回答"
@@ -30,6 +33,8 @@ class Importer(Protocol):
     def check_row(self, values: dict[str, str], ctx: Any) -> "Row": ...
     def store(self, batch: ImportBatch, row: dict, actor: User | None) -> None: ...
     # Optional: ``store_all(batch, rows, actor)`` stores every included row at once (and names a refused row itself).
+    # Optional: ``read(filename, content) -> (header, rows, notes)`` reads a published table with its own layout (several
+    # header rows, subtotals): the rows carry their number in the file under ROW_NUMBER; the notes go on the preview.
     def done_url(self, batch: ImportBatch) -> str: ...
 
 
@@ -66,15 +71,23 @@ def _positions(importer: Importer, header: list[str]) -> dict[str, int]:
     return positions
 
 
+def _table(importer: Importer, filename: str, content: bytes) -> tuple[list[str], list[list[str]], list[str]]:
+    if hasattr(importer, "read"):
+        return importer.read(filename, content)
+    header, rows = spreadsheets.read_table(filename, content)
+    return header, rows, []
+
+
 def start(kind: str, phase: Phase | None, filename: str, content: bytes, *, options: dict | None = None,
           actor: User | None, inline: bool | None = None) -> ImportBatch:
     """Read the file (a file-level problem raises and nothing is stored); check it now if small
     (or ``inline``). Otherwise the caller enqueues ``worker.jobs.validate_import`` after commit."""
     importer = IMPORTERS[kind]
-    header, rows = spreadsheets.read_table(filename, content)
+    header, rows, notes = _table(importer, filename, content)
     _positions(importer, header)
     batch = ImportBatch(kind=kind, phase=phase, filename=files.safe_name(filename, "取込ファイル"), content=content, status="validating",
-                        total_rows=len(rows), processed_rows=0, rows=None, excluded_rows=[], options=options or {},
+                        total_rows=len(rows), processed_rows=0, rows=None, excluded_rows=[],
+                        options={**(options or {}), **({"notes": notes} if notes else {})},
                         created_by_id=actor.id if actor else None)
     db.session.add(batch)
     db.session.flush()
@@ -85,14 +98,15 @@ def start(kind: str, phase: Phase | None, filename: str, content: bytes, *, opti
 
 def validate(batch: ImportBatch, on_progress: Callable[[ImportBatch], None] | None = None) -> ImportBatch:
     importer = IMPORTERS[batch.kind]
-    header, rows = spreadsheets.read_table(batch.filename, batch.content)
+    header, rows, _notes = _table(importer, batch.filename, batch.content)
     positions = _positions(importer, header)
     ctx = importer.context(batch)
     checked = []
     for index, raw in enumerate(rows):
         values = {h: (raw[i] if i < len(raw) else "").strip() for h, i in positions.items()}
+        number = int(values.pop(ROW_NUMBER)) if ROW_NUMBER in values else index + 2
         row = importer.check_row(values, ctx)
-        checked.append({"row": index + 2, "values": values, "label": row.label, "summary": row.summary,
+        checked.append({"row": number, "values": values, "label": row.label, "summary": row.summary,
                         "errors": row.errors, "warnings": row.warnings, "data": row.data})
         batch.processed_rows = index + 1
         if on_progress and (index + 1) % 50 == 0:

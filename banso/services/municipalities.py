@@ -11,10 +11,9 @@ from sqlalchemy.orm import aliased
 
 from banso.extensions import db
 from banso.formatting import wareki
-from banso.models import Municipality, OfficialPopulation, Phase, User
+from banso.models import Municipality, OfficialPopulation, Phase
 from banso.reference import BLOCK_OF, POPULATION_BANDS, POPULATION_LIMIT, normalize_name, valid_code
-from banso.services import InputError, audit, spreadsheets
-from banso.services.municipal_lookup import Lookup
+from banso.services import InputError
 
 MASTER_FILE = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
 MASTER_DATE = date(2025, 1, 1)
@@ -114,45 +113,6 @@ def population_verdict(figure: PopulationFigure, wanted: date | None = None) -> 
 
 
 VERDICT_LABELS = {"ok": "適合", "ng": "不適合", "check": "確認要", "unconfirmed": "未確認", "note": "記録"}
-
-
-OFFICIAL_HEADERS = {"code": ("団体コード", "code", "コード"), "population": ("人口", "population", "総計")}
-
-
-def import_official_population(phase: Phase, filename: str, content: bytes, *, actor: User) -> int:
-    """An official population file (code + population) for the phase's reference date: all rows or none."""
-    header, rows = spreadsheets.read_table(filename, content)
-    columns = {}
-    for key, names in OFFICIAL_HEADERS.items():
-        found = [i for i, h in enumerate(header) if h in names]
-        if not found:
-            raise InputError(f"見出し「{names[0]}」の列がありません（必要な列: 団体コード、人口）。", "file")
-        columns[key] = found[0]
-    lookup = Lookup()
-    errors, figures = [], {}
-    for number, row in enumerate(rows, start=2):
-        code, population = row[columns["code"]], row[columns["population"]].replace(",", "")
-        if not valid_code(code):
-            errors.append(f"{number}行目「団体コード」: 「{code}」は6桁の正しい団体コードではありません（検査数字を含みます）。")
-        elif code not in lookup.by_code:
-            errors.append(f"{number}行目「団体コード」: 「{code}」の市区町村がマスタにありません。")
-        if not population.isascii() or not population.isdigit() or len(population) > 9:
-            errors.append(f"{number}行目「人口」: 「{row[columns['population']]}」は半角数字の人口ではありません。")
-        if not errors or not errors[-1].startswith(f"{number}行目"):
-            figures[lookup.by_code[code].id] = int(population)
-    if errors:
-        raise InputError("\n".join(errors[:100]) + ("\n…ほか" if len(errors) > 100 else ""), "file")
-    existing = {o.municipality_id: o for o in db.session.scalars(
-        select(OfficialPopulation).where(OfficialPopulation.reference_date == phase.population_reference_date))}
-    for municipality_id, population in figures.items():
-        record = existing.get(municipality_id) or OfficialPopulation(
-            municipality_id=municipality_id, reference_date=phase.population_reference_date)
-        record.population = population
-        db.session.add(record)
-    audit.record("import_population", phase, actor=actor,
-                 summary=f"{phase.name}の公式人口（基準日 {phase.population_reference_date}）を{len(figures)}件取り込み",
-                 after={"filename": filename, "rows": len(figures)})
-    return len(figures)
 
 
 def official_counts() -> list[tuple[date, int]]:

@@ -26,6 +26,16 @@ TOO_BIG = f"セルが多すぎます（{MAX_ROWS:,}行・{MAX_COLUMNS}列まで�
 
 def read_table(filename: str, content: bytes) -> tuple[list[str], list[list[str]]]:
     """Header and rows as stripped strings. Raises RuleViolation('IMPORT', …) for an unreadable file."""
+    rows = read_rows(filename, content)
+    header = [h.strip() for h in rows[0]]
+    width = len(header)
+    body = [(r + [""] * width)[:max(width, len(r))] for r in rows[1:]]
+    return header, body
+
+
+def read_rows(filename: str, content: bytes, *, keep_empty: bool = False) -> list[list[str]]:
+    """Every non-empty row as strings, the header rows included (a published table's several header rows are the
+    importer's to read); ``keep_empty``: the empty ones too, so that a row's place is its number in the file."""
     name = (filename or "").lower()
     if not content:
         raise InputError("ファイルが空です。", "file")
@@ -35,15 +45,13 @@ def read_table(filename: str, content: bytes) -> tuple[list[str], list[list[str]
         rows = _read_csv(content)
     else:
         raise InputError("Excel（.xlsx）またはCSV（.csv）のファイルを選んでください。", "file")
-    rows = [r for r in rows if any(cell for cell in r)]
-    if not rows:
+    if not keep_empty:
+        rows = [r for r in rows if any(cell for cell in r)]
+    if not any(any(cell for cell in r) for r in rows):
         raise InputError("ファイルに見出し行がありません。", "file")
     if len(rows) - 1 > MAX_ROWS:
         raise InputError(f"一度に取り込めるのは{MAX_ROWS:,}行までです。ファイルを分けてください。", "file")
-    header = [h.strip() for h in rows[0]]
-    width = len(header)
-    body = [(r + [""] * width)[:max(width, len(r))] for r in rows[1:]]
-    return header, body
+    return rows
 
 
 def _read_csv(content: bytes) -> list[list[str]]:

@@ -117,12 +117,18 @@ def test_admin_uploads_the_official_population(app, client):
     # Found: the page said an unloaded date shows 「確認要」, while every answer then reads 「未確認」.
     before = client.get("/municipalities/population?phase=2").get_data(as_text=True)
     assert "基準日より前のものであれば「未確認」" in before
+    unreadable = client.post("/municipalities/population?phase=2",
+                             data={"file": (io.BytesIO(b"a,b\n123,abc\n"), "p.csv")}, content_type="multipart/form-data")
+    assert unreadable.status_code == 422 and "見出し" in unreadable.get_data(as_text=True)
     bad = client.post("/municipalities/population?phase=2", data={"file": (io.BytesIO(b"code,population\n123,abc\n"), "p.csv")},
                       content_type="multipart/form-data")
-    assert bad.status_code == 422 and "2行目" in bad.get_data(as_text=True)
+    assert bad.status_code == 302 and "2行目" in client.get(bad.location).get_data(as_text=True)  # the preview names it
     ok = client.post("/municipalities/population?phase=2", data={"file": (io.BytesIO(f"団体コード,人口\n{code},99000\n".encode()), "p.csv")},
                      content_type="multipart/form-data")
-    assert ok.status_code == 302
+    preview = client.get(ok.location).get_data(as_text=True)
+    assert ok.status_code == 302 and "99,000人（新規" in preview
+    batch_id = ok.location.rstrip("/").split("/")[-1]
+    assert client.post(f"/imports/{batch_id}/commit", data={}).status_code == 302
     assert "1団体" in client.get("/municipalities/population?phase=2").get_data(as_text=True)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from banso.clock import jst
 from banso.extensions import db
 from banso.models import Application, AuditEntry, Notification, Role
-from banso.services import RuleViolation, applications, municipalities, survey
+from banso.services import RuleViolation, applications, imports, municipalities, population_import, survey
 from tests.conftest import race, racing_barrier
 from tests.factories import answer, make_application, make_municipality, make_phase, make_user
 
@@ -42,7 +42,8 @@ def test_app_1_official_figure_decides_for_the_phase(ctx):
     near, over = make_municipality(default_population=98_000), make_municipality(default_population=97_500)
     a_near, a_over = make_application(phase, near), make_application(phase, over)
     csv_file = f"団体コード,人口\n{near.code},99999\n{over.code},100000\n".encode()
-    assert municipalities.import_official_population(phase, "official.csv", csv_file, actor=admin) == 2
+    batch = imports.start(population_import.KIND, phase, "official.csv", csv_file, actor=admin, inline=True)
+    assert imports.commit(batch, actor=admin) == 2
     assert _verdict(a_near, "APP-1").verdict == "ok"
     over_check = _verdict(a_over, "APP-1")
     assert over_check.verdict == "ng" and "100,000人" in over_check.reason
@@ -55,10 +56,13 @@ def test_app_1_official_population_file_with_one_bad_row_stores_nothing(ctx):
     admin = make_user(Role.ADMIN)
     phase = make_phase()
     good = make_municipality()
-    bad_file = f"団体コード,人口\n{good.code},5000\n123456,７０００\n".encode()
+    bad_file = f"団体コード,人口\n{good.code},5000\n123456,７０００\n{good.code},abc\n".encode()
+    batch = imports.start(population_import.KIND, phase, "official.csv", bad_file, actor=admin, inline=True)
+    errors = {row["row"]: row["errors"] for row in batch.rows}
+    assert "団体コード" in errors[3] and "123456" in errors[3]["団体コード"] and "人口" in errors[4]
     with pytest.raises(RuleViolation) as refused:
-        municipalities.import_official_population(phase, "official.csv", bad_file, actor=admin)
-    assert "3行目「団体コード」" in refused.value.message and "3行目「人口」" in refused.value.message
+        imports.commit(batch, actor=admin)
+    assert "3、4行目" in refused.value.message
     from banso.models import OfficialPopulation
 
     assert db.session.scalar(select(func.count()).select_from(OfficialPopulation)) == 0

@@ -1,6 +1,6 @@
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
-from banso.blueprints.forms import BansoForm, on_refusal
+from flask import abort, render_template, request
+from banso.blueprints.forms import CreatingForm
+from banso.blueprints.imports.views import start_upload
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -13,11 +13,12 @@ from banso.permissions import FORM_PAGE, allowed
 from banso.policies import admin as admin_policy
 from banso.policies import applications as applications_policy
 from banso.reference import POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, population_band
-from banso.services import municipalities, phases
+from banso.services import municipalities, phases, population_import
 
 
-class PopulationUploadForm(BansoForm):
-    file = FileField("公式人口ファイル（Excel または CSV：団体コード・人口）", validators=[FileRequired("ファイルを選んでください。")])
+class PopulationUploadForm(CreatingForm):
+    file = FileField("公式人口ファイル（総務省の公表様式の Excel、または 団体コード・人口 の Excel／CSV）",
+                     validators=[FileRequired("ファイルを選んでください。")])
 
 
 @bp.get("/", endpoint="index")
@@ -68,10 +69,6 @@ def population():
         return render_template("municipalities/population.html", form=form, phase=phase, all_phases=phases.all_phases(),
                                loaded=municipalities.official_counts()), 422 if form.errors else 200
 
-    on_refusal(page, form)
     if form.validate_on_submit():
-        upload = form.file.data
-        count = municipalities.import_official_population(phase, upload.filename or "", upload.read(), actor=current_user)
-        flash(f"{phase.name}（基準日 {phase.population_reference_date:%Y年%-m月%-d日}）の公式人口を{count}件取り込みました。APP-1 はこの人口で判定します。", "success")
-        return redirect(url_for("municipalities.population", phase=phase.number))
+        return start_upload(population_import.KIND, phase, form, page)
     return page()
