@@ -121,6 +121,11 @@ def _core(setting, instance: Path, production: bool) -> dict:
         # requester within this many days (services/publication.release).
         "EARLY_RELEASE_INDEPENDENCE_DAYS": int(setting("EARLY_RELEASE_INDEPENDENCE_DAYS", 30)),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # The documents Banso issues (services/documents): the 文書番号's prefix (府地創伴第12号), who signs the letters to
+        # municipalities, and the 任命権者 of the officers' 併任 on their 辞令.
+        "DOCUMENT_NUMBER_PREFIX": setting("DOCUMENT_NUMBER_PREFIX", "府地創伴"),
+        "DOCUMENT_SENDER": setting("DOCUMENT_SENDER", "内閣府地方創生推進室長"),
+        "APPOINTING_AUTHORITY": setting("APPOINTING_AUTHORITY", "内閣総理大臣"),
         # The budget item the officers' travel is paid from, as the accounting books name it (精算明細's 予算科目).
         "TRAVEL_BUDGET_ITEM": setting("TRAVEL_BUDGET_ITEM", "（項）地方創生推進費（目）職員旅費"),
         # Proxies in front of Banso (the ministry's reverse proxy): their X-Forwarded-For hops are trusted, so the

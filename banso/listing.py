@@ -169,7 +169,14 @@ def send_stored(digest: str, mimetype: str, filename: str, *, as_attachment: boo
 
 def send_workbook(body: bytes, filename: str):
     """An Excel file Banso made (a template, a register) as a download."""
-    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename, "xlsx")
+    return send_bytes(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename, "xlsx")
+
+
+def send_bytes(body: bytes, mimetype: str, filename: str, ext: str):
+    """A file Banso made for this request (a template to fill or edit) as a download, never cached."""
+    response = _download(body, mimetype, filename, ext)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _download(body, mimetype: str, filename: str, ext: str):

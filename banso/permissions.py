@@ -84,6 +84,7 @@ NAV: list[NavItem] = [
     NavItem("inquiries.mine", "問い合わせ"),
     NavItem("publication.index", "公表", group="公表・実績"),
     NavItem("stats.index", "実績", group="公表・実績"),
+    NavItem("documents.index", "発出文書", group="公表・実績"),
     NavItem("admin.notifications", "通知の送信状況", group="管理"),
     NavItem("admin.users", "利用者管理", group="管理"),
     NavItem("admin.phases", "期・日程", group="管理"),

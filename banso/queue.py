@@ -25,6 +25,7 @@ class Job:
     RELEASE_PUBLICATION = "worker.jobs.release_publication"
     PLAN_MATCHING = "worker.jobs.plan_matching"
     SWEEP_OUTBOX = "worker.jobs.sweep_outbox"
+    ISSUE_DOCUMENTS = "worker.jobs.issue_documents"
 
 
 def start_embedded_redis(instance_path: str) -> str:

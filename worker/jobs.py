@@ -91,6 +91,29 @@ def validate_import(batch_id: int) -> str:
         db.session.remove()
 
 
+def issue_documents(batch_id: int) -> str:
+    """Make a batch of documents (辞令, letters), committing every few for the progress bar; a failure is shown on
+    the batch's page with what was made kept (a retry makes only the rest)."""
+    from banso.models import DocumentBatch
+    from banso.services import documents
+
+    try:
+        batch = db.session.get(DocumentBatch, batch_id)
+        if batch is None or batch.status == "done":
+            return "skipped"
+        try:
+            documents.run(batch)
+        except Exception as exc:  # shown on the batch's page; the documents already made stay issued
+            db.session.rollback()
+            batch = db.session.get(DocumentBatch, batch_id)
+            batch.status, batch.error = "failed", f"{type(exc).__name__}: {exc}"[:1000]
+            db.session.commit()
+            raise
+        return batch.status
+    finally:
+        db.session.remove()
+
+
 def issue_appointments(phase_id: int, order_date: str, post: str, actor_id: int | None) -> int:
     """Bulk 併任発令 with progress in the job's meta; repeating it issues nothing twice."""
     from datetime import date

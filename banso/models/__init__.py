@@ -2,6 +2,7 @@
 from banso.models.application import (Application, ApplicationStatus, ContinuationResponse,
                                      ImportBatch)
 from banso.models.audit import AuditEntry
+from banso.models.document import DOCUMENT_KINDS, DocumentBatch, DocumentCounter, IssuedDocument
 from banso.models.inquiry import (FaqEntry, InboundMail, Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus,
                                   ReceiptCounter, ReplyTemplate)
 from banso.models.matching import MatchingConstraint, MatchingPlan, MatchingSettings
@@ -18,6 +19,10 @@ from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, L
 from banso.models.user import AccountLink, CalendarFeed, LastSignIn, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
+    "DOCUMENT_KINDS",
+    "DocumentBatch",
+    "DocumentCounter",
+    "IssuedDocument",
     "MatchingConstraint",
     "MatchingPlan",
     "MatchingSettings",

@@ -54,3 +54,13 @@ def resendable(notification: Notification) -> bool:
 
 def may_resend(notification: Notification, user: User) -> bool:
     return resendable(notification) and may_watch_notifications(user)
+
+
+def may_issue_documents(user: User) -> bool:
+    """Making and reading the documents Banso issues (辞令, letters to municipalities) and their register."""
+    return is_staff(user)
+
+
+def may_replace_document_templates(user: User) -> bool:
+    """The Word templates the documents are made from are an admin's to replace."""
+    return is_admin(user)

@@ -10,8 +10,8 @@ from banso import queue
 from sqlalchemy import select
 
 from banso.extensions import db
-from banso.models import InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
-from banso.services import (application_import, calendar_feed, imports, inquiries, matching, notifications, officers, teams, travel,
+from banso.models import DocumentBatch, InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
+from banso.services import (application_import, calendar_feed, documents, imports, inquiries, matching, notifications, officers, teams, travel,
                             users as accounts)
 from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
@@ -61,6 +61,13 @@ ROUTES = [
     ("POST", "/imports/{batch_id}/exclude", SECRETARIAT),
     ("POST", "/imports/{batch_id}/commit", SECRETARIAT),
     ("GET", "/imports/template/{kind}", SECRETARIAT),
+    ("GET", "/documents/", SECRETARIAT),
+    ("POST", "/documents/batches?phase={number}&kind=appointment", SECRETARIAT),
+    ("GET", "/documents/batches/{document_batch_id}", SECRETARIAT),
+    ("GET", "/documents/{document_id}.docx", SECRETARIAT),
+    ("GET", "/documents/templates", SECRETARIAT),
+    ("POST", "/documents/templates", SECRETARIAT),
+    ("GET", "/documents/templates/{template_kind}.docx", SECRETARIAT),
     ("GET", "/applications/continuation", SECRETARIAT),
     ("POST", "/applications/continuation/{application_id}", SECRETARIAT),
     ("POST", "/applications/continuation/remind", SECRETARIAT),
@@ -239,6 +246,11 @@ def ids(app, redis_url):
                       "mail_id": db.session.scalar(select(InboundMail.id)), "status_token": inquiries.status_url(inquiry).rsplit("/", 1)[1],
                       "calendar_token": calendar_feed.renew(users[OFFICER], actor=None)}
             assert mailed.outcome == "thread"
+            document = documents.issue("appointment", other.appointments[0], batch=None, actor_id=None)
+            document_batch = DocumentBatch(kind="appointment", phase=phase, subject_ids=[], created_by_id=None)
+            db.session.add(document_batch)
+            db.session.flush()
+            result |= {"document_id": document.id, "document_batch_id": document_batch.id, "template_kind": "appointment"}
             db.session.commit()
         world.redis = RedisSnapshot(redis_url)
         yield result

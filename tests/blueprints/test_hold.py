@@ -71,6 +71,9 @@ def embargo(app):
     app.config.pop("CLOCK", None)
 
 
+CHOICES = {"fmt": "docx", "template_kind": "appointment"}  # arguments that name one of a few (documents' files)
+
+
 def _urls(app, ids) -> list[str]:
     """Every GET route, filled from the held team; each also with the phase, each export, a search (matching the town
     and the officer, and not the town's full name, which a search box shows back) and filters."""
@@ -78,7 +81,7 @@ def _urls(app, ids) -> list[str]:
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static":
             continue
-        values = {name: ids.get(name, 999_999) for name in rule.arguments}
+        values = {name: ids.get(name, CHOICES.get(name, 999_999)) for name in rule.arguments}
         path = app.url_map.bind("localhost").build(rule.endpoint, values)
         phase = f"{path}?phase={ids['number']}"
         urls += [path, phase, f"{phase}&format=csv", f"{phase}&format=xlsx", f"{phase}&q=秘匿",
