@@ -145,6 +145,7 @@ class InquiryMessage(db.Model):
     # "pass", "fail", or "unchecked" when no trusted server is configured; None for what did not come by mail.
     sender_check: Mapped[str | None] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(default=now)
+    sent_at: Mapped[datetime | None]  # a mail's own Date header (when its sender sent it); ``at``: when Banso took it in
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="messages")
     author: Mapped[User | None] = relationship()

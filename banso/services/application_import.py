@@ -19,7 +19,7 @@ from banso.formatting import jst_datetime
 from banso.models import Application, ImportBatch, Municipality, OfficialPopulation, User
 from banso.reading import read_datetime, read_email, read_fields, read_phone
 from banso.reference import FIELDS, PREFECTURES, field_label
-from banso.services import applications, imports, municipal_lookup, municipalities
+from banso.services import InputError, applications, imports, municipal_lookup, municipalities
 from banso.services.import_templates import Guide
 
 KIND = "applications"
@@ -124,6 +124,20 @@ class ApplicationImporter:
 
 
 imports.register(ApplicationImporter())
+
+
+def start_from_mail(attachment, phase, *, actor: User) -> ImportBatch:
+    """A spreadsheet that came attached to a mail, checked as an upload is: a row without 受付日時 takes the mail's
+    own Date (when the municipality sent it), and the preview says so."""
+    from banso.services import files
+
+    if not attachment.filename.lower().endswith((".xlsx", ".csv")):
+        raise InputError(f"「{attachment.filename}」は回答フォームのExcel（.xlsx）またはCSVではありません。")
+    message = attachment.message
+    sent = message.sent_at or message.at
+    return imports.start(KIND, phase, attachment.filename, files.read(attachment.sha256), actor=actor,
+                         options={"received_at": sent.astimezone(JST).isoformat(),
+                                  "received_source": f"メール（{message.from_email or '差出人不明'}）の送信日時"})
 
 
 def _municipality(number: int, values: dict[str, str], ctx: _Context, errors: dict[str, str], notes: list[str]):

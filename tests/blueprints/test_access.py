@@ -61,6 +61,7 @@ ROUTES = [
     ("POST", "/imports/{batch_id}/exclude", SECRETARIAT),
     ("POST", "/imports/{batch_id}/commit", SECRETARIAT),
     ("GET", "/imports/template/{kind}", SECRETARIAT),
+    ("POST", "/applications/imports/mail/{attachment_id}?phase={number}", SECRETARIAT),
     ("GET", "/documents/", SECRETARIAT),
     ("POST", "/documents/batches?phase={number}&kind=appointment", SECRETARIAT),
     ("GET", "/documents/batches/{document_batch_id}", SECRETARIAT),

@@ -228,3 +228,48 @@ def test_staff_move_many_answers_at_once_and_the_refused_ones_are_named(app, cli
     with app.app_context():
         statuses = {a.municipality.name: a.status for a in db.session.scalars(db.select(Application).where(Application.id.in_(ids)))}
     assert statuses == {"一括町0": "eligible", "一括町1": "eligible", "一括町2": "eligible", "出向町": "confirmed"}
+
+
+def test_a_mailed_answer_file_is_taken_from_the_thread_with_the_mails_own_date(app, client):
+    """Issue 33: a municipality mails its answer form; Banso takes the mail in, and staff import the attached workbook
+    from the thread — a row without 受付日時 is received when the mail was sent (its Date), not at the upload."""
+    from email.message import EmailMessage
+
+    from openpyxl import Workbook
+
+    from banso.services import application_import, inquiries
+
+    with app.app_context():
+        make_phase()
+        town = make_municipality(name="遠野市", code="032085", prefecture="岩手県")
+        book = Workbook()
+        sheet = book.active
+        header = [h for h, _ in application_import.COLUMNS]
+        sheet.append(header)
+        row = {"団体コード": town.code, "担当部署": "企画課", "担当者氏名": "遠野 花子", "メールアドレス": "kikaku@example.lg.jp",
+               "電話番号": "0198-62-2111", "優先分野1": "3", "課題の性質（独立・複合）": "複合", "地域の状況・課題": "観光客の減少。"}
+        sheet.append([row.get(h, "") for h in header])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "kikaku@example.lg.jp", "survey@banso.example", "活用希望調査の回答"
+        mail["Date"] = "Wed, 24 Dec 2025 16:05:00 +0900"
+        mail.set_content("回答を送付します。")
+        mail.add_attachment(buffer.getvalue(), maintype="application",
+                            subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename="回答.xlsx")
+        taken = inquiries.take_in(mail.as_bytes(), source="imap", actor=None)
+        attachment = taken.inquiry.messages[0].attachments[0]
+        attachment_id, inquiry_id = attachment.id, taken.inquiry.id
+        db.session.commit()
+    _staff(app, client)
+    thread = client.get(f"/inquiries/{inquiry_id}").get_data(as_text=True)
+    assert f"/applications/imports/mail/{attachment_id}" in thread
+    started = client.post(f"/applications/imports/mail/{attachment_id}?phase=2")
+    assert started.status_code == 302
+    preview = client.get(started.location).get_data(as_text=True)
+    assert "空欄のため、メール（kikaku@example.lg.jp）の送信日時" in preview
+    with app.app_context():
+        from banso.models import ImportBatch
+
+        batch = db.session.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+        assert batch.rows[0]["errors"] == {} and batch.rows[0]["data"]["received_at"].startswith("2025-12-24T16:05")

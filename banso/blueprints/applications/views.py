@@ -15,8 +15,9 @@ from banso.permissions import FORM_PAGE, allowed
 from banso.policies import admin as admin_policy
 from banso.policies import applications as policy
 from banso.reference import FIELDS, POPULATION_BANDS, PREFECTURES, REGION_BLOCKS, field_label
-from banso.services import (InputError, application_import, applications, audit, continuation_import, municipalities,
-                            phases, survey)
+from banso.services import (InputError, application_import, applications, audit, continuation_import, imports, inquiries,
+                            municipalities, phases, survey)
+
 
 FILTERS = ("q", "prefecture", "block", "band", "field", "status", "kind", "late")
 
@@ -160,6 +161,21 @@ def accept_late(application_id: int):
 
 
 # --- spreadsheet import ----------------------------------------------------------
+
+@bp.post("/imports/mail/<int:attachment_id>")
+@allowed(policy.may_handle, refused="applications.index")
+def import_mailed(attachment_id: int):
+    """A spreadsheet attached to a mail on an inquiry's thread, taken as the survey's answers: the mail's own Date
+    stands in for an empty 受付日時."""
+    phase = _phase()
+    attachment = inquiries.visible_attachment(attachment_id, current_user)
+    if attachment is None:
+        abort(404)
+    batch = application_import.start_from_mail(attachment, phase, actor=current_user)
+    if batch.status == "validating":
+        imports.enqueue_validation(batch)
+    return redirect(url_for("imports.detail", batch_id=batch.id))
+
 
 @bp.route("/imports/new", methods=["GET", "POST"])
 @allowed(policy.may_handle, refused=FORM_PAGE)

@@ -177,7 +177,7 @@ def _detail_page(inquiry: Inquiry, reply_form: MessageForm):
                            note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
                            faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
                            statuses=InquiryStatus, can_answer=policy.may_answer(inquiry, current_user),
-                           merged=merged, followers=followers)
+                           merged=merged, followers=followers, intake_phase=phases.selected_phase(None, phases.INTAKE))
 
 
 def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):

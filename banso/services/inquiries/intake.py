@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from dataclasses import dataclass
 from email import message_from_bytes
 from email import policy as email_policy
-from email.utils import parseaddr
+from email.utils import parseaddr, parsedate_to_datetime
 
 from flask import current_app
 from sqlalchemy import select
 
-from banso.clock import now
+from banso.clock import JST, now
 from banso.extensions import db
 from banso.formatting import parse_id, strip_control
 from banso.models import Notification, User
@@ -224,6 +225,15 @@ def _message_id_taken(message_id: str) -> bool:
             or db.session.scalar(select(InquiryMessage.id).where(InquiryMessage.email_message_id == message_id)) is not None)
 
 
+def mail_date(message) -> datetime | None:
+    """The mail's own Date header, when it reads as a date with its zone (one without is taken as Japan time)."""
+    try:
+        sent = parsedate_to_datetime(str(message.get("Date", "")))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return sent if sent.tzinfo is not None else sent.replace(tzinfo=JST)
+
+
 def _join(message, sender: str, sender_name: str, subject: str, body: str, message_id: str | None,
           collided: str | None, attached: _Files, actor: User | None):
     """The mail as a message of its thread (or a new inquiry), with its sender's check, its files and the notes on
@@ -233,6 +243,7 @@ def _join(message, sender: str, sender_name: str, subject: str, body: str, messa
              "送信元の認証（SPF・DKIM・DMARC）に合格していない" if checked == "fail" else "")
     result = _thread(message, sender, sender_name[:LIMITS["name"]], subject, body, message_id, actor, doubt)
     result.message.sender_check = checked
+    result.message.sent_at = mail_date(message)
     for name, data in attached.kept:
         _attach(result.message, name, data)
     if note := _left_note(attached):
