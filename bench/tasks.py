@@ -181,3 +181,59 @@ def notifications(count: int = 1000, latency_samples: int = 200) -> dict:
         worker.wait(timeout=30)
         sink.wait(timeout=10)
     return results
+
+
+def documents() -> dict:
+    """An N = 1 phase's documents as the worker makes them: a 辞令 for each of its 300 officers' 併任 and 120 letters to
+    municipalities (決定通知 and 不成立通知), Word and PDF, numbered, kept — in two batches running at once."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from banso import scale
+    from banso.extensions import db
+    from banso.models import Application, DocumentBatch, IssuedDocument, Phase
+    from banso.services import documents as issuing
+
+    app = make_app(_fresh_database("banso_bench_documents"))
+    with app.app_context():
+        scale.generate(1, phases=1, echo=lambda _: None)
+        db.session.commit()
+        phase = db.session.scalar(select(Phase))
+        appointments = issuing.KINDS["appointment"].candidates(phase)[:300]
+        letters = (issuing.KINDS["decision"].candidates(phase) + issuing.KINDS["not_matched"].candidates(phase))[:120]
+        if len(letters) < 120:  # the rest as 不成立 letters for answers not matched
+            extra = list(db.session.scalars(select(Application.id).where(Application.phase_id == phase.id,
+                                                                         Application.id.not_in(letters)).limit(120 - len(letters))))
+            db.session.execute(Application.__table__.update().where(Application.id.in_(extra)).values(status="unmatched"))
+            letters += extra
+        decided = set(issuing.KINDS["decision"].candidates(phase))
+        batches = [DocumentBatch(kind="appointment", phase=phase, subject_ids=appointments, total=len(appointments)),
+                   DocumentBatch(kind="decision", phase=phase, subject_ids=[i for i in letters if i in decided],
+                                 total=sum(1 for i in letters if i in decided)),
+                   DocumentBatch(kind="not_matched", phase=phase, subject_ids=[i for i in letters if i not in decided],
+                                 total=sum(1 for i in letters if i not in decided))]
+        db.session.add_all(batches)
+        db.session.commit()
+        ids = [b.id for b in batches]
+        db.session.remove()
+
+    def work(batch_ids):
+        with app.app_context():
+            for batch_id in batch_ids:
+                issuing.run(db.session.get(DocumentBatch, batch_id))
+            db.session.remove()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=work, args=(ids[:1],)), threading.Thread(target=work, args=(ids[1:],))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    seconds = time.perf_counter() - started
+    with app.app_context():
+        serials = list(db.session.scalars(select(IssuedDocument.serial).order_by(IssuedDocument.serial)))
+        pdfs = db.session.scalar(select(func.count()).where(IssuedDocument.pdf_sha256.is_not(None)))
+        db.session.remove()
+    return {"documents": len(serials), "pdfs": pdfs, "seconds": seconds,
+            "gap_free": serials == list(range(1, len(serials) + 1))}
