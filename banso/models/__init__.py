@@ -1,6 +1,7 @@
 """Banso's tables, one module per area. Import them all here so Alembic sees them."""
 from banso.models.application import (Application, ApplicationStatus, ContinuationResponse,
                                      ImportBatch)
+from banso.models.approval import Absence, ApprovalAction, ApprovalCase, ApprovalRoute
 from banso.models.audit import AuditEntry
 from banso.models.document import DOCUMENT_KINDS, DocumentBatch, DocumentCounter, IssuedDocument
 from banso.models.inquiry import (FaqEntry, InboundMail, Inquiry, InquiryAttachment, InquiryMessage, InquiryStatus,
@@ -19,6 +20,10 @@ from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, L
 from banso.models.user import AccountLink, CalendarFeed, LastSignIn, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
+    "Absence",
+    "ApprovalAction",
+    "ApprovalCase",
+    "ApprovalRoute",
     "DOCUMENT_KINDS",
     "DocumentBatch",
     "DocumentCounter",
