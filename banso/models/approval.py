@@ -12,8 +12,8 @@ from banso.clock import now
 from banso.extensions import db
 from banso.models.user import User
 
-CASE_STATUSES = {"in_progress": "決裁中", "approved": "決裁済", "returned": "差戻し", "withdrawn": "取下げ"}
-VERBS = {"submit": "起案", "approve": "承認", "return": "差戻し", "recall": "引戻し", "withdraw": "取下げ",
+CASE_STATUSES = {"in_progress": "決裁中", "approved": "決裁済", "returned": "差戻し", "withdrawn": "取下げ", "rejected": "却下"}
+VERBS = {"submit": "起案", "approve": "承認", "return": "差戻し", "recall": "引戻し", "withdraw": "取下げ", "reject": "却下",
          "skip": "後閲（不在のため通過）", "read_after": "閲了"}
 
 
@@ -38,7 +38,7 @@ class ApprovalCase(db.Model):
 
     __tablename__ = "approval_cases"
     __table_args__ = (
-        CheckConstraint("status IN ('in_progress', 'approved', 'returned', 'withdrawn')", name="status_known"),
+        CheckConstraint("status IN ('in_progress', 'approved', 'returned', 'withdrawn', 'rejected')", name="status_known"),
         Index("ix_approval_cases_subject", "kind", "subject_id"),
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, union
 
 from banso.models import Officer, Team, TripRequest, TripTraveller, User
 from banso.models.travel import TripStatus
+from banso.policies import approvals
 from banso.policies.roles import is_admin, is_finance, is_officer, is_staff, signed_in
 
 # Which states allow which step (the services move trips only from these; the pages offer the step in them).
@@ -105,9 +106,18 @@ def may_review(user: User) -> bool:
     return is_finance(user)
 
 
+ORDER = "travel_order"  # a trip request is decided as a 旅行命令 on its route (policies/approvals.py)
+
+
 def may_review_request(trip: TripRequest, user: User) -> bool:
-    """Finance, on a request awaiting review that is not their own."""
-    return may_review(user) and trip.status == TripStatus.SUBMITTED and not is_own(trip, user)
+    """Whoever the 旅行命令's route lets decide its current step now (finance, by default; a 代決者 for someone away),
+    on a request awaiting review that is not their own. A trip filed before routes existed: finance."""
+    if trip.status != TripStatus.SUBMITTED or is_own(trip, user):
+        return False
+    case = approvals.open_case(ORDER, trip.id)
+    if case is None:
+        return may_review(user)
+    return approvals.may_act(case, user)[0]
 
 
 def may_review_claim(trip: TripRequest, user: User) -> bool:

@@ -15,9 +15,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from banso.clock import now, today_jst
+from banso.clock import now
 from banso.extensions import db
 from banso.models import Absence, ApprovalAction, ApprovalCase, ApprovalRoute, Role, User
+from banso.policies.approvals import absence_of, acted as _acted, may_act, members, open_case
 from banso.services import InputError, NotPermitted, WrongState, audit
 
 KINDS = {
@@ -26,8 +27,9 @@ KINDS = {
 }
 STAFF = [{"role": Role.ADMIN.value}, {"role": Role.SECRETARIAT.value}]
 DEFAULT_ROUTES = {
-    "travel_order": [{"label": "旅行命令権者（事務局）", "who": STAFF, "need": "one"},
-                     {"label": "会計 合議", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
+    # As today: finance decides a trip (the 旅行命令権者's 代決 is set per organisation). A ministry whose 決裁規程 has
+    # the secretariat's 旅行命令権者 first and 会計 in 合議 sets that route on the routes page.
+    "travel_order": [{"label": "会計担当（旅行命令権者）", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
     "travel_order_change": [{"label": "旅行命令権者（事務局）", "who": STAFF, "need": "one"}],
     "claim": [{"label": "会計 審査", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
     "matching_confirm": [{"label": "事務局", "who": STAFF, "need": "one"}],
@@ -85,25 +87,6 @@ def _check_steps(steps: list[dict]) -> None:
 
 # --- who acts ------------------------------------------------------------------------------------------------------
 
-def members(step: dict) -> list[int]:
-    """The people a step names: the persons, and everyone active in the roles."""
-    ids = [w["user"] for w in step["who"] if "user" in w]
-    roles = [w["role"] for w in step["who"] if "role" in w]
-    if roles:
-        ids += list(db.session.scalars(select(User.id).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)))
-    return list(dict.fromkeys(ids))
-
-
-def absence_of(user_id: int, kind: str, day: date | None = None) -> Absence | None:
-    """The absence ``user_id`` is on today (for ``kind``), if any: it lapses by itself after its last day."""
-    day = day or today_jst()
-    for absence in db.session.scalars(select(Absence).where(Absence.user_id == user_id, Absence.starts_on <= day,
-                                                            Absence.ends_on >= day)):
-        if not absence.kinds or kind in absence.kinds:
-            return absence
-    return None
-
-
 def record_absence(user: User, starts_on: date, ends_on: date, deputy: User | None, *, kinds: list[str] = (),
                    actor: User) -> Absence:
     """An absence with its 代決者, recorded by the person or an admin for them."""
@@ -120,39 +103,6 @@ def record_absence(user: User, starts_on: date, ends_on: date, deputy: User | No
                  summary=f"{user.name}の不在（{starts_on}〜{ends_on}）、代決者 {deputy.name if deputy else 'なし'}")
     db.session.flush()
     return absence
-
-
-def _current(case: ApprovalCase) -> dict | None:
-    steps = case.route.steps
-    return steps[case.step] if case.status == "in_progress" and case.step < len(steps) else None
-
-
-def _acted(case: ApprovalCase, step: int | None = None) -> list[ApprovalAction]:
-    return [a for a in case.actions if a.revision == case.revision and a.verb in ("approve", "skip")
-            and (step is None or a.step == step)]
-
-
-def may_act(case: ApprovalCase, user: User, day: date | None = None) -> tuple[bool, int | None, str]:
-    """Whether ``user`` may decide the case's current step now — as themselves, or as 代決者 for an absent member
-    (the second value: whom for) — and if not, why."""
-    step = _current(case)
-    if step is None:
-        return False, None, "決裁は終わっています。"
-    if user.id == case.drafter_id:
-        return False, None, "自分が起案したものは決裁できません。"
-    if any(a.actor_id == user.id for a in _acted(case)):
-        return False, None, "同じ案件を二度決裁することはできません。"
-    here = {a.on_behalf_of_id or a.actor_id for a in _acted(case, case.step)}
-    open_parties = [p for p in step["who"] if not (step.get("need") == "each" and here & set(members({"who": [p]})))]
-    names = [m for m in members({"who": open_parties}) if m not in here]
-    if user.id in names:
-        return True, None, ""
-    if not step.get("no_proxy"):
-        for member in names:
-            absence = absence_of(member, case.kind, day)
-            if absence is not None and absence.deputy_id == user.id:
-                return True, member, ""
-    return False, None, "この段階を決裁する人（またはその代決者）ではありません。"
 
 
 def _complete(case: ApprovalCase, index: int) -> bool:
@@ -248,11 +198,41 @@ def send_back(case: ApprovalCase, user: User, reason: str, *, to_step: int | Non
     return case
 
 
+def reject(case: ApprovalCase, user: User, reason: str) -> ApprovalCase:
+    """却下, with a reason, by someone who may decide the current step: the case ends undecided."""
+    if not (reason or "").strip():
+        raise InputError("却下の理由を入力してください。", "reason")
+    case = _locked(case)
+    allowed, on_behalf_of, why = may_act(case, user)
+    if not allowed:
+        raise (TooLate(why) if case.status != "in_progress" else NotPermitted(why))
+    db.session.add(ApprovalAction(case=case, revision=case.revision, step=case.step, verb="reject", actor_id=user.id,
+                                  on_behalf_of_id=on_behalf_of, reason=reason.strip()))
+    case.status, case.decided_at = "rejected", now()
+    db.session.flush()
+    return case
+
+
+def decided_case(kind: str, subject_id: int) -> ApprovalCase | None:
+    return db.session.scalar(select(ApprovalCase).where(ApprovalCase.kind == kind, ApprovalCase.subject_id == subject_id,
+                                                        ApprovalCase.status == "approved").order_by(ApprovalCase.id.desc()).limit(1))
+
+
+def decider(case: ApprovalCase) -> str:
+    """Who decided the case, as the 旅行命令簿 names them: 「A」, or 「A（代決 B）」."""
+    last = next((a for a in reversed(case.actions) if a.verb == "approve" and a.revision == case.revision), None)
+    if last is None:
+        return ""
+    if last.on_behalf_of is not None:
+        return f"{last.on_behalf_of.name}（代決 {last.actor.name}）"
+    return last.actor.name
+
+
 def resubmit(case: ApprovalCase, drafter: User) -> ApprovalCase:
     """The 起案者 submits a returned or recalled case again: the next revision, from the first step."""
     case = _locked(case)
-    if drafter.id != case.drafter_id or case.status != "returned":
-        raise WrongState("差し戻された（または引き戻した）自分の起案だけを再提出できます。")
+    if case.status != "returned":
+        raise WrongState("差し戻された（または引き戻した）起案だけを再提出できます。")
     case.status, case.revision, case.step = "in_progress", case.revision + 1, 0
     db.session.add(ApprovalAction(case=case, revision=case.revision, step=-1, verb="submit", actor_id=drafter.id))
     db.session.flush()
@@ -275,10 +255,11 @@ def recall(case: ApprovalCase, drafter: User) -> ApprovalCase:
     return case
 
 
-def withdraw(case: ApprovalCase, drafter: User, reason: str = "") -> ApprovalCase:
-    """取下げ: the 起案者 ends a case not yet decided."""
+def withdraw(case: ApprovalCase, drafter: User, reason: str = "", *, for_the_subject: bool = False) -> ApprovalCase:
+    """取下げ: the 起案者 ends a case not yet decided (``for_the_subject``: its matter was withdrawn by someone its own
+    area's policy lets do so — a trip cancelled by the secretariat on an officer's behalf)."""
     case = _locked(case)
-    if drafter.id != case.drafter_id or case.status not in ("in_progress", "returned"):
+    if (drafter.id != case.drafter_id and not for_the_subject) or case.status not in ("in_progress", "returned"):
         raise WrongState("決裁前の自分の起案だけを取り下げられます。")
     db.session.add(ApprovalAction(case=case, revision=case.revision, step=case.step, verb="withdraw", actor_id=drafter.id,
                                   reason=(reason or "").strip()))
@@ -324,5 +305,5 @@ def counts(user: User) -> dict[str, int]:
 
 
 __all__ = ["KINDS", "DEFAULT_ROUTES", "TooLate", "route_for", "set_route", "members", "absence_of", "record_absence",
-           "may_act", "start", "approve", "send_back", "resubmit", "recall", "withdraw", "waiting_for", "to_read",
-           "mark_read", "counts"]
+           "may_act", "start", "approve", "send_back", "reject", "open_case", "decided_case", "decider", "resubmit", "recall",
+           "withdraw", "waiting_for", "to_read", "mark_read", "counts"]

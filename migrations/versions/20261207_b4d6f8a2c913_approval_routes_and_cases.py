@@ -40,7 +40,7 @@ def upgrade():
         sa.Column('revision', sa.Integer(), nullable=False),
         sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("status IN ('in_progress', 'approved', 'returned', 'withdrawn')", name=op.f('ck_approval_cases_status_known')),
+        sa.CheckConstraint("status IN ('in_progress', 'approved', 'returned', 'withdrawn', 'rejected')", name=op.f('ck_approval_cases_status_known')),
         sa.ForeignKeyConstraint(['drafter_id'], ['users.id'], name=op.f('fk_approval_cases_drafter_id_users')),
         sa.ForeignKeyConstraint(['route_id'], ['approval_routes.id'], name=op.f('fk_approval_cases_route_id_approval_routes')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_approval_cases')),

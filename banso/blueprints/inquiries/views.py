@@ -177,7 +177,14 @@ def _detail_page(inquiry: Inquiry, reply_form: MessageForm):
                            note_form=MessageForm(prefix="note"), templates=db.session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.title)).all(),
                            faq_form=FaqForm(question=inquiry.subject, answer=last_reply), handlers=inquiries.handlers(),
                            statuses=InquiryStatus, can_answer=policy.may_answer(inquiry, current_user),
-                           merged=merged, followers=followers, intake_phase=phases.selected_phase(None, phases.INTAKE))
+                           merged=merged, followers=followers, intake_phase=_intake_phase_for(thread))
+
+
+def _intake_phase_for(thread) -> object | None:
+    """The survey a mailed answer form on this thread would be imported into — asked only where there is one."""
+    sheets = any(a.kept and m.kind == "incoming" and a.filename.lower().endswith((".xlsx", ".csv"))
+                 for m in thread for a in m.attachments)
+    return phases.selected_phase(None, phases.INTAKE) if sheets else None
 
 
 def _act(inquiry: Inquiry, action, success: str, anchor: str = ""):

@@ -18,7 +18,7 @@ from banso.models import (Officer, Role,
 from banso.models.travel import BEARERS, CATEGORIES, LIVE, MEALS, PURPOSES, TRANSPORT
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, audit, check_version,
+from banso.services import (InputError, approvals, NotPermitted, RuleViolation, WrongState, audit, check_version,
                             notifications)
 from banso.services.travel.budget import Budget, check_cap, figures, lock_budget, plan_for
 from banso.services.travel.rates import (MAX_LINE_YEN, MAX_NIGHTS, MAX_ROOM_YEN, allowance_limit, fiscal_year, lodging_cap,
@@ -203,6 +203,8 @@ def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
     db.session.add(trip)
     db.session.flush()
     db.session.expire(trip, ["estimated_yen"])  # computed in SQL from the lines just written
+    approvals.start(policy.ORDER, f"{trip.number} {team.name} {trip.purpose_label}（{trip.depart_on:%-m月%-d日}〜）",
+                    drafter=actor, subject_id=trip.id)  # the 旅行命令 goes along its route
     audit.record("file", trip, actor=actor, summary=f"{trip.number} {team.name}の出張（{trip.purpose_label}、{trip.depart_on:%-m月%-d日}〜）を申請"
                  f"（見積 {estimate.total:,}円{'、計画超過' if trip.over_plan else ''}）",
                  after={"estimate_yen": estimate.total, "travellers": [o.id for o in travellers]})
@@ -221,6 +223,10 @@ def update_request(trip: TripRequest, data: dict, *, actor: User, expected_versi
         raise WrongState(f"「{trip.status_label}」の申請は修正できません。")
     if not policy.may_edit(trip, actor):
         raise NotPermitted("この申請を修正できるのは、申請者・出張者と事務局です。")
+    case = approvals.open_case(policy.ORDER, trip.id)
+    if case is not None and case.status == "in_progress" and any(a.verb == "approve" and a.revision == case.revision
+                                                                 for a in case.actions):
+        raise WrongState("決裁が進んでいるため修正できません。決裁者に差戻しを依頼してください。")
     before = {"estimate_yen": trip.estimated_yen, "status": trip.status}
     travellers, estimate = check_request(trip.team, data)
     trip.travellers.clear()
@@ -230,6 +236,8 @@ def update_request(trip: TripRequest, data: dict, *, actor: User, expected_versi
     trip.over_plan = _is_over_plan(trip.team, trip.purpose, trip)
     if trip.status == TripStatus.RETURNED:
         trip.review_round += 1
+        if case is not None and case.status == "returned":
+            approvals.resubmit(case, actor)  # the 旅行命令's next revision, from its first step
     trip.status = TripStatus.SUBMITTED
     db.session.flush()
     db.session.expire(trip, ["estimated_yen"])
@@ -311,13 +319,18 @@ REVIEW_DECISIONS = {"approve": "承認", "return": "差戻し", "reject": "却�
 def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor: User, expected_version=None) -> TripRequest:
     """Finance approves (committing the estimate, never over the cap), returns with a comment, or rejects."""
     check_version(trip, expected_version, TRIP_FIELDS)
+    case = approvals.open_case(policy.ORDER, trip.id)
     if not policy.may_review_request(trip, actor):
+        if case is not None and trip.status == TripStatus.SUBMITTED and not policy.is_own(trip, actor):
+            raise NotPermitted(approvals.may_act(case, actor)[2])
         refuse_review(trip, actor, "出張申請", f"「{trip.status_label}」の申請は審査できません。")
     if decision not in REVIEW_DECISIONS:
         raise InputError("審査の結果を選んでください。")
     comment = (comment or "").strip()
     if decision in ("return", "reject") and not comment:
         raise InputError(f"{REVIEW_DECISIONS[decision]}の理由をコメントに入力してください。", "comment")
+    if case is not None and _decide_on_route(trip, case, decision, comment, actor) is not None:
+        return trip  # a step before the decision: the 旅行命令 waits for the next one
     if decision == "approve":
         if trip.over_plan and trip.bearer_decided_at is None:
             raise RuleViolation("TRV-2", "チームの現地訪問計画を超える出張です。事務局が費用負担者（国／市町村）を決定してから承認してください。")
@@ -340,6 +353,19 @@ def review_request(trip: TripRequest, decision: str, comment: str = "", *, actor
     return trip
 
 
+def _decide_on_route(trip: TripRequest, case, decision: str, comment: str, actor: User) -> str | None:
+    """The 旅行命令 case's part of a review: an approval is one step of its route ("step" when more remain); a return
+    or a rejection ends the case's revision, as it ends the request's."""
+    if decision == "approve":
+        approvals.approve(case, actor, comment)
+        if case.status != "approved":
+            audit.record("review_step", trip, actor=actor, summary=f"{trip.number}の旅行命令を承認（次の決裁者へ）")
+            return "step"
+        return None
+    (approvals.send_back if decision == "return" else approvals.reject)(case, actor, comment)
+    return None
+
+
 def cancel_request(trip: TripRequest, *, actor: User, expected_version=None) -> TripRequest:
     """Withdraw a request before its claim: an approved estimate is released from the budget."""
     check_version(trip, expected_version, TRIP_FIELDS)
@@ -348,6 +374,8 @@ def cancel_request(trip: TripRequest, *, actor: User, expected_version=None) -> 
     if trip.status == TripStatus.APPROVED:
         lock_budget(trip.phase)  # an approved estimate is released from the budget
     move_status(trip, policy.CANCELLABLE, TripStatus.CANCELLED)
+    if (case := approvals.open_case(policy.ORDER, trip.id)) is not None:
+        approvals.withdraw(case, actor, "申請の取消", for_the_subject=True)
     audit.record("cancel", trip, actor=actor, summary=f"{trip.number}を取消（見積 {trip.estimated_yen:,}円を解放）",
                  after={"status": trip.status})
     return trip
