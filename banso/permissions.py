@@ -80,6 +80,7 @@ NAV: list[NavItem] = [
     NavItem("travel.index", "旅費", group="旅費"),
     NavItem("travel.budget", "旅費予算", group="旅費"),
     NavItem("travel.rates", "旅費単価", travel.may_edit_rates, group="旅費"),  # others reach it from the budget page
+    NavItem("approvals.index", "決裁"),
     NavItem("inquiries.index", "問い合わせ"),
     NavItem("inquiries.mine", "問い合わせ"),
     NavItem("publication.index", "公表", group="公表・実績"),

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from banso.clock import today_jst
 from banso.models import Absence, ApprovalAction, ApprovalCase, User
+from banso.models import Role
+from banso.policies.roles import is_admin, signed_in
 
 
 def members(step: dict) -> list[int]:
@@ -74,3 +76,21 @@ def open_case(kind: str, subject_id: int) -> ApprovalCase | None:
     return db.session.scalar(select(ApprovalCase).where(ApprovalCase.kind == kind, ApprovalCase.subject_id == subject_id,
                                                         ApprovalCase.status.in_(("in_progress", "returned")))
                              .order_by(ApprovalCase.id.desc()).limit(1))
+
+
+def may_use_inbox(user: User) -> bool:
+    """The 決裁 inbox, 後閲 and one's own absences: everyone signed in (an officer drafts; staff and finance decide)."""
+    return signed_in(user)
+
+
+def may_edit_routes(user: User) -> bool:
+    """The routes and who may 代決 follow the organisation's 決裁規程: an admin sets them."""
+    return is_admin(user)
+
+
+def may_record_absence_for(person: User, user: User) -> bool:
+    """One's own absence, or anyone's by an admin."""
+    return person.id == user.id or is_admin(user)
+
+
+DEPUTY_ROLES = (Role.ADMIN, Role.SECRETARIAT, Role.FINANCE)  # who may be named to decide in someone's place

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from banso.clock import now
 from banso.extensions import db
 from banso.models import Absence, ApprovalAction, ApprovalCase, ApprovalRoute, Role, User
+from banso.policies import approvals as policy
 from banso.policies.approvals import absence_of, acted as _acted, may_act, members, open_case
 from banso.services import InputError, NotPermitted, WrongState, audit
 
@@ -63,7 +64,7 @@ def route_for(kind: str) -> ApprovalRoute:
 
 def set_route(kind: str, steps: list[dict], *, actor: User) -> ApprovalRoute:
     """An admin's route for ``kind``, as a new version; cases already on their way keep theirs."""
-    if not actor.has_role(Role.ADMIN):
+    if not policy.may_edit_routes(actor):
         raise NotPermitted("決裁ルートを変更できるのは事務局管理者だけです。")
     _check_steps(steps)
     current = route_for(kind)
@@ -74,6 +75,49 @@ def set_route(kind: str, steps: list[dict], *, actor: User) -> ApprovalRoute:
                  before={"steps": current.steps}, after={"steps": steps})
     db.session.flush()
     return route
+
+
+NEED_WORDS = {"1人": "one", "one": "one", "各": "each", "each": "each", "全員": "all", "all": "all", "回覧": "inform",
+              "inform": "inform"}
+
+
+def parse_route(text: str) -> list[dict]:
+    """A route as an admin writes it, a step a line: 「ラベル | role:finance, user:メールアドレス | 1人・各・全員・N・回覧 |
+    代決不可」 (the last two optional)."""
+    steps = []
+    for number, line in enumerate((l for l in (text or "").splitlines() if l.strip()), start=1):
+        parts = [p.strip() for p in line.split("|")]
+        who = []
+        for item in (w.strip() for w in (parts[1] if len(parts) > 1 else "").split(",") if w.strip()):
+            kind, _, value = item.partition(":")
+            if kind == "role" and value in {r.value for r in Role}:
+                who.append({"role": value})
+            elif kind == "user" and (found := db.session.scalar(select(User.id).where(User.email == value.lower()))):
+                who.append({"user": found})
+            else:
+                raise InputError(f"{number}行目: 「{item}」は role:admin・secretariat・finance・officer か user:メールアドレス で書いてください。")
+        word = parts[2] if len(parts) > 2 and parts[2] else "1人"
+        need = int(word) if word.isdigit() else NEED_WORDS.get(word)
+        if need is None:
+            raise InputError(f"{number}行目: 必要な承認「{word}」は 1人・各・全員・数字・回覧 のいずれかです。")
+        steps.append({"label": parts[0] or f"{number}段階目", "who": who, "need": need,
+                      "no_proxy": len(parts) > 3 and parts[3] == "代決不可"})
+    _check_steps(steps)
+    return steps
+
+
+def route_text(steps: list[dict]) -> str:
+    """A route as the form shows it (parse_route reads it back)."""
+    users = {u.id: u.email for u in db.session.scalars(select(User).where(User.id.in_(
+        [w["user"] for s in steps for w in s["who"] if "user" in w])))}
+    words = {v: k for k, v in NEED_WORDS.items() if not k.isascii()}
+    lines = []
+    for step in steps:
+        who = ", ".join(f"role:{w['role']}" if "role" in w else f"user:{users.get(w['user'], w['user'])}" for w in step["who"])
+        need = step.get("need", "one")
+        lines.append(" | ".join([step.get("label", ""), who, str(need) if isinstance(need, int) else words[need]]
+                                + (["代決不可"] if step.get("no_proxy") else [])))
+    return "\n".join(lines)
 
 
 def _check_steps(steps: list[dict]) -> None:
@@ -90,7 +134,7 @@ def _check_steps(steps: list[dict]) -> None:
 def record_absence(user: User, starts_on: date, ends_on: date, deputy: User | None, *, kinds: list[str] = (),
                    actor: User) -> Absence:
     """An absence with its 代決者, recorded by the person or an admin for them."""
-    if actor.id != user.id and not actor.has_role(Role.ADMIN):
+    if not policy.may_record_absence_for(user, actor):
         raise NotPermitted("不在と代決者は、本人か事務局管理者が登録します。")
     if ends_on < starts_on:
         raise InputError("不在の終了日は開始日以降にしてください。", "ends_on")
@@ -270,6 +314,12 @@ def withdraw(case: ApprovalCase, drafter: User, reason: str = "", *, for_the_sub
 
 # --- lists ---------------------------------------------------------------------------------------------------------
 
+def possible_deputies(user: User) -> list[User]:
+    """Whom ``user`` may name as their 代決者: the active staff and finance, not themselves."""
+    return list(db.session.scalars(select(User).where(User.active.is_(True), User.id != user.id,
+                                                      User.role.in_(policy.DEPUTY_ROLES)).order_by(User.name)))
+
+
 def waiting_for(user: User) -> list[tuple[ApprovalCase, int | None]]:
     """What waits for ``user`` now — their own steps, and those of the people they deputise today."""
     cases = db.session.scalars(select(ApprovalCase).where(ApprovalCase.status == "in_progress").order_by(ApprovalCase.submitted_at))
@@ -306,4 +356,4 @@ def counts(user: User) -> dict[str, int]:
 
 __all__ = ["KINDS", "DEFAULT_ROUTES", "TooLate", "route_for", "set_route", "members", "absence_of", "record_absence",
            "may_act", "start", "approve", "send_back", "reject", "open_case", "decided_case", "decider", "resubmit", "recall",
-           "withdraw", "waiting_for", "to_read", "mark_read", "counts"]
+           "withdraw", "possible_deputies", "waiting_for", "to_read", "mark_read", "counts"]

@@ -10,7 +10,7 @@ from banso import queue
 from sqlalchemy import select
 
 from banso.extensions import db
-from banso.models import DocumentBatch, InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
+from banso.models import ApprovalAction, DocumentBatch, InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
 from banso.services import (application_import, calendar_feed, documents, imports, inquiries, matching, notifications, officers, teams, travel,
                             users as accounts)
 from tests.conftest import RedisSnapshot, login, rolled_back
@@ -63,6 +63,12 @@ ROUTES = [
     ("GET", "/imports/template/{kind}", SECRETARIAT),
     ("POST", "/applications/imports/mail/{attachment_id}?phase={number}", SECRETARIAT),
     ("GET", "/documents/", SECRETARIAT),
+    ("GET", "/approvals/", EVERYONE),
+    ("POST", "/approvals/absences", EVERYONE),
+    ("POST", "/approvals/read/{approval_action_id}", EVERYONE),
+    ("GET", "/approvals/routes", EVERYONE),
+    ("POST", "/approvals/routes", EVERYONE),
+    ("GET", "/travel/orders?phase={number}", {ADMIN, STAFF, FINANCE}),
     ("POST", "/documents/batches?phase={number}&kind=appointment", SECRETARIAT),
     ("GET", "/documents/batches/{document_batch_id}", SECRETARIAT),
     ("GET", "/documents/{document_id}.docx", SECRETARIAT),
@@ -251,7 +257,9 @@ def ids(app, redis_url):
             document_batch = DocumentBatch(kind="appointment", phase=phase, subject_ids=[], created_by_id=None)
             db.session.add(document_batch)
             db.session.flush()
-            result |= {"document_id": document.id, "document_batch_id": document_batch.id, "template_kind": "appointment"}
+            order = db.session.scalar(select(ApprovalAction.id).order_by(ApprovalAction.id).limit(1))
+            result |= {"document_id": document.id, "document_batch_id": document_batch.id, "template_kind": "appointment",
+                       "approval_action_id": order or 999_999}
             db.session.commit()
         world.redis = RedisSnapshot(redis_url)
         yield result

@@ -332,6 +332,33 @@ def plans():
                            all_phases=phases.all_phases())
 
 
+ORDER_COLUMNS = [
+    ("旅行命令番号", lambda r: r[0].number), ("命令日", lambda r: r[0].approved_at), ("旅行命令権者", lambda r: r[1]),
+    ("旅行者", lambda r: "、".join(t.officer.name for t in r[0].travellers)), ("用務", lambda r: r[0].purpose_label),
+    ("用務先", lambda r: f"{r[0].destination_prefecture} {r[0].destination}"), ("出発日", lambda r: r[0].depart_on),
+    ("帰着日", lambda r: r[0].return_on),
+    ("経路・交通手段", lambda r: "、".join(dict.fromkeys(line.category_label for line in r[0].estimate_lines
+                                                     if line.category in TRANSPORT))),
+    ("費用負担", lambda r: r[0].bearer_label), ("見積額（円）", lambda r: r[0].estimated_yen), ("チーム", lambda r: r[0].team.name),
+]
+
+
+@bp.get("/orders")
+@allowed(policy.may_see_budget)
+def orders():
+    """The 旅行命令簿: every trip ordered in the phase, with who issued the order (and for whom, as 代決)."""
+    phase = _phase()
+    stmt = travel.orders_query(phase, q=request.args.get("q")).order_by(TripRequest.approved_at, TripRequest.id)
+    if request.args.get("format") in ("csv", "xlsx"):
+        trips = list(db.session.scalars(stmt).unique())
+        names = travel.deciders(trips)
+        return export([(t, names[t.id]) for t in trips], ORDER_COLUMNS, f"{phase.name}_旅行命令簿")
+    page = paginate(stmt)
+    names = travel.deciders(page.items)
+    return page_or_fragment("travel/orders.html", "travel/_orders_table.html", page=page, phase=phase, names=names,
+                            all_phases=phases.all_phases())
+
+
 def _ledger_columns() -> list:
     """The 精算明細 sheet as the accounting books take it: one claim line a row, with its fiscal year, the day it was
     settled (支出の基準日), who is paid, who bears it and the budget item (TRAVEL_BUDGET_ITEM)."""

@@ -27,7 +27,7 @@ from banso.services.travel.claims import (RECEIPT_TYPES, ClaimInput, claim_limit
                                           check_receipt, add_receipts, CLAIM_DECISIONS, review_claim,
                                           duplicate_claims, visible_receipt)
 from banso.services.travel.lists import (STAGES, list_query, listed, awaiting_by_phase, stage_counts, teams_for,
-                                         team_choices)
+                                         team_choices, orders_query, deciders)
 
 __all__ = [
     "MAX_LINE_YEN", "MAX_ROOM_YEN", "MAX_NIGHTS", "fiscal_year", "rate_band", "lodging_cap", "night_allowance",
@@ -39,5 +39,6 @@ __all__ = [
     "file_request", "TRIP_FIELDS", "update_request", "request_form_data", "decide_bearer", "REVIEW_DECISIONS",
     "review_request", "cancel_request", "RECEIPT_TYPES", "ClaimInput", "claim_limits", "claim_not_yet", "file_claim",
     "check_receipt", "add_receipts", "CLAIM_DECISIONS", "review_claim", "duplicate_claims", "visible_receipt",
-    "STAGES", "list_query", "listed", "awaiting_by_phase", "stage_counts", "teams_for", "team_choices",
+    "STAGES", "list_query", "listed", "awaiting_by_phase", "stage_counts", "teams_for", "team_choices", "orders_query",
+    "deciders",
 ]

@@ -120,3 +120,37 @@ def team_choices(user: User, phase: Phase, *, limit: int, chosen: int | None = N
         name = db.session.execute(stmt.where(Team.id == chosen)).first()
         name = f"{name[1]}チーム" if name else None
     return teams, name
+
+
+# --- the 旅行命令簿 --------------------------------------------------------------------------------------------------
+
+ORDERED = (TripStatus.APPROVED, TripStatus.CLAIM_SUBMITTED, TripStatus.CLAIM_RETURNED, TripStatus.SETTLED)
+
+
+def orders_query(phase: Phase, *, q: str | None = None):
+    """The 旅行命令簿 (旅費法 第4条, the book kept as records since the 2025 revision): every trip ordered in the phase —
+    its 旅行命令 decided — in the order of its decision."""
+    stmt = (select(TripRequest).where(TripRequest.phase_id == phase.id, TripRequest.status.in_(ORDERED))
+            .options(joinedload(TripRequest.team), selectinload(TripRequest.travellers).joinedload(TripTraveller.officer),
+                     selectinload(TripRequest.estimate_lines)))
+    if q:
+        pattern = f"%{q.strip()[:100]}%"
+        stmt = stmt.where(or_(TripRequest.destination.like(pattern),
+                              TripRequest.travellers.any(TripTraveller.officer.has(Officer.name.like(pattern)))))
+    return stmt
+
+
+def deciders(trips: list[TripRequest]) -> dict[int, str]:
+    """Who issued each trip's order, for a page of the book at once: the 旅行命令's decider 「A」 or 「A（代決 B）」,
+    or, for an order decided before routes, the finance reviewer who approved it."""
+    from banso.models import ApprovalCase
+    from banso.services import approvals
+
+    ids = [t.id for t in trips]
+    cases = db.session.scalars(select(ApprovalCase).where(ApprovalCase.kind == policy.ORDER, ApprovalCase.subject_id.in_(ids),
+                                                          ApprovalCase.status == "approved")
+                               .options(selectinload(ApprovalCase.actions))).all() if ids else []
+    found = {c.subject_id: approvals.decider(c) for c in cases}
+    reviewers = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_({t.reviewed_by_id for t in trips
+                                                                                         if t.reviewed_by_id})))}
+    return {t.id: found.get(t.id) or reviewers.get(t.reviewed_by_id, "") for t in trips}
