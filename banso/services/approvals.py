@@ -257,6 +257,16 @@ def reject(case: ApprovalCase, user: User, reason: str) -> ApprovalCase:
     return case
 
 
+def latest_case(kind: str, subject_id: int) -> ApprovalCase | None:
+    """The most recent case of ``kind`` about ``subject_id``, whatever its state, with its actions and their people."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    return db.session.scalar(select(ApprovalCase).where(ApprovalCase.kind == kind, ApprovalCase.subject_id == subject_id)
+                             .options(joinedload(ApprovalCase.route), selectinload(ApprovalCase.actions)
+                                      .options(joinedload(ApprovalAction.actor), joinedload(ApprovalAction.on_behalf_of)))
+                             .order_by(ApprovalCase.id.desc()).limit(1))
+
+
 def decided_case(kind: str, subject_id: int) -> ApprovalCase | None:
     return db.session.scalar(select(ApprovalCase).where(ApprovalCase.kind == kind, ApprovalCase.subject_id == subject_id,
                                                         ApprovalCase.status == "approved").order_by(ApprovalCase.id.desc()).limit(1))
@@ -355,5 +365,5 @@ def counts(user: User) -> dict[str, int]:
 
 
 __all__ = ["KINDS", "DEFAULT_ROUTES", "TooLate", "route_for", "set_route", "members", "absence_of", "record_absence",
-           "may_act", "start", "approve", "send_back", "reject", "open_case", "decided_case", "decider", "resubmit", "recall",
+           "may_act", "start", "approve", "send_back", "reject", "open_case", "latest_case", "decided_case", "decider", "resubmit", "recall",
            "withdraw", "possible_deputies", "waiting_for", "to_read", "mark_read", "counts"]

@@ -69,6 +69,7 @@ ROUTES = [
     ("GET", "/approvals/routes", EVERYONE),
     ("POST", "/approvals/routes", EVERYONE),
     ("GET", "/travel/orders?phase={number}", {ADMIN, STAFF, FINANCE}),
+    ("GET", "/travel/{trip_id}/order", {ADMIN, STAFF, FINANCE}),
     ("POST", "/documents/batches?phase={number}&kind=appointment", SECRETARIAT),
     ("GET", "/documents/batches/{document_batch_id}", SECRETARIAT),
     ("GET", "/documents/{document_id}.docx", SECRETARIAT),

@@ -47,6 +47,8 @@ def test_a_deputy_decides_from_the_inbox_and_the_order_book_names_both(app, clie
         version = db.session.get(TripRequest, ids["trip"]).version
     decided = client.post(f"/travel/{ids['trip']}/review", data={"decision": "approve", "version": version})
     assert decided.status_code == 302
+    timeline = client.get(f"/travel/{ids['trip']}/order").get_data(as_text=True)
+    assert "決裁済" in timeline and "承認 会計 B（代決: 会計課長 A）" in timeline
     book = client.get(f"/travel/orders?phase={ids['phase']}").get_data(as_text=True)
     assert "会計課長 A（代決 会計 B）" in book
     sheet = load_workbook(io.BytesIO(client.get(f"/travel/orders?phase={ids['phase']}&format=xlsx").data)).active

@@ -15,7 +15,8 @@ from banso.models.travel import BEARERS, CATEGORIES, MEALS, RATE_BANDS, TRANSPOR
 from banso.permissions import FORM_PAGE, allowed
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.services import RuleViolation, closing, phases, travel
+from banso.models.approval import VERBS
+from banso.services import RuleViolation, approvals, closing, phases, travel
 
 
 
@@ -165,6 +166,15 @@ def detail(trip_id: int):
                            review_form=ReviewForm(),
                            bearer_form=BearerForm(cost_bearer=trip.cost_bearer, bearer_reason=trip.bearer_reason),
                            receipt_form=ReceiptForm(), limits=_limits(trip), meals=MEALS, claim_wait=travel.claim_not_yet(trip))
+
+
+@bp.get("/<int:trip_id>/order")
+@allowed(policy.may_open_travel)
+def order(trip_id: int):
+    """The 旅行命令's 決裁 as a timeline (loaded into the trip's page): its route, every action, who is to act now."""
+    trip = _trip(trip_id)
+    case = approvals.latest_case(policy.ORDER, trip.id)
+    return render_template("travel/_order.html", trip=trip, case=case, verbs=VERBS)
 
 
 def _limits(trip: TripRequest) -> dict:
