@@ -51,6 +51,7 @@ class ApprovalCase(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="in_progress")
     step: Mapped[int] = mapped_column(default=0)  # the step it waits at (len(steps): past the last)
     revision: Mapped[int] = mapped_column(default=1)  # v1, v2 … after each 差戻し and re-submission
+    payload: Mapped[dict[str, Any]] = mapped_column(db.JSON, default=dict)  # what the decision does, when taken
     submitted_at: Mapped[datetime] = mapped_column(default=now)
     decided_at: Mapped[datetime | None]
 

@@ -36,9 +36,10 @@ DEFAULT_ROUTES = {
     "matching_confirm": [{"label": "事務局", "who": STAFF, "need": "one"}],
     "early_release": [{"label": "管理者", "who": [{"role": Role.ADMIN.value}], "need": "one", "no_proxy": True},
                       {"label": "別の管理者", "who": [{"role": Role.ADMIN.value}], "need": "one", "no_proxy": True}],
-    "cap_revision": [{"label": "管理者", "who": [{"role": Role.ADMIN.value}], "need": "one", "no_proxy": True}],
-    "late_acceptance": [{"label": "管理者", "who": [{"role": Role.ADMIN.value}], "need": "one"}],
-    "extension": [{"label": "事務局", "who": STAFF, "need": "one"}],
+    # No step: decided by the 起案者's own authority (専決) when they have it — as these are today.
+    "cap_revision": [],
+    "late_acceptance": [],
+    "extension": [],
 }
 NEEDS = ("one", "each", "all", "inform")  # one of them; one from each party named (合議); all; 回覧 (no one waits)
 
@@ -121,8 +122,7 @@ def route_text(steps: list[dict]) -> str:
 
 
 def _check_steps(steps: list[dict]) -> None:
-    if not steps:
-        raise InputError("決裁ルートには1つ以上の段階が必要です。")
+    """No step at all is a route too: the 起案者 decides on their own authority (専決)."""
     for number, step in enumerate(steps, start=1):
         need = step.get("need", "one")
         if not step.get("who") or not (need in NEEDS or (isinstance(need, int) and need >= 1)):
@@ -192,9 +192,27 @@ def _locked(case: ApprovalCase) -> ApprovalCase:
     return case
 
 
-def start(kind: str, title: str, *, drafter: User, subject_id: int | None = None) -> ApprovalCase:
+EXECUTORS: dict = {}  # kind → what its decision does: execute(payload, decider), the area's own rules checked then
+
+
+def register(kind: str, execute) -> None:
+    """An area names what a decision of ``kind`` does (teams: an extension; travel: a cap revision …)."""
+    EXECUTORS[kind] = execute
+
+
+def decide_through_route(kind: str, title: str, payload: dict, *, drafter: User, subject_id: int | None = None) -> ApprovalCase:
+    """起案 a decision of ``kind``: with no step on its route it is taken now, on the 起案者's authority (専決, as
+    today); otherwise when its route's last step approves — by whoever decides it then, the area's rules checked then."""
+    case = start(kind, title, drafter=drafter, subject_id=subject_id, payload=payload)
+    if case.status == "approved":
+        EXECUTORS[kind](case.payload, drafter)
+    return case
+
+
+def start(kind: str, title: str, *, drafter: User, subject_id: int | None = None, payload: dict | None = None) -> ApprovalCase:
     """起案: the case on its kind's current route, past any step nobody has to act on now."""
-    case = ApprovalCase(kind=kind, title=title[:200], subject_id=subject_id, route=route_for(kind), drafter_id=drafter.id)
+    case = ApprovalCase(kind=kind, title=title[:200], subject_id=subject_id, route=route_for(kind), drafter_id=drafter.id,
+                        payload=payload or {})
     db.session.add(case)
     db.session.flush()
     db.session.add(ApprovalAction(case=case, revision=1, step=-1, verb="submit", actor_id=drafter.id))
@@ -216,6 +234,8 @@ def approve(case: ApprovalCase, user: User, reason: str = "") -> ApprovalCase:
     db.session.flush()
     db.session.refresh(case, ["actions"])
     _advance(case)
+    if case.status == "approved" and case.kind in EXECUTORS:
+        EXECUTORS[case.kind](case.payload, user)  # the decision takes effect now, its rules checked now
     who = user.name + (f"（代決: {db.session.get(User, on_behalf_of).name}）" if on_behalf_of else "")
     audit.record("approve", None, object_type="ApprovalCase", actor=user, summary=f"「{case.title}」を{who}が承認")
     return case
@@ -365,5 +385,5 @@ def counts(user: User) -> dict[str, int]:
 
 
 __all__ = ["KINDS", "DEFAULT_ROUTES", "TooLate", "route_for", "set_route", "members", "absence_of", "record_absence",
-           "may_act", "start", "approve", "send_back", "reject", "open_case", "latest_case", "decided_case", "decider", "resubmit", "recall",
+           "may_act", "EXECUTORS", "register", "decide_through_route", "start", "approve", "send_back", "reject", "open_case", "latest_case", "decided_case", "decider", "resubmit", "recall",
            "withdraw", "possible_deputies", "waiting_for", "to_read", "mark_read", "counts"]

@@ -38,6 +38,7 @@ def upgrade():
         sa.Column('status', sa.String(length=12), nullable=False),
         sa.Column('step', sa.Integer(), nullable=False),
         sa.Column('revision', sa.Integer(), nullable=False),
+        sa.Column('payload', sa.JSON(), nullable=False),
         sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("status IN ('in_progress', 'approved', 'returned', 'withdrawn', 'rejected')", name=op.f('ck_approval_cases_status_known')),

@@ -143,3 +143,33 @@ def test_a_recall_racing_an_approval_one_wins_and_the_other_is_refused(app):
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(outcomes) in (["approve", "refused"], ["recall", "refused"])
+
+
+def test_the_programmes_decisions_run_on_their_routes_and_take_effect_at_the_decision(ctx):
+    """支援延長, 予算上限の改定, 期限後受付: with no step (the default) taken at once on the 起案者's authority, as
+    before; with a route, taken when its last step approves — the area's rules checked then, as the decider."""
+    from datetime import timedelta
+
+    from banso.services import teams, travel
+    from tests.factories import make_team
+
+    team = make_team()
+    staff, admin = make_user(Role.SECRETARIAT), make_user(Role.ADMIN)
+    end = team.end_date
+    now_taken = teams.request_extension(team, new_end=end + timedelta(days=30), reason="議会日程のため", actor=staff)
+    assert now_taken.status == "approved" and team.end_date == end + timedelta(days=30)  # 専決, as today
+    approvals.set_route("extension", [{"label": "管理者", "who": [{"role": "admin"}], "need": "one"}], actor=admin)
+    waiting = teams.request_extension(team, new_end=end + timedelta(days=60), reason="追加の支援", actor=staff)
+    assert waiting.status == "in_progress" and team.end_date == end + timedelta(days=30)  # not yet
+    approvals.approve(waiting, admin)
+    assert waiting.status == "approved" and team.end_date == end + timedelta(days=60)
+    with pytest.raises(InputError):
+        teams.request_extension(team, new_end=end, reason="", actor=staff)  # refused before anything is drafted
+
+    approvals.set_route("cap_revision", [{"label": "別の管理者", "who": [{"role": "admin"}], "need": "one"}], actor=admin)
+    proposed = travel.request_cap_revision(team.phase, 120_000_000, "補正予算", actor=admin)
+    assert proposed.status == "in_progress" and team.phase.travel_budget_cap_yen != 120_000_000
+    other = make_user(Role.ADMIN)
+    approvals.approve(proposed, other)
+    db.session.refresh(team.phase)
+    assert team.phase.travel_budget_cap_yen == 120_000_000

@@ -151,13 +151,11 @@ def accept_late(application_id: int):
     application = _get(application_id)
     form = LateAcceptanceForm()
 
-    def accept():
-        if not form.validate_on_submit():
-            raise InputError("期限後に受け付ける理由を入力してください。", "reason")
-        applications.accept_late(application, reason=form.reason.data, actor=current_user)
-
-    return act(accept, "期限後の回答を、理由を記録して受け付けました。",
-               redirect(url_for("applications.detail", application_id=application.id)))
+    form.validate_on_submit()
+    case = applications.request_late_acceptance(application, reason=form.reason.data, actor=current_user)
+    flash("期限後の回答を、理由を記録して受け付けました。" if case.status == "approved" else
+          "期限後の受付を起案しました。決裁ルートの最後の決裁で受け付けます。", "success")
+    return redirect(url_for("applications.detail", application_id=application.id))
 
 
 # --- spreadsheet import ----------------------------------------------------------

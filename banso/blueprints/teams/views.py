@@ -209,13 +209,12 @@ def extend(team_id: int):
     team = _team(team_id)
     form = ExtensionForm()
 
-    def extend_it():
-        if not form.validate_on_submit():
-            raise InputError("延長後の終了日を入力してください。", "new_end")
-        teams.extend_team(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user,
-                          expected_version=opened_version())
-
-    return act(extend_it, "支援期間の延長を記録しました。", redirect(url_for("teams.detail", team_id=team.id)))
+    form.validate_on_submit()
+    case = teams.request_extension(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user,
+                                   expected_version=opened_version())
+    flash("支援期間の延長を記録しました。" if case.status == "approved" else
+          "支援期間の延長を起案しました。決裁ルートの最後の決裁で記録されます（決裁の画面で進み具合を確かめられます）。", "success")
+    return redirect(url_for("teams.detail", team_id=team.id))
 
 
 @bp.post("/<int:team_id>/reopen")

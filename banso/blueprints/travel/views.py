@@ -412,8 +412,10 @@ def revise_cap():
     if not form.validate_on_submit():
         flash("；".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("travel.budget", phase=phase.number))
-    return _budget_action(phase, lambda: travel.revise_cap(phase, form.new_cap.data, form.reason.data, actor=current_user),
-                          f"予算上限を{form.new_cap.data:,}円に改定しました。")
+    case = travel.request_cap_revision(phase, form.new_cap.data, form.reason.data, actor=current_user)
+    flash(f"予算上限を{form.new_cap.data:,}円に改定しました。" if case.status == "approved" else
+          "予算上限の改定を起案しました。決裁ルートの最後の決裁で改定されます。", "success")
+    return redirect(url_for("travel.budget", phase=phase.number))
 
 
 @bp.post("/budget/standard")

@@ -11,7 +11,8 @@ from banso.services.applications.answers import (S, EDITABLE, AUDITED, EMAIL, PH
                                                  submit_application, submit_many, update_application)
 from banso.services.applications.workflow import (Check, assess, TRANSITIONS, NEEDS_REASON, available_actions,
                                                   change_status, BULK_ACTIONS, BULK_LIMIT, by_ids,
-                                                  change_status_many, confirm_population, accept_late)
+                                                  change_status_many, confirm_population, accept_late,
+                                                  request_late_acceptance)
 from banso.services.applications.lists import (list_query, counts, previous_phase, continuation_rows,
                                                continuation_counts, continuation_query, record_continuation)
 
@@ -19,6 +20,6 @@ __all__ = [
     "S", "EDITABLE", "AUDITED", "EMAIL", "PHONE", "SIGNATURE", "field_errors", "ministry_mentions",
     "previously_supported", "previously_supported_set", "submit_application", "submit_many", "update_application",
     "Check", "assess", "TRANSITIONS", "NEEDS_REASON", "available_actions", "change_status", "BULK_ACTIONS",
-    "BULK_LIMIT", "by_ids", "change_status_many", "confirm_population", "accept_late", "list_query", "counts",
+    "BULK_LIMIT", "by_ids", "change_status_many", "confirm_population", "accept_late", "request_late_acceptance", "list_query", "counts",
     "previous_phase", "continuation_rows", "continuation_counts", "continuation_query", "record_continuation",
 ]

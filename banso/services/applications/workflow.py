@@ -12,7 +12,8 @@ from banso.formatting import jst_datetime, parse_id
 from banso.models import (Application, User)
 from banso.policies import admin as policy
 from banso.policies import applications as applications_policy
-from banso.services import InputError, NotPermitted, RuleViolation, WrongState, audit, municipalities, notifications
+from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, approvals, audit, municipalities,
+                            notifications)
 from banso.services.applications.answers import S, ministry_mentions, receipt_notice
 
 
@@ -159,6 +160,25 @@ def confirm_population(application: Application, *, reason: str, actor: User) ->
                  summary=f"{application.municipality.full_name}の人口要件（APP-1）の確認を記録: {reason.strip()[:200]}",
                  after={"verdict": verdict, "reason": application.population_confirmed_reason})
     return application
+
+
+def request_late_acceptance(application: Application, *, reason: str, actor: User):
+    """APP-6's acceptance of a late answer as a decision on its route: taken now by an admin (the default, as today),
+    or when the route's last step approves it — APP-6 checked then."""
+    if not (reason or "").strip():
+        raise InputError("期限後に受け付ける理由を入力してください。", "reason")
+    if not applications_policy.is_late(application):
+        raise WrongState("期限後（保留）の回答ではありません。")
+    return approvals.decide_through_route("late_acceptance", f"{application.municipality.full_name}の期限後の回答を受付",
+                                          {"application_id": application.id, "reason": reason.strip()},
+                                          drafter=actor, subject_id=application.id)
+
+
+def _decided_late(payload: dict, decider: User) -> None:
+    accept_late(db.session.get(Application, payload["application_id"]), reason=payload["reason"], actor=decider)
+
+
+approvals.register("late_acceptance", _decided_late)
 
 
 def accept_late(application: Application, *, reason: str, actor: User) -> Application:

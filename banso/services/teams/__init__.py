@@ -6,7 +6,7 @@ records (activity, reports, reminders) ← lists. Callers ask ``teams.<name>``.
 """
 from __future__ import annotations
 
-from banso.services.teams.members import (SIGNATURE, default_period, form_team, TEAM_FIELDS, extend_team,
+from banso.services.teams.members import (SIGNATURE, default_period, form_team, TEAM_FIELDS, extend_team, request_extension,
                                           replace_member, planned_replacements, apply_due_replacements,
                                           replacement_candidates)
 from banso.services.teams.records import (MEETING_GAP, VISIT_GAP, OUT_OF_SCOPE, scope_warnings, ACTIVITY_FIELDS,
@@ -17,7 +17,7 @@ from banso.services.teams.records import (MEETING_GAP, VISIT_GAP, OUT_OF_SCOPE, 
 from banso.services.teams.lists import (list_query, team_of_user, past_memberships, unmatched_applications)
 
 __all__ = [
-    "SIGNATURE", "default_period", "form_team", "TEAM_FIELDS", "extend_team", "replace_member",
+    "SIGNATURE", "default_period", "form_team", "TEAM_FIELDS", "extend_team", "request_extension", "replace_member",
     "planned_replacements", "apply_due_replacements", "replacement_candidates", "MEETING_GAP", "VISIT_GAP",
     "OUT_OF_SCOPE", "scope_warnings", "ACTIVITY_FIELDS", "record_activity", "correct_activity", "delete_activity",
     "ActivitySummary", "summarize", "activity_flags", "with_activity_dates", "quiet_condition", "flagged_teams",

@@ -17,7 +17,7 @@ from banso.models import (Application, ApplicationStatus, CandidacyStatus, Membe
                           Team, TeamExtension, TeamMembership, TeamStatus, User)
 from banso.models.team import REPLACEMENT_REASONS
 from banso.reference import FIELDS, field_label, normalize_name
-from banso.services import (InputError, RuleViolation, WrongState, applications, audit, check_version, letters,
+from banso.services import (InputError, RuleViolation, WrongState, applications, approvals, audit, check_version, letters,
                             notifications, officers)
 
 SIGNATURE = "内閣官房地域未来戦略本部事務局・内閣府地方創生推進室"
@@ -122,6 +122,27 @@ def extend_team(team: Team, *, new_end: date, reason: str, actor: User, expected
     audit.record("extend", team, actor=actor, summary=f"{team.name}の支援期間を{new_end.isoformat()}まで延長（{extension.reason}）",
                  before={"end_date": extension.previous_end.isoformat()}, after={"end_date": new_end.isoformat()})
     return extension
+
+
+def request_extension(team: Team, *, new_end: date | None, reason: str, actor: User, expected_version=None):
+    """TEAM-3's extension as a 支援延長 decision on its route: taken now on the 起案者's authority (the default, as
+    today), or when the route's last step approves it — TEAM-3 and OFF-3 checked then."""
+    check_version(team, expected_version, TEAM_FIELDS)
+    if not (reason or "").strip():
+        raise InputError("延長の理由を入力してください。", "reason")
+    if new_end is None or new_end <= team.end_date:
+        raise InputError("延長後の終了日は現在の終了日より後にしてください。", "new_end")
+    return approvals.decide_through_route("extension", f"{team.name}の支援期間を{wareki(new_end)}まで延長",
+                                          {"team_id": team.id, "new_end": new_end.isoformat(), "reason": reason.strip()},
+                                          drafter=actor, subject_id=team.id)
+
+
+def _decided_extension(payload: dict, decider: User) -> None:
+    extend_team(db.session.get(Team, payload["team_id"]), new_end=date.fromisoformat(payload["new_end"]),
+                reason=payload["reason"], actor=decider)
+
+
+approvals.register("extension", _decided_extension)
 
 
 def replace_member(team: Team, leaving: Officer, joining: Officer, *, effective: date, reason: str, note: str = "",

@@ -17,7 +17,7 @@ from banso.services.travel.rates import (MAX_LINE_YEN, MAX_ROOM_YEN, MAX_NIGHTS,
                                          night_allowance, rates_for, lodging_limit, allowance_limit, fiscal_years,
                                          rate_table, rates_fingerprint, carry_rates, save_rates, parse_yen)
 from banso.services.travel.budget import (WARN_AT, DANGER_AT, VISITS_PER_QUARTER, Budget, budget, figures,
-                                          fresh_figures, check_kept, revise_cap, revisions, TeamPlan, default_visits,
+                                          fresh_figures, check_kept, revise_cap, request_cap_revision, revisions, TeamPlan, default_visits,
                                           team_plans, plans_page, plan_for, set_plan, set_standard_visit_cost,
                                           by_month, by_team, by_prefecture, ledger, ledger_year, settled_on)
 from banso.services.travel.requests import (SIGNATURE, page_loads, EstimateLine, Estimate, members_on, check_request,
@@ -33,7 +33,7 @@ __all__ = [
     "MAX_LINE_YEN", "MAX_ROOM_YEN", "MAX_NIGHTS", "fiscal_year", "rate_band", "lodging_cap", "night_allowance",
     "rates_for", "lodging_limit", "allowance_limit", "fiscal_years", "rate_table", "rates_fingerprint",
     "carry_rates", "save_rates", "parse_yen", "WARN_AT", "DANGER_AT", "VISITS_PER_QUARTER", "Budget", "budget",
-    "figures", "fresh_figures", "check_kept", "revise_cap", "revisions", "TeamPlan", "default_visits", "team_plans",
+    "figures", "fresh_figures", "check_kept", "revise_cap", "request_cap_revision", "revisions", "TeamPlan", "default_visits", "team_plans",
     "plans_page", "plan_for", "set_plan", "set_standard_visit_cost", "by_month", "by_team", "by_prefecture",
     "ledger", "ledger_year", "settled_on", "SIGNATURE", "page_loads", "EstimateLine", "Estimate", "members_on", "check_request", "Fit", "fit",
     "file_request", "TRIP_FIELDS", "update_request", "request_form_data", "decide_bearer", "REVIEW_DECISIONS",

@@ -17,7 +17,7 @@ from banso.models.travel import COMMITTED, LIVE
 from banso.policies import hold
 from banso.policies import travel as policy
 from banso.reference import PREFECTURES
-from banso.services import InputError, NotPermitted, RuleViolation, audit, check_version
+from banso.services import InputError, NotPermitted, RuleViolation, approvals, audit, check_version
 from banso.services.travel.rates import fiscal_year
 
 WARN_AT, DANGER_AT = 0.80, 0.95
@@ -195,6 +195,25 @@ def revise_cap(phase: Phase, new_cap: int, reason: str, *, actor: User) -> Budge
     audit.record("revise_cap", phase, actor=actor, summary=f"{phase.name}の旅費予算上限を{figures.cap:,}円から{new_cap:,}円に改定（{revision.reason}）",
                  before={"travel_budget_cap_yen": figures.cap}, after={"travel_budget_cap_yen": new_cap})
     return revision
+
+
+def request_cap_revision(phase: Phase, new_cap: int | None, reason: str, *, actor: User):
+    """TRV-2's cap revision as a decision on its route: taken now by an admin (the default, as today), or when the
+    route's last step approves it — the cap's rules checked then, under the budget's lock."""
+    if not (reason or "").strip():
+        raise InputError("改定の理由を入力してください。", "reason")
+    if new_cap is None or not 0 <= new_cap <= 10**12:
+        raise InputError("新しい上限額を0円以上の整数で入力してください。", "new_cap")
+    return approvals.decide_through_route("cap_revision", f"{phase.name}の旅費予算上限を{new_cap:,}円に改定",
+                                          {"phase_id": phase.id, "new_cap": new_cap, "reason": reason.strip()},
+                                          drafter=actor, subject_id=phase.id)
+
+
+def _decided_cap(payload: dict, decider: User) -> None:
+    revise_cap(db.session.get(Phase, payload["phase_id"]), payload["new_cap"], payload["reason"], actor=decider)
+
+
+approvals.register("cap_revision", _decided_cap)
 
 
 def revisions(phase: Phase) -> list[BudgetRevision]:
