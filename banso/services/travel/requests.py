@@ -203,8 +203,10 @@ def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
     db.session.add(trip)
     db.session.flush()
     db.session.expire(trip, ["estimated_yen"])  # computed in SQL from the lines just written
-    approvals.start(policy.ORDER, f"{trip.number} {team.name} {trip.purpose_label}（{trip.depart_on:%-m月%-d日}〜）",
-                    drafter=actor, subject_id=trip.id)  # the 旅行命令 goes along its route
+    # The 旅行命令 goes along its route. Its title names no team: a decider outside the secretariat reads it in their
+    # inbox, and the team of a trip is held until release (PUB-2); the trip's own page is held as ever.
+    title = f"{trip.number} {trip.purpose_label}（{trip.destination_prefecture}、{trip.depart_on:%-m月%-d日}〜）"
+    approvals.start(policy.ORDER, title, drafter=actor, subject_id=trip.id)
     audit.record("file", trip, actor=actor, summary=f"{trip.number} {team.name}の出張（{trip.purpose_label}、{trip.depart_on:%-m月%-d日}〜）を申請"
                  f"（見積 {estimate.total:,}円{'、計画超過' if trip.over_plan else ''}）",
                  after={"estimate_yen": estimate.total, "travellers": [o.id for o in travellers]})
