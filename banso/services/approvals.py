@@ -32,7 +32,7 @@ DEFAULT_ROUTES = {
     # the secretariat's 旅行命令権者 first and 会計 in 合議 sets that route on the routes page.
     "travel_order": [{"label": "会計担当（旅行命令権者）", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
     "travel_order_change": [{"label": "旅行命令権者（事務局）", "who": STAFF, "need": "one"}],
-    "claim": [{"label": "会計 審査", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
+    "claim": [{"label": "会計担当（精算審査）", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
     "matching_confirm": [{"label": "事務局", "who": STAFF, "need": "one"}],
     "early_release": [{"label": "管理者", "who": [{"role": Role.ADMIN.value}], "need": "one", "no_proxy": True},
                       {"label": "別の管理者", "who": [{"role": Role.ADMIN.value}], "need": "one", "no_proxy": True}],

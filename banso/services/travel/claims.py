@@ -12,6 +12,7 @@ from banso.extensions import db
 from banso.models import (Receipt, TravelClaim, TravelClaimLine, TripRequest, TripStatus, TripTraveller, User)
 from banso.models.travel import CATEGORIES
 from banso.policies import travel as policy
+from banso.services import approvals as routes
 from banso.services import (InputError, NotPermitted, WrongState, audit, check_version,
                             files)
 from banso.services.travel.budget import check_cap, lock_budget
@@ -106,9 +107,15 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     claim.filed_by_id, claim.filed_at, claim.review_comment = actor.id, now(), ""
     for name, data, content_type in checked:
         _store_receipt(claim, name, data, content_type, actor=actor)
+    case = routes.open_case(policy.CLAIM, trip.id)
     if trip.status == TripStatus.CLAIM_RETURNED:
         trip.review_round += 1
     move_status(trip, policy.CLAIMABLE, TripStatus.CLAIM_SUBMITTED)
+    if case is not None and case.status == "returned":
+        routes.resubmit(case, actor)  # the claim's next revision, from its first step
+    elif case is None:
+        routes.start(policy.CLAIM, f"{trip.number} 精算（{trip.depart_on:%-m月%-d日}〜{trip.return_on:%-m月%-d日}）", drafter=actor,
+                     subject_id=trip.id)
     db.session.flush()
     db.session.expire(claim, ["claimed_yen", "approved_yen"])
     audit.record("claim", trip, actor=actor, summary=f"{trip.number}の精算を申請（請求 {claim.claimed_yen:,}円、見積 {trip.estimated_yen:,}円）",
@@ -170,7 +177,10 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
     """Finance settles (approved amount per line, less than claimed only with a reason; the trip's
     estimate leaves committed and the approved total enters spent, never over the cap) or returns."""
     check_version(trip, expected_version, TRIP_FIELDS)
+    case = routes.open_case(policy.CLAIM, trip.id)
     if not policy.may_review_claim(trip, actor):
+        if case is not None and trip.status == TripStatus.CLAIM_SUBMITTED and not policy.is_own(trip, actor):
+            raise NotPermitted(routes.may_act(case, actor)[2])
         refuse_review(trip, actor, "精算", f"「{trip.status_label}」の出張は精算の審査ができません。")
     if decision not in CLAIM_DECISIONS:
         raise InputError("審査の結果を選んでください。")
@@ -178,6 +188,8 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
     if decision == "return":
         if not comment:
             raise InputError("差戻しの理由をコメントに入力してください。", "comment")
+        if case is not None:
+            routes.send_back(case, actor, comment)
         move_status(trip, (TripStatus.CLAIM_SUBMITTED,), TripStatus.CLAIM_RETURNED)
     else:
         for line in claim.lines:
@@ -189,6 +201,11 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
                 raise InputError(f"{label}を請求額より減額する理由を入力してください。", "approvals")
             line.approved_yen, line.reduction_reason = approved, (reason or "").strip() if approved < line.claimed_yen else ""
         db.session.flush()
+        if case is not None:
+            routes.approve(case, actor, comment)
+            if case.status != "approved":  # a step before the settlement: the next one decides
+                audit.record("claim_step", trip, actor=actor, summary=f"{trip.number}の精算を承認（次の決裁者へ）")
+                return claim
         total = sum(line.approved_yen for line in claim.lines)
         lock_budget(trip.phase)
         if trip.cost_bearer == "national":
