@@ -60,12 +60,7 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     """精算 after the trip: actual amounts per traveller and category, with receipts. Lodging above the
     cap needs a recorded exception; everything is checked before anything is stored."""
     check_version(trip, expected_version, TRIP_FIELDS)
-    if trip.status not in policy.CLAIMABLE:
-        raise WrongState(f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
-    if not policy.may_edit(trip, actor):
-        raise NotPermitted("この出張を精算できるのは、申請者・出張者と事務局です。")
-    if (wait := claim_not_yet(trip)) is not None:
-        raise WrongState(wait)
+    _check_claimable(trip, actor)
     travellers = {t.officer_id for t in trip.travellers}
     limits = claim_limits(trip)
     estimate = {(line.officer_id, line.category): line.amount_yen for line in trip.estimate_lines}
@@ -107,15 +102,10 @@ def file_claim(trip: TripRequest, lines: list[ClaimInput], uploads: list[tuple[s
     claim.filed_by_id, claim.filed_at, claim.review_comment = actor.id, now(), ""
     for name, data, content_type in checked:
         _store_receipt(claim, name, data, content_type, actor=actor)
-    case = routes.open_case(policy.CLAIM, trip.id)
     if trip.status == TripStatus.CLAIM_RETURNED:
         trip.review_round += 1
     move_status(trip, policy.CLAIMABLE, TripStatus.CLAIM_SUBMITTED)
-    if case is not None and case.status == "returned":
-        routes.resubmit(case, actor)  # the claim's next revision, from its first step
-    elif case is None:
-        routes.start(policy.CLAIM, f"{trip.number} 精算（{trip.depart_on:%-m月%-d日}〜{trip.return_on:%-m月%-d日}）", drafter=actor,
-                     subject_id=trip.id)
+    _submit_on_route(trip, actor)
     db.session.flush()
     db.session.expire(claim, ["claimed_yen", "approved_yen"])
     audit.record("claim", trip, actor=actor, summary=f"{trip.number}の精算を申請（請求 {claim.claimed_yen:,}円、見積 {trip.estimated_yen:,}円）",
@@ -170,6 +160,25 @@ def add_receipts(trip: TripRequest, uploads: list[tuple[str, bytes]], *, actor: 
 
 
 CLAIM_DECISIONS = {"settle": "精算", "return": "差戻し"}
+
+
+def _check_claimable(trip: TripRequest, actor: User) -> None:
+    if trip.status not in policy.CLAIMABLE:
+        raise WrongState(f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
+    if not policy.may_edit(trip, actor):
+        raise NotPermitted("この出張を精算できるのは、申請者・出張者と事務局です。")
+    if (wait := claim_not_yet(trip)) is not None:
+        raise WrongState(wait)
+
+
+def _submit_on_route(trip: TripRequest, actor: User) -> None:
+    """The claim's case: started with the first filing, re-submitted (its next revision) after a return."""
+    case = routes.open_case(policy.CLAIM, trip.id)
+    if case is not None and case.status == "returned":
+        routes.resubmit(case, actor)
+    elif case is None:
+        routes.start(policy.CLAIM, f"{trip.number} 精算（{trip.depart_on:%-m月%-d日}〜{trip.return_on:%-m月%-d日}）",
+                     drafter=actor, subject_id=trip.id)
 
 
 def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[int | None, str]], comment: str = "", *,
