@@ -33,7 +33,7 @@ DEFAULT_ROUTES = {
     "travel_order": [{"label": "会計担当（旅行命令権者）", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
     "travel_order_change": [{"label": "旅行命令権者（事務局）", "who": STAFF, "need": "one"}],
     "claim": [{"label": "会計担当（精算審査）", "who": [{"role": Role.FINANCE.value}], "need": "one"}],
-    "matching_confirm": [{"label": "事務局", "who": STAFF, "need": "one"}],
+    "matching_confirm": [],
     "early_release": [{"label": "管理者", "who": [{"role": Role.ADMIN.value}], "need": "one", "no_proxy": True},
                       {"label": "別の管理者", "who": [{"role": Role.ADMIN.value}], "need": "one", "no_proxy": True}],
     # No step: decided by the 起案者's own authority (専決) when they have it — as these are today.

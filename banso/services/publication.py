@@ -26,8 +26,8 @@ from banso.models import (Application, ApplicationStatus, Ministry, Municipality
                           Phase, PrefectureContact, Publication, PublicationStatus, Team, TeamMembership, User)
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
-from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, audit, check_version, notifications,
-                            letters, phase_steps, public_results, users)
+from banso.services import (InputError, NotPermitted, RuleViolation, WrongState, approvals, audit, check_version,
+                            notifications, letters, phase_steps, public_results, users)
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -100,6 +100,22 @@ def confirm(phase: Phase, *, actor: User, reason: str = "") -> Publication:
     audit.record("confirm", publication, actor=actor, summary=f"{phase.name}のマッチング結果を確定（以後の変更には管理者の解除が必要）")
     schedule_release(phase)
     return publication
+
+
+def request_confirmation(phase: Phase, *, actor: User, reason: str = ""):
+    """マッチング確定 as a decision on its route: taken now on the 起案者's authority (the default, as today), or when
+    the route's last step approves — PUB-1's checks (teams formed, the steps before it done or a reason) run then."""
+    _staff(actor)
+    return approvals.decide_through_route("matching_confirm", f"{phase.name}のマッチング結果の確定",
+                                          {"phase_id": phase.id, "reason": (reason or "").strip()}, drafter=actor,
+                                          subject_id=phase.id)
+
+
+def _decided_confirmation(payload: dict, decider: User) -> None:
+    confirm(db.session.get(Phase, payload["phase_id"]), actor=decider, reason=payload["reason"])
+
+
+approvals.register("matching_confirm", _decided_confirmation)
 
 
 def unlock(phase: Phase, reason: str, *, actor: User) -> Publication:

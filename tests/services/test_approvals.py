@@ -173,3 +173,19 @@ def test_the_programmes_decisions_run_on_their_routes_and_take_effect_at_the_dec
     approvals.approve(proposed, other)
     db.session.refresh(team.phase)
     assert team.phase.travel_budget_cap_yen == 120_000_000
+
+
+def test_the_matching_is_confirmed_when_its_route_decides(ctx):
+    """マッチング確定 on a route (事務局 drafts, 管理者 decides): the publication is confirmed at the decision, PUB-1's
+    checks run then."""
+    from banso.models import PublicationStatus
+    from banso.services import publication
+    from tests.factories import make_team
+
+    team = make_team()
+    staff, admin = make_user(Role.SECRETARIAT), make_user(Role.ADMIN)
+    approvals.set_route("matching_confirm", [{"label": "管理者", "who": [{"role": "admin"}], "need": "one"}], actor=admin)
+    case = publication.request_confirmation(team.phase, actor=staff)
+    assert case.status == "in_progress" and publication.publication_of(team.phase).status == PublicationStatus.PREPARING
+    approvals.approve(case, admin)
+    assert publication.publication_of(team.phase).status == PublicationStatus.CONFIRMED

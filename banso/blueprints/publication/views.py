@@ -1,4 +1,4 @@
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -48,8 +48,10 @@ def _step(phase, action, success: str):
 def confirm():
     phase = _phase()
     reason = request.form.get("reason", "")
-    return _step(phase, lambda: publication.confirm(phase, actor=current_user, reason=reason),
-                 f"{phase.name}のマッチング結果を確定しました。")
+    case = publication.request_confirmation(phase, actor=current_user, reason=reason)
+    flash(f"{phase.name}のマッチング結果を確定しました。" if case.status == "approved" else
+          f"{phase.name}のマッチング結果の確定を起案しました。決裁ルートの最後の決裁で確定します。", "success")
+    return redirect(url_for("publication.index", phase=phase.number))
 
 
 @bp.post("/unlock")
