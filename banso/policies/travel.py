@@ -161,6 +161,12 @@ def may_open_travel(user: User) -> bool:
     return signed_in(user)
 
 
+def may_review_any(user: User) -> bool:
+    """The review buttons' routes: anyone a 旅行命令's or a claim's route could name (the trip's own route decides,
+    may_review_request / may_review_claim); officers file and never review."""
+    return is_staff(user) or is_finance(user)
+
+
 def may_decide_bearers(user: User) -> bool:
     return is_staff(user)
 

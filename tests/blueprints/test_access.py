@@ -130,11 +130,11 @@ ROUTES = [
     ("POST", "/travel/estimate?team_id={team_id}", SECRETARIAT),  # officers: their own team only
     ("GET", "/travel/{trip_id}", {ADMIN, STAFF, FINANCE}),  # officers: their own trips only
     ("GET", "/travel/{trip_id}/edit", SECRETARIAT),
-    ("POST", "/travel/{trip_id}/review", {FINANCE}),
+    ("POST", "/travel/{trip_id}/review", {ADMIN, STAFF, FINANCE}),  # the trip's route decides who acts
     ("POST", "/travel/{trip_id}/bearer", SECRETARIAT),
     ("POST", "/travel/{trip_id}/cancel", SECRETARIAT),
     ("GET", "/travel/{trip_id}/claim", SECRETARIAT),
-    ("POST", "/travel/{trip_id}/claim/review", {FINANCE}),
+    ("POST", "/travel/{trip_id}/claim/review", {ADMIN, STAFF, FINANCE}),
     ("POST", "/travel/{trip_id}/receipts", SECRETARIAT),
     ("GET", "/travel/receipts/{receipt_id}", {ADMIN, STAFF, FINANCE}),
     ("GET", "/travel/budget", {ADMIN, STAFF, FINANCE}),

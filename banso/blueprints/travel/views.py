@@ -210,7 +210,7 @@ def _after(trip: TripRequest, action, success: str, anchor: str = ""):
 
 
 @bp.post("/<int:trip_id>/review")
-@allowed(policy.may_review, refused="travel.detail")
+@allowed(policy.may_review_any, refused="travel.detail")
 def review(trip_id: int):
     trip = _trip(trip_id)
     decision = request.form.get("decision", "")
@@ -283,7 +283,7 @@ def _claim_page(trip: TripRequest, form: ReceiptForm):
 
 
 @bp.post("/<int:trip_id>/claim/review")
-@allowed(policy.may_review, refused="travel.detail")
+@allowed(policy.may_review_any, refused="travel.detail")
 def review_claim(trip_id: int):
     trip = _trip(trip_id)
     decision = request.form.get("decision", "")
