@@ -26,3 +26,17 @@ def population_check_open(application: Application) -> bool:
 def is_late(application: Application) -> bool:
     """An answer received after the deadline waits for an admin (APP-6)."""
     return application.status == S.LATE
+
+
+SPREADSHEETS = (".xlsx", ".csv")
+
+
+def is_mailed_answer_file(attachment) -> bool:
+    """A kept spreadsheet that came with an incoming mail: what may be imported as the survey's answers."""
+    return (attachment.kept and attachment.message.kind == "incoming"
+            and attachment.filename.lower().endswith(SPREADSHEETS))
+
+
+def may_import_mailed(attachment, user: User) -> bool:
+    """Importing a mailed answer form from an inquiry's thread: the secretariat, for such a file."""
+    return is_mailed_answer_file(attachment) and may_handle(user)

@@ -17,6 +17,7 @@ from banso.clock import JST
 from banso.extensions import db
 from banso.formatting import jst_datetime
 from banso.models import Application, ImportBatch, Municipality, OfficialPopulation, User
+from banso.policies import applications as applications_policy
 from banso.reading import read_datetime, read_email, read_fields, read_phone
 from banso.reference import FIELDS, PREFECTURES, field_label
 from banso.services import InputError, applications, imports, municipal_lookup, municipalities
@@ -131,8 +132,8 @@ def start_from_mail(attachment, phase, *, actor: User) -> ImportBatch:
     own Date (when the municipality sent it), and the preview says so."""
     from banso.services import files
 
-    if not attachment.filename.lower().endswith((".xlsx", ".csv")):
-        raise InputError(f"「{attachment.filename}」は回答フォームのExcel（.xlsx）またはCSVではありません。")
+    if not applications_policy.is_mailed_answer_file(attachment):
+        raise InputError(f"「{attachment.filename}」は、受信したメールに添付された回答フォームのExcel（.xlsx）またはCSVではありません。")
     message = attachment.message
     sent = message.sent_at or message.at
     return imports.start(KIND, phase, attachment.filename, files.read(attachment.sha256), actor=actor,

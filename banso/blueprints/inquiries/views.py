@@ -12,6 +12,7 @@ from banso.listing import export, export_workbook, page_or_fragment, paginate, s
 from banso.models import InboundMail, Inquiry, InquiryAttachment, InquiryMessage, Municipality, Officer, ReplyTemplate, User
 from banso.models.inquiry import CATEGORIES, CHANNELS, MAIL_OUTCOMES, ORG_TYPES, InquiryStatus
 from banso.permissions import FORM_PAGE, allowed
+from banso.policies import applications as applications_policy
 from banso.policies import inquiries as policy
 from banso.services import InputError, inquiries, phases
 
@@ -182,8 +183,7 @@ def _detail_page(inquiry: Inquiry, reply_form: MessageForm):
 
 def _intake_phase_for(thread) -> object | None:
     """The survey a mailed answer form on this thread would be imported into — asked only where there is one."""
-    sheets = any(a.kept and m.kind == "incoming" and a.filename.lower().endswith((".xlsx", ".csv"))
-                 for m in thread for a in m.attachments)
+    sheets = any(applications_policy.is_mailed_answer_file(a) for m in thread for a in m.attachments)
     return phases.selected_phase(None, phases.INTAKE) if sheets else None
 
 
