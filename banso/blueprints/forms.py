@@ -238,6 +238,13 @@ def act(action, success: str, then):
     return then
 
 
+def report_decision(case, done: str, matter: str) -> None:
+    """What a decision drafted on its route (services/approvals.decide_through_route) came to: ``done`` when it was
+    taken at once (the 起案者's 専決), or that ``matter`` now waits for the route's last step."""
+    flash(done if case.status == "approved" else
+          f"{matter}を起案しました。決裁ルートの最後の決裁で決まります（進み具合は「決裁」の画面で確かめられます）。", "success")
+
+
 def opened_version() -> str | None:
     """The record's version when its page was opened (the form's hidden ``version``): services refuse a save over
     a newer one (services.check_version)."""

@@ -4,7 +4,7 @@ from flask_login import current_user
 from banso.blueprints.applications import bp
 from banso.blueprints.applications.forms import (ApplicationForm, ContinuationForm, ContinuationImportForm, ImportForm,
                                                  LateAcceptanceForm, StatusForm)
-from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk, safe_next
+from banso.blueprints.forms import act, already_sent, on_refusal, report_bulk, report_decision, safe_next
 from banso.blueprints.imports.views import start_upload
 from banso.clock import JST, now
 from banso.extensions import db
@@ -153,8 +153,7 @@ def accept_late(application_id: int):
 
     form.validate_on_submit()
     case = applications.request_late_acceptance(application, reason=form.reason.data, actor=current_user)
-    flash("期限後の回答を、理由を記録して受け付けました。" if case.status == "approved" else
-          "期限後の受付を起案しました。決裁ルートの最後の決裁で受け付けます。", "success")
+    report_decision(case, "期限後の回答を、理由を記録して受け付けました。", "期限後の受付")
     return redirect(url_for("applications.detail", application_id=application.id))
 
 

@@ -1,8 +1,8 @@
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from banso.blueprints.forms import act, opened_version
+from banso.blueprints.forms import act, opened_version, report_decision
 from banso.blueprints.publication import bp, public_bp
 from banso.extensions import db
 from banso.listing import export, export_workbook
@@ -49,8 +49,7 @@ def confirm():
     phase = _phase()
     reason = request.form.get("reason", "")
     case = publication.request_confirmation(phase, actor=current_user, reason=reason)
-    flash(f"{phase.name}のマッチング結果を確定しました。" if case.status == "approved" else
-          f"{phase.name}のマッチング結果の確定を起案しました。決裁ルートの最後の決裁で確定します。", "success")
+    report_decision(case, f"{phase.name}のマッチング結果を確定しました。", f"{phase.name}のマッチング結果の確定")
     return redirect(url_for("publication.index", phase=phase.number))
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from banso.formatting import parse_id, wareki
-from banso.blueprints.forms import act, already_sent, on_refusal, opened_version
+from banso.blueprints.forms import act, already_sent, on_refusal, opened_version, report_decision
 from banso.blueprints.teams import bp, matching_bp
 from banso.blueprints.teams.forms import ActivityForm, ExtensionForm, ReopenForm, ReplacementForm, ReportForm
 from banso.clock import today_jst
@@ -212,8 +212,7 @@ def extend(team_id: int):
     form.validate_on_submit()
     case = teams.request_extension(team, new_end=form.new_end.data, reason=form.reason.data, actor=current_user,
                                    expected_version=opened_version())
-    flash("支援期間の延長を記録しました。" if case.status == "approved" else
-          "支援期間の延長を起案しました。決裁ルートの最後の決裁で記録されます（決裁の画面で進み具合を確かめられます）。", "success")
+    report_decision(case, "支援期間の延長を記録しました。", "支援期間の延長")
     return redirect(url_for("teams.detail", team_id=team.id))
 
 

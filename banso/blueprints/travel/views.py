@@ -2,7 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal, opened_version
+from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal, opened_version, report_decision
 from banso.blueprints.travel import bp
 from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
@@ -413,8 +413,7 @@ def revise_cap():
         flash("；".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("travel.budget", phase=phase.number))
     case = travel.request_cap_revision(phase, form.new_cap.data, form.reason.data, actor=current_user)
-    flash(f"予算上限を{form.new_cap.data:,}円に改定しました。" if case.status == "approved" else
-          "予算上限の改定を起案しました。決裁ルートの最後の決裁で改定されます。", "success")
+    report_decision(case, f"予算上限を{form.new_cap.data:,}円に改定しました。", "予算上限の改定")
     return redirect(url_for("travel.budget", phase=phase.number))
 
 
