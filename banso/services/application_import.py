@@ -225,13 +225,8 @@ def _received(values: dict[str, str], ctx: _Context, errors: dict[str, str], not
 
 
 def _contact(values: dict[str, str], errors: dict[str, str]) -> tuple[str, str]:
-    email, problem = read_email(values.get("メールアドレス", ""))
-    if problem:
-        errors["メールアドレス"] = problem
-    phone, problem = read_phone(values.get("電話番号", ""))
-    if problem:
-        errors["電話番号"] = problem
-    return email or "", phone or ""
+    return (imports.read_cell(values, "メールアドレス", read_email, errors) or "",
+            imports.read_cell(values, "電話番号", read_phone, errors) or "")
 
 
 def _check_row(number: int, values: dict[str, str], ctx: _Context) -> imports.Row:

@@ -50,6 +50,14 @@ class Row:
 IMPORTERS: dict[str, Importer] = {}
 
 
+def read_cell(values: dict[str, str], column: str, reader, errors: dict[str, str], **options):
+    """A row's cell read by one of banso/reading.py's readers; what it cannot read goes on the column's error."""
+    value, problem = reader(values.get(column, ""), **options)
+    if problem:
+        errors[column] = problem
+    return value
+
+
 def register(importer: Importer) -> Importer:
     IMPORTERS[importer.kind] = importer
     return importer

@@ -78,18 +78,12 @@ class OfficerImporter:
         ministry = officers.find_ministry(values.get("府省庁", ""), ctx.ministries)
         if values.get("府省庁") and ministry is None:
             errors["府省庁"] = f"「{values['府省庁']}」は府省庁等の一覧にありません。正式名称で記入してください。"
-        birth, problem = read_date(values.get("生年月日", ""), what="生年月日")
-        if problem or birth is None:
-            errors["生年月日"] = problem or "生年月日を入力してください。"
-        fields, problem = read_fields(values.get("専門分野", ""))
-        if problem:
-            errors["専門分野"] = problem
-        email, problem = read_email(values.get("メールアドレス", ""))
-        if problem:
-            errors["メールアドレス"] = problem
-        phone, problem = read_phone(values.get("電話番号", ""))
-        if problem:
-            errors["電話番号"] = problem
+        birth = imports.read_cell(values, "生年月日", read_date, errors, what="生年月日")
+        if birth is None:
+            errors.setdefault("生年月日", "生年月日を入力してください。")
+        fields = imports.read_cell(values, "専門分野", read_fields, errors) or []
+        email = imports.read_cell(values, "メールアドレス", read_email, errors)
+        phone = imports.read_cell(values, "電話番号", read_phone, errors)
         officer_type = _TYPE_BY_LABEL.get(values.get("区分", ""))
         if officer_type is None:
             errors["区分"] = "区分は「地方創生支援官」か「地方創生支援オフィサー」です。"
