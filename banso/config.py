@@ -120,6 +120,11 @@ def _core(setting, instance: Path, production: bool) -> dict:
         # PUB-3's early release: the confirming admin must not have been created, invited, reset or changed by the
         # requester within this many days (services/publication.release).
         "EARLY_RELEASE_INDEPENDENCE_DAYS": int(setting("EARLY_RELEASE_INDEPENDENCE_DAYS", 30)),
+        # 決裁 (services/approvals): each step's due date in business days unless its route says (期限N日), a reminder
+        # to the step's people the day after, and escalation (to the next step, or the admins at the last) as many
+        # business days later again; 精算 up to this amount may be decided in bulk from the inbox.
+        "APPROVAL_DUE_DAYS": int(setting("APPROVAL_DUE_DAYS", 3)),
+        "APPROVAL_BULK_CLAIM_LIMIT_YEN": int(setting("APPROVAL_BULK_CLAIM_LIMIT_YEN", 50000)),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         # The documents Banso issues (services/documents): the 文書番号's prefix (府地創伴第12号), who signs the letters to
         # municipalities, and the 任命権者 of the officers' 併任 on their 辞令.

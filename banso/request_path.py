@@ -102,7 +102,10 @@ def register(app: Flask, render_error) -> None:
             return render_error(422, violation.message)
         if form is None:
             flash(violation.message, "error")
-            return respond()
+            response = make_response(respond())
+            if isinstance(violation, EditedMeanwhile) and response.status_code < 300:
+                response.status_code = 409  # a page shown again because someone acted first (a 決裁 raced)
+            return response
         add_violation(form, violation)
         response = make_response(respond())
         if isinstance(violation, EditedMeanwhile):

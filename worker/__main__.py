@@ -30,6 +30,8 @@ def _sweep_forever(app, stop: threading.Event) -> None:
                     log.info("入力が変わったマッチングの計画を再計画に回しました")
                 if jobs.chase_inquiries():
                     log.info("問い合わせの催促・通知を送信キューに入れました")
+                if jobs.chase_approvals():
+                    log.info("期限を過ぎた決裁の催促・通知を送信キューに入れました")
             except Exception:  # the sweep must outlive a database or Redis hiccup
                 log.exception("定期処理に失敗しました")
 

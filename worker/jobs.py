@@ -261,6 +261,18 @@ def fetch_mailbox() -> int:
         db.session.remove()
 
 
+def chase_approvals() -> int:
+    """On the worker's timer: 決裁 steps past their due date remind their people, and later escalate (each once)."""
+    from banso.services import approvals
+
+    try:
+        sent = approvals.chase()
+        db.session.commit()
+        return sent
+    finally:
+        db.session.remove()
+
+
 def chase_inquiries() -> int:
     """On the worker's timer: the help desk's digests, escalations, reminders and closings (banso/services/helpdesk.py)."""
     from banso.services import helpdesk

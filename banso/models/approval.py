@@ -14,7 +14,8 @@ from banso.models.user import User
 
 CASE_STATUSES = {"in_progress": "決裁中", "approved": "決裁済", "returned": "差戻し", "withdrawn": "取下げ", "rejected": "却下"}
 VERBS = {"submit": "起案", "approve": "承認", "return": "差戻し", "recall": "引戻し", "withdraw": "取下げ", "reject": "却下",
-         "skip": "後閲（不在のため通過）", "read_after": "閲了"}
+         "skip": "後閲（不在のため通過）", "read_after": "閲了",
+         "pull_up": "引上げ（上位の決裁者が通過）"}
 
 
 class ApprovalRoute(db.Model):
@@ -40,11 +41,14 @@ class ApprovalCase(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('in_progress', 'approved', 'returned', 'withdrawn', 'rejected')", name="status_known"),
         Index("ix_approval_cases_subject", "kind", "subject_id"),
+        Index("ix_approval_cases_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
     subject_id: Mapped[int | None]
+    # The team the matter concerns (a trip's, an extension's): the case is held with the team until release (PUB-2).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     route_id: Mapped[int] = mapped_column(ForeignKey("approval_routes.id"))
     drafter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -53,6 +57,8 @@ class ApprovalCase(db.Model):
     revision: Mapped[int] = mapped_column(default=1)  # v1, v2 … after each 差戻し and re-submission
     payload: Mapped[dict[str, Any]] = mapped_column(db.JSON, default=dict)  # what the decision does, when taken
     submitted_at: Mapped[datetime] = mapped_column(default=now)
+    step_since: Mapped[datetime | None] = mapped_column(default=now)  # when its current step began: its due date
+    reminded: Mapped[int] = mapped_column(default=0, server_default="0")  # reminders sent for the current step
     decided_at: Mapped[datetime | None]
 
     route: Mapped[ApprovalRoute] = relationship()

@@ -196,6 +196,10 @@ class TripRequest(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
+    # 旅費法第5条: the trip was made otherwise than its 旅行命令 said (a change that could not wait), as recorded
+    departure_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    departure_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    departure_recorded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     phase: Mapped[Phase] = relationship()
@@ -203,6 +207,7 @@ class TripRequest(db.Model):
     filed_by: Mapped[User | None] = relationship(foreign_keys=[filed_by_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     bearer_decided_by: Mapped[User | None] = relationship(foreign_keys=[bearer_decided_by_id])
+    departure_recorded_by: Mapped[User | None] = relationship(foreign_keys=[departure_recorded_by_id])
     travellers: Mapped[list[TripTraveller]] = relationship(back_populates="trip", cascade="all, delete-orphan",
                                                            order_by="TripTraveller.id")
     estimate_lines: Mapped[list[TripEstimateLine]] = relationship(back_populates="trip", cascade="all, delete-orphan",

@@ -2,7 +2,7 @@
 
 Every ORM query run while a request is served gets the hold added (a ``do_orm_execute`` hook adding
 ``with_loader_criteria``) for anything that names a team: teams, memberships, extensions, replacements,
-activities, reports, visit plans, trips and everything on a trip, inquiries linked to a team. A query that
+activities, reports, visit plans, trips and everything on a trip, inquiries linked to a team, 決裁 cases about a team. A query that
 forgets the hold is still held. The viewer sees:
 
 - the secretariat (admin, secretariat): everything;
@@ -26,7 +26,7 @@ from sqlalchemy.orm import ORMExecuteState, UserDefinedOption, with_loader_crite
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
 
-from banso.models import (Activity, Application, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer,
+from banso.models import (Activity, Application, ApprovalCase, ApplicationStatus, HalfYearReport, Inquiry, MemberReplacement, Officer,
                           Publication, PublicationStatus, Receipt, Role, Team, TeamActivityDates, TeamExtension,
                           TeamMembership, TravelClaim, TravelClaimLine, TripEstimateLine, TripRequest, TripTraveller, User)
 from banso.models.travel import TeamTravelPlan
@@ -160,7 +160,7 @@ def lifted(why: str):
         setattr(g, _LIFTED, before)
 
 
-_HELD_TABLES = frozenset(model.__tablename__ for model in (Team, TripRequest, Inquiry, MemberReplacement, *_NAMES_A_TEAM,
+_HELD_TABLES = frozenset(model.__tablename__ for model in (Team, TripRequest, Inquiry, MemberReplacement, ApprovalCase, *_NAMES_A_TEAM,
                                                             *_ON_A_TRIP, *_ON_A_CLAIM))
 _HELD_NAME = re.compile(r"\b(" + "|".join(sorted(_HELD_TABLES)) + r")\b", re.IGNORECASE)
 
@@ -239,6 +239,9 @@ def _build_criteria(scope: Scope) -> list:
                                                            scope.trip_condition(trip)).correlate_except(_CLAIM, _TRIP),
                                      include_aliases=True) for model in _ON_A_CLAIM]
     options.append(with_loader_criteria(Inquiry, or_(Inquiry.team_id.is_(None), Inquiry.team_id.in_(visible_teams)),
+                                        include_aliases=True))
+    # A 決裁 case about a team (its trip, order change, claim, extension) is held with the team.
+    options.append(with_loader_criteria(ApprovalCase, or_(ApprovalCase.team_id.is_(None), ApprovalCase.team_id.in_(visible_teams)),
                                         include_aliases=True))
     return options
 

@@ -17,6 +17,8 @@ from banso.policies.roles import is_admin, is_finance, is_officer, is_staff, sig
 CORRECTABLE = (TripStatus.SUBMITTED, TripStatus.RETURNED)  # the request corrected, its bearer decided
 CLAIMABLE = (TripStatus.APPROVED, TripStatus.CLAIM_RETURNED)
 CANCELLABLE = (TripStatus.SUBMITTED, TripStatus.RETURNED, TripStatus.APPROVED)
+CHANGEABLE = (TripStatus.APPROVED,)  # an issued 旅行命令 is changed by a 変更 case until its claim (旅費法第4条)
+ORDERED = (TripStatus.APPROVED, TripStatus.CLAIM_SUBMITTED, TripStatus.CLAIM_RETURNED, TripStatus.SETTLED)
 
 
 def _reads_figures(user: User) -> bool:
@@ -72,6 +74,18 @@ def may_correct(trip: TripRequest, user: User) -> bool:
     return trip.status in CORRECTABLE and may_edit(trip, user)
 
 
+def may_request_change(trip: TripRequest, user: User) -> bool:
+    """A change of the issued 旅行命令 (dates, destination, travellers, means): asked by whoever may file for the trip."""
+    return trip.status in CHANGEABLE and may_edit(trip, user)
+
+
+def may_record_departure(trip: TripRequest, user: User) -> bool:
+    """旅費法第5条: that the trip was made otherwise than ordered — recorded by whoever may file for it, once it began."""
+    from banso.clock import today_jst
+
+    return trip.status in ORDERED and trip.depart_on <= today_jst() and may_edit(trip, user)
+
+
 def may_claim(trip: TripRequest, user: User) -> bool:
     return trip.status in CLAIMABLE and may_edit(trip, user)
 
@@ -119,6 +133,8 @@ def may_review_request(trip: TripRequest, user: User) -> bool:
         return may_review(user)
     return approvals.may_act(case, user)[0]
 
+
+CHANGE = "travel_order_change"  # a change of an issued 旅行命令 goes along its own route
 
 CLAIM = "claim"  # a claim is settled on its route (精算: finance, by default)
 

@@ -111,8 +111,8 @@ def request_confirmation(phase: Phase, *, actor: User, reason: str = ""):
                                           subject_id=phase.id)
 
 
-def _decided_confirmation(payload: dict, decider: User) -> None:
-    confirm(db.session.get(Phase, payload["phase_id"]), actor=decider, reason=payload["reason"])
+def _decided_confirmation(case, decider: User) -> None:
+    confirm(db.session.get(Phase, case.payload["phase_id"]), actor=decider, reason=case.payload["reason"])
 
 
 approvals.register("matching_confirm", _decided_confirmation)
@@ -194,20 +194,50 @@ def _notice(already: set[str], key: str, obj, email: str, name: str, user: User 
 
 
 def request_early_release(phase: Phase, reason: str, *, actor: User) -> Publication:
-    """Releasing before the planned time needs a reason from one admin and the confirmation of another."""
+    """Releasing before the planned time is a 決裁 (公表の前倒し): an admin drafts it with a reason; it is released
+    when its route decides — by an admin independent of the 起案者 (PUB-3, checked at the decision). A new request
+    withdraws the one not yet decided."""
     if not policy.may_decide(actor):
         raise NotPermitted("公表の前倒しを申請できるのは事務局管理者のみです。")
     if not (reason or "").strip():
         raise InputError("前倒しの理由を入力してください。", "reason")
     publication = publication_of(phase)
+    if publication.is_released:
+        raise WrongState("既に公表されています。")
+    if (waiting := approvals.open_case("early_release", phase.id)) is not None:
+        approvals.withdraw(waiting, actor, "前倒しの再申請", for_the_subject=True)
     publication.early_reason, publication.early_requested_by_id, publication.early_requested_at = reason.strip()[:1000], actor.id, now()
     audit.record("request_early_release", publication, actor=actor, summary=f"{phase.name}の公表の前倒しを申請（{publication.early_reason}）")
+    approvals.decide_through_route("early_release", f"{phase.name}の公表の前倒し", {"phase_id": phase.id, "reason": publication.early_reason},
+                                   drafter=actor, subject_id=phase.id)
     return publication
 
 
-def release(phase: Phase, *, actor: User | None) -> bool:
+def _decided_early_release(case, decider: User) -> None:
+    release(db.session.get(Phase, case.payload["phase_id"]), actor=decider, early_case=case)
+
+
+approvals.register("early_release", _decided_early_release)
+
+
+def _check_independent(case, actor: User) -> None:
+    """PUB-3: everyone who approved the 前倒し is another admin than its 起案者 and independent of them — not made,
+    invited, reset or given a role by them within EARLY_RELEASE_INDEPENDENCE_DAYS, not registered after the request —
+    whatever route the organisation set."""
+    requester, days = case.drafter, current_app.config["EARLY_RELEASE_INDEPENDENCE_DAYS"]
+    deciders = approvals.approvers(case) or [actor]
+    for person in deciders:
+        if person.id == requester.id:
+            raise RuleViolation("PUB-3", "前倒しの公表は、申請した方とは別の事務局管理者が確認して行います。")
+        if person.created_at > case.submitted_at or users.made_by(person, requester, days=days):
+            raise RuleViolation("PUB-3", f"前倒しの公表を確認できるのは、申請した方とは独立した事務局管理者です（申請者が{days}日以内に"
+                                         "作成・招待・再設定・変更したアカウントや、申請より後に登録されたアカウントでは確認できません）。")
+
+
+def release(phase: Phase, *, actor: User | None, early_case=None) -> bool:
     """PUB-3: the results become public and held notifications go out. Releasing twice does nothing more.
-    ``actor`` None is the scheduled job (or the worker's catch-up) at or after the planned time."""
+    ``actor`` None is the scheduled job (or the worker's catch-up) at or after the planned time; before it, only the
+    decision of a 公表の前倒し case (``early_case``) releases."""
     db.session.execute(update(Publication).where(Publication.phase_id == phase.id).values(phase_id=Publication.phase_id)
                        .execution_options(synchronize_session=False))  # one release at a time
     publication = publication_of(phase)
@@ -223,14 +253,10 @@ def release(phase: Phase, *, actor: User | None) -> bool:
             return False  # the job ran early (a changed schedule): the planned time decides
         if not policy.may_decide(actor):
             raise NotPermitted("公表を行えるのは事務局管理者のみです。")
-        if publication.early_requested_by_id is None:
-            raise RuleViolation("PUB-3", "予定日時より前に公表するには、前倒しの理由を申請してください。")
-        if publication.early_requested_by_id == actor.id:
-            raise RuleViolation("PUB-3", "前倒しの公表は、申請した方とは別の事務局管理者が確認して行います。")
-        days = current_app.config["EARLY_RELEASE_INDEPENDENCE_DAYS"]
-        if actor.created_at > publication.early_requested_at or users.made_by(actor, publication.early_requested_by, days=days):
-            raise RuleViolation("PUB-3", f"前倒しの公表を確認できるのは、申請した方とは独立した事務局管理者です（申請者が{days}日以内に"
-                                         "作成・招待・再設定・変更したアカウントや、申請より後に登録されたアカウントでは確認できません）。")
+        if early_case is None:
+            raise RuleViolation("PUB-3", "予定日時より前に公表するには、前倒しの理由を申請し、その決裁を受けてください"
+                                         "（決裁されると、その時点で公表されます）。")
+        _check_independent(early_case, actor)
     elif actor is not None and not policy.may_decide(actor):
         raise NotPermitted("公表を行えるのは事務局管理者のみです。")
     at = now()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from banso.extensions import db
 from banso.models import ApprovalAction, DocumentBatch, InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
-from banso.services import (application_import, calendar_feed, documents, imports, inquiries, matching, notifications, officers, teams, travel,
+from banso.services import (application_import, approvals, calendar_feed, documents, imports, inquiries, matching, notifications, officers, teams, travel,
                             users as accounts)
 from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
@@ -66,6 +66,13 @@ ROUTES = [
     ("GET", "/approvals/", EVERYONE),
     ("POST", "/approvals/absences", EVERYONE),
     ("POST", "/approvals/read/{approval_action_id}", EVERYONE),
+    ("GET", "/approvals/summary", EVERYONE),
+    ("POST", "/approvals/bulk", EVERYONE),
+    ("GET", "/approvals/{approval_case_id}", {ADMIN, STAFF, FINANCE}),  # the claim's: finance decides it; officers no
+    ("POST", "/approvals/{approval_case_id}", {ADMIN, STAFF, FINANCE}),
+    ("GET", "/travel/{ordered_trip_id}/change", SECRETARIAT),
+    ("POST", "/travel/{ordered_trip_id}/change", SECRETARIAT),
+    ("POST", "/travel/{trip_id}/departure", SECRETARIAT),
     ("GET", "/approvals/routes", EVERYONE),
     ("POST", "/approvals/routes", EVERYONE),
     ("GET", "/travel/orders?phase={number}", {ADMIN, STAFF, FINANCE}),
@@ -259,7 +266,10 @@ def ids(app, redis_url):
             db.session.add(document_batch)
             db.session.flush()
             order = db.session.scalar(select(ApprovalAction.id).order_by(ApprovalAction.id).limit(1))
-            result |= {"document_id": document.id, "document_batch_id": document_batch.id, "template_kind": "appointment",
+            ordered = make_trip(team, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
+            travel.review_request(ordered, "approve", actor=make_user(Role.FINANCE))
+            result |= {"ordered_trip_id": ordered.id,
+                       "approval_case_id": approvals.open_case("claim", trip.id).id,"document_id": document.id, "document_batch_id": document_batch.id, "template_kind": "appointment",
                        "approval_action_id": order or 999_999}
             db.session.commit()
         world.redis = RedisSnapshot(redis_url)

@@ -40,7 +40,7 @@ def test_each_role_sees_what_waits_for_them_on_the_home_page(app, client, clock)
 
     login(client, emails["admin"])
     home = client.get("/").get_data(as_text=True)
-    assert "第3期の公表の前倒し" in home and "別の管理者の確認を待っています" in home
+    assert "第3期の公表の前倒し" in home and "決裁（申請者とは独立した管理者の確認）を待っています" in home
     assert "第2期（支援期間中）の日程" in home  # December: last phase's teams beside this phase's survey
     client.post("/logout")
 

@@ -1,6 +1,6 @@
 """Issue 34 end to end: an officer files a trip; on a route of the secretariat's 旅行命令権者 then 会計 (合議), the
 first decides from their 決裁 inbox, finance second; the 旅行命令簿 names the order; the trip's page shows its
-timeline."""
+timeline; after the trip finance settles the claim from the inbox."""
 import pytest
 
 from banso.extensions import db
@@ -43,7 +43,9 @@ def test_a_trip_decided_from_the_inbox_along_its_route(app, live_server, page, b
     sign_in(commander_page, live_server, "kacho@banso.example", PASSWORD)
     commander_page.goto(f"{live_server}/approvals/")
     assert "決裁待ち（1件）" in commander_page.locator("#waiting").inner_text()
-    commander_page.locator("#waiting a").first.click()  # to the trip itself
+    commander_page.locator("#waiting a").first.click()  # the case: its timeline, and where it is decided
+    assert "起案" in commander_page.locator("#case-timeline").inner_text()
+    commander_page.get_by_role("link", name="出張申請の画面").click()  # a trip is decided with its budget check
     commander_page.once("dialog", lambda dialog: dialog.accept())
     commander_page.get_by_role("button", name="承認する").click()
     commander_page.locator("#travel-order").wait_for()
@@ -62,4 +64,24 @@ def test_a_trip_decided_from_the_inbox_along_its_route(app, live_server, page, b
     assert "決裁済" in timeline and "旅行命令権者 課長" in timeline and "松岡 由紀" in timeline
     finance.goto(f"{live_server}/travel/orders?phase={phase}")
     assert "松岡 由紀" in finance.locator("#orders-table").inner_text()
+
+    with app.app_context():  # the officer files the claim after the trip (its receipts are the claim page's own test)
+        from sqlalchemy import select
+
+        from banso.models import TripRequest, User
+        from banso.services import travel
+
+        trip = db.session.get(TripRequest, int(trip_url.rstrip("/").rsplit("/", 1)[1]))
+        lines = [travel.ClaimInput(line.officer_id, line.category, line.amount_yen) for line in trip.estimate_lines]
+        travel.file_claim(trip, lines, [("receipt.pdf", b"%PDF-1.4\n%%EOF\n")], actor=db.session.scalar(select(User).where(User.email == "ishida@banso.example")))
+        db.session.commit()
+    finance.goto(f"{live_server}/approvals/")
+    waiting = finance.locator("#waiting")
+    assert "精算" in waiting.inner_text()
+    waiting.get_by_role("checkbox").first.check()
+    finance.once("dialog", lambda dialog: dialog.accept())
+    finance.get_by_role("button", name="選んだ案件をまとめて承認する").click()
+    finance.get_by_text("1件を「承認」にしました").wait_for()
+    finance.goto(trip_url)
+    assert "精算済" in finance.locator("main").inner_text()
     finance_context.close()

@@ -72,12 +72,24 @@ def test_an_admins_day_starts_with_the_early_release_waiting_for_them(app, live_
         make_user(Role.ADMIN, email="admin2@banso.example")
         phase.publication_at = jst(2027, 3, 24, 10)
         publication.request_early_release(phase, "知事の記者会見に合わせるため", actor=requester)
+        phase_id = phase.id
         db.session.commit()
     sign_in(page, live_server, "admin2@banso.example", PASSWORD)
     waiting = page.locator("#waiting-for-me")
-    assert "別の管理者の確認を待っています" in waiting.inner_text() and "依頼 管理者" in waiting.inner_text()
+    assert "決裁（申請者とは独立した管理者の確認）を待っています" in waiting.inner_text() and "依頼 管理者" in waiting.inner_text()
     waiting.get_by_role("link").first.click()
-    page.get_by_text("別の管理者が「公表する」を押すと公表されます").wait_for()
+    early = page.locator("#early-case")
+    early.wait_for()
+    assert "決裁中" in early.inner_text()
+    early.get_by_role("link").click()  # the case: the second admin decides it there, and it is released
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="承認する").click()
+    page.get_by_text("を承認しました").wait_for()
+    assert "決裁済" in page.locator("#case-timeline").inner_text()
+    with app.app_context():
+        from banso.models import Phase
+
+        assert publication.is_released(db.session.get(Phase, phase_id))
 
 
 def test_a_finance_users_day_starts_with_the_claims_waiting(app, live_server, page):

@@ -51,7 +51,7 @@ def test_the_scenario_absence_deputy_read_after_recall_and_send_back(ctx, app):
         assert approvals.may_act(case, p["A"])[0] is True  # A could still decide themselves
         allowed, whom, _ = approvals.may_act(case, p["B"])
         assert allowed and whom == p["A"].id
-        assert case in [c for c, _ in approvals.waiting_for(p["B"])]
+        assert case in [w.case for w in approvals.waiting_for(p["B"])]
         approvals.approve(case, p["B"])
         assert case.status == "approved"
         decided = [a for a in case.actions if a.verb == "approve"][-1]
@@ -85,13 +85,18 @@ def test_nobody_decides_twice_nor_their_own_and_no_proxy_steps_wait(ctx):
         assert approvals.may_act(own, p["S"]) == (False, None, "自分が起案したものは決裁できません。")
         admin2 = make_user(Role.ADMIN, name="管理者2")
         approvals.record_absence(admin2, date(2026, 8, 10), date(2026, 8, 14), p["B"], actor=admin2)
-        cap = approvals.start("cap_revision", "予算上限の改定", drafter=p["S"])
-        assert approvals.may_act(cap, p["B"])[0] is False  # 代決不可: the deputy does not decide it
-        early = approvals.start("early_release", "公表の前倒し", drafter=p["S"])
-        approvals.approve(early, p["admin"])
-        assert approvals.may_act(early, p["admin"])[0] is False  # the second step needs another admin
-        approvals.approve(early, admin2)
-        assert early.status == "approved"
+        approvals.set_route("claim", [{"label": "管理者", "who": [{"role": "admin"}], "need": "one", "no_proxy": True},
+                                      {"label": "別の管理者", "who": [{"role": "admin"}], "need": "one", "no_proxy": True}],
+                            actor=p["admin"])
+        guarded = approvals.start("claim", "代決不可の二段階", drafter=p["S"])
+        assert guarded.status == "in_progress"
+        approvals.approve(guarded, p["admin"])
+        assert approvals.may_act(guarded, p["admin"])[0] is False  # the second step needs another admin
+        assert approvals.may_act(guarded, p["B"])[0] is False  # 代決不可: admin2's deputy does not decide it
+        with pytest.raises(NotPermitted):
+            approvals.approve(guarded, p["B"])
+        approvals.approve(guarded, admin2)
+        assert guarded.status == "approved"
 
 
 def test_a_route_change_is_a_new_version_and_a_running_case_keeps_its_own(ctx):

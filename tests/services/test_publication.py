@@ -10,7 +10,7 @@ from banso import queue
 from banso.extensions import db
 from banso.policies import hold
 from banso.models import AuditEntry, Notification, Officer, Phase, Publication, Role, Team
-from banso.services import RuleViolation, applications, publication, teams
+from banso.services import RuleViolation, applications, approvals, publication, teams
 from tests.conftest import run_worker
 from tests.factories import (MINISTRY_CYCLE, make_eligible_application, make_ready_officer, make_team, make_user)
 
@@ -95,7 +95,23 @@ def test_pub_2_a_notice_revealing_the_matching_waits_for_the_release(world, app,
     assert len(replacements) == 5
 
 
-def test_pub_3_an_early_release_needs_a_reason_and_a_second_admin(world, clock):
+def _early_case(phase):
+    return approvals.open_case("early_release", phase.id)
+
+
+def _refused_decision(case, user, match):
+    """A decision refused at its execution leaves nothing behind (a request rolls back; here a savepoint)."""
+    with pytest.raises(RuleViolation, match=match) as refused:
+        with db.session.begin_nested():
+            approvals.approve(case, user)
+    assert refused.value.rule_id == "PUB-3"
+
+
+def test_pub_3_an_early_release_is_a_decision_on_its_route_by_a_second_admin(world, clock):
+    """Issue 34: the early release is a 決裁 (公表の前倒し) — drafted by one admin with a reason, released when its
+    route decides; the route's step is another admin, and the 起案者 can neither decide it nor release by hand."""
+    from banso.services import NotPermitted
+
     phase, staff, admin, admin2 = world["phase"], world["staff"], world["admin"], world["admin2"]
     phase.publication_at = clock.at.replace(year=2027)  # planned next year
     publication.confirm(phase, actor=staff)
@@ -105,13 +121,34 @@ def test_pub_3_an_early_release_needs_a_reason_and_a_second_admin(world, clock):
     with pytest.raises(RuleViolation, match="理由"):
         publication.request_early_release(phase, "", actor=admin)
     publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
-    with pytest.raises(RuleViolation, match="別の事務局管理者"):
-        publication.release(phase, actor=admin)
+    case = _early_case(phase)
+    assert case.status == "in_progress" and not publication.is_released(phase)
+    with pytest.raises(RuleViolation, match="前倒しの理由を申請"):
+        publication.release(phase, actor=admin2)  # not by hand: only the decision releases early
     assert publication.release(phase, actor=None) is False  # the job does not release early
-    assert publication.release(phase, actor=admin2) is True
-    assert publication.release(phase, actor=admin2) is False  # releasing twice changes nothing more
+    with pytest.raises(NotPermitted):
+        approvals.approve(case, admin)  # the 起案者 never decides their own
+    approvals.approve(case, admin2)
     record = publication.publication_of(phase)
-    assert record.is_released and record.released_by_id == admin2.id and "前倒し" in record.early_reason
+    assert case.status == "approved" and record.is_released and record.released_by_id == admin2.id
+    assert "前倒し" in record.early_reason and approvals.decider(case) == admin2.name
+    assert publication.release(phase, actor=admin2) is False  # releasing twice changes nothing more
+
+
+def test_pub_3_no_route_lets_the_requester_release_early_alone(world, clock):
+    """An organisation's route without a step (専決) would let the 起案者 decide alone: PUB-3 is checked at the
+    decision whatever the route, so the request itself is refused and nothing is released."""
+    from datetime import timedelta
+
+    phase, staff, admin = world["phase"], world["staff"], world["admin"]
+    phase.publication_at = clock.at + timedelta(days=30)
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    approvals.set_route("early_release", [], actor=admin)
+    with pytest.raises(RuleViolation, match="別の事務局管理者") as refused:
+        with db.session.begin_nested():
+            publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
+    assert refused.value.rule_id == "PUB-3" and not publication.is_released(phase)
 
 
 def test_pub_3_moving_the_release_time_earlier_after_confirmation_is_an_early_release(world, clock):
@@ -149,9 +186,10 @@ def test_pub_3_an_admin_created_after_the_request_cannot_confirm_an_early_releas
     publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
     clock.at += timedelta(minutes=5)
     accomplice = make_user(Role.ADMIN)
-    with pytest.raises(RuleViolation, match="申請より後に登録されたアカウント"):
-        publication.release(phase, actor=accomplice)
-    assert publication.release(phase, actor=admin2) is True
+    _refused_decision(_early_case(phase), accomplice, "申請より後に登録されたアカウント")
+    assert not publication.is_released(phase)
+    approvals.approve(_early_case(phase), admin2)
+    assert publication.is_released(phase)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "release"))
     assert "前倒し" in entry.summary and admin.name in entry.summary and admin2.name in entry.summary
     assert entry.after["early"] is True and entry.after["requested_by"] == admin.id
@@ -176,12 +214,13 @@ def test_pub_3_an_admin_the_requester_made_a_minute_before_the_request_cannot_co
     clock.at += timedelta(minutes=1)
     publication.request_early_release(phase, "国会答弁に合わせて前倒し", actor=admin)
     for dependent in (accomplice, promoted):
-        with pytest.raises(RuleViolation, match="独立した事務局管理者") as refused:
-            publication.release(phase, actor=dependent)
-        assert refused.value.rule_id == "PUB-3"
+        _refused_decision(_early_case(phase), dependent, "独立した事務局管理者")
+    assert not publication.is_released(phase)
     clock.at += timedelta(days=31)  # a month on, the requester's hand on those accounts no longer counts
     publication.request_early_release(phase, "国会答弁に合わせて前倒し（再申請）", actor=admin)
-    assert publication.release(phase, actor=accomplice) is True
+    assert approvals.cases_about("early_release", phase.id)[0].status == "withdrawn"  # the first request, replaced
+    approvals.approve(_early_case(phase), accomplice)
+    assert publication.is_released(phase)
     assert publication.publication_of(phase).released_at < publication.planned_release(publication.publication_of(phase))
 
 

@@ -10,7 +10,7 @@ from banso.models import Application, Municipality, Phase, PrefectureContact
 from banso.permissions import allowed
 from banso.policies import publication as policy
 from banso.reference import PREFECTURES, field_label
-from banso.services import audit, phase_steps, phases, public_results, publication, statistics
+from banso.services import approvals, audit, phase_steps, phases, public_results, publication, statistics
 
 
 def _phase():
@@ -28,7 +28,8 @@ def index():
     return render_template("publication/index.html", phase=phase, record=record, all_phases=phases.all_phases(),
                            history=audit.history_of(record), figures=statistics.headline(phase),
                            blockers=phase_steps.confirm_blockers(phase) if record.status == "preparing" or record.unlocked else [],
-                           left_out=phase_steps.left_out_of_notices(phase))
+                           left_out=phase_steps.left_out_of_notices(phase),
+                           early_case=approvals.latest_case("early_release", phase.id) if record.early_requested_at else None)
 
 
 @bp.get("/steps")
@@ -75,7 +76,7 @@ def request_early():
     phase = _phase()
     reason = request.form.get("reason", "")
     return _step(phase, lambda: publication.request_early_release(phase, reason, actor=current_user),
-                 "前倒しの公表を申請しました。別の事務局管理者の確認で公表できます。")
+                 "公表の前倒しを起案しました。決裁ルートの確認者（申請者とは独立した事務局管理者）が決裁すると、その時点で公表されます。")
 
 
 @bp.post("/release")

@@ -35,6 +35,11 @@ class TripForm(CreatingForm):
                         validate_choice=False)
 
 
+class OrderChangeForm(TripForm):
+    """A change of an issued 旅行命令 (旅費法第4条): the trip as it should now be, and why."""
+    reason = TextAreaField("変更の理由", validators=[InputRequired("変更の理由を入力してください。"), Length(max=1000)])
+
+
 class ReviewForm(BansoForm):
     comment = TextAreaField("コメント（差戻し・却下のときは必須）", validators=[Length(max=2000)])
 

@@ -4,7 +4,7 @@ from wtforms.fields.choices import SelectChoice
 
 from banso.blueprints.forms import BansoForm, act, already_sent, on_refusal, opened_version, report_decision
 from banso.blueprints.travel import bp
-from banso.blueprints.travel.forms import (BearerForm, CapForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
+from banso.blueprints.travel.forms import (BearerForm, CapForm, OrderChangeForm, PlanForm, ReceiptForm, ReviewForm, StandardCostForm,
                                            TripForm)
 from banso.clock import today_jst
 from banso.extensions import db
@@ -76,8 +76,8 @@ def index():
                             figures=travel.figures(phase) if policy.may_see_budget(current_user) else None)
 
 
-def _trip_form(team: Team | None, trip: TripRequest | None = None) -> TripForm:
-    form = TripForm(data=travel.request_form_data(trip) if trip is not None and request.method == "GET" else None)
+def _trip_form(team: Team | None, trip: TripRequest | None = None, form_class=TripForm) -> TripForm:
+    form = form_class(data=travel.request_form_data(trip) if trip is not None and request.method == "GET" else None)
     if team is not None:
         depart, back = form.depart_on.data, form.return_on.data
         members = travel.members_on(team, depart, back) if depart and back and depart <= back else \
@@ -174,7 +174,42 @@ def order(trip_id: int):
     """The 旅行命令's 決裁 as a timeline (loaded into the trip's page): its route, every action, who is to act now."""
     trip = _trip(trip_id)
     case = approvals.latest_case(policy.ORDER, trip.id)
-    return render_template("travel/_order.html", trip=trip, case=case, verbs=VERBS)
+    return render_template("travel/_order.html", trip=trip, case=case, verbs=VERBS,
+                           changes=approvals.cases_about(policy.CHANGE, trip.id))
+
+
+@bp.route("/<int:trip_id>/change", methods=["GET", "POST"])
+@allowed(policy.may_file, refused=FORM_PAGE)
+def change(trip_id: int):
+    """A change of the issued 旅行命令 (旅費法第4条): the trip's form as it should now be, with the reason; it goes along
+    the change's route and the trip is rewritten when it is decided."""
+    trip = _trip(trip_id)
+    if not policy.may_request_change(trip, current_user):
+        abort(403)
+    form = _trip_form(trip.team, trip, OrderChangeForm)
+
+    def page():
+        fit, problem = _estimate(trip.team, form, trip)
+        return render_template("travel/form.html", form=form, team=trip.team, trip=trip, fit=fit, problem=problem,
+                               teams=[trip.team], phase=trip.phase, change=True), 422 if form.errors or form.form_errors else 200
+
+    on_refusal(page, form)
+    if request.method == "POST" and form.validate_on_submit() and request.form.get("action") != "estimate":
+        if (sent := already_sent(form)) is not None:
+            return sent
+        case = travel.request_change(trip, _trip_data(form), form.reason.data, actor=current_user)
+        report_decision(case, f"出張 {trip.number} の旅行命令を変更しました。", f"出張 {trip.number} の旅行命令の変更")
+        return redirect(url_for("travel.detail", trip_id=trip.id))
+    return page()
+
+
+@bp.post("/<int:trip_id>/departure")
+@allowed(policy.may_file, refused="travel.detail")
+def departure(trip_id: int):
+    """旅費法第5条: the trip was made otherwise than ordered — what differed and why."""
+    trip = _trip(trip_id)
+    return _after(trip, lambda: travel.record_departure(trip, request.form.get("departure_note", ""), actor=current_user),
+                  "旅行命令と異なる旅行として記録しました。旅行命令簿に載ります。", "#travel-order")
 
 
 def _limits(trip: TripRequest) -> dict:
@@ -350,7 +385,13 @@ ORDER_COLUMNS = [
     ("経路・交通手段", lambda r: "、".join(dict.fromkeys(line.category_label for line in r[0].estimate_lines
                                                      if line.category in TRANSPORT))),
     ("費用負担", lambda r: r[0].bearer_label), ("見積額（円）", lambda r: r[0].estimated_yen), ("チーム", lambda r: r[0].team.name),
+    ("旅行命令の変更（第4条）", lambda r: " ／ ".join(_change_line(c) for c in r[2])),
+    ("命令と異なる旅行（第5条）", lambda r: r[0].departure_note),
 ]
+
+
+def _change_line(case) -> str:
+    return f"{case.decided_at:%Y-%m-%d} {'、'.join(case.payload['changes'])}（{case.payload['reason']}）"
 
 
 @bp.get("/orders")
@@ -361,12 +402,12 @@ def orders():
     stmt = travel.orders_query(phase, q=request.args.get("q")).order_by(TripRequest.approved_at, TripRequest.id)
     if request.args.get("format") in ("csv", "xlsx"):
         trips = list(db.session.scalars(stmt).unique())
-        names = travel.deciders(trips)
-        return export([(t, names[t.id]) for t in trips], ORDER_COLUMNS, f"{phase.name}_旅行命令簿")
+        names, changes = travel.deciders(trips), travel.changes_of([t.id for t in trips])
+        return export([(t, names[t.id], changes.get(t.id, [])) for t in trips], ORDER_COLUMNS, f"{phase.name}_旅行命令簿")
     page = paginate(stmt)
-    names = travel.deciders(page.items)
+    names, changes = travel.deciders(page.items), travel.changes_of([t.id for t in page.items])
     return page_or_fragment("travel/orders.html", "travel/_orders_table.html", page=page, phase=phase, names=names,
-                            all_phases=phases.all_phases())
+                            changes=changes, all_phases=phases.all_phases())
 
 
 def _ledger_columns() -> list:

@@ -174,8 +174,8 @@ def request_late_acceptance(application: Application, *, reason: str, actor: Use
                                           drafter=actor, subject_id=application.id)
 
 
-def _decided_late(payload: dict, decider: User) -> None:
-    accept_late(db.session.get(Application, payload["application_id"]), reason=payload["reason"], actor=decider)
+def _decided_late(case, decider: User) -> None:
+    accept_late(db.session.get(Application, case.payload["application_id"]), reason=case.payload["reason"], actor=decider)
 
 
 approvals.register("late_acceptance", _decided_late)

@@ -134,12 +134,12 @@ def request_extension(team: Team, *, new_end: date | None, reason: str, actor: U
         raise InputError("延長後の終了日は現在の終了日より後にしてください。", "new_end")
     return approvals.decide_through_route("extension", f"{team.name}の支援期間を{wareki(new_end)}まで延長",
                                           {"team_id": team.id, "new_end": new_end.isoformat(), "reason": reason.strip()},
-                                          drafter=actor, subject_id=team.id)
+                                          drafter=actor, subject_id=team.id, team_id=team.id)
 
 
-def _decided_extension(payload: dict, decider: User) -> None:
-    extend_team(db.session.get(Team, payload["team_id"]), new_end=date.fromisoformat(payload["new_end"]),
-                reason=payload["reason"], actor=decider)
+def _decided_extension(case, decider: User) -> None:
+    extend_team(db.session.get(Team, case.payload["team_id"]), new_end=date.fromisoformat(case.payload["new_end"]),
+                reason=case.payload["reason"], actor=decider)
 
 
 approvals.register("extension", _decided_extension)

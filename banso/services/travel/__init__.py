@@ -9,7 +9,7 @@ secretariat records who bears them. TEAM-5: site-visit trips count against the t
 
 One package, five modules along the work, importing each other only downwards: rates (the tables finance keeps)
 ← budget (the cap, kept figures, visit plans, breakdowns) ← requests (estimates, filing, review) ← claims (receipts,
-settlement); lists (who sees which trips). Callers ask ``travel.<name>``.
+settlement) ← orders (changes of an issued 旅行命令, departures from it); lists (who sees which trips, the 旅行命令簿). Callers ask ``travel.<name>``.
 """
 from __future__ import annotations
 
@@ -22,10 +22,12 @@ from banso.services.travel.budget import (WARN_AT, DANGER_AT, VISITS_PER_QUARTER
                                           by_month, by_team, by_prefecture, ledger, ledger_year, settled_on)
 from banso.services.travel.requests import (SIGNATURE, page_loads, EstimateLine, Estimate, members_on, check_request,
                                             Fit, fit, file_request, TRIP_FIELDS, update_request, request_form_data,
-                                            decide_bearer, REVIEW_DECISIONS, review_request, cancel_request)
+                                            decide_bearer, REVIEW_DECISIONS, review_request, cancel_request,
+                                            write_request)
 from banso.services.travel.claims import (RECEIPT_TYPES, ClaimInput, claim_limits, claim_not_yet, file_claim,
                                           check_receipt, add_receipts, CLAIM_DECISIONS, review_claim,
                                           duplicate_claims, visible_receipt)
+from banso.services.travel.orders import request_change, record_departure, changes_of
 from banso.services.travel.lists import (STAGES, list_query, listed, awaiting_by_phase, stage_counts, teams_for,
                                          team_choices, orders_query, deciders)
 
@@ -40,5 +42,5 @@ __all__ = [
     "review_request", "cancel_request", "RECEIPT_TYPES", "ClaimInput", "claim_limits", "claim_not_yet", "file_claim",
     "check_receipt", "add_receipts", "CLAIM_DECISIONS", "review_claim", "duplicate_claims", "visible_receipt",
     "STAGES", "list_query", "listed", "awaiting_by_phase", "stage_counts", "teams_for", "team_choices", "orders_query",
-    "deciders",
+    "deciders", "write_request", "request_change", "record_departure", "changes_of",
 ]

@@ -209,8 +209,8 @@ def request_cap_revision(phase: Phase, new_cap: int | None, reason: str, *, acto
                                           drafter=actor, subject_id=phase.id)
 
 
-def _decided_cap(payload: dict, decider: User) -> None:
-    revise_cap(db.session.get(Phase, payload["phase_id"]), payload["new_cap"], payload["reason"], actor=decider)
+def _decided_cap(case, decider: User) -> None:
+    revise_cap(db.session.get(Phase, case.payload["phase_id"]), case.payload["new_cap"], case.payload["reason"], actor=decider)
 
 
 approvals.register("cap_revision", _decided_cap)

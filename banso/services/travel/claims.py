@@ -174,11 +174,13 @@ def _check_claimable(trip: TripRequest, actor: User) -> None:
 def _submit_on_route(trip: TripRequest, actor: User) -> None:
     """The claim's case: started with the first filing, re-submitted (its next revision) after a return."""
     case = routes.open_case(policy.CLAIM, trip.id)
+    claimed = {"claimed_yen": sum(line.claimed_yen for line in trip.claim.lines)}  # what the bulk decision reads
     if case is not None and case.status == "returned":
+        case.payload = claimed
         routes.resubmit(case, actor)
     elif case is None:
         routes.start(policy.CLAIM, f"{trip.number} 精算（{trip.depart_on:%-m月%-d日}〜{trip.return_on:%-m月%-d日}）",
-                     drafter=actor, subject_id=trip.id)
+                     drafter=actor, subject_id=trip.id, team_id=trip.team_id, payload=claimed)
 
 
 def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[int | None, str]], comment: str = "", *,
@@ -234,6 +236,19 @@ def review_claim(trip: TripRequest, decision: str, approvals: dict[int, tuple[in
             + (f"完了しました。認定額は {claim.approved_yen:,}円です。" if decision == "settle" else "差し戻しました。内容を修正して再申請してください。")
             + ("\n\n減額した項目:\n" + "\n".join(reduced) if reduced else "") + (f"\n\nコメント: {comment}" if comment else ""))
     return claim
+
+
+def _approve_claim(case, user: User) -> None:
+    """A claim settled from the 決裁 inbox (alone or in bulk): every line at its claimed amount, as on the trip's page."""
+    review_claim(db.session.get(TripRequest, case.subject_id), "settle", {}, actor=user)
+
+
+def _routine_claim(case) -> bool:
+    """精算 up to APPROVAL_BULK_CLAIM_LIMIT_YEN may be decided in bulk (each line as claimed)."""
+    return case.payload.get("claimed_yen", float("inf")) <= current_app.config["APPROVAL_BULK_CLAIM_LIMIT_YEN"]
+
+
+routes.register(policy.CLAIM, approve=_approve_claim, routine=_routine_claim)
 
 
 def duplicate_claims(trip: TripRequest) -> list[TripRequest]:

@@ -124,7 +124,7 @@ def team_choices(user: User, phase: Phase, *, limit: int, chosen: int | None = N
 
 # --- the 旅行命令簿 --------------------------------------------------------------------------------------------------
 
-ORDERED = (TripStatus.APPROVED, TripStatus.CLAIM_SUBMITTED, TripStatus.CLAIM_RETURNED, TripStatus.SETTLED)
+ORDERED = policy.ORDERED
 
 
 def orders_query(phase: Phase, *, q: str | None = None):

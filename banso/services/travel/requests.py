@@ -198,7 +198,7 @@ def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
         raise NotPermitted(f"{team.name}の出張を申請できるのは、そのチームのメンバーと事務局です。")
     travellers, estimate = check_request(team, data)
     trip = TripRequest(phase_id=team.phase_id, team_id=team.id, filed_by_id=actor.id, cost_bearer="national")
-    _apply(trip, data, travellers, estimate)
+    write_request(trip, data, travellers, estimate)
     trip.over_plan = _is_over_plan(team, trip.purpose, None)
     db.session.add(trip)
     db.session.flush()
@@ -206,7 +206,7 @@ def file_request(team: Team, data: dict, *, actor: User) -> TripRequest:
     # The 旅行命令 goes along its route. Its title names no team: a decider outside the secretariat reads it in their
     # inbox, and the team of a trip is held until release (PUB-2); the trip's own page is held as ever.
     title = f"{trip.number} {trip.purpose_label}（{trip.destination_prefecture}、{trip.depart_on:%-m月%-d日}〜）"
-    approvals.start(policy.ORDER, title, drafter=actor, subject_id=trip.id)
+    approvals.start(policy.ORDER, title, drafter=actor, subject_id=trip.id, team_id=trip.team_id)
     audit.record("file", trip, actor=actor, summary=f"{trip.number} {team.name}の出張（{trip.purpose_label}、{trip.depart_on:%-m月%-d日}〜）を申請"
                  f"（見積 {estimate.total:,}円{'、計画超過' if trip.over_plan else ''}）",
                  after={"estimate_yen": estimate.total, "travellers": [o.id for o in travellers]})
@@ -234,7 +234,7 @@ def update_request(trip: TripRequest, data: dict, *, actor: User, expected_versi
     trip.travellers.clear()
     trip.estimate_lines.clear()
     db.session.flush()
-    _apply(trip, data, travellers, estimate)
+    write_request(trip, data, travellers, estimate)
     trip.over_plan = _is_over_plan(trip.team, trip.purpose, trip)
     if trip.status == TripStatus.RETURNED:
         trip.review_round += 1
@@ -248,7 +248,7 @@ def update_request(trip: TripRequest, data: dict, *, actor: User, expected_versi
     return trip
 
 
-def _apply(trip: TripRequest, data: dict, travellers: list[Officer], estimate: Estimate) -> None:
+def write_request(trip: TripRequest, data: dict, travellers: list[Officer], estimate: Estimate) -> None:
     trip.purpose = data["purpose"]
     trip.destination_prefecture = data["destination_prefecture"]
     trip.destination = (data.get("destination") or "").strip()[:200] or trip.team.municipality.name
@@ -376,11 +376,20 @@ def cancel_request(trip: TripRequest, *, actor: User, expected_version=None) -> 
     if trip.status == TripStatus.APPROVED:
         lock_budget(trip.phase)  # an approved estimate is released from the budget
     move_status(trip, policy.CANCELLABLE, TripStatus.CANCELLED)
-    if (case := approvals.open_case(policy.ORDER, trip.id)) is not None:
-        approvals.withdraw(case, actor, "申請の取消", for_the_subject=True)
+    for kind in (policy.ORDER, policy.CHANGE):  # the order, or a change of it not yet decided
+        if (case := approvals.open_case(kind, trip.id)) is not None:
+            approvals.withdraw(case, actor, "申請の取消", for_the_subject=True)
     audit.record("cancel", trip, actor=actor, summary=f"{trip.number}を取消（見積 {trip.estimated_yen:,}円を解放）",
                  after={"status": trip.status})
     return trip
+
+
+def _approve_order(case, user: User) -> None:
+    """The 旅行命令 approved from the 決裁 inbox: the same review as on the trip's page (the cap taken at the decision)."""
+    review_request(db.session.get(TripRequest, case.subject_id), "approve", actor=user)
+
+
+approvals.register(policy.ORDER, approve=_approve_order)
 
 
 def notify_trip(trip: TripRequest, event: str, subject: str, body: str) -> None:
