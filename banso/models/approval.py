@@ -15,7 +15,7 @@ from banso.models.user import User
 CASE_STATUSES = {"in_progress": "決裁中", "approved": "決裁済", "returned": "差戻し", "withdrawn": "取下げ", "rejected": "却下"}
 VERBS = {"submit": "起案", "approve": "承認", "return": "差戻し", "recall": "引戻し", "withdraw": "取下げ", "reject": "却下",
          "skip": "後閲（不在のため通過）", "read_after": "閲了",
-         "pull_up": "引上げ（上位の決裁者が通過）"}
+         "pull_up": "引上げ（上位の決裁者が通過）", "reroute": "ルート変更（管理者）"}
 
 
 class ApprovalRoute(db.Model):
@@ -56,6 +56,8 @@ class ApprovalCase(db.Model):
     step: Mapped[int] = mapped_column(default=0)  # the step it waits at (len(steps): past the last)
     revision: Mapped[int] = mapped_column(default=1)  # v1, v2 … after each 差戻し and re-submission
     payload: Mapped[dict[str, Any]] = mapped_column(db.JSON, default=dict)  # what the decision does, when taken
+    # The steps as an admin changed them for this case alone while it ran (audited); None: its route's
+    rerouted: Mapped[list[dict[str, Any]] | None] = mapped_column(db.JSON)
     submitted_at: Mapped[datetime] = mapped_column(default=now)
     step_since: Mapped[datetime | None] = mapped_column(default=now)  # when its current step began: its due date
     reminded: Mapped[int] = mapped_column(default=0, server_default="0")  # reminders sent for the current step
@@ -68,6 +70,11 @@ class ApprovalCase(db.Model):
     @property
     def status_label(self) -> str:
         return CASE_STATUSES[self.status]
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """The steps this case goes along: its route's, or as an admin changed them for it."""
+        return self.rerouted if self.rerouted is not None else self.route.steps
 
 
 class ApprovalAction(db.Model):

@@ -71,7 +71,7 @@ def absence_of(user_id: int, kind: str, day: date | None = None) -> Absence | No
 
 
 def current(case: ApprovalCase) -> dict | None:
-    steps = case.route.steps
+    steps = case.steps
     return steps[case.step] if case.status == "in_progress" and case.step < len(steps) else None
 
 
@@ -86,7 +86,7 @@ def _decided_by(case: ApprovalCase, user: User) -> bool:
 
 def open_members(case: ApprovalCase, index: int) -> list[int]:
     """The people of step ``index`` still to act on it (for 合議 of one from each party: the parties not yet heard)."""
-    step = case.route.steps[index]
+    step = case.steps[index]
     here = {a.on_behalf_of_id or a.actor_id for a in acted(case, index)}
     parties = [p for p in step["who"] if not (step.get("need") == "each" and here & set(members({"who": [p]})))]
     return [m for m in members({"who": parties}) if m not in here]
@@ -118,7 +118,7 @@ def pull_up_to(case: ApprovalCase, user: User, day: date | None = None) -> int |
     away today (and none of them 代決不可) — or None."""
     if current(case) is None or user.id == case.drafter_id or _decided_by(case, user):
         return None
-    steps = case.route.steps
+    steps = case.steps
     for index in range(case.step, len(steps)):
         if index > case.step and user.id in members(steps[index]):
             return index
@@ -176,6 +176,11 @@ def may_withdraw(case: ApprovalCase, user: User) -> bool:
 def may_edit_routes(user: User) -> bool:
     """The routes and who may 代決 follow the organisation's 決裁規程: an admin sets them."""
     return is_admin(user)
+
+
+def may_reroute(case: ApprovalCase, user: User) -> bool:
+    """Changing the steps ahead of one running case: an admin, audited."""
+    return case.status == "in_progress" and is_admin(user)
 
 
 def may_record_absence_for(person: User, user: User) -> bool:

@@ -1,5 +1,5 @@
 """決裁, second part: the team a case concerns (held like the team, PUB-2), when its current step began (its due
-date in business days), reminders sent; a trip's departure from its 旅行命令 (旅費法第5条)
+date in business days), reminders sent, its steps as an admin changed them while it ran; a trip's departure from its 旅行命令 (旅費法第5条)
 
 Revision ID: c8e2a4f6b017
 Revises: b4d6f8a2c913
@@ -20,6 +20,7 @@ def upgrade():
         batch.add_column(sa.Column('team_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('step_since', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('reminded', sa.Integer(), nullable=False, server_default='0'))
+        batch.add_column(sa.Column('rerouted', sa.JSON(), nullable=True))
         batch.create_foreign_key(op.f('fk_approval_cases_team_id_teams'), 'teams', ['team_id'], ['id'])
         batch.create_index(op.f('ix_approval_cases_team_id'), ['team_id'])
         batch.create_index('ix_approval_cases_status', ['status'])
@@ -45,6 +46,7 @@ def downgrade():
         batch.drop_index('ix_approval_cases_status')
         batch.drop_index(op.f('ix_approval_cases_team_id'))
         batch.drop_constraint(op.f('fk_approval_cases_team_id_teams'), type_='foreignkey')
+        batch.drop_column('rerouted')
         batch.drop_column('reminded')
         batch.drop_column('step_since')
         batch.drop_column('team_id')

@@ -166,3 +166,30 @@ def test_routine_claims_are_decided_in_bulk_each_on_its_own(ordered, clock, app)
     assert travel.check_kept(phase) == []
     with pytest.raises(InputError):
         approvals.decide_many([], finance)
+
+
+def test_an_admin_changes_the_steps_ahead_of_one_running_case_in_the_open(ctx, clock):
+    """振替 made visible: the steps behind stay, the change is on the case's timeline and in the audit with both
+    routes, new cases keep the kind's route, and nobody but an admin may do it."""
+    from banso.models import AuditEntry
+
+    leaving, taking_over, finance = make_user(Role.SECRETARIAT, name="異動 者"), make_user(Role.SECRETARIAT, name="後任 者"), make_user(Role.FINANCE)
+    admin = make_user(Role.ADMIN)
+    approvals.set_route("claim", [{"label": "会計", "who": [{"role": "finance"}], "need": "one"},
+                                  {"label": "課長", "who": [{"user": leaving.id}], "need": "one"}], actor=admin)
+    case = approvals.start("claim", "振替の試し", drafter=make_user(Role.OFFICER))
+    approvals.approve(case, finance)
+    steps = approvals.parse_route(f"課長（後任） | user:{taking_over.email} | 1人")
+    with pytest.raises(NotPermitted):
+        approvals.reroute(case, steps, "異動のため", actor=finance)
+    with pytest.raises(InputError):
+        approvals.reroute(case, steps, "", actor=admin)
+    approvals.reroute(case, steps, "課長の異動のため", actor=admin)
+    assert [s["label"] for s in case.steps] == ["会計", "課長（後任）"] and case.step == 1
+    assert approvals.may_act(case, leaving)[0] is False and approvals.may_act(case, taking_over)[0] is True
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "reroute"))
+    assert entry.before["steps"][1]["who"] == [{"user": leaving.id}] and "異動" in entry.summary
+    assert [a.verb for a in case.actions][-1] == "reroute"
+    approvals.approve(case, taking_over)
+    assert case.status == "approved"
+    assert approvals.start("claim", "次の案件", drafter=make_user(Role.OFFICER)).steps[1]["label"] == "課長"

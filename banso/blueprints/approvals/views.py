@@ -69,6 +69,7 @@ def case(case_id: int):
         return render_template("approvals/case.html", case=item, kinds=approvals.KINDS, verbs=VERBS,
                                pull_up=policy.pull_up_to(item, current_user),
                                due_on=approvals.due_on(item) if item.status == "in_progress" else None,
+                               ahead=approvals.route_text(item.steps[item.step:]) if item.status == "in_progress" else "",
                                own_page=OWN_PAGES.get(item.kind), subject_url=subject_url(item))
 
     on_refusal(page)
@@ -77,7 +78,7 @@ def case(case_id: int):
     return page()
 
 
-VERB_DONE = {"approve": "承認しました", "return": "差し戻しました", "reject": "却下しました", "recall": "引き戻しました",
+VERB_DONE = {"reroute": "のルートを変更しました", "approve": "承認しました", "return": "差し戻しました", "reject": "却下しました", "recall": "引き戻しました",
              "resubmit": "再提出しました", "withdraw": "取り下げました"}
 
 
@@ -92,11 +93,13 @@ def _verb(item: ApprovalCase, action: str, reason: str):
              "reject": lambda: approvals.reject(item, current_user, reason),
              "recall": lambda: approvals.recall(item, current_user),
              "resubmit": lambda: approvals.resubmit(item, current_user),
-             "withdraw": lambda: approvals.withdraw(item, current_user, reason)}
+             "withdraw": lambda: approvals.withdraw(item, current_user, reason),
+             "reroute": lambda: approvals.reroute(item, approvals.parse_route(request.form.get("steps", "")), reason,
+                                                  actor=current_user)}
     if action in ("recall", "resubmit", "withdraw") and not _drafter_may(item, action):
         raise InputError("この操作は起案者が行います。")
     verbs[action]()  # refused: the case's page again with why (409 when someone acted first)
-    flash(f"「{item.title}」を{VERB_DONE[action]}。", "success")
+    flash(f"「{item.title}」{'' if action == 'reroute' else 'を'}{VERB_DONE[action]}。", "success")
     return redirect(url_for("approvals.case", case_id=item.id))
 
 

@@ -14,15 +14,16 @@ pages alike."""
 from __future__ import annotations
 
 from banso.policies.approvals import absence_of, may_act, members, open_case, pull_up_to
-from banso.services.approvals.routes import (KINDS, DEFAULT_ROUTES, NEEDS, route_for, set_route, parse_route, route_text)
+from banso.services.approvals.routes import (KINDS, DEFAULT_ROUTES, NEEDS, route_for, set_route, parse_route, route_text,
+                                             check_steps)
 from banso.services.approvals.engine import (TooLate, Area, AREAS, register, decide_through_route, start, approve,
-                                             send_back, reject, resubmit, recall, withdraw, with_history, latest_case, cases_about,
+                                             send_back, reject, reroute, resubmit, recall, withdraw, with_history, latest_case, cases_about,
                                              decided_case, approvers, decider)
 from banso.services.approvals.inbox import (record_absence, possible_deputies, Waiting, waiting_for, due_on, to_read,
                                             mark_read, counts, mine, decide_many, chase)
 
-__all__ = ["KINDS", "DEFAULT_ROUTES", "NEEDS", "route_for", "set_route", "parse_route", "route_text", "TooLate", "Area",
-           "AREAS", "register", "decide_through_route", "start", "approve", "send_back", "reject", "resubmit", "recall",
+__all__ = ["KINDS", "DEFAULT_ROUTES", "NEEDS", "route_for", "set_route", "parse_route", "route_text", "check_steps", "TooLate", "Area",
+           "AREAS", "register", "decide_through_route", "start", "approve", "send_back", "reject", "reroute", "resubmit", "recall",
            "withdraw", "with_history", "latest_case", "cases_about", "decided_case", "approvers", "decider", "record_absence",
            "possible_deputies", "Waiting", "waiting_for", "due_on", "to_read", "mark_read", "counts", "mine",
            "decide_many", "chase", "absence_of", "may_act", "members", "open_case", "pull_up_to"]

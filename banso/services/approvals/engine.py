@@ -15,7 +15,7 @@ from banso.models import ApprovalAction, ApprovalCase, User
 from banso.policies import approvals as policy
 from banso.policies.approvals import absence_of, acted as _acted, may_act, members
 from banso.services import EditedMeanwhile, InputError, NotPermitted, WrongState, audit
-from banso.services.approvals.routes import KINDS, route_for
+from banso.services.approvals.routes import KINDS, check_steps, route_for
 
 
 class TooLate(EditedMeanwhile):
@@ -73,7 +73,7 @@ def _add(case: ApprovalCase, **action) -> None:
 
 
 def _complete(case: ApprovalCase, index: int) -> bool:
-    step = case.route.steps[index]
+    step = case.steps[index]
     need, done = step.get("need", "one"), _acted(case, index)
     if need == "inform" or any(a.verb == "pull_up" and a.step == index for a in done):
         return True
@@ -89,7 +89,7 @@ def _complete(case: ApprovalCase, index: int) -> bool:
 
 def _advance(case: ApprovalCase) -> None:
     """Move past every step that is complete, passing an absent 中間者 (a one-person step before the last) as 後閲."""
-    steps, began = case.route.steps, case.step
+    steps, began = case.steps, case.step
     while case.step < len(steps):
         people = members(steps[case.step])
         if (not _complete(case, case.step) and case.step < len(steps) - 1 and len(people) == 1
@@ -189,6 +189,31 @@ def reject(case: ApprovalCase, user: User, reason: str) -> ApprovalCase:
     case.status, case.decided_at = "rejected", now()
     db.session.flush()
     audit.record("reject", None, object_type="ApprovalCase", actor=user, summary=f"「{case.title}」を却下（{reason.strip()}）")
+    return case
+
+
+def reroute(case: ApprovalCase, steps: list[dict], reason: str, *, actor: User) -> ApprovalCase:
+    """An admin changes the steps still ahead of one running case (a person left, a 決裁規程 exception): the steps
+    behind it stay as they were, the change is an action on the case's timeline and in the audit with both routes."""
+    if not policy.may_reroute(case, actor):
+        raise NotPermitted("進行中の案件のルートを変更できるのは事務局管理者だけです。")
+    if not (reason or "").strip():
+        raise InputError("ルートを変更する理由を入力してください。", "reason")
+    if not steps:
+        raise InputError("残りの段階を1つ以上指定してください（決裁をやめるときは起案者が取り下げます）。", "steps")
+    check_steps(steps)
+    case = _locked(case)
+    if case.status != "in_progress":
+        raise TooLate("この案件は既に決裁が終わっています。")
+    before = case.steps
+    case.rerouted = [*before[:case.step], *steps]
+    _step_began(case)
+    _add(case, verb="reroute", step=case.step, actor_id=actor.id, reason=reason.strip())
+    _advance(case)
+    if case.status == "approved":
+        _execute(case, actor)
+    audit.record("reroute", None, object_type="ApprovalCase", actor=actor,
+                 summary=f"「{case.title}」のルートを変更（{reason.strip()}）", before={"steps": before}, after={"steps": case.rerouted})
     return case
 
 

@@ -167,7 +167,7 @@ def chase(day: date | None = None) -> int:
                           f"次の案件が決裁の期限（{wareki(due)}）を過ぎています。決裁の画面から、承認・差戻しをお願いします。")
             case.reminded = 1
         elif case.reminded == 1 and day > add_business_days(due, days):
-            steps = case.route.steps
+            steps = case.steps
             people = (policy.members(steps[case.step + 1]) if case.step + 1 < len(steps)
                       else list(db.session.scalars(select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)))))
             sent += _tell(case, "escalate", people, f"【決裁の遅延】{KINDS[case.kind]}「{case.title}」",

@@ -55,7 +55,7 @@ def set_route(kind: str, steps: list[dict], *, actor: User) -> ApprovalRoute:
     """An admin's route for ``kind``, as a new version; cases already on their way keep theirs."""
     if not policy.may_edit_routes(actor):
         raise NotPermitted("決裁ルートを変更できるのは事務局管理者だけです。")
-    _check_steps(steps)
+    check_steps(steps)
     current = route_for(kind)
     route = ApprovalRoute(kind=kind, version=current.version + 1, steps=steps, created_by_id=actor.id)
     db.session.add(route)
@@ -86,7 +86,7 @@ def parse_route(text: str) -> list[dict]:
             else:
                 raise InputError(f"{number}行目: 「{extra}」は 代決不可 か 期限N日（営業日）で書いてください。")
         steps.append(step)
-    _check_steps(steps)
+    check_steps(steps)
     return steps
 
 
@@ -113,7 +113,7 @@ def route_text(steps: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _check_steps(steps: list[dict]) -> None:
+def check_steps(steps: list[dict]) -> None:
     """No step at all is a route too: the 起案者 decides on their own authority (専決)."""
     for number, step in enumerate(steps, start=1):
         need = step.get("need", "one")
