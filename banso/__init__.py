@@ -183,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.applications import bp as applications_bp
     from banso.blueprints.approvals import bp as approvals_bp
     from banso.blueprints.documents import bp as documents_bp
+    from banso.blueprints.records import bp as records_bp
     from banso.blueprints.imports import bp as imports_bp
     from banso.blueprints.officers import appointments_bp
     from banso.blueprints.officers import bp as officers_bp
@@ -202,7 +203,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp, imports_bp,
                       officers_bp, appointments_bp, teams_bp, matching_bp, travel_bp, inquiries_bp, contact_bp, stats_bp, publication_bp, public_bp,
-                      documents_bp, approvals_bp):
+                      documents_bp, approvals_bp, records_bp):
         app.register_blueprint(blueprint)
     if app.config["BANSO_ENV"] != "production":
         app.register_blueprint(dev_bp)

@@ -87,6 +87,7 @@ def _core(setting, instance: Path, production: bool) -> dict:
     redis_url = setting("REDIS_URL")
     return {
         **_sign_in(setting, production, mfa_roles),
+        **_workflow(setting),
         "BANSO_ENV": "production" if production else "development",
         "SECRET_KEY": setting("SECRET_KEY") or _secret_key(instance),
         # The demo at a point of the year keeps a database of its own beside the everyday one.
@@ -117,14 +118,6 @@ def _core(setting, instance: Path, production: bool) -> dict:
         "NOTIFY_SWEEP_EVERY": 30,
         # argon2id parameters (argon2.profiles): the tests alone set a cheap one, which production refuses.
         "PASSWORD_HASH_PROFILE": PASSWORD_HASH_PROFILE,
-        # PUB-3's early release: the confirming admin must not have been created, invited, reset or changed by the
-        # requester within this many days (services/publication.release).
-        "EARLY_RELEASE_INDEPENDENCE_DAYS": int(setting("EARLY_RELEASE_INDEPENDENCE_DAYS", 30)),
-        # 決裁 (services/approvals): each step's due date in business days unless its route says (期限N日), a reminder
-        # to the step's people the day after, and escalation (to the next step, or the admins at the last) as many
-        # business days later again; 精算 up to this amount may be decided in bulk from the inbox.
-        "APPROVAL_DUE_DAYS": int(setting("APPROVAL_DUE_DAYS", 3)),
-        "APPROVAL_BULK_CLAIM_LIMIT_YEN": int(setting("APPROVAL_BULK_CLAIM_LIMIT_YEN", 50000)),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         # The documents Banso issues (services/documents): the 文書番号's prefix (府地創伴第12号), who signs the letters to
         # municipalities, and the 任命権者 of the officers' 併任 on their 辞令.
@@ -139,6 +132,24 @@ def _core(setting, instance: Path, production: bool) -> dict:
         # Travel receipts: kept outside the web root, served only to those allowed.
         "RECEIPT_DIR": setting("RECEIPT_DIR", str(instance / "receipts")),
         "RECEIPT_MAX_BYTES": 5 * 1024 * 1024,
+    }
+
+
+def _workflow(setting) -> dict:
+    """The secretariat's own rules as settings: PUB-3's independence, 決裁's due dates and bulk limit, the records."""
+    return {
+        # PUB-3's early release: the confirming admin must not have been created, invited, reset or changed by the
+        # requester within this many days (services/publication.release).
+        "EARLY_RELEASE_INDEPENDENCE_DAYS": int(setting("EARLY_RELEASE_INDEPENDENCE_DAYS", 30)),
+        # 決裁 (services/approvals): each step's due date in business days unless its route says (期限N日), a reminder
+        # to the step's people the day after, and escalation (to the next step, or the admins at the last) as many
+        # business days later again; 精算 up to this amount may be decided in bulk from the inbox.
+        "APPROVAL_DUE_DAYS": int(setting("APPROVAL_DUE_DAYS", 3)),
+        "APPROVAL_BULK_CLAIM_LIMIT_YEN": int(setting("APPROVAL_BULK_CLAIM_LIMIT_YEN", 50000)),
+        # Records (services/records): where the 行政文書ファイル are kept, as the register says (保存場所), and how many
+        # years after an officer's last phase their private fields are anonymised.
+        "RECORDS_LOCATION": setting("RECORDS_LOCATION", "内閣府地方創生推進室（Banso サーバ・電子）"),
+        "RECORDS_ANONYMISE_AFTER_YEARS": int(setting("RECORDS_ANONYMISE_AFTER_YEARS", 1)),
     }
 
 

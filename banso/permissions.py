@@ -90,6 +90,8 @@ NAV: list[NavItem] = [
     NavItem("admin.users", "利用者管理", group="管理"),
     NavItem("admin.phases", "期・日程", group="管理"),
     NavItem("admin.audit", "監査ログ", group="管理"),
+    NavItem("records.index", "行政文書ファイル", group="管理"),
+    NavItem("records.requests", "個人情報の請求", group="管理"),
     NavItem("dev.mailbox", "開発用メールボックス", dev_only=True, group="管理"),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import date
 
 from rq import Queue, SimpleWorker
 
@@ -16,6 +17,7 @@ log = logging.getLogger("worker")
 
 def _sweep_forever(app, stop: threading.Event) -> None:
     every = app.config["NOTIFY_SWEEP_EVERY"]
+    records_day = None
     while not stop.wait(every):
         with app.app_context():
             try:
@@ -32,6 +34,9 @@ def _sweep_forever(app, stop: threading.Event) -> None:
                     log.info("問い合わせの催促・通知を送信キューに入れました")
                 if jobs.chase_approvals():
                     log.info("期限を過ぎた決裁の催促・通知を送信キューに入れました")
+                if records_day != date.today():  # once a day: the records' disposition run
+                    records_day = date.today()
+                    log.info("行政文書ファイルの定期処理: %s", jobs.keep_records())
             except Exception:  # the sweep must outlive a database or Redis hiccup
                 log.exception("定期処理に失敗しました")
 

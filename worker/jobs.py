@@ -273,6 +273,18 @@ def chase_approvals() -> int:
         db.session.remove()
 
 
+def keep_records() -> dict:
+    """On the worker's timer, once a day: the records' disposition run and the officers' anonymisation (issue 35)."""
+    from banso.services import records
+
+    try:
+        done = records.daily()
+        db.session.commit()
+        return done
+    finally:
+        db.session.remove()
+
+
 def chase_inquiries() -> int:
     """On the worker's timer: the help desk's digests, escalations, reminders and closings (banso/services/helpdesk.py)."""
     from banso.services import helpdesk

@@ -12,6 +12,7 @@ from banso.models.notification import MailboxMessage, Notification, Notification
 from banso.models.officer import (AppointmentState, CandidacyStatus, ConcurrentAppointment, Ministry, Officer,
                                  OfficerCandidacy, ProfileChangeRequest)
 from banso.models.phase import Phase, PhaseEvent, PhaseFigures
+from banso.models.records import PersonalRequest, RecordFile, RetentionRule
 from banso.models.publication import PrefectureContact, Publication, PublicationStatus, PublishedResults
 from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team, TeamActivityDates, TeamExtension,
                                TeamMembership, TeamStatus)
@@ -20,6 +21,9 @@ from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, L
 from banso.models.user import AccountLink, CalendarFeed, LastSignIn, RecoveryCode, Role, SignInThrottle, Submission, User
 
 __all__ = [
+    "PersonalRequest",
+    "RecordFile",
+    "RetentionRule",
     "Absence",
     "ApprovalAction",
     "ApprovalCase",

@@ -82,6 +82,7 @@ class Inquiry(db.Model):
     received_at: Mapped[datetime] = mapped_column(default=now)
     due_at: Mapped[datetime]
     waiting_since: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]  # its personal fields cleared (services/records/personal.py)
     # The due time an admin was last told this inquiry had passed (helpdesk.escalate: each due time once).
     escalated_due_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]

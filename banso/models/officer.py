@@ -69,6 +69,7 @@ class Officer(db.Model):
     availability: Mapped[str] = mapped_column(Text, default="")
     effort_percent: Mapped[int | None]  # OFF-4: the expected share of working time
     notes: Mapped[str] = mapped_column(Text, default="")  # secretariat only
+    anonymised_at: Mapped[datetime | None]  # its personal fields cleared (services/records/personal.py)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     ministry: Mapped[Ministry] = relationship(lazy="joined")  # named wherever an officer is: one join, never a query each

@@ -64,6 +64,30 @@ def read(digest: str) -> bytes:
     return path(digest).read_bytes()
 
 
+def referenced(digest: str) -> bool:
+    """Whether any row still names ``digest`` (every column of Banso's tables that holds a stored file's hash)."""
+    from sqlalchemy import or_, select
+
+    from banso.extensions import db
+
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if c.name == "sha256" or c.name.endswith("_sha256")]
+        if columns and db.session.execute(select(columns[0]).where(or_(*(c == digest for c in columns))).limit(1)).first():
+            return True
+    return False
+
+
+def discard_if_unreferenced(digest: str | None) -> bool:
+    """Remove a stored file nothing refers to any more (a 廃棄); a file another record still uses is kept."""
+    if not digest or referenced(digest):
+        return False
+    target = path(digest)
+    if target.exists():
+        target.unlink()
+        return True
+    return False
+
+
 def kind_of(filename: str, data: bytes) -> tuple[str | None, str]:
     """(content type, "") for a file whose content is what its name says, else (None, why it is not kept)."""
     extension = Path(filename).suffix.lower()

@@ -10,8 +10,8 @@ from banso import queue
 from sqlalchemy import select
 
 from banso.extensions import db
-from banso.models import ApprovalAction, DocumentBatch, InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
-from banso.services import (application_import, approvals, calendar_feed, documents, imports, inquiries, matching, notifications, officers, teams, travel,
+from banso.models import ApprovalAction, DocumentBatch, RecordFile, InboundMail, MatchingConstraint, MatchingPlan, PhaseEvent, ProfileChangeRequest, Role
+from banso.services import (application_import, approvals, calendar_feed, records, documents, imports, inquiries, matching, notifications, officers, teams, travel,
                             users as accounts)
 from tests.conftest import RedisSnapshot, login, rolled_back
 from tests.factories import (make_application, make_municipality, make_officer, make_phase, make_publication, make_rates,
@@ -67,6 +67,18 @@ ROUTES = [
     ("POST", "/approvals/absences", EVERYONE),
     ("POST", "/approvals/read/{approval_action_id}", EVERYONE),
     ("GET", "/approvals/summary", EVERYONE),
+    ("GET", "/records/", SECRETARIAT),
+    ("POST", "/records/refresh", SECRETARIAT),
+    ("GET", "/records/schedule", SECRETARIAT),
+    ("POST", "/records/schedule", SECRETARIAT),
+    ("GET", "/records/disposition", SECRETARIAT),
+    ("POST", "/records/files/{record_file_id}", SECRETARIAT),
+    ("GET", "/records/files/{record_file_id}/package", SECRETARIAT),
+    ("GET", "/records/report", SECRETARIAT),
+    ("GET", "/records/requests", SECRETARIAT),
+    ("POST", "/records/requests", SECRETARIAT),
+    ("POST", "/records/requests/{personal_request_id}", SECRETARIAT),
+    ("GET", "/records/requests/{personal_request_id}/package", SECRETARIAT),
     ("POST", "/approvals/bulk", EVERYONE),
     ("GET", "/approvals/{approval_case_id}", {ADMIN, STAFF, FINANCE}),  # the claim's: finance decides it; officers no
     ("POST", "/approvals/{approval_case_id}", {ADMIN, STAFF, FINANCE}),
@@ -268,7 +280,14 @@ def ids(app, redis_url):
             order = db.session.scalar(select(ApprovalAction.id).order_by(ApprovalAction.id).limit(1))
             ordered = make_trip(team, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
             travel.review_request(ordered, "approve", actor=make_user(Role.FINANCE))
-            result |= {"ordered_trip_id": ordered.id,
+            records.ensure_files()
+            record_file = db.session.scalar(select(RecordFile).where(RecordFile.disposition == "transfer").limit(1))
+            record_file.status = "due"
+            records.transfer(record_file)
+            asked = records.receive({"kind": "disclosure", "person_kind": "inquirer", "email": "inquirer-secret@example.jp",
+                                     "requester": "問合 太郎"}, actor=users[STAFF])
+            result |= {"record_file_id": record_file.id, "personal_request_id": asked.id,
+                       "ordered_trip_id": ordered.id,
                        "approval_case_id": approvals.open_case("claim", trip.id).id,"document_id": document.id, "document_batch_id": document_batch.id, "template_kind": "appointment",
                        "approval_action_id": order or 999_999}
             db.session.commit()
