@@ -44,10 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     app.request_class = type("BansoRequest", (app.request_class,), {"parameter_storage_class": _Values})  # after htmx's
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "この画面を見るにはサインインしてください。"
-    login_manager.login_message_category = "info"
+    _register_sign_in(app)
 
     from banso import hooks, models  # noqa: F401  (register tables)
     from banso.services import (application_import, continuation_import, officer_import,  # noqa: F401  (register the importers)
@@ -76,6 +73,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     _register_session_limits(app)
 
+    from banso import observability
+    observability.install(app)  # before the other hooks: its timing and request id wrap the whole request
+
     _register_blueprints(app)
     _register_templates(app)
     _register_errors(app)
@@ -89,6 +89,13 @@ def create_app(config: dict | None = None) -> Flask:
         app.debug = False
     logging.getLogger("banso").setLevel(logging.INFO)
     return app
+
+
+def _register_sign_in(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "この画面を見るにはサインインしてください。"
+    login_manager.login_message_category = "info"
 
 
 def settle() -> None:
@@ -113,7 +120,8 @@ class _IdConverter(IntegerConverter):
 
 # What a signed-in user may open before their password is their own and their two factors are set up.
 _ACCOUNT_ENDPOINTS = {"static", "auth.logout", "auth.password", "auth.two_factor", "auth.two_factor_start",
-                      "auth.two_factor_confirm", "auth.setup", "health.healthz"}
+                      "auth.two_factor_confirm", "auth.setup", "health.healthz", "health.readyz",
+                      "health.metrics"}
 
 
 def _register_session_limits(app: Flask) -> None:
@@ -259,7 +267,7 @@ def _register_errors(app: Flask) -> None:
 
     def render_error(code: int, detail: str | None = None):
         title, text = messages.get(code, messages[500])
-        if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":
+        if request.path in ("/healthz", "/readyz", "/metrics") or request.accept_mimetypes.best == "application/json":
             return jsonify(error=title), code
         template = "errors/_message.html" if getattr(request, "htmx", False) else "errors/error.html"
         return render_template(template, code=code, title=title, text=detail or text), code

@@ -116,6 +116,11 @@ def _core(setting, instance: Path, production: bool) -> dict:
         # A pending notification older than this is re-enqueued by the sweep.
         "NOTIFY_SWEEP_AFTER": 60,
         "NOTIFY_SWEEP_EVERY": 30,
+        # Operations (banso/observability.py): /readyz wants a worker heartbeat this recent; /metrics is for this
+        # bearer token (unset: loopback only); logs as JSON lines (the default in production) or plain text.
+        "READY_WORKER_MAX_AGE": int(setting("READY_WORKER_MAX_AGE", 120)),
+        "METRICS_TOKEN": setting("METRICS_TOKEN", ""),
+        "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),
         # argon2id parameters (argon2.profiles): the tests alone set a cheap one, which production refuses.
         "PASSWORD_HASH_PROFILE": PASSWORD_HASH_PROFILE,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,

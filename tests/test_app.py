@@ -98,17 +98,6 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert "<script>" not in body and "http://" not in body.replace('http://127.0.0.1', '') and "https://" not in body
 
 
-def test_healthz_reports_database_and_redis(client, app):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.get_json() == {"database": "ok", "redis": "ok", "status": "ok"}
-    app.config.update(REDIS_URL="redis://127.0.0.1:1/0", EMBEDDED_REDIS=False)
-    app.extensions.pop("banso_redis", None)
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.get_json()["redis"].startswith("error") and response.get_json()["database"] == "ok"
-
-
 def test_errors_are_japanese_pages(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404 and "ページが見つかりません" in response.get_data(as_text=True)

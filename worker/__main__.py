@@ -9,7 +9,7 @@ from datetime import date
 
 from rq import Queue, SimpleWorker
 
-from banso import create_app, queue, settle
+from banso import create_app, observability, queue, settle
 from worker import jobs
 
 log = logging.getLogger("worker")
@@ -18,9 +18,12 @@ log = logging.getLogger("worker")
 def _sweep_forever(app, stop: threading.Event) -> None:
     every = app.config["NOTIFY_SWEEP_EVERY"]
     records_day = None
+    with app.app_context():
+        _beat()
     while not stop.wait(every):
         with app.app_context():
             try:
+                _beat()
                 count = jobs.sweep_outbox()
                 if count:
                     log.info("送信待ちの通知 %d 件を再投入しました", count)
@@ -36,9 +39,28 @@ def _sweep_forever(app, stop: threading.Event) -> None:
                     log.info("期限を過ぎた決裁の催促・通知を送信キューに入れました")
                 if records_day != date.today():  # once a day: the records' disposition run
                     records_day = date.today()
-                    log.info("行政文書ファイルの定期処理: %s", jobs.keep_records())
+                    _daily_records()
             except Exception:  # the sweep must outlive a database or Redis hiccup
                 log.exception("定期処理に失敗しました")
+
+
+def _beat() -> None:
+    """/readyz: a worker is alive (each round of the timer)."""
+    try:
+        observability.heartbeat(queue.connection())
+    except Exception:  # Redis away: /readyz says so by itself
+        log.warning("ハートビートを書けませんでした（Redis に接続できません）")
+
+
+def _daily_records() -> None:
+    """The records' run, its outcome kept for /metrics (banso_job_last_run_ok{job="records"})."""
+    try:
+        done = jobs.keep_records()
+    except Exception as exc:
+        observability.record_job(queue.connection(), "records", False, type(exc).__name__)
+        raise
+    observability.record_job(queue.connection(), "records", True, str(done))
+    log.info("行政文書ファイルの定期処理: %s", done)
 
 
 def _fetch_mail_forever(app, stop: threading.Event) -> None:

@@ -202,6 +202,8 @@ ROUTES = [
     ("GET", "/publication/preview", SECRETARIAT),
     ("GET", "/public/{number}/results", PUBLIC),  # released here; before release a 404 (tests/blueprints/test_publication.py)
     ("GET", "/healthz", PUBLIC),
+    ("GET", "/readyz", PUBLIC),  # the fixture's worker heartbeat is written
+    ("GET", "/metrics", PUBLIC),  # loopback (the test client's address) or the token
     ("GET", "/login", PUBLIC),
 ]
 def notifications_body(user) -> str:
@@ -280,6 +282,9 @@ def ids(app, redis_url):
             order = db.session.scalar(select(ApprovalAction.id).order_by(ApprovalAction.id).limit(1))
             ordered = make_trip(team, depart_on=date(2026, 7, 1), return_on=date(2026, 7, 2))
             travel.review_request(ordered, "approve", actor=make_user(Role.FINANCE))
+            from banso import observability
+
+            observability.heartbeat(queue.connection())
             records.ensure_files()
             record_file = db.session.scalar(select(RecordFile).where(RecordFile.disposition == "transfer").limit(1))
             record_file.status = "due"

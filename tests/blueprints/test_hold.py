@@ -103,7 +103,7 @@ def _leaks(client, urls, town: str = SECRET_TOWN) -> list[str]:
     for url in urls:
         for headers in ({}, {"HX-Request": "true"}):
             response = client.get(url, headers=headers)
-            assert response.status_code < 500, (url, response.status_code)
+            assert response.status_code < 500 or url.startswith("/readyz"), (url, response.status_code)  # readiness: a worker
             if town in _text(response) and not url.startswith(MASTER_LISTS):
                 found.append(url)
     return found

@@ -114,6 +114,44 @@ def test_the_year_of_records_from_listing_to_destruction_and_transfer(year, cloc
     assert db.session.get(IssuedDocument, year["document"].id) is not None  # 移管: the package goes, Banso keeps its copy
 
 
+def test_an_faq_answer_outlives_the_inquiry_it_came_from(year, clock):
+    """The inquiries' file destroyed at its expiry: an FAQ answer promoted from one of them stays, without the link."""
+    from banso.models import FaqEntry
+
+    from banso.models import InquiryAttachment, Notification
+    from banso.models.notification import notification_attachments
+    from banso.services import notifications
+
+    inquiry_id = year["inquiry"].id
+    kept = files.store(b"%PDF-1.4 attached to a reply")
+    attachment = InquiryAttachment(message_id=year["inquiry"].messages[0].id, filename="資料.pdf", sha256=kept)
+    db.session.add(attachment)
+    db.session.flush()
+    reply = notifications.notify(key="records-reply", kind="inquiry_reply", recipient_email="hanako@example.jp", subject="回答",
+                                 body="回答します")
+    reply_id = reply.id
+    db.session.execute(notification_attachments.insert().values(notification_id=reply_id, attachment_id=attachment.id))
+    year["inquiry"].messages[0].notification_id = reply_id
+    faq = FaqEntry(category="general", question="制度について", answer="こちらをご覧ください。", source_inquiry_id=inquiry_id)
+    db.session.add(faq)
+    db.session.flush()
+    records.ensure_files()
+    file = _file("inquiries")
+    records.run(date(2029, 4, 1))
+    records.record_consent(file, date(2029, 4, 1), actor=year["staff"])
+    records.approve_consent(file, actor=year["admin"])
+    records.run(date(2029, 4, 2))
+    assert file.status == "destroyed" and db.session.get(Inquiry, inquiry_id) is None
+    db.session.refresh(faq)
+    assert faq.answer == "こちらをご覧ください。" and faq.source_inquiry_id is None
+    assert not files.path(kept).exists() and db.session.get(Notification, reply_id) is not None  # the notices' file stays
+    notices = _file("notices")
+    records.record_consent(notices, date(2029, 4, 1), actor=year["staff"])
+    records.approve_consent(notices, actor=year["admin"])
+    records.run(date(2029, 4, 2))
+    assert notices.status == "destroyed" and db.session.get(Notification, reply_id) is None
+
+
 def test_a_file_still_referred_to_is_not_destroyed_and_nothing_changes(year, clock):
     """The schedule set so that the officers' file (appointments) ends first while the documents naming them stay: the
     廃棄 is refused whole, naming the table that still refers to it."""
@@ -213,3 +251,13 @@ def test_officers_are_anonymised_a_year_after_their_last_phase(year, clock):
     assert done["anonymised"] >= 1 and done["made"] >= 1
     db.session.refresh(officer)
     assert officer.phone == "" and db.session.get(Officer, officer.id).anonymised_at is not None
+
+
+def test_every_table_is_in_a_kind_of_record_or_named_as_not_one(app):
+    """A new table must be given its place in the 保存期間表 (a kind's part) or be named as not a record, with why."""
+    from banso.services.records.kinds import KINDS, NOT_RECORDS
+
+    in_kinds = {part.table.name for kind in KINDS.values() for part in kind.parts}
+    tables = {table.name for table in db.metadata.sorted_tables}
+    assert tables - in_kinds - set(NOT_RECORDS) == set()
+    assert in_kinds & set(NOT_RECORDS) == set() and set(NOT_RECORDS) <= tables

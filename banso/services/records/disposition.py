@@ -12,7 +12,7 @@ import io
 import zipfile
 from datetime import date
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from banso.clock import now, today_jst
@@ -138,6 +138,9 @@ def destroy(file: RecordFile) -> RecordFile:
             if file.kind == "audit" and db.engine.dialect.name == "postgresql":
                 db.session.execute(text("SET LOCAL banso.disposal = 'on'"))
             kept_money = _keep_money(file)
+            for column, removing in kind.detach:
+                db.session.execute(update(column.class_).where(column.in_(removing(file.fiscal_year))).values({column.key: None})
+                                   .execution_options(synchronize_session=False))
             for part in kind.parts:
                 result = db.session.execute(delete(part.model).where(part.where(file.fiscal_year))
                                             .execution_options(synchronize_session=False))
@@ -186,7 +189,7 @@ def _check_no_orphans(kind) -> None:
     elsewhere refers to one removed, and the 廃棄 is refused (the savepoint rolls back)."""
     from sqlalchemy import exists
 
-    targets = {part.model.__table__ for part in kind.parts}
+    targets = {part.table for part in kind.parts}
     for table in db.metadata.sorted_tables:
         for fk in table.foreign_keys:
             if fk.column.table in targets:

@@ -254,7 +254,7 @@ def files_holding(request: PersonalRequest) -> list[RecordFile]:
     found = []
     for file in db.session.scalars(select(RecordFile).where(RecordFile.status.in_(("active", "due", "consented")))):
         for part in KINDS[file.kind].parts:
-            table = part.model.__table__
+            table = part.table
             ids = keys.get(table.name)
             if ids and "id" in table.c and db.session.execute(select(table.c.id).where(part.where(file.fiscal_year), table.c.id.in_(ids))
                                                              .limit(1)).first():
