@@ -35,17 +35,18 @@ def forget() -> None:
 
 
 def members(step: dict) -> list[int]:
-    """The people a step names: the persons, and everyone active in the roles."""
+    """The people a step names: the persons, whoever holds the posts (役職) now, and everyone active in the roles."""
     from banso.extensions import db
 
     ids = [w["user"] for w in step["who"] if "user" in w]
-    roles = tuple(sorted(w["role"] for w in step["who"] if "role" in w))
-    if roles:
-        memo, key = _memo(), ("roles", roles)
-        if key not in memo:
-            memo[key] = list(db.session.scalars(select(User.id).where(User.role.in_(roles), User.active.is_(True))
-                                                .order_by(User.id)))
-        ids += memo[key]
+    for kind, column in (("role", User.role), ("post", User.post)):
+        values = tuple(sorted(w[kind] for w in step["who"] if kind in w))
+        if values:
+            memo, key = _memo(), (kind, values)
+            if key not in memo:
+                memo[key] = list(db.session.scalars(select(User.id).where(column.in_(values), User.active.is_(True))
+                                                    .order_by(User.id)))
+            ids += memo[key]
     return list(dict.fromkeys(ids))
 
 

@@ -279,6 +279,8 @@ def release(phase: Phase, *, actor: User | None, early_case=None) -> bool:
                  after={"planned": planned.isoformat() if planned else None, "released": at.isoformat(), "early": early,
                         "requested_by": publication.early_requested_by_id if early else None})
     public_results.write(phase)  # the public page is written as released, not at its first visitor
+    if early_case is None and (waiting := approvals.open_case("early_release", phase.id)) is not None:
+        approvals.withdraw(waiting, waiting.drafter, "予定日時に公表されたため", for_the_subject=True)  # nothing left to decide
     return True
 
 

@@ -21,7 +21,7 @@ from banso.models import AccountLink, AuditEntry, LastSignIn, Role, SignInThrott
 from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications, two_factor
 
 _HASHERS: dict[str, PasswordHasher] = {}
-_FIELDS = ["email", "name", "role", "active"]
+_FIELDS = ["email", "name", "role", "active", "post"]
 MIN_PASSWORD_LENGTH = 10
 DEMO_PASSWORD = "banso-demo"  # banso/demo.py
 
@@ -257,7 +257,7 @@ def _unusable_hash() -> str:
     return "!" + secrets.token_hex(16)
 
 
-def update_user(user: User, *, name: str, role: str, active: bool, actor: User) -> User:
+def update_user(user: User, *, name: str, role: str, active: bool, actor: User, post: str | None = None) -> User:
     Role(role)
     if user.id == actor.id and (role != user.role or not active):
         raise NotPermitted("ご自身の役割の変更や無効化はできません。別の管理者に依頼してください。")
@@ -265,6 +265,8 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
     if role != user.role or not active:
         user.session_version += 1  # a new role or a deactivation takes effect on every open session at once
     user.name, user.role, user.active = name.strip(), role, active
+    if post is not None:
+        user.post = post.strip()[:50]  # 役職: whoever holds it decides a 決裁 step naming it
     after = audit.snapshot(user, _FIELDS)
     if before != after:
         audit.record("update", user, actor=actor, summary=f"利用者 {user.email} を更新", before=before, after=after)

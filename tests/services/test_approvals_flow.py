@@ -193,3 +193,22 @@ def test_an_admin_changes_the_steps_ahead_of_one_running_case_in_the_open(ctx, c
     approvals.approve(case, taking_over)
     assert case.status == "approved"
     assert approvals.start("claim", "次の案件", drafter=make_user(Role.OFFICER)).steps[1]["label"] == "課長"
+
+
+def test_a_step_naming_a_post_is_decided_by_whoever_holds_it_when_the_case_reaches_it(ctx, clock):
+    """A route names a 役職 (post:会計課長), not a person: after a 人事異動 the new holder decides the running case."""
+    from banso.services import users
+
+    admin = make_user(Role.ADMIN)
+    before, after = make_user(Role.FINANCE, name="前任 課長"), make_user(Role.FINANCE, name="後任 課長")
+    users.update_user(before, name=before.name, role=before.role, active=True, actor=admin, post="会計課長")
+    steps = approvals.parse_route("会計課長 | post:会計課長 | 1人")
+    assert steps[0]["who"] == [{"post": "会計課長"}] and approvals.parse_route(approvals.route_text(steps)) == steps
+    approvals.set_route("claim", steps, actor=admin)
+    case = approvals.start("claim", "役職の試し", drafter=make_user(Role.OFFICER))
+    assert approvals.may_act(case, before)[0] is True and approvals.may_act(case, after)[0] is False
+    users.update_user(before, name=before.name, role=before.role, active=True, actor=admin, post="")
+    users.update_user(after, name=after.name, role=after.role, active=True, actor=admin, post="会計課長")
+    assert approvals.may_act(case, before)[0] is False and approvals.may_act(case, after)[0] is True
+    approvals.approve(case, after)
+    assert case.status == "approved"

@@ -176,6 +176,20 @@ def test_pub_3_moving_the_release_time_earlier_after_confirmation_is_an_early_re
     assert publication.publication_of(phase).release_planned_at == later
 
 
+def test_pub_3_a_release_at_the_planned_time_ends_an_early_release_still_waiting(world, clock):
+    from datetime import timedelta
+
+    phase, staff, admin = world["phase"], world["staff"], world["admin"]
+    phase.publication_at = clock.at + timedelta(days=3)
+    publication.confirm(phase, actor=staff)
+    publication.send_advance_notices(phase, actor=staff)
+    publication.request_early_release(phase, "前倒しの検討", actor=admin)
+    case = _early_case(phase)
+    clock.at += timedelta(days=4)
+    assert publication.release_due() == 1
+    assert case.status == "withdrawn" and _early_case(phase) is None
+
+
 def test_pub_3_an_admin_created_after_the_request_cannot_confirm_an_early_release(world, clock):
     from datetime import timedelta
 

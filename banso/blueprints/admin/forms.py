@@ -18,6 +18,7 @@ class UserCreateForm(CreatingForm):
 class UserEditForm(BansoForm):
     name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=100)])
     role = SelectField("役割", choices=ROLE_CHOICES)
+    post = StringField("役職（決裁ルートで post:役職 と書くと、その役職の方が決裁します）", validators=[Length(max=50)])
     active = BooleanField("有効")
 
 

@@ -64,7 +64,8 @@ def users_edit(user_id: int):
     form = UserEditForm(obj=user)
     on_refusal(lambda: render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user)), form)
     if form.validate_on_submit():
-        users.update_user(user, name=form.name.data, role=form.role.data, active=form.active.data, actor=current_user)
+        users.update_user(user, name=form.name.data, role=form.role.data, active=form.active.data, actor=current_user,
+                          post=form.post.data or "")
         flash(f"利用者「{user.name}」を更新しました。", "success")
         return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user)), 422 if form.errors else 200

@@ -67,7 +67,7 @@ def set_route(kind: str, steps: list[dict], *, actor: User) -> ApprovalRoute:
 
 
 def parse_route(text: str) -> list[dict]:
-    """A route as an admin writes it, a step a line: 「ラベル | role:finance, user:メールアドレス | 1人・各・全員・N・回覧 |
+    """A route as an admin writes it, a step a line: 「ラベル | role:finance, post:課長, user:メールアドレス | 1人・各・全員・N・回覧 |
     代決不可 | 期限3日」 (the last three optional, the last two in any order)."""
     steps = []
     for number, line in enumerate((l for l in (text or "").splitlines() if l.strip()), start=1):
@@ -96,7 +96,9 @@ def _party(item: str, number: int) -> dict:
         return {"role": value}
     if kind == "user" and (found := db.session.scalar(select(User.id).where(User.email == value.lower()))):
         return {"user": found}
-    raise InputError(f"{number}行目: 「{item}」は role:admin・secretariat・finance・officer か user:メールアドレス で書いてください。")
+    if kind == "post" and value.strip():
+        return {"post": value.strip()[:50]}  # 役職: whoever holds it when the case reaches the step
+    raise InputError(f"{number}行目: 「{item}」は role:admin・secretariat・finance・officer、post:役職 か user:メールアドレス で書いてください。")
 
 
 def route_text(steps: list[dict]) -> str:
@@ -106,7 +108,8 @@ def route_text(steps: list[dict]) -> str:
     words = {v: k for k, v in NEED_WORDS.items() if not k.isascii()}
     lines = []
     for step in steps:
-        who = ", ".join(f"role:{w['role']}" if "role" in w else f"user:{users.get(w['user'], w['user'])}" for w in step["who"])
+        who = ", ".join(f"role:{w['role']}" if "role" in w else f"post:{w['post']}" if "post" in w
+                        else f"user:{users.get(w['user'], w['user'])}" for w in step["who"])
         need = step.get("need", "one")
         lines.append(" | ".join([step.get("label", ""), who, str(need) if isinstance(need, int) else words[need]]
                                 + (["代決不可"] if step.get("no_proxy") else []) + ([f"期限{step['days']}日"] if step.get("days") else [])))
