@@ -107,3 +107,19 @@ def test_a_disclosure_request_is_received_decided_and_its_package_downloaded(app
     assert client.post(f"/records/requests/{request_id}", data={"action": "grant", "note": "全部開示", "version": version}).status_code == 302
     with app.app_context():
         assert db.session.get(PersonalRequest, request_id).status == "granted"
+
+
+def test_an_officers_request_is_received_by_their_address(app, client):
+    _world(app)
+    with app.app_context():
+        from banso.models import Officer
+
+        email = db.session.scalar(select(Officer.email).limit(1))
+    login(client, "staff@banso.example")
+    wrong = client.post("/records/requests", data={"kind": "suspension", "person_kind": "officer", "officer_email": "nobody@example.go.jp",
+                                                   "requester": "誰か"}, follow_redirects=True)
+    assert "登録されているもの" in wrong.get_data(as_text=True)
+    client.post("/records/requests", data={"kind": "suspension", "person_kind": "officer", "officer_email": email.upper(),
+                                           "requester": "本人"})
+    with app.app_context():
+        assert db.session.scalar(select(PersonalRequest.officer_id)) is not None

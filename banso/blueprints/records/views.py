@@ -123,7 +123,9 @@ def report():
 def requests():
     if request.method == "POST":
         form = request.form
-        data = {"kind": form.get("kind"), "person_kind": form.get("person_kind"), "officer_id": parse_id(form.get("officer_id")),
+        officer_email = (form.get("officer_email") or "").strip().lower()
+        officer_id = db.session.scalar(select(Officer.id).where(Officer.email == officer_email)) if officer_email else None
+        data = {"kind": form.get("kind"), "person_kind": form.get("person_kind"), "officer_id": officer_id,
                 "email": form.get("email"), "requester": form.get("requester"), "details": form.get("details"),
                 "received_on": _date(form.get("received_on"))}
         return act(lambda: records.receive(data, actor=current_user),
@@ -131,7 +133,6 @@ def requests():
                    redirect(url_for("records.requests")))
     stmt = select(PersonalRequest).order_by(PersonalRequest.status != "open", PersonalRequest.due_on)
     return render_template("records/requests.html", page=paginate(stmt), kinds=REQUEST_KINDS, persons=PERSON_KINDS,
-                           officers=db.session.scalars(select(Officer).order_by(Officer.name_kana).limit(2000)).all(),
                            overdue={r.id for r in records.overdue()})
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
 from banso.clock import JST
 from banso.extensions import db
@@ -234,4 +234,4 @@ def rows(kind: Kind, fy: int):
         yield part.label, table, list(db.session.execute(select(table).where(part.where(fy)).order_by(*table.primary_key.columns)))
 
 
-__all__ = ["KINDS", "Kind", "Part", "count", "rows", "fiscal_year_of", "within", "phase_ids", "or_"]
+__all__ = ["KINDS", "NOT_RECORDS", "Kind", "Part", "count", "rows", "fiscal_year_of", "within", "phase_ids"]

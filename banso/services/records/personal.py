@@ -224,7 +224,7 @@ def receive(data: dict, *, actor: User) -> PersonalRequest:
     officer = db.session.get(Officer, data.get("officer_id")) if person == "officer" and data.get("officer_id") else None
     email = (data.get("email") or "").strip().lower()
     if person == "officer" and officer is None:
-        raise InputError("対象の支援官を選んでください。", "officer_id")
+        raise InputError("対象の支援官のメールアドレス（登録されているもの）を入力してください。", "officer_id")
     if person != "officer" and "@" not in email:
         raise InputError("対象の方のメールアドレスを入力してください。", "email")
     if not (data.get("requester") or "").strip():
