@@ -72,6 +72,11 @@ class ApprovalCase(db.Model):
         return CASE_STATUSES[self.status]
 
     @property
+    def waiting_at(self) -> str:
+        """The label of the step the case waits at ("" once it is no longer in progress)."""
+        return self.steps[self.step].get("label", "") if self.status == "in_progress" and self.step < len(self.steps) else ""
+
+    @property
     def steps(self) -> list[dict[str, Any]]:
         """The steps this case goes along: its route's, or as an admin changed them for it."""
         return self.rerouted if self.rerouted is not None else self.route.steps

@@ -148,7 +148,9 @@ def test_the_case_page_recalls_resubmits_and_says_409_when_someone_acted_first(a
     assert client.post(f"/approvals/{case_id}", data={"action": "resubmit"}).status_code == 302
     client.post("/logout")
     login(client, "boss@banso.example")
-    assert "この案件のルートを変更する" in client.get(f"/approvals/{case_id}").get_data(as_text=True)  # an admin's
+    page = client.get(f"/approvals/{case_id}").get_data(as_text=True)
+    assert "この案件のルートを変更する" in page and page.count('id="case-reroute"') == 1  # an admin's, once, in the page
+    assert "<section" not in page.split("<title>")[1].split("</title>")[0]
     empty = client.post(f"/approvals/{case_id}", data={"action": "return", "reason": " "})
     assert "理由を入力してください" in empty.get_data(as_text=True)
     assert client.post(f"/approvals/{case_id}", data={"action": "approve"}).status_code == 302

@@ -92,6 +92,7 @@ def test_the_year_of_records_from_listing_to_destruction_and_transfer(year, cloc
     assert not files.path(year["receipt"]).exists()
     assert travel_file.removed["rows"]["旅行命令（出張申請）"] == 1 and travel_file.removed["files"] == 1
     assert travel.figures(year["phase"]).spent == spent_before  # the books keep the year's money
+    assert travel.check_kept(year["phase"]) == []  # and the nightly check does not call the kept money stale
     assert "廃棄済" in records.register_row(travel_file)["保存期間が満了したときの措置"]  # the tombstone
     assert inquiries_file.status == "consented" and inquiries_file.skipped.startswith("保留中: 開示請求")
     assert db.session.get(Inquiry, year["inquiry"].id) is not None

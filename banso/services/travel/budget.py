@@ -126,7 +126,13 @@ def fresh_figures(phase: Phase) -> tuple[int, int, int, int]:
 
 def check_kept(phase: Phase) -> list[str]:
     """Where the money kept by the database differs from the trips summed afresh (nothing, unless the triggers were
-    dropped or bypassed): the totals, and each team × month × prefecture of the breakdown."""
+    dropped or bypassed): the totals, and each team × month × prefecture of the breakdown. A phase whose trips were
+    destroyed at the end of their 保存期間 (services/records) keeps its money as the books had it: nothing to sum."""
+    from banso.models import RecordFile
+
+    if db.session.scalar(select(RecordFile.id).where(RecordFile.kind == "travel", RecordFile.fiscal_year == phase.fiscal_year,
+                                                     RecordFile.status == "destroyed")) is not None:
+        return []
     figures = _figures(phase)
     kept_totals = db.session.execute(select(BudgetTotal.municipality_committed_yen, BudgetTotal.municipality_spent_yen)
                                      .where(BudgetTotal.phase_id == phase.id)).one_or_none() or (0, 0)
