@@ -6,6 +6,7 @@ start without a real secret key, database and Redis.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -88,6 +89,7 @@ def _core(setting, instance: Path, production: bool) -> dict:
     return {
         **_sign_in(setting, production, mfa_roles),
         **_workflow(setting),
+        **_directories(setting, instance),
         "BANSO_ENV": "production" if production else "development",
         "SECRET_KEY": setting("SECRET_KEY") or _secret_key(instance),
         # The demo at a point of the year keeps a database of its own beside the everyday one.
@@ -178,6 +180,26 @@ def _sign_in(setting, production: bool, mfa_roles: tuple[str, ...]) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_I18N_ENABLED": False,  # the forms' Meta picks WTForms' Japanese messages (no Babel needed)
+    }
+
+
+def _directories(setting, instance: Path) -> dict:
+    """The ministries' identity providers and directories (services/sso.py, services/directory.py)."""
+    providers = setting("BANSO_IDENTITY_PROVIDERS", "")
+    if isinstance(providers, str) and providers.strip():
+        text = providers if providers.lstrip().startswith("[") else Path(providers).read_text(encoding="utf-8")
+        try:
+            providers = json.loads(text)
+        except ValueError as error:
+            raise ConfigError(f"BANSO_IDENTITY_PROVIDERS を JSON として読めません: {error}") from None
+    return {
+        # A list of providers, each {"name", "label", "discovery", "client_id", "client_secret", "tenant",
+        # "roles_claim", "roles": {claim value: Banso role}, "scim_token_sha256"} (README: 府省の認証基盤).
+        "IDENTITY_PROVIDERS": list(providers or []),
+        # What a provider's app-roles claim does: "propose" (recorded for an admin to decide) or "ignore".
+        "ROLES_FROM_PROVIDER": setting("ROLES_FROM_PROVIDER", "propose"),
+        # An officer whose last 併任 has ended may still file and follow their travel claims this many days.
+        "OFFICER_CLAIMS_GRACE_DAYS": int(setting("OFFICER_CLAIMS_GRACE_DAYS", 60)),
     }
 
 

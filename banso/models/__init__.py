@@ -18,9 +18,10 @@ from banso.models.team import (Activity, HalfYearReport, MemberReplacement, Team
                                TeamMembership, TeamStatus)
 from banso.models.travel import (BudgetBreakdown, BudgetRevision, BudgetTotal, LodgingRate, NightAllowanceRate, Receipt,
                                  TeamTravelPlan, TravelClaim, TravelClaimLine, TripEstimateLine, TripRequest, TripStatus, TripTraveller)
-from banso.models.user import AccountLink, CalendarFeed, LastSignIn, RecoveryCode, Role, SignInThrottle, Submission, User
+from banso.models.user import AccountLink, CalendarFeed, LastSignIn, RecoveryCode, Role, SignInIdentity, SignInThrottle, Submission, User
 
 __all__ = [
+    "SignInIdentity",
     "PersonalRequest",
     "RecordFile",
     "RetentionRule",

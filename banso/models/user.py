@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, select
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from banso.clock import now
@@ -56,6 +56,11 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
+    # Kept by a ministry's directory (SCIM, services/directory.py): which provider, and its id for the person.
+    directory: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    # An officer whose 併任 has ended keeps a claims-only account until this day (services/directory.py), then ends.
+    claims_until: Mapped[date | None]
     phase_choice: Mapped[dict | None] = mapped_column(JSON)  # {work: phase number} chosen over the default (services/phases.py)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
@@ -161,3 +166,24 @@ class CalendarFeed(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class SignInIdentity(db.Model):
+    """An account's sign-in through a ministry's identity provider (services/sso.py): the provider's issuer, the
+    tenant and the subject it names the person by. Never an e-mail address: another provider asserting the same
+    address finds no identity and is refused. Linked once, through the invitation the person received."""
+
+    __tablename__ = "sign_in_identities"
+    __table_args__ = (UniqueConstraint("issuer", "tenant", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(40))  # the configured provider's name
+    issuer: Mapped[str] = mapped_column(String(300))
+    tenant: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    subject: Mapped[str] = mapped_column(String(255))
+    email_seen: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # The role the provider's app-roles claim proposed at the last sign-in, for an admin to decide on.
+    proposed_role: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_used_at: Mapped[datetime | None]

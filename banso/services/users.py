@@ -332,16 +332,22 @@ def link_for(token: str) -> AccountLink | None:
 LINK_USED = "このリンクは使用済みか、有効期限（24時間）を過ぎています。事務局管理者に再発行を依頼してください。"
 
 
+def claim_link(link: AccountLink) -> None:
+    """Use the link once: a conditional UPDATE, so two arrivals of the same link (a password set, a provider's
+    first sign-in) use it at most once."""
+    claimed = db.session.execute(update(AccountLink).where(AccountLink.id == link.id, AccountLink.used_at.is_(None))
+                                 .values(used_at=now()).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise RuleViolation("AUTH", LINK_USED)
+
+
 def set_password_by_link(link: AccountLink, password: str) -> User:
     """Set the password from an invitation or reset link, once: the link is claimed by a conditional UPDATE, so two
     arrivals of the same link set at most one password. Every session of the user ends; they then sign in as
     usual (with their second factor, if enrolled)."""
     user = db.session.get(User, link.user_id)
     _check_password(password, about=(user.email, user.name))
-    claimed = db.session.execute(update(AccountLink).where(AccountLink.id == link.id, AccountLink.used_at.is_(None))
-                                 .values(used_at=now()).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise RuleViolation("AUTH", LINK_USED)
+    claim_link(link)
     user.password_hash = hash_password(password)
     user.password_must_change = False
     user.session_version += 1

@@ -216,7 +216,9 @@ def notifications_body(user) -> str:
 # Routes that answer differently by design and are covered by their own tests.
 # The sign-in's second step, the e-mailed links and the code forms: tests/blueprints/test_account_security.py.
 NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)", "/login/code", "/account/setup/<token>",
-                "/account/two-factor/confirm", "/account/two-factor/recovery-codes", "/account/two-factor/disable"}
+                "/account/two-factor/confirm", "/account/two-factor/recovery-codes", "/account/two-factor/disable",
+                # public, and 404 unless a provider is configured: tests/blueprints/test_sso.py signs in through two
+                "/login/sso/<name>", "/login/sso/<name>/callback"}
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from banso.blueprints.forms import act, already_sent, on_refusal
 from banso.extensions import db
 from banso.formatting import jst_datetime, parse_id
 from banso.listing import export, log_page, page_or_fragment, paginate, sort_by
-from banso.models import AuditEntry, Notification, Phase, PhaseEvent, User
+from banso.models import AuditEntry, Notification, Phase, PhaseEvent, SignInIdentity, User
 from banso.models.user import ROLE_LABELS
 from banso.permissions import FORM_PAGE, allowed
 from banso.policies import admin as admin_policy
-from banso.services import audit, notifications, phases, two_factor, users
+from banso.services import audit, notifications, phases, sso, two_factor, users
 
 
 
@@ -62,13 +62,43 @@ def users_new():
 def users_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
-    on_refusal(lambda: render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user)), form)
+    on_refusal(lambda: _user_page(form, user), form)
     if form.validate_on_submit():
         users.update_user(user, name=form.name.data, role=form.role.data, active=form.active.data, actor=current_user,
                           post=form.post.data or "")
         flash(f"利用者「{user.name}」を更新しました。", "success")
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user)), 422 if form.errors else 200
+    return _user_page(form, user), 422 if form.errors else 200
+
+
+def _user_page(form, user: User):
+    labels = {p.name: p.label for p in sso.providers()}
+    return render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user),
+                           identities=sso.identities_of(user), provider_labels=labels, roles=ROLE_LABELS)
+
+
+@bp.post("/users/<int:user_id>/identities/<int:identity_id>/take-proposal")
+@allowed(admin_policy.may_administer, refused="admin.users_edit")
+def users_take_proposal(user_id: int, identity_id: int):
+    identity = _identity_of(user_id, identity_id)
+    return act(lambda: sso.take_proposal(identity, actor=current_user), "認証基盤の提案どおりに役割を変更しました。",
+               redirect(url_for("admin.users_edit", user_id=user_id)))
+
+
+@bp.post("/users/<int:user_id>/identities/<int:identity_id>/unlink")
+@allowed(admin_policy.may_administer, refused="admin.users_edit")
+def users_unlink_identity(user_id: int, identity_id: int):
+    identity = _identity_of(user_id, identity_id)
+    return act(lambda: sso.unlink(identity, actor=current_user),
+               "認証基盤のアカウントとの結び付けを解除しました。本人は招待のリンクから結び付け直せます。",
+               redirect(url_for("admin.users_edit", user_id=user_id)))
+
+
+def _identity_of(user_id: int, identity_id: int):
+    identity = db.get_or_404(SignInIdentity, identity_id)
+    if identity.user_id != user_id:
+        abort(404)
+    return identity
 
 
 @bp.post("/users/<int:user_id>/reset-password")

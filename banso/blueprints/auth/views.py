@@ -8,7 +8,7 @@ from banso.clock import now
 from banso.extensions import db
 from banso.formatting import jst_datetime, parse_id
 from banso.models import User
-from banso.services import calendar_feed
+from banso.services import calendar_feed, sso
 from banso.services import two_factor as factors
 from banso.services import users
 
@@ -20,7 +20,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
-    on_refusal(lambda: render_template("auth/login.html", form=form), form, status=401)
+    on_refusal(lambda: render_template("auth/login.html", form=form, providers=sso.providers()), form, status=401)
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data, source=request.remote_addr or "")
         target = safe_next(request.args.get("next"), url_for("dashboard.index"))
@@ -30,7 +30,55 @@ def login():
         login_user(user)
         flash(f"{user.name}さん、ようこそ。", "success")
         return redirect(target)
-    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+    return render_template("auth/login.html", form=form, providers=sso.providers()), 422 if form.errors else 200
+
+
+PROVIDER_UNREACHABLE = ("認証基盤に接続できませんでした。しばらくしてからもう一度お試しください。急ぎの場合は、"
+                        "パスワードでサインインするか、事務局にご連絡ください。")
+
+
+@bp.route("/login/sso/<name>", methods=["GET", "POST"])
+def sso_start(name: str):
+    """To the ministry's provider (PKCE, a nonce, a state in this session). From an invitation's page the link's token
+    comes along (POST), so the first sign-in links the account (services/sso.py)."""
+    if sso.provider(name) is None:
+        abort(404)
+    session["sso"] = {"provider": name, "link": (request.form.get("link") or "")[:100],
+                      "next": safe_next(request.args.get("next"), url_for("dashboard.index"))}
+    try:
+        return sso.client(current_app, name).authorize_redirect(
+            current_app.config["BASE_URL"] + url_for("auth.sso_callback", name=name))
+    except (OSError, ValueError, KeyError, RuntimeError):  # the provider's discovery document could not be read
+        flash(PROVIDER_UNREACHABLE, "error")
+        return redirect(url_for("auth.login"))
+
+
+@bp.get("/login/sso/<name>/callback")
+def sso_callback(name: str):
+    """Back from the provider: Authlib checks the state, trades the code (with the PKCE verifier) and verifies the
+    ID token; services/sso.py decides which account it is."""
+    from authlib.integrations.base_client import OAuthError
+    from joserfc.errors import JoseError
+
+    p = sso.provider(name)
+    if p is None:
+        abort(404)
+    pending = session.pop("sso", None)
+    on_refusal(lambda: (render_template("auth/login.html", form=LoginForm(), providers=sso.providers()), 403))
+    if not pending or pending.get("provider") != name:
+        flash("サインインの途中で時間が経ったか、別の画面から戻りました。もう一度サインインしてください。", "info")
+        return redirect(url_for("auth.login"))
+    try:
+        token = sso.client(current_app, name).authorize_access_token()
+    except (OAuthError, JoseError, OSError, ValueError, KeyError, RuntimeError):
+        current_app.logger.warning("sign-in through %s failed", name, exc_info=True)
+        flash(PROVIDER_UNREACHABLE, "error")
+        return redirect(url_for("auth.login"))
+    link = users.link_for(pending["link"]) if pending.get("link") else None
+    user = sso.sign_in(p, dict(token.get("userinfo") or {}), link=link, source=request.remote_addr or "")
+    login_user(user)
+    flash(f"{user.name}さん、ようこそ。", "success")
+    return redirect(pending.get("next") or url_for("dashboard.index"))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -98,12 +146,14 @@ def setup(token: str):
         logout_user()  # the link is for its own account, whoever was signed in here
     form = SetPasswordForm()
     user = db.session.get(User, link.user_id)
-    on_refusal(lambda: render_template("auth/setup.html", form=form, user=user, link=link), form)
+    on_refusal(lambda: render_template("auth/setup.html", form=form, user=user, link=link, token=token,
+                                       providers=sso.providers()), form)
     if form.validate_on_submit():
         users.set_password_by_link(link, form.password.data)
         flash("パスワードを設定しました。新しいパスワードでサインインしてください。", "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/setup.html", form=form, user=user, link=link), 422 if form.errors else 200
+    return (render_template("auth/setup.html", form=form, user=user, link=link, token=token, providers=sso.providers()),
+            422 if form.errors else 200)
 
 
 @bp.route("/account/calendar", methods=["GET", "POST"])
