@@ -208,10 +208,11 @@ def _register_blueprints(app: Flask) -> None:
     from banso.blueprints.dashboard import bp as dashboard_bp
     from banso.blueprints.dev import bp as dev_bp
     from banso.blueprints.health import bp as health_bp
+    from banso.blueprints.scim import bp as scim_bp
 
     for blueprint in (auth_bp, dashboard_bp, admin_bp, health_bp, applications_bp, municipalities_bp, imports_bp,
                       officers_bp, appointments_bp, teams_bp, matching_bp, travel_bp, inquiries_bp, contact_bp, stats_bp, publication_bp, public_bp,
-                      documents_bp, approvals_bp, records_bp):
+                      documents_bp, approvals_bp, records_bp, scim_bp):
         app.register_blueprint(blueprint)
     if app.config["BANSO_ENV"] != "production":
         app.register_blueprint(dev_bp)

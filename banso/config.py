@@ -198,6 +198,8 @@ def _directories(setting, instance: Path) -> dict:
         "IDENTITY_PROVIDERS": list(providers or []),
         # What a provider's app-roles claim does: "propose" (recorded for an admin to decide) or "ignore".
         "ROLES_FROM_PROVIDER": setting("ROLES_FROM_PROVIDER", "propose"),
+        # The role of an account a directory creates (SCIM): an admin gives any other.
+        "SCIM_DEFAULT_ROLE": setting("SCIM_DEFAULT_ROLE", "officer"),
         # An officer whose last 併任 has ended may still file and follow their travel claims this many days.
         "OFFICER_CLAIMS_GRACE_DAYS": int(setting("OFFICER_CLAIMS_GRACE_DAYS", 60)),
     }

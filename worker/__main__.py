@@ -53,14 +53,17 @@ def _beat() -> None:
 
 
 def _daily_records() -> None:
-    """The records' run, its outcome kept for /metrics (banso_job_last_run_ok{job="records"})."""
-    try:
-        done = jobs.keep_records()
-    except Exception as exc:
-        observability.record_job(queue.connection(), "records", False, type(exc).__name__)
-        raise
-    observability.record_job(queue.connection(), "records", True, str(done))
-    log.info("行政文書ファイルの定期処理: %s", done)
+    """The daily runs (the records' disposition, the accounts of officers whose 併任 ended), each outcome kept for
+    /metrics (banso_job_last_run_ok{job="records"|"accounts"})."""
+    for name, job, label in (("records", jobs.keep_records, "行政文書ファイル"), ("accounts", jobs.keep_accounts, "アカウント")):
+        try:
+            done = job()
+        except Exception as exc:
+            observability.record_job(queue.connection(), name, False, type(exc).__name__)
+            log.exception("%sの定期処理に失敗しました", label)
+            continue
+        observability.record_job(queue.connection(), name, True, str(done))
+        log.info("%sの定期処理: %s", label, done)
 
 
 def _fetch_mail_forever(app, stop: threading.Event) -> None:

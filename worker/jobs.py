@@ -285,6 +285,18 @@ def keep_records() -> dict:
         db.session.remove()
 
 
+def keep_accounts() -> dict:
+    """On the worker's timer, once a day: officers whose 併任 ended become claims-only, then their accounts end."""
+    from banso.services import directory
+
+    try:
+        done = directory.daily()
+        db.session.commit()
+        return done
+    finally:
+        db.session.remove()
+
+
 def chase_inquiries() -> int:
     """On the worker's timer: the help desk's digests, escalations, reminders and closings (banso/services/helpdesk.py)."""
     from banso.services import helpdesk

@@ -26,4 +26,11 @@ def is_finance(user: User) -> bool:
 
 
 def is_officer(user: User) -> bool:
-    return user.has_role(Role.OFFICER)
+    """An officer in post: one whose last 併任 has ended is a claimant (``is_claimant``) until their account ends."""
+    return user.has_role(Role.OFFICER) and user.claims_until is None
+
+
+def is_claimant(user: User) -> bool:
+    """An officer whose 併任 has ended, for OFFICER_CLAIMS_GRACE_DAYS (services/directory.py): they see their own trips
+    and file and follow their claims, nothing else."""
+    return user.has_role(Role.OFFICER) and user.claims_until is not None

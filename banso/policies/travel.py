@@ -11,7 +11,7 @@ from sqlalchemy import select, union
 from banso.models import Officer, Team, TripRequest, TripTraveller, User
 from banso.models.travel import TripStatus
 from banso.policies import approvals
-from banso.policies.roles import is_admin, is_finance, is_officer, is_staff, signed_in
+from banso.policies.roles import is_admin, is_claimant, is_finance, is_officer, is_staff, signed_in
 
 # Which states allow which step (the services move trips only from these; the pages offer the step in them).
 CORRECTABLE = (TripStatus.SUBMITTED, TripStatus.RETURNED)  # the request corrected, its bearer decided
@@ -55,14 +55,19 @@ def _own_trip_ids(user: User) -> list[int]:
 
 
 def sees_only_own(user: User) -> bool:
-    """Officers see their own trips; the secretariat and finance see every trip (of teams not held)."""
-    return is_officer(user)
+    """Officers (and claimants) see their own trips; the secretariat and finance see every trip (of teams not held)."""
+    return is_officer(user) or is_claimant(user)
 
 
 def may_view(trip: TripRequest, user: User) -> bool:
     if _reads_figures(user):
         return True
-    return is_officer(user) and (trip.filed_by_id == user.id or _is_traveller(trip, user))
+    return (is_officer(user) or is_claimant(user)) and (trip.filed_by_id == user.id or _is_traveller(trip, user))
+
+
+def _claims_own(trip: TripRequest, user: User) -> bool:
+    """A claimant's own trip: its claim and receipts are theirs to file after their 併任 ended."""
+    return is_claimant(user) and may_view(trip, user)
 
 
 def may_edit(trip: TripRequest, user: User) -> bool:
@@ -87,7 +92,7 @@ def may_record_departure(trip: TripRequest, user: User) -> bool:
 
 
 def may_claim(trip: TripRequest, user: User) -> bool:
-    return trip.status in CLAIMABLE and may_edit(trip, user)
+    return trip.status in CLAIMABLE and (may_edit(trip, user) or _claims_own(trip, user))
 
 
 def may_cancel(trip: TripRequest, user: User) -> bool:
@@ -101,11 +106,12 @@ def receipts_open(trip: TripRequest) -> bool:
 
 
 def may_add_receipts(trip: TripRequest, user: User) -> bool:
-    return receipts_open(trip) and may_edit(trip, user)
+    return receipts_open(trip) and (may_edit(trip, user) or _claims_own(trip, user))
 
 
 def may_file(user: User) -> bool:
-    return is_staff(user) or is_officer(user)
+    """The routes that file (a trip, a claim, receipts); what each may file is asked of the trip or the team."""
+    return is_staff(user) or is_officer(user) or is_claimant(user)
 
 
 def may_file_for(team: Team, user: User) -> bool:

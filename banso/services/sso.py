@@ -32,11 +32,14 @@ class Provider:
     roles_claim: str = "roles"
     roles: dict = field(default_factory=dict)  # the claim's values Banso reads as a proposal of its own roles
     scim_token_sha256: str = ""  # the directory's bearer token for SCIM (services/directory.py), as its SHA-256
+    domains: tuple = ()  # the mail domains whose accounts its directory may keep
+    id_claim: str = "oid"  # the claim naming the person as the directory's SCIM externalId does (Entra ID: oid)
 
 
 def providers() -> list[Provider]:
     known = Provider.__dataclass_fields__
-    return [Provider(**{k: v for k, v in entry.items() if k in known}) for entry in current_app.config["IDENTITY_PROVIDERS"]]
+    return [Provider(**{k: tuple(v) if k == "domains" else v for k, v in entry.items() if k in known})
+            for entry in current_app.config["IDENTITY_PROVIDERS"]]
 
 
 def provider(name: str) -> Provider | None:
@@ -88,19 +91,34 @@ def sign_in(p: Provider, claims: dict, *, link=None, source: str = "") -> User:
 
 
 def _link(p: Provider, issuer: str, tenant: str, subject: str, claims: dict, link) -> SignInIdentity:
-    if link is None:
+    kept = _kept_by_directory(p, claims) if link is None else None
+    if link is None and kept is None:
         _refused(p, claims, "not_linked")
         raise NotPermitted(NOT_LINKED)
-    user = db.session.get(User, link.user_id)
+    user = kept or db.session.get(User, link.user_id)
     if db.session.scalar(select(SignInIdentity.id).where(SignInIdentity.user_id == user.id,
                                                          SignInIdentity.provider == p.name)) is not None:
         _refused(p, claims, "already_linked")
         raise NotPermitted("このアカウントには、この認証基盤の別の利用者が既に結び付いています。事務局管理者にご連絡ください。")
+    if kept is not None:  # the directory made the account: its own id for the person (SCIM externalId) links it
+        return _add_identity(p, user, issuer, tenant, subject, "ディレクトリの外部IDで")
     users.claim_link(link)
+    return _add_identity(p, user, issuer, tenant, subject, "招待のリンクから")
+
+
+def _kept_by_directory(p: Provider, claims: dict) -> User | None:
+    """The account this provider's own directory created for the person (SCIM externalId = the token's id claim)."""
+    value = str(claims.get(p.id_claim) or "")
+    if not value:
+        return None
+    return db.session.scalar(select(User).where(User.directory == p.name, User.external_id == value))
+
+
+def _add_identity(p: Provider, user: User, issuer: str, tenant: str, subject: str, how: str) -> SignInIdentity:
     identity = SignInIdentity(user_id=user.id, provider=p.name, issuer=issuer, tenant=tenant, subject=subject)
     db.session.add(identity)
     db.session.flush()
-    audit.record("link_identity", user, actor=user, summary=f"{p.label}のアカウントを結び付け（初回サインイン）",
+    audit.record("link_identity", user, actor=user, summary=f"{p.label}のアカウントを結び付け（初回サインイン、{how}）",
                  after={"provider": p.name, "issuer": issuer, "tenant": tenant})
     return identity
 

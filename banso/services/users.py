@@ -18,7 +18,7 @@ from banso.clock import now
 from banso.extensions import db
 from banso.formatting import jst_datetime
 from banso.models import AccountLink, AuditEntry, LastSignIn, Role, SignInThrottle, User
-from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications, two_factor
+from banso.services import InputError, NotPermitted, RuleViolation, audit, notifications, offboarding, two_factor
 
 _HASHERS: dict[str, PasswordHasher] = {}
 _FIELDS = ["email", "name", "role", "active", "post"]
@@ -205,7 +205,7 @@ def _check_password(password: str, *, about: tuple[str, ...] = ()) -> None:
 
 
 def create_user(*, email: str, name: str, role: str, password: str | None = None, actor: User | None,
-                must_change: bool = False) -> User:
+                must_change: bool = False, invite: bool = True) -> User:
     """A new account. Without a password (the admin's page, an officer's sign-in) the user is invited: a link to
     set their own password is e-mailed, and nobody else ever knows it. With one (the demo, `flask banso
     create-user`), ``must_change`` makes the user replace it at first sign-in."""
@@ -221,7 +221,7 @@ def create_user(*, email: str, name: str, role: str, password: str | None = None
     audit.record("create", user, actor=actor, summary=f"利用者 {email} を作成", after=audit.snapshot(user, _FIELDS))
     if role == Role.ADMIN:
         _tell_admins(user, actor, "made", "を事務局管理者として作成")
-    if password is None:
+    if password is None and invite:  # not invited: an account a ministry's directory made signs in through its provider
         send_link(user, actor=actor)
     return user
 
@@ -261,6 +261,8 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User, 
     Role(role)
     if user.id == actor.id and (role != user.role or not active):
         raise NotPermitted("ご自身の役割の変更や無効化はできません。別の管理者に依頼してください。")
+    if user.active and not active:
+        offboarding.end(user, actor=actor, why="事務局管理者が無効化")  # sessions, feed, open work handed over
     before = audit.snapshot(user, _FIELDS)
     if role != user.role or not active:
         user.session_version += 1  # a new role or a deactivation takes effect on every open session at once

@@ -280,7 +280,7 @@ def _uploads() -> list[tuple[str, bytes]]:
 @allowed(policy.may_file, refused=FORM_PAGE)
 def claim(trip_id: int):
     trip = _trip(trip_id)
-    if not policy.may_edit(trip, current_user):
+    if not (policy.may_edit(trip, current_user) or policy.may_claim(trip, current_user)):
         abort(403)
     if (wait := travel.claim_not_yet(trip)) is not None:  # said before anything is typed, never after
         flash(wait, "warning")

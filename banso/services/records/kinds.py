@@ -213,7 +213,7 @@ NOT_RECORDS = {
     "officers": "支援官の基本情報（項目ごとの扱いは個人情報の方針による）",
     "users": "利用者アカウント", "account_links": "アカウントの招待・再設定", "recovery_codes": "二要素認証",
     "sign_in_throttles": "サインインの制限", "last_sign_ins": "最終サインイン", "submissions": "二重送信の防止",
-    "calendar_feeds": "予定表の配信設定",
+    "calendar_feeds": "予定表の配信設定", "sign_in_identities": "府省の認証基盤との結び付け",
     "approval_routes": "決裁ルートの設定", "absences": "不在と代決者の設定",
     "document_batches": "発出の処理単位", "document_counters": "文書番号の採番", "receipt_counters": "受付番号の採番",
     "faq_entries": "公開しているよくある質問", "reply_templates": "回答の定型文",

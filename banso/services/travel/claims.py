@@ -148,7 +148,7 @@ def _store_receipt(claim: TravelClaim, name: str, data: bytes, content_type: str
 def add_receipts(trip: TripRequest, uploads: list[tuple[str, bytes]], *, actor: User) -> list[Receipt]:
     if not policy.receipts_open(trip):
         raise WrongState("領収書は精算中（未精算）の出張にのみ追加できます。")
-    if not policy.may_edit(trip, actor):
+    if not policy.may_add_receipts(trip, actor):
         raise NotPermitted("この出張に領収書を追加できるのは、申請者・出張者と事務局です。")
     if not uploads:
         raise InputError("追加する領収書を選んでください。", "receipts")
@@ -165,7 +165,7 @@ CLAIM_DECISIONS = {"settle": "精算", "return": "差戻し"}
 def _check_claimable(trip: TripRequest, actor: User) -> None:
     if trip.status not in policy.CLAIMABLE:
         raise WrongState(f"「{trip.status_label}」の出張は精算できません（承認済の出張が対象です）。")
-    if not policy.may_edit(trip, actor):
+    if not (policy.may_edit(trip, actor) or policy.may_claim(trip, actor)):
         raise NotPermitted("この出張を精算できるのは、申請者・出張者と事務局です。")
     if (wait := claim_not_yet(trip)) is not None:
         raise WrongState(wait)
