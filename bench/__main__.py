@@ -1,6 +1,7 @@
 """`make bench`: every figure of Banso's performance targets in one run, printed as tables.
 
-    python -m bench [--requests 200] [--load-seconds 30] [--mixed-seconds 180] [--fresh] [--only pages,mixed,load,tasks,documents]
+    python -m bench [--requests 200] [--load-seconds 30] [--mixed-seconds 180] [--rolling-seconds 60] [--fresh]
+                    [--only pages,mixed,load,rolling,tasks,documents]
 
 Needs PostgreSQL (BENCH_PG, default postgresql://postgres@127.0.0.1:5432) and Redis (BENCH_REDIS_URL);
 the N = 1 and N = 10 databases are generated once and kept (banso_bench_1, banso_bench_10).
@@ -12,7 +13,7 @@ import os
 import platform
 import time
 
-from bench import common, load, mixed, pages, tasks
+from bench import common, load, mixed, pages, rolling, tasks
 
 
 def machine() -> str:
@@ -28,14 +29,15 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=int, default=30)
     parser.add_argument("--fresh", action="store_true", help="generate the N = 1 and N = 10 databases again")
     parser.add_argument("--mixed-seconds", type=int, default=180)
-    parser.add_argument("--only", default="pages,mixed,load,tasks,documents")
+    parser.add_argument("--rolling-seconds", type=int, default=60)
+    parser.add_argument("--only", default="pages,mixed,load,rolling,tasks,documents")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     print(f"Banso benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}\n", flush=True)
     started = time.monotonic()
     finals: list[str] = []
     urls = {}
-    for n in (1, 10) if parts & {"pages", "mixed", "load"} else ():
+    for n in (1, 10) if parts & {"pages", "mixed", "load", "rolling"} else ():
         began = time.monotonic()
         urls[n] = common.ensure_scale_database(n, fresh=args.fresh)
         print(f"-- N = {n} ready in {time.monotonic() - began:.0f} s", flush=True)
@@ -96,6 +98,19 @@ def main() -> None:
         common.table(["page", "req/s", "÷ bare Flask", "non-2xx", "socket errors"], rows)
         print(f"peak RSS of a web worker after the pages and the load: {result['peak_rss_mb']:.0f} MB (target ≤ 200 MB)",
               flush=True)
+
+    if "rolling" in parts:
+        result = rolling.run(urls[10], seconds=args.rolling_seconds)
+        ok = result["p95"] < rolling.TARGET_P95_MS and not result["failures"]
+        print(f"\nTwo app servers at N = 10 (gunicorn 2 workers each, one PostgreSQL, one Redis): {result['users']} signed-in "
+              f"users, round robin, a page every 2 s each, for {result['seconds']} s; instance A restarted (SIGHUP) midway")
+        common.table(["requests", "p50 ms", "p95 ms", "failed (non-200 or lost)", "target"],
+                     [[result["requests"], f"{result['p50']:.0f}", f"{result['p95']:.0f}", len(result["failures"]),
+                       "ok" if ok else "MISS"]])
+        for line in result["failures"][:5]:
+            print("  " + line)
+        finals.append(f"rolling restart under load: p95 {result['p95']:.0f} ms, {len(result['failures'])} failed "
+                      f"(target p95 < {rolling.TARGET_P95_MS} ms, none failed)")
 
     if "tasks" in parts:
         plans = tasks.matching_small()

@@ -61,13 +61,14 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def serving(url: str):
-    """gunicorn with 4 workers on ``url``, as deployed; yields its base address (and the master's pid as ``.pid``)."""
+def serving(url: str, workers: int = 4):
+    """gunicorn with ``workers`` workers on ``url``, as deployed; yields its base address (and the master's pid as
+    ``.pid``)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                               "bench.wsgi:app"], cwd=ROOT, env=env)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning", "bench.wsgi:app"], cwd=ROOT, env=env)
     try:
         for _ in range(100):
             try:
