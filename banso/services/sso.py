@@ -25,9 +25,12 @@ from banso.services import NotPermitted, RuleViolation, audit, users
 class Provider:
     name: str
     label: str
-    discovery: str
-    client_id: str
+    kind: str = "oidc"  # or "saml" (services/saml.py), for a ministry whose provider has no OpenID Connect
+    discovery: str = ""  # OpenID Connect: the provider's discovery document
+    client_id: str = ""
     client_secret: str = ""
+    idp_metadata: str = ""  # SAML: the IdP's metadata, as a file's path or the XML itself
+    email_attribute: str = "mail"  # SAML: the attribute holding the address
     tenant: str = ""  # the tenant an ID token must name (tid), when the provider has several
     roles_claim: str = "roles"
     roles: dict = field(default_factory=dict)  # the claim's values Banso reads as a proposal of its own roles

@@ -217,8 +217,8 @@ def notifications_body(user) -> str:
 # The sign-in's second step, the e-mailed links and the code forms: tests/blueprints/test_account_security.py.
 NOT_IN_TABLE = {"/logout", "/static/<path:filename>", "/admin/users (POST)", "/login/code", "/account/setup/<token>",
                 "/account/two-factor/confirm", "/account/two-factor/recovery-codes", "/account/two-factor/disable",
-                # public, and 404 unless a provider is configured: tests/blueprints/test_sso.py signs in through two
-                "/login/sso/<name>", "/login/sso/<name>/callback",
+                # public, and 404 unless a provider is configured: tests/blueprints/test_sso.py signs in through two; test_saml.py through SAML
+                "/login/sso/<name>", "/login/sso/<name>/callback", "/login/sso/<name>/acs", "/login/sso/<name>/metadata",
                 # a directory's bearer token, no session (401 without): tests/blueprints/test_scim.py
                 "/scim/v2/"}
 

@@ -5,10 +5,10 @@ from banso.blueprints.auth import bp
 from banso.blueprints.auth.forms import LoginForm, PasswordChangeForm, SecondFactorForm, SetPasswordForm
 from banso.blueprints.forms import on_refusal, safe_next
 from banso.clock import now
-from banso.extensions import db
+from banso.extensions import csrf, db
 from banso.formatting import jst_datetime, parse_id
 from banso.models import User
-from banso.services import calendar_feed, sso
+from banso.services import calendar_feed, saml, sso
 from banso.services import two_factor as factors
 from banso.services import users
 
@@ -41,11 +41,15 @@ PROVIDER_UNREACHABLE = ("認証基盤に接続できませんでした。しば�
 def sso_start(name: str):
     """To the ministry's provider (PKCE, a nonce, a state in this session). From an invitation's page the link's token
     comes along (POST), so the first sign-in links the account (services/sso.py)."""
-    if sso.provider(name) is None:
+    p = sso.provider(name)
+    if p is None:
         abort(404)
-    session["sso"] = {"provider": name, "link": (request.form.get("link") or "")[:100],
-                      "next": safe_next(request.args.get("next"), url_for("dashboard.index"))}
+    state = {"provider": name, "link": (request.form.get("link") or "")[:100],
+             "next": safe_next(request.args.get("next"), url_for("dashboard.index"))}
     try:
+        if p.kind == "saml":
+            return redirect(saml.start(p, state))
+        session["sso"] = state
         return sso.client(current_app, name).authorize_redirect(
             current_app.config["BASE_URL"] + url_for("auth.sso_callback", name=name))
     except (OSError, ValueError, KeyError, RuntimeError):  # the provider's discovery document could not be read
@@ -74,11 +78,37 @@ def sso_callback(name: str):
         current_app.logger.warning("sign-in through %s failed", name, exc_info=True)
         flash(PROVIDER_UNREACHABLE, "error")
         return redirect(url_for("auth.login"))
+    return _signed_in_through(p, dict(token.get("userinfo") or {}), pending)
+
+
+def _signed_in_through(p, claims: dict, pending: dict):
     link = users.link_for(pending["link"]) if pending.get("link") else None
-    user = sso.sign_in(p, dict(token.get("userinfo") or {}), link=link, source=request.remote_addr or "")
+    user = sso.sign_in(p, claims, link=link, source=request.remote_addr or "")
     login_user(user)
     flash(f"{user.name}さん、ようこそ。", "success")
     return redirect(pending.get("next") or url_for("dashboard.index"))
+
+
+@bp.post("/login/sso/<name>/acs")
+@csrf.exempt
+def saml_acs(name: str):
+    """A SAML provider's answer (HTTP-POST binding, cross-site: no session comes with it; services/saml.py keeps the
+    request in Redis and takes it once)."""
+    p = sso.provider(name)
+    if p is None or p.kind != "saml":
+        abort(404)
+    on_refusal(lambda: (render_template("auth/login.html", form=LoginForm(), providers=sso.providers()), 403))
+    claims, pending = saml.finish(p, request.form.get("SAMLResponse", ""))
+    return _signed_in_through(p, claims, pending)
+
+
+@bp.get("/login/sso/<name>/metadata")
+def saml_metadata(name: str):
+    """Banso's SAML metadata for this provider, for the ministry to register."""
+    p = sso.provider(name)
+    if p is None or p.kind != "saml":
+        abort(404)
+    return current_app.response_class(saml.metadata(p), mimetype="application/samlmetadata+xml")
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
