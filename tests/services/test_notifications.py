@@ -2,12 +2,14 @@
 delivers it to an aiosmtpd sink on loopback."""
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import func, select
 
 from banso.extensions import db
 from banso.models import MailboxMessage, Notification, Role
 from banso.services import notifications
-from tests.conftest import login, run_worker
+from tests.conftest import login, race, run_worker
 from tests.factories import make_user
 from worker import jobs
 
@@ -181,3 +183,23 @@ def test_a_run_of_notifications_goes_out_over_one_connection_and_a_failure_is_re
     run_worker(app)
     assert sorted(m["To"].addresses[0].addr_spec for m in smtp.messages) == [f"r{n}@example.lg.jp" for n in range(3)]
     assert sorted(_statuses(app)) == [("sent", 1), ("sent", 1), ("sent", 2)]
+
+
+@pytest.mark.commits  # two deliveries on their own connections
+def test_the_same_delivery_job_delivered_twice_at_once_sends_one_mail(app, smtp):
+    """Two app servers' workers (or RQ delivering a job again after a lost acknowledgement) run the same delivery at
+    the same moment: the claim is a conditional UPDATE, so one of them sends and the other finds nothing to send."""
+    with app.app_context():
+        notifications.notify(key="twice", recipient_email="a@example.jp", kind="t", subject="s", body="b")
+        db.session.commit()
+        notification_id = db.session.scalar(select(Notification.id))
+    outcomes = []
+
+    def deliver():
+        with app.app_context():
+            outcomes.append(jobs.deliver_notifications([notification_id]))
+
+    race(deliver, [(), ()])
+    assert len(smtp.messages) == 1
+    assert sorted(sum(o.values()) for o in outcomes) == [0, 1]
+    assert _statuses(app) == [("sent", 1)]
