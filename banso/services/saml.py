@@ -16,10 +16,11 @@ from pathlib import Path
 
 from defusedxml import ElementTree
 from flask import current_app, url_for
+from redis.exceptions import RedisError
 
 from banso import queue
 from banso.services import RuleViolation
-from banso.services.sso import Provider
+from banso.services.sso import Provider, record_refusal
 
 PENDING = "banso:saml:request:{}"
 PENDING_SECONDS = 600
@@ -91,15 +92,19 @@ def finish(p: Provider, saml_response: str) -> tuple[dict, dict]:
         answered = ElementTree.fromstring(base64.b64decode(saml_response or "", validate=False)).get("InResponseTo") or ""
     except (ValueError, ElementTree.ParseError):
         raise RuleViolation("AUTH", REFUSED) from None
-    raw = queue.connection().getdel(PENDING.format(answered)) if answered else None
+    try:
+        raw = queue.connection().getdel(PENDING.format(answered)) if answered else None
+    except RedisError:
+        raise RuleViolation("AUTH", "サインインを続けられませんでした（一時的な障害）。しばらくしてからもう一度お試しください。") from None
     state = json.loads(raw) if raw else None
     if state is None or state.get("provider") != p.name:
+        record_refusal(p, {}, "saml_unsolicited_or_replayed")
         raise RuleViolation("AUTH", REFUSED)
     try:
         response = _client(p).parse_authn_request_response(saml_response, BINDING_HTTP_POST,
                                                            outstanding={answered: acs_url(p)})
     except Exception as error:  # pysaml2 raises many kinds (signature, audience, time, status): each is a refusal
-        current_app.logger.warning("SAML response from %s refused: %s", p.name, type(error).__name__)
+        record_refusal(p, {}, f"saml_{type(error).__name__}")
         raise RuleViolation("AUTH", REFUSED) from None
     if response is None or response.name_id is None:
         raise RuleViolation("AUTH", REFUSED)

@@ -77,7 +77,7 @@ def sign_in(p: Provider, claims: dict, *, link=None, source: str = "") -> User:
     if not issuer or not subject:
         raise RuleViolation("AUTH", "認証基盤の応答に利用者の識別子がありません。事務局にご連絡ください。")
     if p.tenant and tenant != p.tenant:
-        _refused(p, claims, "tenant")
+        record_refusal(p, claims, "tenant")
         raise NotPermitted(WRONG_TENANT)
     identity = db.session.scalar(select(SignInIdentity).where(
         SignInIdentity.issuer == issuer, SignInIdentity.tenant == tenant, SignInIdentity.subject == subject))
@@ -85,7 +85,7 @@ def sign_in(p: Provider, claims: dict, *, link=None, source: str = "") -> User:
         identity = _link(p, issuer, tenant, subject, claims, link)
     user = db.session.get(User, identity.user_id)
     if not user.active:
-        _refused(p, claims, "inactive")
+        record_refusal(p, claims, "inactive")
         raise NotPermitted("このアカウントは無効になっています。事務局管理者にお問い合わせください。")
     identity.last_used_at, identity.email_seen = now(), str(claims.get("email") or "")[:254]
     _propose_role(p, identity, claims)
@@ -96,12 +96,12 @@ def sign_in(p: Provider, claims: dict, *, link=None, source: str = "") -> User:
 def _link(p: Provider, issuer: str, tenant: str, subject: str, claims: dict, link) -> SignInIdentity:
     kept = _kept_by_directory(p, claims) if link is None else None
     if link is None and kept is None:
-        _refused(p, claims, "not_linked")
+        record_refusal(p, claims, "not_linked")
         raise NotPermitted(NOT_LINKED)
     user = kept or db.session.get(User, link.user_id)
     if db.session.scalar(select(SignInIdentity.id).where(SignInIdentity.user_id == user.id,
                                                          SignInIdentity.provider == p.name)) is not None:
-        _refused(p, claims, "already_linked")
+        record_refusal(p, claims, "already_linked")
         raise NotPermitted("このアカウントには、この認証基盤の別の利用者が既に結び付いています。事務局管理者にご連絡ください。")
     if kept is not None:  # the directory made the account: its own id for the person (SCIM externalId) links it
         return _add_identity(p, user, issuer, tenant, subject, "ディレクトリの外部IDで")
@@ -143,7 +143,7 @@ def _propose_role(p: Provider, identity: SignInIdentity, claims: dict) -> None:
                          after={"provider": p.name, "role": proposed})
 
 
-def _refused(p: Provider, claims: dict, why: str) -> None:
+def record_refusal(p: Provider, claims: dict, why: str) -> None:
     """A refused sign-in is audited with what the provider said (never the token) and committed at once, as a
     refused password is (services/users.py): the refusal that follows rolls the request back."""
     audit.record("sign_in_refused", None, object_type="User", actor=None, summary=f"{p.label}からのサインインを拒否（{why}）",

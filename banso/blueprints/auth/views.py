@@ -1,5 +1,6 @@
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from redis.exceptions import RedisError
 
 from banso.blueprints.auth import bp
 from banso.blueprints.auth.forms import LoginForm, PasswordChangeForm, SecondFactorForm, SetPasswordForm
@@ -52,7 +53,7 @@ def sso_start(name: str):
         session["sso"] = state
         return sso.client(current_app, name).authorize_redirect(
             current_app.config["BASE_URL"] + url_for("auth.sso_callback", name=name))
-    except (OSError, ValueError, KeyError, RuntimeError):  # the provider's discovery document could not be read
+    except (OSError, ValueError, KeyError, RuntimeError, RedisError):  # the provider (or, for SAML, Redis) unreachable
         flash(PROVIDER_UNREACHABLE, "error")
         return redirect(url_for("auth.login"))
 

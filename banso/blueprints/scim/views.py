@@ -7,7 +7,7 @@ import re
 
 from flask import Response, current_app, g, json, request, url_for
 from pydantic import ValidationError
-from scim2_models import Context, Email, Error, Group, GroupMember, ListResponse, Meta, Name, PatchOp
+from scim2_models import Context, Email, Error, Group, GroupMember, Meta, Name, PatchOp
 from scim2_models import User as ScimUser
 from sqlalchemy import func, select
 
