@@ -261,9 +261,9 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User, 
     Role(role)
     if user.id == actor.id and (role != user.role or not active):
         raise NotPermitted("ご自身の役割の変更や無効化はできません。別の管理者に依頼してください。")
+    before = audit.snapshot(user, _FIELDS)
     if user.active and not active:
         offboarding.end(user, actor=actor, why="事務局管理者が無効化")  # sessions, feed, open work handed over
-    before = audit.snapshot(user, _FIELDS)
     if role != user.role or not active:
         user.session_version += 1  # a new role or a deactivation takes effect on every open session at once
     user.name, user.role, user.active = name.strip(), role, active

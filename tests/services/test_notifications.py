@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from banso.extensions import db
 from banso.models import MailboxMessage, Notification, Role
 from banso.services import notifications
-from tests.conftest import login, race, run_worker
+from tests.conftest import login, race, racing_barrier, run_worker
 from tests.factories import make_user
 from worker import jobs
 
@@ -186,6 +186,7 @@ def test_a_run_of_notifications_goes_out_over_one_connection_and_a_failure_is_re
 
 
 @pytest.mark.commits  # two deliveries on their own connections
+@pytest.mark.timing  # the two meet at a barrier and claim at once
 def test_the_same_delivery_job_delivered_twice_at_once_sends_one_mail(app, smtp):
     """Two app servers' workers (or RQ delivering a job again after a lost acknowledgement) run the same delivery at
     the same moment: the claim is a conditional UPDATE, so one of them sends and the other finds nothing to send."""
@@ -193,10 +194,11 @@ def test_the_same_delivery_job_delivered_twice_at_once_sends_one_mail(app, smtp)
         notifications.notify(key="twice", recipient_email="a@example.jp", kind="t", subject="s", body="b")
         db.session.commit()
         notification_id = db.session.scalar(select(Notification.id))
-    outcomes = []
+    outcomes, start = [], racing_barrier(2)
 
     def deliver():
         with app.app_context():
+            start.wait()
             outcomes.append(jobs.deliver_notifications([notification_id]))
 
     race(deliver, [(), ()])
