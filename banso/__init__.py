@@ -174,7 +174,8 @@ def _register_session_limits(app: Flask) -> None:
         if current_user.password_must_change:
             flash("初めてのサインインのため、ご自身でパスワードを設定してください。", "info")
             return redirect(url_for("auth.password"))
-        if not current_user.has_two_factor and policy.two_factor_required(current_user):
+        if (not current_user.has_two_factor and policy.two_factor_required(current_user)
+                and not session.get("factors_by_provider")):  # the ministry's provider signed them in with two
             flash(f"{current_user.role_label}は二要素認証が必須です。認証アプリで設定してから、ご利用ください。", "info")
             return redirect(url_for("auth.two_factor"))
         return None

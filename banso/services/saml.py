@@ -109,7 +109,9 @@ def finish(p: Provider, saml_response: str) -> tuple[dict, dict]:
     if response is None or response.name_id is None:
         raise RuleViolation("AUTH", REFUSED)
     attributes = response.ava or {}
+    contexts = " ".join(str(info[0]) for info in response.authn_info() or [])
     claims = {"iss": response.issuer(), "sub": response.name_id.text, "tid": p.tenant,
+              "amr": ["mfa"] if any(k in contexts for k in ("MultiFactor", "Smartcard", "TimeSyncToken", "MobileTwoFactor")) else ["pwd"],
               "email": (attributes.get(p.email_attribute) or [""])[0],
               p.roles_claim: list(attributes.get(p.roles_claim) or [])}
     return claims, state

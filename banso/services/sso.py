@@ -152,6 +152,15 @@ def record_refusal(p: Provider, claims: dict, why: str) -> None:
     db.session.commit()
 
 
+MULTI_FACTOR = {"mfa", "otp", "hwk", "swk", "sc", "fido", "pop"}  # RFC 8176 methods that are a second factor or two
+
+
+def multi_factor(claims: dict) -> bool:
+    """Whether the provider says it signed the person in with more than a password (the ID token's ``amr``)."""
+    methods = claims.get("amr") or []
+    return bool(MULTI_FACTOR & {str(m).lower() for m in (methods if isinstance(methods, list) else [methods])})
+
+
 def identities_of(user: User) -> list[SignInIdentity]:
     return list(db.session.scalars(select(SignInIdentity).where(SignInIdentity.user_id == user.id)
                                    .order_by(SignInIdentity.created_at)))

@@ -140,3 +140,16 @@ def test_break_glass_password_sign_in_with_every_provider_down(app, client, prov
         email = admin.email
     login(client, email)  # the local password (and TOTP where required) still works
     assert client.get("/").status_code == 200
+
+
+def test_a_role_that_requires_two_factors_takes_the_providers_or_else_banso_s(app, client, providers):
+    gov, _ = providers
+    token = _invite(app, client, "kaikei2@cao.example", role="finance")
+    app.config["MFA_REQUIRED_ROLES"] = ("admin", "finance")
+    first = app.test_client()
+    _through(first, gov, "gov", {"sub": "g-mfa", "amr": ["mfa"]}, link=token)
+    assert first.get("/").status_code == 200  # the provider's multi-factor sign-in stands for Banso's
+    second = app.test_client()
+    _through(second, gov, "gov", {"sub": "g-mfa", "amr": ["pwd"]})
+    enrol = second.get("/")
+    assert enrol.status_code == 302 and enrol.location.endswith("/account/two-factor")  # a password alone: Banso's own

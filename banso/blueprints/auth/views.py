@@ -83,11 +83,21 @@ def sso_callback(name: str):
 
 
 def _signed_in_through(p, claims: dict, pending: dict):
+    """The account the provider named. A role that requires two factors is satisfied by the provider's own multi-factor
+    sign-in (its ``amr``); otherwise Banso's second step follows, as after a password (or enrolment, if none yet)."""
+    from banso.policies import admin as admin_policy
+
     link = users.link_for(pending["link"]) if pending.get("link") else None
     user = sso.sign_in(p, claims, link=link, source=request.remote_addr or "")
+    target = pending.get("next") or url_for("dashboard.index")
+    by_provider = sso.multi_factor(claims)
+    if admin_policy.two_factor_required(user) and not by_provider and user.has_two_factor:
+        session["second_step"] = {"user": user.get_id(), "at": now().timestamp(), "next": target}
+        return redirect(url_for("auth.second_factor"))
     login_user(user)
+    session["factors_by_provider"] = by_provider
     flash(f"{user.name}さん、ようこそ。", "success")
-    return redirect(pending.get("next") or url_for("dashboard.index"))
+    return redirect(target)
 
 
 @bp.post("/login/sso/<name>/acs")
