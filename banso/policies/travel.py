@@ -110,8 +110,13 @@ def may_add_receipts(trip: TripRequest, user: User) -> bool:
 
 
 def may_file(user: User) -> bool:
-    """The routes that file (a trip, a claim, receipts); what each may file is asked of the trip or the team."""
-    return is_staff(user) or is_officer(user) or is_claimant(user)
+    """The routes that file or change a trip; what each may do is asked of the trip or the team."""
+    return is_staff(user) or is_officer(user)
+
+
+def may_file_claims(user: User) -> bool:
+    """The claim's routes (the claim, its receipts): also an officer whose 併任 has ended, for their own trips."""
+    return may_file(user) or is_claimant(user)
 
 
 def may_file_for(team: Team, user: User) -> bool:

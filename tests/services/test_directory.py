@@ -10,7 +10,7 @@ from banso.models import ConcurrentAppointment, TripStatus
 from banso.policies import roles
 from banso.policies import travel as travel_policy
 from banso.services import directory
-from tests.factories import make_phase, make_rates, make_team, make_trip, make_user
+from tests.factories import make_phase, make_publication, make_rates, make_team, make_trip, make_user
 
 
 def _officer_on_a_trip():
@@ -56,3 +56,23 @@ def test_a_new_appointment_gives_the_officer_account_back(app, ctx):
     db.session.flush()
     assert directory.daily(date(2027, 4, 2))["restored"] == 1
     assert roles.is_officer(user) and user.active
+
+
+def test_a_claimant_sees_their_trips_and_claims_and_nothing_else(app, client):
+    from tests.conftest import login
+
+    with app.app_context():
+        user, trip, team, _ = _officer_on_a_trip()
+        make_publication(team.phase)  # the team is published: an officer sees it (PUB-2)
+        directory.daily(date(2027, 4, 1))
+        db.session.commit()
+        email, trip_id, team_id = user.email, trip.id, team.id
+    login(client, email)
+    assert client.get("/").status_code == 200
+    listing = client.get("/travel/")
+    assert listing.status_code == 200 and trip.number in listing.get_data(as_text=True)
+    page = client.get(f"/travel/{trip_id}")
+    assert page.status_code == 200 and f"/travel/{trip_id}/claim" in page.get_data(as_text=True)
+    assert client.get(f"/travel/{trip_id}/claim").status_code == 200
+    assert client.get(f"/teams/{team_id}").status_code in (403, 404)
+    assert client.get("/travel/new").status_code in (302, 403) and "出張を申請する" not in listing.get_data(as_text=True)

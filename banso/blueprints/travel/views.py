@@ -277,7 +277,7 @@ def _uploads() -> list[tuple[str, bytes]]:
 
 
 @bp.route("/<int:trip_id>/claim", methods=["GET", "POST"])
-@allowed(policy.may_file, refused=FORM_PAGE)
+@allowed(policy.may_file_claims, refused=FORM_PAGE)
 def claim(trip_id: int):
     trip = _trip(trip_id)
     if not (policy.may_edit(trip, current_user) or policy.may_claim(trip, current_user)):
@@ -331,7 +331,7 @@ def review_claim(trip_id: int):
 
 
 @bp.post("/<int:trip_id>/receipts")
-@allowed(policy.may_file, refused="travel.detail")
+@allowed(policy.may_file_claims, refused="travel.detail")
 def add_receipts(trip_id: int):
     trip = _trip(trip_id)
     uploads = _uploads()
