@@ -67,7 +67,10 @@ def serving(url: str, workers: int = 4):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+    # The console script, not `python -m gunicorn`: an upgrade (USR2) re-executes the command it was started with, and
+    # gunicorn's package directory first on the path would hide the standard library's `http`.
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    server = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}",
                                "--log-level", "warning", "bench.wsgi:app"], cwd=ROOT, env=env)
     try:
         for _ in range(100):

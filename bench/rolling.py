@@ -1,65 +1,108 @@
 """Two app servers and a rolling restart (issue 36): two gunicorn instances (2 workers each) on one PostgreSQL and one
-Redis, signed-in users spread over both as a load balancer spreads them, each clicking through their role's pages
-with a think time; midway one instance is restarted the way gunicorn restarts without dropping its socket (SIGHUP:
-new workers start, the old ones finish what they hold). Every request's time and status is kept: the figures are
-what the users saw, restart included."""
+Redis; 100 signed-in users, each opening their role's pages in turn with a think time of 1–3 s, spread over both
+instances request by request as a balancer spreads them; midway instance A is upgraded the way gunicorn upgrades
+without closing its socket (USR2: a new master and new workers start beside the old ones; once they are up the old
+master is told to stop, and its workers finish what they hold). The users run in four processes (25 threads each),
+so the client's own interpreter lock weighs little on the times; each request opens its connection when it is
+sent, as behind a balancer (an idle keep-alive connection would hold a sync worker: gunicorn is deployed behind one).
+Every request's time and status is kept: the figures are what the users saw, the upgrade included."""
 from __future__ import annotations
 
 import os
 import signal
 import threading
 import time
-import urllib.error
 from contextlib import ExitStack
 
-from bench.common import percentile
-from bench.load import _session, serving
+from bench.load import _session, _workers, serving
 from bench.pages import ROLES
 
 PAGES = {"secretariat": ["/", "/inquiries/", "/teams/", "/officers/"], "finance": ["/", "/travel/", "/travel/budget"],
          "officer": ["/", "/travel/", "/teams/"]}
+USERS = {"secretariat": 40, "finance": 30, "officer": 30}  # 100 in all, half on each instance
 TARGET_P95_MS = 300
 
+def _upgrade(master: int) -> int:
+    """gunicorn's USR2 upgrade of one instance: the new master (a child of the old), its workers up, then the old
+    master stops gracefully. Returns the new master's pid."""
+    os.kill(master, signal.SIGUSR2)
+    for _ in range(300):
+        new = [p for p in _workers(master) if _workers(p)]  # the child that has workers of its own
+        if new and len(_workers(new[0])) >= 2:
+            break
+        time.sleep(0.1)
+    else:
+        raise RuntimeError("the new gunicorn master did not start its workers")
+    time.sleep(8)  # the new workers load the app (a few seconds on this machine) before the old ones go
+    os.kill(master, signal.SIGTERM)
+    return new[0]
 
-def run(url: str, *, users: int = 100, seconds: int = 60, think: float = 2.0) -> dict:
+
+def _users(bases: list[str], cookies: dict, first: int, count: int, seconds: float, think_ms: int, out) -> None:
+    """``count`` users (numbered from ``first``) in this process, each on its own thread; their (time, ms, status)."""
+    import random
+    import urllib.error
+    import urllib.request
+
+    records: list[tuple[float, float, str]] = []
+    stop = time.time() + seconds
+    roles = [role for role, n in USERS.items() for _ in range(n)]
+
+    def user(n: int) -> None:
+        role, k = roles[n], n
+        time.sleep(random.uniform(0, think_ms / 1000))
+        while time.time() < stop:
+            base = bases[k % 2]
+            request = urllib.request.Request(base + PAGES[role][k % len(PAGES[role])],
+                                             headers={"Cookie": cookies[(role, base)]})
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    response.read()
+                    status = str(response.status)
+            except urllib.error.HTTPError as error:
+                status = str(error.code)
+            except OSError as error:
+                status = type(error).__name__
+            records.append((time.time(), (time.perf_counter() - started) * 1000, status))
+            k += 1
+            time.sleep(random.uniform(think_ms / 2000, think_ms * 1.5 / 1000))
+
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(first, first + count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put(records)
+
+
+def run(url: str, *, seconds: int = 60, think_ms: int = 2000) -> dict:
+    import multiprocessing
+
+    from bench.common import percentile
+
     with ExitStack() as stack:
         bases = [stack.enter_context(serving(url, workers=2)) for _ in range(2)]
-        roles = [r for r in PAGES if ROLES.get(r)]
-        sessions = {(r, i): _session(bases[i], ROLES[r])[0] for r in roles for i in range(2)}  # one sign-in per server
-        times: list[float] = []
-        failures: list[str] = []
-        lock = threading.Lock()
-        stop = time.monotonic() + seconds
-
-        def user(n: int) -> None:
-            role = roles[n % len(roles)]
-            pages, k = PAGES[role], n
-            time.sleep((n % 20) * think / 20)  # arrivals spread over the first think time
-            while time.monotonic() < stop:
-                server = k % 2  # the balancer's round robin
-                started = time.perf_counter()
-                try:
-                    response = sessions[(role, server)].open(bases[server] + pages[k % len(pages)], timeout=30)
-                    response.read()
-                    status = response.status
-                except urllib.error.HTTPError as error:
-                    status = error.code
-                except OSError as error:
-                    status = f"{type(error).__name__}"
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    times.append(elapsed)
-                    if status != 200:
-                        failures.append(f"{bases[server]}{pages[k % len(pages)]}: {status}")
-                k += 1
-                time.sleep(think)
-
-        threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
-        for thread in threads:
-            thread.start()
+        cookies = {(role, base): _session(base, ROLES[role])[1] for role in USERS for base in bases}
+        results = multiprocessing.get_context("fork").Queue()
+        total = sum(USERS.values())
+        processes = [multiprocessing.get_context("fork").Process(
+            target=_users, args=(bases, cookies, i * total // 4, total // 4, seconds, think_ms, results)) for i in range(4)]
+        for process in processes:
+            process.start()
         time.sleep(seconds / 2)
-        os.kill(bases[0].pid, signal.SIGHUP)  # the rolling restart of instance A
-        for thread in threads:
-            thread.join()
-        return {"requests": len(times), "p50": percentile(times, 0.5), "p95": percentile(times, 0.95),
-                "failures": failures, "users": users, "seconds": seconds}
+        restarted_at = time.time()
+        new_master = _upgrade(bases[0].pid)
+        records = [r for _ in processes for r in results.get()]
+        for process in processes:
+            process.join()
+        try:
+            os.kill(new_master, signal.SIGTERM)  # the new master outlives the old one the context stops
+        except ProcessLookupError:
+            pass
+    every = [ms for _, ms, _ in records]
+    around = [ms for at, ms, _ in records if restarted_at <= at < restarted_at + 15]
+    failed = [f"{status}" for _, _, status in records if status != "200"]
+    return {"requests": len(records), "p50": percentile(every, 0.5), "p95": percentile(every, 0.95),
+            "p99": percentile(every, 0.99), "p95_upgrade": percentile(around, 0.95) if around else 0.0,
+            "failed": len(failed), "failures": sorted(set(failed)), "users": total, "seconds": seconds, "upgraded": True}
