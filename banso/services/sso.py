@@ -56,7 +56,7 @@ def client(app, name: str):
     oauth = app.extensions.get("banso_oauth")
     if oauth is None:
         oauth = app.extensions["banso_oauth"] = OAuth(app)
-    if name not in oauth._clients:
+    if oauth.create_client(name) is None:  # not registered yet in this application
         p = provider(name)
         oauth.register(name=p.name, client_id=p.client_id, client_secret=p.client_secret or None,
                        server_metadata_url=p.discovery,
@@ -89,7 +89,7 @@ def sign_in(p: Provider, claims: dict, *, link=None, source: str = "") -> User:
         raise NotPermitted("このアカウントは無効になっています。事務局管理者にお問い合わせください。")
     identity.last_used_at, identity.email_seen = now(), str(claims.get("email") or "")[:254]
     _propose_role(p, identity, claims)
-    users._signed_in(user, source, f"{p.label}（{', '.join(map(str, claims.get('amr') or [])) or '認証基盤'}）")
+    users.record_sign_in(user, source, f"{p.label}（{', '.join(map(str, claims.get('amr') or [])) or '認証基盤'}）")
     return user
 
 

@@ -95,7 +95,7 @@ def authenticate(email: str, password: str, *, source: str = "") -> User:
     db.session.execute(update(SignInThrottle).where(SignInThrottle.key == keys[1][0], SignInThrottle.failures > 0)
                        .values(failures=SignInThrottle.failures - 1).execution_options(synchronize_session=False))
     if not user.has_two_factor:
-        _signed_in(user, source, "パスワード")
+        record_sign_in(user, source, "パスワード")
     return user  # with two factors enrolled, not signed in until verify_second_factor
 
 
@@ -119,10 +119,10 @@ def verify_second_factor(user: User, code: str, *, source: str = "") -> None:
         _refused(user, user.email, source, "確認コードの誤り")
         raise RuleViolation("AUTH", SECOND_FACTOR_REFUSED)
     db.session.execute(delete(SignInThrottle).where(SignInThrottle.key == key))
-    _signed_in(user, source, "パスワード＋回復コード" if used == "recovery" else "パスワード＋確認コード")
+    record_sign_in(user, source, "パスワード＋回復コード" if used == "recovery" else "パスワード＋確認コード")
 
 
-def _signed_in(user: User, source: str, factors: str) -> None:
+def record_sign_in(user: User, source: str, factors: str) -> None:
     at = now()
     statement = _upsert(LastSignIn.__table__).values(user_id=user.id, at=at)
     db.session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_={"at": at}))
