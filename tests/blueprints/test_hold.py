@@ -110,12 +110,14 @@ def _leaks(client, urls, town: str = SECRET_TOWN) -> list[str]:
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
+@pytest.mark.crawl
 def test_pub_2_no_get_route_shows_a_held_pairing_in_any_format(app, client, embargo, viewer):
     if viewer:
         login(client, f"{viewer}@banso.example")
     assert _leaks(client, _urls(app, dict(embargo, token=embargo["calendar"].get(viewer, "none")))) == []
 
 
+@pytest.mark.crawl
 def test_pub_2_a_member_replaced_before_the_release_does_not_learn_their_successor(app, client, embargo):
     """Issue 31: with the phase noticed, not released, a member to be replaced saw on their own team page 「予定 …付で
     …さんから後任 伏見さんに交代します」. Who joins a held team is held like the team, on every route and format."""
@@ -127,6 +129,7 @@ def test_pub_2_a_member_replaced_before_the_release_does_not_learn_their_success
     assert SECRET_SUCCESSOR in client.get(f"/teams/{embargo['team_id']}").get_data(as_text=True)
 
 
+@pytest.mark.crawl
 def test_pub_2_the_crawler_finds_the_pairing_as_the_secretariat(app, client, embargo):
     login(client, "secretariat@banso.example")
     found = set(_leaks(client, _urls(app, dict(embargo, token=embargo["calendar"]["secretariat"]))))
@@ -161,6 +164,7 @@ POSTS = [
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
+@pytest.mark.crawl
 def test_pub_2_posts_to_a_held_teams_routes_change_nothing(app, client, embargo, viewer):
     if viewer:
         login(client, f"{viewer}@banso.example")

@@ -44,6 +44,7 @@ def two_live_phases(app):
 
 
 @pytest.mark.parametrize("viewer", [None, "finance", "officer"])
+@pytest.mark.crawl
 def test_pub_2_with_two_live_phases_no_page_shows_the_next_phases_held_pairing(app, client, two_live_phases, viewer):
     if viewer:
         login(client, f"{viewer}@banso.example")
@@ -51,6 +52,7 @@ def test_pub_2_with_two_live_phases_no_page_shows_the_next_phases_held_pairing(a
     assert _leaks(client, _urls(app, ids), NEXT_TOWN) == []
 
 
+@pytest.mark.crawl
 def test_pub_2_with_two_live_phases_the_crawler_finds_the_next_phases_pairing_as_the_secretariat(app, client, two_live_phases):
     login(client, "secretariat@banso.example")
     found = set(_leaks(client, _urls(app, dict(two_live_phases, token="none")), NEXT_TOWN))
