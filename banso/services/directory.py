@@ -27,7 +27,6 @@ from banso.services import InputError, NotPermitted, audit, offboarding, users
 from banso.services.sso import Provider, providers
 
 
-
 def provider_for_token(token: str) -> Provider | None:
     """The provider whose SCIM bearer token this is (only its SHA-256 is configured); compared in constant time."""
     if not token:
