@@ -96,9 +96,7 @@ def update(p: Provider, user: User, *, email: str | None, name: str | None, exte
     if active is False and user.active:
         offboarding.end(user, actor=None, why=f"{p.label}のディレクトリで無効")
     elif active is True and not user.active:
-        user.active = True
-        audit.record("update", user, actor=None, summary=f"{p.label}のディレクトリが利用者 {user.email} を有効化",
-                     after={"active": True})
+        offboarding.resume(user, actor=None, why=f"{p.label}のディレクトリで有効")
     return user
 
 

@@ -68,3 +68,15 @@ def _ask_admins_to_reroute(user: User, cases: list[ApprovalCase]) -> None:
             subject="【伴走支援システム】アカウント終了に伴う決裁ルートの変更のお願い",
             body=(f"{admin.name} 様\n\n{user.name}さん（{user.email}）のアカウントが終了しました。次の決裁は同氏を決裁者に"
                   f"含んでおり、代決者の定めがないため、決裁ルートの変更が必要です。\n\n{titles}\n\n" + SIGNATURE))
+
+
+def resume(user: User, *, actor: User | None, why: str) -> User:
+    """An ended account in use again (a directory sets it active): its work stays where it was handed, and the
+    standing 代決 for its 決裁 steps ends."""
+    if user.active:
+        return user
+    user.active = True
+    db.session.execute(delete(Absence).where(Absence.user_id == user.id, Absence.ends_on == FOREVER))
+    audit.record("update", user, actor=actor, summary=f"利用者 {user.email} を再び有効化（{why}）", after={"active": True})
+    return user
+

@@ -111,6 +111,12 @@ def test_active_false_ends_sessions_feed_and_hands_over_open_work_in_that_reques
         assert db.session.get(User, ids["person"]) is not None  # history kept
         assert db.session.get(CalendarFeed, ids["person"]) is None  # the feed's address is gone, not just refused
         assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "deprovision")).actor_id is None
+    back = _scim(directory, "PATCH", f"/Users/{ids['person']}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "value": {"active": True}}]})
+    assert back.status_code == 200 and back.get_json()["active"] is True
+    with app.app_context():  # back at work: the standing 代決 ends; the handed inquiry stays with the deputy
+        assert db.session.scalar(select(Absence).where(Absence.user_id == ids["person"], Absence.starts_on == today_jst())) is None
+        assert db.session.get(Inquiry, ids["inquiry"]).assignee_id == ids["deputy"]
 
 
 def test_without_a_deputy_work_returns_to_the_secretariat_and_admins_are_asked_to_reroute(app, client, directories):
