@@ -193,8 +193,9 @@ def _directories(setting, instance: Path) -> dict:
         except ValueError as error:
             raise ConfigError(f"BANSO_IDENTITY_PROVIDERS を JSON として読めません: {error}") from None
     return {
-        # A list of providers, each {"name", "label", "discovery", "client_id", "client_secret", "tenant",
-        # "roles_claim", "roles": {claim value: Banso role}, "scim_token_sha256"} (README: 府省の認証基盤).
+        # A list of providers, each {"name", "label", "kind" (oidc|saml), "discovery", "client_id", "client_secret",
+        # "idp_metadata", "tenant", "roles_claim", "roles": {claim value: Banso role}, "domains", "id_claim",
+        # "scim_token_sha256"} (services/sso.Provider; README: Operations; docs/runbook.md 2a).
         "IDENTITY_PROVIDERS": list(providers or []),
         # What a provider's app-roles claim does: "propose" (recorded for an admin to decide) or "ignore".
         "ROLES_FROM_PROVIDER": setting("ROLES_FROM_PROVIDER", "propose"),

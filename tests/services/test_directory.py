@@ -66,7 +66,7 @@ def test_a_claimant_sees_their_trips_and_claims_and_nothing_else(app, client):
         make_publication(team.phase)  # the team is published: an officer sees it (PUB-2)
         directory.daily(date(2027, 4, 1))
         db.session.commit()
-        email, trip_id, team_id = user.email, trip.id, team.id
+        email, trip_id, team_id, user_id = user.email, trip.id, team.id, user.id
     login(client, email)
     assert client.get("/").status_code == 200
     listing = client.get("/travel/")
@@ -76,3 +76,9 @@ def test_a_claimant_sees_their_trips_and_claims_and_nothing_else(app, client):
     assert client.get(f"/travel/{trip_id}/claim").status_code == 200
     assert client.get(f"/teams/{team_id}").status_code in (403, 404)
     assert client.get("/travel/new").status_code in (302, 403) and "出張を申請する" not in listing.get_data(as_text=True)
+    client.post("/logout")
+    with app.app_context():
+        admin_email = make_user("admin").email
+        db.session.commit()
+    login(client, admin_email)
+    assert "旅費の精算だけを行えます" in client.get(f"/admin/users/{user_id}").get_data(as_text=True)
