@@ -121,3 +121,19 @@ def test_the_request_line_names_the_signed_in_user_by_id_only(client, app, caplo
     line = json.loads(JsonFormatter().format([r for r in caplog.records if r.name == "banso.access"][-1]))
     assert line["user_id"] == str(user_id) and line["route"] == "/"
     assert "記録 太郎" not in json.dumps(line, ensure_ascii=False) and "log-user@banso.example" not in json.dumps(line)
+
+
+def test_the_masters_handler_for_an_ended_worker_imports_nothing(tmp_path):
+    """gunicorn calls child_exit inside its SIGCHLD handler: two workers ending together entered the same import twice
+    and the master stopped on an ImportError (seen in a rolling upgrade). The settings import what it needs when read."""
+    script = f"""
+import runpy, sys
+settings = runpy.run_path({str(ROOT / "gunicorn.conf.py")!r})
+before = set(sys.modules)
+class Worker: pid = 999999
+settings["child_exit"](None, Worker())
+print(sorted(set(sys.modules) - before))
+"""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
