@@ -13,6 +13,10 @@ _dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.g
 
 from prometheus_client import multiprocess  # noqa: E402  (after the directory is set: the library reads it on import)
 
+# The app is loaded once, by the master, and made warm there (banso.settle); the workers are forked from it. An upgrade
+# (USR2) starts a new master that loads the new code; HUP restarts the workers on the code already loaded.
+preload_app = True
+
 
 def on_starting(server):
     shutil.rmtree(_dir, ignore_errors=True)

@@ -2,4 +2,4 @@
 from banso import create_app, settle
 
 app = create_app()
-settle()
+settle(app)

@@ -110,6 +110,8 @@ def main() -> None:
                        f"{result['p95_upgrade']:.0f}", result["failed"], "ok" if ok else "MISS"]])
         if result["failures"]:
             print("failures: " + ", ".join(result["failures"]))
+        print(f"the machine's CPUs were {result['machine_busy']:.0%} busy through the run; the users' own client took "
+              f"{result['client_share']:.0%} of that time")
         finals.append(f"rolling restart under load: p95 {result['p95']:.0f} ms, {result['failed']} failed "
                       f"(target p95 < {rolling.TARGET_P95_MS} ms, none failed)")
 

@@ -66,7 +66,7 @@ def measure(url: str, requests: int, warmup: int = 10) -> dict[tuple[str, str], 
     with app.app_context():
         ids = _ids()
         engine = db.engine
-    settle()  # as wsgi.py does
+    settle(app)  # as wsgi.py does
     clients = {}
     for role, email in ROLES.items():
         client = app.test_client()

@@ -74,7 +74,16 @@ def _users(bases: list[str], cookies: dict, first: int, count: int, seconds: flo
         thread.start()
     for thread in threads:
         thread.join()
-    out.put(records)
+    used = os.times()
+    out.put((records, used.user + used.system))
+
+
+def _machine_busy() -> tuple[float, float]:
+    """The machine's busy and total CPU seconds since boot (/proc/stat), to say what share the run used."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / hz, sum(fields) / hz
 
 
 def run(url: str, *, seconds: int = 60, think_ms: int = 2000) -> dict:
@@ -89,12 +98,16 @@ def run(url: str, *, seconds: int = 60, think_ms: int = 2000) -> dict:
         total = sum(USERS.values())
         processes = [multiprocessing.get_context("fork").Process(
             target=_users, args=(bases, cookies, i * total // 4, total // 4, seconds, think_ms, results)) for i in range(4)]
+        busy_before, total_before = _machine_busy()
         for process in processes:
             process.start()
         time.sleep(seconds / 2)
         restarted_at = time.time()
         new_master = _upgrade(bases[0].pid)
-        records = [r for _ in processes for r in results.get()]
+        parts = [results.get() for _ in processes]
+        records = [r for part, _ in parts for r in part]
+        client_cpu = sum(used for _, used in parts)
+        busy_after, total_after = _machine_busy()
         for process in processes:
             process.join()
         try:
@@ -106,4 +119,6 @@ def run(url: str, *, seconds: int = 60, think_ms: int = 2000) -> dict:
     failed = [f"{status}" for _, _, status in records if status != "200"]
     return {"requests": len(records), "p50": percentile(every, 0.5), "p95": percentile(every, 0.95),
             "p99": percentile(every, 0.99), "p95_upgrade": percentile(around, 0.95) if around else 0.0,
-            "failed": len(failed), "failures": sorted(set(failed)), "users": total, "seconds": seconds, "upgraded": True}
+            "failed": len(failed), "failures": sorted(set(failed)), "users": total, "seconds": seconds, "upgraded": True,
+            "machine_busy": (busy_after - busy_before) / (total_after - total_before),
+            "client_share": client_cpu / (busy_after - busy_before)}

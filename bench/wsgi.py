@@ -12,4 +12,4 @@ def bare():
     return "ok"
 
 
-settle()  # as wsgi.py does
+settle(app)  # as wsgi.py does

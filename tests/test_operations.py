@@ -137,3 +137,30 @@ print(sorted(set(sys.modules) - before))
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_worker_forked_from_the_settled_app_starts_warm_and_with_no_connection_of_the_masters(tmp_path):
+    """gunicorn forks its workers from the master's loaded app (preload_app): the app is warm there (mappers, every page
+    template compiled), and a connection the master opened is never used by a worker."""
+    script = f"""
+import os, sys
+from sqlalchemy import text
+from banso import create_app, settle
+from banso.extensions import db
+app = create_app({{"DATABASE_URL": "sqlite:///{tmp_path / 'fork.sqlite3'}", "SECRET_KEY": "k" * 40,
+                  "REDIS_URL": "redis://127.0.0.1:1/0"}})
+with app.app_context():
+    db.session.execute(text("select 1"))
+    db.session.remove()
+    before = db.engine.pool.checkedin()
+settle(app)
+compiled = {{name for _, name in app.jinja_env.cache.keys()}}
+pid = os.fork()
+if pid == 0:
+    with app.app_context():
+        os._exit(10 + db.engine.pool.checkedin())
+_, status = os.waitpid(pid, 0)
+print(before, os.waitstatus_to_exitcode(status) - 10, "base.html" in compiled, "travel/detail.html" in compiled)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["1", "0", "True", "True"]
