@@ -10,8 +10,10 @@ export FLASK_APP := banso:create_app
 run: setup
 	BANSO_DEMO_AT=$(DEMO_AT) $(BIN)/python -m banso.devserver
 
+# On every core (pytest-xdist): each worker process has its own database, Redis database and temporary files
+# (tests/conftest.py); a test file runs whole on one worker, so a module's shared world is built once.
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 # The fault tests (Redis down for 30 s, PostgreSQL restarted, a worker killed): minutes, so apart; CI runs them.
 test-slow: setup

@@ -33,10 +33,23 @@ def tmp_root():
         yield Path(path)
 
 
+# `make test` runs the suite on every core with pytest-xdist: each worker process has its own temporary directory,
+# SQLite file and bundled Redis; on a server each has a database of its own (``<name>_gw1``) and a Redis database
+# of its own (the given number counted down), made at the start and dropped at the end.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _worker_number() -> int:
+    return int(WORKER.removeprefix("gw")) if WORKER else 0
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_root):
     url = os.environ.get("REDIS_URL")
     if url:
+        if WORKER:
+            address, _, number = url.partition("://")[2].partition("/")
+            url = f"{url.partition('://')[0]}://{address}/{(int(number or 0) - _worker_number()) % 16}"
         redis_lib.Redis.from_url(url).flushdb()
         yield url
         return
@@ -49,7 +62,24 @@ def redis_url(tmp_root):
 
 @pytest.fixture(scope="session")
 def database_url(tmp_root):
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_root / 'test.sqlite3'}"
+        return
+    if not WORKER:
+        yield url
+        return
+    from sqlalchemy import create_engine
+
+    name = f"{make_url(url).database}_{WORKER}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    server.dispose()
 
 
 def make_app(database_url: str, redis_url: str, **overrides):
@@ -77,9 +107,10 @@ def app(database_url, redis_url, tmp_root):
 
 def pytest_runtest_logreport(report):
     """With BANSO_OUTCOMES set, each test's outcome is added to that file as a JSON line: what `make test-stress`
-    counts, and what CI reruns alone after a failed stage (.ci/run)."""
+    counts, and what CI reruns alone after a failed stage (.ci/run). Under pytest-xdist the controller writes them (a
+    worker's reports reach it), once."""
     path = os.environ.get("BANSO_OUTCOMES")
-    if path and (report.when == "call" or report.outcome != "passed"):
+    if path and not WORKER and (report.when == "call" or report.outcome != "passed"):
         import json
 
         with open(path, "a", encoding="utf-8") as log:
