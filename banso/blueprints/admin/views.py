@@ -13,6 +13,7 @@ from banso.models import AuditEntry, Notification, Phase, PhaseEvent, SignInIden
 from banso.models.user import ROLE_LABELS
 from banso.permissions import FORM_PAGE, allowed
 from banso.policies import admin as admin_policy
+from banso.policies.roles import is_claimant
 from banso.services import audit, notifications, phases, sso, two_factor, users
 
 
@@ -74,7 +75,8 @@ def users_edit(user_id: int):
 def _user_page(form, user: User):
     labels = {p.name: p.label for p in sso.providers()}
     return render_template("admin/user_edit.html", form=form, user=user, throttles=users.throttles_of(user),
-                           identities=sso.identities_of(user), provider_labels=labels, roles=ROLE_LABELS)
+                           identities=sso.identities_of(user), provider_labels=labels, roles=ROLE_LABELS,
+                           claims_only_until=user.claims_until if is_claimant(user) else None)
 
 
 @bp.post("/users/<int:user_id>/identities/<int:identity_id>/take-proposal")
