@@ -48,15 +48,14 @@ def _sign_in(page, base: str, email: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_no_serious_or_critical_axe_violations_on_any_main_page_of_any_role(browser, demo_server, demo):
+def test_no_serious_or_critical_axe_violations_on_any_main_page_of_any_role(open_page, demo_server, demo):
     from bench.pages import PAGES, ROLES
 
     assert AXE.exists(), "axe-core is installed by `make setup` (npm ci)"
     source = AXE.read_text()
     found = {}
     for role, email in ROLES.items():
-        context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-        page = context.new_page()
+        page = open_page()
         if email:
             _sign_in(page, demo_server, email)
         for who, template in PAGES:
@@ -69,7 +68,7 @@ def test_no_serious_or_critical_axe_violations_on_any_main_page_of_any_role(brow
             violations = page.evaluate(RUN_AXE)
             if violations:
                 found[f"{role} {path}"] = violations
-        context.close()
+        page.context.close()
     assert found == {}, found
 
 
@@ -145,12 +144,8 @@ def _travel_claim(page, live_server, app):
         assert db.session.get(TripRequest, trip_id).status == TripStatus.CLAIM_SUBMITTED, page.content()[:3000]
 
 
-def test_keyboard_only_flows_sign_in_the_inquiry_form_and_a_travel_claim(browser, demo_server, demo_app):
+def test_keyboard_only_flows_sign_in_the_inquiry_form_and_a_travel_claim(open_page, demo_server, demo_app):
     for flow in (_signing_in, _public_inquiry, lambda page, base: _travel_claim(page, base, demo_app)):
-        context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page = open_page()  # a browser of its own for each flow; its errors are checked when the test ends
         flow(page, demo_server)
-        context.close()
-        assert errors == [], errors
+        page.context.close()

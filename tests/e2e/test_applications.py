@@ -2,7 +2,7 @@
 import pytest
 
 from banso.extensions import db
-from tests.e2e.test_signin import go, sign_in
+from tests.e2e.test_signin import follow, go, sign_in
 from tests.factories import make_municipality, make_phase, make_user
 from tests.services.test_application_import import _row, _xlsx
 
@@ -33,7 +33,7 @@ def test_staff_imports_a_spreadsheet_excluding_a_bad_row(app, live_server, page,
     page.get_by_label("3行目を除外").check()
     page.get_by_role("button", name="除外を反映").click()
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="2件を取り込む").click()
+    follow(page, page.get_by_role("button", name="2件を取り込む"))
     page.get_by_text("2件の活用希望調査の回答を取り込みました。").wait_for()
 
     page.get_by_label("地域ブロック").select_option("四国")

@@ -12,7 +12,7 @@ from tests.factories import PASSWORD, make_publication, make_rates, make_team, m
 pytestmark = pytest.mark.e2e
 
 
-def test_a_trip_decided_from_the_inbox_along_its_route(app, live_server, page, browser):
+def test_a_trip_decided_from_the_inbox_along_its_route(app, live_server, page, open_page):
     with app.app_context():
         make_rates(2026)
         team = make_team()
@@ -38,8 +38,7 @@ def test_a_trip_decided_from_the_inbox_along_its_route(app, live_server, page, b
     page.get_by_text("を提出しました").wait_for()
     trip_url = page.url
 
-    commander_context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-    commander_page = commander_context.new_page()
+    commander_page = open_page()
     sign_in(commander_page, live_server, "kacho@banso.example", PASSWORD)
     commander_page.goto(f"{live_server}/approvals/")
     assert "決裁待ち（1件）" in commander_page.locator("#waiting").inner_text()
@@ -50,10 +49,9 @@ def test_a_trip_decided_from_the_inbox_along_its_route(app, live_server, page, b
     commander_page.get_by_role("button", name="承認する").click()
     commander_page.locator("#travel-order").wait_for()
     assert "会計 合議" in commander_page.locator("#travel-order").inner_text()  # waiting for finance now
-    commander_context.close()
+    commander_page.context.close()
 
-    finance_context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-    finance = finance_context.new_page()
+    finance = open_page()
     sign_in(finance, live_server, "finance@banso.example", PASSWORD)
     finance.goto(trip_url)
     finance.once("dialog", lambda dialog: dialog.accept())
@@ -84,4 +82,4 @@ def test_a_trip_decided_from_the_inbox_along_its_route(app, live_server, page, b
     finance.get_by_text("1件を「承認」にしました").wait_for()
     finance.goto(trip_url)
     assert "精算済" in finance.locator("main").inner_text()
-    finance_context.close()
+    finance.context.close()

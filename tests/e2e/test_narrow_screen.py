@@ -12,7 +12,7 @@ from tests.factories import PASSWORD, inquiry_data, make_application, make_user
 pytestmark = pytest.mark.e2e
 
 
-def test_at_768_px_pills_keep_to_one_line_and_inbox_subjects_read_as_lines(app, live_server, browser, clock):
+def test_at_768_px_pills_keep_to_one_line_and_inbox_subjects_read_as_lines(app, live_server, open_page, clock):
     with app.app_context():
         make_user(Role.SECRETARIAT, email="staff@banso.example")
         for n in range(3):
@@ -21,8 +21,7 @@ def test_at_768_px_pills_keep_to_one_line_and_inbox_subjects_read_as_lines(app, 
                                            subject="伴走支援チームの現地訪問の日程調整と、来年度の継続意向調査の回答方法について"),
                               channel="form", actor=None)
         db.session.commit()
-    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 768, "height": 1024})
-    page = context.new_page()
+    page = open_page(viewport={"width": 768, "height": 1024})
     sign_in(page, live_server, "staff@banso.example", PASSWORD)
     for path in ("/inquiries/", "/applications/?phase=2"):
         page.goto(f"{live_server}{path}")
@@ -35,4 +34,4 @@ def test_at_768_px_pills_keep_to_one_line_and_inbox_subjects_read_as_lines(app, 
     subject = page.locator("main table td.subject").first.bounding_box()
     font = page.evaluate("parseFloat(getComputedStyle(document.querySelector('main table td.subject')).fontSize)")
     assert subject["width"] >= 10 * font  # at least ten characters a line
-    context.close()
+    page.context.close()

@@ -4,7 +4,7 @@ import pytest
 
 from banso.extensions import db
 from banso.models import Role
-from tests.e2e.test_signin import go, sign_in
+from tests.e2e.test_signin import follow, go, sign_in
 from tests.factories import PASSWORD, make_publication, make_rates, make_team, make_user
 
 pytestmark = pytest.mark.e2e
@@ -16,7 +16,7 @@ def _figure(page, label: str) -> int:
 
 
 @pytest.mark.timing
-def test_officer_files_finance_approves_officer_claims_finance_settles(app, live_server, page, browser, tmp_path):
+def test_officer_files_finance_approves_officer_claims_finance_settles(app, live_server, page, open_page, tmp_path):
     with app.app_context():
         make_rates(2026)
         team = make_team()
@@ -30,7 +30,7 @@ def test_officer_files_finance_approves_officer_claims_finance_settles(app, live
     # The officer files a one-night site visit; the estimate and the budget fit show while typing.
     sign_in(page, live_server, "ishida@banso.example", PASSWORD)
     go(page, "旅費")
-    page.get_by_role("link", name="出張を申請する").click()
+    follow(page, page.get_by_role("link", name="出張を申請する"))
     assert page.get_by_label(f"{name}（国土交通省）").is_checked()
     page.get_by_label("出発日").fill("2026-06-10")
     page.get_by_label("帰着日").fill("2026-06-11")
@@ -46,8 +46,7 @@ def test_officer_files_finance_approves_officer_claims_finance_settles(app, live
     assert page.locator("#trip-status").inner_text() == "申請・審査待ち"
 
     # Finance approves it; the budget page shows it as committed.
-    finance_context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-    finance = finance_context.new_page()
+    finance = open_page()
     sign_in(finance, live_server, "finance@banso.example", PASSWORD)
     finance.goto(f"{live_server}/travel/budget")
     assert _figure(finance, "執行予定") == 0 and _figure(finance, "残額") == 97_000_000
@@ -78,4 +77,4 @@ def test_officer_files_finance_approves_officer_claims_finance_settles(app, live
     assert finance.locator("#trip-status").inner_text() == "精算済"
     finance.goto(f"{live_server}/travel/budget")
     assert _figure(finance, "執行予定") == 0 and _figure(finance, "支出済") == 42_400 + 1_800
-    finance_context.close()
+    finance.context.close()

@@ -9,13 +9,13 @@ import pytest
 from banso.clock import jst
 from banso.extensions import db
 from banso.models import Role
-from tests.e2e.test_signin import go, sign_in
+from tests.e2e.test_signin import follow, go, sign_in
 from tests.factories import PASSWORD, make_phase, make_publication, make_rates, make_team, make_user
 
 pytestmark = pytest.mark.e2e
 
 
-def test_each_roles_main_step_with_two_live_phases_and_after_the_end(app, live_server, page, browser, clock):
+def test_each_roles_main_step_with_two_live_phases_and_after_the_end(app, live_server, page, open_page, clock):
     clock.set(jst(2026, 12, 7, 10))
     with app.app_context():
         make_rates(2026)
@@ -38,7 +38,7 @@ def test_each_roles_main_step_with_two_live_phases_and_after_the_end(app, live_s
     assert town in page.locator("main").inner_text()
     go(page, "旅費")
     assert "第2期" in page.locator("h1").inner_text()
-    page.get_by_role("link", name="出張を申請する").click()
+    follow(page, page.get_by_role("link", name="出張を申請する"))
     page.get_by_label("出発日").fill("2026-12-15")
     page.get_by_label("帰着日").fill("2026-12-16")
     page.get_by_label("鉄道賃（1人あたり往復）").fill("30000")
@@ -50,14 +50,14 @@ def test_each_roles_main_step_with_two_live_phases_and_after_the_end(app, live_s
     page.get_by_text("を提出しました").wait_for()
 
     # Finance: the home page names 第2期's waiting request; the trip list opens on 第2期.
-    finance = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo").new_page()
+    finance = open_page()
     sign_in(finance, live_server, "finance@banso.example", PASSWORD)
     assert "第2期: 審査待ちの申請・精算 1件" in finance.locator("#awaiting-review").inner_text()
     go(finance, "旅費")
     assert "第2期" in finance.locator("h1").inner_text()
 
     # The admin: 第2期's follow-ups beside 第3期's schedule; 第3期 cannot be plainly confirmed while its survey is open.
-    admin = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo").new_page()
+    admin = open_page()
     sign_in(admin, live_server, "admin@banso.example", PASSWORD)
     assert "第2期 活動の確認が必要なチーム" in admin.locator("#team-flags").inner_text()
     assert "第3期" in admin.locator("#phase-timeline").inner_text()
